@@ -1,0 +1,28 @@
+"""The engine client: system endpoints plus the container and image groups."""
+
+from __future__ import annotations
+
+from ._base import JSONObject
+from ._containers import ContainersAPI
+from ._images import ImagesAPI
+
+
+class EngineClient(ContainersAPI, ImagesAPI):
+    """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
+
+    The API version is negotiated on first use like the docker CLI (``HEAD /_ping``, ``Api-Version`` header,
+    ``min(1.44, server)``) unless ``version=`` is given. Every call opens its own connection.
+    """
+
+    def ping(self) -> dict[str, str]:
+        """The ``/_ping`` response headers (lower-cased names: ``api-version``, ``ostype``, ...)."""
+        self._ping_headers = None
+        return dict(self._ping())
+
+    def version(self) -> JSONObject:
+        result: JSONObject = self._call("GET", "/version")
+        return result
+
+    def info(self) -> JSONObject:
+        result: JSONObject = self._call("GET", "/info")
+        return result

@@ -1,0 +1,251 @@
+"""A minimal HTTP/1.1 client over unix or TCP sockets, written for streaming and hijacking.
+
+``http.client`` costs ~30 ms to import (it pulls in ``email``), cannot stream a chunked request body
+from an iterator without buffering quirks, and cannot hand over its socket after a ``101``: this module
+writes requests by hand and parses responses incrementally. One connection serves one request.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ._errors import EngineConnectionError, ProtocolError
+from ._hosts import EngineHost
+
+MAX_LINE = 65536
+READ_SIZE = 65536
+Body = bytes | Iterable[bytes] | None
+
+
+def open_socket(host: EngineHost, timeout: float | None = None) -> socket.socket:
+    """Connect to the engine, translating OS errors into :class:`EngineConnectionError`."""
+    try:
+        if host.scheme == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(timeout)
+                sock.connect(host.address)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+        sock = socket.create_connection((host.address, host.port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    except PermissionError as exc:
+        raise EngineConnectionError.permission_denied(host.url, str(exc)) from exc
+    except OSError as exc:
+        raise EngineConnectionError(host.url, str(exc)) from exc
+
+
+def encode_request_head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1"]
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def send_request(
+    sock: socket.socket, method: str, target: str, headers: Mapping[str, str], body: Body = None
+) -> None:
+    """Write one request; an iterable body is sent with ``Transfer-Encoding: chunked`` as it is produced.
+
+    If the server closes early (it answered an error before reading the whole body), the write error is
+    swallowed so that the caller can read the server's response.
+    """
+    all_headers = dict(headers)
+    if body is None:
+        if method in ("POST", "PUT"):
+            all_headers["Content-Length"] = "0"
+    elif isinstance(body, bytes):
+        all_headers["Content-Length"] = str(len(body))
+    else:
+        all_headers["Transfer-Encoding"] = "chunked"
+    head = encode_request_head(method, target, all_headers)
+    try:
+        if body is None:
+            sock.sendall(head)
+        elif isinstance(body, bytes):
+            sock.sendall(head + body)
+        else:
+            sock.sendall(head)
+            for chunk in body:
+                if chunk:
+                    sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+class Response:
+    """A response whose body is read incrementally from the socket; owns (and closes) the socket."""
+
+    def __init__(self, sock: socket.socket, reader: io.BufferedReader, method: str) -> None:
+        self._sock = sock
+        self._reader = reader
+        self.status, self.reason = _read_status_line(reader)
+        self.headers = _read_headers(reader)
+        self._no_body = method == "HEAD" or self.status in (101, 204, 304) or 100 <= self.status < 200
+        self._consumed = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    @property
+    def socket(self) -> socket.socket:
+        return self._sock
+
+    @property
+    def reader(self) -> io.BufferedReader:
+        """The buffered reader positioned just after the headers (for hijacked connections)."""
+        return self._reader
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Yield body pieces as soon as they arrive (de-chunked)."""
+        if self._consumed:
+            return
+        self._consumed = True
+        if self._no_body:
+            return
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            yield from self._iter_chunked()
+        elif "content-length" in self.headers:
+            try:
+                remaining = int(self.headers["content-length"])
+            except ValueError:
+                raise ProtocolError("invalid Content-Length") from None
+            while remaining > 0:
+                data = self._reader.read1(min(remaining, READ_SIZE))
+                if not data:
+                    raise ProtocolError("connection closed before the end of the response body")
+                remaining -= len(data)
+                yield data
+        else:
+            while data := self._reader.read1(READ_SIZE):
+                yield data
+
+    def _iter_chunked(self) -> Iterator[bytes]:
+        while True:
+            line = self._reader.readline(MAX_LINE)
+            if not line:
+                raise ProtocolError("connection closed inside a chunked response body")
+            try:
+                remaining = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise ProtocolError(f"invalid chunk size line {line!r}") from None
+            if remaining == 0:
+                while self._reader.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return
+            while remaining > 0:
+                data = self._reader.read1(min(remaining, READ_SIZE))
+                if not data:
+                    raise ProtocolError("connection closed inside a chunk")
+                remaining -= len(data)
+                yield data
+            self._reader.readline(MAX_LINE)
+
+    def iter_lines(self) -> Iterator[bytes]:
+        """Yield complete lines (without the line terminator) as they arrive."""
+        pending = b""
+        for data in self.iter_bytes():
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            yield from lines
+        if pending:
+            yield pending
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+    def close(self) -> None:
+        try:
+            self._reader.close()
+        finally:
+            self._sock.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _read_status_line(reader: io.BufferedReader) -> tuple[int, str]:
+    while True:
+        line = reader.readline(MAX_LINE)
+        if not line:
+            raise ProtocolError("connection closed before a response was received")
+        if line.strip():
+            break
+    parts = line.decode("latin-1").strip().split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ProtocolError(f"malformed HTTP status line {line!r}")
+    return int(parts[1]), parts[2] if len(parts) > 2 else ""
+
+
+def _read_headers(reader: io.BufferedReader) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    while True:
+        line = reader.readline(MAX_LINE)
+        if line in (b"\r\n", b"\n"):
+            return headers
+        if not line:
+            raise ProtocolError("connection closed inside the response headers")
+        name, sep, value = line.decode("latin-1").partition(":")
+        if not sep:
+            raise ProtocolError(f"malformed header line {line!r}")
+        key = name.strip().lower()
+        value = value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+
+
+def perform(
+    host: EngineHost,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: Body = None,
+    timeout: float | None = None,
+) -> Response:
+    """Open a connection, send one request and return the response once its headers have arrived."""
+    sock = open_socket(host, timeout)
+    try:
+        send_request(sock, method, target, headers, body)
+        reader = sock.makefile("rb")
+        try:
+            return Response(sock, reader, method)
+        except BaseException:
+            reader.close()
+            raise
+    except BaseException:
+        sock.close()
+        raise
+
+
+def iter_json_values(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """Decode a stream of JSON values (newline-delimited or simply concatenated)."""
+    import codecs
+    import json
+
+    decoder = json.JSONDecoder()
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    for chunk in chunks:
+        pending += text.decode(chunk)
+        while True:
+            pending = pending.lstrip()
+            if not pending:
+                break
+            try:
+                value, end = decoder.raw_decode(pending)
+            except json.JSONDecodeError:
+                break
+            yield value
+            pending = pending[end:]
+    pending += text.decode(b"", final=True)
+    if pending.strip():
+        raise ProtocolError(f"truncated JSON stream: {pending[:80]!r}")

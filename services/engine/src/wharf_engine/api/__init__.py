@@ -1,0 +1,1 @@
+"""HTTP only: the Docker Engine API over FastAPI, plus the raw hijack for attach."""

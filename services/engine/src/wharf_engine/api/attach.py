@@ -1,0 +1,134 @@
+"""POST /containers/{id}/attach: take the socket over and relay it to the container's shim."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from typing import Any, Protocol
+
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
+from wharf_common.errors import InvalidArgument, SystemFault
+
+from wharf_engine.api.hijack import Hijacked
+from wharf_engine.api.params import qbool
+from wharf_engine.api.streams import content_type, mux
+from wharf_engine.containers.container import Container, Stdio
+from wharf_engine.logs.jsonfile import LogOptions, read_logs
+from wharf_engine.settings import API_VERSION
+
+STDIN_FRAME, CLOSE_STDIN = 0, 4
+
+
+class AttachBackend(Protocol):
+    async def container_attach(self, container: Container) -> Stdio: ...
+
+
+class HijackedResponse(Response):
+    """The route already answered on the raw socket; send nothing more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
+def handshake(request: Request, media_type: str) -> bytes:
+    upgrade = request.headers.get("upgrade", "").lower() == "tcp"
+    if upgrade:
+        lines = ["HTTP/1.1 101 UPGRADED", f"Content-Type: {media_type}", "Connection: Upgrade", "Upgrade: tcp"]
+    else:
+        lines = ["HTTP/1.1 200 OK", f"Content-Type: {media_type}"]
+    lines += [f"Api-Version: {API_VERSION}", "Ostype: linux"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+async def relay_output(reader: asyncio.StreamReader, conn: Hijacked, *, tty: bool, wanted: set[int]) -> None:
+    """Shim frames → client: raw bytes for a TTY, Docker's multiplexed frames otherwise."""
+    while True:
+        try:
+            header = await reader.readexactly(8)
+            kind, size = struct.unpack(">BxxxI", header)
+            payload = await reader.readexactly(size)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        if kind in wanted:
+            await conn.write(payload if tty else header + payload)
+
+
+async def relay_input(conn: Hijacked, writer: asyncio.StreamWriter, *, close_on_eof: bool) -> None:
+    """Client raw bytes → shim stdin frames; the client's half-close closes stdin when StdinOnce."""
+    while data := await conn.reader.read(65536):
+        writer.write(struct.pack(">BxxxI", STDIN_FRAME, len(data)) + data)
+        await writer.drain()
+    if close_on_eof:
+        writer.write(struct.pack(">BxxxI", CLOSE_STDIN, 0))
+        await writer.drain()
+
+
+async def attach_response(backend: Any, container: Container, request: Request) -> Response:
+    stream, logs = qbool(request, "stream"), qbool(request, "logs")
+    stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
+    if not (stream or logs):
+        raise InvalidArgument("Either the stream or logs parameter must be true")
+    hijack = request.scope.get("extensions", {}).get("wharf.hijack")
+    if hijack is None:
+        raise SystemFault("this server cannot hijack connections")
+    tty = container.tty
+    conn: Hijacked = hijack()
+    try:
+        await conn.write(handshake(request, content_type(request.scope, tty)))
+        if logs:
+            opts = LogOptions(stdout=stdout, stderr=stderr)
+            async for record in read_logs(container.log_path, opts, lambda: False):
+                await conn.write(record.data if tty else mux(record.stream, record.data))
+        if stream:
+            await relay(backend, container, conn, stdin=stdin, stdout=stdout, stderr=stderr)
+    except ConnectionError:
+        pass
+    finally:
+        conn.close()
+    return HijackedResponse()
+
+
+async def relay(
+    backend: AttachBackend, container: Container, conn: Hijacked, *, stdin: bool, stdout: bool, stderr: bool
+) -> None:
+    # a client that goes away before the container starts must not keep an attach pending
+    attaching = asyncio.ensure_future(backend.container_attach(container))
+    gone = asyncio.ensure_future(_client_gone(conn)) if not stdin else None
+    waiters: set[asyncio.Future[Any]] = {attaching} | ({gone} if gone else set())
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if not attaching.done():
+        attaching.cancel()
+        return
+    reader, writer = attaching.result()
+    wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
+    output = asyncio.ensure_future(relay_output(reader, conn, tty=container.tty, wanted=wanted))
+    inputs = (
+        asyncio.ensure_future(
+            relay_input(conn, writer, close_on_eof=bool(container.config.get("StdinOnce")))
+        )
+        if stdin
+        else None
+    )
+    try:
+        await output
+    finally:
+        for task in (inputs, gone):
+            if task is not None:
+                task.cancel()
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def _client_gone(conn: Hijacked) -> None:
+    """Returns when the client closes a connection it sends nothing on."""
+    while await conn.reader.read(65536):
+        pass
+    while not conn.closed:
+        await asyncio.sleep(0.5)

@@ -1,0 +1,120 @@
+"""Bridges between async request/response bodies and blocking file-like code run in threads.
+
+``BodyReader`` lets a thread read an upload as a file while the event loop receives it; an
+upload that ends early (client gone) makes ``read`` raise, so a truncated tar never looks
+complete. ``ThreadWriter`` lets a thread write a download that the loop streams out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from collections.abc import AsyncIterator, Callable
+from typing import IO, Any
+
+from starlette.requests import ClientDisconnect, Request
+from wharf_common.errors import InvalidArgument
+
+_EOF = b""
+
+
+class TruncatedUpload(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("unexpected EOF: the upload ended before it was complete")
+
+
+class BodyReader(IO[bytes]):
+    """A read-only binary file fed by the event loop; read() blocks, so use it from a thread."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=16)
+        self._buffer = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._eof and (size < 0 or len(self._buffer) < size):
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            if item == _EOF:
+                self._eof = True
+            else:
+                self._buffer += item
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    async def _put(self, item: bytes | BaseException) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(0.002)
+
+    async def pump(self, request: Request) -> None:
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    await self._put(chunk)
+        except ClientDisconnect:
+            await self._put(TruncatedUpload())
+            return
+        await self._put(_EOF)
+
+    def close(self) -> None:
+        self._eof = True
+
+
+async def with_body(request: Request, work: Callable[[BodyReader], Any]) -> Any:
+    """Run ``await work(reader)`` while the request body streams into ``reader``."""
+    reader = BodyReader()
+    pump = asyncio.create_task(reader.pump(request))
+    try:
+        return await work(reader)
+    finally:
+        pump.cancel()
+        try:
+            await pump
+        except (asyncio.CancelledError, Exception):
+            pass
+
+
+class ThreadWriter(IO[bytes]):
+    """A write-only binary file drained by the event loop; write() blocks when the client is slow."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self.cancelled = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.cancelled:
+            raise BrokenPipeError("client went away")
+        if data:
+            self._queue.put(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        self._queue.put(None)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        try:
+            while (chunk := await loop.run_in_executor(None, self._queue.get)) is not None:
+                yield chunk
+        finally:
+            self.cancelled = True
+            while not self._queue.empty():  # unblock a writer stuck on a full queue
+                self._queue.get_nowait()

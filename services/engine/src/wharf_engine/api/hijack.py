@@ -1,0 +1,79 @@
+"""Raw connection takeover for attach and exec start (``Upgrade: tcp``, ``101 UPGRADED``).
+
+ASGI has no raw upgrade, so the engine runs uvicorn with this protocol class. It puts a
+``wharf.hijack`` callable into every request's scope extensions; a route that calls it
+owns the socket from then on: it writes the status line itself, reads the client's raw
+bytes from ``Hijacked.reader`` (EOF on the client's half-close) and closes when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class Hijacked:
+    """The raw byte stream of one connection, after the HTTP request was read."""
+
+    def __init__(self, protocol: HijackProtocol) -> None:
+        self._protocol = protocol
+        self.reader = asyncio.StreamReader()
+        self.transport = protocol.transport
+
+    async def write(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            raise ConnectionResetError("client went away")
+        self.transport.write(data)
+        if self._protocol.flow.write_paused:
+            await self._protocol.flow.drain()
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.is_closing()
+
+    def close(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+class HijackProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, plus a way for a route to take the socket over."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hijacked: Hijacked | None = None
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        extensions = self.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
+        extensions["wharf.hijack"] = self.hijack  # type: ignore[index]
+
+    def hijack(self) -> Hijacked:
+        self.hijacked = Hijacked(self)
+        # the route answers on the raw socket: uvicorn must not add a response of its own
+        self.cycle.response_started = True
+        self.cycle.response_complete = True
+        self._unset_keepalive_if_required()
+        return self.hijacked
+
+    def data_received(self, data: bytes) -> None:
+        if self.hijacked is not None:
+            self.hijacked.reader.feed_data(data)
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> bool | None:  # type: ignore[override]
+        if self.hijacked is not None:
+            self.hijacked.reader.feed_eof()
+            return True  # keep the write side open: the client only half-closed
+        return super().eof_received()  # type: ignore[func-returns-value]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.hijacked is not None:
+            self.hijacked.reader.feed_eof()
+        super().connection_lost(exc)
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """``Upgrade: tcp`` is ours to handle; uvicorn need not warn about it."""

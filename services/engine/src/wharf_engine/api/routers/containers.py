@@ -1,0 +1,152 @@
+"""Container endpoints: parse, one facade call, serialize."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from wharf_common.errors import InvalidArgument
+
+from wharf_engine.api.attach import attach_response
+from wharf_engine.api.params import json_body, qbool, qfilters, qint
+from wharf_engine.api.streams import content_type, mux
+from wharf_engine.containers.container import Container, Stdio
+from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+
+
+class ContainerBackend(Protocol):
+    async def container_create(self, name: str | None, config: dict[str, Any]) -> dict[str, Any]: ...
+    async def container_start(self, ref: str) -> None: ...
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None: ...
+    async def container_kill(self, ref: str, signal: str | None) -> None: ...
+    async def container_restart(self, ref: str, timeout: int | None) -> None: ...
+    async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None: ...
+    async def container_wait(self, ref: str, condition: str) -> int: ...
+    def container_get(self, ref: str) -> Container: ...
+    def container_inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]: ...
+    def container_list(
+        self, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
+    ) -> list[dict[str, Any]]: ...
+    def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]: ...
+    async def container_attach(self, container: Container) -> Stdio: ...
+    async def container_resize(self, ref: str, height: int, width: int) -> None: ...
+
+
+def _timestamp(value: str | None) -> float:
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid timestamp: {value!r}") from None
+
+
+def router(backend: ContainerBackend) -> APIRouter:
+    r = APIRouter(prefix="/containers")
+
+    @r.post("/create", status_code=201)
+    async def create(request: Request) -> Response:
+        body = await json_body(request)
+        result = await backend.container_create(request.query_params.get("name") or None, body)
+        return JSONResponse(result, status_code=201)
+
+    @r.get("/json")
+    async def list_(request: Request) -> Response:
+        limit = qint(request, "limit", 0) or 0
+        if qbool(request, "latest") and limit <= 0:
+            limit = 1
+        return JSONResponse(
+            backend.container_list(
+                all=qbool(request, "all"), limit=limit, size=qbool(request, "size"), filters=qfilters(request)
+            )
+        )
+
+    @r.get("/{ref}/json")
+    async def inspect(ref: str, request: Request) -> Response:
+        return JSONResponse(backend.container_inspect(ref, size=qbool(request, "size")))
+
+    @r.post("/{ref}/start", status_code=204)
+    async def start(ref: str) -> Response:
+        await backend.container_start(ref)
+        return Response(status_code=204)
+
+    @r.post("/{ref}/stop", status_code=204)
+    async def stop(ref: str, request: Request) -> Response:
+        await backend.container_stop(ref, qint(request, "t"), request.query_params.get("signal"))
+        return Response(status_code=204)
+
+    @r.post("/{ref}/restart", status_code=204)
+    async def restart(ref: str, request: Request) -> Response:
+        await backend.container_restart(ref, qint(request, "t"))
+        return Response(status_code=204)
+
+    @r.post("/{ref}/kill", status_code=204)
+    async def kill(ref: str, request: Request) -> Response:
+        await backend.container_kill(ref, request.query_params.get("signal"))
+        return Response(status_code=204)
+
+    @r.delete("/{ref}", status_code=204)
+    async def remove(ref: str, request: Request) -> Response:
+        await backend.container_remove(ref, force=qbool(request, "force"), volumes=qbool(request, "v"))
+        return Response(status_code=204)
+
+    @r.post("/{ref}/wait")
+    async def wait(ref: str, request: Request) -> Response:
+        condition = request.query_params.get("condition") or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise InvalidArgument(f"invalid condition: {condition!r}")
+        backend.container_get(ref)  # 404 before the 200 headers go out
+
+        async def body() -> AsyncIterator[bytes]:
+            code = await backend.container_wait(ref, condition)
+            yield json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n"
+
+        return StreamingResponse(body(), media_type="application/json")
+
+    @r.get("/{ref}/logs")
+    async def logs(ref: str, request: Request) -> Response:
+        container = backend.container_get(ref)
+        stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
+        if not (stdout or stderr):
+            raise InvalidArgument("Bad parameters: you must choose at least one stream")
+        tail_raw = request.query_params.get("tail", "all")
+        tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() else None
+        if tail is not None and tail < 0:
+            tail = None
+        opts = LogOptions(
+            stdout=stdout,
+            stderr=stderr,
+            follow=qbool(request, "follow"),
+            tail=tail,
+            since=_timestamp(request.query_params.get("since")),
+            until=_timestamp(request.query_params.get("until")),
+            timestamps=qbool(request, "timestamps"),
+        )
+        tty = container.tty
+
+        async def body() -> AsyncIterator[bytes]:
+            async for record in backend.container_logs(container.id, opts):
+                data = record.data
+                if opts.timestamps:
+                    data = record.time.encode() + b" " + data
+                yield data if tty else mux(record.stream, data)
+
+        return StreamingResponse(body(), media_type=content_type(request.scope, tty))
+
+    @r.post("/{ref}/attach")
+    async def attach(ref: str, request: Request) -> Response:
+        container = backend.container_get(ref)
+        return await attach_response(backend, container, request)
+
+    @r.post("/{ref}/resize")
+    async def resize(ref: str, request: Request) -> Response:
+        height, width = qint(request, "h", 0) or 0, qint(request, "w", 0) or 0
+        await backend.container_resize(ref, height, width)
+        return Response(status_code=200)
+
+    _ = asyncio
+    return r

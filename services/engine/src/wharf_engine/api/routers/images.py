@@ -1,0 +1,126 @@
+"""Image endpoints: list, inspect, history, tag, delete, import, save, load."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from wharf_common.errors import InvalidArgument, NotImplemented_, WharfError
+
+from wharf_engine.api.bridge import ThreadWriter, with_body
+from wharf_engine.api.params import qbool, qfilters
+from wharf_engine.api.streams import error_line, json_line
+
+
+class ImageBackend(Protocol):
+    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]: ...
+    def image_inspect(self, ref: str) -> dict[str, Any]: ...
+    def image_history(self, ref: str) -> list[dict[str, Any]]: ...
+    async def image_tag(self, ref: str, repo: str, tag: str | None) -> None: ...
+    async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]: ...
+    async def image_import(
+        self, stream: BinaryIO, *, repo: str | None, tag: str | None, changes: list[str], message: str
+    ) -> str: ...
+    async def image_save(self, names: list[str], out: BinaryIO) -> None: ...
+    async def image_load(self, stream: BinaryIO) -> list[str]: ...
+
+
+def router(backend: ImageBackend) -> APIRouter:
+    r = APIRouter(prefix="/images")
+
+    @r.get("/json")
+    async def list_(request: Request) -> Response:
+        return JSONResponse(backend.image_list(all=qbool(request, "all"), filters=qfilters(request)))
+
+    @r.post("/create")
+    async def create(request: Request) -> Response:
+        q = request.query_params
+        if q.get("fromImage"):
+            raise NotImplemented_("pulling images from a registry is not supported by this engine yet")
+        source = q.get("fromSrc")
+        if source != "-":
+            raise InvalidArgument("fromSrc must be '-' (the image tarball in the request body)")
+        changes = q.getlist("changes")
+
+        async def work(reader: BinaryIO) -> str:
+            return await backend.image_import(
+                reader, repo=q.get("repo") or None, tag=q.get("tag") or None, changes=changes,
+                message=q.get("message") or "",
+            )  # fmt: skip
+
+        image_id = await with_body(request, work)
+        return Response(json_line({"status": image_id}), media_type="application/json")
+
+    @r.post("/load")
+    async def load(request: Request) -> Response:
+        messages = await with_body(request, backend.image_load)
+        quiet = qbool(request, "quiet")
+        body = b"".join(json_line({"stream": m + "\n"}) for m in messages) if not quiet else b""
+        return Response(body, media_type="application/json")
+
+    @r.get("/get")
+    async def save_many(request: Request) -> Response:
+        names = request.query_params.getlist("names")
+        if not names:
+            raise InvalidArgument("no images named")
+        return await _save(backend, names)
+
+    @r.get("/{name:path}/get")
+    async def save_one(name: str) -> Response:
+        return await _save(backend, [name])
+
+    @r.get("/{name:path}/json")
+    async def inspect(name: str) -> Response:
+        return JSONResponse(backend.image_inspect(name))
+
+    @r.get("/{name:path}/history")
+    async def history(name: str) -> Response:
+        return JSONResponse(backend.image_history(name))
+
+    @r.post("/{name:path}/tag", status_code=201)
+    async def tag(name: str, request: Request) -> Response:
+        repo = request.query_params.get("repo")
+        if not repo:
+            raise InvalidArgument("repository name must have at least one component")
+        await backend.image_tag(name, repo, request.query_params.get("tag") or None)
+        return Response(status_code=201)
+
+    @r.delete("/{name:path}")
+    async def delete(name: str, request: Request) -> Response:
+        result = await backend.image_delete(
+            name, force=qbool(request, "force"), prune=not qbool(request, "noprune")
+        )
+        return JSONResponse(result)
+
+    return r
+
+
+async def _save(backend: ImageBackend, names: list[str]) -> Response:
+    writer = ThreadWriter()
+    # resolve names (404) before the 200 goes out: image_save checks them first
+    task = asyncio.ensure_future(backend.image_save(names, writer))
+    first: asyncio.Future[Any] = asyncio.ensure_future(asyncio.sleep(0))
+    done, _ = await asyncio.wait({task, first}, return_when=asyncio.FIRST_EXCEPTION)
+    if task.done() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+
+    async def finish() -> None:
+        try:
+            await task
+        finally:
+            writer.finish()
+
+    finisher = asyncio.ensure_future(finish())
+
+    async def body() -> AsyncIterator[bytes]:
+        async for chunk in writer.chunks():
+            yield chunk
+        try:
+            await finisher
+        except WharfError as exc:
+            yield error_line(exc.message)
+
+    return StreamingResponse(body(), media_type="application/x-tar")

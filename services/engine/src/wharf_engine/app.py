@@ -1,0 +1,33 @@
+"""The composition root: the only place that builds concrete objects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .api import errors
+from .api.routers import containers, images, system
+from .api.version import VersionMiddleware
+from .daemon.daemon import Daemon
+from .settings import Settings
+
+
+def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
+    daemon = daemon if daemon is not None else Daemon(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await daemon.restore()
+        yield
+        await daemon.shutdown()
+
+    app = FastAPI(title="wharf engine", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    errors.install(app)
+    app.include_router(system.router(daemon))
+    app.include_router(containers.router(daemon))
+    app.include_router(images.router(daemon))
+    app.add_middleware(VersionMiddleware)
+    app.state.daemon = daemon
+    return app

@@ -1,0 +1,1 @@
+"""Containers: the record, its state machine, the on-disk store and names."""

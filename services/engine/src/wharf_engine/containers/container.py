@@ -1,0 +1,107 @@
+"""The container record and its state, persisted as JSON beside the container's files."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wharf_engine.images.store import write_atomic
+
+Stdio = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(slots=True)
+class State:
+    """Docker's ``State``: status is one of created, running, paused, restarting, removing, exited, dead."""
+
+    status: str = "created"
+    pid: int = 0
+    exit_code: int = 0
+    error: str = ""
+    oom_killed: bool = False
+    started_at: str = ZERO_TIME
+    finished_at: str = ZERO_TIME
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "paused")
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "Status": self.status,
+            "Running": self.running,
+            "Paused": self.status == "paused",
+            "Restarting": self.status == "restarting",
+            "OOMKilled": self.oom_killed,
+            "Dead": self.status == "dead",
+            "Pid": self.pid,
+            "ExitCode": self.exit_code,
+            "Error": self.error,
+            "StartedAt": self.started_at,
+            "FinishedAt": self.finished_at,
+        }
+
+
+@dataclass(slots=True)
+class Container:
+    id: str
+    name: str
+    created: str
+    image_id: str
+    config: dict[str, Any]  # Docker's container Config, as created
+    host_config: dict[str, Any]
+    path: str
+    args: list[str]
+    state: State = field(default_factory=State)
+    shim_pid: int = 0
+    restart_count: int = 0
+    dir: Path = Path()
+    # not persisted: who waits on this container's next state change
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    pending_attach: list[asyncio.Future[Stdio]] = field(default_factory=list, repr=False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / f"{self.id}-json.log"
+
+    def notify(self) -> None:
+        """Wake every waiter on this container, then arm a fresh event."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def to_json(self) -> bytes:
+        data = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("changed", "pending_attach", "lock", "dir", "state")
+        }
+        data["state"] = dataclasses.asdict(self.state)
+        return json.dumps(data, indent=1).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, directory: Path) -> Container:
+        data = json.loads(raw)
+        state = State(**data.pop("state"))
+        return cls(**data, state=state, dir=directory)
+
+    def save(self) -> None:
+        write_atomic(self.dir / "container.json", self.to_json())

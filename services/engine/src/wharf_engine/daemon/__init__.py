@@ -1,0 +1,1 @@
+"""The Daemon facade and its operations, one module per verb."""

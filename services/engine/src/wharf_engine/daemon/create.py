@@ -1,0 +1,121 @@
+"""ContainerCreate: resolve the image, merge its config, reserve the name, write the record."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from wharf_common.errors import InvalidArgument
+
+from wharf_engine.containers.container import Container, now_rfc3339
+from wharf_engine.containers.errors import InvalidName
+from wharf_engine.containers.names import generate_name, valid_name
+
+from .images import resolve_image
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def merge_env(image_env: list[str], env: list[str]) -> list[str]:
+    merged: dict[str, str] = {}
+    for item in [*image_env, *env]:
+        key = item.split("=", 1)[0]
+        merged[key] = item
+    return list(merged.values())
+
+
+def command_line(image_config: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """Entrypoint + Cmd as Docker combines them: an Entrypoint given at create drops the image's Cmd."""
+    entrypoint = config.get("Entrypoint")
+    cmd = config.get("Cmd")
+    if isinstance(entrypoint, str):
+        entrypoint = [entrypoint]
+    if isinstance(cmd, str):
+        cmd = ["/bin/sh", "-c", cmd]
+    if entrypoint is None:
+        entrypoint = image_config.get("Entrypoint") or []
+        if cmd is None:
+            cmd = image_config.get("Cmd") or []
+    elif entrypoint == [""]:
+        entrypoint = []
+    return [*entrypoint, *(cmd or [])]
+
+
+async def container_create(daemon: Daemon, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
+    image_ref = config.get("Image")
+    if not image_ref or not isinstance(image_ref, str):
+        raise InvalidArgument("config.Image is required")
+    image_id = resolve_image(daemon, image_ref)
+    image_config = daemon.images.get(image_id).get("config") or {}
+    argv = command_line(image_config, config)
+    if not argv:
+        raise InvalidArgument("No command specified")
+    host_config = dict(config.pop("HostConfig", None) or {})
+    config.pop("NetworkingConfig", None)
+    cid = secrets.token_hex(32)
+    if name:
+        if not valid_name(name):
+            raise InvalidName(name)
+        name = name.removeprefix("/")
+        daemon.containers.reserve_name(name, cid)
+    else:
+        for attempt in range(8):
+            name = generate_name(attempt)
+            if name not in daemon.containers.by_name:
+                break
+        daemon.containers.reserve_name(name, cid)
+    env = merge_env(image_config.get("Env") or [DEFAULT_PATH], config.get("Env") or [])
+    labels = {**(image_config.get("Labels") or {}), **(config.get("Labels") or {})}
+    full = {
+        "Hostname": config.get("Hostname") or cid[:12],
+        "Domainname": config.get("Domainname") or "",
+        "User": config.get("User") or image_config.get("User") or "",
+        "AttachStdin": bool(config.get("AttachStdin")),
+        "AttachStdout": bool(config.get("AttachStdout")),
+        "AttachStderr": bool(config.get("AttachStderr")),
+        "Tty": bool(config.get("Tty")),
+        "OpenStdin": bool(config.get("OpenStdin")),
+        "StdinOnce": bool(config.get("StdinOnce")),
+        "Env": env,
+        "Cmd": config.get("Cmd") if config.get("Cmd") is not None else image_config.get("Cmd"),
+        "Image": image_ref,
+        "Volumes": config.get("Volumes"),
+        "WorkingDir": config.get("WorkingDir") or image_config.get("WorkingDir") or "",
+        "Entrypoint": config.get("Entrypoint")
+        if config.get("Entrypoint") is not None
+        else image_config.get("Entrypoint"),
+        "OnBuild": image_config.get("OnBuild"),
+        "Labels": labels,
+    }
+    if config.get("StopSignal") or image_config.get("StopSignal"):
+        full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
+    if config.get("StopTimeout") is not None:
+        full["StopTimeout"] = config["StopTimeout"]
+    host_config.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    if not host_config["LogConfig"].get("Type"):
+        host_config["LogConfig"] = {"Type": "json-file", "Config": {}}
+    host_config.setdefault("NetworkMode", "none")
+    host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+    host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
+    directory = daemon.containers.directory(cid)
+    directory.mkdir(parents=True)
+    container = Container(
+        id=cid,
+        name=name,
+        created=now_rfc3339(),
+        image_id=image_id,
+        config=full,
+        host_config=host_config,
+        path=argv[0],
+        args=argv[1:],
+        dir=directory,
+    )
+    try:
+        daemon.containers.add(container)
+    except BaseException:
+        daemon.containers.release_name(name)
+        raise
+    return {"Id": cid, "Warnings": []}

@@ -1,0 +1,147 @@
+"""The Daemon facade: one object every router talks to; each operation lives in its own module."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import structlog
+
+from wharf_engine.containers.container import Container
+from wharf_engine.containers.store import ContainerStore
+from wharf_engine.images.references import ReferenceStore
+from wharf_engine.images.store import ImageStore
+from wharf_engine.layers.store import LayerStore
+from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.runtime.runc import Runc
+from wharf_engine.settings import Settings
+
+from . import archive, attach, create, images, inspect, lifecycle, logs, remove, restore, start, wait
+
+log = structlog.get_logger(__name__)
+
+
+class Daemon:
+    """Holds the stores and the runtime; methods are named after Docker's API operations."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.data_root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.run_dir = settings.run_dir
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.layers = LayerStore(self.root)
+        self.images = ImageStore(self.root)
+        self.references = ReferenceStore(self.root)
+        self.containers = ContainerStore(self.root)
+        self.runtime = Runc(settings.runtime, self.root / "runc")
+        self.id = self._engine_id()
+        self.image_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_exit(self, container: Container) -> None:
+        """A shim has gone: settle its container in the background."""
+        task = asyncio.get_running_loop().create_task(start.handle_exit(self, container))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _engine_id(self) -> str:
+        path = self.root / "engine-id"
+        if not path.exists():
+            path.write_text(str(uuid.uuid4()))
+        return path.read_text().strip()
+
+    @property
+    def hostname(self) -> str:
+        return socket.gethostname()
+
+    async def restore(self) -> None:
+        await restore.restore(self)
+
+    async def shutdown(self) -> None:
+        """Leave containers running: their shims own them. Nothing to tear down."""
+        log.info("engine.shutdown", containers=len(self.containers.all()))
+
+    # -- containers ---------------------------------------------------------
+    async def container_create(self, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
+        return await create.container_create(self, name, config)
+
+    async def container_start(self, ref: str) -> None:
+        await start.container_start(self, ref)
+
+    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
+        await lifecycle.container_stop(self, ref, timeout, signal)
+
+    async def container_kill(self, ref: str, signal: str | None) -> None:
+        await lifecycle.container_kill(self, ref, signal)
+
+    async def container_restart(self, ref: str, timeout: int | None) -> None:
+        await lifecycle.container_restart(self, ref, timeout)
+
+    async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
+        await remove.container_remove(self, ref, force=force)
+
+    async def container_wait(self, ref: str, condition: str) -> int:
+        return await wait.container_wait(self, ref, condition)
+
+    def container_get(self, ref: str) -> Container:
+        return self.containers.get(ref)
+
+    def container_inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]:
+        return inspect.container_inspect(self, self.containers.get(ref), size=size)
+
+    def container_list(
+        self, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
+    ) -> list[dict[str, Any]]:
+        return inspect.container_list(self, all=all, limit=limit, size=size, filters=filters)
+
+    def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]:
+        return logs.container_logs(self, self.containers.get(ref), opts)
+
+    async def container_attach(self, container: Container) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await attach.container_attach(self, container)
+
+    async def container_resize(self, ref: str, height: int, width: int) -> None:
+        await attach.container_resize(self, self.containers.get(ref), height, width)
+
+    # -- images -------------------------------------------------------------
+    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return images.image_list(self, all=all, filters=filters)
+
+    def image_inspect(self, ref: str) -> dict[str, Any]:
+        return images.image_inspect(self, ref)
+
+    def image_history(self, ref: str) -> list[dict[str, Any]]:
+        return images.image_history(self, ref)
+
+    async def image_tag(self, ref: str, repo: str, tag: str | None) -> None:
+        await images.image_tag(self, ref, repo, tag)
+
+    async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]:
+        return await images.image_delete(self, ref, force=force, prune=prune)
+
+    async def image_import(
+        self, stream: BinaryIO, *, repo: str | None, tag: str | None, changes: list[str], message: str
+    ) -> str:
+        return await archive.image_import(self, stream, repo=repo, tag=tag, changes=changes, message=message)
+
+    async def image_save(self, names: list[str], out: BinaryIO) -> None:
+        await archive.image_save(self, names, out)
+
+    async def image_load(self, stream: BinaryIO) -> list[str]:
+        return await archive.image_load(self, stream)
+
+    # -- system -------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        return inspect.system_info(self)
+
+    def pid_file(self) -> Path | None:
+        return self.settings.pidfile
+
+    def ncpu(self) -> int:
+        return os.cpu_count() or 1

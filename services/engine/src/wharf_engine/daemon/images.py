@@ -1,0 +1,221 @@
+"""ImageList, ImageInspect, ImageHistory, ImageTag and ImageDelete."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wharf_common.errors import Conflict, InvalidArgument
+from wharf_common.reference import InvalidReference, is_valid_tag, parse_reference
+
+from wharf_engine.images.errors import NoSuchImage
+from wharf_engine.logs.jsonfile import parse_time
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+
+def normalize(ref: str) -> str | None:
+    """The familiar ``name:tag`` key a reference is stored under, or None if it is no name."""
+    try:
+        parsed = parse_reference(ref)
+    except InvalidReference:
+        return None
+    if parsed.digest:
+        return None
+    return str(parsed.with_default_tag())
+
+
+def resolve_image(daemon: Daemon, ref: str) -> str:
+    """Image id for a name[:tag], a full id or a unique id prefix."""
+    key = normalize(ref)
+    if key is not None and (image_id := daemon.references.get(key)):
+        return image_id
+    found = daemon.images.search_prefix(ref)
+    if found is not None:
+        return found
+    raise NoSuchImage(key or ref)
+
+
+def _created(config: dict[str, Any]) -> int:
+    created = config.get("created")
+    return int(parse_time(created)) if created else 0
+
+
+def _size(daemon: Daemon, config: dict[str, Any]) -> int:
+    diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+    return sum(daemon.layers.get(d).size for d in diff_ids if daemon.layers.has(d))
+
+
+def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    out = []
+    for image_id in daemon.images.ids():
+        config = daemon.images.get(image_id)
+        tags = daemon.references.refs_for(image_id)
+        labels = (config.get("config") or {}).get("Labels") or {}
+        if "dangling" in filters:
+            want = filters["dangling"][0].lower() in ("true", "1")
+            if want != (not tags):
+                continue
+        if "reference" in filters and not any(
+            _ref_match(pattern, tag) for pattern in filters["reference"] for tag in tags
+        ):
+            continue
+        if "label" in filters and not all(_label_match(v, labels) for v in filters["label"]):
+            continue
+        size = _size(daemon, config)
+        out.append(
+            {
+                "Id": image_id,
+                "ParentId": config.get("parent", ""),
+                "RepoTags": tags,
+                "RepoDigests": [],
+                "Created": _created(config),
+                "Size": size,
+                "SharedSize": -1,
+                "VirtualSize": size,
+                "Labels": labels,
+                "Containers": sum(1 for c in daemon.containers.all() if c.image_id == image_id),
+            }
+        )
+    out.sort(key=lambda i: i["Created"], reverse=True)
+    return out
+
+
+def _ref_match(pattern: str, tag: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    name = tag.rsplit(":", 1)[0]
+    return fnmatchcase(tag, pattern) or fnmatchcase(name, pattern)
+
+
+def _label_match(spec: str, labels: dict[str, str]) -> bool:
+    key, eq, value = spec.partition("=")
+    return key in labels and (not eq or labels[key] == value)
+
+
+def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
+    image_id = resolve_image(daemon, ref)
+    config = daemon.images.get(image_id)
+    size = _size(daemon, config)
+    fs = [str(daemon.layers.get(d).path) for d in reversed(config.get("rootfs", {}).get("diff_ids", []))]
+    return {
+        "Id": image_id,
+        "RepoTags": daemon.references.refs_for(image_id),
+        "RepoDigests": [],
+        "Parent": config.get("parent", ""),
+        "Comment": config.get("comment", ""),
+        "Created": config.get("created", ""),
+        "DockerVersion": config.get("docker_version", ""),
+        "Author": config.get("author", ""),
+        "Config": config.get("config") or {},
+        "Architecture": config.get("architecture", "amd64"),
+        "Os": config.get("os", "linux"),
+        "Size": size,
+        "VirtualSize": size,
+        "GraphDriver": {"Name": "overlay2", "Data": {"LowerDir": ":".join(fs[1:]), "UpperDir": fs[0] if fs else ""}},
+        "RootFS": {"Type": "layers", "Layers": config.get("rootfs", {}).get("diff_ids", [])},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    }
+
+
+def image_history(daemon: Daemon, ref: str) -> list[dict[str, Any]]:
+    image_id = resolve_image(daemon, ref)
+    config = daemon.images.get(image_id)
+    diff_ids = list(config.get("rootfs", {}).get("diff_ids", []))
+    entries = []
+    for item in config.get("history") or []:
+        size = 0
+        if not item.get("empty_layer") and diff_ids:
+            layer = diff_ids.pop(0)
+            size = daemon.layers.get(layer).size if daemon.layers.has(layer) else 0
+        entries.append(
+            {
+                "Id": "<missing>",
+                "Created": int(parse_time(item["created"])) if item.get("created") else 0,
+                "CreatedBy": item.get("created_by", ""),
+                "Tags": None,
+                "Size": size,
+                "Comment": item.get("comment", ""),
+            }
+        )
+    entries.reverse()
+    if entries:
+        entries[0]["Id"] = image_id
+        entries[0]["Tags"] = daemon.references.refs_for(image_id)
+    return entries
+
+
+async def image_tag(daemon: Daemon, ref: str, repo: str, tag: str | None) -> None:
+    image_id = resolve_image(daemon, ref)
+    if tag and not is_valid_tag(tag):
+        raise InvalidArgument(f"invalid tag format: {tag}")
+    try:
+        target = parse_reference(repo if not tag else f"{repo}:{tag}")
+    except InvalidReference as exc:
+        raise InvalidArgument(str(exc)) from None
+    if target.digest:
+        raise InvalidArgument("refusing to create a tag with a digest reference")
+    async with daemon.image_lock:
+        daemon.references.add(str(target.with_default_tag()), image_id)
+
+
+def _users(daemon: Daemon, image_id: str) -> tuple[list[str], list[str]]:
+    running = [c.id for c in daemon.containers.all() if c.image_id == image_id and c.state.running]
+    stopped = [c.id for c in daemon.containers.all() if c.image_id == image_id and not c.state.running]
+    return running, stopped
+
+
+async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]:
+    async with daemon.image_lock:
+        image_id = resolve_image(daemon, ref)
+        key = normalize(ref)
+        tags = daemon.references.refs_for(image_id)
+        running, stopped = _users(daemon, image_id)
+        by_tag = key is not None and key in tags
+        short = image_id[7:19]
+        deleted: list[dict[str, str]] = []
+        if by_tag and key is not None:
+            if len(tags) == 1 and (running or stopped) and not force:
+                user = (running or stopped)[0][:12]
+                raise Conflict(
+                    f'conflict: unable to remove repository reference "{ref}" (must force) - '
+                    f"container {user} is using its referenced image {short}"
+                )
+            daemon.references.delete(key)
+            deleted.append({"Untagged": key})
+            if len(tags) > 1 or running or stopped:
+                return deleted
+        else:
+            if running:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (cannot be forced) - "
+                    f"image is being used by running container {running[0][:12]}"
+                )
+            if len(tags) > 1 and not force:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (must be forced) - "
+                    "image is referenced in multiple repositories"
+                )
+            if stopped and not force:
+                raise Conflict(
+                    f"conflict: unable to delete {short} (must be forced) - "
+                    f"image is being used by stopped container {stopped[0][:12]}"
+                )
+            for tag in tags:
+                daemon.references.delete(tag)
+                deleted.append({"Untagged": tag})
+            if stopped:
+                return deleted
+        daemon.images.delete(image_id)
+        deleted.append({"Deleted": image_id})
+        deleted.extend({"Deleted": d} for d in collect_layers(daemon))
+        return deleted
+
+
+def collect_layers(daemon: Daemon) -> list[str]:
+    """Remove layers no image refers to any more; returns their diff ids."""
+    used = {d for i in daemon.images.ids() for d in daemon.images.get(i).get("rootfs", {}).get("diff_ids", [])}
+    gone = [d for d in daemon.layers.all() if d not in used]
+    for d in gone:
+        daemon.layers.remove(d)
+    return gone

@@ -1,0 +1,246 @@
+"""ContainerInspect, ContainerList and SystemInfo: Docker's JSON shapes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wharf_common.humanize import human_duration
+
+from wharf_engine.containers.container import ZERO_TIME, Container
+from wharf_engine.logs.jsonfile import parse_time
+from wharf_engine.settings import API_VERSION, ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+
+def dir_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, f))
+            except OSError:
+                continue
+            total += st.st_size
+    return total
+
+
+def image_size(daemon: Daemon, image_id: str) -> int:
+    diff_ids = daemon.images.get(image_id).get("rootfs", {}).get("diff_ids", [])
+    return sum(daemon.layers.get(d).size for d in diff_ids if daemon.layers.has(d))
+
+
+def status_text(container: Container) -> str:
+    state = container.state
+    if state.status == "running":
+        return "Up " + human_duration(time.time() - parse_time(state.started_at))
+    if state.status == "paused":
+        return "Up " + human_duration(time.time() - parse_time(state.started_at)) + " (Paused)"
+    if state.status == "removing":
+        return "Removal In Progress"
+    if state.status == "exited" and state.finished_at != ZERO_TIME:
+        ago = human_duration(time.time() - parse_time(state.finished_at))
+        return f"Exited ({state.exit_code}) {ago} ago"
+    return "Created"
+
+
+def container_inspect(daemon: Daemon, container: Container, *, size: bool = False) -> dict[str, Any]:
+    fs = container.dir / "fs"
+    diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
+    lowers = ":".join(str(daemon.layers.get(d).path) for d in reversed(diff_ids) if daemon.layers.has(d))
+    data: dict[str, Any] = {
+        "Id": container.id,
+        "Created": container.created,
+        "Path": container.path,
+        "Args": container.args,
+        "State": container.state.to_api(),
+        "Image": container.image_id,
+        "ResolvConfPath": str(container.dir / "resolv.conf"),
+        "HostnamePath": str(container.dir / "hostname"),
+        "HostsPath": str(container.dir / "hosts"),
+        "LogPath": str(container.log_path),
+        "Name": "/" + container.name,
+        "RestartCount": container.restart_count,
+        "Driver": "overlay2",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": container.host_config,
+        "GraphDriver": {
+            "Name": "overlay2",
+            "Data": {
+                "LowerDir": lowers,
+                "UpperDir": str(fs / "upper"),
+                "WorkDir": str(fs / "work"),
+                "MergedDir": str(fs / "merged"),
+            },
+        },
+        "Mounts": [],
+        "Config": container.config,
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": "",
+            "SandboxKey": "",
+            "Ports": {},
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
+            "Networks": {},
+        },
+    }
+    if size:
+        data["SizeRw"] = dir_size(fs / "upper")
+        data["SizeRootFs"] = data["SizeRw"] + image_size(daemon, container.image_id)
+    return data
+
+
+def _matches(container: Container, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if not values:
+            continue
+        if key == "status" and container.state.status not in values:
+            return False
+        if key == "name" and not any(re.search(v.removeprefix("/"), container.name) for v in values):
+            return False
+        if key == "id" and not any(container.id.startswith(v) for v in values):
+            return False
+        if key == "exited" and (
+            container.state.status != "exited" or str(container.state.exit_code) not in values
+        ):
+            return False
+        if key == "label":
+            labels = container.config.get("Labels") or {}
+            for v in values:
+                k, eq, val = v.partition("=")
+                if k not in labels or (eq and labels[k] != val):
+                    return False
+        if key == "ancestor" and not any(
+            v in (container.config.get("Image"), container.image_id) or container.image_id.startswith("sha256:" + v)
+            for v in values
+        ):
+            return False
+    return True
+
+
+def container_list(
+    daemon: Daemon, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    containers = sorted(daemon.containers.all(), key=lambda c: c.created, reverse=True)
+    if not all and limit <= 0 and "status" not in filters:
+        containers = [c for c in containers if c.state.running]
+    containers = [c for c in containers if _matches(c, filters)]
+    if limit > 0:
+        containers = containers[:limit]
+    out = []
+    for c in containers:
+        entry: dict[str, Any] = {
+            "Id": c.id,
+            "Names": ["/" + c.name],
+            "Image": c.config.get("Image"),
+            "ImageID": c.image_id,
+            "Command": " ".join([c.path, *c.args]),
+            "Created": int(parse_time(c.created)),
+            "Ports": [],
+            "Labels": c.config.get("Labels") or {},
+            "State": c.state.status,
+            "Status": status_text(c),
+            "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
+            "NetworkSettings": {"Networks": {}},
+            "Mounts": [],
+        }
+        if size:
+            entry["SizeRw"] = dir_size(c.dir / "fs" / "upper")
+            entry["SizeRootFs"] = entry["SizeRw"] + image_size(daemon, c.image_id)
+        out.append(entry)
+    return out
+
+
+def system_info(daemon: Daemon) -> dict[str, Any]:
+    containers = daemon.containers.all()
+    running = sum(1 for c in containers if c.state.status == "running")
+    paused = sum(1 for c in containers if c.state.status == "paused")
+    try:
+        mem = next(
+            int(line.split()[1]) * 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal:")
+        )
+    except (OSError, StopIteration):
+        mem = 0
+    uname = platform.uname()
+    return {
+        "ID": daemon.id,
+        "Containers": len(containers),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": len(containers) - running - paused,
+        "Images": len(daemon.images.ids()),
+        "Driver": "overlay2",
+        "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "DockerRootDir": str(daemon.root),
+        "Plugins": {"Volume": ["local"], "Network": ["none"], "Log": ["json-file"]},
+        "MemoryLimit": True,
+        "SwapLimit": False,
+        "CpuCfsPeriod": True,
+        "CpuCfsQuota": True,
+        "CPUShares": True,
+        "CPUSet": True,
+        "PidsLimit": True,
+        "IPv4Forwarding": False,
+        "Debug": False,
+        "NFd": len(os.listdir("/proc/self/fd")),
+        "NGoroutines": 0,
+        "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": "1",
+        "NEventsListener": 0,
+        "KernelVersion": uname.release,
+        "OperatingSystem": "wharf engine on " + _os_name(),
+        "OSVersion": "",
+        "OSType": "linux",
+        "Architecture": uname.machine,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
+        "NCPU": daemon.ncpu(),
+        "MemTotal": mem,
+        "Name": daemon.hostname,
+        "Labels": [],
+        "ExperimentalBuild": False,
+        "ServerVersion": ENGINE_VERSION,
+        "Runtimes": {daemon.settings.runtime: {"path": daemon.settings.runtime}},
+        "DefaultRuntime": daemon.settings.runtime,
+        "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
+        "LiveRestoreEnabled": True,
+        "Isolation": "",
+        "InitBinary": "",
+        "SecurityOptions": [],
+        "Warnings": [],
+        "ApiVersion": API_VERSION,
+    }
+
+
+def _os_name() -> str:
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"

@@ -1,0 +1,89 @@
+"""ContainerStop, ContainerKill and ContainerRestart."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import TYPE_CHECKING
+
+import structlog
+from wharf_common.errors import NotModified
+
+from wharf_engine.containers.container import Container
+from wharf_engine.containers.errors import ContainerNotRunning
+from wharf_engine.runtime.errors import RuntimeFailure
+
+from .signals import parse_signal
+from .start import start_locked
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+async def wait_stopped(container: Container, timeout: float | None) -> bool:
+    """True once the container is no longer running, False if ``timeout`` passed first."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    while container.state.running:
+        event = container.changed
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return False
+        try:
+            await asyncio.wait_for(event.wait(), remaining)
+        except TimeoutError:
+            return not container.state.running
+    return True
+
+
+async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
+    try:
+        await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
+    except RuntimeFailure as exc:
+        if container.state.running and "not running" not in str(exc) and "does not exist" not in str(exc):
+            raise
+
+
+async def stop_locked(daemon: Daemon, container: Container, timeout: int | None, sig_name: str | None) -> None:
+    sig = parse_signal(sig_name or container.config.get("StopSignal"), default=signal.SIGTERM)
+    if timeout is None:
+        timeout = int(container.config.get("StopTimeout") or daemon.settings.stop_timeout)
+    if timeout < 0:  # -1: wait forever
+        await send_signal(daemon, container, sig)
+        await wait_stopped(container, None)
+        return
+    await send_signal(daemon, container, sig)
+    if await wait_stopped(container, timeout):
+        return
+    log.info("container.stop_timeout", container_id=container.id, timeout=timeout)
+    await send_signal(daemon, container, signal.SIGKILL)
+    await wait_stopped(container, None)
+
+
+async def container_stop(daemon: Daemon, ref: str, timeout: int | None, sig_name: str | None) -> None:
+    container = daemon.containers.get(ref)
+    async with container.lock:
+        if not container.state.running:
+            raise NotModified("container already stopped")
+        await stop_locked(daemon, container, timeout, sig_name)
+
+
+async def container_kill(daemon: Daemon, ref: str, sig_name: str | None) -> None:
+    container = daemon.containers.get(ref)
+    sig = parse_signal(sig_name, default=signal.SIGKILL)
+    if not container.state.running:
+        raise ContainerNotRunning(container.id)
+    await send_signal(daemon, container, sig)
+    if sig == signal.SIGKILL:
+        await wait_stopped(container, 10)
+
+
+async def container_restart(daemon: Daemon, ref: str, timeout: int | None) -> None:
+    container = daemon.containers.get(ref)
+    async with container.lock:
+        if container.state.running:
+            await stop_locked(daemon, container, timeout, None)
+        container.restart_count += 0  # RestartCount counts policy restarts only, as Docker
+        await start_locked(daemon, container)

@@ -1,0 +1,16 @@
+"""ContainerLogs: the json-file log, followed while the container runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from wharf_engine.containers.container import Container
+from wharf_engine.logs.jsonfile import LogOptions, LogRecord, read_logs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+
+def container_logs(daemon: Daemon, container: Container, opts: LogOptions) -> AsyncIterator[LogRecord]:
+    return read_logs(container.log_path, opts, lambda: container.state.running)

@@ -1,0 +1,45 @@
+"""ContainerRemove: refuse a running container unless forced; nothing stays mounted."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING
+
+import structlog
+
+from wharf_engine.containers.container import Container
+from wharf_engine.containers.errors import ContainerRunning
+
+from .lifecycle import send_signal, wait_stopped
+from .start import shim_paths, unmount_rootfs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+async def container_remove(daemon: Daemon, ref: str, *, force: bool) -> None:
+    container = daemon.containers.get(ref)
+    async with container.lock:
+        if container.state.running:
+            if not force:
+                raise ContainerRunning(
+                    f"cannot remove container \"/{container.name}\": container is running: "
+                    "stop the container before removing or force remove"
+                )
+            await send_signal(daemon, container, signal.SIGKILL)
+            await wait_stopped(container, 30)
+        await remove_stopped(daemon, container)
+
+
+async def remove_stopped(daemon: Daemon, container: Container) -> None:
+    if container.id not in daemon.containers.by_id:
+        return
+    container.state.status = "removing"
+    await daemon.runtime.delete(container.id, force=True)
+    unmount_rootfs(container)
+    shim_paths(daemon, container).socket.unlink(missing_ok=True)
+    daemon.containers.remove(container)
+    log.info("container.removed", container_id=container.id)
+    container.notify()

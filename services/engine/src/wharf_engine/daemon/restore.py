@@ -1,0 +1,32 @@
+"""Start-up: re-adopt running containers from their shims, settle the ones that exited meanwhile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from wharf_engine.runtime.monitor import shim_alive, watch_exit
+
+from .remove import remove_stopped
+from .start import handle_exit
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+async def restore(daemon: Daemon) -> None:
+    daemon.layers.clean_tmp()
+    for container in daemon.containers.load():
+        if container.state.status == "removing":
+            await remove_stopped(daemon, container)
+        elif container.state.running:
+            if container.shim_pid and shim_alive(container.shim_pid, container.id):
+                log.info("container.adopted", container_id=container.id, shim_pid=container.shim_pid)
+                watch_exit(container.shim_pid, lambda c=container: daemon.on_exit(c))
+            else:
+                if await daemon.runtime.state(container.id) is not None:
+                    await daemon.runtime.kill(container.id, 9, all=True)
+                await handle_exit(daemon, container)

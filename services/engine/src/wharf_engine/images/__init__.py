@@ -1,0 +1,1 @@
+"""Image configs (content-addressed) and the repository:tag index."""

@@ -1,0 +1,1 @@
+"""Content-addressed layer store: extracted diffs mounted with overlayfs."""

@@ -1,0 +1,86 @@
+"""LayerStore: one directory per layer, named by its diff id, written atomically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from wharf_common.errors import NotFound
+from wharf_common.tarfiles import extract_layer, write_tar
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    diff_id: str  # "sha256:<hex>"
+    size: int
+    path: Path  # the extracted diff
+
+
+class NoSuchLayer(NotFound):
+    def __init__(self, diff_id: str) -> None:
+        super().__init__(f"No such layer: {diff_id}")
+
+
+class LayerStore:
+    """``<root>/layers/<hex>/diff`` plus ``meta.json``; a layer appears only when complete."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "layers"
+        self.tmp = root / "tmp"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def _dir(self, diff_id: str) -> Path:
+        return self.root / diff_id.removeprefix("sha256:")
+
+    def has(self, diff_id: str) -> bool:
+        return (self._dir(diff_id) / "meta.json").exists()
+
+    def get(self, diff_id: str) -> Layer:
+        d = self._dir(diff_id)
+        try:
+            meta = json.loads((d / "meta.json").read_text())
+        except FileNotFoundError:
+            raise NoSuchLayer(diff_id) from None
+        return Layer(diff_id=diff_id, size=int(meta["size"]), path=d / "diff")
+
+    def register(self, stream: BinaryIO) -> Layer:
+        """Extract a (possibly compressed) layer tar; blocking, so call it in a thread."""
+        work = Path(tempfile.mkdtemp(prefix="layer-", dir=self.tmp))
+        try:
+            stats = extract_layer(stream, work / "diff")
+            (work / "meta.json").write_text(json.dumps({"diff_id": stats.diff_id, "size": stats.size}))
+            final = self._dir(stats.diff_id)
+            if self.has(stats.diff_id):
+                shutil.rmtree(work)
+            else:
+                if final.exists():  # a leftover without meta.json: never completed
+                    shutil.rmtree(final)
+                work.rename(final)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return self.get(stats.diff_id)
+
+    def export(self, diff_id: str, out: BinaryIO) -> str:
+        """Write the layer as a Docker-format tar (whiteouts converted); returns its diff id."""
+        return write_tar(self.get(diff_id).path, out)
+
+    def remove(self, diff_id: str) -> None:
+        d = self._dir(diff_id)
+        if d.exists():
+            trash = Path(tempfile.mkdtemp(prefix="rm-", dir=self.tmp))
+            d.rename(trash / "layer")
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def all(self) -> list[str]:
+        return ["sha256:" + p.name for p in self.root.iterdir() if (p / "meta.json").exists()]
+
+    def clean_tmp(self) -> None:
+        """Remove what an interrupted import or removal left behind (called at start-up)."""
+        for p in self.tmp.iterdir():
+            shutil.rmtree(p, ignore_errors=True)

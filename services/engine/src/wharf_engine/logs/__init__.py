@@ -1,0 +1,1 @@
+"""Container log drivers; json-file is the one Docker clients expect."""

@@ -1,0 +1,97 @@
+"""``wharf-engine``: parse flags, configure logging, listen on every ``-H``, serve until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import structlog
+import uvicorn
+from wharf_common.logging import configure_logging
+
+from .api.hijack import HijackProtocol
+from .app import create_app
+from .settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.")
+    p.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path or tcp://127.0.0.1:2375")
+    p.add_argument("--data-root", type=Path, help="root of persistent engine state")
+    p.add_argument("--exec-root", type=Path, help="short directory for the shims' sockets")
+    p.add_argument("-p", "--pidfile", type=Path)
+    p.add_argument("--runtime", help="OCI runtime binary (default runc)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    return p.parse_args(argv)
+
+
+def listen(host: str) -> socket.socket:
+    """A bound, listening socket for ``unix://path`` or ``tcp://addr:port``."""
+    if host.startswith("unix://"):
+        path = Path(host.removeprefix("unix://"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and stat.S_ISSOCK(path.stat().st_mode):
+            path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(path))
+        os.chmod(path, 0o660)
+    elif host.startswith("tcp://"):
+        addr, _, port = host.removeprefix("tcp://").rpartition(":")
+        if addr not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+            raise SystemExit(f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only")
+        sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((addr.strip("[]"), int(port)))
+    else:
+        raise SystemExit(f"unsupported host {host!r}: use unix:///path or tcp://127.0.0.1:PORT")
+    sock.listen(128)
+    return sock
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    overrides = {
+        k: v
+        for k, v in {
+            "hosts": args.hosts,
+            "data_root": args.data_root,
+            "exec_root": args.exec_root,
+            "pidfile": args.pidfile,
+            "runtime": args.runtime,
+            "log_level": args.log_level,
+        }.items()
+        if v is not None
+    }
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level, json=settings.log_json)
+    if os.geteuid() != 0:
+        raise SystemExit("wharf-engine must run as root (namespaces, mounts, runc)")
+    sockets = [listen(h) for h in settings.hosts]
+    if settings.pidfile:
+        settings.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        settings.pidfile.write_text(f"{os.getpid()}\n")
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, http=HijackProtocol, lifespan="on", log_config=None, access_log=False, timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root))
+    try:
+        asyncio.run(server.serve(sockets=sockets))
+    finally:
+        if settings.pidfile:
+            settings.pidfile.unlink(missing_ok=True)
+        for h in settings.hosts:
+            if h.startswith("unix://"):
+                Path(h.removeprefix("unix://")).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The OCI runtime behind a small interface, and the shim that supervises each container."""

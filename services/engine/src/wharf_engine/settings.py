@@ -1,0 +1,32 @@
+"""Engine settings: env vars ``WHARF_ENGINE_*``, overridden by command-line flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+API_VERSION = "1.45"
+MIN_API_VERSION = "1.24"
+ENGINE_VERSION = "0.1.0"
+
+
+class Settings(BaseSettings):
+    """Everything an engine process needs to know; built once in ``main.py``."""
+
+    model_config = SettingsConfigDict(env_prefix="WHARF_ENGINE_", env_nested_delimiter="__")
+
+    hosts: list[str] = Field(default_factory=lambda: ["unix:///run/wharf/engine.sock"])
+    data_root: Path = Path("/var/lib/wharf")
+    exec_root: Path | None = None  # short path for sockets; default <data_root>/run
+    pidfile: Path | None = None
+    runtime: str = "runc"
+    log_level: str = "info"
+    log_json: bool = False
+    default_hub: str = "docker.io"
+    stop_timeout: int = 10
+
+    @property
+    def run_dir(self) -> Path:
+        return self.exec_root if self.exec_root is not None else self.data_root / "run"
