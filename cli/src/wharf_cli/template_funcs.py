@@ -49,7 +49,9 @@ def go_format(value: Any, top: bool = True) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
-        items = " ".join(f"{go_format(k, False)}:{go_format(value[k], False)}" for k in sorted(value, key=str))
+        items = " ".join(
+            f"{go_format(k, False)}:{go_format(value[k], False)}" for k in sorted(value, key=str)
+        )
         return f"map[{items}]"
     if isinstance(value, list | tuple):
         return "[" + " ".join(go_format(item, False) for item in value) + "]"

@@ -246,7 +246,9 @@ def _run_command(command: list[Any], dot: Any, scope: _Scope, piped: list[Any]) 
     if callable_head and (args or head[0] == "ident"):
         return _operand(head, dot, scope, args)
     if args:
-        raise TemplateError(f"can't give argument to non-function {head[1] if isinstance(head, tuple) else '()'}")
+        raise TemplateError(
+            f"can't give argument to non-function {head[1] if isinstance(head, tuple) else '()'}"
+        )
     return _operand(head, dot, scope)
 
 

@@ -117,10 +117,14 @@ def _check_end_marker(reader: HashingReader, offset: int) -> None:
         raise InvalidArchive(f"invalid tar archive: invalid header at offset {offset}")
 
 
+def _escapes(cleaned: str) -> bool:
+    return cleaned == ".." or cleaned.startswith("../")
+
+
 def _member_parts(name: str, what: str, member: str) -> tuple[str, ...]:
     """Normalize an archive path to components below the root; refuse ``..`` escapes."""
     cleaned = posixpath.normpath(name.lstrip("/"))
-    if cleaned == ".." or cleaned.startswith("../"):
+    if _escapes(cleaned):
         raise UnsafeArchive(f"refusing to extract {member!r}: {what} {name!r} is outside the destination")
     return () if cleaned == "." else tuple(cleaned.split("/"))
 
@@ -149,7 +153,10 @@ def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes]:
 def _set_xattrs(target: int | str, member: tarfile.TarInfo) -> None:
     for name, value in _xattrs(member).items():
         try:
-            os.setxattr(target, name, value, follow_symlinks=False)
+            if isinstance(target, int):
+                os.setxattr(target, name, value)
+            else:
+                os.setxattr(target, name, value, follow_symlinks=False)
         except OSError as exc:
             log.debug("tar.xattr_skipped", member=member.name, xattr=name, error=str(exc))
 
@@ -279,8 +286,10 @@ class _Extractor:
 
     def _symlink(self, member: tarfile.TarInfo, parts: tuple[str, ...], parent_fd: int) -> None:
         target = member.linkname
-        if not target.startswith("/"):
-            _member_parts(posixpath.join(*parts[:-1], target), "symlink target", member.name)
+        if not target.startswith("/") and _escapes(posixpath.normpath(posixpath.join(*parts[:-1], target))):
+            raise UnsafeArchive(
+                f"refusing to extract {member.name!r}: symlink target {target!r} is outside the destination"
+            )
         name = parts[-1]
         _clear(parent_fd, name, keep_dir=False)
         os.symlink(target, name, dir_fd=parent_fd)

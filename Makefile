@@ -1,0 +1,52 @@
+# wharf: `make run` starts the suite on this machine, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := runc busybox-static iproute2 podman curl
+BUSYBOX := .cache/images/busybox.tar
+RUN_ROOT ?= /var/lib/wharf
+RUN_SOCK ?= /run/wharf/engine.sock
+
+.PHONY: setup system-packages venv run test lint bench clean
+
+setup: system-packages venv $(BUSYBOX)
+
+# idempotent: installs only what is missing
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
+	uv sync --frozen --python python3
+	@touch $@
+
+$(BUSYBOX): deploy/images/busybox/build.py
+	python3 deploy/images/busybox/build.py --if-missing --output $@
+
+# the engine in the foreground, busybox seeded once it answers
+run: setup
+	@mkdir -p $(dir $(RUN_SOCK))
+	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
+	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) ) &
+	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK)
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src bench/bench.py deploy/images/busybox/build.py
+	$(PY) deploy/lint/module_size.py
+
+bench: setup
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,112 @@
+"""Attached sessions (``run``, ``start -a``, ``attach``): hijacked stream, wait, start, pump, exit code."""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from wharf_client import ClientError, EngineClient, HijackedStream, PendingWait
+
+from .output import err, write_stream
+from .terminal import forward_signals, is_terminal, on_resize, raw_terminal, stdin_fd
+
+
+@dataclass(frozen=True, slots=True)
+class AttachOptions:
+    tty: bool
+    stdin: bool
+    stdout: bool = True
+    stderr: bool = True
+    proxy_signals: bool = True
+
+
+class _WaitResult:
+    """Read the wait body in a thread so that an early exit is never missed."""
+
+    def __init__(self, pending: PendingWait) -> None:
+        self.status_code = 125
+        self.error: Exception | None = None
+        self._pending = pending
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            result = self._pending.result()
+        except Exception as exc:
+            self.error = exc
+            return
+        failure = result.get("Error")
+        if isinstance(failure, dict) and failure.get("Message"):
+            self.error = RuntimeError(f"Error waiting for container: {failure['Message']}")
+            return
+        self.status_code = int(result.get("StatusCode", 125))
+
+    def join(self) -> int:
+        self._thread.join()
+        if self.error is not None:
+            err(str(self.error))
+            return 125
+        return self.status_code
+
+
+def pump_stdin(stream: HijackedStream, fd: int) -> None:
+    """Copy raw bytes from ``fd`` to the container until EOF, then half-close the socket."""
+    try:
+        while data := os.read(fd, 32768):
+            stream.send(data)
+    except OSError:
+        pass
+    finally:
+        stream.close_write()
+
+
+def pump_output(stream: HijackedStream) -> None:
+    for stream_type, data in stream.frames():
+        write_stream(stream_type, data)
+
+
+def run_session(
+    client: EngineClient,
+    container_id: str,
+    opts: AttachOptions,
+    *,
+    start: bool,
+    wait_condition: str,
+) -> int:
+    """Attach, register the wait, optionally start, stream until the output ends; return the exit code.
+
+    This is docker's ordering (``run.go``): the wait is registered before the start so that a
+    container exiting immediately is not missed. Errors from ``start`` propagate to the caller.
+    """
+    stream = client.container_attach(
+        container_id, stdin=opts.stdin, stdout=opts.stdout, stderr=opts.stderr, tty=opts.tty
+    )
+    with stream, ExitStack() as stack:
+        waiter = _WaitResult(client.container_wait_begin(container_id, condition=wait_condition))
+        if start:
+            try:
+                client.container_start(container_id)
+            except ClientError:
+                if wait_condition == "removed":
+                    waiter.start()
+                    waiter.join()
+                raise
+        waiter.start()
+        fd = stdin_fd()
+        if opts.tty and is_terminal(1):
+            stack.enter_context(
+                on_resize(lambda h, w: client.container_resize(container_id, height=h, width=w))
+            )
+        if opts.tty and opts.stdin and fd >= 0 and is_terminal(fd):
+            stack.enter_context(raw_terminal(fd))
+        if opts.proxy_signals and not opts.tty:
+            stack.enter_context(forward_signals(lambda sig: client.container_kill(container_id, signal=sig)))
+        if opts.stdin and fd >= 0:
+            threading.Thread(target=pump_stdin, args=(stream, fd), daemon=True).start()
+        pump_output(stream)
+    return waiter.join()

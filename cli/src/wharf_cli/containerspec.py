@@ -1,0 +1,155 @@
+"""Turn ``wharf run`` flags into the Engine API create body (Config + HostConfig + NetworkingConfig)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+STREAMS = ("stdin", "stdout", "stderr")
+
+
+class SpecError(ValueError):
+    """Invalid flag values (docker exits 125 for these)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    image: str
+    command: list[str] = field(default_factory=list)
+    detach: bool = False
+    interactive: bool = False
+    tty: bool = False
+    auto_remove: bool = False
+    name: str | None = None
+    env: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    user: str | None = None
+    entrypoint: str | None = None
+    attach: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    hostname: str | None = None
+    volumes: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    network: str | None = None
+    restart: str | None = None
+    console_size: tuple[int, int] | None = None  # (height, width)
+
+
+def parse_env(values: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """``KEY=VALUE`` stays; a bare ``KEY`` takes the local value when set (docker's ValidateEnv)."""
+    env = os.environ if environ is None else environ
+    result: list[str] = []
+    for item in values:
+        key, sep, _ = item.partition("=")
+        if not key:
+            raise SpecError(f"invalid environment variable: {item}")
+        if sep:
+            result.append(item)
+        elif key in env:
+            result.append(f"{key}={env[key]}")
+        else:
+            result.append(key)
+    return result
+
+
+def parse_labels(values: Sequence[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in values:
+        key, _, value = item.partition("=")
+        if not key:
+            raise SpecError(f"invalid label: {item}")
+        labels[key] = value
+    return labels
+
+
+def parse_publish(values: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, str]]]]:
+    """``[ip:][host_port:]container_port[/proto]`` into ExposedPorts and PortBindings."""
+    exposed: dict[str, dict[str, Any]] = {}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for item in values:
+        spec, _, proto = item.partition("/")
+        proto = proto or "tcp"
+        parts = spec.rsplit(":", 2)
+        container_port = parts[-1]
+        host_port = parts[-2] if len(parts) >= 2 else ""
+        host_ip = parts[0].strip("[]") if len(parts) == 3 else ""
+        if not container_port.isdigit() or (host_port and not host_port.replace("-", "").isdigit()):
+            raise SpecError(f"invalid port format: {item}")
+        key = f"{container_port}/{proto}"
+        exposed[key] = {}
+        bindings.setdefault(key, []).append({"HostIp": host_ip, "HostPort": host_port})
+    return exposed, bindings
+
+
+def parse_restart(value: str) -> dict[str, Any]:
+    name, _, count = value.partition(":")
+    if name not in ("no", "always", "on-failure", "unless-stopped"):
+        raise SpecError(f"invalid restart policy {value!r}")
+    policy: dict[str, Any] = {"Name": "" if name == "no" else name}
+    if count:
+        if name != "on-failure" or not count.isdigit():
+            raise SpecError(f"invalid restart policy {value!r}")
+        policy["MaximumRetryCount"] = int(count)
+    return policy
+
+
+def attach_streams(opts: RunOptions) -> tuple[bool, bool, bool]:
+    """Which of stdin/stdout/stderr to attach: ``-a`` wins; default stdout+stderr (+stdin with ``-i``)."""
+    if opts.detach:
+        if opts.attach:
+            raise SpecError("Conflicting options: -a and -d")
+        return False, False, False
+    if opts.attach:
+        chosen = {value.lower() for value in opts.attach}
+        unknown = chosen - set(STREAMS)
+        if unknown:
+            raise SpecError(
+                f"invalid argument {sorted(unknown)[0]!r} for -a: valid streams are STDIN, STDOUT, STDERR"
+            )
+        return "stdin" in chosen, "stdout" in chosen, "stderr" in chosen
+    return opts.interactive, True, True
+
+
+def build_create_body(opts: RunOptions) -> dict[str, Any]:
+    attach_stdin, attach_stdout, attach_stderr = attach_streams(opts)
+    exposed, bindings = parse_publish(opts.publish)
+    config: dict[str, Any] = {
+        "Hostname": opts.hostname or "",
+        "User": opts.user or "",
+        "AttachStdin": attach_stdin,
+        "AttachStdout": attach_stdout,
+        "AttachStderr": attach_stderr,
+        "Tty": opts.tty,
+        "OpenStdin": opts.interactive,
+        "StdinOnce": opts.interactive and attach_stdin,
+        "Env": parse_env(opts.env),
+        "Cmd": list(opts.command) or None,
+        "Image": opts.image,
+        "WorkingDir": opts.workdir or "",
+        "Entrypoint": [opts.entrypoint] if opts.entrypoint is not None else None,
+        "Labels": parse_labels(opts.labels),
+    }
+    if exposed:
+        config["ExposedPorts"] = exposed
+    host_config: dict[str, Any] = {
+        "AutoRemove": opts.auto_remove,
+        "Binds": list(opts.volumes) or None,
+        "NetworkMode": opts.network or "default",
+        "PortBindings": bindings,
+        "RestartPolicy": parse_restart(opts.restart) if opts.restart else {"Name": "no"},
+    }
+    if opts.console_size and opts.tty:
+        host_config["ConsoleSize"] = list(opts.console_size)
+    if opts.auto_remove and host_config["RestartPolicy"].get("Name") not in ("", "no"):
+        raise SpecError("Conflicting options: --restart and --rm")
+    return {**config, "HostConfig": host_config, "NetworkingConfig": {"EndpointsConfig": {}}}
+
+
+def familiar_image(image: str) -> str:
+    """``busybox`` → ``busybox:latest`` (as ``Unable to find image '...' locally`` shows it)."""
+    if "@" in image:
+        return image
+    last = image.rsplit("/", 1)[-1]
+    return image if ":" in last else f"{image}:latest"

@@ -1,0 +1,52 @@
+"""Fixtures: a real engine per module (busybox seeded), and one per test where it gets killed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engines import BUSYBOX_TAR, REPO, Engine, make_engine, seed
+
+
+@pytest.fixture(scope="session")
+def busybox_tar() -> Path:
+    if not BUSYBOX_TAR.exists():
+        subprocess.run(
+            [sys.executable, str(REPO / "deploy/images/busybox/build.py"), "--if-missing", "--output", str(BUSYBOX_TAR)],
+            check=True,
+        )
+    return BUSYBOX_TAR
+
+
+@pytest.fixture(scope="module")
+def engine(busybox_tar: Path) -> Iterator[Engine]:
+    """One engine per test module, with busybox:latest imported."""
+    if os.geteuid() != 0:
+        pytest.skip("the engine needs root")
+    eng = make_engine()
+    try:
+        eng.start()
+        seed(str(eng.socket), busybox_tar)
+        yield eng
+    finally:
+        eng.cleanup()
+
+
+@pytest.fixture
+def fresh_engine(busybox_tar: Path) -> Iterator[Engine]:
+    """An engine of the test's own, for tests that kill or restart it."""
+    if os.geteuid() != 0:
+        pytest.skip("the engine needs root")
+    eng = make_engine()
+    try:
+        eng.start()
+        seed(str(eng.socket), busybox_tar)
+        yield eng
+    finally:
+        eng.cleanup()
+
+

@@ -1,0 +1,153 @@
+"""Real engine processes for integration tests (used by conftest.py and the tests): each gets its own short root and socket.
+
+Everything an engine started is removed at teardown, even when a test fails: containers are
+killed through runc, overlay mounts are detached, and the root directory is deleted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+BUSYBOX_TAR = REPO / ".cache" / "images" / "busybox.tar"
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+
+sys.path.insert(0, str(REPO / "deploy" / "images" / "busybox"))
+from seed import seed  # noqa: E402
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float = 30) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_path)
+        self.sock = sock
+
+
+@dataclass
+class Engine:
+    root: Path
+    socket: Path
+    pidfile: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.socket}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host, "WHARF_HOST": self.host}
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
+             "--pidfile", str(self.pidfile)],
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"engine exited: {self.log.read_text()[-2000:]}")
+            try:
+                if self.request("GET", "/_ping")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("engine did not answer /_ping within 20 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def request(
+        self, method: str, path: str, body: bytes | Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        conn = UnixConnection(str(self.socket))
+        try:
+            if body is not None and not isinstance(body, bytes | bytearray) and not hasattr(body, "read"):
+                body = json.dumps(body).encode()
+                headers = {"Content-Type": "application/json", **(headers or {})}
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def json(self, method: str, path: str, body: Any = None) -> Any:
+        status, data = self.request(method, path, body)
+        assert status < 300, (status, data)
+        return json.loads(data) if data else None
+
+    def docker(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([DOCKER, *args], env=self.env, input=input, capture_output=True, timeout=timeout)
+
+    def wharf(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [str(VENV_BIN / "wharf"), *args], env=self.env, input=input, capture_output=True, timeout=timeout
+        )
+
+    def cleanup(self) -> None:
+        """Kill every container the engine made, detach its mounts, delete its root."""
+        self.stop(signal.SIGKILL)
+        runc_root = self.root / "data" / "runc"
+        if runc_root.exists():
+            for state in runc_root.iterdir():
+                subprocess.run(["runc", "--root", str(runc_root), "kill", "--all", state.name, "9"], capture_output=True)
+                subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", state.name], capture_output=True)
+        with open("/proc/self/mounts") as f:
+            mounts = [line.split()[1] for line in f]
+        for target in sorted(mounts, reverse=True):
+            if target.startswith(str(self.root)):
+                subprocess.run(["umount", "-l", target], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def make_engine() -> Engine:
+    root = Path(tempfile.mkdtemp(prefix="wh", dir="/tmp"))  # short: shim sockets live under it
+    return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log")
+
+
+
+def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.1f s" % timeout)
+
+
+needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")
