@@ -31,7 +31,7 @@ app = typer.Typer(
 def _global_options(
     host: Annotated[
         str | None,
-        typer.Option("-H", "--host", help="Engine socket to connect to (unix:///path or tcp://host:port)"),
+        typer.Option("-H", "--host", metavar="HOST", help="Engine socket to connect to (unix:///path or tcp://host:port)"),
     ] = None,
 ) -> None:
     SESSION.configure(host)

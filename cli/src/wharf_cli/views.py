@@ -73,67 +73,67 @@ class ContainerView:
         self._now = time.time() if now is None else now
 
     @property
-    def ID(self) -> str:  # noqa: N802 - Go template placeholder names
+    def ID(self) -> str:
         cid = str(self._c.get("Id", ""))
         return truncate_id(cid) if self._trunc else cid
 
     @property
-    def Image(self) -> str:  # noqa: N802
+    def Image(self) -> str:
         image = str(self._c.get("Image", "") or "<no image>")
         if self._trunc and image.startswith("sha256:"):
             return truncate_id(image)
         return image
 
     @property
-    def Command(self) -> str:  # noqa: N802
+    def Command(self) -> str:
         command = str(self._c.get("Command", ""))
         return go_quote(ellipsis(command, 20) if self._trunc else command)
 
     @property
-    def CreatedAt(self) -> str:  # noqa: N802
+    def CreatedAt(self) -> str:
         return go_time(float(self._c.get("Created", 0)))
 
     @property
-    def RunningFor(self) -> str:  # noqa: N802
+    def RunningFor(self) -> str:
         return time_ago(float(self._c.get("Created", 0)), self._now)
 
     @property
-    def Ports(self) -> str:  # noqa: N802
+    def Ports(self) -> str:
         return format_ports(self._c.get("Ports"))
 
     @property
-    def State(self) -> str:  # noqa: N802
+    def State(self) -> str:
         return str(self._c.get("State", ""))
 
     @property
-    def Status(self) -> str:  # noqa: N802
+    def Status(self) -> str:
         return str(self._c.get("Status", ""))
 
     @property
-    def Size(self) -> str:  # noqa: N802
+    def Size(self) -> str:
         size_rw = int(self._c.get("SizeRw") or 0)
         size_root = int(self._c.get("SizeRootFs") or 0)
         text = human_size(size_rw)
         return f"{text} (virtual {human_size(size_root)})" if size_root > 0 else text
 
     @property
-    def Names(self) -> str:  # noqa: N802
+    def Names(self) -> str:
         names = [str(name).lstrip("/") for name in self._c.get("Names") or []]
         if self._trunc:
             names = [name for name in names if "/" not in name][:1]
         return ",".join(names)
 
     @property
-    def Labels(self) -> str:  # noqa: N802
+    def Labels(self) -> str:
         labels: dict[str, str] = self._c.get("Labels") or {}
         return ",".join(f"{key}={value}" for key, value in labels.items())
 
-    def Label(self, name: str) -> str:  # noqa: N802
+    def Label(self, name: str) -> str:
         labels: dict[str, str] = self._c.get("Labels") or {}
         return labels.get(name, "")
 
     @property
-    def Mounts(self) -> str:  # noqa: N802
+    def Mounts(self) -> str:
         mounts = []
         for mount in self._c.get("Mounts") or []:
             name = str(mount.get("Name") or mount.get("Source") or "")
@@ -141,12 +141,12 @@ class ContainerView:
         return ",".join(mounts)
 
     @property
-    def LocalVolumes(self) -> str:  # noqa: N802
+    def LocalVolumes(self) -> str:
         mounts = self._c.get("Mounts") or []
         return str(sum(1 for m in mounts if m.get("Driver") == "local"))
 
     @property
-    def Networks(self) -> str:  # noqa: N802
+    def Networks(self) -> str:
         networks = ((self._c.get("NetworkSettings") or {}).get("Networks")) or {}
         return ",".join(sorted(networks))
 
@@ -172,39 +172,39 @@ class ImageView:
         self._now = time.time() if now is None else now
 
     @property
-    def ID(self) -> str:  # noqa: N802
+    def ID(self) -> str:
         image_id = str(self._i.get("Id", ""))
         return truncate_id(image_id) if self._trunc else image_id
 
     @property
-    def CreatedSince(self) -> str:  # noqa: N802
+    def CreatedSince(self) -> str:
         created = float(self._i.get("Created") or 0)
         return time_ago(created, self._now) if created > 0 else "N/A"
 
     @property
-    def CreatedAt(self) -> str:  # noqa: N802
+    def CreatedAt(self) -> str:
         return go_time(float(self._i.get("Created") or 0))
 
     @property
-    def Size(self) -> str:  # noqa: N802
+    def Size(self) -> str:
         return human_size(int(self._i.get("Size") or 0))
 
     @property
-    def VirtualSize(self) -> str:  # noqa: N802
+    def VirtualSize(self) -> str:
         return human_size(int(self._i.get("VirtualSize") or self._i.get("Size") or 0))
 
     @property
-    def SharedSize(self) -> str:  # noqa: N802
+    def SharedSize(self) -> str:
         shared = int(self._i.get("SharedSize", -1))
         return "N/A" if shared < 0 else human_size(shared)
 
     @property
-    def UniqueSize(self) -> str:  # noqa: N802
+    def UniqueSize(self) -> str:
         shared = int(self._i.get("SharedSize", -1))
         return "N/A" if shared < 0 else human_size(int(self._i.get("Size") or 0) - shared)
 
     @property
-    def Containers(self) -> str:  # noqa: N802
+    def Containers(self) -> str:
         count = int(self._i.get("Containers", -1))
         return "N/A" if count < 0 else str(count)
 

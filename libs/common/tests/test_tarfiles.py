@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from wharf_common.errors import InvalidArgument
 from wharf_common.tarfiles import (
     OPAQUE_XATTR,
@@ -63,7 +62,7 @@ def snapshot(root: Path) -> dict[str, tuple[object, ...]]:
         st = path.lstat()
         mode = st.st_mode
         if stat.S_ISLNK(mode):
-            detail: object = os.readlink(path)
+            detail: object = str(path.readlink())
         elif stat.S_ISREG(mode):
             detail = path.read_bytes()
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
@@ -163,7 +162,11 @@ def test_extract_layer_applies_metadata(tmp_path: Path) -> None:
         entry("d/l", tarfile.SYMTYPE, linkname="f", uid=3, gid=4, mtime=1_100_000_000),
     )
     extract(data, tmp_path / "dest")
-    d, f, link = (tmp_path / "dest" / "d").lstat(), (tmp_path / "dest/d/f").lstat(), (tmp_path / "dest/d/l").lstat()
+    d, f, link = (
+        (tmp_path / "dest" / "d").lstat(),
+        (tmp_path / "dest/d/f").lstat(),
+        (tmp_path / "dest/d/l").lstat(),
+    )
     assert (stat.S_IMODE(d.st_mode), d.st_uid, d.st_gid, d.st_mtime) == (0o1777, 7, 8, 1_000_000_000)
     assert (stat.S_IMODE(f.st_mode), f.st_uid, f.st_gid, f.st_mtime) == (0o2750, 5, 6, 1_200_000_000)
     assert (link.st_uid, link.st_gid, link.st_mtime) == (3, 4, 1_100_000_000)
@@ -183,7 +186,9 @@ def test_extract_layer_creates_missing_parents_and_merges_directories(tmp_path: 
 
 def test_extract_layer_applies_xattrs_but_not_overlay_ones(tmp_path: Path) -> None:
     data = make_tar(
-        entry("f", pax_headers={"SCHILY.xattr.user.note": "hello", "SCHILY.xattr.trusted.overlay.opaque": "y"}),
+        entry(
+            "f", pax_headers={"SCHILY.xattr.user.note": "hello", "SCHILY.xattr.trusted.overlay.opaque": "y"}
+        ),
         entry("d", tarfile.DIRTYPE, pax_headers={"SCHILY.xattr.trusted.overlay.redirect": "/etc"}),
     )
     extract(data, tmp_path / "dest")

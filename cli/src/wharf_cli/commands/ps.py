@@ -18,9 +18,8 @@ def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            fail(
-                f'invalid argument "{item}" for "-f, --filter" flag: bad format of filter (expected name=value)'
-            )
+            message = "bad format of filter (expected name=value)"
+            fail(f'invalid argument "{item}" for "-f, --filter" flag: {message}')
         filters.setdefault(key.strip().lower(), []).append(value)
     return filters
 

@@ -52,7 +52,9 @@ def create_container(api: EngineClient, opts: RunOptions) -> str:
 def run(
     image: Annotated[str, typer.Argument(metavar="IMAGE")],
     command: Annotated[list[str] | None, typer.Argument(metavar="[COMMAND] [ARG...]")] = None,
-    detach: Annotated[bool, typer.Option("-d", "--detach", help="Run container in background and print ID")] = False,
+    detach: Annotated[
+        bool, typer.Option("-d", "--detach", help="Run container in background and print ID")
+    ] = False,
     interactive: Annotated[bool, typer.Option("-i", "--interactive", help="Keep STDIN open")] = False,
     tty: Annotated[bool, typer.Option("-t", "--tty", help="Allocate a pseudo-TTY")] = False,
     rm: Annotated[bool, typer.Option("--rm", help="Remove the container when it exits")] = False,
@@ -61,14 +63,20 @@ def run(
     workdir: Annotated[str | None, typer.Option("-w", "--workdir", help="Working directory")] = None,
     user: Annotated[str | None, typer.Option("-u", "--user", help="Username or UID")] = None,
     entrypoint: Annotated[str | None, typer.Option("--entrypoint", help="Overwrite the entrypoint")] = None,
-    attach: Annotated[list[str] | None, typer.Option("-a", "--attach", help="Attach to STDIN, STDOUT or STDERR")] = None,
-    label: Annotated[list[str] | None, typer.Option("-l", "--label", help="Set meta data on a container")] = None,
+    attach: Annotated[
+        list[str] | None, typer.Option("-a", "--attach", help="Attach to STDIN, STDOUT or STDERR")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("-l", "--label", help="Set meta data on a container")
+    ] = None,
     hostname: Annotated[str | None, typer.Option("-h", "--hostname", help="Container host name")] = None,
     volume: Annotated[list[str] | None, typer.Option("-v", "--volume", help="Bind mount a volume")] = None,
     publish: Annotated[list[str] | None, typer.Option("-p", "--publish", help="Publish a port")] = None,
     network: Annotated[str | None, typer.Option("--network", help="Connect to a network")] = None,
     restart: Annotated[str | None, typer.Option("--restart", help="Restart policy")] = None,
-    sig_proxy: Annotated[bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")] = True,
+    sig_proxy: Annotated[
+        bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")
+    ] = True,
 ) -> None:
     """Create and run a new container from an image."""
     opts = RunOptions(
@@ -114,7 +122,9 @@ def run(
         tty=tty, stdin=attach_stdin, stdout=attach_stdout, stderr=attach_stderr, proxy_signals=sig_proxy
     )
     try:
-        code = run_session(api, container_id, session, start=True, wait_condition="removed" if rm else "next-exit")
+        code = run_session(
+            api, container_id, session, start=True, wait_condition="removed" if rm else "next-exit"
+        )
     except EngineError as error:
         run_failed(error)
     raise typer.Exit(code)

@@ -212,8 +212,8 @@ class _Extractor:
                     if not create:
                         raise
                     os.mkdir(part, 0o755, dir_fd=fd)
-                    os.chmod(part, 0o755, dir_fd=fd)
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                    os.fchmod(child, 0o755)  # implicit parents are 0755 root:root whatever the umask
                 except OSError as exc:
                     if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                         raise

@@ -57,8 +57,8 @@ def router(backend: ImageBackend) -> APIRouter:
     @r.post("/load")
     async def load(request: Request) -> Response:
         messages = await with_body(request, backend.image_load)
-        quiet = qbool(request, "quiet")
-        body = b"".join(json_line({"stream": m + "\n"}) for m in messages) if not quiet else b""
+        # quiet only hides progress; the "Loaded image" lines are always sent, as Docker does
+        body = b"".join(json_line({"stream": m + "\n"}) for m in messages)
         return Response(body, media_type="application/json")
 
     @r.get("/get")
@@ -99,13 +99,10 @@ def router(backend: ImageBackend) -> APIRouter:
 
 
 async def _save(backend: ImageBackend, names: list[str]) -> Response:
+    for name in names:
+        backend.image_inspect(name)  # 404 before the 200 goes out
     writer = ThreadWriter()
-    # resolve names (404) before the 200 goes out: image_save checks them first
     task = asyncio.ensure_future(backend.image_save(names, writer))
-    first: asyncio.Future[Any] = asyncio.ensure_future(asyncio.sleep(0))
-    done, _ = await asyncio.wait({task, first}, return_when=asyncio.FIRST_EXCEPTION)
-    if task.done() and task.exception() is not None:
-        raise task.exception()  # type: ignore[misc]
 
     async def finish() -> None:
         try:
