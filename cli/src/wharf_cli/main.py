@@ -1,49 +1,99 @@
 """The ``wharf`` entry point: a docker-compatible CLI for the wharf engine.
 
-Start-up time matters (``wharf ps`` should take well under 150 ms): modules on the path of everyday
-commands import nothing heavy at module level (no rich, no httpx).
+Start-up time matters (``wharf ps`` should take well under 150 ms): only the module of the command being
+run is imported and turned into a click command (all of them for ``--help``), and nothing on the path of
+everyday commands imports heavy libraries (rich, httpx, pydantic) at module level.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 from wharf_client import ClientError
 
-from .commands import containers, images, inspect, logs, ps, run, system
+from . import _typer_speedups
 from .output import describe, err
 from .session import SESSION
 
-app = typer.Typer(
-    name="wharf",
-    help="A self-sufficient runtime for containers",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["--help"]},
-)
+# command name -> module under wharf_cli.commands that registers it
+COMMANDS: dict[str, str] = {
+    "run": "run",
+    "start": "containers",
+    "stop": "containers",
+    "kill": "containers",
+    "restart": "containers",
+    "rm": "containers",
+    "wait": "containers",
+    "attach": "containers",
+    "ps": "ps",
+    "logs": "logs",
+    "inspect": "inspect",
+    "images": "images",
+    "tag": "images",
+    "rmi": "images",
+    "import": "images",
+    "save": "images",
+    "load": "images",
+    "version": "system",
+    "info": "system",
+}
+GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host")
 
 
-@app.callback()
 def _global_options(
     host: Annotated[
         str | None,
-        typer.Option("-H", "--host", metavar="HOST", help="Engine socket to connect to (unix:///path or tcp://host:port)"),
+        typer.Option(
+            "-H", "--host", metavar="HOST", help="Engine socket to connect to (unix:///path or tcp://host:port)"
+        ),
     ] = None,
 ) -> None:
     SESSION.configure(host)
 
 
-for _module in (run, containers, ps, logs, inspect, images, system):
-    _module.register(app)
+def create_app(command: str | None = None) -> typer.Typer:
+    """Build the typer app with every command, or only the module that defines ``command``."""
+    _typer_speedups.install()
+    app = typer.Typer(
+        name="wharf",
+        help="A self-sufficient runtime for containers",
+        add_completion=False,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["--help"]},
+    )
+    app.callback()(_global_options)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(f"{__package__}.commands.{name}").register(app)
+    return app
 
 
-def main() -> int:
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand name in ``argv`` (after global options), or ``None``."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            index += 2
+            continue
+        if arg.startswith("-"):
+            index += 1
+            continue
+        return arg
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    app = create_app(requested_command(args))
     try:
-        app()
+        app(args=args, prog_name="wharf")
     except ClientError as error:
         err(describe(error))
         return 1

@@ -18,6 +18,7 @@ from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
 from wharf_engine.layers.store import LayerStore
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.runtime.monitor import ShimLauncher
 from wharf_engine.runtime.runc import Runc
 from wharf_engine.settings import Settings
 
@@ -40,6 +41,7 @@ class Daemon:
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.runtime = Runc(settings.runtime, self.root / "runc")
+        self.shims = ShimLauncher()
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -65,6 +67,7 @@ class Daemon:
 
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
+        self.shims.close()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 
     # -- containers ---------------------------------------------------------

@@ -37,7 +37,8 @@ async def remove_stopped(daemon: Daemon, container: Container) -> None:
     if container.id not in daemon.containers.by_id:
         return
     container.state.status = "removing"
-    await daemon.runtime.delete(container.id, force=True)
+    if (daemon.runtime.root / container.id).exists():
+        await daemon.runtime.delete(container.id, force=True)
     unmount_rootfs(container)
     shim_paths(daemon, container).socket.unlink(missing_ok=True)
     daemon.containers.remove(container)

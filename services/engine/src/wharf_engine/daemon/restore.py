@@ -19,11 +19,12 @@ log = structlog.get_logger(__name__)
 
 async def restore(daemon: Daemon) -> None:
     daemon.layers.clean_tmp()
+    daemon.shims.warm()
     for container in daemon.containers.load():
         if container.state.status == "removing":
             await remove_stopped(daemon, container)
         elif container.state.running:
-            if container.shim_pid and shim_alive(container.shim_pid, container.id):
+            if container.shim_pid and shim_alive(container.shim_pid, container.dir / "bundle"):
                 log.info("container.adopted", container_id=container.id, shim_pid=container.shim_pid)
                 watch_exit(container.shim_pid, lambda c=container: daemon.on_exit(c))
             else:

@@ -14,7 +14,7 @@ from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
 from wharf_engine.images.store import write_atomic
 from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
 from wharf_engine.runtime.errors import StartFailure
-from wharf_engine.runtime.monitor import ShimPaths, connect, read_exit_file, spawn_shim, watch_exit
+from wharf_engine.runtime.monitor import ShimPaths, connect, read_exit_file, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
 from .users import resolve_user
@@ -131,12 +131,13 @@ async def container_start(daemon: Daemon, ref: str) -> None:
 async def start_locked(daemon: Daemon, container: Container) -> None:
     """Start ``container`` (its lock held): on any failure, nothing stays mounted or running."""
     paths = shim_paths(daemon, container)
-    await daemon.runtime.delete(container.id, force=True)  # a leftover from a crash
+    if (daemon.runtime.root / container.id).exists():  # a leftover from a crash
+        await daemon.runtime.delete(container.id, force=True)
     paths.exit_file.unlink(missing_ok=True)
     try:
         root = mount_rootfs(daemon, container)
         write_bundle(daemon, container, root)
-        shim_pid, pid = await spawn_shim(
+        shim_pid, pid = await daemon.shims.launch(
             container.id,
             paths,
             runtime=daemon.settings.runtime,

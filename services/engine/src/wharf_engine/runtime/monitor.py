@@ -37,9 +37,6 @@ class ShimPaths:
     def runc_log(self) -> Path:
         return self.bundle / "runc.log"
 
-    @property
-    def shim_log(self) -> Path:
-        return self.bundle / "shim.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,57 +55,98 @@ def start_exit_code(message: str) -> int:
     return 128
 
 
-async def spawn_shim(
-    cid: str, paths: ShimPaths, *, runtime: str, runtime_root: Path, tty: bool, stdin: bool
-) -> tuple[int, int]:
-    """Start a shim that runs ``runc create``; return (shim pid, init pid)."""
-    read_fd, write_fd = os.pipe()
-    args = [
-        sys.executable, "-S", str(SHIM),
-        "--id", cid,
-        "--bundle", str(paths.bundle),
-        "--runtime", runtime,
-        "--runtime-root", str(runtime_root),
-        "--runc-log", str(paths.runc_log),
-        "--pid-file", str(paths.pid_file),
-        "--log", str(paths.log),
-        "--exit-file", str(paths.exit_file),
-        "--socket", str(paths.socket),
-        "--run-dir", str(paths.run_dir),
-        "--ready-fd", str(write_fd),
-    ]  # fmt: skip
-    if tty:
-        args.append("--tty")
-    if stdin:
-        args.append("--stdin")
-    with open(paths.shim_log, "ab") as shim_log:
+@dataclass(slots=True)
+class _Spare:
+    """A shim already booted and daemonized, waiting on ``job`` for its container."""
+
+    job: int  # write end of the shim's stdin
+    ready: int  # read end of the shim's stdout
+
+
+class ShimLauncher:
+    """Starts shims, keeping one spare warm so that a start skips the interpreter's boot."""
+
+    def __init__(self) -> None:
+        self._spare: _Spare | None = None
+        self._warming: asyncio.Task[None] | None = None
+
+    async def _boot(self) -> _Spare:
+        job_r, job_w = os.pipe()
+        ready_r, ready_w = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=shim_log,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-            )
+                sys.executable, "-S", str(SHIM),
+                stdin=job_r, stdout=ready_w, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
         finally:
-            os.close(write_fd)
-    await proc.wait()
-    line = await asyncio.to_thread(_read_line, read_fd)
-    try:
-        ready = json.loads(line)
-    except ValueError as exc:
-        raise RuntimeFailure(f"shim failed to start: {paths.shim_log.read_text()[-500:]}") from exc
-    if not ready.get("ok"):
-        message = str(ready.get("error", "unknown error"))
-        code = start_exit_code(message)
-        if code in (126, 127):
-            raise StartFailure(message, code)
-        raise RuntimeFailure(message)
-    return int(ready["shim_pid"]), int(ready["pid"])
+            os.close(job_r)
+            os.close(ready_w)
+        await proc.wait()  # the first parent exits at once; the daemonized shim waits for its job
+        return _Spare(job=job_w, ready=ready_r)
+
+    def warm(self) -> None:
+        """Boot a spare in the background, if none is ready or booting."""
+        if self._spare is None and (self._warming is None or self._warming.done()):
+            self._warming = asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            self._spare = await self._boot()
+        except OSError as exc:
+            log.warning("shim.warm_failed", error=str(exc))
+
+    async def _take(self) -> _Spare:
+        if self._spare is None and self._warming is not None and not self._warming.done():
+            await asyncio.shield(self._warming)
+        spare, self._spare = self._spare, None
+        return spare if spare is not None else await self._boot()
+
+    async def launch(
+        self, cid: str, paths: ShimPaths, *, runtime: str, runtime_root: Path, tty: bool, stdin: bool
+    ) -> tuple[int, int]:
+        """Hand a container to a shim, which runs ``runc create``; return (shim pid, init pid)."""
+        spare = await self._take()
+        self.warm()
+        job = {
+            "id": cid,
+            "bundle": str(paths.bundle),
+            "runtime": runtime,
+            "runtime_root": str(runtime_root),
+            "runc_log": str(paths.runc_log),
+            "pid_file": str(paths.pid_file),
+            "log": str(paths.log),
+            "exit_file": str(paths.exit_file),
+            "socket": str(paths.socket),
+            "run_dir": str(paths.run_dir),
+            "tty": tty,
+            "stdin": stdin,
+        }
+        try:
+            os.write(spare.job, json.dumps(job).encode() + b"\n")
+        finally:
+            os.close(spare.job)
+        line = await asyncio.to_thread(_read_all, spare.ready)
+        try:
+            ready = json.loads(line)
+        except ValueError as exc:
+            raise RuntimeFailure(f"shim failed to start: {line[-500:]!r}") from exc
+        if not ready.get("ok"):
+            message = str(ready.get("error", "unknown error"))
+            code = start_exit_code(message)
+            if code in (126, 127):
+                raise StartFailure(message, code)
+            raise RuntimeFailure(message)
+        return int(ready["shim_pid"]), int(ready["pid"])
+
+    def close(self) -> None:
+        """Let a spare go: EOF on its stdin ends it."""
+        if self._spare is not None:
+            os.close(self._spare.job)
+            os.close(self._spare.ready)
+            self._spare = None
 
 
-def _read_line(fd: int) -> str:
+def _read_all(fd: int) -> str:
     chunks = []
     with os.fdopen(fd, "rb") as f:
         while chunk := f.read(4096):
@@ -124,13 +162,14 @@ def read_exit_file(path: Path) -> ExitStatus | None:
     return ExitStatus(int(data["exit_code"]), data.get("finished_at"), bool(data.get("oom_killed")))
 
 
-def shim_alive(shim_pid: int, cid: str) -> bool:
-    """True when ``shim_pid`` is still the shim of container ``cid`` (guards pid reuse)."""
+def shim_alive(shim_pid: int, bundle: Path) -> bool:
+    """True when ``shim_pid`` is still the shim working in ``bundle`` (guards against pid reuse)."""
     try:
         cmdline = Path(f"/proc/{shim_pid}/cmdline").read_bytes()
+        cwd = os.readlink(f"/proc/{shim_pid}/cwd")
     except OSError:
         return False
-    return cid.encode() in cmdline and str(SHIM).encode() in cmdline
+    return str(SHIM).encode() in cmdline and cwd == str(bundle)
 
 
 def watch_exit(shim_pid: int, on_exit: Callable[[], None]) -> None:
@@ -160,7 +199,7 @@ __all__ = [
     "connect",
     "read_exit_file",
     "shim_alive",
-    "spawn_shim",
+    "ShimLauncher",
     "start_exit_code",
     "watch_exit",
 ]

@@ -1,15 +1,15 @@
 """wharf-shim: keeps one container's stdio, logs and exit code, independent of the engine.
 
-Run as ``python3 -S shim.py ARGS`` (stdlib only, no site-packages, so it starts fast).
-The engine spawns one shim per container start; the shim daemonizes (forks once and
-the parent exits), so killing or restarting the engine never touches the container.
+Run as ``python3 -S shim.py`` (stdlib only, no site-packages, so it starts fast); it reads
+its job as one JSON line on stdin. The shim daemonizes (forks once and the parent exits),
+so killing or restarting the engine never touches the container.
 
 What the shim does, in order:
 
 1. becomes a child subreaper, so the container's init process is reparented to it;
 2. runs ``runc create`` with the container's stdio: pipes (non-TTY) or a pty received
    over ``--console-socket`` (TTY);
-3. reports readiness on fd ``--ready-fd`` as one JSON line ``{"ok", "shim_pid", "pid"}``
+3. reports readiness on stdout as one JSON line ``{"ok", "shim_pid", "pid"}``
    or ``{"ok": false, "error"}``, then serves the attach socket;
 4. copies the container's output to the json-file log (Docker's format, one JSON object
    per line) and to every attached client;
@@ -25,7 +25,6 @@ Shim to client: 1 stdout, 2 stderr (Docker's multiplexed framing). Client to shi
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import errno
 import fcntl
@@ -82,7 +81,7 @@ def runc_error(log_path: Path) -> str:
 
 
 class Shim:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: Job) -> None:
         self.args = args
         self.sel = selectors.DefaultSelector()
         self.log = open(args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
@@ -321,20 +320,31 @@ class Shim:
             pass
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="wharf-shim")
-    for name in ("id", "bundle", "runtime", "runtime-root", "runc-log", "pid-file", "log", "exit-file"):
-        p.add_argument("--" + name, required=True)
-    p.add_argument("--socket", required=True)
-    p.add_argument("--run-dir", required=True)
-    p.add_argument("--ready-fd", type=int, required=True)
-    p.add_argument("--tty", action="store_true")
-    p.add_argument("--stdin", action="store_true")
-    return p.parse_args(argv)
+class Job:
+    """What the engine asks of a shim, read as one JSON object (see ``ShimJob`` in monitor.py)."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        self.id = str(data["id"])
+        self.bundle = str(data["bundle"])
+        self.runtime = str(data["runtime"])
+        self.runtime_root = str(data["runtime_root"])
+        self.runc_log = str(data["runc_log"])
+        self.pid_file = str(data["pid_file"])
+        self.log = str(data["log"])
+        self.exit_file = str(data["exit_file"])
+        self.socket = str(data["socket"])
+        self.run_dir = str(data["run_dir"])
+        self.tty = bool(data.get("tty"))
+        self.stdin = bool(data.get("stdin"))
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+def main() -> int:
+    """Started as a spare: daemonize at once, then wait on stdin for the job.
+
+    The engine keeps one spare shim warm, so a container start does not wait for a
+    Python interpreter to boot. EOF on stdin (the engine went away) ends a spare quietly.
+    The ready report goes to stdout.
+    """
     if os.fork() != 0:  # the engine reaps this parent at once; the shim lives on
         os._exit(0)
     os.setsid()
@@ -342,8 +352,16 @@ def main(argv: list[str]) -> int:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
-    ready = os.fdopen(args.ready_fd, "w")
-    shim = Shim(args)
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0
+    job = Job(json.loads(line))
+    os.chdir(job.bundle)  # the engine recognises its shim by this working directory
+    errors = os.open("shim.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(errors, 2)
+    os.close(errors)
+    ready = sys.stdout
+    shim = Shim(job)
     try:
         shim.create()
         shim.serve()
@@ -354,7 +372,7 @@ def main(argv: list[str]) -> int:
     ready.write(json.dumps({"ok": True, "shim_pid": os.getpid(), "pid": shim.init_pid}) + "\n")
     ready.close()
     devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
+    for fd in (0, 1):
         os.dup2(devnull, fd)
     status = shim.run()
     shim.finish(status)
@@ -362,4 +380,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
