@@ -10,7 +10,9 @@ LIMIT = 450
 
 
 def main() -> int:
-    files = subprocess.run(["git", "ls-files", "*.py"], capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "*.py"], capture_output=True, text=True, check=True
+    ).stdout.split()
     too_big = []
     for name in files:
         with open(name, encoding="utf-8") as f:

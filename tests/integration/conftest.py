@@ -9,14 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import BUSYBOX_TAR, REPO, Engine, make_engine, seed
+from engines import BUSYBOX_TAR, REPO, Engine, make_engine
+from seed import seed
 
 
 @pytest.fixture(scope="session")
 def busybox_tar() -> Path:
     if not BUSYBOX_TAR.exists():
         subprocess.run(
-            [sys.executable, str(REPO / "deploy/images/busybox/build.py"), "--if-missing", "--output", str(BUSYBOX_TAR)],
+            [
+                sys.executable,
+                str(REPO / "deploy/images/busybox/build.py"),
+                "--if-missing",
+                "--output",
+                str(BUSYBOX_TAR),
+            ],
             check=True,
         )
     return BUSYBOX_TAR
@@ -48,5 +55,3 @@ def fresh_engine(busybox_tar: Path) -> Iterator[Engine]:
         yield eng
     finally:
         eng.cleanup()
-
-

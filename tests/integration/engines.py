@@ -1,4 +1,4 @@
-"""Real engine processes for integration tests (used by conftest.py and the tests): each gets its own short root and socket.
+"""Real engine processes for integration tests: each gets its own short root and socket.
 
 Everything an engine started is removed at teardown, even when a test fails: containers are
 killed through runc, overlay mounts are detached, and the root directory is deleted.
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ BUSYBOX_TAR = REPO / ".cache" / "images" / "busybox.tar"
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
 
 sys.path.insert(0, str(REPO / "deploy" / "images" / "busybox"))
-from seed import seed  # noqa: E402
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -110,10 +108,16 @@ class Engine:
         assert status < 300, (status, data)
         return json.loads(data) if data else None
 
-    def docker(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run([DOCKER, *args], env=self.env, input=input, capture_output=True, timeout=timeout)
+    def docker(
+        self, *args: str, input: bytes | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [DOCKER, *args], env=self.env, input=input, capture_output=True, timeout=timeout
+        )
 
-    def wharf(self, *args: str, input: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    def wharf(
+        self, *args: str, input: bytes | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [str(VENV_BIN / "wharf"), *args], env=self.env, input=input, capture_output=True, timeout=timeout
         )
@@ -124,8 +128,12 @@ class Engine:
         runc_root = self.root / "data" / "runc"
         if runc_root.exists():
             for state in runc_root.iterdir():
-                subprocess.run(["runc", "--root", str(runc_root), "kill", "--all", state.name, "9"], capture_output=True)
-                subprocess.run(["runc", "--root", str(runc_root), "delete", "--force", state.name], capture_output=True)
+                subprocess.run(
+                    ["runc", "--root", str(runc_root), "kill", "--all", state.name, "9"], capture_output=True
+                )
+                subprocess.run(
+                    ["runc", "--root", str(runc_root), "delete", "--force", state.name], capture_output=True
+                )
         with open("/proc/self/mounts") as f:
             mounts = [line.split()[1] for line in f]
         for target in sorted(mounts, reverse=True):
@@ -139,7 +147,6 @@ def make_engine() -> Engine:
     return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log")
 
 
-
 def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -147,7 +154,7 @@ def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met within %.1f s" % timeout)
+    raise AssertionError(f"condition not met within {timeout:.1f} s")
 
 
-needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")
+needs_docker = pytest.mark.skipif(not Path(DOCKER).exists(), reason="docker CLI not installed")

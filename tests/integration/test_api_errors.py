@@ -39,7 +39,9 @@ def test_versioned_and_unversioned_paths(engine: Engine) -> None:
 
 
 def test_malformed_json_is_400(engine: Engine) -> None:
-    status, body = engine.request("POST", "/containers/create", b"{not json", {"Content-Type": "application/json"})
+    status, body = engine.request(
+        "POST", "/containers/create", b"{not json", {"Content-Type": "application/json"}
+    )
     assert status == 400
     assert "invalid JSON" in message(body)
     status, body = engine.request("POST", "/containers/create", b"[1]", {"Content-Type": "application/json"})
@@ -81,7 +83,14 @@ def test_ambiguous_prefix_is_a_clear_error(engine: Engine) -> None:
 
 def test_boolean_query_values_read_like_docker(engine: Engine) -> None:
     cid = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
-    for value, visible in (("1", True), ("true", True), ("True", True), ("0", False), ("False", False), ("no", False)):
+    for value, visible in (
+        ("1", True),
+        ("true", True),
+        ("True", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+    ):
         listing = engine.json("GET", f"/containers/json?all={value}")
         assert (cid in [c["Id"] for c in listing]) is visible, value
     assert engine.request("DELETE", f"/containers/{cid}?force=True")[0] == 204
@@ -106,7 +115,9 @@ def test_bad_signal_and_missing_command(engine: Engine) -> None:
     status, body = engine.request("POST", f"/containers/{cid}/kill?signal=SIGNOPE")
     assert status == 400 and "Invalid signal" in message(body)
     engine.request("DELETE", f"/containers/{cid}?force=1")
-    status, body = engine.request("POST", "/containers/create", {"Image": "busybox", "Cmd": [], "Entrypoint": [""]})
+    status, body = engine.request(
+        "POST", "/containers/create", {"Image": "busybox", "Cmd": [], "Entrypoint": [""]}
+    )
     assert status == 400 and "No command specified" in message(body)
 
 
@@ -117,7 +128,9 @@ def test_invalid_container_name_is_400(engine: Engine) -> None:
 
 def test_wait_and_inspect_shapes(engine: Engine) -> None:
     cid = engine.json(
-        "POST", "/containers/create?name=shape", {"Image": "busybox", "Cmd": ["sh", "-c", "exit 2"], "Labels": {"a": "b"}}
+        "POST",
+        "/containers/create?name=shape",
+        {"Image": "busybox", "Cmd": ["sh", "-c", "exit 2"], "Labels": {"a": "b"}},
     )["Id"]
     engine.request("POST", f"/containers/{cid}/start")
     assert engine.json("POST", f"/containers/{cid}/wait") == {"StatusCode": 2, "Error": None}

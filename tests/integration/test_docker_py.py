@@ -31,7 +31,9 @@ def test_run_failure_raises_container_error_with_stderr(client: docker.DockerCli
 
 
 def test_detached_lifecycle(client: docker.DockerClient) -> None:
-    container = client.containers.run("busybox", ["sh", "-c", "echo ready; sleep 60"], detach=True, name="pyd")
+    container = client.containers.run(
+        "busybox", ["sh", "-c", "echo ready; sleep 60"], detach=True, name="pyd"
+    )
     try:
         container.reload()
         assert container.status == "running"

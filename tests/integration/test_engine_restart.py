@@ -52,11 +52,13 @@ def test_exit_while_engine_is_down_is_recorded(fresh_engine: Engine) -> None:
     engine.stop(signal.SIGKILL)
     time.sleep(1.5)
     engine.start()
-    state = wait_for(lambda: (s := engine.json("GET", f"/containers/{cid}/json")["State"])["Status"] == "exited" and s)
+    state = wait_for(
+        lambda: (s := engine.json("GET", f"/containers/{cid}/json")["State"])["Status"] == "exited" and s
+    )
     assert state["ExitCode"] == 4
     assert b"done" in logs(engine, cid)
     listing = engine.json("GET", "/containers/json?all=1")
-    assert [c["Status"] for c in listing if c["Id"] == cid][0].startswith("Exited (4)")
+    assert next(c["Status"] for c in listing if c["Id"] == cid).startswith("Exited (4)")
 
 
 def test_engine_killed_mid_import_leaves_no_half_image(fresh_engine: Engine) -> None:

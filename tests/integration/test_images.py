@@ -139,7 +139,7 @@ def test_docker_save_load_and_import_cli(engine: Engine, tmp_path: Path, busybox
     assert engine.docker("rmi", "cli-copy").returncode == 0
     result = engine.docker("load", "-i", str(archive))
     assert result.returncode == 0 and b"busybox:latest" in result.stdout
-    result = engine.docker("import", "--change", "CMD [\"sh\"]", str(busybox_tar), "cli-import:1")
+    result = engine.docker("import", "--change", 'CMD ["sh"]', str(busybox_tar), "cli-import:1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip().startswith("sha256:")
     run = engine.docker("run", "--rm", "cli-import:1", "echo", "imported")

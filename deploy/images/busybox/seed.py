@@ -39,7 +39,9 @@ def seed(socket_path: str, image: Path, ref: str = "busybox:latest") -> str:
     changes = [f"CMD {json.dumps(meta.get('Cmd', ['sh']))}"]
     changes += [f"ENV {e}" for e in meta.get("Env", [])]
     repo, _, tag = ref.rpartition(":")
-    query = urllib.parse.urlencode([("fromSrc", "-"), ("repo", repo), ("tag", tag)] + [("changes", c) for c in changes])
+    query = urllib.parse.urlencode(
+        [("fromSrc", "-"), ("repo", repo), ("tag", tag)] + [("changes", c) for c in changes]
+    )
     with open(image, "rb") as f:
         conn = UnixConnection(socket_path)
         conn.request("POST", f"/images/create?{query}", body=f, headers={"Content-Type": "application/x-tar"})

@@ -59,7 +59,7 @@ class Unavailable(WharfError):
     status = 503
 
 
-class NotImplemented_(WharfError):  # noqa: N801 - the builtin name is taken
+class NotImplemented_(WharfError):
     status = 501
 
 

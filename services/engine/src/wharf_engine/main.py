@@ -41,11 +41,13 @@ def listen(host: str) -> socket.socket:
             path.unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(str(path))
-        os.chmod(path, 0o660)
+        path.chmod(0o660)
     elif host.startswith("tcp://"):
         addr, _, port = host.removeprefix("tcp://").rpartition(":")
         if addr not in ("127.0.0.1", "localhost", "::1", "[::1]"):
-            raise SystemExit(f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only")
+            raise SystemExit(
+                f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only"
+            )
         sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((addr.strip("[]"), int(port)))
@@ -79,7 +81,12 @@ def main(argv: list[str] | None = None) -> None:
         settings.pidfile.write_text(f"{os.getpid()}\n")
     app = create_app(settings)
     config = uvicorn.Config(
-        app, http=HijackProtocol, lifespan="on", log_config=None, access_log=False, timeout_graceful_shutdown=2
+        app,
+        http=HijackProtocol,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
     log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root))

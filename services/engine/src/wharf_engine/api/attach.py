@@ -39,7 +39,12 @@ class HijackedResponse(Response):
 def handshake(request: Request, media_type: str) -> bytes:
     upgrade = request.headers.get("upgrade", "").lower() == "tcp"
     if upgrade:
-        lines = ["HTTP/1.1 101 UPGRADED", f"Content-Type: {media_type}", "Connection: Upgrade", "Upgrade: tcp"]
+        lines = [
+            "HTTP/1.1 101 UPGRADED",
+            f"Content-Type: {media_type}",
+            "Connection: Upgrade",
+            "Upgrade: tcp",
+        ]
     else:
         lines = ["HTTP/1.1 200 OK", f"Content-Type: {media_type}"]
     lines += [f"Api-Version: {API_VERSION}", "Ostype: linux"]
@@ -109,9 +114,7 @@ async def relay(
     wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
     output = asyncio.ensure_future(relay_output(reader, conn, tty=container.tty, wanted=wanted))
     inputs = (
-        asyncio.ensure_future(
-            relay_input(conn, writer, close_on_eof=bool(container.config.get("StdinOnce")))
-        )
+        asyncio.ensure_future(relay_input(conn, writer, close_on_eof=bool(container.config.get("StdinOnce"))))
         if stdin
         else None
     )
@@ -127,8 +130,7 @@ async def relay(
 
 
 async def _client_gone(conn: Hijacked) -> None:
-    """Returns when the client closes a connection it sends nothing on."""
+    """Returns when the client closes (or half-closes) a connection it sends nothing on."""
     while await conn.reader.read(65536):
         pass
-    while not conn.closed:
-        await asyncio.sleep(0.5)
+    await conn.lost.wait()

@@ -8,9 +8,10 @@ complete. ``ThreadWriter`` lets a thread write a download that the loop streams 
 from __future__ import annotations
 
 import asyncio
+import io
 import queue
 from collections.abc import AsyncIterator, Callable
-from typing import IO, Any
+from typing import Any, BinaryIO, cast
 
 from starlette.requests import ClientDisconnect, Request
 from wharf_common.errors import InvalidArgument
@@ -23,7 +24,7 @@ class TruncatedUpload(InvalidArgument):
         super().__init__("unexpected EOF: the upload ended before it was complete")
 
 
-class BodyReader(IO[bytes]):
+class BodyReader(io.RawIOBase):
     """A read-only binary file fed by the event loop; read() blocks, so use it from a thread."""
 
     def __init__(self) -> None:
@@ -34,7 +35,8 @@ class BodyReader(IO[bytes]):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
         while not self._eof and (size < 0 or len(self._buffer) < size):
             item = self._queue.get()
             if isinstance(item, BaseException):
@@ -70,14 +72,15 @@ class BodyReader(IO[bytes]):
 
     def close(self) -> None:
         self._eof = True
+        super().close()
 
 
-async def with_body(request: Request, work: Callable[[BodyReader], Any]) -> Any:
+async def with_body(request: Request, work: Callable[[BinaryIO], Any]) -> Any:
     """Run ``await work(reader)`` while the request body streams into ``reader``."""
     reader = BodyReader()
     pump = asyncio.create_task(reader.pump(request))
     try:
-        return await work(reader)
+        return await work(cast(BinaryIO, reader))
     finally:
         pump.cancel()
         try:
@@ -86,7 +89,7 @@ async def with_body(request: Request, work: Callable[[BodyReader], Any]) -> Any:
             pass
 
 
-class ThreadWriter(IO[bytes]):
+class ThreadWriter(io.RawIOBase):
     """A write-only binary file drained by the event loop; write() blocks when the client is slow."""
 
     def __init__(self) -> None:
@@ -96,7 +99,7 @@ class ThreadWriter(IO[bytes]):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: Any) -> int:
         if self.cancelled:
             raise BrokenPipeError("client went away")
         if data:

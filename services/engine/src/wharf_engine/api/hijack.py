@@ -20,6 +20,7 @@ class Hijacked:
     def __init__(self, protocol: HijackProtocol) -> None:
         self._protocol = protocol
         self.reader = asyncio.StreamReader()
+        self.lost = asyncio.Event()  # set when the connection is gone for good
         self.transport = protocol.transport
 
     async def write(self, data: bytes) -> None:
@@ -47,8 +48,8 @@ class HijackProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        extensions = self.scope.setdefault("extensions", {})  # type: ignore[typeddict-item]
-        extensions["wharf.hijack"] = self.hijack  # type: ignore[index]
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+        extensions["wharf.hijack"] = self.hijack
 
     def hijack(self) -> Hijacked:
         self.hijacked = Hijacked(self)
@@ -68,11 +69,13 @@ class HijackProtocol(HttpToolsProtocol):
         if self.hijacked is not None:
             self.hijacked.reader.feed_eof()
             return True  # keep the write side open: the client only half-closed
-        return super().eof_received()  # type: ignore[func-returns-value]
+        super().eof_received()
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.hijacked is not None:
             self.hijacked.reader.feed_eof()
+            self.hijacked.lost.set()
         super().connection_lost(exc)
 
     def _unsupported_upgrade_warning(self) -> None:

@@ -34,6 +34,4 @@ class ContainerNotRunning(Conflict):
 
 class InvalidName(InvalidArgument):
     def __init__(self, name: str) -> None:
-        super().__init__(
-            f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'
-        )
+        super().__init__(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")

@@ -85,7 +85,10 @@ def _save(daemon: Daemon, names: list[str], fileobj: BinaryIO) -> None:
     manifest: list[dict[str, Any]] = []
     repositories: dict[str, dict[str, str]] = {}
     written: set[str] = set()
-    with tempfile.TemporaryDirectory(dir=daemon.layers.tmp) as tmp, tarfile.open(fileobj=fileobj, mode="w|") as out:
+    with (
+        tempfile.TemporaryDirectory(dir=daemon.layers.tmp) as tmp,
+        tarfile.open(fileobj=fileobj, mode="w|") as out,
+    ):
         for name in names:
             image_id = resolve_image(daemon, name)
             raw = daemon.images.raw(image_id)
@@ -106,7 +109,9 @@ def _save(daemon: Daemon, names: list[str], fileobj: BinaryIO) -> None:
                 dirinfo.mode = 0o755
                 out.addfile(dirinfo)
                 _add_bytes(out, f"{v1}/VERSION", b"1.0")
-                _add_bytes(out, f"{v1}/json", json.dumps({"id": v1, "created": config.get("created")}).encode())
+                _add_bytes(
+                    out, f"{v1}/json", json.dumps({"id": v1, "created": config.get("created")}).encode()
+                )
                 out.add(str(layer_file), arcname=f"{v1}/layer.tar")
                 layer_file.unlink()
             if f"{image_id[7:]}.json" not in written:
@@ -117,7 +122,11 @@ def _save(daemon: Daemon, names: list[str], fileobj: BinaryIO) -> None:
                 key = str(parse_reference(name).with_default_tag())
             except InvalidReference:
                 pass
-            tags = [key] if key and daemon.references.get(key) == image_id else daemon.references.refs_for(image_id)
+            tags = (
+                [key]
+                if key and daemon.references.get(key) == image_id
+                else daemon.references.refs_for(image_id)
+            )
             manifest.append({"Config": f"{image_id[7:]}.json", "RepoTags": tags or None, "Layers": layers})
             for tag in tags:
                 repo, _, t = tag.rpartition(":")
@@ -158,7 +167,9 @@ def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
                 with open(_inside(root, layer_path), "rb") as f:
                     layer = daemon.layers.register(f)
                 if layer.diff_id != expected:
-                    raise InvalidArgument(f"invalid diffID for layer: expected {expected}, got {layer.diff_id}")
+                    raise InvalidArgument(
+                        f"invalid diffID for layer: expected {expected}, got {layer.diff_id}"
+                    )
             image_id = daemon.images.put_raw(raw)
             loaded.append((image_id, list(entry.get("RepoTags") or [])))
         return loaded
@@ -184,5 +195,3 @@ async def image_load(daemon: Daemon, stream: BinaryIO) -> list[str]:
             if not tags:
                 messages.append(f"Loaded image ID: {image_id}")
     return messages
-
-

@@ -44,6 +44,19 @@ def command_line(image_config: dict[str, Any], config: dict[str, Any]) -> list[s
     return [*entrypoint, *(cmd or [])]
 
 
+def _choose_name(daemon: Daemon, requested: str | None) -> str:
+    if requested:
+        if not valid_name(requested):
+            raise InvalidName(requested)
+        return requested.removeprefix("/")
+    name = generate_name()
+    for attempt in range(1, 8):
+        if name not in daemon.containers.by_name:
+            break
+        name = generate_name(attempt)
+    return name
+
+
 async def container_create(daemon: Daemon, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
     image_ref = config.get("Image")
     if not image_ref or not isinstance(image_ref, str):
@@ -56,17 +69,8 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
-    if name:
-        if not valid_name(name):
-            raise InvalidName(name)
-        name = name.removeprefix("/")
-        daemon.containers.reserve_name(name, cid)
-    else:
-        for attempt in range(8):
-            name = generate_name(attempt)
-            if name not in daemon.containers.by_name:
-                break
-        daemon.containers.reserve_name(name, cid)
+    name = _choose_name(daemon, name)
+    daemon.containers.reserve_name(name, cid)
     env = merge_env(image_config.get("Env") or [DEFAULT_PATH], config.get("Env") or [])
     labels = {**(image_config.get("Labels") or {}), **(config.get("Labels") or {})}
     full = {

@@ -106,7 +106,9 @@ class Daemon:
     def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]:
         return logs.container_logs(self, self.containers.get(ref), opts)
 
-    async def container_attach(self, container: Container) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def container_attach(
+        self, container: Container
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await attach.container_attach(self, container)
 
     async def container_resize(self, ref: str, height: int, width: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from wharf_common.errors import Conflict, InvalidArgument
@@ -60,7 +61,7 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
             _ref_match(pattern, tag) for pattern in filters["reference"] for tag in tags
         ):
             continue
-        if "label" in filters and not all(_label_match(v, labels) for v in filters["label"]):
+        if "label" in filters and not builtins.all(_label_match(v, labels) for v in filters["label"]):
             continue
         size = _size(daemon, config)
         out.append(
@@ -112,7 +113,10 @@ def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
         "Os": config.get("os", "linux"),
         "Size": size,
         "VirtualSize": size,
-        "GraphDriver": {"Name": "overlay2", "Data": {"LowerDir": ":".join(fs[1:]), "UpperDir": fs[0] if fs else ""}},
+        "GraphDriver": {
+            "Name": "overlay2",
+            "Data": {"LowerDir": ":".join(fs[1:]), "UpperDir": fs[0] if fs else ""},
+        },
         "RootFS": {"Type": "layers", "Layers": config.get("rootfs", {}).get("diff_ids", [])},
         "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
     }
@@ -214,7 +218,9 @@ async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) ->
 
 def collect_layers(daemon: Daemon) -> list[str]:
     """Remove layers no image refers to any more; returns their diff ids."""
-    used = {d for i in daemon.images.ids() for d in daemon.images.get(i).get("rootfs", {}).get("diff_ids", [])}
+    used = {
+        d for i in daemon.images.ids() for d in daemon.images.get(i).get("rootfs", {}).get("diff_ids", [])
+    }
     gone = [d for d in daemon.layers.all() if d not in used]
     for d in gone:
         daemon.layers.remove(d)

@@ -24,10 +24,9 @@ def dir_size(path: Path) -> int:
     for dirpath, _dirs, files in os.walk(path):
         for f in files:
             try:
-                st = os.lstat(os.path.join(dirpath, f))
+                total += Path(dirpath, f).lstat().st_size
             except OSError:
                 continue
-            total += st.st_size
     return total
 
 
@@ -133,7 +132,8 @@ def _matches(container: Container, filters: dict[str, list[str]]) -> bool:
                 if k not in labels or (eq and labels[k] != val):
                     return False
         if key == "ancestor" and not any(
-            v in (container.config.get("Image"), container.image_id) or container.image_id.startswith("sha256:" + v)
+            v in (container.config.get("Image"), container.image_id)
+            or container.image_id.startswith("sha256:" + v)
             for v in values
         ):
             return False
@@ -177,12 +177,9 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
     containers = daemon.containers.all()
     running = sum(1 for c in containers if c.state.status == "running")
     paused = sum(1 for c in containers if c.state.status == "paused")
-    try:
-        mem = next(
-            int(line.split()[1]) * 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal:")
-        )
-    except (OSError, StopIteration):
-        mem = 0
+    mem = next(
+        (int(line.split()[1]) * 1024 for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")), 0
+    )
     uname = platform.uname()
     return {
         "ID": daemon.id,
@@ -204,7 +201,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "PidsLimit": True,
         "IPv4Forwarding": False,
         "Debug": False,
-        "NFd": len(os.listdir("/proc/self/fd")),
+        "NFd": sum(1 for _ in Path("/proc/self/fd").iterdir()),
         "NGoroutines": 0,
         "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "LoggingDriver": "json-file",
@@ -236,11 +233,15 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
     }
 
 
-def _os_name() -> str:
+def _lines(path: str) -> list[str]:
     try:
-        for line in open("/etc/os-release"):
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
+        return Path(path).read_text().splitlines()
     except OSError:
-        pass
+        return []
+
+
+def _os_name() -> str:
+    for line in _lines("/etc/os-release"):
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip().strip('"')
     return "Linux"

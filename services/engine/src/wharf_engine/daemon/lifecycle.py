@@ -46,7 +46,9 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
             raise
 
 
-async def stop_locked(daemon: Daemon, container: Container, timeout: int | None, sig_name: str | None) -> None:
+async def stop_locked(
+    daemon: Daemon, container: Container, timeout: int | None, sig_name: str | None
+) -> None:
     sig = parse_signal(sig_name or container.config.get("StopSignal"), default=signal.SIGTERM)
     if timeout is None:
         timeout = int(container.config.get("StopTimeout") or daemon.settings.stop_timeout)

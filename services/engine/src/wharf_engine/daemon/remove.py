@@ -25,7 +25,7 @@ async def container_remove(daemon: Daemon, ref: str, *, force: bool) -> None:
         if container.state.running:
             if not force:
                 raise ContainerRunning(
-                    f"cannot remove container \"/{container.name}\": container is running: "
+                    f'cannot remove container "/{container.name}": container is running: '
                     "stop the container before removing or force remove"
                 )
             await send_signal(daemon, container, signal.SIGKILL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
@@ -26,7 +27,7 @@ async def restore(daemon: Daemon) -> None:
         elif container.state.running:
             if container.shim_pid and shim_alive(container.shim_pid, container.dir / "bundle"):
                 log.info("container.adopted", container_id=container.id, shim_pid=container.shim_pid)
-                watch_exit(container.shim_pid, lambda c=container: daemon.on_exit(c))
+                watch_exit(container.shim_pid, partial(daemon.on_exit, container))
             else:
                 if await daemon.runtime.state(container.id) is not None:
                     await daemon.runtime.kill(container.id, 9, all=True)

@@ -52,6 +52,10 @@ def resolve_user(root: Path, spec: str) -> User:
         else:
             raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
     extra = sorted(
-        {int(e[2]) for e in groups if len(e) >= 4 and username and username in e[3].split(",") and int(e[2]) != gid}
+        {
+            int(e[2])
+            for e in groups
+            if len(e) >= 4 and username and username in e[3].split(",") and int(e[2]) != gid
+        }
     )
     return User(uid=uid, gid=gid, home=home, additional_gids=extra)

@@ -8,7 +8,18 @@ from typing import Any
 
 from wharf_common.errors import InvalidArgument
 
-ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
+ALLOWED = (
+    "CMD",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "LABEL",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+)
 
 
 def _exec_form(value: str) -> list[str] | None:
@@ -51,7 +62,11 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
         if instruction not in ALLOWED:
             raise InvalidArgument(f"{instruction} is not a valid change command")
         if instruction in ("CMD", "ENTRYPOINT"):
-            cfg["Cmd" if instruction == "CMD" else "Entrypoint"] = _exec_form(value) or ["/bin/sh", "-c", value]
+            cfg["Cmd" if instruction == "CMD" else "Entrypoint"] = _exec_form(value) or [
+                "/bin/sh",
+                "-c",
+                value,
+            ]
         elif instruction == "ENV":
             env = [e for e in cfg.get("Env") or []]
             for key, val in _pairs("ENV", value).items():

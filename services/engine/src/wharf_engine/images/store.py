@@ -17,7 +17,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def canonical(config: dict[str, Any]) -> bytes:

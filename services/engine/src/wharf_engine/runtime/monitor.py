@@ -38,7 +38,6 @@ class ShimPaths:
         return self.bundle / "runc.log"
 
 
-
 @dataclass(frozen=True, slots=True)
 class ExitStatus:
     exit_code: int
@@ -166,7 +165,7 @@ def shim_alive(shim_pid: int, bundle: Path) -> bool:
     """True when ``shim_pid`` is still the shim working in ``bundle`` (guards against pid reuse)."""
     try:
         cmdline = Path(f"/proc/{shim_pid}/cmdline").read_bytes()
-        cwd = os.readlink(f"/proc/{shim_pid}/cwd")
+        cwd = str(Path(f"/proc/{shim_pid}/cwd").readlink())
     except OSError:
         return False
     return str(SHIM).encode() in cmdline and cwd == str(bundle)
@@ -195,11 +194,11 @@ async def connect(paths: ShimPaths) -> tuple[asyncio.StreamReader, asyncio.Strea
 
 __all__ = [
     "ExitStatus",
+    "ShimLauncher",
     "ShimPaths",
     "connect",
     "read_exit_file",
     "shim_alive",
-    "ShimLauncher",
     "start_exit_code",
     "watch_exit",
 ]

@@ -112,7 +112,12 @@ def build_spec(
             "source": "cgroup",
             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
         },
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {
+            "destination": "/dev/mqueue",
+            "type": "mqueue",
+            "source": "mqueue",
+            "options": ["nosuid", "noexec", "nodev"],
+        },
         {
             "destination": "/dev/shm",
             "type": "tmpfs",
@@ -121,7 +126,14 @@ def build_spec(
         },
     ]
     for source, destination in binds:
-        mounts.append({"destination": destination, "type": "bind", "source": str(source), "options": ["rbind", "rprivate"]})
+        mounts.append(
+            {
+                "destination": destination,
+                "type": "bind",
+                "source": str(source),
+                "options": ["rbind", "rprivate"],
+            }
+        )
     return {
         "ociVersion": "1.0.2",
         "process": proc,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -102,7 +102,7 @@ async def _save(backend: ImageBackend, names: list[str]) -> Response:
     for name in names:
         backend.image_inspect(name)  # 404 before the 200 goes out
     writer = ThreadWriter()
-    task = asyncio.ensure_future(backend.image_save(names, writer))
+    task = asyncio.ensure_future(backend.image_save(names, cast(BinaryIO, writer)))
 
     async def finish() -> None:
         try:
