@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import subprocess
 import time
 
 import pytest
@@ -14,9 +15,9 @@ from engines import DOCKER, Engine, needs_docker, wait_for
 pytestmark = [needs_docker, pytest.mark.root]
 
 
-def out(result: object) -> str:
-    assert result.returncode == 0, result.stderr.decode()  # type: ignore[attr-defined]
-    return result.stdout.decode()  # type: ignore[attr-defined]
+def out(result: subprocess.CompletedProcess[bytes]) -> str:
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
 
 
 def test_version_and_info_report_the_engine(engine: Engine) -> None:

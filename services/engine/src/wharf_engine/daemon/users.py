@@ -19,7 +19,8 @@ class User:
 def _read(root: Path, name: str) -> list[list[str]]:
     path = root / "etc" / name
     try:
-        if path.is_symlink() or not path.is_file():  # never follow a link out of the rootfs
+        # never follow a link out of the rootfs
+        if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
             return []
         return [line.split(":") for line in path.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
