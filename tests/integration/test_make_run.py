@@ -1,0 +1,50 @@
+"""`make run` starts an engine with busybox seeded; `wharf run busybox echo hello world` works."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from engines import REPO, VENV_BIN, wait_for
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
+    root = Path(tempfile.mkdtemp(prefix="whmk", dir="/tmp"))
+    sock = root / "engine.sock"
+    env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+
+        def hello() -> bool:
+            result = subprocess.run(
+                [str(VENV_BIN / "wharf"), "run", "--rm", "busybox", "echo", "hello", "world"],
+                env=env, capture_output=True, timeout=30,
+            )  # fmt: skip
+            return result.returncode == 0 and result.stdout == b"hello world\n"
+
+        wait_for(lambda: sock.exists(), timeout=120, interval=0.2)
+        wait_for(hello, timeout=60, interval=0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        socket_left = sock.exists()
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            target = line.split()[1]
+            if target.startswith(str(root)):
+                subprocess.run(["umount", "-l", target], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+    assert not socket_left, "the engine removes its socket on a clean shutdown"
