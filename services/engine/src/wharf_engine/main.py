@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import stat
 import sys
@@ -90,9 +91,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = uvicorn.Server(config)
     log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root))
+    # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal with the handler that
+    # was there before: make that a no-op so the clean-up below runs and we exit 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         asyncio.run(server.serve(sockets=sockets))
     finally:
+        log.info("engine.stopped")
         if settings.pidfile:
             settings.pidfile.unlink(missing_ok=True)
         for h in settings.hosts:
