@@ -175,3 +175,9 @@ def test_run_interactive_tty(engine: Engine) -> None:
     assert b"hi\r\n" in output
     assert b"/dev/pts/0" in output
     assert os.waitstatus_to_exitcode(status) == 5
+
+
+def test_failed_start_with_rm_removes_the_container(engine: Engine) -> None:
+    result = engine.docker("run", "--rm", "--name", "gone", "busybox", "no-such-binary", timeout=20)
+    assert result.returncode == 127
+    assert engine.docker("inspect", "gone").returncode == 1

@@ -12,6 +12,8 @@ from wharf_client import ClientError, EngineClient, HijackedStream, PendingWait
 from .output import err, write_stream
 from .terminal import forward_signals, is_terminal, on_resize, raw_terminal, stdin_fd
 
+REMOVAL_TIMEOUT = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class AttachOptions:
@@ -46,8 +48,10 @@ class _WaitResult:
             return
         self.status_code = int(result.get("StatusCode", 125))
 
-    def join(self) -> int:
-        self._thread.join()
+    def join(self, timeout: float | None = None) -> int:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return 125
         if self.error is not None:
             err(str(self.error))
             return 125
@@ -93,8 +97,10 @@ def run_session(
                 client.container_start(container_id)
             except ClientError:
                 if wait_condition == "removed":
+                    # docker waits for the engine to remove the container; bounded, so that an engine
+                    # that keeps a container whose start failed cannot hang the CLI
                     waiter.start()
-                    waiter.join()
+                    waiter.join(timeout=REMOVAL_TIMEOUT)
                 raise
         waiter.start()
         fd = stdin_fd()

@@ -48,7 +48,10 @@ def _global_options(
     host: Annotated[
         str | None,
         typer.Option(
-            "-H", "--host", metavar="HOST", help="Engine socket to connect to (unix:///path or tcp://host:port)"
+            "-H",
+            "--host",
+            metavar="HOST",
+            help="Engine socket to connect to (unix:///path or tcp://host:port)",
         ),
     ] = None,
 ) -> None:

@@ -164,6 +164,8 @@ def parse(template: str) -> list[Node]:
     if stack:
         raise TemplateError("unexpected EOF")
     tail = template[pos:]
+    if "{{" in tail:
+        raise TemplateError("unclosed action")
     if trim_next:
         tail = tail.lstrip()
     if tail:

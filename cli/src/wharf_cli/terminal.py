@@ -31,7 +31,8 @@ def terminal_size() -> tuple[int, int] | None:
             size = os.get_terminal_size(fd)
         except OSError:
             continue
-        return size.lines, size.columns
+        if size.lines > 0 and size.columns > 0:
+            return size.lines, size.columns
     return None
 
 

@@ -17,7 +17,9 @@ def test_parse_host_accepts_docker_forms(value: str, expected: EngineHost) -> No
     assert parse_host(value) == expected
 
 
-@pytest.mark.parametrize("value", ["ftp://x", "unix://", "tcp://host:notaport", "tcp://host:70000", "nothing"])
+@pytest.mark.parametrize(
+    "value", ["ftp://x", "unix://", "tcp://host:notaport", "tcp://host:70000", "nothing"]
+)
 def test_parse_host_rejects_invalid(value: str) -> None:
     with pytest.raises(ValueError):
         parse_host(value)

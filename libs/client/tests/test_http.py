@@ -18,7 +18,8 @@ def _response_from(raw: bytes, method: str = "GET") -> Response:
 
 
 def test_chunked_body_is_dechunked() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+    raw = head + b"5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\n\r\n"
     with _response_from(raw) as response:
         assert response.status == 200
         assert response.headers["x-a"] == "1"
@@ -26,7 +27,7 @@ def test_chunked_body_is_dechunked() -> None:
 
 
 def test_content_length_body_and_lines() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\na\nb\nc\ndEXTRA"
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\na\nb\nc\ndEXTRA"
     with _response_from(raw) as response:
         assert list(response.iter_lines()) == [b"a", b"b", b"c", b"d"]
 

@@ -95,7 +95,7 @@ class FakeEngine:
 
         self._server = socketserver.ThreadingUnixStreamServer(self.socket_path, _Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -125,7 +125,14 @@ async def container_start(daemon: Daemon, ref: str) -> None:
     async with container.lock:
         if container.state.running:
             raise NotModified("container already started")
-        await start_locked(daemon, container)
+        try:
+            await start_locked(daemon, container)
+        except Exception:
+            if container.host_config.get("AutoRemove"):  # as Docker: --rm removes a failed start too
+                from .remove import remove_stopped
+
+                await remove_stopped(daemon, container)
+            raise
 
 
 async def start_locked(daemon: Daemon, container: Container) -> None:

@@ -1,0 +1,55 @@
+import pytest
+from wharf_cli.containerspec import (
+    RunOptions,
+    SpecError,
+    attach_streams,
+    build_create_body,
+    familiar_image,
+    parse_env,
+    parse_publish,
+)
+
+
+def test_env_passes_through_local_values() -> None:
+    assert parse_env(["A=1", "HOME", "MISSING"], {"HOME": "/root"}) == ["A=1", "HOME=/root", "MISSING"]
+
+
+def test_attach_defaults_like_docker() -> None:
+    assert attach_streams(RunOptions("busybox")) == (False, True, True)
+    assert attach_streams(RunOptions("busybox", interactive=True)) == (True, True, True)
+    assert attach_streams(RunOptions("busybox", attach=["STDERR"])) == (False, False, True)
+    assert attach_streams(RunOptions("busybox", detach=True)) == (False, False, False)
+    with pytest.raises(SpecError):
+        attach_streams(RunOptions("busybox", detach=True, attach=["stdout"]))
+
+
+def test_create_body_for_interactive_tty_with_rm() -> None:
+    opts = RunOptions(
+        "busybox",
+        command=["sh"],
+        interactive=True,
+        tty=True,
+        auto_remove=True,
+        labels=["a=b", "flag"],
+        console_size=(24, 80),
+    )
+    body = build_create_body(opts)
+    assert body["Cmd"] == ["sh"]
+    assert body["Tty"] and body["OpenStdin"] and body["StdinOnce"] and body["AttachStdin"]
+    assert body["Labels"] == {"a": "b", "flag": ""}
+    assert body["HostConfig"]["AutoRemove"] is True
+    assert body["HostConfig"]["ConsoleSize"] == [24, 80]
+    assert body["Entrypoint"] is None
+
+
+def test_publish_parsing() -> None:
+    exposed, bindings = parse_publish(["8080:80", "127.0.0.1:53:53/udp", "443"])
+    assert set(exposed) == {"80/tcp", "53/udp", "443/tcp"}
+    assert bindings["53/udp"] == [{"HostIp": "127.0.0.1", "HostPort": "53"}]
+    assert bindings["443/tcp"] == [{"HostIp": "", "HostPort": ""}]
+
+
+def test_familiar_image_adds_latest() -> None:
+    assert familiar_image("busybox") == "busybox:latest"
+    assert familiar_image("localhost:5000/busybox") == "localhost:5000/busybox:latest"
+    assert familiar_image("busybox:1.36") == "busybox:1.36"
