@@ -10,7 +10,7 @@ from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.runtime.monitor import connect
 
-from .start import shim_paths
+from .rootfs import shim_paths
 
 if TYPE_CHECKING:
     from .daemon import Daemon

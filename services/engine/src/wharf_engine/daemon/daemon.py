@@ -22,7 +22,7 @@ from wharf_engine.runtime.monitor import ShimLauncher
 from wharf_engine.runtime.runc import Runc
 from wharf_engine.settings import Settings
 
-from . import archive, attach, create, images, inspect, lifecycle, logs, remove, restore, start, wait
+from . import archive, attach, create, images, inspect, lifecycle, logs, monitor, remove, restore, start, wait
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ class Daemon:
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""
-        task = asyncio.get_running_loop().create_task(start.handle_exit(self, container))
+        task = asyncio.get_running_loop().create_task(monitor.handle_exit(self, container))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

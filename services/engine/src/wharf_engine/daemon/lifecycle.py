@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from typing import TYPE_CHECKING
 
@@ -11,39 +10,14 @@ from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.runtime.errors import RuntimeFailure
 
-from .signals import parse_signal
+from .signals import parse_signal, send_signal, wait_stopped
 from .start import start_locked
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
-
-
-async def wait_stopped(container: Container, timeout: float | None) -> bool:
-    """True once the container is no longer running, False if ``timeout`` passed first."""
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    while container.state.running:
-        event = container.changed
-        remaining = None if deadline is None else deadline - loop.time()
-        if remaining is not None and remaining <= 0:
-            return False
-        try:
-            await asyncio.wait_for(event.wait(), remaining)
-        except TimeoutError:
-            return not container.state.running
-    return True
-
-
-async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
-    try:
-        await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
-    except RuntimeFailure as exc:
-        if container.state.running and "not running" not in str(exc) and "does not exist" not in str(exc):
-            raise
 
 
 async def stop_locked(

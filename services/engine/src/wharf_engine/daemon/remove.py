@@ -10,8 +10,8 @@ import structlog
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerRunning
 
-from .lifecycle import send_signal, wait_stopped
-from .start import shim_paths, unmount_rootfs
+from .rootfs import shim_paths, unmount_rootfs
+from .signals import send_signal, wait_stopped
 
 if TYPE_CHECKING:
     from .daemon import Daemon

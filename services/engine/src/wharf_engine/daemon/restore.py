@@ -9,8 +9,8 @@ import structlog
 
 from wharf_engine.runtime.monitor import shim_alive, watch_exit
 
+from .monitor import handle_exit
 from .remove import remove_stopped
-from .start import handle_exit
 
 if TYPE_CHECKING:
     from .daemon import Daemon

@@ -1,10 +1,18 @@
-"""Signal names as Docker accepts them: ``SIGKILL``, ``KILL``, ``9``."""
+"""Signals: names as Docker accepts them (``SIGKILL``, ``KILL``, ``9``), sending, waiting for the stop."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 from wharf_common.errors import InvalidArgument
+
+from wharf_engine.containers.container import Container
+from wharf_engine.runtime.errors import RuntimeFailure
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
 
 
 def parse_signal(value: str | int | None, default: int = signal.SIGKILL) -> int:
@@ -22,3 +30,27 @@ def parse_signal(value: str | int | None, default: int = signal.SIGKILL) -> int:
         return int(signal.Signals[name])
     except KeyError:
         raise InvalidArgument(f"Invalid signal: {value}") from None
+
+
+async def wait_stopped(container: Container, timeout: float | None) -> bool:
+    """True once the container is no longer running, False if ``timeout`` passed first."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    while container.state.running:
+        event = container.changed
+        remaining = None if deadline is None else deadline - loop.time()
+        if remaining is not None and remaining <= 0:
+            return False
+        try:
+            await asyncio.wait_for(event.wait(), remaining)
+        except TimeoutError:
+            return not container.state.running
+    return True
+
+
+async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
+    try:
+        await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
+    except RuntimeFailure as exc:
+        if container.state.running and "not running" not in str(exc) and "does not exist" not in str(exc):
+            raise

@@ -12,72 +12,18 @@ from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
 from wharf_engine.images.store import write_atomic
-from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
 from wharf_engine.runtime.errors import StartFailure
-from wharf_engine.runtime.monitor import ShimPaths, connect, read_exit_file, watch_exit
+from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
+from .remove import remove_stopped
+from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
 from .users import resolve_user
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
-
-
-def shim_paths(daemon: Daemon, container: Container) -> ShimPaths:
-    return ShimPaths(
-        bundle=container.dir / "bundle",
-        log=container.log_path,
-        exit_file=container.dir / "exit.json",
-        socket=daemon.run_dir / f"{container.id[:24]}.sock",
-        run_dir=daemon.run_dir,
-    )
-
-
-def rootfs(container: Container) -> Path:
-    return container.dir / "fs" / "merged"
-
-
-def mount_rootfs(daemon: Daemon, container: Container) -> Path:
-    fs = container.dir / "fs"
-    merged, upper, work = fs / "merged", fs / "upper", fs / "work"
-    for d in (merged, upper, work):
-        d.mkdir(parents=True, exist_ok=True)
-    if not is_mounted(merged):
-        diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
-        lowers = [daemon.layers.get(d).path for d in reversed(diff_ids)]
-        if not lowers:  # an image FROM scratch with no layers: overlay needs one lower
-            empty = fs / "empty"
-            empty.mkdir(exist_ok=True)
-            lowers = [empty]
-        mount_overlay(lowers, upper, work, merged)
-    return merged
-
-
-def unmount_rootfs(container: Container) -> None:
-    unmount(rootfs(container))
-
-
-def write_etc_files(container: Container) -> list[tuple[Path, str]]:
-    """hostname, hosts and resolv.conf live beside the container and are bind-mounted in."""
-    hostname = container.config.get("Hostname") or container.short_id
-    (container.dir / "hostname").write_text(hostname + "\n")
-    (container.dir / "hosts").write_text(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-    )
-    try:
-        host_resolv = Path("/etc/resolv.conf").read_text()
-    except OSError:
-        host_resolv = ""
-    lines = [ln for ln in host_resolv.splitlines() if not ln.strip().startswith("nameserver 127.")]
-    (container.dir / "resolv.conf").write_text("\n".join(lines) + "\n")
-    return [
-        (container.dir / "hostname", "/etc/hostname"),
-        (container.dir / "hosts", "/etc/hosts"),
-        (container.dir / "resolv.conf", "/etc/resolv.conf"),
-    ]
 
 
 def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
@@ -129,8 +75,6 @@ async def container_start(daemon: Daemon, ref: str) -> None:
             await start_locked(daemon, container)
         except Exception:
             if container.host_config.get("AutoRemove"):  # as Docker: --rm removes a failed start too
-                from .remove import remove_stopped
-
                 await remove_stopped(daemon, container)
             raise
 
@@ -187,32 +131,4 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     container.notify()
 
 
-async def handle_exit(daemon: Daemon, container: Container) -> None:
-    """The shim has gone: record the exit, clean the runtime state, remove if asked."""
-    status = read_exit_file(container.dir / "exit.json")
-    container.state.status = "exited"
-    container.state.pid = 0
-    container.shim_pid = 0
-    if status is None:
-        container.state.exit_code = 255
-        container.state.error = "shim exited without an exit status"
-        container.state.finished_at = now_rfc3339()
-    else:
-        container.state.exit_code = status.exit_code
-        container.state.oom_killed = status.oom_killed
-        container.state.finished_at = status.finished_at or now_rfc3339()
-    try:
-        await daemon.runtime.delete(container.id, force=True)
-    except Exception as exc:  # the record must still be saved
-        log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
-    unmount_rootfs(container)
-    container.save()
-    log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
-    container.notify()
-    if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
-        from .remove import remove_stopped
-
-        await remove_stopped(daemon, container)
-
-
-__all__ = ["container_start", "handle_exit", "mount_rootfs", "shim_paths", "start_locked", "unmount_rootfs"]
+__all__ = ["container_start", "start_locked", "write_bundle"]

@@ -1,0 +1,44 @@
+"""What happens when a container's shim reports its exit: record it, clean up, auto-remove."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from wharf_engine.containers.container import Container, now_rfc3339
+from wharf_engine.runtime.monitor import read_exit_file
+
+from .remove import remove_stopped
+from .rootfs import unmount_rootfs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+async def handle_exit(daemon: Daemon, container: Container) -> None:
+    """The shim has gone: record the exit, clean the runtime state, remove if asked."""
+    status = read_exit_file(container.dir / "exit.json")
+    container.state.status = "exited"
+    container.state.pid = 0
+    container.shim_pid = 0
+    if status is None:
+        container.state.exit_code = 255
+        container.state.error = "shim exited without an exit status"
+        container.state.finished_at = now_rfc3339()
+    else:
+        container.state.exit_code = status.exit_code
+        container.state.oom_killed = status.oom_killed
+        container.state.finished_at = status.finished_at or now_rfc3339()
+    try:
+        await daemon.runtime.delete(container.id, force=True)
+    except Exception as exc:  # the record must still be saved
+        log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
+    unmount_rootfs(container)
+    container.save()
+    log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
+    container.notify()
+    if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
+        await remove_stopped(daemon, container)

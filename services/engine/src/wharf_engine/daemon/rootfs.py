@@ -1,0 +1,68 @@
+"""Where a container's files live: the overlay root, the shim's paths, /etc files bound in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wharf_engine.containers.container import Container
+from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
+from wharf_engine.runtime.monitor import ShimPaths
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+
+def shim_paths(daemon: Daemon, container: Container) -> ShimPaths:
+    return ShimPaths(
+        bundle=container.dir / "bundle",
+        log=container.log_path,
+        exit_file=container.dir / "exit.json",
+        socket=daemon.run_dir / f"{container.id[:24]}.sock",
+        run_dir=daemon.run_dir,
+    )
+
+
+def rootfs(container: Container) -> Path:
+    return container.dir / "fs" / "merged"
+
+
+def mount_rootfs(daemon: Daemon, container: Container) -> Path:
+    fs = container.dir / "fs"
+    merged, upper, work = fs / "merged", fs / "upper", fs / "work"
+    for d in (merged, upper, work):
+        d.mkdir(parents=True, exist_ok=True)
+    if not is_mounted(merged):
+        diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
+        lowers = [daemon.layers.get(d).path for d in reversed(diff_ids)]
+        if not lowers:  # an image FROM scratch with no layers: overlay needs one lower
+            empty = fs / "empty"
+            empty.mkdir(exist_ok=True)
+            lowers = [empty]
+        mount_overlay(lowers, upper, work, merged)
+    return merged
+
+
+def unmount_rootfs(container: Container) -> None:
+    unmount(rootfs(container))
+
+
+def write_etc_files(container: Container) -> list[tuple[Path, str]]:
+    """hostname, hosts and resolv.conf live beside the container and are bind-mounted in."""
+    hostname = container.config.get("Hostname") or container.short_id
+    (container.dir / "hostname").write_text(hostname + "\n")
+    (container.dir / "hosts").write_text(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+    )
+    try:
+        host_resolv = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        host_resolv = ""
+    lines = [ln for ln in host_resolv.splitlines() if not ln.strip().startswith("nameserver 127.")]
+    (container.dir / "resolv.conf").write_text("\n".join(lines) + "\n")
+    return [
+        (container.dir / "hostname", "/etc/hostname"),
+        (container.dir / "hosts", "/etc/hosts"),
+        (container.dir / "resolv.conf", "/etc/resolv.conf"),
+    ]
