@@ -3,12 +3,11 @@ from wharf_cli.humanize import (
     container_status,
     ellipsis,
     go_quote,
-    human_duration,
-    human_size,
     parse_timestamp,
     time_ago,
     truncate_id,
 )
+from wharf_common.humanize import human_duration, human_size
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from .humanize import ellipsis, go_quote, human_size, time_ago, truncate_id
+from wharf_common.humanize import human_size
+
+from .humanize import ellipsis, go_quote, time_ago, truncate_id
 
 PS_TITLES = {
     "ID": "CONTAINER ID",

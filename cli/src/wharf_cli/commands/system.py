@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 from wharf_client import CLIENT_API_VERSION, ClientError
+from wharf_common.humanize import bytes_size
 
-from ..humanize import bytes_size
 from ..output import describe, err, fail, out
 from ..session import SESSION, client
 from ..templates import Template, TemplateError

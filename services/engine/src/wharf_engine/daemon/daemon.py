@@ -7,10 +7,10 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import structlog
+from wharf_common.errors import SystemFault
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.store import ContainerStore
@@ -35,6 +35,8 @@ class Daemon:
         self.root = settings.data_root
         self.root.mkdir(parents=True, exist_ok=True)
         self.run_dir = settings.run_dir
+        if len(str(self.run_dir)) > 60:  # sun_path holds 108 bytes: <run_dir>/<24 hex>.sock
+            raise SystemFault(f"exec root {self.run_dir} is too long for unix sockets: set --exec-root")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.layers = LayerStore(self.root)
         self.images = ImageStore(self.root)
@@ -144,9 +146,6 @@ class Daemon:
     # -- system -------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         return inspect.system_info(self)
-
-    def pid_file(self) -> Path | None:
-        return self.settings.pidfile
 
     def ncpu(self) -> int:
         return os.cpu_count() or 1

@@ -61,5 +61,4 @@ async def container_restart(daemon: Daemon, ref: str, timeout: int | None) -> No
     async with container.lock:
         if container.state.running:
             await stop_locked(daemon, container, timeout, None)
-        container.restart_count += 0  # RestartCount counts policy restarts only, as Docker
         await start_locked(daemon, container)
