@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,8 @@ def busybox_tar() -> Path:
     return BUSYBOX_TAR
 
 
-@pytest.fixture(scope="module")
-def engine(busybox_tar: Path) -> Iterator[Engine]:
-    """One engine per test module, with busybox:latest imported."""
+@contextmanager
+def running_engine(busybox_tar: Path) -> Iterator[Engine]:
     if os.geteuid() != 0:
         pytest.skip("the engine needs root")
     eng = make_engine()
@@ -41,17 +41,17 @@ def engine(busybox_tar: Path) -> Iterator[Engine]:
         yield eng
     finally:
         eng.cleanup()
+
+
+@pytest.fixture(scope="module")
+def engine(busybox_tar: Path) -> Iterator[Engine]:
+    """One engine per test module, with busybox:latest imported."""
+    with running_engine(busybox_tar) as eng:
+        yield eng
 
 
 @pytest.fixture
 def fresh_engine(busybox_tar: Path) -> Iterator[Engine]:
     """An engine of the test's own, for tests that kill or restart it."""
-    if os.geteuid() != 0:
-        pytest.skip("the engine needs root")
-    eng = make_engine()
-    try:
-        eng.start()
-        seed(str(eng.socket), busybox_tar)
+    with running_engine(busybox_tar) as eng:
         yield eng
-    finally:
-        eng.cleanup()
