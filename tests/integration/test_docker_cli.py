@@ -181,3 +181,28 @@ def test_failed_start_with_rm_removes_the_container(engine: Engine) -> None:
     result = engine.docker("run", "--rm", "--name", "gone", "busybox", "no-such-binary", timeout=20)
     assert result.returncode == 127
     assert engine.docker("inspect", "gone").returncode == 1
+
+
+def test_run_interactive_tty_with_missing_command_fails_fast(engine: Engine) -> None:
+    started = time.monotonic()
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(DOCKER, [DOCKER, "run", "-it", "--rm", "busybox", "no-such-binary"], engine.env)
+    output = b""
+    while time.monotonic() - started < 20:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            output += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 127
+    assert b"executable file not found" in output
+    assert time.monotonic() - started < 10
+    listing = engine.json("GET", "/containers/json?all=1")
+    assert not [c for c in listing if c["Command"] == "no-such-binary"]

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     if os.geteuid() != 0:
         raise SystemExit("wharf-engine must run as root (namespaces, mounts, runc)")
     sockets = [listen(h) for h in settings.hosts]
+    # our socket files, by inode: a newer engine may have bound the same path by the time we exit
+    owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
+             for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
     if settings.pidfile:
         settings.pidfile.parent.mkdir(parents=True, exist_ok=True)
         settings.pidfile.write_text(f"{os.getpid()}\n")
@@ -101,9 +104,12 @@ def main(argv: list[str] | None = None) -> None:
         log.info("engine.stopped")
         if settings.pidfile:
             settings.pidfile.unlink(missing_ok=True)
-        for h in settings.hosts:
-            if h.startswith("unix://"):
-                Path(h.removeprefix("unix://")).unlink(missing_ok=True)
+        for path, inode in owned.items():
+            try:
+                if path.stat().st_ino == inode:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
 
 
 if __name__ == "__main__":

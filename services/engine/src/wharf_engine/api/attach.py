@@ -104,11 +104,12 @@ async def relay(
 ) -> None:
     # a client that goes away before the container starts must not keep an attach pending
     attaching = asyncio.ensure_future(backend.container_attach(container))
-    gone = asyncio.ensure_future(_client_gone(conn)) if not stdin else None
-    waiters: set[asyncio.Future[Any]] = {attaching} | ({gone} if gone else set())
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    gone = asyncio.ensure_future(conn.lost.wait())
+    await asyncio.wait({attaching, gone}, return_when=asyncio.FIRST_COMPLETED)
     if not attaching.done():
         attaching.cancel()
+        return
+    if attaching.exception() is not None:  # the start failed: the stream ends
         return
     reader, writer = attaching.result()
     wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
@@ -127,10 +128,3 @@ async def relay(
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
-
-
-async def _client_gone(conn: Hijacked) -> None:
-    """Returns when the client closes (or half-closes) a connection it sends nothing on."""
-    while await conn.reader.read(65536):
-        pass
-    await conn.lost.wait()

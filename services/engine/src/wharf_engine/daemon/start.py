@@ -66,6 +66,14 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     return bundle
 
 
+def release_attachers(container: Container, exc: BaseException) -> None:
+    """Attach streams waiting for this start end when it fails."""
+    waiters, container.pending_attach = container.pending_attach, []
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(exc if isinstance(exc, Exception) else RuntimeError("start cancelled"))
+
+
 async def container_start(daemon: Daemon, ref: str) -> None:
     container = daemon.containers.get(ref)
     async with container.lock:
@@ -97,6 +105,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
             stdin=bool(container.config.get("OpenStdin")),
         )
     except StartFailure as exc:
+        release_attachers(container, exc)
         unmount_rootfs(container)
         await daemon.runtime.delete(container.id, force=True)
         container.state.exit_code = exc.exit_code
@@ -104,7 +113,8 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         container.state.status = "exited" if container.state.started_at != ZERO_TIME else "created"
         container.save()
         raise
-    except BaseException:
+    except BaseException as exc:
+        release_attachers(container, exc)
         unmount_rootfs(container)
         await daemon.runtime.delete(container.id, force=True)
         raise

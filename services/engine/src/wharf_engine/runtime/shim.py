@@ -112,17 +112,7 @@ class Shim:
                 stdout=devnull,
                 stderr=devnull,
             )
-            listener.settimeout(30)
-            try:
-                conn, _ = listener.accept()
-                _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-                conn.close()
-                self.master = fds[0]
-            except OSError:
-                self.master = None
-            finally:
-                listener.close()
-                os.unlink(console_path)
+            self.master = self._receive_console(listener, proc)
             rc = proc.wait()
             if self.master is not None:
                 os.set_blocking(self.master, False)
@@ -144,6 +134,28 @@ class Shim:
         if rc != 0:
             raise RuntimeError(runc_error(Path(a.runc_log)))
         self.init_pid = int(Path(a.pid_file).read_text().strip())
+
+    @staticmethod
+    def _receive_console(listener: socket.socket, proc: subprocess.Popen[bytes]) -> int | None:
+        """The pty master runc sends over the console socket; None if runc fails first."""
+        path = listener.getsockname()
+        listener.settimeout(0.05)
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    if proc.poll() is not None:
+                        return None
+                    continue
+                with conn:
+                    _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+                return fds[0] if fds else None
+            return None
+        finally:
+            listener.close()
+            os.unlink(path)
 
     def serve(self) -> None:
         a = self.args
