@@ -380,6 +380,10 @@ def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, d
     return done
 
 
+# (ours, the peer doing the same thing) for the peer lines under the table
+PEER_PAIRS = [("docker-wharf", "docker-podman"), ("docker-wharf", "podman"), ("wharf", "podman")]
+
+
 def report(outcomes: dict[str, Outcome], rounds: int) -> str:
     lines = [f"{'case':<42} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'ratio':>8}  baseline"]
     for outcome in outcomes.values():
@@ -394,6 +398,10 @@ def report(outcomes: dict[str, Outcome], rounds: int) -> str:
             f"{outcome.label:<42} {median:>10.1f} {min(outcome.samples):>8.1f} {max(outcome.samples):>8.1f} "
             f"{ratio:>8}  {outcome.baseline or '(floor)'}{fails}"
         )
+    for ours, peer in PEER_PAIRS:
+        a, b = outcomes[ours].median, outcomes[peer].median
+        if a and b:
+            lines.append(f"peer: {outcomes[ours].label} is {b / a:.1f}x faster than {outcomes[peer].label}")
     lines.append(f"{rounds} interleaved rounds after one warm-up run per case")
     return "\n".join(lines)
 
