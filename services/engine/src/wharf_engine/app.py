@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .api import errors
+from .api.logging import RequestLogMiddleware
 from .api.routers import containers, images, system
 from .api.version import VersionMiddleware
 from .daemon.daemon import Daemon
@@ -29,5 +30,6 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(containers.router(daemon))
     app.include_router(images.router(daemon))
     app.add_middleware(VersionMiddleware)
+    app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import socket
 import uuid
@@ -50,7 +51,10 @@ class Daemon:
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""
-        task = asyncio.get_running_loop().create_task(monitor.handle_exit(self, container))
+        # a fresh context: the exit belongs to no request (not the start that armed the watch)
+        task = asyncio.get_running_loop().create_task(
+            monitor.handle_exit(self, container), context=contextvars.Context()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
