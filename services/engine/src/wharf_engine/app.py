@@ -29,6 +29,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(system.router(daemon))
     app.include_router(containers.router(daemon))
     app.include_router(images.router(daemon))
+    app.include_router(images.commit_router(daemon))
     app.add_middleware(VersionMiddleware)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon

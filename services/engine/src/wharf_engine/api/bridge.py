@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import queue
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, BinaryIO, cast
 
 from starlette.requests import ClientDisconnect, Request
@@ -121,3 +121,31 @@ class ThreadWriter(io.RawIOBase):
             self.cancelled = True
             while not self._queue.empty():  # unblock a writer stuck on a full queue
                 self._queue.get_nowait()
+
+
+def stream_from_thread(work: Callable[[BinaryIO], Awaitable[None]]) -> AsyncIterator[bytes]:
+    """Chunks that ``await work(file)`` writes (from a thread) to a file, as a response body.
+
+    A failure after the first bytes went out ends the body early: the client sees a
+    truncated download, as with Docker, rather than an error glued onto the data.
+    """
+    writer = ThreadWriter()
+
+    async def run() -> None:
+        try:
+            await work(cast(BinaryIO, writer))
+        finally:
+            writer.finish()
+
+    task = asyncio.ensure_future(run())
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in writer.chunks():
+                yield chunk
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+
+    return body()

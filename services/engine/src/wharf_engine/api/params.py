@@ -60,6 +60,8 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
         data = json.loads(raw)
     except ValueError as exc:
         raise InvalidArgument(f"invalid JSON: {exc}") from None
+    if data is None and not required:
+        return {}
     if not isinstance(data, dict):
         raise InvalidArgument("invalid JSON: expected an object")
     return data

@@ -23,7 +23,22 @@ from wharf_engine.runtime.monitor import ShimLauncher
 from wharf_engine.runtime.runc import Runc
 from wharf_engine.settings import Settings
 
-from . import archive, attach, create, images, inspect, lifecycle, logs, monitor, remove, restore, start, wait
+from . import (
+    archive,
+    attach,
+    changes,
+    commit,
+    create,
+    images,
+    inspect,
+    lifecycle,
+    logs,
+    monitor,
+    remove,
+    restore,
+    start,
+    wait,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +103,35 @@ class Daemon:
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
         await lifecycle.container_kill(self, ref, signal)
+
+    async def container_pause(self, ref: str) -> None:
+        await lifecycle.container_pause(self, ref)
+
+    async def container_unpause(self, ref: str) -> None:
+        await lifecycle.container_unpause(self, ref)
+
+    async def container_commit(
+        self,
+        ref: str,
+        *,
+        repo: str | None,
+        tag: str | None,
+        comment: str,
+        author: str,
+        pause: bool,
+        changes: list[str],
+        overrides: dict[str, Any],
+    ) -> str:
+        return await commit.container_commit(
+            self, ref, repo=repo, tag=tag, comment=comment, author=author, pause=pause, changes=changes,
+            overrides=overrides,
+        )  # fmt: skip
+
+    def container_changes(self, ref: str) -> list[dict[str, Any]]:
+        return changes.container_changes(self, self.containers.get(ref))
+
+    async def container_export(self, ref: str, out: BinaryIO) -> None:
+        await changes.container_export(self, self.containers.get(ref), out)
 
     async def container_restart(self, ref: str, timeout: int | None) -> None:
         await lifecycle.container_restart(self, ref, timeout)

@@ -6,7 +6,7 @@ import signal
 from typing import TYPE_CHECKING
 
 import structlog
-from wharf_common.errors import NotModified
+from wharf_common.errors import Conflict, NotModified
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
@@ -54,6 +54,30 @@ async def container_kill(daemon: Daemon, ref: str, sig_name: str | None) -> None
     await send_signal(daemon, container, sig)
     if sig == signal.SIGKILL:
         await wait_stopped(container, 10)
+
+
+async def container_pause(daemon: Daemon, ref: str) -> None:
+    container = daemon.containers.get(ref)
+    async with container.lock:
+        if container.state.status == "paused":
+            raise Conflict(f"Container {container.id} is already paused")
+        if container.state.status != "running":
+            raise ContainerNotRunning(container.id)
+        await daemon.runtime.pause(container.id)
+        container.state.status = "paused"
+        container.save()
+    container.notify()
+
+
+async def container_unpause(daemon: Daemon, ref: str) -> None:
+    container = daemon.containers.get(ref)
+    async with container.lock:
+        if container.state.status != "paused":
+            raise Conflict(f"Container {container.id} is not paused")
+        await daemon.runtime.resume(container.id)
+        container.state.status = "running"
+        container.save()
+    container.notify()
 
 
 async def container_restart(daemon: Daemon, ref: str, timeout: int | None) -> None:

@@ -27,6 +27,22 @@ def rootfs(container: Container) -> Path:
     return container.dir / "fs" / "merged"
 
 
+# mount points the runtime needs, kept in a per-container "init" layer under the upper dir
+# (as Docker's -init layer), so they never show in `diff` nor land in a commit
+INIT_DIRS = ("dev", "dev/pts", "dev/shm", "proc", "sys", "etc")
+INIT_FILES = ("etc/hostname", "etc/hosts", "etc/resolv.conf", ".dockerenv")
+
+
+def init_layer(container: Container) -> Path:
+    init = container.dir / "fs" / "init"
+    if not (init / ".dockerenv").exists():
+        for d in INIT_DIRS:
+            (init / d).mkdir(parents=True, exist_ok=True)
+        for f in INIT_FILES:
+            (init / f).touch()
+    return init
+
+
 def mount_rootfs(daemon: Daemon, container: Container) -> Path:
     fs = container.dir / "fs"
     merged, upper, work = fs / "merged", fs / "upper", fs / "work"
@@ -34,11 +50,7 @@ def mount_rootfs(daemon: Daemon, container: Container) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     if not is_mounted(merged):
         diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
-        lowers = [daemon.layers.get(d).path for d in reversed(diff_ids)]
-        if not lowers:  # an image FROM scratch with no layers: overlay needs one lower
-            empty = fs / "empty"
-            empty.mkdir(exist_ok=True)
-            lowers = [empty]
+        lowers = [init_layer(container), *(daemon.layers.get(d).path for d in reversed(diff_ids))]
         mount_overlay(lowers, upper, work, merged)
     return merged
 

@@ -54,3 +54,7 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
     except RuntimeFailure as exc:
         if container.state.running and "not running" not in str(exc) and "does not exist" not in str(exc):
             raise
+    if container.state.status == "paused":  # a frozen process takes its signal once thawed, as Docker
+        await daemon.runtime.resume(container.id)
+        container.state.status = "running"
+        container.save()

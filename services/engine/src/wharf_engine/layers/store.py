@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,19 +54,49 @@ class LayerStore:
         """Extract a (possibly compressed) layer tar; blocking, so call it in a thread."""
         work = Path(tempfile.mkdtemp(prefix="layer-", dir=self.tmp))
         try:
-            stats = extract_layer(stream, work / "diff")
-            (work / "meta.json").write_text(json.dumps({"diff_id": stats.diff_id, "size": stats.size}))
-            final = self._dir(stats.diff_id)
-            if self.has(stats.diff_id):
-                shutil.rmtree(work)
-            else:
-                if final.exists():  # a leftover without meta.json: never completed
-                    shutil.rmtree(final)
-                work.rename(final)
+            stats = extract_layer(stream, work / "diff", allow_devices=True)
+            return self._publish(work, stats.diff_id, stats.size)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return self.get(stats.diff_id)
+
+    def register_dir(self, src: Path, *, move: bool) -> Layer:
+        """A directory in overlay format (an upper dir) as a layer; blocking.
+
+        With ``move`` the directory itself becomes the layer (a build step's container is
+        going away); otherwise its content is copied (commit of a container that lives on).
+        """
+        work = Path(tempfile.mkdtemp(prefix="layer-", dir=self.tmp))
+        try:
+            if move:
+                with open(os.devnull, "wb") as sink:
+                    diff_id = write_tar(src, sink)
+                src.rename(work / "diff")
+                size = _regular_size(work / "diff")
+            else:
+                spool = work / "layer.tar"
+                with open(spool, "wb") as out:
+                    write_tar(src, out)
+                with open(spool, "rb") as f:
+                    stats = extract_layer(f, work / "diff", allow_devices=True)
+                spool.unlink()
+                diff_id, size = stats.diff_id, stats.size
+            return self._publish(work, diff_id, size)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+    def _publish(self, work: Path, diff_id: str, size: int) -> Layer:
+        """Make the layer prepared in ``work`` visible under its diff id (or drop it if known)."""
+        (work / "meta.json").write_text(json.dumps({"diff_id": diff_id, "size": size}))
+        final = self._dir(diff_id)
+        if self.has(diff_id):
+            shutil.rmtree(work)
+        else:
+            if final.exists():  # a leftover without meta.json: never completed
+                shutil.rmtree(final)
+            work.rename(final)
+        return self.get(diff_id)
 
     def export(self, diff_id: str, out: BinaryIO) -> str:
         """Write the layer as a Docker-format tar (whiteouts converted); returns its diff id."""
@@ -84,3 +116,14 @@ class LayerStore:
         """Remove what an interrupted import or removal left behind (called at start-up)."""
         for p in self.tmp.iterdir():
             shutil.rmtree(p, ignore_errors=True)
+
+
+def _regular_size(root: Path) -> int:
+    """Bytes in regular files (whiteouts, links and devices weigh nothing), as LayerStats.size."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            st = Path(dirpath, name).lstat()
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total

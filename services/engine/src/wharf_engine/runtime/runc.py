@@ -45,6 +45,12 @@ class Runc:
     async def kill(self, cid: str, sig: int, *, all: bool = False) -> None:
         await self._run("kill", *(["--all"] if all else []), cid, str(sig))
 
+    async def pause(self, cid: str) -> None:
+        await self._run("pause", cid)
+
+    async def resume(self, cid: str) -> None:
+        await self._run("resume", cid)
+
     async def delete(self, cid: str, *, force: bool = False) -> None:
         try:
             await self._run("delete", *(["--force"] if force else []), cid)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from wharf_common.errors import InvalidArgument
 
 from wharf_engine.api.attach import attach_response
+from wharf_engine.api.bridge import stream_from_thread
 from wharf_engine.api.params import json_body, qbool, qfilters, qint
 from wharf_engine.api.streams import content_type, mux
 from wharf_engine.containers.container import Container, Stdio
@@ -34,6 +34,10 @@ class ContainerBackend(Protocol):
     def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]: ...
     async def container_attach(self, container: Container) -> Stdio: ...
     async def container_resize(self, ref: str, height: int, width: int) -> None: ...
+    async def container_pause(self, ref: str) -> None: ...
+    async def container_unpause(self, ref: str) -> None: ...
+    def container_changes(self, ref: str) -> list[dict[str, Any]]: ...
+    async def container_export(self, ref: str, out: BinaryIO) -> None: ...
 
 
 def _timestamp(value: str | None) -> float:
@@ -148,5 +152,24 @@ def router(backend: ContainerBackend) -> APIRouter:
         await backend.container_resize(ref, height, width)
         return Response(status_code=200)
 
-    _ = asyncio
+    @r.post("/{ref}/pause", status_code=204)
+    async def pause(ref: str) -> Response:
+        await backend.container_pause(ref)
+        return Response(status_code=204)
+
+    @r.post("/{ref}/unpause", status_code=204)
+    async def unpause(ref: str) -> Response:
+        await backend.container_unpause(ref)
+        return Response(status_code=204)
+
+    @r.get("/{ref}/changes")
+    async def changes(ref: str) -> Response:
+        return JSONResponse(backend.container_changes(ref))
+
+    @r.get("/{ref}/export")
+    async def export(ref: str) -> Response:
+        container = backend.container_get(ref)  # 404 before the 200
+        body = stream_from_thread(lambda out: backend.container_export(container.id, out))
+        return StreamingResponse(body, media_type="application/x-tar")
+
     return r

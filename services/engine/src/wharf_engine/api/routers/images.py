@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, BinaryIO, Protocol, cast
+from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from wharf_common.errors import InvalidArgument, NotImplemented_, WharfError
+from wharf_common.errors import InvalidArgument, NotImplemented_
 
-from wharf_engine.api.bridge import ThreadWriter, with_body
-from wharf_engine.api.params import qbool, qfilters
-from wharf_engine.api.streams import error_line, json_line
+from wharf_engine.api.bridge import stream_from_thread, with_body
+from wharf_engine.api.params import json_body, qbool, qfilters
+from wharf_engine.api.streams import json_line
 
 
 class ImageBackend(Protocol):
@@ -26,6 +24,38 @@ class ImageBackend(Protocol):
     ) -> str: ...
     async def image_save(self, names: list[str], out: BinaryIO) -> None: ...
     async def image_load(self, stream: BinaryIO) -> list[str]: ...
+    async def container_commit(
+        self,
+        ref: str,
+        *,
+        repo: str | None,
+        tag: str | None,
+        comment: str,
+        author: str,
+        pause: bool,
+        changes: list[str],
+        overrides: dict[str, Any],
+    ) -> str: ...
+
+
+def commit_router(backend: ImageBackend) -> APIRouter:
+    r = APIRouter()
+
+    @r.post("/commit", status_code=201)
+    async def commit(request: Request) -> Response:
+        q = request.query_params
+        container = q.get("container")
+        if not container:
+            raise InvalidArgument("container is required")
+        overrides = await json_body(request, required=False)
+        image_id = await backend.container_commit(
+            container, repo=q.get("repo") or None, tag=q.get("tag") or None, comment=q.get("comment") or "",
+            author=q.get("author") or "", pause=qbool(request, "pause", default=True),
+            changes=q.getlist("changes"), overrides=overrides,
+        )  # fmt: skip
+        return JSONResponse({"Id": image_id}, status_code=201)
+
+    return r
 
 
 def router(backend: ImageBackend) -> APIRouter:
@@ -101,23 +131,6 @@ def router(backend: ImageBackend) -> APIRouter:
 async def _save(backend: ImageBackend, names: list[str]) -> Response:
     for name in names:
         backend.image_inspect(name)  # 404 before the 200 goes out
-    writer = ThreadWriter()
-    task = asyncio.ensure_future(backend.image_save(names, cast(BinaryIO, writer)))
-
-    async def finish() -> None:
-        try:
-            await task
-        finally:
-            writer.finish()
-
-    finisher = asyncio.ensure_future(finish())
-
-    async def body() -> AsyncIterator[bytes]:
-        async for chunk in writer.chunks():
-            yield chunk
-        try:
-            await finisher
-        except WharfError as exc:
-            yield error_line(exc.message)
-
-    return StreamingResponse(body(), media_type="application/x-tar")
+    return StreamingResponse(
+        stream_from_thread(lambda out: backend.image_save(names, out)), media_type="application/x-tar"
+    )

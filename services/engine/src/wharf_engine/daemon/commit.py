@@ -1,0 +1,96 @@
+"""ContainerCommit: the container's changes as a new layer on top of its image."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from wharf_engine.containers.container import Container, now_rfc3339
+from wharf_engine.images.changes import apply_changes
+from wharf_engine.settings import ENGINE_VERSION
+
+from .archive import target_ref
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+# what a commit keeps of the container's config (Docker's merge of container over image)
+COMMITTED = (
+    "Cmd",
+    "Entrypoint",
+    "Env",
+    "WorkingDir",
+    "User",
+    "Labels",
+    "ExposedPorts",
+    "Volumes",
+    "StopSignal",
+)
+
+
+def committed_config(image_config: dict[str, Any], container: Container) -> dict[str, Any]:
+    config = dict(image_config)
+    for key in COMMITTED:
+        value = container.config.get(key)
+        if value not in (None, "", [], {}):
+            config[key] = value
+    return config
+
+
+async def container_commit(
+    daemon: Daemon,
+    ref: str,
+    *,
+    repo: str | None,
+    tag: str | None,
+    comment: str,
+    author: str,
+    pause: bool,
+    changes: list[str],
+    overrides: dict[str, Any],
+) -> str:
+    container = daemon.containers.get(ref)
+    target = target_ref(repo, tag)
+    parent = daemon.images.get(container.image_id)
+    config = apply_changes({**committed_config(parent.get("config") or {}, container), **overrides}, changes)
+    upper = container.dir / "fs" / "upper"
+    upper.mkdir(parents=True, exist_ok=True)
+    paused = pause and container.state.status == "running"
+    if paused:
+        await daemon.runtime.pause(container.id)
+    try:
+        layer = await asyncio.to_thread(daemon.layers.register_dir, upper, move=False)
+    finally:
+        if paused:
+            await daemon.runtime.resume(container.id)
+    created = now_rfc3339()
+    history_entry: dict[str, Any] = {
+        "created": created,
+        "created_by": " ".join([container.path, *container.args]),
+    }
+    if author:
+        history_entry["author"] = author
+    if comment:
+        history_entry["comment"] = comment
+    image = {
+        "architecture": parent.get("architecture", "amd64"),
+        "os": parent.get("os", "linux"),
+        "created": created,
+        "author": author,
+        "comment": comment,
+        "container": container.id,
+        "container_config": container.config,
+        "docker_version": ENGINE_VERSION,
+        "parent": container.image_id,
+        "config": config,
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": [*parent.get("rootfs", {}).get("diff_ids", []), layer.diff_id],
+        },
+        "history": [*(parent.get("history") or []), history_entry],
+    }
+    async with daemon.image_lock:
+        image_id = daemon.images.create(image)
+        if target:
+            daemon.references.add(target, image_id)
+    return image_id
