@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 from engines import Engine, needs_docker
@@ -111,3 +112,65 @@ def test_docker_cli_diff_commit_history(engine: Engine) -> None:
     assert "tmp file" in history.splitlines()[1]
     engine.docker("rm", "cli-cm")
     engine.docker("rmi", "cli-img:1")
+
+
+def commit(engine: Engine, cid: str, repo: str | None = None) -> str:
+    query = f"container={cid}" + (f"&repo={repo}" if repo else "")
+    return str(engine.json("POST", f"/commit?{query}")["Id"])
+
+
+def test_rmi_prunes_untagged_parents_and_protects_children(engine: Engine) -> None:
+    first = run(engine, "chain1", "touch /one")
+    middle = commit(engine, first)  # untagged: an intermediate image
+    second = engine.json("POST", "/containers/create", {"Image": middle, "Cmd": ["touch", "/two"]})["Id"]
+    engine.request("POST", f"/containers/{second}/start")
+    engine.json("POST", f"/containers/{second}/wait")
+    top = commit(engine, second, repo="chaintop")
+    for cid in (first, second):
+        engine.request("DELETE", f"/containers/{cid}")
+    listed = [i["Id"] for i in engine.json("GET", "/images/json")]
+    assert top in listed and middle not in listed
+    assert middle in [i["Id"] for i in engine.json("GET", "/images/json?all=1")]
+    status, body = engine.request("DELETE", f"/images/{middle}")
+    assert status == 409 and b"dependent child images" in body
+    deleted = engine.json("DELETE", "/images/chaintop")
+    assert {"Untagged": "chaintop:latest"} in deleted
+    assert {"Deleted": top} in deleted and {"Deleted": middle} in deleted
+    assert engine.request("GET", f"/images/{middle}/json")[0] == 404
+    assert engine.request("GET", "/images/busybox/json")[0] == 200
+
+
+def test_image_prune_removes_dangling_only(engine: Engine) -> None:
+    cid = run(engine, "pruner", "touch /p")
+    dangling = commit(engine, cid)
+    kept = commit(engine, cid, repo="keepme")
+    engine.request("DELETE", f"/containers/{cid}")
+    result = engine.json("POST", "/images/prune")
+    assert {"Deleted": dangling} in result["ImagesDeleted"]
+    assert engine.request("GET", f"/images/{kept}/json")[0] == 200
+    assert engine.request("GET", "/images/busybox/json")[0] == 200
+    engine.request("DELETE", "/images/keepme")
+
+
+def test_import_from_url(engine: Engine, busybox_tar: Path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(busybox_tar.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{busybox_tar.name}"
+        status, body = engine.request("POST", f"/images/create?fromSrc={url}&repo=fromurl&tag=1")
+        assert status == 200, body
+        assert engine.json("GET", "/images/fromurl:1/json")["Comment"] == f"Imported from {url}"
+        status, body = engine.request("POST", f"/images/create?fromSrc={url}.missing&repo=nope")
+        assert status == 400 and b"error downloading" in body
+        status, body = engine.request("POST", "/images/create?fromSrc=file:///etc/passwd&repo=nope")
+        assert status == 400
+    finally:
+        server.shutdown()
+        server.server_close()
+    engine.request("DELETE", "/images/fromurl:1")

@@ -9,6 +9,8 @@ import json
 import platform
 import tarfile
 import tempfile
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -62,6 +64,29 @@ async def image_import(
         if ref:
             daemon.references.add(ref, image_id)
     return image_id
+
+
+async def image_import_url(
+    daemon: Daemon, url: str, *, repo: str | None, tag: str | None, changes: list[str], message: str
+) -> str:
+    """``docker import URL``: fetch the tarball over HTTP(S), streaming it into the layer store."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https"):
+        raise InvalidArgument(f"unsupported import source {url!r}: use -, http:// or https://")
+    apply_changes({}, changes)  # refuse bad changes before fetching
+
+    def fetch_and_import() -> Any:
+        try:
+            response = urllib.request.urlopen(url, timeout=60)
+        except (OSError, ValueError) as exc:
+            raise InvalidArgument(f"error downloading {url}: {exc}") from None
+        return response
+
+    response = await asyncio.to_thread(fetch_and_import)
+    with response:
+        return await image_import(
+            daemon, response, repo=repo, tag=tag, changes=changes, message=message or f"Imported from {url}"
+        )
 
 
 def _chain_ids(diff_ids: list[str]) -> list[str]:

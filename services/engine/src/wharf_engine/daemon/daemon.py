@@ -39,6 +39,7 @@ from . import (
     start,
     wait,
 )
+from . import image_delete as rmi
 
 log = structlog.get_logger(__name__)
 
@@ -178,12 +179,20 @@ class Daemon:
         await images.image_tag(self, ref, repo, tag)
 
     async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]:
-        return await images.image_delete(self, ref, force=force, prune=prune)
+        return await rmi.image_delete(self, ref, force=force, prune=prune)
+
+    async def image_prune(self, *, dangling_only: bool) -> dict[str, Any]:
+        return await rmi.image_prune(self, dangling_only=dangling_only)
 
     async def image_import(
         self, stream: BinaryIO, *, repo: str | None, tag: str | None, changes: list[str], message: str
     ) -> str:
         return await archive.image_import(self, stream, repo=repo, tag=tag, changes=changes, message=message)
+
+    async def image_import_url(
+        self, url: str, *, repo: str | None, tag: str | None, changes: list[str], message: str
+    ) -> str:
+        return await archive.image_import_url(self, url, repo=repo, tag=tag, changes=changes, message=message)
 
     async def image_save(self, names: list[str], out: BinaryIO) -> None:
         await archive.image_save(self, names, out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from wharf_common.errors import Conflict, InvalidArgument
+from wharf_common.errors import InvalidArgument
 from wharf_common.reference import InvalidReference, is_valid_tag, parse_reference
 
 from wharf_engine.images.errors import NoSuchImage
@@ -47,11 +47,18 @@ def _size(daemon: Daemon, config: dict[str, Any]) -> int:
     return sum(daemon.layers.get(d).size for d in diff_ids if daemon.layers.has(d))
 
 
+def children(daemon: Daemon, image_id: str) -> list[str]:
+    return [i for i in daemon.images.ids() if daemon.images.get(i).get("parent") == image_id]
+
+
 def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
     out = []
+    parents = {daemon.images.get(i).get("parent") for i in daemon.images.ids()}
     for image_id in daemon.images.ids():
         config = daemon.images.get(image_id)
         tags = daemon.references.refs_for(image_id)
+        if not all and not tags and image_id in parents:  # an intermediate image: only with -a
+            continue
         labels = (config.get("config") or {}).get("Labels") or {}
         if "dangling" in filters:
             want = filters["dangling"][0].lower() in ("true", "1")
@@ -161,67 +168,3 @@ async def image_tag(daemon: Daemon, ref: str, repo: str, tag: str | None) -> Non
         raise InvalidArgument("refusing to create a tag with a digest reference")
     async with daemon.image_lock:
         daemon.references.add(str(target.with_default_tag()), image_id)
-
-
-def _users(daemon: Daemon, image_id: str) -> tuple[list[str], list[str]]:
-    running = [c.id for c in daemon.containers.all() if c.image_id == image_id and c.state.running]
-    stopped = [c.id for c in daemon.containers.all() if c.image_id == image_id and not c.state.running]
-    return running, stopped
-
-
-async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]:
-    async with daemon.image_lock:
-        image_id = resolve_image(daemon, ref)
-        key = normalize(ref)
-        tags = daemon.references.refs_for(image_id)
-        running, stopped = _users(daemon, image_id)
-        by_tag = key is not None and key in tags
-        short = image_id[7:19]
-        deleted: list[dict[str, str]] = []
-        if by_tag and key is not None:
-            if len(tags) == 1 and (running or stopped) and not force:
-                user = (running or stopped)[0][:12]
-                raise Conflict(
-                    f'conflict: unable to remove repository reference "{ref}" (must force) - '
-                    f"container {user} is using its referenced image {short}"
-                )
-            daemon.references.delete(key)
-            deleted.append({"Untagged": key})
-            if len(tags) > 1 or running or stopped:
-                return deleted
-        else:
-            if running:
-                raise Conflict(
-                    f"conflict: unable to delete {short} (cannot be forced) - "
-                    f"image is being used by running container {running[0][:12]}"
-                )
-            if len(tags) > 1 and not force:
-                raise Conflict(
-                    f"conflict: unable to delete {short} (must be forced) - "
-                    "image is referenced in multiple repositories"
-                )
-            if stopped and not force:
-                raise Conflict(
-                    f"conflict: unable to delete {short} (must be forced) - "
-                    f"image is being used by stopped container {stopped[0][:12]}"
-                )
-            for tag in tags:
-                daemon.references.delete(tag)
-                deleted.append({"Untagged": tag})
-            if stopped:
-                return deleted
-        daemon.images.delete(image_id)
-        deleted.append({"Deleted": image_id})
-        deleted.extend({"Deleted": d} for d in collect_layers(daemon))
-        return deleted
-
-
-def collect_layers(daemon: Daemon) -> list[str]:
-    """Remove layers no image refers to any more; returns their diff ids."""
-    used = {
-        d for i in daemon.images.ids() for d in daemon.images.get(i).get("rootfs", {}).get("diff_ids", [])
-    }
-    gone = [d for d in daemon.layers.all() if d not in used]
-    for d in gone:
-        daemon.layers.remove(d)
-    return gone

@@ -24,6 +24,10 @@ class ImageBackend(Protocol):
     ) -> str: ...
     async def image_save(self, names: list[str], out: BinaryIO) -> None: ...
     async def image_load(self, stream: BinaryIO) -> list[str]: ...
+    async def image_prune(self, *, dangling_only: bool) -> dict[str, Any]: ...
+    async def image_import_url(
+        self, url: str, *, repo: str | None, tag: str | None, changes: list[str], message: str
+    ) -> str: ...
     async def container_commit(
         self,
         ref: str,
@@ -71,9 +75,15 @@ def router(backend: ImageBackend) -> APIRouter:
         if q.get("fromImage"):
             raise NotImplemented_("pulling images from a registry is not supported by this engine yet")
         source = q.get("fromSrc")
-        if source != "-":
-            raise InvalidArgument("fromSrc must be '-' (the image tarball in the request body)")
         changes = q.getlist("changes")
+        if source and source != "-":
+            image_id = await backend.image_import_url(
+                source, repo=q.get("repo") or None, tag=q.get("tag") or None, changes=changes,
+                message=q.get("message") or "",
+            )  # fmt: skip
+            return Response(json_line({"status": image_id}), media_type="application/json")
+        if source != "-":
+            raise InvalidArgument("fromSrc or fromImage is required")
 
         async def work(reader: BinaryIO) -> str:
             return await backend.image_import(
@@ -83,6 +93,12 @@ def router(backend: ImageBackend) -> APIRouter:
 
         image_id = await with_body(request, work)
         return Response(json_line({"status": image_id}), media_type="application/json")
+
+    @r.post("/prune")
+    async def prune(request: Request) -> Response:
+        filters = qfilters(request)
+        dangling = (filters.get("dangling") or ["true"])[0].lower() not in ("false", "0")
+        return JSONResponse(await backend.image_prune(dangling_only=dangling))
 
     @r.post("/load")
     async def load(request: Request) -> Response:
