@@ -22,12 +22,18 @@ def shim_frame(kind: int, payload: bytes = b"") -> bytes:
     return struct.pack(">BxxxI", kind, len(payload)) + payload
 
 
+def pending_attach(container: Container) -> asyncio.Future[Stdio]:
+    """A stream to the stdio of a container about to start: the start connects it first."""
+    waiter: asyncio.Future[Stdio] = asyncio.get_running_loop().create_future()
+    container.pending_attach.append(waiter)
+    return waiter
+
+
 async def container_attach(daemon: Daemon, container: Container) -> Stdio:
     """A stream to the container's stdio; for a container not yet started, wait for its start."""
     if container.state.running:
         return await connect(shim_paths(daemon, container))
-    waiter: asyncio.Future[Stdio] = asyncio.get_running_loop().create_future()
-    container.pending_attach.append(waiter)
+    waiter = pending_attach(container)
     try:
         return await waiter
     finally:

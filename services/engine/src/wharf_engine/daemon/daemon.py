@@ -8,11 +8,14 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import structlog
 from wharf_common.errors import SystemFault
 
+from wharf_engine.build.executor import BuildOptions
+from wharf_engine.build.output import BuildOutput
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.images.references import ReferenceStore
@@ -26,6 +29,7 @@ from wharf_engine.settings import Settings
 from . import (
     archive,
     attach,
+    build,
     changes,
     commit,
     create,
@@ -199,6 +203,21 @@ class Daemon:
 
     async def image_load(self, stream: BinaryIO) -> list[str]:
         return await archive.image_load(self, stream)
+
+    # -- build --------------------------------------------------------------
+    async def build_receive_context(self, stream: BinaryIO) -> Path:
+        return await asyncio.to_thread(build.receive_context, self, stream)
+
+    def build_check(self, context: Path, dockerfile: str) -> None:
+        build.load_dockerfile(context, dockerfile)
+
+    async def image_build(
+        self, context: Path, dockerfile: str, options: BuildOptions, tags: list[str], output: BuildOutput
+    ) -> str:
+        return await build.image_build(self, context, dockerfile, options, tags, output)
+
+    def build_cleanup(self, context: Path) -> None:
+        build.cleanup_context(context)
 
     # -- system -------------------------------------------------------------
     def info(self) -> dict[str, Any]:

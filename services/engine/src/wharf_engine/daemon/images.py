@@ -47,6 +47,9 @@ def _size(daemon: Daemon, config: dict[str, Any]) -> int:
     return sum(daemon.layers.get(d).size for d in diff_ids if daemon.layers.has(d))
 
 
+SCRATCH_COMMENT = "wharf: the empty base of FROM scratch steps"
+
+
 def children(daemon: Daemon, image_id: str) -> list[str]:
     return [i for i in daemon.images.ids() if daemon.images.get(i).get("parent") == image_id]
 
@@ -58,6 +61,8 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
         config = daemon.images.get(image_id)
         tags = daemon.references.refs_for(image_id)
         if not all and not tags and image_id in parents:  # an intermediate image: only with -a
+            continue
+        if config.get("comment") == SCRATCH_COMMENT:  # the builder's empty base, not a user image
             continue
         labels = (config.get("config") or {}).get("Labels") or {}
         if "dangling" in filters:

@@ -1,0 +1,104 @@
+"""POST /build: the classic builder's API (tar context in, JSON stream out)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from wharf_common.errors import InvalidArgument, NotImplemented_, WharfError
+from wharf_common.reference import InvalidReference, parse_reference
+
+from wharf_engine.api.bridge import with_body
+from wharf_engine.api.params import qbool
+from wharf_engine.build.executor import BuildFailed, BuildOptions
+from wharf_engine.build.output import BuildOutput
+
+
+class BuildBackend(Protocol):
+    async def build_receive_context(self, stream: BinaryIO) -> Path: ...
+    def build_check(self, context: Path, dockerfile: str) -> None: ...
+    async def image_build(
+        self, context: Path, dockerfile: str, options: BuildOptions, tags: list[str], output: BuildOutput
+    ) -> str: ...
+    def build_cleanup(self, context: Path) -> None: ...
+
+
+def _json_map(request: Request, name: str) -> dict[str, Any]:
+    raw = request.query_params.get(name)
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument(f"invalid {name}: {raw}") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"invalid {name}: {raw}")
+    return data
+
+
+def _tags(request: Request) -> list[str]:
+    tags = []
+    for t in request.query_params.getlist("t"):
+        try:
+            tags.append(str(parse_reference(t).with_default_tag()))
+        except InvalidReference as exc:
+            raise InvalidArgument(f"invalid tag {t!r}: {exc}") from None
+    return tags
+
+
+def router(backend: BuildBackend) -> APIRouter:
+    r = APIRouter()
+    running: set[asyncio.Future[None]] = set()
+
+    @r.post("/build")
+    async def build(request: Request) -> Response:
+        if request.query_params.get("remote"):
+            raise NotImplemented_("remote build contexts are not supported yet: send the context as a tar")
+        options = BuildOptions(
+            nocache=qbool(request, "nocache"),
+            rm=qbool(request, "rm", default=True),
+            forcerm=qbool(request, "forcerm"),
+            buildargs={
+                k: (None if v is None else str(v)) for k, v in _json_map(request, "buildargs").items()
+            },
+            labels={k: str(v) for k, v in _json_map(request, "labels").items()},
+            target=request.query_params.get("target") or None,
+        )
+        tags = _tags(request)
+        dockerfile = request.query_params.get("dockerfile") or "Dockerfile"
+        context = await with_body(request, backend.build_receive_context)
+        try:
+            backend.build_check(context, dockerfile)  # a bad Dockerfile is a plain 400, as Docker
+        except BaseException:
+            backend.build_cleanup(context)
+            raise
+        output = BuildOutput(quiet=qbool(request, "q"))
+
+        async def run() -> None:
+            try:
+                await backend.image_build(context, dockerfile, options, tags, output)
+            except BuildFailed as exc:
+                output.error(exc.message, exc.code)
+            except WharfError as exc:
+                output.error(exc.message)
+            finally:
+                backend.build_cleanup(context)
+                output.close()
+
+        # a build outlives a client that goes away: it finishes and cleans up on its own
+        task = asyncio.ensure_future(run())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+        async def body() -> AsyncIterator[bytes]:
+            while (line := await output.queue.get()) is not None:
+                yield line
+
+        return StreamingResponse(body(), media_type="application/json")
+
+    return r

@@ -1,0 +1,191 @@
+"""ImageBuild: the daemon's side of the classic builder (step containers, images, tags)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import structlog
+from wharf_common.dockerfile import Dockerfile, DockerfileSyntaxError, parse
+from wharf_common.errors import InvalidArgument
+from wharf_common.tarfiles import extract_layer
+
+from wharf_engine.build.backend import Output
+from wharf_engine.build.cache import BuildCache
+from wharf_engine.build.executor import BuildExecutor, BuildFailed, BuildOptions, short
+from wharf_engine.build.output import BuildOutput
+from wharf_engine.build.paths import OutsideContext, inside_context
+from wharf_engine.layers.mounts import is_mounted
+
+from .attach import pending_attach
+from .images import SCRATCH_COMMENT, resolve_image
+from .remove import remove_stopped
+from .rootfs import mount_rootfs, rootfs, unmount_rootfs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+SCRATCH_CONFIG: dict[str, Any] = {
+    "architecture": "amd64",
+    "os": "linux",
+    "created": "1970-01-01T00:00:00Z",
+    "config": {},
+    "rootfs": {"type": "layers", "diff_ids": []},
+    "history": [],
+    "comment": SCRATCH_COMMENT,
+}
+
+
+class DaemonBuildBackend:
+    """The daemon as seen by the builder: step containers that live only for one step."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def resolve_image(self, ref: str) -> str:
+        return resolve_image(self.daemon, ref)
+
+    def image_config(self, image_id: str) -> dict[str, Any]:
+        return self.daemon.images.get(image_id)
+
+    async def create_image(self, config: dict[str, Any]) -> str:
+        async with self.daemon.image_lock:
+            return self.daemon.images.create(config)
+
+    async def tag_image(self, image_id: str, ref: str) -> None:
+        async with self.daemon.image_lock:
+            self.daemon.references.add(ref, image_id)
+
+    async def create_step(self, image_id: str | None, config: dict[str, Any]) -> str:
+        if image_id is None:
+            image_id = self.daemon.images.create(SCRATCH_CONFIG)
+        body = {
+            "Image": image_id,
+            "Cmd": config.get("Cmd") or ["/bin/sh"],
+            "Entrypoint": [""],
+            "Env": config.get("Env") or [],
+            "WorkingDir": config.get("WorkingDir") or "",
+            "User": config.get("User") or "",
+            "Labels": {"wharf.build.step": "true"},
+        }
+        result = await self.daemon.container_create(None, body)
+        return str(result["Id"])
+
+    async def mount_step(self, step: str) -> Path:
+        container = self.daemon.containers.get(step)
+        return await asyncio.to_thread(mount_rootfs, self.daemon, container)
+
+    async def run_step(self, step: str, output: Output) -> int:
+        container = self.daemon.containers.get(step)
+        waiter = pending_attach(container)
+        if is_mounted(rootfs(container)):
+            unmount_rootfs(container)
+        await self.daemon.container_start(step)
+        reader, writer = await waiter
+        try:
+            decoder = _Utf8Stream()
+            while True:
+                try:
+                    header = await reader.readexactly(8)
+                    payload = await reader.readexactly(int.from_bytes(header[4:8], "big"))
+                except asyncio.IncompleteReadError:
+                    break
+                text = decoder.feed(payload)
+                if text:
+                    await output(text)
+        finally:
+            writer.close()
+        return await self.daemon.container_wait(step, "not-running")
+
+    async def commit_step(self, step: str) -> str:
+        container = self.daemon.containers.get(step)
+        if is_mounted(rootfs(container)):
+            unmount_rootfs(container)
+        upper = container.dir / "fs" / "upper"
+        upper.mkdir(parents=True, exist_ok=True)
+        layer = await asyncio.to_thread(self.daemon.layers.register_dir, upper, move=True)
+        await remove_stopped(self.daemon, container)
+        return layer.diff_id
+
+    async def remove_step(self, step: str) -> None:
+        try:
+            container = self.daemon.containers.get(step)
+        except InvalidArgument:
+            return
+        except Exception:  # gone already
+            return
+        await self.daemon.container_remove(container.id, force=True, volumes=True)
+
+
+class _Utf8Stream:
+    """Decode output chunks that may split a UTF-8 character."""
+
+    def __init__(self) -> None:
+        import codecs
+
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, data: bytes) -> str:
+        return str(self.decoder.decode(data))
+
+
+def receive_context(daemon: Daemon, stream: BinaryIO) -> Path:
+    """Extract the build context (tar, optionally compressed) into a fresh directory."""
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=daemon.layers.tmp))
+    try:
+        extract_layer(stream, work / "context")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work / "context"
+
+
+def read_dockerfile(context: Path, name: str) -> str:
+    try:
+        path = inside_context(context, name or "Dockerfile")
+    except OutsideContext:
+        raise InvalidArgument(f"the Dockerfile ({name}) must be within the build context") from None
+    if not path.is_file():
+        raise InvalidArgument(f"Cannot locate specified Dockerfile: {name or 'Dockerfile'}")
+    return path.read_text(errors="replace")
+
+
+def load_dockerfile(context: Path, name: str) -> Dockerfile:
+    """The parsed Dockerfile; a bad one is refused before the build starts streaming."""
+    try:
+        return parse(read_dockerfile(context, name))
+    except DockerfileSyntaxError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+async def image_build(
+    daemon: Daemon,
+    context: Path,
+    dockerfile_name: str,
+    options: BuildOptions,
+    tags: list[str],
+    output: BuildOutput,
+) -> str:
+    """Run the build, streaming to ``output``; tags only when every step succeeded."""
+    dockerfile = load_dockerfile(context, dockerfile_name)
+    executor = BuildExecutor(DaemonBuildBackend(daemon), BuildCache(daemon.root), output, context, options)
+    image_id = await executor.build(dockerfile)
+    output.aux({"ID": image_id})
+    await output.stream(f"Successfully built {short(image_id)}\n")
+    for tag in tags:
+        await DaemonBuildBackend(daemon).tag_image(image_id, tag)
+        await output.stream(f"Successfully tagged {tag}\n")
+    output.result(image_id)
+    return image_id
+
+
+def cleanup_context(context: Path) -> None:
+    shutil.rmtree(context.parent, ignore_errors=True)
+
+
+__all__ = ["BuildFailed", "DaemonBuildBackend", "cleanup_context", "image_build", "receive_context"]
