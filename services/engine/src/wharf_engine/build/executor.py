@@ -88,8 +88,8 @@ class BuildExecutor:
             final = await self.relabel(final)
         unused = sorted(set(self.options.buildargs) - self.used_args - set(global_args))
         if unused:
-            names = " ".join(unused)
-            await self.out.stream(f"[Warning] One or more build-args [{names}] were not consumed\n")
+            listed = " ".join(unused)
+            await self.out.stream(f"[Warning] One or more build-args [{listed}] were not consumed\n")
         return final
 
     def _global_args(self, args: tuple[Instruction, ...]) -> dict[str, str]:
