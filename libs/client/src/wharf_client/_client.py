@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ._base import JSONObject
+from ._build import BuildAPI
 from ._containers import ContainersAPI
 from ._images import ImagesAPI
 
 
-class EngineClient(ContainersAPI, ImagesAPI):
+class EngineClient(ContainersAPI, ImagesAPI, BuildAPI):
     """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
 
     The API version is negotiated on first use like the docker CLI (``HEAD /_ping``, ``Api-Version`` header,

@@ -1,0 +1,270 @@
+"""Image making: build, commit, diff, history, export, pause, unpause, image prune."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from wharf_client import ClientError
+from wharf_common.dockerignore import DockerIgnore, walk_context
+from wharf_common.humanize import human_size
+
+from ..humanize import time_ago, truncate_id
+from ..output import err, fail, fail_client, out
+from ..session import client
+from ..terminal import is_terminal
+from .images import split_reference
+
+KIND = {0: "C", 1: "A", 2: "D"}
+
+
+def _context_tar(path: Path, dockerfile: str | None) -> tuple[IO[bytes], str | None]:
+    """The context as a tar spooled to a temp file, honouring .dockerignore, and the Dockerfile name.
+
+    Like docker: the Dockerfile and .dockerignore are always sent, and a Dockerfile from outside
+    the context travels inside it under a random name.
+    """
+    ignore_file = path / ".dockerignore"
+    ignore = DockerIgnore.from_text(ignore_file.read_text() if ignore_file.exists() else "")
+    name = dockerfile
+    extra: tuple[Path, str] | None = None
+    if dockerfile:
+        candidate = Path(dockerfile)
+        if not candidate.is_absolute():
+            candidate = Path.cwd() / candidate
+        try:
+            name = str(candidate.resolve().relative_to(path.resolve()))
+        except ValueError:
+            name = f".dockerfile.{secrets.token_hex(10)}"
+            extra = (candidate, name)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who sends and closes it
+    with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        always = {name or "Dockerfile", ".dockerignore"}
+        sent = set()
+        for relative in walk_context(path, ignore):
+            tar.add(path / relative, arcname=str(relative), recursive=False)
+            sent.add(str(relative))
+        for forced in sorted(always - sent):
+            if (path / forced).is_file():
+                tar.add(path / forced, arcname=forced, recursive=False)
+        if extra:
+            tar.add(extra[0], arcname=extra[1], recursive=False)
+    spool.seek(0)
+    return spool, name
+
+
+def _stdin_context() -> IO[bytes]:
+    data = sys.stdin.buffer.read()
+    if tarfile.is_tarfile(io.BytesIO(data)) or data[:2] == b"\x1f\x8b":
+        return io.BytesIO(data)
+    buf = io.BytesIO()  # a Dockerfile alone on stdin: a context with only it
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def _chunks(f: IO[bytes]) -> Iterator[bytes]:
+    while chunk := f.read(1 << 16):
+        yield chunk
+
+
+def build(
+    path: Annotated[str, typer.Argument(metavar="PATH | URL | -")],
+    tag: Annotated[list[str] | None, typer.Option("-t", "--tag", help="Name and optionally a tag")] = None,
+    file: Annotated[str | None, typer.Option("-f", "--file", help="Name of the Dockerfile")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use cache")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the image ID")] = False,
+    build_arg: Annotated[list[str] | None, typer.Option("--build-arg", help="Build-time variables")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Image metadata")] = None,
+    rm: Annotated[bool, typer.Option("--rm/--no-rm", help="Remove intermediate containers")] = True,
+    force_rm: Annotated[
+        bool, typer.Option("--force-rm", help="Always remove intermediate containers")
+    ] = False,
+    target: Annotated[str | None, typer.Option("--target", help="Build stage to stop at")] = None,
+) -> None:
+    """Build an image from a Dockerfile."""
+    if path.startswith(("http://", "https://", "git://", "git@")):
+        fail(
+            "wharf build: remote contexts are not supported yet; clone or download, then build the directory"
+        )
+    buildargs: dict[str, str | None] = {}
+    for item in build_arg or []:
+        key, eq, value = item.partition("=")
+        buildargs[key] = value if eq else None
+    labels = dict(item.partition("=")[::2] for item in label or [])
+    if path == "-":
+        context: IO[bytes] = _stdin_context()
+        dockerfile = file
+    else:
+        root = Path(path)
+        if not root.is_dir():
+            fail(f'unable to prepare context: path "{path}" not found')
+        context, dockerfile = _context_tar(root, file)
+    size = context.seek(0, 2)
+    context.seek(0)
+    if not quiet:
+        out(f"Sending build context to Docker daemon  {human_size(size)}")
+        out()
+    try:
+        image_id = ""
+        for message in client().image_build(
+            _chunks(context), tags=tag or [], dockerfile=dockerfile, nocache=no_cache, quiet=quiet, rm=rm,
+            forcerm=force_rm, buildargs=buildargs, labels=labels, target=target,
+        ):  # fmt: skip
+            stream = message.get("stream")
+            if isinstance(stream, str):
+                if quiet:
+                    image_id = stream.strip() or image_id
+                else:
+                    sys.stdout.write(stream)
+                    sys.stdout.flush()
+        if quiet and image_id:
+            out(image_id)
+    except ClientError as error:
+        fail_client(error)
+
+
+def commit(
+    container: str,
+    repository: Annotated[str | None, typer.Argument(metavar="[REPOSITORY[:TAG]]")] = None,
+    message: Annotated[str | None, typer.Option("-m", "--message", help="Commit message")] = None,
+    author: Annotated[str | None, typer.Option("-a", "--author", help="Author")] = None,
+    change: Annotated[list[str] | None, typer.Option("-c", "--change", help="Dockerfile instruction")] = None,
+    pause: Annotated[bool, typer.Option("-p", "--pause/--no-pause", help="Pause during commit")] = True,
+) -> None:
+    """Create a new image from a container's changes."""
+    repo, tag = split_reference(repository) if repository else (None, None)
+    try:
+        result = client().container_commit(
+            container, repo=repo, tag=tag, comment=message, author=author, pause=pause, changes=change or []
+        )
+    except ClientError as error:
+        fail_client(error)
+    out(str(result["Id"]))
+
+
+def diff(container: str) -> None:
+    """Inspect changes to files or directories on a container's filesystem."""
+    try:
+        changes = client().container_changes(container)
+    except ClientError as error:
+        fail_client(error)
+    out("".join(f"{KIND.get(int(c['Kind']), '?')} {c['Path']}\n" for c in changes), end="")
+
+
+def history(
+    image: str,
+    no_trunc: Annotated[bool, typer.Option("--no-trunc", help="Don't truncate output")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only show image IDs")] = False,
+) -> None:
+    """Show the history of an image."""
+    try:
+        entries = client().image_history(image)
+    except ClientError as error:
+        fail_client(error)
+    ids = [str(e["Id"]) if e["Id"] == "<missing>" or no_trunc else truncate_id(str(e["Id"])) for e in entries]
+    if quiet:
+        out("".join(f"{i}\n" for i in ids), end="")
+        return
+    rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
+    for image_id, entry in zip(ids, entries, strict=True):
+        created_by = str(entry.get("CreatedBy") or "").replace("\t", " ")
+        if not no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        rows.append([image_id, time_ago(float(entry.get("Created") or 0)), created_by,
+                     human_size(int(entry.get("Size") or 0)), str(entry.get("Comment") or "")])  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        out("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "   " + row[4])
+
+
+def export(
+    container: str,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Write to a file")] = None,
+) -> None:
+    """Export a container's filesystem as a tar archive."""
+    if output is None and is_terminal(1):
+        fail("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    try:
+        chunks = client().container_export(container)
+        target = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
+        try:
+            for chunk in chunks:
+                target.write(chunk)
+        finally:
+            if output:
+                target.close()
+    except ClientError as error:
+        fail_client(error)
+
+
+def pause(containers: list[str]) -> None:
+    """Pause all processes within one or more containers."""
+    _each(containers, lambda c: client().container_pause(c))
+
+
+def unpause(containers: list[str]) -> None:
+    """Unpause all processes within one or more containers."""
+    _each(containers, lambda c: client().container_unpause(c))
+
+
+def _each(containers: list[str], action: object) -> None:
+    failed = False
+    for name in containers:
+        try:
+            action(name)  # type: ignore[operator]
+            out(name)
+        except ClientError as error:
+            err(str(error) if not hasattr(error, "message") else f"Error response from daemon: {error}")
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+def image_prune(
+    all: Annotated[bool, typer.Option("-a", "--all", help="Remove all unused images")] = False,
+    force: Annotated[bool, typer.Option("-f", "--force", help="Do not prompt for confirmation")] = False,
+) -> None:
+    """Remove unused images."""
+    if not force and is_terminal(0):
+        what = (
+            "all images without at least one container associated to them" if all else "all dangling images"
+        )
+        err(f"WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ", end="")
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return
+    try:
+        result = client().image_prune(all=all)
+    except ClientError as error:
+        fail_client(error)
+    deleted = result.get("ImagesDeleted") or []
+    if deleted:
+        out("Deleted Images:")
+        for entry in deleted:
+            for key, value in entry.items():
+                out(f"{'untagged' if key == 'Untagged' else 'deleted'}: {value}")
+        out()
+    out(f"Total reclaimed space: {human_size(int(result.get('SpaceReclaimed') or 0))}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build")(build)
+    app.command("commit")(commit)
+    app.command("diff")(diff)
+    app.command("history")(history)
+    app.command("export")(export)
+    app.command("pause")(pause)
+    app.command("unpause")(unpause)
+    image = typer.Typer(help="Manage images", no_args_is_help=True)
+    image.command("prune")(image_prune)
+    app.add_typer(image, name="image")
