@@ -325,3 +325,66 @@ def test_docker_py_build_reads_the_image_id(engine: Engine, tmp_path: Path) -> N
             client.images.build(path=str(tmp_path), tag="pybroken")
     finally:
         client.close()
+
+
+def write_course_app(root: Path) -> None:
+    """The course's webapp pattern: requirements first (cached), app code last."""
+    (root / "Dockerfile").write_text(
+        "FROM busybox\nLABEL app=webapp\nWORKDIR /src\nCOPY requirements.txt /src/\n"
+        "RUN echo installing $(cat requirements.txt) > /deps\nCOPY app /src/app\nEXPOSE 8000\n"
+        'CMD ["sh", "-c", "cat /deps /src/app/main.txt"]\n'
+    )
+    (root / "requirements.txt").write_text("flask\n")
+    (root / "app").mkdir()
+    (root / "app" / "main.txt").write_text("app v1\n")
+    (root / "notes.key").write_text("secret\n")
+    (root / ".dockerignore").write_text("*.key\n")
+
+
+def test_wharf_build_matches_docker_build(engine: Engine, tmp_path: Path) -> None:
+    import subprocess
+
+    from engines import DOCKER
+
+    write_course_app(tmp_path)
+    result = engine.wharf("build", "--no-cache", "-t", "via-wharf", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert b"Sending build context to Docker daemon" in result.stdout
+    assert b"Successfully tagged via-wharf:latest" in result.stdout
+    assert run(engine, "via-wharf") == (0, b"installing flask\napp v1\n")
+    if Path(DOCKER).exists():
+        env = {**engine.env, "DOCKER_BUILDKIT": "0"}
+        docker = subprocess.run(
+            [DOCKER, "build", "--no-cache", "-t", "via-docker", str(tmp_path)],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert docker.returncode == 0, docker.stderr
+        ours, theirs = (engine.json("GET", f"/images/{n}/json") for n in ("via-wharf", "via-docker"))
+        assert ours["Config"] == theirs["Config"]
+        assert ours["RootFS"] == theirs["RootFS"]
+    # changing only the app code re-runs only what follows its COPY
+    (tmp_path / "app" / "main.txt").write_text("app v2\n")
+    result = engine.wharf("build", "-t", "via-wharf", str(tmp_path))
+    out = result.stdout.decode()
+    assert out.count("Using cache") == 4 and "Running in" not in out
+    assert run(engine, "via-wharf") == (0, b"installing flask\napp v2\n")
+
+
+def test_wharf_build_from_stdin_and_outside_dockerfile(engine: Engine, tmp_path: Path) -> None:
+    result = engine.wharf("build", "-q", "-", input=b'FROM busybox\nCMD ["echo", "from stdin"]\n')
+    assert result.returncode == 0, result.stderr
+    image_id = result.stdout.decode().strip()
+    assert image_id.startswith("sha256:") and run(engine, image_id) == (0, b"from stdin\n")
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "data.txt").write_text("data\n")
+    elsewhere = tmp_path / "build.Dockerfile"
+    elsewhere.write_text('FROM busybox\nCOPY data.txt /\nCMD ["cat", "/data.txt"]\n')
+    result = engine.wharf("build", "-f", str(elsewhere), "-t", "outside-df", str(context))
+    assert result.returncode == 0, result.stderr
+    assert run(engine, "outside-df") == (0, b"data\n")
+    failed = engine.wharf("build", "-", input=b"FROM busybox\nRUN exit 4\n")
+    assert failed.returncode == 1
+    assert b"returned a non-zero code: 4" in failed.stderr
