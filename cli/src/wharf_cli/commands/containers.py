@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from wharf_client import ClientError, EngineError
+from wharf_client import ClientError, EngineError, NotFoundError
 
 from ..attach import AttachOptions, run_session
 from ..output import describe, err, fail, fail_client, out
@@ -15,15 +15,20 @@ from ..session import client
 Containers = Annotated[list[str], typer.Argument(metavar="CONTAINER...")]
 
 
-def for_each(names: list[str], action: Callable[[str], None], *, echo: bool = True) -> None:
-    """Apply ``action`` to every name, printing it on success; report errors and exit 1 at the end."""
+def for_each(
+    names: list[str], action: Callable[[str], None], *, echo: bool = True, missing_ok: bool = False
+) -> None:
+    """Apply ``action`` to every name, printing it on success; report errors and exit 1 at the end.
+
+    With ``missing_ok`` (``rm -f``) an unknown container is reported but not a failure, as docker.
+    """
     failed = False
     for name in names:
         try:
             action(name)
         except ClientError as error:
             err(describe(error))
-            failed = True
+            failed = failed or not (missing_ok and isinstance(error, NotFoundError))
             continue
         if echo:
             out(name)
@@ -110,7 +115,9 @@ def rm(
 ) -> None:
     """Remove one or more containers."""
     api = client()
-    for_each(containers, lambda name: api.container_remove(name, force=force, volumes=volumes))
+    for_each(
+        containers, lambda name: api.container_remove(name, force=force, volumes=volumes), missing_ok=force
+    )
 
 
 def wait(containers: Containers) -> None:

@@ -70,7 +70,11 @@ class BuildExecutor:
             if self.options.target.lower() not in names:
                 raise BuildFailed(f"failed to reach build target {self.options.target} in Dockerfile")
             stages = stages[: names.index(self.options.target.lower()) + 1]
-        self.total = sum(1 + len(s.instructions) for s in stages)
+        self.total = len(dockerfile.args_before_from) + sum(1 + len(s.instructions) for s in stages)
+        for warning in dockerfile.warnings:
+            await self.out.stream(f"[WARNING]: {warning}\n")
+        for global_arg in dockerfile.args_before_from:
+            await self.announce(global_arg.original)
         global_args = self._global_args(dockerfile.args_before_from)
         final: str | None = None
         for index, stage in enumerate(stages):
@@ -92,7 +96,7 @@ class BuildExecutor:
             await self.out.stream(f"[Warning] One or more build-args [{listed}] were not consumed\n")
         return final
 
-    def _global_args(self, args: tuple[Instruction, ...]) -> dict[str, str]:
+    def _global_args(self, args: tuple[Arg, ...]) -> dict[str, str]:
         values: dict[str, str] = {}
         for instruction in args:
             if isinstance(instruction, Arg):

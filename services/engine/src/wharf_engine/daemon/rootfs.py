@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,16 +62,19 @@ def unmount_rootfs(container: Container) -> None:
 
 def write_etc_files(container: Container) -> list[tuple[Path, str]]:
     """hostname, hosts and resolv.conf live beside the container and are bind-mounted in."""
-    hostname = container.config.get("Hostname") or container.short_id
-    (container.dir / "hostname").write_text(hostname + "\n")
-    (container.dir / "hosts").write_text(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+    host_network = container.host_config.get("NetworkMode") == "host"
+    hostname = (
+        socket.gethostname() if host_network else container.config.get("Hostname") or container.short_id
     )
-    try:
-        host_resolv = Path("/etc/resolv.conf").read_text()
-    except OSError:
-        host_resolv = ""
+    (container.dir / "hostname").write_text(hostname + "\n")
+    if host_network:  # the host's own names, as Docker does with --net host
+        (container.dir / "hosts").write_text(_read_host_file("/etc/hosts"))
+    else:
+        (container.dir / "hosts").write_text(
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        )
+    host_resolv = _read_host_file("/etc/resolv.conf")
     lines = [ln for ln in host_resolv.splitlines() if not ln.strip().startswith("nameserver 127.")]
     (container.dir / "resolv.conf").write_text("\n".join(lines) + "\n")
     return [
@@ -78,3 +82,10 @@ def write_etc_files(container: Container) -> list[tuple[Path, str]]:
         (container.dir / "hosts", "/etc/hosts"),
         (container.dir / "resolv.conf", "/etc/resolv.conf"),
     ]
+
+
+def _read_host_file(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,13 +27,20 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
+def container_hostname(container: Container) -> str:
+    """The host's name with ``--net host`` (as Docker), else the configured name or the short id."""
+    if container.host_config.get("NetworkMode") == "host":
+        return socket.gethostname()
+    return str(container.config.get("Hostname") or container.short_id)
+
+
 def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     cfg = container.config
     user = resolve_user(root, cfg.get("User") or "")
-    env = list(cfg.get("Env") or [])
+    env = [e for e in cfg.get("Env") or [] if "=" in e]  # a bare KEY the client could not fill is dropped
     keys = {e.split("=", 1)[0] for e in env}
     if "HOSTNAME" not in keys:
-        env.insert(0, f"HOSTNAME={cfg.get('Hostname') or container.short_id}")
+        env.insert(0, f"HOSTNAME={container_hostname(container)}")
     if cfg.get("Tty") and "TERM" not in keys:
         env.append("TERM=xterm")
     if "HOME" not in keys:
@@ -54,9 +62,10 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
             terminal=container.tty,
             console_size=(int(console[0]), int(console[1])) if console and console[0] else None,
         ),
-        hostname=cfg.get("Hostname") or container.short_id,
+        hostname=container_hostname(container),
         cgroups_path=f"/wharf/{container.id}",
         binds=write_etc_files(container),
+        host_network=container.host_config.get("NetworkMode") == "host",
     )
     bundle = container.dir / "bundle"
     if bundle.exists():

@@ -71,6 +71,7 @@ def build_spec(
     cgroups_path: str,
     binds: list[tuple[Path, str]],
     readonly_rootfs: bool = False,
+    host_network: bool = False,
 ) -> dict[str, Any]:
     """A complete config.json: namespaces, mounts, capabilities, rlimits, masked paths."""
     caps = list(DEFAULT_CAPS)
@@ -141,7 +142,11 @@ def build_spec(
         "hostname": hostname,
         "mounts": mounts,
         "linux": {
-            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "namespaces": [
+                {"type": t}
+                for t in ("pid", "network", "ipc", "uts", "mount")
+                if t != "network" or not host_network
+            ],
             "cgroupsPath": cgroups_path,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "maskedPaths": MASKED_PATHS,
