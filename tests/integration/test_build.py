@@ -388,3 +388,57 @@ def test_wharf_build_from_stdin_and_outside_dockerfile(engine: Engine, tmp_path:
     failed = engine.wharf("build", "-", input=b"FROM busybox\nRUN exit 4\n")
     assert failed.returncode == 1
     assert b"returned a non-zero code: 4" in failed.stderr
+
+
+def test_course_ifconfigme_entrypoint_and_cmd(engine: Engine) -> None:
+    """The course's ifconfig.me image, against a local HTTP server (host network, loopback only)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"you asked for {self.path}\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        dockerfile = f'FROM busybox\nENTRYPOINT ["wget", "-O-", "-q"]\nCMD ["{base}/ip"]\n'
+        assert build(engine, {"Dockerfile": dockerfile}, "t=ifconfigme")[0] == 200
+
+        def fetch(*cmd: str) -> bytes:
+            body: dict[str, Any] = {"Image": "ifconfigme", "HostConfig": {"NetworkMode": "host"}}
+            if cmd:
+                body["Cmd"] = list(cmd)
+            cid = engine.json("POST", "/containers/create", body)["Id"]
+            engine.request("POST", f"/containers/{cid}/start")
+            assert engine.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 0
+            _, logs = engine.request("GET", f"/containers/{cid}/logs?stdout=1")
+            engine.request("DELETE", f"/containers/{cid}")
+            return logs[8:]
+
+        assert fetch() == b"you asked for /ip\n"
+        assert fetch(f"{base}/ua") == b"you asked for /ua\n"  # CMD replaced, ENTRYPOINT kept
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_bad_input_shell_json_unset_arg_and_failed_download(engine: Engine) -> None:
+    status, messages = build(engine, {"Dockerfile": "FROM busybox\nSHELL /bin/bash -c\n"}, "t=never")
+    assert status == 400 and "JSON" in messages[0]["message"]
+    status, messages = build(engine, {"Dockerfile": "ARG BASE\nFROM $BASE\n"}, "t=never")
+    assert "base name ($BASE) should not be blank" in (
+        messages[-1].get("error") or messages[-1].get("message", "")
+    )
+    dockerfile = "FROM busybox\nADD http://127.0.0.1:9/missing.txt /x\n"
+    status, messages = build(engine, {"Dockerfile": dockerfile}, "t=never")
+    assert "failed to download http://127.0.0.1:9/missing.txt" in messages[-1]["error"]
+    assert engine.request("GET", "/images/never/json")[0] == 404
