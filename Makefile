@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 podman curl
+APT_PACKAGES := runc busybox-static iproute2 podman curl git
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
 RUN_SOCK ?= /run/wharf/engine.sock

@@ -442,3 +442,73 @@ def test_bad_input_shell_json_unset_arg_and_failed_download(engine: Engine) -> N
     status, messages = build(engine, {"Dockerfile": dockerfile}, "t=never")
     assert "failed to download http://127.0.0.1:9/missing.txt" in messages[-1]["error"]
     assert engine.request("GET", "/images/never/json")[0] == 404
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Any:
+    """A loopback HTTP server over ``tmp_path/www``; yields (root dir, base URL)."""
+    import functools
+    import http.server
+    import threading
+
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def git(*args: str, cwd: Path) -> None:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}  # fmt: skip
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_remote_git_context_with_ref_and_subdir(engine: Engine, tmp_path: Path, served: Any) -> None:
+    www, base = served
+    repo = tmp_path / "repo"
+    (repo / "docker").mkdir(parents=True)
+    (repo / "docker" / "Dockerfile").write_text('FROM busybox\nCOPY hello.txt /\nCMD ["cat", "/hello.txt"]\n')
+    (repo / "docker" / "hello.txt").write_text("from main\n")
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "one", cwd=repo)
+    git("checkout", "-q", "-b", "release", cwd=repo)
+    (repo / "docker" / "hello.txt").write_text("from release\n")
+    git("commit", "-q", "-am", "two", cwd=repo)
+    git("clone", "-q", "--bare", str(repo), str(www / "repo.git"), cwd=tmp_path)
+    git("update-server-info", cwd=www / "repo.git")  # dumb HTTP: plain files over the loopback server
+    remote = urllib.parse.quote(f"{base}/repo.git#release:docker", safe="")
+    status, body = engine.request("POST", f"/build?t=fromgit&remote={remote}")
+    assert status == 200, body
+    assert b"Successfully tagged fromgit:latest" in body
+    assert run(engine, "fromgit") == (0, b"from release\n")
+    remote = urllib.parse.quote(f"{base}/repo.git#main:../../etc", safe="")
+    status, body = engine.request("POST", f"/build?remote={remote}")
+    assert status == 400 and b"outside the repository" in body
+    remote = urllib.parse.quote(f"{base}/nope.git", safe="")
+    status, body = engine.request("POST", f"/build?remote={remote}")
+    assert status == 400 and b"git clone" in body
+
+
+def test_remote_tarball_and_plain_dockerfile(engine: Engine, served: Any) -> None:
+    www, base = served
+    (www / "ctx.tar").write_bytes(
+        context_tar({"Dockerfile": 'FROM busybox\nCOPY a /\nCMD ["cat", "/a"]\n', "a": "A\n"})
+    )
+    (www / "Dockerfile").write_text('FROM busybox\nCMD ["echo", "plain"]\n')
+    result = engine.wharf("build", "-t", "fromtar", f"{base}/ctx.tar")
+    assert result.returncode == 0, result.stderr
+    assert run(engine, "fromtar") == (0, b"A\n")
+    status, _ = engine.request(
+        "POST", f"/build?t=fromplain&remote={urllib.parse.quote(base + '/Dockerfile', safe='')}"
+    )
+    assert status == 200
+    assert run(engine, "fromplain") == (0, b"plain\n")
+    status, body = engine.request("POST", f"/build?remote={urllib.parse.quote(base + '/missing', safe='')}")
+    assert status == 400 and b"error downloading" in body

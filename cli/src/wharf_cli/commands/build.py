@@ -93,34 +93,37 @@ def build(
     target: Annotated[str | None, typer.Option("--target", help="Build stage to stop at")] = None,
 ) -> None:
     """Build an image from a Dockerfile."""
-    if path.startswith(("http://", "https://", "git://", "git@")):
-        fail(
-            "wharf build: remote contexts are not supported yet; clone or download, then build the directory"
-        )
     buildargs: dict[str, str | None] = {}
     for item in build_arg or []:
         key, eq, value = item.partition("=")
         buildargs[key] = value if eq else None
     labels = dict(item.partition("=")[::2] for item in label or [])
-    if path == "-":
-        context: IO[bytes] = _stdin_context()
+    remote = path if path.startswith(("http://", "https://", "git://", "git@")) else None
+    context: IO[bytes] | None = None
+    if remote:  # the engine clones or downloads it
+        dockerfile = file
+    elif path == "-":
+        context = _stdin_context()
         dockerfile = file
     else:
         root = Path(path)
         if not root.is_dir():
             fail(f'unable to prepare context: path "{path}" not found')
         context, dockerfile = _context_tar(root, file)
-    size = context.seek(0, 2)
-    context.seek(0)
-    if not quiet:
+    size = context.seek(0, 2) if context else 0
+    if context:
+        context.seek(0)
+    if not quiet and context:
         out(f"Sending build context to Docker daemon  {human_size(size)}")
         out()
     try:
         image_id = ""
-        for message in client().image_build(
-            _chunks(context), tags=tag or [], dockerfile=dockerfile, nocache=no_cache, quiet=quiet, rm=rm,
-            forcerm=force_rm, buildargs=buildargs, labels=labels, target=target,
-        ):  # fmt: skip
+        messages = client().image_build(
+            _chunks(context) if context else None, remote=remote, tags=tag or [], dockerfile=dockerfile,
+            nocache=no_cache, quiet=quiet, rm=rm, forcerm=force_rm, buildargs=buildargs, labels=labels,
+            target=target,
+        )  # fmt: skip
+        for message in messages:
             stream = message.get("stream")
             if isinstance(stream, str):
                 if quiet:

@@ -13,8 +13,9 @@ from ._images import Source, iter_messages, iter_source
 class BuildAPI(BaseClient):
     def image_build(
         self,
-        context: Source,
+        context: Source | None,
         *,
+        remote: str | None = None,
         tags: Sequence[str] = (),
         dockerfile: str | None = None,
         nocache: bool = False,
@@ -39,9 +40,11 @@ class BuildAPI(BaseClient):
             "buildargs": json.dumps(dict(buildargs)) if buildargs else None,
             "labels": json.dumps(dict(labels)) if labels else None,
             "target": target,
+            "remote": remote,
         }
+        body = iter_source(context) if context is not None else None
         response = self._open(
-            "POST", "/build", query, body=iter_source(context), headers={"Content-Type": "application/x-tar"}
+            "POST", "/build", query, body=body, headers={"Content-Type": "application/x-tar"}
         )
         return iter_messages(response)
 

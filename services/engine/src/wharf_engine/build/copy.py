@@ -169,12 +169,16 @@ def _copy_tree(source: Path, target: Path, owner: Ownership, chmod: int | None) 
             _copy_file(entry, out, owner, chmod)
 
 
+def looks_like_archive(head: bytes) -> bool:
+    """gzip, bzip2, xz or a plain tar, from the first 512 bytes."""
+    return head.startswith(ARCHIVE_MAGIC) or (len(head) >= 262 and head[257:262] == b"ustar")
+
+
 def _is_archive(path: Path) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
     with open(path, "rb") as f:
-        head = f.read(512)
-    return head.startswith(ARCHIVE_MAGIC) or (len(head) >= 262 and head[257:262] == b"ustar")
+        return looks_like_archive(f.read(512))
 
 
 def download(url: str, dest_dir: Path) -> Path:

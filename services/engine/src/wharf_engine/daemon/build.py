@@ -15,6 +15,7 @@ from wharf_common.tarfiles import extract_layer
 
 from wharf_engine.build.backend import Output
 from wharf_engine.build.cache import BuildCache
+from wharf_engine.build.copy import looks_like_archive
 from wharf_engine.build.executor import BuildExecutor, BuildFailed, BuildOptions, short
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.build.paths import OutsideContext, inside_context
@@ -143,6 +144,88 @@ def receive_context(daemon: Daemon, stream: BinaryIO) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return work / "context"
+
+
+def is_git_url(url: str) -> bool:
+    location = url.split("#", 1)[0]
+    return url.startswith(("git://", "git@")) or location.endswith(".git")
+
+
+async def fetch_remote(daemon: Daemon, url: str) -> Path:
+    """``remote=``: a git repository (``url#ref:subdir``) or a tarball / Dockerfile over HTTP(S)."""
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=daemon.layers.tmp))
+    try:
+        if is_git_url(url):
+            return await _clone(url, work)
+        if not url.startswith(("http://", "https://")):
+            raise InvalidArgument(f"unable to prepare context: unsupported remote {url!r}")
+        return await asyncio.to_thread(_download_context, url, work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+async def _git(*args: str, cwd: Path | None = None) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise InvalidArgument(f"git {args[0]} timed out") from None
+    if proc.returncode != 0:
+        raise InvalidArgument(
+            f"unable to prepare context: git {args[0]}: {out.decode(errors='replace').strip()}"
+        )
+
+
+async def _clone(url: str, work: Path) -> Path:
+    location, _, fragment = url.partition("#")
+    ref, _, subdir = fragment.partition(":")
+    checkout = work / "context"
+    await _git("clone", "--recurse-submodules", "--quiet", "--", location, str(checkout))
+    if ref:
+        await _git("checkout", "--quiet", ref, cwd=checkout)
+    shutil.rmtree(checkout / ".git", ignore_errors=True)
+    if subdir:
+        try:
+            inner = inside_context(checkout, subdir)
+        except OutsideContext:
+            raise InvalidArgument(
+                f"unable to prepare context: subdirectory {subdir} is outside the repository"
+            ) from None
+        if not inner.is_dir():
+            raise InvalidArgument(f"unable to prepare context: subdirectory {subdir} not found")
+        inner.rename(work / "sub")
+        shutil.rmtree(checkout)
+        (work / "sub").rename(checkout)
+    return checkout
+
+
+def _download_context(url: str, work: Path) -> Path:
+    import urllib.request
+
+    spool = work / "remote"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(spool, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"unable to prepare context: error downloading {url}: {exc}") from None
+    context = work / "context"
+    with open(spool, "rb") as f:
+        head = f.read(512)
+        f.seek(0)
+        if looks_like_archive(head):
+            extract_layer(f, context)
+        else:  # a plain file is the Dockerfile itself, as Docker does
+            context.mkdir()
+            shutil.copyfile(spool, context / "Dockerfile")
+    spool.unlink()
+    return context
 
 
 def read_dockerfile(context: Path, name: str) -> str:

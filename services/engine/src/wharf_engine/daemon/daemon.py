@@ -208,6 +208,9 @@ class Daemon:
     async def build_receive_context(self, stream: BinaryIO) -> Path:
         return await asyncio.to_thread(build.receive_context, self, stream)
 
+    async def build_fetch_remote(self, url: str) -> Path:
+        return await build.fetch_remote(self, url)
+
     def build_check(self, context: Path, dockerfile: str) -> None:
         build.load_dockerfile(context, dockerfile)
 

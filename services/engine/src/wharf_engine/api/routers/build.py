@@ -10,7 +10,7 @@ from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from wharf_common.errors import InvalidArgument, NotImplemented_, WharfError
+from wharf_common.errors import InvalidArgument, WharfError
 from wharf_common.reference import InvalidReference, parse_reference
 
 from wharf_engine.api.bridge import with_body
@@ -21,6 +21,7 @@ from wharf_engine.build.output import BuildOutput
 
 class BuildBackend(Protocol):
     async def build_receive_context(self, stream: BinaryIO) -> Path: ...
+    async def build_fetch_remote(self, url: str) -> Path: ...
     def build_check(self, context: Path, dockerfile: str) -> None: ...
     async def image_build(
         self, context: Path, dockerfile: str, options: BuildOptions, tags: list[str], output: BuildOutput
@@ -57,8 +58,6 @@ def router(backend: BuildBackend) -> APIRouter:
 
     @r.post("/build")
     async def build(request: Request) -> Response:
-        if request.query_params.get("remote"):
-            raise NotImplemented_("remote build contexts are not supported yet: send the context as a tar")
         options = BuildOptions(
             nocache=qbool(request, "nocache"),
             rm=qbool(request, "rm", default=True),
@@ -71,7 +70,11 @@ def router(backend: BuildBackend) -> APIRouter:
         )
         tags = _tags(request)
         dockerfile = request.query_params.get("dockerfile") or "Dockerfile"
-        context = await with_body(request, backend.build_receive_context)
+        remote = request.query_params.get("remote")
+        if remote:
+            context = await backend.build_fetch_remote(remote)
+        else:
+            context = await with_body(request, backend.build_receive_context)
         try:
             backend.build_check(context, dockerfile)  # a bad Dockerfile is a plain 400, as Docker
         except BaseException:
