@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from wharf_common.errors import InvalidArgument
-from wharf_engine.daemon.users import resolve_user
+from wharf_engine.containers.users import resolve_user
 
 
 @pytest.fixture

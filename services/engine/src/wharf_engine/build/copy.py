@@ -68,13 +68,13 @@ def _glob(context: Path, pattern: str) -> list[Path]:
     return current
 
 
-def checksum(paths: list[Path], context: Path) -> str:
+def checksum(paths: list[Path]) -> str:
     """Content, names, modes and link targets of the sources: what makes a COPY step differ."""
     digest = hashlib.sha256()
     for top in paths:
         for path in [top, *sorted(_walk(top))]:
             st = path.lstat()
-            digest.update(f"{path.relative_to(context)}\0{st.st_mode:o}\0".encode())
+            digest.update(f"{path.relative_to(top.parent)}\0{st.st_mode:o}\0".encode())
             if stat.S_ISLNK(st.st_mode):
                 digest.update(str(path.readlink()).encode())
             elif stat.S_ISREG(st.st_mode):

@@ -29,6 +29,7 @@ from wharf_common.dockerfile.instructions import (
     Workdir,
     expand_instruction,
 )
+from wharf_engine.containers.users import resolve_user
 
 from .copy import Ownership, checksum, copy_into, download, is_url, resolve_sources
 from .executor import BuildFailed, short
@@ -92,12 +93,11 @@ async def run(b: BuildExecutor, state: StageState, ins: Run) -> None:
 
 async def copy(b: BuildExecutor, state: StageState, ins: Copy | Add) -> None:
     add = isinstance(ins, Add)
-    owner = _ownership(ins.chown)
     mode = int(ins.chmod, 8) if ins.chmod else None
     from_stage = ins.from_stage if isinstance(ins, Copy) else None
     with tempfile.TemporaryDirectory(prefix="add-", dir=b.context.parent) as downloads:
         if from_stage is not None:
-            await _copy_from_stage(b, state, ins, from_stage, owner, mode)
+            await _copy_from_stage(b, state, ins, from_stage, mode)
             return
         sources = []
         for source in ins.sources:
@@ -105,21 +105,15 @@ async def copy(b: BuildExecutor, state: StageState, ins: Copy | Add) -> None:
                 sources.append(download(source, Path(downloads)))
             else:
                 sources.extend(resolve_sources(b.context, (source,)))
-        digest = (
-            checksum(sources, b.context)
-            if not any(is_url(s) for s in ins.sources)
-            else checksum(sources, Path(downloads))
-            if all(is_url(s) for s in ins.sources)
-            else "mixed"
-        )
+        digest = checksum(sources)
         kind = "dir" if len(sources) == 1 and sources[0].is_dir() else "file"
         created_by = f"/bin/sh -c #(nop) {ins.keyword} {kind}:{digest} in {ins.dest} "
 
         async def change(step: str) -> None:
             root = await b.backend.mount_step(step)
             extract = add and not any(is_url(s) for s in ins.sources)
-            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", owner, mode,
-                      extract_archives=extract)  # fmt: skip
+            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", _owner(root, ins.chown),
+                      mode, extract_archives=extract)  # fmt: skip
 
         await b.commit_changes(
             state, created_by, [digest, ins.chown, ins.chmod], change, announce_container=False
@@ -131,12 +125,9 @@ async def _copy_from_stage(
     state: StageState,
     ins: Copy | Add,
     stage: str,
-    owner: Ownership | None,
     mode: int | None,
 ) -> None:
-    image_id = b.stage_image(stage) if not stage.isdigit() or stage in b.stages else None
-    if image_id is None and not stage.isdigit():
-        image_id = b.backend.resolve_image(stage)
+    image_id = b.from_source(stage)
     source_step = await b.backend.create_step(image_id, {})
     try:
         source_root = await b.backend.mount_step(source_step)
@@ -146,13 +137,13 @@ async def _copy_from_stage(
             if not path.exists() and not path.is_symlink():
                 raise BuildFailed(f"COPY failed: stat {pattern}: file does not exist")
             sources.append(path)
-        digest = checksum(sources, source_root)
+        digest = checksum(sources)
         created_by = f"/bin/sh -c #(nop) COPY --from={stage} {digest} in {ins.dest} "
 
         async def change(step: str) -> None:
             root = await b.backend.mount_step(step)
-            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", owner, mode,
-                      extract_archives=False)  # fmt: skip
+            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", _owner(root, ins.chown),
+                      mode, extract_archives=False)  # fmt: skip
 
         await b.commit_changes(
             state, created_by, [digest, ins.chown, ins.chmod], change, announce_container=False
@@ -161,13 +152,13 @@ async def _copy_from_stage(
         await b.backend.remove_step(source_step)
 
 
-def _ownership(chown: str | None) -> Ownership | None:
+def _owner(root: Path, chown: str | None) -> Ownership | None:
+    """``--chown=user[:group]``, names looked up in the image being built, as Docker."""
     if not chown:
         return None
-    user, _, group = chown.partition(":")
-    if not user.isdigit() or (group and not group.isdigit()):
-        raise BuildFailed(f"--chown={chown}: only numeric uid[:gid] is supported")
-    return Ownership(int(user), int(group) if group else int(user))
+    resolved = resolve_user(root, chown)
+    # "a username without groupname or a UID without GID will use the same numeric UID as the GID"
+    return Ownership(resolved.uid, resolved.gid if ":" in chown else resolved.uid)
 
 
 async def workdir(b: BuildExecutor, state: StageState, ins: Workdir) -> None:

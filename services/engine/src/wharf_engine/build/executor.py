@@ -183,10 +183,16 @@ class BuildExecutor:
         source = f"# escape={self.escape}\nFROM scratch\n{text}\n"
         return parse(source).stages[0].instructions[0]
 
-    def stage_image(self, name: str) -> str | None:
+    def from_source(self, name: str) -> str | None:
+        """``COPY --from=``: an earlier stage by name or index, else an image."""
         if name.lower() in self.stages:
             return self.stages[name.lower()]
-        raise BuildFailed(f"invalid from flag value {name}: stage not found")
+        if name.isdigit():
+            raise BuildFailed(f"invalid from flag value {name}: index out of bounds")
+        try:
+            return self.backend.resolve_image(name)
+        except NotFound:
+            raise BuildFailed(f"invalid from flag value {name}: no stage or image of that name") from None
 
     def base_image(self, instruction: From, global_args: dict[str, str]) -> tuple[str, str | None]:
         """(name as expanded, image id or None for scratch); earlier stages by name first."""

@@ -12,6 +12,7 @@ import structlog
 from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
+from wharf_engine.containers.users import resolve_user
 from wharf_engine.images.store import write_atomic
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
@@ -19,7 +20,6 @@ from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
 from .remove import remove_stopped
 from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
-from .users import resolve_user
 
 if TYPE_CHECKING:
     from .daemon import Daemon
