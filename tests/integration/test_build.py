@@ -533,3 +533,17 @@ def test_chown_by_name_add_url_and_copy_from_image(engine: Engine, served: Any) 
     assert run(engine, "chowned", "/opt/busybox", "echo", "ok") == (0, b"ok\n")
     status, messages = build(engine, {"Dockerfile": "FROM busybox\nCOPY --chown=ghost x /x\n", "x": "x"}, "")
     assert "unable to find user ghost" in messages[-1]["error"]
+
+
+def test_wharf_import_from_url_and_history(engine: Engine, served: Any, busybox_tar: Path) -> None:
+    www, base = served
+    (www / "rootfs.tar").write_bytes(busybox_tar.read_bytes())
+    result = engine.wharf("import", "-c", 'CMD ["echo", "imported"]', f"{base}/rootfs.tar", "urlimport:1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip().startswith("sha256:")
+    assert run(engine, "urlimport:1") == (0, b"imported\n")
+    history = engine.wharf("history", "urlimport:1").stdout.decode().splitlines()
+    assert history[0].split()[:3] == ["IMAGE", "CREATED", "CREATED"]
+    assert f"Imported from {base}/rootfs.tar" in history[1]
+    quiet = engine.wharf("history", "-q", "--no-trunc", "urlimport:1").stdout.decode().split()
+    assert quiet == [engine.json("GET", "/images/urlimport:1/json")["Id"]]

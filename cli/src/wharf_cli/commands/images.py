@@ -108,7 +108,7 @@ def print_messages(messages: Iterable[JSONObject]) -> None:
 
 
 def import_(
-    file: Annotated[str, typer.Argument(metavar="file|-")],
+    file: Annotated[str, typer.Argument(metavar="file|URL|-")],
     reference: Annotated[str | None, typer.Argument(metavar="[REPOSITORY[:TAG]]")] = None,
     change: Annotated[
         list[str] | None, typer.Option("-c", "--change", help="Apply Dockerfile instruction")
@@ -118,6 +118,16 @@ def import_(
 ) -> None:
     """Import the contents from a tarball to create a filesystem image."""
     repo, tag_name = split_reference(reference) if reference else (None, None)
+    if file.startswith(("http://", "https://")):  # the engine downloads it
+        try:
+            print_messages(
+                client().image_import(
+                    None, url=file, repo=repo, tag=tag_name, changes=change or [], message=message
+                )
+            )
+        except ClientError as error:
+            fail_client(error)
+        return
     try:
         source: IO[bytes] = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
     except OSError as exc:

@@ -63,8 +63,9 @@ class ImagesAPI(BaseClient):
 
     def image_import(
         self,
-        source: Source,
+        source: Source | None,
         *,
+        url: str | None = None,
         repo: str | None = None,
         tag: str | None = None,
         changes: Sequence[str] = (),
@@ -76,7 +77,7 @@ class ImagesAPI(BaseClient):
         Returns the progress messages; the last ``status`` is the new image id.
         """
         query: dict[str, Any] = {
-            "fromSrc": "-",
+            "fromSrc": url or "-",
             "repo": repo,
             "tag": tag,
             "message": message,
@@ -87,7 +88,7 @@ class ImagesAPI(BaseClient):
             "POST",
             "/images/create",
             query,
-            body=iter_source(source),
+            body=iter_source(source) if source is not None else None,
             headers={"Content-Type": "application/x-tar"},
         )
         return iter_messages(response)
