@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 podman curl git
+APT_PACKAGES := runc busybox-static iproute2 curl git
+BENCH_PACKAGES := podman buildah
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
 RUN_SOCK ?= /run/wharf/engine.sock
 
-.PHONY: setup system-packages venv run test lint bench clean
+.PHONY: setup system-packages bench-packages venv run test lint bench clean
 
 setup: system-packages venv $(BUSYBOX)
 
@@ -42,11 +43,21 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src bench/bench.py deploy/images/busybox/build.py
+	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src bench deploy
+	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests tests/integration; do \
+		$(VENV)/bin/mypy $$t || exit 1; done
 	$(PY) deploy/lint/module_size.py
 
-bench: setup
+# the peers measured beside wharf (only `make bench` needs them)
+bench-packages:
+	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench: setup bench-packages
 	$(PY) bench/bench.py
+	@if [ -f bench/build_bench.py ]; then $(PY) bench/build_bench.py; fi
 
 clean:
 	rm -rf $(VENV) .cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -88,6 +88,15 @@ class FakeBackend:
         raise AssertionError("not used")
 
     async def container_resize(self, ref: str, height: int, width: int) -> None: ...
+
+    async def container_pause(self, ref: str) -> None: ...
+
+    async def container_unpause(self, ref: str) -> None: ...
+
+    def container_changes(self, ref: str) -> list[dict[str, Any]]:
+        return []
+
+    async def container_export(self, ref: str, out: BinaryIO) -> None: ...
 
 
 @pytest.fixture
