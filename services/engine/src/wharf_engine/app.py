@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from .api import errors
 from .api.logging import RequestLogMiddleware
-from .api.routers import build, containers, images, system
+from .api.routers import build, containers, execs, images, system
 from .api.version import VersionMiddleware
 from .daemon.daemon import Daemon
 from .settings import Settings
@@ -31,6 +31,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(images.router(daemon))
     app.include_router(images.commit_router(daemon))
     app.include_router(build.router(daemon))
+    app.include_router(execs.router(daemon))
     app.add_middleware(VersionMiddleware)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon

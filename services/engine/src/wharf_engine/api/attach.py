@@ -74,16 +74,38 @@ async def relay_input(conn: Hijacked, writer: asyncio.StreamWriter, *, close_on_
         await writer.drain()
 
 
+def take_over(request: Request) -> Hijacked:
+    hijack = request.scope.get("extensions", {}).get("wharf.hijack")
+    if hijack is None:
+        raise SystemFault("this server cannot hijack connections")
+    conn: Hijacked = hijack()
+    return conn
+
+
+async def relay_stdio(
+    conn: Hijacked, stdio: Stdio, *, tty: bool, stdin: bool, wanted: set[int], close_on_eof: bool
+) -> None:
+    """Shim ↔ client until the process's output ends (it exited), then close the shim side."""
+    reader, writer = stdio
+    output = asyncio.ensure_future(relay_output(reader, conn, tty=tty, wanted=wanted))
+    inputs = asyncio.ensure_future(relay_input(conn, writer, close_on_eof=close_on_eof)) if stdin else None
+    try:
+        await output
+    finally:
+        if inputs is not None:
+            inputs.cancel()
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
 async def attach_response(backend: Any, container: Container, request: Request) -> Response:
     stream, logs = qbool(request, "stream"), qbool(request, "logs")
     stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
     if not (stream or logs):
         raise InvalidArgument("Either the stream or logs parameter must be true")
-    hijack = request.scope.get("extensions", {}).get("wharf.hijack")
-    if hijack is None:
-        raise SystemFault("this server cannot hijack connections")
     tty = container.tty
-    conn: Hijacked = hijack()
+    conn = take_over(request)
     try:
         await conn.write(handshake(request, content_type(request.scope, tty)))
         if logs:
@@ -111,20 +133,9 @@ async def relay(
         return
     if attaching.exception() is not None:  # the start failed: the stream ends
         return
-    reader, writer = attaching.result()
+    gone.cancel()
     wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
-    output = asyncio.ensure_future(relay_output(reader, conn, tty=container.tty, wanted=wanted))
-    inputs = (
-        asyncio.ensure_future(relay_input(conn, writer, close_on_eof=bool(container.config.get("StdinOnce"))))
-        if stdin
-        else None
-    )
-    try:
-        await output
-    finally:
-        for task in (inputs, gone):
-            if task is not None:
-                task.cancel()
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+    await relay_stdio(
+        conn, attaching.result(), tty=container.tty, stdin=stdin, wanted=wanted,
+        close_on_eof=bool(container.config.get("StdinOnce")),
+    )  # fmt: skip

@@ -16,7 +16,7 @@ from wharf_common.errors import SystemFault
 
 from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
-from wharf_engine.containers.container import Container
+from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
@@ -43,6 +43,7 @@ from . import (
     start,
     wait,
 )
+from . import exec as execs
 from . import image_delete as rmi
 
 log = structlog.get_logger(__name__)
@@ -68,6 +69,7 @@ class Daemon:
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.execs: dict[str, execs.Exec] = {}
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""
@@ -203,6 +205,25 @@ class Daemon:
 
     async def image_load(self, stream: BinaryIO) -> list[str]:
         return await archive.image_load(self, stream)
+
+    # -- exec ---------------------------------------------------------------
+    def exec_create(self, ref: str, config: dict[str, Any]) -> str:
+        return execs.exec_create(self, ref, config)
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        return execs.exec_get(self, exec_id).to_api()
+
+    async def exec_start(self, exec_id: str, *, detach: bool) -> Stdio | None:
+        return await execs.exec_start(self, exec_id, detach=detach)
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        await execs.exec_resize(self, exec_id, height, width)
+
+    def exec_check(self, exec_id: str) -> None:
+        execs.exec_check(self, exec_id)
+
+    async def exec_wait(self, exec_id: str) -> None:
+        await execs.exec_wait(self, exec_id)
 
     # -- build --------------------------------------------------------------
     async def build_receive_context(self, stream: BinaryIO) -> Path:

@@ -105,7 +105,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     try:
         root = mount_rootfs(daemon, container)
         write_bundle(daemon, container, root)
-        shim_pid, pid = await daemon.shims.launch(
+        shim_pid, pid, _ = await daemon.shims.launch(
             container.id,
             paths,
             runtime=daemon.settings.runtime,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -17,6 +19,9 @@ from .errors import RuntimeFailure, StartFailure
 log = structlog.get_logger(__name__)
 
 SHIM = Path(__file__).with_name("shim.py")
+START = 6  # the shim frame that lets an exec's process run
+
+Stdio = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +33,15 @@ class ShimPaths:
     exit_file: Path
     socket: Path
     run_dir: Path
+    prefix: str = ""  # "exec-<id>." for an exec's files beside the container's
 
     @property
     def pid_file(self) -> Path:
-        return self.bundle / "init.pid"
+        return self.bundle / f"{self.prefix}init.pid"
 
     @property
     def runc_log(self) -> Path:
-        return self.bundle / "runc.log"
+        return self.bundle / f"{self.prefix}runc.log"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +107,22 @@ class ShimLauncher:
         return spare if spare is not None else await self._boot()
 
     async def launch(
-        self, cid: str, paths: ShimPaths, *, runtime: str, runtime_root: Path, tty: bool, stdin: bool
-    ) -> tuple[int, int]:
-        """Hand a container to a shim, which runs ``runc create``; return (shim pid, init pid)."""
+        self,
+        cid: str,
+        paths: ShimPaths,
+        *,
+        runtime: str,
+        runtime_root: Path,
+        tty: bool,
+        stdin: bool,
+        exec_process: Path | None = None,
+    ) -> tuple[int, int, Stdio | None]:
+        """Hand a container (or, with ``exec_process``, an exec) to a shim.
+
+        Returns (shim pid, process pid, stdio). For a container the shim ran ``runc create``
+        and stdio is None; for an exec the stdio stream is already connected and the
+        process was started only after that connection, so no output is missed.
+        """
         spare = await self._take()
         self.warm()
         job = {
@@ -119,23 +138,24 @@ class ShimLauncher:
             "run_dir": str(paths.run_dir),
             "tty": tty,
             "stdin": stdin,
+            "exec_process": str(exec_process) if exec_process else None,
         }
         try:
             os.write(spare.job, json.dumps(job).encode() + b"\n")
         finally:
             os.close(spare.job)
-        line = await asyncio.to_thread(_read_all, spare.ready)
+        ready_file = os.fdopen(spare.ready, "rb")
         try:
-            ready = json.loads(line)
-        except ValueError as exc:
-            raise RuntimeFailure(f"shim failed to start: {line[-500:]!r}") from exc
-        if not ready.get("ok"):
-            message = str(ready.get("error", "unknown error"))
-            code = start_exit_code(message)
-            if code in (126, 127):
-                raise StartFailure(message, code)
-            raise RuntimeFailure(message)
-        return int(ready["shim_pid"]), int(ready["pid"])
+            stdio: Stdio | None = None
+            if exec_process is not None:
+                _check(await asyncio.to_thread(ready_file.readline))
+                stdio = await connect(paths)
+                stdio[1].write(struct.pack(">BxxxI", START, 0))
+                await stdio[1].drain()
+            ready = _check(await asyncio.to_thread(ready_file.readline))
+        finally:
+            ready_file.close()
+        return int(ready["shim_pid"]), int(ready["pid"]), stdio
 
     def close(self) -> None:
         """Let a spare go: EOF on its stdin ends it."""
@@ -145,12 +165,19 @@ class ShimLauncher:
             self._spare = None
 
 
-def _read_all(fd: int) -> str:
-    chunks = []
-    with os.fdopen(fd, "rb") as f:
-        while chunk := f.read(4096):
-            chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
+def _check(line: bytes) -> dict[str, Any]:
+    """A shim's ready report, or the error it names (126/127 kinds for a bad command)."""
+    try:
+        ready = json.loads(line)
+    except ValueError as exc:
+        raise RuntimeFailure(f"shim failed to start: {line[-500:]!r}") from exc
+    if not ready.get("ok"):
+        message = str(ready.get("error", "unknown error"))
+        code = start_exit_code(message)
+        if code in (126, 127):
+            raise StartFailure(message, code)
+        raise RuntimeFailure(message)
+    return dict(ready)
 
 
 def read_exit_file(path: Path) -> ExitStatus | None:

@@ -20,7 +20,11 @@ The engine starts the process itself with ``runc start`` once attachers are conn
 
 Attach socket frames, both directions: ``[type:1][0,0,0][size:4 big-endian][payload]``.
 Shim to client: 1 stdout, 2 stderr (Docker's multiplexed framing). Client to shim:
-0 stdin bytes, 4 close stdin, 5 resize (payload ``b"<rows> <cols>"``).
+0 stdin bytes, 4 close stdin, 5 resize (payload ``b"<rows> <cols>"``), 6 start.
+
+An exec (``runc exec``) starts its process at once, so an exec shim reports
+``{"listening": true}`` first and runs it only when a client sends *start*: output
+cannot run ahead of the attach.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import time
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
-STDIN, STDOUT, STDERR, CLOSE_STDIN, RESIZE = 0, 1, 2, 4, 5
+STDIN, STDOUT, STDERR, CLOSE_STDIN, RESIZE, START = 0, 1, 2, 4, 5, 6
 MAX_LINE = 16 * 1024
 
 
@@ -92,15 +96,20 @@ class Shim:
         self.master: int | None = None
         self.init_pid = 0
         self.exit_status: int | None = None
+        self.started = False
+        self.pending_stdin: list[bytes] = []
 
     # -- set-up ---------------------------------------------------------------
     def create(self) -> None:
         a = self.args
-        cmd = [a.runtime, "--root", a.runtime_root, "--log", a.runc_log, "--log-format", "json", "create"]
-        cmd += ["--bundle", a.bundle, "--pid-file", a.pid_file]
+        cmd = [a.runtime, "--root", a.runtime_root, "--log", a.runc_log, "--log-format", "json"]
+        if a.exec_process:
+            cmd += ["exec", "--detach", "--process", a.exec_process, "--pid-file", a.pid_file]
+        else:
+            cmd += ["create", "--bundle", a.bundle, "--pid-file", a.pid_file]
         devnull = os.open(os.devnull, os.O_RDWR)
         if a.tty:
-            console_path = os.path.join(a.run_dir, a.id[:12] + ".console")
+            console_path = os.path.join(a.run_dir, os.path.basename(a.socket) + ".console")
             if os.path.exists(console_path):
                 os.unlink(console_path)
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -157,7 +166,7 @@ class Shim:
             listener.close()
             os.unlink(path)
 
-    def serve(self) -> None:
+    def listen(self) -> None:
         a = self.args
         if os.path.exists(a.socket):
             os.unlink(a.socket)
@@ -166,6 +175,21 @@ class Shim:
         self.listener.listen(16)
         self.listener.setblocking(False)
         self.sel.register(self.listener, selectors.EVENT_READ, "accept")
+
+    def wait_for_start(self, timeout: float = 60) -> None:
+        """Accept clients until one sends *start* (an exec's process must not run ahead)."""
+        deadline = time.monotonic() + timeout
+        while not self.started:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RuntimeError("no client started the exec")
+            for key, _ in self.sel.select(remaining):
+                if key.data == "accept":
+                    self.accept()
+                elif key.data == "client":
+                    self.read_client(key.fileobj)  # type: ignore[arg-type]
+
+    def serve(self) -> None:
         for fd in self.outputs:
             self.sel.register(fd, selectors.EVENT_READ, "output")
         rsig, wsig = os.pipe()
@@ -300,7 +324,11 @@ class Shim:
             self.handle_message(kind, payload)
 
     def handle_message(self, kind: int, payload: bytes) -> None:
-        if kind == STDIN and self.stdin_fd is not None:
+        if kind == START:
+            self.started = True
+        elif kind == STDIN and self.stdin_fd is None and not self.init_pid:
+            self.pending_stdin.append(payload)  # an exec's input, sent before it started
+        elif kind == STDIN and self.stdin_fd is not None:
             try:
                 os.write(self.stdin_fd, payload)
             except OSError:
@@ -348,6 +376,7 @@ class Job:
         self.run_dir = str(data["run_dir"])
         self.tty = bool(data.get("tty"))
         self.stdin = bool(data.get("stdin"))
+        self.exec_process = str(data["exec_process"]) if data.get("exec_process") else ""
 
 
 def main() -> int:
@@ -375,7 +404,14 @@ def main() -> int:
     ready = sys.stdout
     shim = Shim(job)
     try:
+        shim.listen()
+        if job.exec_process:
+            ready.write(json.dumps({"ok": True, "listening": True}) + "\n")
+            ready.flush()
+            shim.wait_for_start()
         shim.create()
+        for data in shim.pending_stdin:
+            shim.handle_message(STDIN, data)
         shim.serve()
     except Exception as exc:
         ready.write(json.dumps({"ok": False, "error": str(exc)}) + "\n")

@@ -1,0 +1,1 @@
+"""wharf registry: the v1 registry API over a storage driver."""

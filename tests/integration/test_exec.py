@@ -1,0 +1,109 @@
+"""exec into running containers: API, docker CLI (incl. -it in a pty) and docker-py."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import time
+from collections.abc import Iterator
+
+import pytest
+from engines import DOCKER, Engine, needs_docker
+
+pytestmark = [pytest.mark.root]
+
+
+@pytest.fixture
+def running(engine: Engine) -> Iterator[str]:
+    cid = engine.json(
+        "POST", "/containers/create?name=exectarget", {"Image": "busybox", "Cmd": ["sleep", "300"]}
+    )
+    engine.request("POST", f"/containers/{cid['Id']}/start")
+    yield str(cid["Id"])
+    engine.request("DELETE", f"/containers/{cid['Id']}?force=1")
+
+
+def test_exec_detached_and_inspect(engine: Engine, running: str) -> None:
+    exec_id = engine.json(
+        "POST", f"/containers/{running}/exec", {"Cmd": ["sh", "-c", "echo bg > /tmp/bg; exit 6"]}
+    )["Id"]
+    before = engine.json("GET", f"/exec/{exec_id}/json")
+    assert before["Running"] is False and before["ExitCode"] is None and before["ContainerID"] == running
+    status, _ = engine.request("POST", f"/exec/{exec_id}/start", {"Detach": True})
+    assert status == 200
+    deadline = time.monotonic() + 10
+    while engine.json("GET", f"/exec/{exec_id}/json")["ExitCode"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.json("GET", f"/exec/{exec_id}/json")["ExitCode"] == 6
+    status, body = engine.request("POST", f"/exec/{exec_id}/start", {"Detach": True})
+    assert status == 409 and b"already been started" in body
+
+
+def test_exec_errors(engine: Engine, running: str) -> None:
+    assert engine.request("GET", "/exec/nope/json")[0] == 404
+    assert engine.request("POST", "/exec/nope/start", {"Detach": True})[0] == 404
+    assert engine.request("POST", f"/containers/{running}/exec", {"Cmd": []})[0] == 400
+    stopped = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    status, body = engine.request("POST", f"/containers/{stopped}/exec", {"Cmd": ["true"]})
+    assert status == 409 and b"is not running" in body
+    engine.request("DELETE", f"/containers/{stopped}")
+
+
+@needs_docker
+def test_docker_exec_output_exit_codes_stdin_user_workdir(engine: Engine, running: str) -> None:
+    result = engine.docker("exec", "exectarget", "echo", "hello from exec")
+    assert result.returncode == 0 and result.stdout == b"hello from exec\n"
+    assert engine.docker("exec", "exectarget", "sh", "-c", "exit 3").returncode == 3
+    assert (
+        engine.docker("exec", "-i", "exectarget", "tr", "a-z", "A-Z", input=b"piped\n").stdout == b"PIPED\n"
+    )
+    result = engine.docker("exec", "-u", "nobody", "-w", "/tmp", "-e", "FOO=bar", "exectarget", "sh", "-c",
+                           "id -u; pwd; echo $FOO")  # fmt: skip
+    assert result.stdout == b"65534\n/tmp\nbar\n"
+    result = engine.docker("exec", "exectarget", "no-such-binary")
+    assert result.returncode == 127 and b"executable file not found" in result.stdout + result.stderr
+    assert engine.docker("exec", "-d", "exectarget", "sh", "-c", "echo d > /tmp/d").returncode == 0
+    time.sleep(0.3)
+    assert engine.docker("exec", "exectarget", "cat", "/tmp/d").stdout == b"d\n"
+
+
+@needs_docker
+def test_docker_exec_it_in_a_pty(engine: Engine, running: str) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(DOCKER, [DOCKER, "exec", "-it", "exectarget", "sh"], engine.env)
+    output = b""
+    deadline = time.monotonic() + 20
+    sent = False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            output += data
+        if not sent and b"# " in output:
+            os.write(fd, b"tty; exit 9\r")
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"/dev/pts/" in output
+    assert os.waitstatus_to_exitcode(status) == 9
+
+
+def test_docker_py_exec_run(engine: Engine, running: str) -> None:
+    import docker
+
+    client = docker.DockerClient(base_url=engine.host, version="auto")
+    try:
+        container = client.containers.get("exectarget")
+        code, out = container.exec_run(["sh", "-c", "echo py; exit 2"])
+        assert (code, out) == (2, b"py\n")
+        code, (stdout, stderr) = container.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
+        assert (code, stdout, stderr) == (0, b"o\n", b"e\n")
+    finally:
+        client.close()
