@@ -24,7 +24,9 @@ venv: $(VENV)/.synced
 
 $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
-	uv sync --frozen --python python3
+	uv sync --frozen --python python3 --compile-bytecode
+	@# the CLI starts on every command: ship its bytecode (this environment may not write it)
+	$(PY) -m compileall -q -j 0 libs cli services >/dev/null
 	@touch $@
 
 $(BUSYBOX): deploy/images/busybox/build.py
@@ -57,7 +59,7 @@ bench-packages:
 
 bench: setup bench-packages
 	$(PY) bench/bench.py
-	@if [ -f bench/build_bench.py ]; then $(PY) bench/build_bench.py; fi
+	$(PY) bench/build_bench.py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from .api import errors
 from .api.logging import RequestLogMiddleware
-from .api.routers import build, containers, execs, images, system
+from .api.routers import build, containers, execs, images, system, volumes
 from .api.version import VersionMiddleware
 from .daemon.daemon import Daemon
 from .settings import Settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(images.commit_router(daemon))
     app.include_router(build.router(daemon))
     app.include_router(execs.router(daemon))
+    app.include_router(volumes.router(daemon))
     app.add_middleware(VersionMiddleware)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon

@@ -12,6 +12,7 @@ from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
 
 from .images import resolve_image
+from .volumes import resolve_mounts
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -86,7 +87,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         "Env": env,
         "Cmd": config.get("Cmd") if config.get("Cmd") is not None else image_config.get("Cmd"),
         "Image": image_ref,
-        "Volumes": config.get("Volumes"),
+        "Volumes": {**(image_config.get("Volumes") or {}), **(config.get("Volumes") or {})} or None,
         "WorkingDir": config.get("WorkingDir") or image_config.get("WorkingDir") or "",
         "Entrypoint": config.get("Entrypoint")
         if config.get("Entrypoint") is not None
@@ -104,6 +105,11 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config.setdefault("NetworkMode", "none")
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
+    try:
+        mounts = resolve_mounts(daemon, full, host_config)
+    except BaseException:
+        daemon.containers.release_name(name)
+        raise
     directory = daemon.containers.directory(cid)
     directory.mkdir(parents=True)
     container = Container(
@@ -116,6 +122,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         path=argv[0],
         args=argv[1:],
         dir=directory,
+        mounts=mounts,
     )
     try:
         daemon.containers.add(container)

@@ -25,6 +25,7 @@ from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 from wharf_engine.runtime.monitor import ShimLauncher
 from wharf_engine.runtime.runc import Runc
 from wharf_engine.settings import Settings
+from wharf_engine.volumes.store import VolumeStore
 
 from . import (
     archive,
@@ -41,6 +42,7 @@ from . import (
     remove,
     restore,
     start,
+    volumes,
     wait,
 )
 from . import exec as execs
@@ -64,6 +66,7 @@ class Daemon:
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
+        self.volumes = VolumeStore(self.root)
         self.runtime = Runc(settings.runtime, self.root / "runc")
         self.shims = ShimLauncher()
         self.id = self._engine_id()
@@ -144,7 +147,7 @@ class Daemon:
         await lifecycle.container_restart(self, ref, timeout)
 
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
-        await remove.container_remove(self, ref, force=force)
+        await remove.container_remove(self, ref, force=force, volumes=volumes)
 
     async def container_wait(self, ref: str, condition: str) -> int:
         return await wait.container_wait(self, ref, condition)
@@ -205,6 +208,22 @@ class Daemon:
 
     async def image_load(self, stream: BinaryIO) -> list[str]:
         return await archive.image_load(self, stream)
+
+    # -- volumes ------------------------------------------------------------
+    def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]:
+        return volumes.volume_inspect(self, self.volumes.create(name, labels=labels)["Name"])
+
+    def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+        return volumes.volume_list(self, filters)
+
+    def volume_inspect(self, name: str) -> dict[str, Any]:
+        return volumes.volume_inspect(self, name)
+
+    def volume_remove(self, name: str, *, force: bool) -> None:
+        volumes.volume_remove(self, name, force=force)
+
+    def volume_prune(self) -> dict[str, Any]:
+        return volumes.volume_prune(self)
 
     # -- exec ---------------------------------------------------------------
     def exec_create(self, ref: str, config: dict[str, Any]) -> str:

@@ -82,7 +82,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
                 "MergedDir": str(fs / "merged"),
             },
         },
-        "Mounts": [],
+        "Mounts": container.mounts,
         "Config": container.config,
         "NetworkSettings": {
             "Bridge": "",
@@ -164,7 +164,7 @@ def container_list(
             "Status": status_text(c),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
             "NetworkSettings": {"Networks": {}},
-            "Mounts": [],
+            "Mounts": c.mounts,
         }
         if size:
             entry["SizeRw"] = dir_size(c.dir / "fs" / "upper")

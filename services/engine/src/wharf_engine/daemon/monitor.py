@@ -9,7 +9,7 @@ import structlog
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.runtime.monitor import read_exit_file
 
-from .remove import remove_stopped
+from .remove import auto_remove
 from .rootfs import unmount_rootfs
 
 if TYPE_CHECKING:
@@ -41,4 +41,4 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
     container.notify()
     if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
-        await remove_stopped(daemon, container)
+        await auto_remove(daemon, container)

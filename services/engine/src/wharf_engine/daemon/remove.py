@@ -12,6 +12,7 @@ from wharf_engine.containers.errors import ContainerRunning
 
 from .rootfs import shim_paths, unmount_rootfs
 from .signals import send_signal, wait_stopped
+from .volumes import remove_anonymous
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-async def container_remove(daemon: Daemon, ref: str, *, force: bool) -> None:
+async def container_remove(daemon: Daemon, ref: str, *, force: bool, volumes: bool = False) -> None:
     container = daemon.containers.get(ref)
     async with container.lock:
         if container.state.running:
@@ -31,6 +32,14 @@ async def container_remove(daemon: Daemon, ref: str, *, force: bool) -> None:
             await send_signal(daemon, container, signal.SIGKILL)
             await wait_stopped(container, 30)
         await remove_stopped(daemon, container)
+        if volumes:
+            remove_anonymous(daemon, container)
+
+
+async def auto_remove(daemon: Daemon, container: Container) -> None:
+    """``--rm``: the container and its anonymous volumes go, as Docker does."""
+    await remove_stopped(daemon, container)
+    remove_anonymous(daemon, container)
 
 
 async def remove_stopped(daemon: Daemon, container: Container) -> None:

@@ -18,8 +18,9 @@ from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
-from .remove import remove_stopped
+from .remove import auto_remove
 from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
+from .volumes import prepare_mounts
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -66,6 +67,7 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         cgroups_path=f"/wharf/{container.id}",
         binds=write_etc_files(container),
         host_network=container.host_config.get("NetworkMode") == "host",
+        volume_mounts=prepare_mounts(container, root),
     )
     bundle = container.dir / "bundle"
     if bundle.exists():
@@ -92,7 +94,7 @@ async def container_start(daemon: Daemon, ref: str) -> None:
             await start_locked(daemon, container)
         except Exception:
             if container.host_config.get("AutoRemove"):  # as Docker: --rm removes a failed start too
-                await remove_stopped(daemon, container)
+                await auto_remove(daemon, container)
             raise
 
 

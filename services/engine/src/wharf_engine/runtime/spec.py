@@ -72,6 +72,7 @@ def build_spec(
     binds: list[tuple[Path, str]],
     readonly_rootfs: bool = False,
     host_network: bool = False,
+    volume_mounts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A complete config.json: namespaces, mounts, capabilities, rlimits, masked paths."""
     caps = list(DEFAULT_CAPS)
@@ -135,6 +136,7 @@ def build_spec(
                 "options": ["rbind", "rprivate"],
             }
         )
+    mounts.extend(volume_mounts or [])
     return {
         "ociVersion": "1.0.2",
         "process": proc,

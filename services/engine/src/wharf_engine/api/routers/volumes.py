@@ -1,0 +1,47 @@
+"""Volume endpoints: list, create, inspect, remove, prune."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from wharf_engine.api.params import json_body, qbool, qfilters
+
+
+class VolumeBackend(Protocol):
+    def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]: ...
+    def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]: ...
+    def volume_inspect(self, name: str) -> dict[str, Any]: ...
+    def volume_remove(self, name: str, *, force: bool) -> None: ...
+    def volume_prune(self) -> dict[str, Any]: ...
+
+
+def router(backend: VolumeBackend) -> APIRouter:
+    r = APIRouter(prefix="/volumes")
+
+    @r.get("")
+    async def list_(request: Request) -> Response:
+        return JSONResponse(backend.volume_list(qfilters(request)))
+
+    @r.post("/create", status_code=201)
+    async def create(request: Request) -> Response:
+        body = await json_body(request, required=False)
+        labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
+        return JSONResponse(backend.volume_create(body.get("Name") or None, labels), status_code=201)
+
+    @r.post("/prune")
+    async def prune() -> Response:
+        return JSONResponse(backend.volume_prune())
+
+    @r.get("/{name}")
+    async def inspect(name: str) -> Response:
+        return JSONResponse(backend.volume_inspect(name))
+
+    @r.delete("/{name}", status_code=204)
+    async def remove(name: str, request: Request) -> Response:
+        backend.volume_remove(name, force=qbool(request, "force"))
+        return Response(status_code=204)
+
+    return r

@@ -1,0 +1,153 @@
+"""Volumes: VolumeCreate/List/Inspect/Remove/Prune, and the mounts a container gets from them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from wharf_common.errors import InvalidArgument
+
+from wharf_engine.build.paths import scoped
+from wharf_engine.containers.container import Container
+from wharf_engine.volumes.errors import InvalidMount, VolumeInUse
+from wharf_engine.volumes.mounts import parse_bind, parse_volumes_from
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+def _users(daemon: Daemon, name: str) -> list[str]:
+    return [c.id for c in daemon.containers.all() if any(m.get("Name") == name for m in c.mounts)]
+
+
+def volume_inspect(daemon: Daemon, name: str) -> dict[str, Any]:
+    record = dict(daemon.volumes.get(name))
+    record.pop("Anonymous", None)
+    return record
+
+
+def volume_list(daemon: Daemon, filters: dict[str, list[str]]) -> dict[str, Any]:
+    out = []
+    for record in daemon.volumes.all():
+        if "dangling" in filters:
+            dangling = filters["dangling"][0].lower() in ("true", "1")
+            if dangling != (not _users(daemon, record["Name"])):
+                continue
+        if "name" in filters and not any(v in record["Name"] for v in filters["name"]):
+            continue
+        record = dict(record)
+        record.pop("Anonymous", None)
+        out.append(record)
+    return {"Volumes": out, "Warnings": []}
+
+
+def volume_remove(daemon: Daemon, name: str, *, force: bool) -> None:
+    users = _users(daemon, name)
+    if users:
+        raise VolumeInUse(name, users)
+    daemon.volumes.remove(name)
+
+
+def volume_prune(daemon: Daemon) -> dict[str, Any]:
+    """Unused anonymous volumes go (Docker's default since API 1.42)."""
+    deleted, reclaimed = [], 0
+    for record in daemon.volumes.all():
+        if record.get("Anonymous") and not _users(daemon, record["Name"]):
+            reclaimed += _size(Path(record["Mountpoint"]))
+            daemon.volumes.remove(record["Name"])
+            deleted.append(record["Name"])
+    return {"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
+
+
+def _size(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _volume_mount(daemon: Daemon, name: str | None, destination: str, read_only: bool) -> dict[str, Any]:
+    record = daemon.volumes.create(name, anonymous=name is None)
+    return {
+        "Type": "volume",
+        "Name": record["Name"],
+        "Source": record["Mountpoint"],
+        "Destination": destination,
+        "Driver": "local",
+        "Mode": "ro" if read_only else "",
+        "RW": not read_only,
+        "Propagation": "",
+    }
+
+
+def resolve_mounts(
+    daemon: Daemon, config: dict[str, Any], host_config: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The container's mounts: --volumes-from, then -v binds, then image and config VOLUMEs."""
+    mounts: dict[str, dict[str, Any]] = {}
+    for spec in host_config.get("VolumesFrom") or []:
+        name, mode = parse_volumes_from(str(spec))
+        source = daemon.containers.get(name)
+        for mount in source.mounts:
+            copied = dict(mount)
+            if mode:
+                copied["RW"] = mode == "rw"
+                copied["Mode"] = mode
+            mounts[copied["Destination"]] = copied
+    for spec in host_config.get("Binds") or []:
+        bind = parse_bind(str(spec))
+        if bind.is_volume:
+            mounts[bind.destination] = _volume_mount(
+                daemon, bind.source or None, bind.destination, bind.read_only
+            )
+        else:
+            mounts[bind.destination] = {
+                "Type": "bind",
+                "Source": bind.source,
+                "Destination": bind.destination,
+                "Mode": "ro" if bind.read_only else "",
+                "RW": not bind.read_only,
+                "Propagation": "rprivate",
+            }
+    for destination in config.get("Volumes") or {}:
+        if not str(destination).startswith("/"):
+            raise InvalidMount(f"invalid mount path: '{destination}' mount path must be absolute")
+        if destination not in mounts:
+            mounts[destination] = _volume_mount(daemon, None, destination, False)
+    return list(mounts.values())
+
+
+def prepare_mounts(container: Container, root: Path) -> list[dict[str, Any]]:
+    """OCI mounts for the container; binds get missing host dirs, fresh volumes the image's content."""
+    spec_mounts = []
+    for mount in container.mounts:
+        source = Path(mount["Source"])
+        if mount["Type"] == "bind" and not source.exists():
+            source.mkdir(parents=True, exist_ok=True)  # as Docker does for -v /missing:/x
+        if mount["Type"] == "volume" and source.is_dir() and not any(source.iterdir()):
+            _copy_up(root, mount["Destination"], source)
+        options = ["rbind", "rprivate", "ro" if not mount.get("RW", True) else "rw"]
+        spec_mounts.append({"destination": mount["Destination"], "type": "bind", "source": str(source),
+                            "options": options})  # fmt: skip
+    return spec_mounts
+
+
+def _copy_up(root: Path, destination: str, volume: Path) -> None:
+    """A fresh volume starts with what the image has at its mount point, as Docker does."""
+    inside = scoped(root, destination)
+    if inside.is_dir() and any(inside.iterdir()):
+        result = subprocess.run(["cp", "-a", f"{inside}/.", str(volume)], capture_output=True)
+        if result.returncode != 0:
+            raise InvalidArgument(f"copying image content into volume: {result.stderr.decode().strip()}")
+
+
+def remove_anonymous(daemon: Daemon, container: Container) -> None:
+    """``rm -v``: the container's anonymous volumes that no other container uses."""
+    for mount in container.mounts:
+        name = mount.get("Name")
+        if mount["Type"] != "volume" or not name or not daemon.volumes.exists(name):
+            continue
+        if daemon.volumes.get(name).get("Anonymous") and _users(daemon, name) in ([], [container.id]):
+            daemon.volumes.remove(name)
+            log.info("volume.removed", volume=name)

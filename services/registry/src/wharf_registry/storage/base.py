@@ -1,0 +1,92 @@
+"""The storage interface: bytes under slash-separated paths, nothing about images.
+
+Every driver passes ``tests/storage/test_driver_conformance.py``. The layout (which path
+holds what) lives in :mod:`wharf_registry.storage.paths`; drivers never interpret paths.
+
+Rules every driver keeps:
+
+* ``write`` streams and is atomic: readers see the old object (or none) until the last
+  chunk is stored, and an iterator that raises leaves nothing behind;
+* ``read`` streams the byte range ``[start, end)``; reading a missing path raises
+  :class:`PathNotFound` before the first chunk;
+* ``list`` names the direct children of a "directory" (objects and sub-prefixes), sorted,
+  and is empty for a path that holds nothing;
+* ``delete`` removes an object or everything under a prefix and raises
+  :class:`PathNotFound` when there was nothing;
+* ``move`` replaces ``dst`` atomically with ``src``'s bytes and removes ``src``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Protocol
+
+from wharf_common.errors import InvalidArgument, NotFound
+
+CHUNK_SIZE = 1 << 20
+
+
+class PathNotFound(NotFound):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such path in storage: {path}")
+        self.path = path
+
+
+class InvalidPath(InvalidArgument):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"invalid storage path: {path!r}")
+
+
+class StorageDriver(Protocol):
+    """Bytes only; see the module docstring for the rules."""
+
+    name: str
+
+    def read(self, path: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+
+    async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int: ...
+
+    async def size(self, path: str) -> int: ...
+
+    async def exists(self, path: str) -> bool: ...
+
+    async def list(self, path: str) -> list[str]: ...
+
+    async def delete(self, path: str) -> None: ...
+
+    async def move(self, src: str, dst: str) -> None: ...
+
+    def redirect_url(self, path: str) -> str | None: ...
+
+
+def check_path(path: str) -> str:
+    """Return ``path`` if it is relative, normalized and free of ``.``/``..`` parts."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in path:
+        raise InvalidPath(path)
+    return path
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def put_bytes(driver: StorageDriver, path: str, data: bytes) -> None:
+    """Store a small object atomically."""
+    await driver.write(path, _one(data))
+
+
+async def get_bytes(driver: StorageDriver, path: str) -> bytes:
+    """Read a small object whole (metadata, never layers)."""
+    return b"".join([chunk async for chunk in driver.read(path)])
+
+
+__all__ = [
+    "CHUNK_SIZE",
+    "InvalidPath",
+    "PathNotFound",
+    "StorageDriver",
+    "check_path",
+    "get_bytes",
+    "put_bytes",
+]
