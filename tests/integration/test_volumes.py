@@ -19,8 +19,8 @@ def test_bind_mount_directory_and_file(engine: Engine, tmp_path: Path) -> None:
     host = tmp_path / "bindthis"
     host.mkdir()
     (host / "in.txt").write_text("from host\n")
-    out = ok(engine.docker("run", "--rm", "-v", f"{host}:/var/www/html/webapp", "busybox", "sh", "-c",
-                           "cat /var/www/html/webapp/in.txt; echo made inside > /var/www/html/webapp/new.txt"))  # fmt: skip
+    script = "cat /var/www/html/webapp/in.txt; echo made inside > /var/www/html/webapp/new.txt"
+    out = ok(engine.docker("run", "--rm", "-v", f"{host}:/var/www/html/webapp", "busybox", "sh", "-c", script))
     assert out == "from host\n"
     assert (host / "new.txt").read_text() == "made inside\n"
     single = ok(
