@@ -20,7 +20,9 @@ def test_bind_mount_directory_and_file(engine: Engine, tmp_path: Path) -> None:
     host.mkdir()
     (host / "in.txt").write_text("from host\n")
     script = "cat /var/www/html/webapp/in.txt; echo made inside > /var/www/html/webapp/new.txt"
-    out = ok(engine.docker("run", "--rm", "-v", f"{host}:/var/www/html/webapp", "busybox", "sh", "-c", script))
+    out = ok(
+        engine.docker("run", "--rm", "-v", f"{host}:/var/www/html/webapp", "busybox", "sh", "-c", script)
+    )
     assert out == "from host\n"
     assert (host / "new.txt").read_text() == "made inside\n"
     single = ok(
