@@ -7,6 +7,8 @@ BENCH_PACKAGES := podman buildah
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
 RUN_SOCK ?= /run/wharf/engine.sock
+RUN_BRIDGE ?= wharf0
+RUN_SUBNET ?= 172.30.0.0/16
 
 .PHONY: setup system-packages bench-packages venv run test lint bench clean
 
@@ -37,7 +39,7 @@ run: setup
 	@mkdir -p $(dir $(RUN_SOCK))
 	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
 	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) ) &
-	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK)
+	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK) --bridge $(RUN_BRIDGE) --subnet $(RUN_SUBNET)
 
 test: setup
 	$(VENV)/bin/pytest

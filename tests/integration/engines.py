@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
+import secrets
 import shutil
 import signal
 import socket
@@ -48,6 +50,8 @@ class Engine:
     socket: Path
     pidfile: Path
     log: Path
+    bridge: str = ""
+    subnet: str = ""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,7 +65,7 @@ class Engine:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
-             "--pidfile", str(self.pidfile)],
+             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet],
             stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -140,11 +144,16 @@ class Engine:
             if target.startswith(str(self.root)):
                 subprocess.run(["umount", "-l", target], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
 
 def make_engine() -> Engine:
+    """A root, socket, bridge and /24 of its own, so engines run side by side."""
     root = Path(tempfile.mkdtemp(prefix="wh", dir="/tmp"))  # short: shim sockets live under it
-    return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log")
+    bridge = "wht" + secrets.token_hex(4)
+    subnet = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"
+    return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log",
+                  bridge=bridge, subnet=subnet)  # fmt: skip
 
 
 def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:

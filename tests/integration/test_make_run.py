@@ -18,9 +18,11 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
     root = Path(tempfile.mkdtemp(prefix="whmk", dir="/tmp"))
     sock = root / "engine.sock"
+    bridge = "whmk" + root.name[-6:]
     env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}"],
+        ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
+         f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -51,4 +53,5 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             if target.startswith(str(root)):
                 subprocess.run(["umount", "-l", target], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     assert not socket_left, "the engine removes its socket on a clean shutdown"

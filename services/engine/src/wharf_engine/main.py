@@ -29,6 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--exec-root", type=Path, help="short directory for the shims' sockets")
     p.add_argument("-p", "--pidfile", type=Path)
     p.add_argument("--runtime", help="OCI runtime binary (default runc)")
+    p.add_argument("--bridge", help="name of the default bridge (default wharf0)")
+    p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
             "exec_root": args.exec_root,
             "pidfile": args.pidfile,
             "runtime": args.runtime,
+            "bridge": args.bridge,
+            "subnet": args.subnet,
             "log_level": args.log_level,
         }.items()
         if v is not None

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     default_hub: str = "docker.io"
     stop_timeout: int = 10
+    bridge: str = "wharf0"  # tests give every engine its own bridge and subnet
+    subnet: str = "172.30.0.0/16"
 
     @property
     def run_dir(self) -> Path:

@@ -66,6 +66,7 @@ class Container:
     shim_pid: int = 0
     restart_count: int = 0
     mounts: list[dict[str, Any]] = field(default_factory=list)  # Docker's MountPoint shape
+    network: dict[str, Any] = field(default_factory=dict)  # address, gateway, mac, published ports
     dir: Path = Path()
     # not persisted: who waits on this container's next state change
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)

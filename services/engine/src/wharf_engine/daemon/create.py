@@ -10,6 +10,7 @@ from wharf_common.errors import InvalidArgument
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
+from wharf_engine.network.ports import bindings
 
 from .images import resolve_image
 from .volumes import resolve_mounts
@@ -74,6 +75,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     daemon.containers.reserve_name(name, cid)
     env = merge_env(image_config.get("Env") or [DEFAULT_PATH], config.get("Env") or [])
     labels = {**(image_config.get("Labels") or {}), **(config.get("Labels") or {})}
+    exposed: dict[str, Any] = {
+        **(image_config.get("ExposedPorts") or {}),
+        **(config.get("ExposedPorts") or {}),
+    }
     full = {
         "Hostname": config.get("Hostname") or cid[:12],
         "Domainname": config.get("Domainname") or "",
@@ -94,6 +99,8 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         else image_config.get("Entrypoint"),
         "OnBuild": image_config.get("OnBuild"),
         "Labels": labels,
+        "ExposedPorts": {**(image_config.get("ExposedPorts") or {}), **(config.get("ExposedPorts") or {})}
+        or None,
     }
     if config.get("StopSignal") or image_config.get("StopSignal"):
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
@@ -106,6 +113,9 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
     try:
+        bindings(exposed, host_config.get("PortBindings") or {}, False)  # 400 early
+        for link in host_config.get("Links") or []:
+            daemon.containers.get(str(link).partition(":")[0].lstrip("/"))  # 404 early
         mounts = resolve_mounts(daemon, full, host_config)
     except BaseException:
         daemon.containers.release_name(name)

@@ -47,6 +47,7 @@ from . import (
 )
 from . import exec as execs
 from . import image_delete as rmi
+from .network import Networks
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,7 @@ class Daemon:
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
+        self.networks = Networks(self.root, settings.bridge, settings.subnet)
         self.runtime = Runc(settings.runtime, self.root / "runc")
         self.shims = ShimLauncher()
         self.id = self._engine_id()

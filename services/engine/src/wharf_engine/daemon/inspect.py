@@ -15,6 +15,8 @@ from wharf_engine.containers.container import ZERO_TIME, Container
 from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.settings import API_VERSION, ENGINE_VERSION
 
+from . import network
+
 if TYPE_CHECKING:
     from .daemon import Daemon
 
@@ -84,26 +86,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
         },
         "Mounts": container.mounts,
         "Config": container.config,
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "Ports": {},
-            "HairpinMode": False,
-            "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0,
-            "SecondaryIPAddresses": None,
-            "SecondaryIPv6Addresses": None,
-            "EndpointID": "",
-            "Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "MacAddress": "",
-            "Networks": {},
-        },
+        "NetworkSettings": network.settings(container),
     }
     if size:
         data["SizeRw"] = dir_size(fs / "upper")
@@ -158,12 +141,12 @@ def container_list(
             "ImageID": c.image_id,
             "Command": " ".join([c.path, *c.args]),
             "Created": int(parse_time(c.created)),
-            "Ports": [],
+            "Ports": network.list_ports(c),
             "Labels": c.config.get("Labels") or {},
             "State": c.state.status,
             "Status": status_text(c),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": {"Networks": network.settings(c)["Networks"]},
             "Mounts": c.mounts,
         }
         if size:

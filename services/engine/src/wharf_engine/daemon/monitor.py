@@ -9,6 +9,7 @@ import structlog
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.runtime.monitor import read_exit_file
 
+from . import network
 from .remove import auto_remove
 from .rootfs import unmount_rootfs
 
@@ -36,6 +37,7 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
         await daemon.runtime.delete(container.id, force=True)
     except Exception as exc:  # the record must still be saved
         log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
+    await network.detach(daemon, container)
     unmount_rootfs(container)
     container.save()
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)

@@ -9,6 +9,7 @@ import structlog
 
 from wharf_engine.runtime.monitor import shim_alive, watch_exit
 
+from . import network
 from .monitor import handle_exit
 from .remove import remove_stopped
 
@@ -21,13 +22,16 @@ log = structlog.get_logger(__name__)
 async def restore(daemon: Daemon) -> None:
     daemon.layers.clean_tmp()
     daemon.shims.warm()
-    for container in daemon.containers.load():
+    containers = daemon.containers.load()
+    daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
+    for container in containers:
         if container.state.status == "removing":
             await remove_stopped(daemon, container)
         elif container.state.running:
             if container.shim_pid and shim_alive(container.shim_pid, container.dir / "bundle"):
                 log.info("container.adopted", container_id=container.id, shim_pid=container.shim_pid)
                 watch_exit(container.shim_pid, partial(daemon.on_exit, container))
+                await network.republish(daemon, container)
             else:
                 if await daemon.runtime.state(container.id) is not None:
                     await daemon.runtime.kill(container.id, 9, all=True)

@@ -60,7 +60,7 @@ def unmount_rootfs(container: Container) -> None:
     unmount(rootfs(container))
 
 
-def write_etc_files(container: Container) -> list[tuple[Path, str]]:
+def write_etc_files(container: Container, hosts: str | None = None) -> list[tuple[Path, str]]:
     """hostname, hosts and resolv.conf live beside the container and are bind-mounted in."""
     host_network = container.host_config.get("NetworkMode") == "host"
     hostname = (
@@ -69,6 +69,8 @@ def write_etc_files(container: Container) -> list[tuple[Path, str]]:
     (container.dir / "hostname").write_text(hostname + "\n")
     if host_network:  # the host's own names, as Docker does with --net host
         (container.dir / "hosts").write_text(_read_host_file("/etc/hosts"))
+    elif hosts is not None:
+        (container.dir / "hosts").write_text(hosts)
     else:
         (container.dir / "hosts").write_text(
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"

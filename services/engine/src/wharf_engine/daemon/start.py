@@ -18,6 +18,7 @@ from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
+from . import network
 from .remove import auto_remove
 from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
 from .volumes import prepare_mounts
@@ -39,6 +40,7 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     cfg = container.config
     user = resolve_user(root, cfg.get("User") or "")
     env = [e for e in cfg.get("Env") or [] if "=" in e]  # a bare KEY the client could not fill is dropped
+    env += network.link_environment(daemon, container)
     keys = {e.split("=", 1)[0] for e in env}
     if "HOSTNAME" not in keys:
         env.insert(0, f"HOSTNAME={container_hostname(container)}")
@@ -65,9 +67,10 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         ),
         hostname=container_hostname(container),
         cgroups_path=f"/wharf/{container.id}",
-        binds=write_etc_files(container),
+        binds=write_etc_files(container, network.hosts_lines(daemon, container)),
         host_network=container.host_config.get("NetworkMode") == "host",
         volume_mounts=prepare_mounts(container, root),
+        netns=network.netns_path(daemon, container),
     )
     bundle = container.dir / "bundle"
     if bundle.exists():
@@ -106,6 +109,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     paths.exit_file.unlink(missing_ok=True)
     try:
         root = mount_rootfs(daemon, container)
+        await network.allocate(daemon, container)
         write_bundle(daemon, container, root)
         shim_pid, pid, _ = await daemon.shims.launch(
             container.id,
@@ -115,8 +119,10 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
             tty=container.tty,
             stdin=bool(container.config.get("OpenStdin")),
         )
+        await network.attach(daemon, container, pid)
     except StartFailure as exc:
         release_attachers(container, exc)
+        await network.detach(daemon, container)
         unmount_rootfs(container)
         await daemon.runtime.delete(container.id, force=True)
         container.state.exit_code = exc.exit_code
@@ -126,6 +132,8 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         raise
     except BaseException as exc:
         release_attachers(container, exc)
+        await daemon.runtime.delete(container.id, force=True)
+        await network.detach(daemon, container)
         unmount_rootfs(container)
         await daemon.runtime.delete(container.id, force=True)
         raise
@@ -148,6 +156,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     except BaseException:
         await daemon.runtime.kill(container.id, 9, all=True)
         raise
+    network.refresh_linkers(daemon, container)
     log.info("container.started", container_id=container.id, pid=pid)
     container.notify()
 

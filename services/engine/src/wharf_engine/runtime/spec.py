@@ -73,6 +73,7 @@ def build_spec(
     readonly_rootfs: bool = False,
     host_network: bool = False,
     volume_mounts: list[dict[str, Any]] | None = None,
+    netns: str | None = None,
 ) -> dict[str, Any]:
     """A complete config.json: namespaces, mounts, capabilities, rlimits, masked paths."""
     caps = list(DEFAULT_CAPS)
@@ -145,7 +146,7 @@ def build_spec(
         "mounts": mounts,
         "linux": {
             "namespaces": [
-                {"type": t}
+                {"type": t, **({"path": netns} if t == "network" and netns else {})}
                 for t in ("pid", "network", "ipc", "uts", "mount")
                 if t != "network" or not host_network
             ],

@@ -1,0 +1,222 @@
+"""A container's network: bridge endpoint, --net modes, published ports, links, NetworkSettings."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from wharf_common.errors import Conflict, InvalidArgument
+
+from wharf_engine.containers.container import Container
+from wharf_engine.containers.errors import ContainerNotRunning
+from wharf_engine.network import netlink
+from wharf_engine.network.ipam import IPAM
+from wharf_engine.network.links import link_env
+from wharf_engine.network.ports import PortBinding, PortProxy, bindings, parse_port
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+HOSTS_HEADER = (
+    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+)
+
+
+def mode(container: Container) -> str:
+    """bridge, host, none or container:<ref>; Docker's "default" is the bridge."""
+    value = str(container.host_config.get("NetworkMode") or "default")
+    return "bridge" if value in ("default", "bridge") else value
+
+
+class Networks:
+    """The engine's bridge and address pool, and the live port proxies of running containers."""
+
+    def __init__(self, root: Path, bridge: str, subnet: str) -> None:
+        self.bridge = bridge
+        self.subnet = ipaddress.IPv4Network(subnet)
+        self.ipam = IPAM(self.subnet, root / "ipam.json")
+        self.proxies: dict[str, PortProxy] = {}
+        self.ready = False
+
+    def setup(self) -> None:
+        if not self.ready:
+            netlink.ensure_bridge(self.bridge, self.ipam.gateway, self.subnet.prefixlen)
+            self.ready = True
+
+
+def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
+    targets = []
+    for spec in container.host_config.get("Links") or []:
+        name, _, alias = str(spec).partition(":")
+        target = daemon.containers.get(name.lstrip("/"))
+        targets.append((target, (alias or name).rsplit("/", 1)[-1]))
+    return targets
+
+
+def check_links(daemon: Daemon, container: Container) -> None:
+    """At create: every linked container must exist (404 otherwise)."""
+    _link_targets(daemon, container)
+
+
+def hosts_lines(daemon: Daemon, container: Container) -> str:
+    lines = HOSTS_HEADER
+    ip = container.network.get("IPAddress")
+    if ip:
+        lines += f"{ip}\t{container.config.get('Hostname') or container.short_id}\n"
+    for target, alias in _link_targets(daemon, container):
+        target_ip = target.network.get("IPAddress")
+        if target_ip and target.state.running:
+            lines += (
+                f"{target_ip}\t{alias} {target.config.get('Hostname') or target.short_id} {target.name}\n"
+            )
+    return lines
+
+
+def link_environment(daemon: Daemon, container: Container) -> list[str]:
+    env: list[str] = []
+    for target, alias in _link_targets(daemon, container):
+        if not target.state.running:
+            raise InvalidArgument(
+                f"Cannot link to a non running container: /{target.name} AS /{container.name}/{alias}"
+            )
+        exposed = list((target.config.get("ExposedPorts") or {}).keys())
+        env += link_env(
+            alias,
+            container.name,
+            target.network.get("IPAddress", ""),
+            exposed,
+            target.config.get("Env") or [],
+        )
+    return env
+
+
+async def allocate(daemon: Daemon, container: Container) -> None:
+    """Before the bundle is written: the address (for /etc/hosts) of a bridged container."""
+    container.network = {}
+    if mode(container) != "bridge":
+        return
+    if not daemon.networks.ready:  # pyroute2 runs its own loop: keep it off the engine's thread
+        await asyncio.to_thread(daemon.networks.setup)
+    ip = daemon.networks.ipam.allocate(container.id)
+    container.network = {
+        "IPAddress": str(ip),
+        "IPPrefixLen": daemon.networks.subnet.prefixlen,
+        "Gateway": str(daemon.networks.ipam.gateway),
+        "MacAddress": netlink.mac_for(ip),
+    }
+
+
+def netns_path(daemon: Daemon, container: Container) -> str | None:
+    """--net container:X joins X's namespace, which must be running; host has none of its own."""
+    value = mode(container)
+    if value.startswith("container:"):
+        other = daemon.containers.get(value.split(":", 1)[1])
+        if not other.state.running or not other.state.pid:
+            raise ContainerNotRunning(other.id)
+        return f"/proc/{other.state.pid}/ns/net"
+    return None
+
+
+async def attach(daemon: Daemon, container: Container, pid: int) -> None:
+    """After ``runc create``, before the process runs: wire the netns and publish ports."""
+    value = mode(container)
+    if value == "bridge":
+        ip = ipaddress.IPv4Address(container.network["IPAddress"])
+        endpoint = await asyncio.to_thread(
+            netlink.connect, pid, daemon.networks.bridge, ip, daemon.networks.subnet.prefixlen,
+            container.network["Gateway"],
+        )  # fmt: skip
+        container.network["EndpointID"] = endpoint.host_veth
+    elif value == "none":
+        await asyncio.to_thread(netlink.loopback_up, pid)
+    wanted = bindings(
+        container.config.get("ExposedPorts") or {},
+        container.host_config.get("PortBindings") or {},
+        bool(container.host_config.get("PublishAllPorts")),
+    )
+    if wanted:
+        if value != "bridge":
+            raise Conflict("published ports need the bridge network")
+        proxy = PortProxy()
+        daemon.networks.proxies[container.id] = proxy
+        for binding in wanted:
+            await proxy.publish(binding, container.network["IPAddress"])
+        container.network["Ports"] = proxy.api_ports()
+
+
+async def detach(daemon: Daemon, container: Container) -> None:
+    """The container stopped (or failed to start): ports and address go back."""
+    proxy = daemon.networks.proxies.pop(container.id, None)
+    if proxy is not None:
+        await proxy.close()
+    daemon.networks.ipam.release(container.id)
+    container.network = {}
+
+
+async def republish(daemon: Daemon, container: Container) -> None:
+    """Engine restart: the proxies lived in the old process; a running container gets them again."""
+    ports = container.network.get("Ports") or {}
+    if not ports or not container.network.get("IPAddress"):
+        return
+    proxy = PortProxy()
+    daemon.networks.proxies[container.id] = proxy
+    for spec, hosts in ports.items():
+        port, proto = parse_port(spec)
+        for host in hosts:
+            await proxy.publish(
+                PortBinding(port, proto, host["HostIp"], int(host["HostPort"])),
+                container.network["IPAddress"],
+            )
+
+
+def refresh_linkers(daemon: Daemon, started: Container) -> None:
+    """Containers linking to ``started`` see its new address in /etc/hosts (rewritten in place)."""
+    for other in daemon.containers.all():
+        if other.id == started.id or not other.state.running:
+            continue
+        if any(t.id == started.id for t, _ in _link_targets(daemon, other)):
+            hosts = other.dir / "hosts"
+            with open(hosts, "r+") as f:  # in place: the file is bind-mounted, its inode must stay
+                f.write(hosts_lines(daemon, other))
+                f.truncate()
+
+
+def settings(container: Container) -> dict[str, Any]:
+    net = container.network
+    ip, gateway, mac = net.get("IPAddress", ""), net.get("Gateway", ""), net.get("MacAddress", "")
+    networks: dict[str, Any] = {}
+    value = mode(container)
+    if value in ("bridge", "host", "none"):
+        networks[value] = {
+            "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": value,
+            "EndpointID": net.get("EndpointID", ""), "Gateway": gateway, "IPAddress": ip,
+            "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "", "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None,
+        }  # fmt: skip
+    return {
+        "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": net.get("Ports") or {}, "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None, "EndpointID": net.get("EndpointID", ""), "Gateway": gateway,
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip,
+        "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "", "MacAddress": mac, "Networks": networks,
+    }  # fmt: skip
+
+
+def list_ports(container: Container) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    published = container.network.get("Ports") or {}
+    for spec in sorted(set(published) | set(container.config.get("ExposedPorts") or {})):
+        port, _, proto = spec.partition("/")
+        hosts = published.get(spec) or []
+        if not hosts:
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+        for host in hosts:
+            out.append({"IP": host["HostIp"], "PrivatePort": int(port), "PublicPort": int(host["HostPort"]),
+                        "Type": proto or "tcp"})  # fmt: skip
+    return out

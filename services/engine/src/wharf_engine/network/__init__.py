@@ -1,0 +1,1 @@
+"""Container networking: the bridge, IPAM, a veth per container, published ports, links."""

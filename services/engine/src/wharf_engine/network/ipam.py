@@ -1,0 +1,54 @@
+"""IPAM: one address per container from the bridge's subnet, never handed out twice, persisted."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+from wharf_common.errors import Unavailable
+
+from wharf_engine.images.store import write_atomic
+
+
+class AddressPoolExhausted(Unavailable):
+    pass
+
+
+class IPAM:
+    def __init__(self, subnet: ipaddress.IPv4Network, state: Path) -> None:
+        self.subnet = subnet
+        self.gateway = next(subnet.hosts())
+        self.state = state
+        self.leases: dict[str, str] = {}  # address -> container id
+        if state.exists():
+            self.leases = json.loads(state.read_text())
+
+    def _save(self) -> None:
+        write_atomic(self.state, json.dumps(self.leases).encode())
+
+    def allocate(self, owner: str) -> ipaddress.IPv4Address:
+        for address, holder in self.leases.items():
+            if holder == owner:
+                return ipaddress.IPv4Address(address)
+        for candidate in self.subnet.hosts():
+            if candidate != self.gateway and str(candidate) not in self.leases:
+                self.leases[str(candidate)] = owner
+                self._save()
+                return candidate
+        raise AddressPoolExhausted(f"no available IPv4 addresses in {self.subnet}")
+
+    def release(self, owner: str) -> None:
+        gone = [a for a, holder in self.leases.items() if holder == owner]
+        for address in gone:
+            del self.leases[address]
+        if gone:
+            self._save()
+
+    def keep_only(self, owners: set[str]) -> None:
+        """At start-up: drop leases of containers that are not running any more."""
+        stale = [a for a, holder in self.leases.items() if holder not in owners]
+        for address in stale:
+            del self.leases[address]
+        if stale:
+            self._save()

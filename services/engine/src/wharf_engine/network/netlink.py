@@ -1,0 +1,105 @@
+"""Netlink work with pyroute2: the bridge on the host, a veth per container configured in its netns.
+
+A container's network namespace is the one runc creates; we configure it from a worker thread
+that enters it with setns(2) (a netlink socket opened there belongs to it), so nothing is
+named in /var/run/netns and the namespace, its veth end included, goes with the container.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+from wharf_common.errors import SystemFault
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    ip: str
+    prefixlen: int
+    gateway: str
+    mac: str
+    host_veth: str
+
+
+def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> None:
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            ipr.link("add", ifname=name, kind="bridge")
+            found = ipr.link_lookup(ifname=name)
+        index = found[0]
+        addresses = {a.get("address") for a in ipr.get_addr(index=index)}
+        if str(gateway) not in addresses:
+            ipr.addr("add", index=index, address=str(gateway), prefixlen=prefixlen)
+        ipr.link("set", index=index, state="up")
+
+
+def delete_bridge(name: str) -> None:
+    with IPRoute() as ipr:
+        for index in ipr.link_lookup(ifname=name):
+            ipr.link("del", index=index)
+
+
+def mac_for(ip: ipaddress.IPv4Address) -> str:
+    """Docker's scheme: 02:42 then the four address bytes."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
+
+
+def connect(pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, gateway: str) -> Endpoint:
+    """A veth from ``bridge`` into the netns of process ``pid`` as eth0 (blocking: run in a thread)."""
+    host_name = "veth" + secrets.token_hex(4)
+    peer_name = "vp" + secrets.token_hex(4)
+    mac = mac_for(ip)
+    with IPRoute() as ipr:
+        ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": peer_name})
+        try:
+            host = ipr.link_lookup(ifname=host_name)[0]
+            peer = ipr.link_lookup(ifname=peer_name)[0]
+            master = ipr.link_lookup(ifname=bridge)[0]
+            ipr.link("set", index=host, master=master, state="up")
+            ipr.link("set", index=peer, net_ns_pid=pid)
+        except BaseException:
+            for index in ipr.link_lookup(ifname=host_name):
+                ipr.link("del", index=index)
+            raise
+    _in_netns(pid, lambda ns: _configure(ns, peer_name, str(ip), prefixlen, gateway, mac))
+    return Endpoint(ip=str(ip), prefixlen=prefixlen, gateway=gateway, mac=mac, host_veth=host_name)
+
+
+def loopback_up(pid: int) -> None:
+    _in_netns(pid, lambda ns: ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up"))
+
+
+def _configure(ns: IPRoute, peer: str, ip: str, prefixlen: int, gateway: str, mac: str) -> None:
+    index = ns.link_lookup(ifname=peer)[0]
+    ns.link("set", index=index, ifname="eth0", address=mac)
+    ns.addr("add", index=index, address=ip, prefixlen=prefixlen)
+    ns.link("set", index=index, state="up")
+    ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
+    ns.route("add", dst="0.0.0.0/0", gateway=gateway)
+
+
+def _in_netns(pid: int, work: object) -> None:
+    """Run ``work(IPRoute)`` inside the network namespace of ``pid``, on this thread only."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET) != 0:
+            raise SystemFault(f"setns into the network of {pid}: {os.strerror(ctypes.get_errno())}")
+        try:
+            with IPRoute() as ns:
+                work(ns)  # type: ignore[operator]
+        finally:
+            if _libc.setns(own, CLONE_NEWNET) != 0:  # a thread left in the container would be a disaster
+                os._exit(70)
+    finally:
+        os.close(own)
+        os.close(target)
