@@ -112,7 +112,7 @@ def test_bad_volume_specs(engine: Engine, spec: str, message: bytes) -> None:
     assert engine.json("GET", "/containers/json?all=1") == before
 
 
-def test_volumes_from_missing_container_is_404(engine: Engine) -> None:
+def test_volumes_from_missing_container_is_400(engine: Engine) -> None:
     body = {"Image": "busybox", "HostConfig": {"VolumesFrom": ["ghost"]}}
     status, text = engine.request("POST", "/containers/create", body)
-    assert status == 404 and b"No such container: ghost" in text
+    assert status == 400 and b"No such container: ghost" in text

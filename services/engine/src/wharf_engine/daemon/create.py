@@ -13,7 +13,7 @@ from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.network.ports import bindings
 
 from .images import resolve_image
-from .volumes import resolve_mounts
+from .volumes import referenced, resolve_mounts
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -115,7 +115,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     try:
         bindings(exposed, host_config.get("PortBindings") or {}, False)  # 400 early
         for link in host_config.get("Links") or []:
-            daemon.containers.get(str(link).partition(":")[0].lstrip("/"))  # 404 early
+            referenced(daemon, str(link).partition(":")[0].lstrip("/"))
         mounts = resolve_mounts(daemon, full, host_config)
     except BaseException:
         daemon.containers.release_name(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from wharf_common.errors import InvalidArgument
+from wharf_common.errors import InvalidArgument, NotFound
 
 from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
+
+
+def referenced(daemon: Daemon, name: str) -> Container:
+    """A container named by --link or --volumes-from; missing is a bad parameter (400), as Docker,
+    so that clients do not take it for a missing image and try to pull."""
+    try:
+        return daemon.containers.get(name)
+    except NotFound:
+        raise InvalidArgument(f"could not get container for {name}: No such container: {name}") from None
 
 
 def _users(daemon: Daemon, name: str) -> list[str]:
@@ -88,7 +97,7 @@ def resolve_mounts(
     mounts: dict[str, dict[str, Any]] = {}
     for spec in host_config.get("VolumesFrom") or []:
         name, mode = parse_volumes_from(str(spec))
-        source = daemon.containers.get(name)
+        source = referenced(daemon, name)
         for mount in source.mounts:
             copied = dict(mount)
             if mode:
