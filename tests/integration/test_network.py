@@ -145,8 +145,8 @@ def test_addresses_are_freed_and_veths_removed(engine: Engine) -> None:
 def test_bad_port_specs_are_400(engine: Engine, spec: str) -> None:
     port, _, host = spec.partition(":")
     container_port = host or port
-    body = {"Image": "busybox", "ExposedPorts": {}, "HostConfig": {"PortBindings": {
-        container_port if "/" in container_port else f"{container_port}/tcp": [{"HostPort": port if host else ""}]
-    }}}  # fmt: skip
+    key = container_port if "/" in container_port else f"{container_port}/tcp"
+    bindings = {key: [{"HostPort": port if host else ""}]}
+    body = {"Image": "busybox", "HostConfig": {"PortBindings": bindings}}
     status, _ = engine.request("POST", "/containers/create", body)
     assert status == 400
