@@ -56,21 +56,19 @@ def mac_for(ip: ipaddress.IPv4Address) -> str:
 def connect(pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, gateway: str) -> Endpoint:
     """A veth from ``bridge`` into the netns of process ``pid`` as eth0 (blocking: run in a thread)."""
     host_name = "veth" + secrets.token_hex(4)
-    peer_name = "vp" + secrets.token_hex(4)
     mac = mac_for(ip)
     with IPRoute() as ipr:
-        ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": peer_name})
+        # the peer is born inside the container's namespace: moving a device there costs ~13 ms
+        ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": "eth0", "net_ns_pid": pid})
         try:
             host = ipr.link_lookup(ifname=host_name)[0]
-            peer = ipr.link_lookup(ifname=peer_name)[0]
             master = ipr.link_lookup(ifname=bridge)[0]
             ipr.link("set", index=host, master=master, state="up")
-            ipr.link("set", index=peer, net_ns_pid=pid)
         except BaseException:
             for index in ipr.link_lookup(ifname=host_name):
                 ipr.link("del", index=index)
             raise
-    _in_netns(pid, lambda ns: _configure(ns, peer_name, str(ip), prefixlen, gateway, mac))
+    _in_netns(pid, lambda ns: _configure(ns, "eth0", str(ip), prefixlen, gateway, mac))
     return Endpoint(ip=str(ip), prefixlen=prefixlen, gateway=gateway, mac=mac, host_veth=host_name)
 
 
@@ -80,7 +78,7 @@ def loopback_up(pid: int) -> None:
 
 def _configure(ns: IPRoute, peer: str, ip: str, prefixlen: int, gateway: str, mac: str) -> None:
     index = ns.link_lookup(ifname=peer)[0]
-    ns.link("set", index=index, ifname="eth0", address=mac)
+    ns.link("set", index=index, address=mac)
     ns.addr("add", index=index, address=ip, prefixlen=prefixlen)
     ns.link("set", index=index, state="up")
     ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
