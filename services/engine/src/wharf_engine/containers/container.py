@@ -67,6 +67,7 @@ class Container:
     restart_count: int = 0
     mounts: list[dict[str, Any]] = field(default_factory=list)  # Docker's MountPoint shape
     network: dict[str, Any] = field(default_factory=dict)  # address, gateway, mac, published ports
+    manually_stopped: bool = False  # stop/kill by a user: "always" waits for the engine's restart
     dir: Path = Path()
     # not persisted: who waits on this container's next state change
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)

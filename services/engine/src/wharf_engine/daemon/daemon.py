@@ -7,7 +7,7 @@ import contextvars
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -75,6 +75,12 @@ class Daemon:
         self.image_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
+
+    def background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task of the daemon's own, outside any request's context."""
+        task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""

@@ -43,6 +43,13 @@ def status_text(container: Container) -> str:
         return "Up " + human_duration(time.time() - parse_time(state.started_at))
     if state.status == "paused":
         return "Up " + human_duration(time.time() - parse_time(state.started_at)) + " (Paused)"
+    if state.status == "restarting":
+        ago = (
+            human_duration(time.time() - parse_time(state.finished_at))
+            if state.finished_at != ZERO_TIME
+            else ""
+        )
+        return f"Restarting ({state.exit_code}) {ago} ago"
     if state.status == "removing":
         return "Removal In Progress"
     if state.status == "exited" and state.finished_at != ZERO_TIME:

@@ -41,6 +41,8 @@ async def stop_locked(
 async def container_stop(daemon: Daemon, ref: str, timeout: int | None, sig_name: str | None) -> None:
     container = daemon.containers.get(ref)
     async with container.lock:
+        container.manually_stopped = True  # also cancels a pending policy restart
+        container.save()
         if not container.state.running:
             raise NotModified("container already stopped")
         await stop_locked(daemon, container, timeout, sig_name)
@@ -51,6 +53,8 @@ async def container_kill(daemon: Daemon, ref: str, sig_name: str | None) -> None
     sig = parse_signal(sig_name, default=signal.SIGKILL)
     if not container.state.running:
         raise ContainerNotRunning(container.id)
+    if sig in (signal.SIGKILL, signal.SIGTERM):
+        container.manually_stopped = True
     await send_signal(daemon, container, sig)
     if sig == signal.SIGKILL:
         await wait_stopped(container, 10)

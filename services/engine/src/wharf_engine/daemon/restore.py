@@ -9,7 +9,7 @@ import structlog
 
 from wharf_engine.runtime.monitor import shim_alive, watch_exit
 
-from . import network
+from . import network, restart
 from .monitor import handle_exit
 from .remove import remove_stopped
 
@@ -24,6 +24,7 @@ async def restore(daemon: Daemon) -> None:
     daemon.shims.warm()
     containers = daemon.containers.load()
     daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
+    restart.on_engine_start(daemon, [c for c in containers if not c.state.running])
     for container in containers:
         if container.state.status == "removing":
             await remove_stopped(daemon, container)

@@ -93,6 +93,8 @@ async def container_start(daemon: Daemon, ref: str) -> None:
     async with container.lock:
         if container.state.running:
             raise NotModified("container already started")
+        container.manually_stopped = False
+        container.restart_count = 0  # a start by hand begins the policy's count again, as Docker
         try:
             await start_locked(daemon, container)
         except Exception:
