@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from typing import Any
 
 import pytest
 from engines import Engine, wait_for
@@ -19,7 +20,7 @@ def create(engine: Engine, cmd: list[str], policy: dict[str, object], name: str)
     return cid
 
 
-def state(engine: Engine, cid: str) -> dict[str, object]:
+def state(engine: Engine, cid: str) -> dict[str, Any]:
     data = engine.json("GET", f"/containers/{cid}/json")
     return {"RestartCount": data["RestartCount"], **data["State"]}
 
@@ -55,7 +56,7 @@ def test_always_restarts_until_stopped_by_hand(fresh_engine: Engine) -> None:
 def test_always_comes_back_after_the_engine_was_killed(fresh_engine: Engine) -> None:
     engine = fresh_engine
     cid = create(engine, ["sleep", "300"], {"Name": "always"}, "survivor")
-    pid = int(state(engine, cid)["Pid"])  # type: ignore[call-overload]
+    pid = int(state(engine, cid)["Pid"])
     engine.stop(signal.SIGKILL)
     subprocess.run(["kill", "-9", str(pid)], check=True)  # it dies while no engine watches
     engine.start()
