@@ -11,6 +11,7 @@ from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.network.ports import bindings
+from wharf_engine.runtime import security
 
 from . import restart
 from .images import resolve_image
@@ -71,6 +72,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         raise InvalidArgument("No command specified")
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
+    security.validate(host_config)
     config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
     name = _choose_name(daemon, name)
