@@ -15,9 +15,9 @@ def run(engine: Engine, *args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def test_memory_cpu_pids_limits_reach_the_cgroups(engine: Engine) -> None:
-    result = run(engine, "-m", "64m", "--cpu-shares", "512", "--pids-limit", "50", "--cpuset-cpus", "0", "busybox",
-                 "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max",
-                 "/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpuset/cpuset.cpus")  # fmt: skip
+    limits = ["-m", "64m", "--cpu-shares", "512", "--pids-limit", "50", "--cpuset-cpus", "0"]
+    files = ["memory/memory.limit_in_bytes", "pids/pids.max", "cpu/cpu.shares", "cpuset/cpuset.cpus"]
+    result = run(engine, *limits, "busybox", "cat", *(f"/sys/fs/cgroup/{f}" for f in files))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [b"67108864", b"50", b"512", b"0"]
 
