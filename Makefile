@@ -47,8 +47,9 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src bench deploy
-	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests tests/integration; do \
+	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src services/registry/src bench deploy
+	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests services/registry/tests \
+		tests/integration; do \
 		$(VENV)/bin/mypy $$t || exit 1; done
 	$(PY) deploy/lint/module_size.py
 

@@ -7,8 +7,8 @@ Rules every driver keeps:
 
 * ``write`` streams and is atomic: readers see the old object (or none) until the last
   chunk is stored, and an iterator that raises leaves nothing behind;
-* ``read`` streams the byte range ``[start, end)``; reading a missing path raises
-  :class:`PathNotFound` before the first chunk;
+* ``read`` streams the byte range ``[start, end)``; a missing path raises
+  :class:`PathNotFound` from the first ``__anext__``, before any byte;
 * ``list`` names the direct children of a "directory" (objects and sub-prefixes), sorted,
   and is empty for a path that holds nothing;
 * ``delete`` removes an object or everything under a prefix and raises
@@ -60,9 +60,12 @@ class StorageDriver(Protocol):
 
 
 def check_path(path: str) -> str:
-    """Return ``path`` if it is relative, normalized and free of ``.``/``..`` parts."""
+    """Return ``path`` if it is relative, normalized, and no part starts with ``.``.
+
+    Dot names are the drivers' own (temporary files), and this also rules out ``..``.
+    """
     parts = path.split("/")
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in path:
+    if not path or any(not p or p.startswith(".") for p in parts) or "\x00" in path:
         raise InvalidPath(path)
     return path
 

@@ -1,0 +1,33 @@
+"""``/_ping``, ``/v1/_ping``, ``/`` and ``/metrics``.
+
+The ping answers as DR does (protocols.md A.1). Nothing here answers ``/v2/``: an engine
+must not mistake this v1 registry for a v2 one, so ``/v2/`` is a plain 404 without
+``Docker-Distribution-API-Version``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+
+from ...metrics import CONTENT_TYPE, Metrics
+from ..responses import json_response
+
+
+def router(metrics: Metrics) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/_ping")
+    @api.get("/v1/_ping")
+    async def ping() -> Response:
+        return json_response({}, headers={"X-Docker-Registry-Standalone": "true"})
+
+    @api.get("/")
+    async def root() -> Response:
+        return json_response("wharf registry server")
+
+    @api.get("/metrics")
+    async def get_metrics() -> Response:
+        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
+
+    return api

@@ -1,0 +1,65 @@
+"""The registry's domain errors, each of a kind from :mod:`wharf_common.errors`.
+
+Messages keep docker-registry's wording (``docker_registry/images.py``, ``tags.py``), since
+clients match on some of them (``Image already exists`` makes the engine skip an image).
+"""
+
+from __future__ import annotations
+
+from wharf_common.errors import Conflict, InvalidArgument, NotFound
+
+
+class ImageNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Image not found")
+
+
+class ImageAlreadyExists(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Image already exists")
+
+
+class ImageInProgress(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("Image is being uploaded, retry later")
+
+
+class InvalidImageJson(InvalidArgument):
+    """Malformed JSON, a missing or wrong ``id``, a bad ``parent``."""
+
+
+class MissingParent(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("Image depends on a non existing parent")
+
+
+class ChecksumMismatch(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("Checksum mismatch")
+
+
+class MissingChecksum(InvalidArgument):
+    status = 412  # DR answers a PUT checksum without X-Docker-Checksum-Payload with 412
+
+    def __init__(self) -> None:
+        super().__init__("Missing Image's checksum")
+
+
+class ChecksumNotSettable(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Cannot set this image checksum")
+
+
+class RepositoryNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Repository not found")
+
+
+class TagNotFound(NotFound):
+    def __init__(self, tag: str | None = None) -> None:
+        super().__init__(f"Tag not found: {tag}" if tag else "Tag not found")
+
+
+class InvalidData(InvalidArgument):
+    def __init__(self, message: str = "Invalid data") -> None:
+        super().__init__(message)

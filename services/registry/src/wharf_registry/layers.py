@@ -1,0 +1,285 @@
+"""Images and their layers: upload → verify → atomic publish (protocols.md A.5-A.7).
+
+The life of an image id:
+
+1. ``PUT json`` writes ``_inprogress`` then the JSON and its ancestry; the image is now
+   *in progress*: its JSON and ancestry answer "being uploaded", its layer does not exist.
+2. ``PUT layer`` streams the body into a fresh upload object, hashing as it goes; only a
+   complete body becomes an object (the driver's write is atomic), and its payload checksum
+   is recorded beside it. A body cut off half way leaves nothing.
+3. ``PUT checksum`` finds the upload whose checksum the client names, moves it to ``layer``,
+   records the checksum and removes ``_inprogress``: from here on the image is *complete*.
+   A checksum that matches no upload fails and discards the uploads.
+
+Identical concurrent pushes all succeed and store one layer: steps that change an image's
+state hold a per-image lock, a layer re-sent for a complete image is accepted when its
+checksum is the stored one, and a checksum re-sent for a complete image likewise.
+(The lock is per process: run one registry process per storage.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakValueDictionary
+
+import structlog
+
+from . import names
+from .checksums import PayloadHasher, tarsums_of
+from .errors import (
+    ChecksumMismatch,
+    ChecksumNotSettable,
+    ImageAlreadyExists,
+    ImageInProgress,
+    ImageNotFound,
+    InvalidImageJson,
+    MissingChecksum,
+    MissingParent,
+)
+from .storage import paths
+from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageJson:
+    raw: bytes
+    layer_size: int | None
+    checksums: list[str]
+
+
+class LayerService:
+    def __init__(self, storage: StorageDriver) -> None:
+        self.storage = storage
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    def _lock(self, image_id: str) -> asyncio.Lock:
+        lock = self._locks.get(image_id)
+        if lock is None:
+            lock = self._locks[image_id] = asyncio.Lock()
+        return lock
+
+    # ---- state -------------------------------------------------------------------------
+
+    async def _has_json(self, image_id: str) -> bool:
+        return await self.storage.exists(paths.image_json(image_id))
+
+    async def _in_progress(self, image_id: str) -> bool:
+        return await self.storage.exists(paths.image_mark(image_id))
+
+    async def is_complete(self, image_id: str) -> bool:
+        names.check_image_id(image_id)
+        return await self._has_json(image_id) and not await self._in_progress(image_id)
+
+    async def _require_complete(self, image_id: str) -> None:
+        names.check_image_id(image_id)
+        if not await self._has_json(image_id):
+            raise ImageNotFound()
+        if await self._in_progress(image_id):
+            raise ImageInProgress()
+
+    async def _stored_checksums(self, image_id: str) -> list[str]:
+        try:
+            value = json.loads(await get_bytes(self.storage, paths.image_checksum(image_id)))
+        except PathNotFound:
+            return []
+        return [str(c) for c in value] if isinstance(value, list) else []
+
+    # ---- reads ------------------------------------------------------------------------
+
+    async def image_json(self, image_id: str) -> ImageJson:
+        await self._require_complete(image_id)
+        raw = await get_bytes(self.storage, paths.image_json(image_id))
+        try:
+            size: int | None = await self.storage.size(paths.image_layer(image_id))
+        except PathNotFound:
+            size = None
+        return ImageJson(raw, size, await self._stored_checksums(image_id))
+
+    async def ancestry(self, image_id: str) -> list[str]:
+        await self._require_complete(image_id)
+        try:
+            value = json.loads(await get_bytes(self.storage, paths.image_ancestry(image_id)))
+        except PathNotFound:
+            raise ImageNotFound() from None
+        return [str(i) for i in value]
+
+    async def layer_size(self, image_id: str) -> int:
+        await self._require_complete(image_id)
+        try:
+            return await self.storage.size(paths.image_layer(image_id))
+        except PathNotFound:
+            raise ImageNotFound() from None
+
+    def read_layer(self, image_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The layer's bytes ``[start, end)``; call :meth:`layer_size` first."""
+        return self.storage.read(paths.image_layer(image_id), start=start, end=end)
+
+    def layer_redirect(self, image_id: str) -> str | None:
+        return self.storage.redirect_url(paths.image_layer(image_id))
+
+    # ---- push -------------------------------------------------------------------------
+
+    async def put_image_json(self, image_id: str, raw: bytes) -> None:
+        names.check_image_id(image_id)
+        data = _parse_image_json(image_id, raw)
+        parent = data.get("parent")
+        async with self._lock(image_id):
+            if await self._has_json(image_id) and not await self._in_progress(image_id):
+                raise ImageAlreadyExists()
+            if parent:
+                parent_ancestry = await self._ancestry_of_parent(parent)
+            else:
+                parent_ancestry = []
+            # mark first: there is never a JSON without the mark until the checksum is verified
+            await put_bytes(self.storage, paths.image_mark(image_id), b"true")
+            try:
+                await self.storage.delete(paths.image_checksum(image_id))
+            except PathNotFound:
+                pass
+            await put_bytes(self.storage, paths.image_json(image_id), raw)
+            ancestry = json.dumps([image_id, *parent_ancestry]).encode()
+            await put_bytes(self.storage, paths.image_ancestry(image_id), ancestry)
+        log.info("image.json_stored", image_id=image_id, parent=parent)
+
+    async def _ancestry_of_parent(self, parent: str) -> list[str]:
+        if not await self._has_json(parent):
+            raise MissingParent()
+        try:
+            value = json.loads(await get_bytes(self.storage, paths.image_ancestry(parent)))
+        except PathNotFound:
+            raise MissingParent() from None
+        return [str(i) for i in value]
+
+    async def put_layer(self, image_id: str, chunks: AsyncIterable[bytes]) -> str:
+        """Store a complete upload; return its payload checksum (the layer is not visible yet)."""
+        names.check_image_id(image_id)
+        try:
+            image_json = await get_bytes(self.storage, paths.image_json(image_id))
+        except PathNotFound:
+            raise ImageNotFound() from None
+        hasher = PayloadHasher(image_json)
+        size = 0
+
+        async def hashed() -> AsyncIterator[bytes]:
+            nonlocal size
+            async for chunk in chunks:
+                hasher.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        if not await self._in_progress(image_id):
+            # complete already: accept an identical re-upload (a concurrent pusher), store nothing
+            async for _ in hashed():
+                pass
+            if hasher.checksum in await self._stored_checksums(image_id):
+                return hasher.checksum
+            raise ImageAlreadyExists()
+        upload_id = uuid.uuid4().hex
+        await self.storage.write(paths.image_upload(image_id, upload_id), hashed())
+        async with self._lock(image_id):
+            if not await self._in_progress(image_id):  # published by someone else meanwhile
+                await self._discard_uploads(image_id, [upload_id])
+                if hasher.checksum in await self._stored_checksums(image_id):
+                    return hasher.checksum
+                raise ImageAlreadyExists()
+            record = json.dumps({"checksum": hasher.checksum, "size": size}).encode()
+            await put_bytes(self.storage, paths.image_upload_sum(image_id, upload_id), record)
+        log.info("image.layer_uploaded", image_id=image_id, size=size, checksum=hasher.checksum)
+        return hasher.checksum
+
+    async def _uploads(self, image_id: str) -> dict[str, str]:
+        """upload id → recorded payload checksum, for every complete upload."""
+        found: dict[str, str] = {}
+        for name in await self.storage.list(paths.image_uploads(image_id)):
+            if not name.endswith(paths.UPLOAD_SUM_SUFFIX):
+                continue
+            upload_id = name.removesuffix(paths.UPLOAD_SUM_SUFFIX)
+            try:
+                raw = await get_bytes(self.storage, paths.image_upload_sum(image_id, upload_id))
+                record = json.loads(raw)
+            except PathNotFound:
+                continue
+            found[upload_id] = str(record.get("checksum", ""))
+        return found
+
+    async def _discard_uploads(self, image_id: str, upload_ids: list[str]) -> None:
+        for upload_id in upload_ids:
+            # the record first: an upload without one is never picked
+            for path in (
+                paths.image_upload_sum(image_id, upload_id),
+                paths.image_upload(image_id, upload_id),
+            ):
+                try:
+                    await self.storage.delete(path)
+                except PathNotFound:
+                    pass
+
+    async def put_checksum(self, image_id: str, *, payload: str | None, tarsum: str | None) -> None:
+        """Verify the client's checksum against the uploads and publish the matching one."""
+        names.check_image_id(image_id)
+        if not payload and not tarsum:
+            raise MissingChecksum()
+        async with self._lock(image_id):
+            if not await self._has_json(image_id):
+                raise ImageNotFound()
+            if not await self._in_progress(image_id):
+                stored = await self._stored_checksums(image_id)
+                if (payload or tarsum) in stored:
+                    return  # a concurrent pusher got there first with the same bytes
+                raise ChecksumNotSettable()
+            uploads = await self._uploads(image_id)
+            match = await self._find_upload(image_id, uploads, payload=payload, tarsum=tarsum)
+            if match is None:
+                await self._discard_uploads(image_id, list(uploads))
+                log.warning("image.checksum_mismatch", image_id=image_id, payload=payload, tarsum=tarsum)
+                raise ChecksumMismatch()
+            upload_id, verified = match
+            await self.storage.move(paths.image_upload(image_id, upload_id), paths.image_layer(image_id))
+            await put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode())
+            await self.storage.delete(paths.image_mark(image_id))
+            await self._discard_uploads(image_id, list(uploads))
+        log.info("image.published", image_id=image_id, checksums=verified)
+
+    async def _find_upload(
+        self, image_id: str, uploads: dict[str, str], *, payload: str | None, tarsum: str | None
+    ) -> tuple[str, list[str]] | None:
+        candidates = [u for u, c in uploads.items() if c == payload] if payload else list(uploads)
+        for upload_id in candidates:
+            verified = [uploads[upload_id]]
+            if tarsum and not payload:
+                # legacy client (< 0.10): only a tarsum to go by, computed from the stored upload
+                image_json = await get_bytes(self.storage, paths.image_json(image_id))
+                stream = self.storage.read(paths.image_upload(image_id, upload_id))
+                if tarsum not in await tarsums_of(stream, image_json):
+                    continue
+                verified.append(tarsum)
+            return upload_id, verified
+        return None
+
+
+def _parse_image_json(image_id: str, raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidImageJson("Invalid JSON") from None
+    if not data or not isinstance(data, dict):
+        raise InvalidImageJson("Invalid JSON")
+    if "id" not in data:
+        raise InvalidImageJson("Missing key `id' in JSON")
+    if data["id"] != image_id:
+        raise InvalidImageJson("JSON data contains invalid id")
+    parent = data.get("parent")
+    if parent is not None and parent != "":
+        if not isinstance(parent, str):
+            raise InvalidImageJson("Invalid parent in JSON")
+        names.check_image_id(parent)
+        if parent == image_id:
+            raise InvalidImageJson("Image cannot be its own parent")
+    return data

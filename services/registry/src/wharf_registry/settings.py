@@ -1,0 +1,43 @@
+"""Registry settings: env vars ``WHARF_REGISTRY_*`` (nested with ``__``), overridden by flags.
+
+Examples::
+
+    WHARF_REGISTRY_STORAGE__DRIVER=s3 WHARF_REGISTRY_STORAGE__BUCKET=layers \\
+    WHARF_REGISTRY_STORAGE__ENDPOINT_URL=http://127.0.0.1:9000 wharf-registry
+    WHARF_REGISTRY_AUTH__USERS_FILE=/etc/wharf/registry.users wharf-registry --port 5000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .access import AuthSettings
+from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettings
+
+REGISTRY_VERSION = "0.9.1"
+"""What ``X-Docker-Registry-Version`` says: the v1 protocol of docker-registry 0.9.1."""
+
+
+class Settings(BaseSettings):
+    """Everything a registry process needs to know; built once in ``main.py``."""
+
+    model_config = SettingsConfigDict(env_prefix="WHARF_REGISTRY_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    data_root: Path = Path("/var/lib/wharf-registry")
+    storage: StorageSettings = Field(default_factory=FilesystemStorageSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    endpoints: list[str] = Field(default_factory=list)
+    """``X-Docker-Endpoints`` the index routes announce; empty: the request's ``Host``."""
+    flavor: str = "default"
+    """``X-Docker-Registry-Config`` (DR's configuration flavor)."""
+    log_level: str = "info"
+    log_json: bool = False
+    pidfile: Path | None = None
+
+
+__all__ = ["REGISTRY_VERSION", "FilesystemStorageSettings", "S3StorageSettings", "Settings"]

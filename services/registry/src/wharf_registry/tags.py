@@ -1,0 +1,161 @@
+"""Repositories: tags and the standalone index's image list (DR ``tags.py``, ``index.py``).
+
+A repository exists once it holds a tag or an image list; deleting it removes its tags
+and list but never images, which other repositories may share.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import structlog
+
+from . import names
+from .errors import ImageNotFound, InvalidData, RepositoryNotFound, TagNotFound
+from .layers import LayerService
+from .names import RepositoryName
+from .storage import paths
+from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
+
+log = structlog.get_logger(__name__)
+
+_TAG_PREFIX = "tag_"
+_USER_AGENT_RE = re.compile(r"([^\s/]+)/([^\s/]+)")
+
+
+class TagService:
+    def __init__(self, storage: StorageDriver, layers: LayerService) -> None:
+        self.storage = storage
+        self.layers = layers
+
+    async def _exists(self, repo: RepositoryName) -> bool:
+        return bool(await self.storage.list(paths.repository(repo.namespace, repo.repo)))
+
+    async def tags(self, repo: RepositoryName) -> dict[str, str]:
+        entries = await self.storage.list(paths.repository(repo.namespace, repo.repo))
+        if not entries:
+            raise RepositoryNotFound()
+        result: dict[str, str] = {}
+        for entry in entries:
+            if entry.startswith(_TAG_PREFIX):
+                tag = entry.removeprefix(_TAG_PREFIX)
+                try:
+                    result[tag] = await self._read_tag(repo, tag)
+                except TagNotFound:
+                    continue  # deleted meanwhile
+        return result
+
+    async def _read_tag(self, repo: RepositoryName, tag: str) -> str:
+        try:
+            return (await get_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag))).decode()
+        except PathNotFound:
+            raise TagNotFound() from None
+
+    async def tag(self, repo: RepositoryName, tag: str) -> str:
+        return await self._read_tag(repo, names.check_tag(tag))
+
+    async def tag_json(self, repo: RepositoryName, tag: str) -> dict[str, Any]:
+        names.check_tag(tag)
+        try:
+            data = json.loads(await get_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag)))
+        except PathNotFound:
+            data = {}
+        defaults = {"last_update": None, "docker_version": None, "docker_go_version": None,
+                    "arch": "amd64", "os": "linux", "kernel": None}  # fmt: skip
+        return {**defaults, **data}
+
+    async def put_tag(self, repo: RepositoryName, tag: str, body: bytes, user_agent: str = "") -> None:
+        names.check_tag(tag)
+        try:
+            image_id = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidData() from None
+        if not image_id or not isinstance(image_id, str):
+            raise InvalidData()
+        names.check_image_id(image_id)
+        if not await self.layers.is_complete(image_id):
+            raise ImageNotFound()
+        await put_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag), image_id.encode())
+        meta = json.dumps(_tag_metadata(user_agent)).encode()
+        await put_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag), meta)
+        log.info("tag.stored", repository=str(repo), tag=tag, image_id=image_id)
+
+    async def delete_tag(self, repo: RepositoryName, tag: str) -> None:
+        names.check_tag(tag)
+        try:
+            await self.storage.delete(paths.tag(repo.namespace, repo.repo, tag))
+        except PathNotFound:
+            raise TagNotFound(tag) from None
+        try:
+            await self.storage.delete(paths.tag_json(repo.namespace, repo.repo, tag))
+        except PathNotFound:
+            pass
+        log.info("tag.deleted", repository=str(repo), tag=tag)
+
+    async def delete_repository(self, repo: RepositoryName) -> None:
+        try:
+            await self.storage.delete(paths.repository(repo.namespace, repo.repo))
+        except PathNotFound:
+            raise RepositoryNotFound() from None
+        log.info("repository.deleted", repository=str(repo))
+
+    # ---- standalone index: the repository's image list ---------------------------------
+
+    async def repository_images(self, repo: RepositoryName) -> list[dict[str, str]]:
+        try:
+            data = json.loads(await get_bytes(self.storage, paths.index_images(repo.namespace, repo.repo)))
+        except PathNotFound:
+            if await self._exists(repo):
+                return []
+            raise RepositoryNotFound() from None
+        return [dict(i) for i in data]
+
+    async def add_repository_images(self, repo: RepositoryName, body: bytes) -> None:
+        """Merge ``[{"id", "checksum"?}, ...]`` into the list: images are added, never removed."""
+        incoming = _parse_image_list(body)
+        try:
+            current = await self.repository_images(repo)
+        except RepositoryNotFound:
+            current = []
+        merged: dict[str, dict[str, str]] = {}
+        for item in [*incoming, *current]:
+            if item["id"] in merged and "checksum" in merged[item["id"]]:
+                continue
+            merged[item["id"]] = item
+        data = json.dumps(list(merged.values())).encode()
+        await put_bytes(self.storage, paths.index_images(repo.namespace, repo.repo), data)
+
+
+def _parse_image_list(body: bytes) -> list[dict[str, str]]:
+    try:
+        data = json.loads(body) if body.strip() else []
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidData() from None
+    if not isinstance(data, list):
+        raise InvalidData()
+    items: list[dict[str, str]] = []
+    for entry in data:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise InvalidData()
+        item = {"id": names.check_image_id(entry["id"])}
+        if isinstance(entry.get("checksum"), str) and entry["checksum"]:
+            item["checksum"] = entry["checksum"]
+        items.append(item)
+    return items
+
+
+def _tag_metadata(user_agent: str) -> dict[str, Any]:
+    """DR ``create_tag_json``: when, and which docker pushed it (from the User-Agent)."""
+    meta: dict[str, Any] = {"last_update": int(time.time())}
+    agent = dict(_USER_AGENT_RE.findall(user_agent))
+    if "docker" in agent:
+        meta["docker_version"] = agent["docker"]
+    if "go" in agent:
+        meta["docker_go_version"] = agent["go"]
+    for key in ("arch", "kernel", "os"):
+        if key in agent:
+            meta[key] = agent[key].lower()
+    return meta
