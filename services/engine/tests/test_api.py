@@ -98,6 +98,26 @@ class FakeBackend:
 
     async def container_export(self, ref: str, out: BinaryIO) -> None: ...
 
+    def container_rename(self, ref: str, name: str) -> None: ...
+
+    async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]:
+        return {}
+
+    def container_stats(self, ref: str, *, stream: bool) -> AsyncIterator[dict[str, Any]]:
+        raise AssertionError("not used")
+
+    async def container_path_stat(self, ref: str, path: str) -> dict[str, Any]:
+        return {}
+
+    async def container_archive_get(self, ref: str, path: str, out: BinaryIO) -> None: ...
+
+    async def container_archive_put(self, ref: str, path: str, stream: BinaryIO) -> None: ...
+
+    def system_events(
+        self, *, since: float, until: float, filters: dict[str, list[str]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        raise AssertionError("not used")
+
 
 @pytest.fixture
 def backend() -> FakeBackend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from typing import Any
@@ -30,3 +31,8 @@ def json_line(message: dict[str, Any]) -> bytes:
 
 def error_line(message: str) -> bytes:
     return json_line({"errorDetail": {"message": message}, "error": message})
+
+
+def path_stat_header(info: dict[str, Any]) -> str:
+    """``X-Docker-Container-Path-Stat``: base64 of the JSON stat, as ``docker cp`` reads it."""
+    return base64.b64encode(json.dumps(info).encode()).decode()

@@ -143,4 +143,5 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     except BaseException:
         daemon.containers.release_name(name)
         raise
+    daemon.container_event(container, "create")
     return {"Id": cid, "Warnings": []}

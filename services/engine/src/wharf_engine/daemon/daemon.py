@@ -33,6 +33,7 @@ from . import (
     build,
     changes,
     commit,
+    cp,
     create,
     images,
     inspect,
@@ -40,13 +41,17 @@ from . import (
     logs,
     monitor,
     remove,
+    rename,
     restore,
     start,
+    stats,
+    top,
     volumes,
     wait,
 )
 from . import exec as execs
 from . import image_delete as rmi
+from .events import EventBus
 from .network import Networks
 
 log = structlog.get_logger(__name__)
@@ -69,12 +74,18 @@ class Daemon:
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
         self.networks = Networks(self.root, settings.bridge, settings.subnet)
+        self.events = EventBus()
         self.runtime = Runc(settings.runtime, self.root / "runc")
         self.shims = ShimLauncher()
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
+
+    def container_event(self, container: Container, action: str, **extra: str) -> None:
+        attrs = {**(container.config.get("Labels") or {}), "image": str(container.config.get("Image") or ""),
+                 "name": container.name, **extra}  # fmt: skip
+        self.events.emit("container", action, container.id, attrs)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task of the daemon's own, outside any request's context."""
@@ -216,6 +227,29 @@ class Daemon:
 
     async def image_load(self, stream: BinaryIO) -> list[str]:
         return await archive.image_load(self, stream)
+
+    def container_rename(self, ref: str, name: str) -> None:
+        rename.container_rename(self, ref, name)
+
+    async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]:
+        return await top.container_top(self, ref, ps_args)
+
+    def container_stats(self, ref: str, *, stream: bool) -> AsyncIterator[dict[str, Any]]:
+        return stats.container_stats(self, ref, stream=stream)
+
+    async def container_path_stat(self, ref: str, path: str) -> dict[str, Any]:
+        return await cp.path_stat(self, ref, path)
+
+    async def container_archive_get(self, ref: str, path: str, out: BinaryIO) -> None:
+        await cp.read_archive(self, ref, path, out)
+
+    async def container_archive_put(self, ref: str, path: str, stream: BinaryIO) -> None:
+        await cp.write_archive(self, ref, path, stream)
+
+    def system_events(
+        self, *, since: float, until: float, filters: dict[str, list[str]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        return self.events.stream(since=since, until=until, filters=filters)
 
     # -- volumes ------------------------------------------------------------
     def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]:

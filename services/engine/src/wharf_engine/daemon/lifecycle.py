@@ -46,6 +46,7 @@ async def container_stop(daemon: Daemon, ref: str, timeout: int | None, sig_name
         if not container.state.running:
             raise NotModified("container already stopped")
         await stop_locked(daemon, container, timeout, sig_name)
+    daemon.container_event(container, "stop")
 
 
 async def container_kill(daemon: Daemon, ref: str, sig_name: str | None) -> None:
@@ -56,6 +57,7 @@ async def container_kill(daemon: Daemon, ref: str, sig_name: str | None) -> None
     if sig in (signal.SIGKILL, signal.SIGTERM):
         container.manually_stopped = True
     await send_signal(daemon, container, sig)
+    daemon.container_event(container, "kill", signal=str(sig))
     if sig == signal.SIGKILL:
         await wait_stopped(container, 10)
 
@@ -71,6 +73,7 @@ async def container_pause(daemon: Daemon, ref: str) -> None:
         container.state.status = "paused"
         container.save()
     container.notify()
+    daemon.container_event(container, "pause")
 
 
 async def container_unpause(daemon: Daemon, ref: str) -> None:
@@ -82,6 +85,7 @@ async def container_unpause(daemon: Daemon, ref: str) -> None:
         container.state.status = "running"
         container.save()
     container.notify()
+    daemon.container_event(container, "unpause")
 
 
 async def container_restart(daemon: Daemon, ref: str, timeout: int | None) -> None:

@@ -41,6 +41,7 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
     unmount_rootfs(container)
     container.save()
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
+    daemon.container_event(container, "die", exitCode=str(container.state.exit_code))
     container.notify()
     if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
         await auto_remove(daemon, container)

@@ -52,4 +52,5 @@ async def remove_stopped(daemon: Daemon, container: Container) -> None:
     shim_paths(daemon, container).socket.unlink(missing_ok=True)
     daemon.containers.remove(container)
     log.info("container.removed", container_id=container.id)
+    daemon.container_event(container, "destroy")
     container.notify()

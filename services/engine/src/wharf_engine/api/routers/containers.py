@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from wharf_common.errors import InvalidArgument
 
 from wharf_engine.api.attach import attach_response
-from wharf_engine.api.bridge import stream_from_thread
+from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters, qint
-from wharf_engine.api.streams import content_type, mux
+from wharf_engine.api.streams import content_type, mux, path_stat_header
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 
@@ -38,6 +38,12 @@ class ContainerBackend(Protocol):
     async def container_unpause(self, ref: str) -> None: ...
     def container_changes(self, ref: str) -> list[dict[str, Any]]: ...
     async def container_export(self, ref: str, out: BinaryIO) -> None: ...
+    def container_rename(self, ref: str, name: str) -> None: ...
+    async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]: ...
+    def container_stats(self, ref: str, *, stream: bool) -> AsyncIterator[dict[str, Any]]: ...
+    async def container_path_stat(self, ref: str, path: str) -> dict[str, Any]: ...
+    async def container_archive_get(self, ref: str, path: str, out: BinaryIO) -> None: ...
+    async def container_archive_put(self, ref: str, path: str, stream: BinaryIO) -> None: ...
 
 
 def _timestamp(value: str | None) -> float:
@@ -171,5 +177,48 @@ def router(backend: ContainerBackend) -> APIRouter:
         container = backend.container_get(ref)  # 404 before the 200
         body = stream_from_thread(lambda out: backend.container_export(container.id, out))
         return StreamingResponse(body, media_type="application/x-tar")
+
+    @r.post("/{ref}/rename", status_code=204)
+    async def rename(ref: str, request: Request) -> Response:
+        backend.container_rename(ref, request.query_params.get("name") or "")
+        return Response(status_code=204)
+
+    @r.get("/{ref}/top")
+    async def top(ref: str, request: Request) -> Response:
+        return JSONResponse(await backend.container_top(ref, request.query_params.get("ps_args") or ""))
+
+    @r.get("/{ref}/stats")
+    async def stats(ref: str, request: Request) -> Response:
+        backend.container_get(ref)
+        stream = qbool(request, "stream", default=True) and not qbool(request, "one-shot")
+
+        async def body() -> AsyncIterator[bytes]:
+            async for sample in backend.container_stats(ref, stream=stream):
+                yield json.dumps(sample).encode() + b"\n"
+
+        return StreamingResponse(body(), media_type="application/json")
+
+    @r.head("/{ref}/archive")
+    async def archive_head(ref: str, request: Request) -> Response:
+        info = await backend.container_path_stat(ref, request.query_params.get("path") or "")
+        return Response(status_code=200, headers={"X-Docker-Container-Path-Stat": path_stat_header(info)})
+
+    @r.get("/{ref}/archive")
+    async def archive_get(ref: str, request: Request) -> Response:
+        path = request.query_params.get("path") or ""
+        info = await backend.container_path_stat(ref, path)  # 404 before the 200
+        body = stream_from_thread(lambda out: backend.container_archive_get(ref, path, out))
+        return StreamingResponse(
+            body,
+            media_type="application/x-tar",
+            headers={"X-Docker-Container-Path-Stat": path_stat_header(info)},
+        )
+
+    @r.put("/{ref}/archive")
+    async def archive_put(ref: str, request: Request) -> Response:
+        path = request.query_params.get("path") or ""
+        await backend.container_path_stat(ref, path)
+        await with_body(request, lambda stream: backend.container_archive_put(ref, path, stream))
+        return Response(status_code=200)
 
     return r

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from wharf_common.errors import InvalidArgument
 
+from wharf_engine.api.params import qfilters
+from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.settings import API_VERSION, ENGINE_VERSION, MIN_API_VERSION
 
 PING_HEADERS = {
@@ -21,6 +26,23 @@ PING_HEADERS = {
 
 class SystemBackend(Protocol):
     def info(self) -> dict[str, Any]: ...
+    def system_events(
+        self, *, since: float, until: float, filters: dict[str, list[str]]
+    ) -> AsyncIterator[dict[str, Any]]: ...
+
+
+def _when(value: str | None) -> float:
+    """Unix seconds (fractional), or an RFC3339 time, as ``docker events --since`` sends."""
+    if not value:
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid time: {value!r}") from None
 
 
 def router(backend: SystemBackend) -> APIRouter:
@@ -59,6 +81,17 @@ def router(backend: SystemBackend) -> APIRouter:
                 "BuildTime": "",
             }
         )
+
+    @r.get("/events")
+    async def events(request: Request) -> Response:
+        since, until = _when(request.query_params.get("since")), _when(request.query_params.get("until"))
+        stream = backend.system_events(since=since, until=until, filters=qfilters(request))
+
+        async def body() -> AsyncIterator[bytes]:
+            async for event in stream:
+                yield json.dumps(event).encode() + b"\n"
+
+        return StreamingResponse(body(), media_type="application/json")
 
     @r.get("/info")
     async def info() -> Response:

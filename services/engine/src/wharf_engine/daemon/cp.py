@@ -1,0 +1,96 @@
+"""ContainerArchive (``docker cp``): stat, read as a tar, and extract a tar into a container path.
+
+A running container is reached through /proc/<pid>/root, so its volumes are seen as it sees
+them; a stopped one through its mounted root. Paths resolve inside the container (its
+symlinks included) and never leave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+import tarfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.tarfiles import extract_layer
+
+from wharf_engine.build.paths import scoped
+from wharf_engine.containers.container import Container
+
+from .rootfs import mount_rootfs, unmount_rootfs
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
+
+
+@asynccontextmanager
+async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[Path]:
+    if container.state.running and container.state.pid:
+        yield Path(f"/proc/{container.state.pid}/root")
+        return
+    async with container.lock:
+        root = mount_rootfs(daemon, container)
+        try:
+            yield root
+        finally:
+            if not container.state.running:
+                unmount_rootfs(container)
+
+
+def _stat(path: Path, name: str) -> dict[str, Any]:
+    st = path.lstat()
+    mode = stat.S_IMODE(st.st_mode)
+    if stat.S_ISDIR(st.st_mode):
+        mode |= GO_MODE_DIR
+    link = ""
+    if stat.S_ISLNK(st.st_mode):
+        mode |= GO_MODE_SYMLINK
+        link = str(path.readlink())
+    mtime = datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {"name": name, "size": st.st_size, "mode": mode, "mtime": mtime, "linkTarget": link}
+
+
+def _resolve(root: Path, container: Container, path: str) -> Path:
+    if not path:
+        raise InvalidArgument("path is required")
+    target = scoped(root, path if path.startswith("/") else "/" + path)
+    if not target.exists() and not target.is_symlink():
+        raise NotFound(f"Could not find the file {path} in container {container.name}")
+    return target
+
+
+async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
+    container = daemon.containers.get(ref)
+    async with container_root(daemon, container) as root:
+        target = _resolve(root, container, path)
+        return _stat(target, Path(path.rstrip("/") or "/").name or "/")
+
+
+async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
+    container = daemon.containers.get(ref)
+    async with container_root(daemon, container) as root:
+        target = _resolve(root, container, path)
+        name = Path(path.rstrip("/")).name or "."
+
+        def write() -> None:
+            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                tar.add(str(target), arcname=name, recursive=True)
+
+        await asyncio.to_thread(write)
+
+
+async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -> None:
+    container = daemon.containers.get(ref)
+    async with container_root(daemon, container) as root:
+        target = _resolve(root, container, path)
+        if not target.is_dir():
+            raise InvalidArgument(f"extraction point is not a directory: {path}")
+        await asyncio.to_thread(extract_layer, stream, target)
