@@ -52,6 +52,7 @@ class Engine:
     log: Path
     bridge: str = ""
     subnet: str = ""
+    extra: tuple[str, ...] = ()  # more engine flags, e.g. ("--icc", "false")
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,7 +66,7 @@ class Engine:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
-             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet],
+             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet, *self.extra],
             stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
             stderr=subprocess.STDOUT,
         )  # fmt: skip

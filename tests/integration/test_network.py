@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from engines import Engine, needs_docker, wait_for
@@ -150,3 +151,25 @@ def test_bad_port_specs_are_400(engine: Engine, spec: str) -> None:
     body = {"Image": "busybox", "HostConfig": {"PortBindings": bindings}}
     status, _ = engine.request("POST", "/containers/create", body)
     assert status == 400
+
+
+def test_icc_false_isolates_containers_but_not_published_ports(busybox_tar: Path) -> None:
+    from engines import make_engine
+    from seed import seed
+
+    engine = make_engine()
+    engine.extra = ("--icc", "false")
+    try:
+        engine.start()
+        seed(str(engine.socket), busybox_tar)
+        ok(engine.docker("run", "-d", "--name", "lonely", "-p", "127.0.0.1::8000", "busybox",
+                         "httpd", "-f", "-p", "8000", "-h", "/etc"))  # fmt: skip
+        ip = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "lonely")).strip()
+        blocked = engine.docker(
+            "run", "--rm", "busybox", "wget", "-T", "2", "-qO-", f"http://{ip}:8000/hostname"
+        )
+        assert blocked.returncode != 0
+        port = ok(engine.docker("port", "lonely", "8000")).strip().rsplit(":", 1)[1]
+        assert fetch(f"http://127.0.0.1:{port}/hostname")  # the host still reaches it
+    finally:
+        engine.cleanup()

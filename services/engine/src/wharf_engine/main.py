@@ -31,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runtime", help="OCI runtime binary (default runc)")
     p.add_argument("--bridge", help="name of the default bridge (default wharf0)")
     p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
+    p.add_argument("--icc", choices=["true", "false"], help="inter-container communication on the bridge")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
             "runtime": args.runtime,
             "bridge": args.bridge,
             "subnet": args.subnet,
+            "icc": None if args.icc is None else args.icc == "true",
             "log_level": args.log_level,
         }.items()
         if v is not None

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     stop_timeout: int = 10
     bridge: str = "wharf0"  # tests give every engine its own bridge and subnet
     subnet: str = "172.30.0.0/16"
+    icc: bool = True  # containers on the bridge may talk to each other (--icc=false isolates them)
 
     @property
     def run_dir(self) -> Path:

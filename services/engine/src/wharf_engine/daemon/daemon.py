@@ -73,7 +73,7 @@ class Daemon:
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
-        self.networks = Networks(self.root, settings.bridge, settings.subnet)
+        self.networks = Networks(self.root, settings.bridge, settings.subnet, icc=settings.icc)
         self.events = EventBus()
         self.runtime = Runc(settings.runtime, self.root / "runc")
         self.shims = ShimLauncher()

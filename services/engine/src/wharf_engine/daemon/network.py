@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +38,9 @@ def mode(container: Container) -> str:
 class Networks:
     """The engine's bridge and address pool, and the live port proxies of running containers."""
 
-    def __init__(self, root: Path, bridge: str, subnet: str) -> None:
+    def __init__(self, root: Path, bridge: str, subnet: str, *, icc: bool = True) -> None:
         self.bridge = bridge
+        self.icc = icc
         self.subnet = ipaddress.IPv4Network(subnet)
         self.ipam = IPAM(self.subnet, root / "ipam.json")
         self.proxies: dict[str, PortProxy] = {}
@@ -129,8 +131,8 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
     if value == "bridge":
         ip = ipaddress.IPv4Address(container.network["IPAddress"])
         endpoint = await asyncio.to_thread(
-            netlink.connect, pid, daemon.networks.bridge, ip, daemon.networks.subnet.prefixlen,
-            container.network["Gateway"],
+            partial(netlink.connect, isolated=not daemon.networks.icc),
+            pid, daemon.networks.bridge, ip, daemon.networks.subnet.prefixlen, container.network["Gateway"],
         )  # fmt: skip
         container.network["EndpointID"] = endpoint.host_veth
     elif value == "none":

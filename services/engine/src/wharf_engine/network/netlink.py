@@ -53,7 +53,9 @@ def mac_for(ip: ipaddress.IPv4Address) -> str:
     return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
 
 
-def connect(pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, gateway: str) -> Endpoint:
+def connect(
+    pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, gateway: str, *, isolated: bool = False
+) -> Endpoint:
     """A veth from ``bridge`` into the netns of process ``pid`` as eth0 (blocking: run in a thread)."""
     host_name = "veth" + secrets.token_hex(4)
     mac = mac_for(ip)
@@ -64,6 +66,8 @@ def connect(pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, ga
             host = ipr.link_lookup(ifname=host_name)[0]
             master = ipr.link_lookup(ifname=bridge)[0]
             ipr.link("set", index=host, master=master, state="up")
+            if isolated:  # --icc=false: isolated bridge ports cannot reach each other, only the host
+                ipr.brport("set", index=host, isolated=1)
         except BaseException:
             for index in ipr.link_lookup(ifname=host_name):
                 ipr.link("del", index=index)
