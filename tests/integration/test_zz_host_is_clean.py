@@ -1,0 +1,36 @@
+"""Runs last: after the whole suite the host keeps no bridge, veth, mount, netns or state of ours.
+
+Every module's engine fixture has cleaned up by now; anything left is a leak in the engine or in
+a test's teardown.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.root]
+
+TEST_PREFIXES = ("wht", "whmk", "whb")  # engines.py, test_make_run.py, the benches
+
+
+def test_no_bridges_or_veths_left() -> None:
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    names = [line.split(":")[1].strip().split("@")[0] for line in links.splitlines()]
+    assert [n for n in names if n.startswith(TEST_PREFIXES)] == []
+    veths = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True)
+    masters = veths.stdout
+    assert not any(f"master {p}" in masters for p in TEST_PREFIXES)
+
+
+def test_no_mounts_left_under_test_roots() -> None:
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    assert [m for m in mounts if m.startswith(("/tmp/wh", "/tmp/pytest-of-root"))] == []
+
+
+def test_no_engine_roots_or_named_netns_left() -> None:
+    assert [p for p in Path("/tmp").glob("wh*") if (p / "data").exists()] == []
+    netns = Path("/run/netns")
+    assert not netns.exists() or [p.name for p in netns.iterdir() if p.name.startswith("wharf")] == []
