@@ -32,6 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--bridge", help="name of the default bridge (default wharf0)")
     p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
     p.add_argument("--icc", choices=["true", "false"], help="inter-container communication on the bridge")
+    p.add_argument("--masquerade", action="store_true", default=None, help="NAT containers' outbound traffic")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             "bridge": args.bridge,
             "subnet": args.subnet,
             "icc": None if args.icc is None else args.icc == "true",
+            "masquerade": args.masquerade,
             "log_level": args.log_level,
         }.items()
         if v is not None

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     bridge: str = "wharf0"  # tests give every engine its own bridge and subnet
     subnet: str = "172.30.0.0/16"
     icc: bool = True  # containers on the bridge may talk to each other (--icc=false isolates them)
+    masquerade: bool = False  # outbound NAT from the bridge; off by default and in every test
 
     @property
     def run_dir(self) -> Path:

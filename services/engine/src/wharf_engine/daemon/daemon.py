@@ -73,7 +73,9 @@ class Daemon:
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
-        self.networks = Networks(self.root, settings.bridge, settings.subnet, icc=settings.icc)
+        self.networks = Networks(
+            self.root, settings.bridge, settings.subnet, icc=settings.icc, masquerade=settings.masquerade
+        )
         self.events = EventBus()
         self.runtime = Runc(settings.runtime, self.root / "runc")
         self.shims = ShimLauncher()
@@ -118,6 +120,7 @@ class Daemon:
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
         self.shims.close()
+        self.networks.teardown()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 
     # -- containers ---------------------------------------------------------

@@ -13,7 +13,7 @@ from wharf_common.errors import Conflict, InvalidArgument
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.network import netlink
+from wharf_engine.network import masquerade, netlink
 from wharf_engine.network.ipam import IPAM
 from wharf_engine.network.links import link_env
 from wharf_engine.network.ports import PortBinding, PortProxy, bindings, parse_port
@@ -38,9 +38,12 @@ def mode(container: Container) -> str:
 class Networks:
     """The engine's bridge and address pool, and the live port proxies of running containers."""
 
-    def __init__(self, root: Path, bridge: str, subnet: str, *, icc: bool = True) -> None:
+    def __init__(
+        self, root: Path, bridge: str, subnet: str, *, icc: bool = True, masquerade: bool = False
+    ) -> None:
         self.bridge = bridge
         self.icc = icc
+        self.masquerade = masquerade
         self.subnet = ipaddress.IPv4Network(subnet)
         self.ipam = IPAM(self.subnet, root / "ipam.json")
         self.proxies: dict[str, PortProxy] = {}
@@ -49,7 +52,14 @@ class Networks:
     def setup(self) -> None:
         if not self.ready:
             netlink.ensure_bridge(self.bridge, self.ipam.gateway, self.subnet.prefixlen)
+            if self.masquerade:
+                masquerade.enable(self.bridge, str(self.subnet))
             self.ready = True
+
+    def teardown(self) -> None:
+        """Engine shutdown: the NAT rules go; the bridge stays for the containers that run on."""
+        if self.masquerade:
+            masquerade.disable(self.bridge)
 
 
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
