@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import signal
 import socket
 import stat
 import sys
 from pathlib import Path
 
 import structlog
-import uvicorn
 from wharf_common.logging import configure_logging
+from wharf_common.serving import serve
 
 from .api.hijack import HijackProtocol
 from .app import create_app
@@ -88,36 +86,22 @@ def main(argv: list[str] | None = None) -> None:
     # our socket files, by inode: a newer engine may have bound the same path by the time we exit
     owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
              for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
-    if settings.pidfile:
-        settings.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        settings.pidfile.write_text(f"{os.getpid()}\n")
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        http=HijackProtocol,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
     log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root))
-    # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal with the handler that
-    # was there before: make that a no-op so the clean-up below runs and we exit 0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    try:
-        asyncio.run(server.serve(sockets=sockets))
-    finally:
+
+    def forget_sockets() -> None:
         log.info("engine.stopped")
-        if settings.pidfile:
-            settings.pidfile.unlink(missing_ok=True)
         for path, inode in owned.items():
             try:
                 if path.stat().st_ino == inode:
                     path.unlink()
             except FileNotFoundError:
                 pass
+
+    serve(
+        app, sockets, pidfile=settings.pidfile, cleanup=forget_sockets, http=HijackProtocol, lifespan="on",
+        timeout_graceful_shutdown=2,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import os
-import signal
 import socket
 import sys
 from pathlib import Path
 
 import structlog
-import uvicorn
+from wharf_common import serving
 from wharf_common.logging import configure_logging
 
 from .access import add_user
@@ -75,13 +72,6 @@ def serve(argv: list[str]) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     sock = listen(settings.host, settings.port)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=5
-    )
-    server = uvicorn.Server(config)
-    if settings.pidfile:
-        settings.pidfile.parent.mkdir(parents=True, exist_ok=True)
-        settings.pidfile.write_text(f"{os.getpid()}\n")
     log.info(
         "registry.listening",
         host=settings.host,
@@ -89,16 +79,10 @@ def serve(argv: list[str]) -> None:
         storage=settings.storage.driver,
         auth=settings.auth.users_file is not None,
     )
-    # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal with the handler that
-    # was there before: make that a no-op so we finish cleanly and exit 0
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    try:
-        asyncio.run(server.serve(sockets=[sock]))
-    finally:
-        log.info("registry.stopped")
-        if settings.pidfile:
-            settings.pidfile.unlink(missing_ok=True)
+    serving.serve(
+        app, [sock], pidfile=settings.pidfile, cleanup=lambda: log.info("registry.stopped"), lifespan="off",
+        timeout_graceful_shutdown=5,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

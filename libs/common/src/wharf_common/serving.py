@@ -1,0 +1,47 @@
+"""Serve an ASGI app with uvicorn on sockets we bound, until SIGTERM/SIGINT; exit cleanly.
+
+Shared by the engine and the registry: the pid file is written before serving and removed
+after, and uvicorn's habit of re-raising the shutdown signal (which would kill the process
+before its clean-up) is defused. uvicorn is imported here only when a service calls this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def serve(
+    app: Any,
+    sockets: list[socket.socket],
+    *,
+    pidfile: Path | None = None,
+    cleanup: Callable[[], None] | None = None,
+    **uvicorn_options: Any,
+) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, log_config=None, access_log=False, **uvicorn_options)
+    server = uvicorn.Server(config)
+    if pidfile:
+        pidfile.parent.mkdir(parents=True, exist_ok=True)
+        pidfile.write_text(f"{os.getpid()}\n")
+    # uvicorn shuts down on SIGTERM/SIGINT, then re-raises the signal with the handler that was
+    # there before: make that a no-op so the clean-up below runs and the process exits 0
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    try:
+        asyncio.run(server.serve(sockets=sockets))
+    finally:
+        if pidfile:
+            pidfile.unlink(missing_ok=True)
+        if cleanup:
+            cleanup()
+
+
+__all__ = ["serve"]
