@@ -63,6 +63,7 @@ bench-packages:
 bench: setup bench-packages
 	$(PY) bench/bench.py
 	$(PY) bench/build_bench.py
+	$(PY) bench/net_bench.py
 
 clean:
 	rm -rf $(VENV) .cache
