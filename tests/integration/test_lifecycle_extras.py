@@ -95,3 +95,15 @@ def test_events_stream_with_filters(engine: Engine) -> None:
     assert actions[:2] == ["create", "start"] and "die" in actions and actions[-1] == "destroy"
     since = engine.request("GET", f"/events?since=1&until={int(time.time()) + 1}")
     assert since[0] == 200 and b'"Action": "destroy"' in since[1]
+
+
+def test_container_prune_removes_only_stopped(engine: Engine) -> None:
+    ok(engine.docker("run", "-d", "--name", "keeper", "busybox", "sleep", "60"))
+    ok(engine.docker("run", "--name", "goner", "busybox", "true"))
+    try:
+        out = ok(engine.docker("container", "prune", "-f"))
+        assert "Deleted Containers" in out
+        assert engine.docker("inspect", "goner").returncode != 0
+        assert ok(engine.docker("inspect", "-f", "{{.State.Running}}", "keeper")).strip() == "true"
+    finally:
+        engine.docker("rm", "-f", "keeper", "goner")

@@ -56,6 +56,9 @@ class FakeBackend:
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         self.calls.append(("remove", (ref, force, volumes)))
 
+    async def container_prune(self) -> dict[str, Any]:
+        return {}
+
     async def container_wait(self, ref: str, condition: str) -> int:
         await asyncio.sleep(0.01)
         return 3

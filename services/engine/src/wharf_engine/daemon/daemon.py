@@ -171,6 +171,9 @@ class Daemon:
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         await remove.container_remove(self, ref, force=force, volumes=volumes)
 
+    async def container_prune(self) -> dict[str, Any]:
+        return await remove.container_prune(self)
+
     async def container_wait(self, ref: str, condition: str) -> int:
         return await wait.container_wait(self, ref, condition)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerRunning
 
+from .inspect import dir_size
 from .rootfs import shim_paths, unmount_rootfs
 from .signals import send_signal, wait_stopped
 from .volumes import remove_anonymous
@@ -34,6 +35,19 @@ async def container_remove(daemon: Daemon, ref: str, *, force: bool, volumes: bo
         await remove_stopped(daemon, container)
         if volumes:
             remove_anonymous(daemon, container)
+
+
+async def container_prune(daemon: Daemon) -> dict[str, Any]:
+    """Every stopped container goes (``docker container prune``)."""
+    deleted, reclaimed = [], 0
+    for container in daemon.containers.all():
+        if container.state.running or container.state.status == "restarting":
+            continue
+        async with container.lock:
+            reclaimed += dir_size(container.dir / "fs" / "upper")
+            await remove_stopped(daemon, container)
+        deleted.append(container.id)
+    return {"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
 
 async def auto_remove(daemon: Daemon, container: Container) -> None:
