@@ -48,6 +48,14 @@ COMMANDS: dict[str, str] = {
     "image": "build",
     "version": "system",
     "info": "system",
+    "exec": "exec",
+    "port": "extras",
+    "rename": "extras",
+    "top": "extras",
+    "stats": "stats",
+    "cp": "cp",
+    "events": "events",
+    "volume": "volume",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host")
 

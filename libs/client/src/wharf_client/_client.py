@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from ._archive import ArchiveAPI
 from ._base import JSONObject
 from ._build import BuildAPI
 from ._containers import ContainersAPI
+from ._exec import ExecAPI
 from ._images import ImagesAPI
+from ._monitoring import MonitoringAPI
+from ._volumes import VolumesAPI
 
 
-class EngineClient(ContainersAPI, ImagesAPI, BuildAPI):
+class EngineClient(ContainersAPI, ImagesAPI, BuildAPI, ExecAPI, VolumesAPI, ArchiveAPI, MonitoringAPI):
     """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
 
     The API version is negotiated on first use like the docker CLI (``HEAD /_ping``, ``Api-Version`` header,
