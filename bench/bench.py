@@ -5,10 +5,8 @@ and the table gives medians and the ratio to the case's floor: ``runc run`` of a
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
 bench's own wharf engine and at ``podman system service``.
 
-Everything lives in a private temp dir: the engine's ``--data-root``, podman's ``--root``/``--runroot``/
-``--tmpdir``, runc's ``--root`` and the docker CLI config. A case whose tool is missing, or whose set-up or
-warm-up fails, is printed as skipped with the reason. Every process started is stopped by pid, and the
-temp dir unmounted and removed, on the way out (SIGTERM included).
+Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
+skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
 
 Usage: ``.venv/bin/python bench/bench.py [--rounds 15] [--max-seconds 300] [--json PATH] [--image TAR]``
 """
@@ -22,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +31,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images" / "busybox"))
+from seed import UnixConnection, seed
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 BUILD_SCRIPT = REPO_ROOT / "deploy" / "images" / "busybox" / "build.py"
@@ -41,7 +41,6 @@ DEFAULT_IMAGE = REPO_ROOT / ".cache" / "images" / "busybox.tar"
 DOCKER = Path("/usr/local/bin/docker")
 RUN_TIMEOUT = 60.0  # one timed command
 START_TIMEOUT = 30.0  # a daemon answering /_ping
-IMPORT_QUERY = "fromSrc=-&repo=busybox&tag=latest&changes=CMD%20%5B%22sh%22%5D"
 # The host lacks CAP_SYS_RESOURCE: hard nofile is 20000, so containers must stay within it.
 ULIMITS = ("nofile=20000:20000", "nproc=32768:32768")
 
@@ -59,18 +58,6 @@ CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
 
 class Skip(Exception):
     """A case cannot be measured; the message says why."""
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float = 10.0) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
 
 
 def fixed(*argv: str) -> Callable[[int], list[str]]:
@@ -130,7 +117,7 @@ def start_daemon(
         if proc.poll() is not None:
             raise Skip(f"{name} exited {proc.returncode}: {tail(logfile.read_bytes())}")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            conn = UnixHTTPConnection(sock, timeout=2)
+            conn = UnixConnection(str(sock), timeout=2)
             try:
                 conn.request("GET", "/_ping")
                 if conn.getresponse().status == 200:
@@ -142,20 +129,11 @@ def start_daemon(
 
 
 def import_image(sock: Path, image: Path) -> None:
-    """``docker import`` over the API: POST the tar to /images/create?fromSrc=-."""
-    conn = UnixHTTPConnection(sock, timeout=120)
+    """busybox over the Docker API (wharf or podman's service), as ``make run`` seeds it."""
     try:
-        with open(image, "rb") as body:
-            headers = {"Content-Type": "application/x-tar", "Content-Length": str(image.stat().st_size)}
-            conn.request("POST", f"/images/create?{IMPORT_QUERY}", body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode(errors="replace")
-    except (OSError, http.client.HTTPException) as exc:
+        seed(str(sock), image)
+    except (OSError, http.client.HTTPException, SystemExit) as exc:
         raise Skip(f"importing busybox failed: {exc}") from exc
-    finally:
-        conn.close()
-    if response.status != 200 or '"error"' in text:
-        raise Skip(f"importing busybox failed ({response.status}): {tail(text)}")
 
 
 def unmount_under(root: Path) -> None:
@@ -380,7 +358,7 @@ def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, d
     return done
 
 
-# (ours, the peer doing the same thing) for the peer lines under the table
+# (ours, peer) for the lines under the table
 PEER_PAIRS = [("docker-wharf", "docker-podman"), ("docker-wharf", "podman"), ("wharf", "podman")]
 
 
@@ -407,14 +385,13 @@ def report(outcomes: dict[str, Outcome], rounds: int) -> str:
 
 
 def as_json(outcomes: dict[str, Outcome], rounds: int) -> dict[str, Any]:
-    cases: list[dict[str, Any]] = []
-    for o in outcomes.values():
+    def ratio(o: Outcome) -> float | None:
         base = outcomes[o.baseline].median if o.baseline else None
-        ratio = o.median / base if o.median is not None and base else None
-        cases.append(
-            {"key": o.key, "label": o.label, "baseline": o.baseline, "median_ms": o.median, "ratio": ratio}
-            | {"samples_ms": o.samples, "failures": o.failures, "skipped": o.skipped}
-        )
+        return o.median / base if o.median is not None and base else None
+
+    cases = [{"key": o.key, "label": o.label, "baseline": o.baseline, "median_ms": o.median,
+              "ratio": ratio(o), "samples_ms": o.samples, "failures": o.failures, "skipped": o.skipped}
+             for o in outcomes.values()]  # fmt: skip
     return {"rounds": rounds, "cases": cases}
 
 

@@ -6,14 +6,12 @@ killed through runc, overlay mounts are detached, and the root directory is dele
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,18 +28,18 @@ BUSYBOX_TAR = REPO / ".cache" / "images" / "busybox.tar"
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
 
 sys.path.insert(0, str(REPO / "deploy" / "images" / "busybox"))
+from seed import UnixConnection  # noqa: E402
 
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float = 30) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
+__all__ = [
+    "DOCKER",
+    "REPO",
+    "VENV_BIN",
+    "Engine",
+    "UnixConnection",
+    "make_engine",
+    "needs_docker",
+    "wait_for",
+]
 
 
 @dataclass

@@ -141,10 +141,6 @@ def test_exec_it_gets_a_sized_tty_and_restores_the_terminal(engine: Engine, targ
     assert len(modes) == 2 and modes[0] == modes[1], output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: exec ignores ConsoleSize and drops a resize sent before its shim holds the pty",
-)
 def test_exec_tty_starts_with_the_console_size(engine: Engine, target: str) -> None:
     api = EngineClient(engine.host)
     config = {"Cmd": ["stty", "size"], "Tty": True, "AttachStdout": True, "ConsoleSize": [33, 111]}
@@ -215,9 +211,6 @@ def test_volume_prune_removes_unused_anonymous_volumes(engine: Engine) -> None:
         engine.wharf("volume", "rm", "-f", "wx-kept", volume)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine bug: POST /volumes/prune ignores the all=true filter (API 1.42+)"
-)
 def test_volume_prune_all_removes_unused_named_volumes(engine: Engine) -> None:
     try:
         out(engine.wharf("volume", "create", "wx-named"))
@@ -285,9 +278,6 @@ def test_cp_from_container_follows_dockers_rules(engine: Engine, target: str, tm
     assert tar.returncode == 0 and b"src/sub/b" in tar.stdout
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine bug: GET /containers/{id}/archive follows a symlink named as the path itself"
-)
 def test_cp_from_container_copies_a_symlink_as_a_link(engine: Engine, target: str, tmp_path: Path) -> None:
     out(engine.wharf("exec", TARGET, "ln", "-s", "/etc/hostname", "/wx-link"))
     out(engine.wharf("cp", f"{TARGET}:/wx-link", str(tmp_path / "copy")))

@@ -16,13 +16,16 @@ from pathlib import Path
 
 
 class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost")
-        self.path = path
+    """HTTP over a unix socket (the engine's API), stdlib only."""
+
+    def __init__(self, path: str, timeout: float = 120.0) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.path)
+        sock.settimeout(self.timeout)
+        sock.connect(self.unix_path)
         self.sock = sock
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from .api import errors
 from .api.logging import RequestLogMiddleware
-from .api.routers import build, containers, execs, images, system, volumes
+from .api.routers import build, containers, distribution, execs, images, system, volumes
 from .api.version import VersionMiddleware
 from .daemon.daemon import Daemon
 from .settings import Settings
@@ -30,6 +30,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(containers.router(daemon))
     app.include_router(images.router(daemon))
     app.include_router(images.commit_router(daemon))
+    app.include_router(distribution.router(daemon))
     app.include_router(build.router(daemon))
     app.include_router(execs.router(daemon))
     app.include_router(volumes.router(daemon))

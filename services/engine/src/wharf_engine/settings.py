@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     subnet: str = "172.30.0.0/16"
     icc: bool = True  # containers on the bridge may talk to each other (--icc=false isolates them)
     masquerade: bool = False  # outbound NAT from the bridge; off by default and in every test
+    insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
+    """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
+    ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
 
     @property
     def run_dir(self) -> Path:

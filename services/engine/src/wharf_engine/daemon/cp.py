@@ -61,7 +61,14 @@ def _stat(path: Path, name: str) -> dict[str, Any]:
 def _resolve(root: Path, container: Container, path: str) -> Path:
     if not path:
         raise InvalidArgument("path is required")
-    target = scoped(root, path if path.startswith("/") else "/" + path)
+    absolute = path if path.startswith("/") else "/" + path
+    parent, _, name = absolute.rstrip("/").rpartition("/")
+    # links on the way are followed inside the container; the path itself is taken as it is
+    target = (
+        scoped(root, parent or "/") / name if name and name not in (".", "..") else scoped(root, absolute)
+    )
+    if path.endswith("/") and target.is_symlink():
+        target = scoped(root, absolute)
     if not target.exists() and not target.is_symlink():
         raise NotFound(f"Could not find the file {path} in container {container.name}")
     return target
@@ -82,7 +89,9 @@ async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> No
 
         def write() -> None:
             with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                tar.add(str(target), arcname=name, recursive=True)
+                # the root of a running container is /proc/<pid>/root, itself a link: go through it
+                source = str(target) + "/" if target == root else str(target)
+                tar.add(source, arcname=name, recursive=True)
 
         await asyncio.to_thread(write)
 

@@ -18,6 +18,15 @@ from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
+from wharf_engine.distribution import (
+    AuthConfig,
+    DefaultHubUnavailable,
+    V1IdStore,
+    resolve_endpoint,
+    server_domain,
+)
+from wharf_engine.distribution import index as registry_index
+from wharf_engine.distribution.progress import ProgressStream
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
 from wharf_engine.layers.store import LayerStore
@@ -40,6 +49,8 @@ from . import (
     lifecycle,
     logs,
     monitor,
+    pull,
+    push,
     remove,
     rename,
     restore,
@@ -81,6 +92,9 @@ class Daemon:
         self.shims = ShimLauncher()
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
+        self.v1ids = V1IdStore(self.root)
+        # LayerStore.register is not safe for one diff id in parallel: pulls register one at a time
+        self.layer_register_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
 
@@ -234,6 +248,25 @@ class Daemon:
     async def image_load(self, stream: BinaryIO) -> list[str]:
         return await archive.image_load(self, stream)
 
+    # -- distribution -------------------------------------------------------
+    def image_pull(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:
+        return pull.image_pull(self, name, tag, auth)
+
+    def image_push(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:
+        return push.image_push(self, name, tag, auth)
+
+    async def registry_login(self, auth: AuthConfig) -> dict[str, str]:
+        domain = server_domain(auth.server)
+        if not domain or domain in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+            raise DefaultHubUnavailable("logging in to", "log in to a registry by host:port")
+        endpoint = resolve_endpoint(domain, self.settings.insecure_registries, self.settings.ca_bundle)
+        return await registry_index.login(endpoint, auth)
+
+    async def image_search(self, term: str, limit: int, auth: AuthConfig) -> list[dict[str, Any]]:
+        domain, query = registry_index.split_search_term(term)
+        endpoint = resolve_endpoint(domain, self.settings.insecure_registries, self.settings.ca_bundle)
+        return await registry_index.search(endpoint, auth, query, limit)
+
     def container_rename(self, ref: str, name: str) -> None:
         rename.container_rename(self, ref, name)
 
@@ -270,8 +303,8 @@ class Daemon:
     def volume_remove(self, name: str, *, force: bool) -> None:
         volumes.volume_remove(self, name, force=force)
 
-    def volume_prune(self) -> dict[str, Any]:
-        return volumes.volume_prune(self)
+    def volume_prune(self, *, all_volumes: bool = False) -> dict[str, Any]:
+        return volumes.volume_prune(self, all_volumes=all_volumes)
 
     # -- exec ---------------------------------------------------------------
     def exec_create(self, ref: str, config: dict[str, Any]) -> str:
@@ -280,8 +313,10 @@ class Daemon:
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return execs.exec_get(self, exec_id).to_api()
 
-    async def exec_start(self, exec_id: str, *, detach: bool) -> Stdio | None:
-        return await execs.exec_start(self, exec_id, detach=detach)
+    async def exec_start(
+        self, exec_id: str, *, detach: bool, console_size: tuple[int, int] | None = None
+    ) -> Stdio | None:
+        return await execs.exec_start(self, exec_id, detach=detach, console_size=console_size)
 
     async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         await execs.exec_resize(self, exec_id, height, width)

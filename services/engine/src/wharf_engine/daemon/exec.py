@@ -47,6 +47,7 @@ class Exec:
     workdir: str
     env: list[str]
     privileged: bool
+    console_size: tuple[int, int] | None = None
     running: bool = False
     exit_code: int | None = None
     pid: int = 0
@@ -98,8 +99,16 @@ def exec_create(daemon: Daemon, ref: str, config: dict[str, Any]) -> str:
         workdir=str(config.get("WorkingDir") or container.config.get("WorkingDir") or "/"),
         env=[str(e) for e in config.get("Env") or []],
         privileged=bool(config.get("Privileged")),
+        console_size=_size(config.get("ConsoleSize")),
     )
     return exec_id
+
+
+def _size(value: Any) -> tuple[int, int] | None:
+    """``ConsoleSize`` [height, width], as the exec create and start bodies carry it (API 1.42+)."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 def exec_get(daemon: Daemon, exec_id: str) -> Exec:
@@ -160,13 +169,19 @@ async def exec_wait(daemon: Daemon, exec_id: str, timeout: float = 5) -> None:
         log.warning("exec.exit_late", exec_id=exec_id)
 
 
-async def exec_start(daemon: Daemon, exec_id: str, *, detach: bool) -> Stdio | None:
+async def exec_start(
+    daemon: Daemon, exec_id: str, *, detach: bool, console_size: tuple[int, int] | None = None
+) -> Stdio | None:
     """Run the exec; returns its stdio stream (already connected) unless ``detach``."""
     item = exec_check(daemon, exec_id)
     container = daemon.containers.get(item.container_id)
     paths = _paths(daemon, container, item)
     process_file = paths.bundle / f"exec-{item.id}.process.json"
-    write_atomic(process_file, json.dumps(_process(container, item)).encode())
+    process = _process(container, item)
+    size = console_size or item.console_size
+    if item.tty and size:  # the terminal has its size before the process runs
+        process["consoleSize"] = {"height": size[0], "width": size[1]}
+    write_atomic(process_file, json.dumps(process).encode())
     item.running = True
     try:
         shim_pid, pid, stdio = await daemon.shims.launch(

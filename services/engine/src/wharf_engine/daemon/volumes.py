@@ -61,11 +61,11 @@ def volume_remove(daemon: Daemon, name: str, *, force: bool) -> None:
     daemon.volumes.remove(name)
 
 
-def volume_prune(daemon: Daemon) -> dict[str, Any]:
-    """Unused anonymous volumes go (Docker's default since API 1.42)."""
+def volume_prune(daemon: Daemon, *, all_volumes: bool = False) -> dict[str, Any]:
+    """Unused anonymous volumes go (Docker's default since API 1.42); with ``all=true`` named ones too."""
     deleted, reclaimed = [], 0
     for record in daemon.volumes.all():
-        if record.get("Anonymous") and not _users(daemon, record["Name"]):
+        if (all_volumes or record.get("Anonymous")) and not _users(daemon, record["Name"]):
             reclaimed += _size(Path(record["Mountpoint"]))
             daemon.volumes.remove(record["Name"])
             deleted.append(record["Name"])

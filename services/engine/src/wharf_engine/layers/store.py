@@ -93,9 +93,14 @@ class LayerStore:
         if self.has(diff_id):
             shutil.rmtree(work)
         else:
-            if final.exists():  # a leftover without meta.json: never completed
-                shutil.rmtree(final)
-            work.rename(final)
+            if final.exists() and not self.has(diff_id):  # a leftover without meta.json: never completed
+                shutil.rmtree(final, ignore_errors=True)
+            try:
+                work.rename(final)
+            except OSError:
+                if not self.has(diff_id):  # not a concurrent registration of the same layer
+                    raise
+                shutil.rmtree(work)  # the same content landed first from another registration
         return self.get(diff_id)
 
     def export(self, diff_id: str, out: BinaryIO) -> str:

@@ -17,7 +17,9 @@ from wharf_engine.containers.container import Stdio
 class ExecBackend(Protocol):
     def exec_create(self, ref: str, config: dict[str, Any]) -> str: ...
     def exec_inspect(self, exec_id: str) -> dict[str, Any]: ...
-    async def exec_start(self, exec_id: str, *, detach: bool) -> Stdio | None: ...
+    async def exec_start(
+        self, exec_id: str, *, detach: bool, console_size: tuple[int, int] | None = None
+    ) -> Stdio | None: ...
     async def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
     def exec_check(self, exec_id: str) -> None: ...
     async def exec_wait(self, exec_id: str) -> None: ...
@@ -45,7 +47,13 @@ def router(backend: ExecBackend) -> APIRouter:
         try:
             await conn.write(handshake(request, content_type(request.scope, tty)))
             try:
-                stdio = await backend.exec_start(exec_id, detach=False)
+                size = body.get("ConsoleSize")
+                console = (
+                    (int(size[0]), int(size[1]))
+                    if isinstance(size, list) and len(size) == 2 and all(size)
+                    else None
+                )
+                stdio = await backend.exec_start(exec_id, detach=False, console_size=console)
             except WharfError as exc:  # the process could not start: say so on the stream, as Docker
                 message = exc.message.encode() + b"\r\n"
                 await conn.write(message if tty else mux("stderr", message))

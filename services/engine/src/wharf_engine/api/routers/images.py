@@ -6,14 +6,15 @@ from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from wharf_common.errors import InvalidArgument, NotImplemented_
+from wharf_common.errors import InvalidArgument
 
 from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters
+from wharf_engine.api.routers.distribution import PullBackend, pull_response
 from wharf_engine.api.streams import json_line
 
 
-class ImageBackend(Protocol):
+class ImageBackend(PullBackend, Protocol):
     def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]: ...
     def image_inspect(self, ref: str) -> dict[str, Any]: ...
     def image_history(self, ref: str) -> list[dict[str, Any]]: ...
@@ -73,7 +74,7 @@ def router(backend: ImageBackend) -> APIRouter:
     async def create(request: Request) -> Response:
         q = request.query_params
         if q.get("fromImage"):
-            raise NotImplemented_("pulling images from a registry is not supported by this engine yet")
+            return await pull_response(backend, request)
         source = q.get("fromSrc")
         changes = q.getlist("changes")
         if source and source != "-":

@@ -15,7 +15,7 @@ class VolumeBackend(Protocol):
     def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]: ...
     def volume_inspect(self, name: str) -> dict[str, Any]: ...
     def volume_remove(self, name: str, *, force: bool) -> None: ...
-    def volume_prune(self) -> dict[str, Any]: ...
+    def volume_prune(self, *, all_volumes: bool = False) -> dict[str, Any]: ...
 
 
 def router(backend: VolumeBackend) -> APIRouter:
@@ -32,8 +32,9 @@ def router(backend: VolumeBackend) -> APIRouter:
         return JSONResponse(backend.volume_create(body.get("Name") or None, labels), status_code=201)
 
     @r.post("/prune")
-    async def prune() -> Response:
-        return JSONResponse(backend.volume_prune())
+    async def prune(request: Request) -> Response:
+        wanted = qfilters(request).get("all") or ["false"]
+        return JSONResponse(backend.volume_prune(all_volumes=wanted[0].lower() in ("true", "1")))
 
     @r.get("/{name}")
     async def inspect(name: str) -> Response:

@@ -1,0 +1,225 @@
+"""ImagePull (``POST /images/create?fromImage=``): the v1 pull of protocols.md A.8.
+
+Before the first message: parse the reference, look the tag up and fetch the ancestry, so an
+unknown tag or an unreachable registry is a plain HTTP error. Then every v1 JSON is fetched
+and checked against the ancestry, the layers this engine lacks are downloaded (a few at a
+time, each streamed to a temporary file while its size and payload checksum are checked)
+and registered, and only when every layer is in the store are the image config and the
+reference written: an interrupted pull leaves complete layers (a retry skips them) but never
+an image or a tag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from wharf_common.errors import InvalidArgument, NotFound, NotImplemented_, WharfError
+from wharf_common.reference import ImageReference, InvalidReference, parse_reference
+
+from wharf_engine.distribution import (
+    AuthConfig,
+    DefaultHubUnavailable,
+    LayerVerificationFailed,
+    PullAccessDenied,
+    RegistryClient,
+    RegistryUnauthorized,
+    TagNotFound,
+    resolve_endpoint,
+)
+from wharf_engine.distribution.client import ImageJson
+from wharf_engine.distribution.progress import (
+    Emit,
+    Message,
+    Throttle,
+    layer_progress,
+    layer_status,
+    run_with_progress,
+    status,
+)
+from wharf_engine.distribution.v1 import PayloadHasher, chain_ids, check_json, image_config
+from wharf_engine.layers.store import Layer
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+PARALLEL_DOWNLOADS = 3
+PARALLEL_METADATA = 8
+
+
+def registry_reference(name: str, tag: str | None, *, what: str = "pulling from") -> ImageReference:
+    """``name`` (+ ``tag``) as a tagged reference on a registry given by host:port."""
+    try:
+        ref = parse_reference(name)
+        if tag:
+            if ":" in tag:  # fromImage=x&tag=sha256:...: a digest
+                raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
+            ref = ImageReference(ref.domain, ref.path, tag)
+    except InvalidReference as exc:
+        raise InvalidArgument(str(exc)) from None
+    if ref.digest:
+        raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
+    if ref.domain is None:
+        raise DefaultHubUnavailable(what)
+    return ref.with_default_tag()
+
+
+def remote_name(ref: ImageReference) -> str:
+    """The repository path on the registry: ``library/`` for single names (protocols.md A.2)."""
+    return ref.path if "/" in ref.path else f"library/{ref.path}"
+
+
+def client_for(daemon: Daemon, domain: str, auth: AuthConfig) -> RegistryClient:
+    settings = daemon.settings
+    return RegistryClient(resolve_endpoint(domain, settings.insecure_registries, settings.ca_bundle), auth)
+
+
+async def image_pull(
+    daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
+) -> AsyncGenerator[Message, None]:
+    ref = registry_reference(name, tag)
+    assert ref.domain is not None and ref.tag is not None
+    remote = remote_name(ref)
+    async with client_for(daemon, ref.domain, auth) as client:
+        try:
+            await client.repository_images(remote)  # a read token, when the registry hands one out
+            top = await client.tag(remote, ref.tag)
+        except RegistryUnauthorized as exc:
+            raise PullAccessDenied(ref.repository, f"unauthorized: {exc.reason}") from None
+        if top is None:
+            raise TagNotFound(str(ref), ref.tag, f"{ref.domain}/{remote}")
+        ancestry = list(reversed(await client.ancestry(top)))  # root first
+        if not ancestry or ancestry[-1] != top:
+            raise LayerVerificationFailed(f"ancestry of {top} does not start with it")
+        yield status(f"Pulling from {ref.path}", ref.tag)
+        job = _Pull(daemon, client, ref, ancestry)
+        try:
+            async for message in run_with_progress(job.run):
+                yield message
+        except WharfError as exc:
+            log.warning("image.pull_failed", reference=str(ref), error=exc.message)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            log.info("image.pull_abandoned", reference=str(ref))
+            raise
+
+
+class _Pull:
+    def __init__(self, daemon: Daemon, client: RegistryClient, ref: ImageReference, ancestry: list[str]):
+        self.daemon = daemon
+        self.client = client
+        self.ref = ref
+        self.ancestry = ancestry
+        self.parents = {v1: (ancestry[i - 1] if i else None) for i, v1 in enumerate(ancestry)}
+        self.diff_ids: dict[str, str] = {}
+
+    async def run(self, emit: Emit) -> None:
+        jsons = await self._metadata()
+        missing = []
+        for v1_id in self.ancestry:
+            diff_id = self.daemon.v1ids.diff_id(v1_id)
+            if diff_id is not None and self.daemon.layers.has(diff_id):
+                self.diff_ids[v1_id] = diff_id
+                emit(layer_status(v1_id[:12], "Already exists"))
+            else:
+                missing.append(v1_id)
+                emit(layer_status(v1_id[:12], "Pulling fs layer"))
+        slots = asyncio.Semaphore(PARALLEL_DOWNLOADS)
+        tasks = [asyncio.ensure_future(self._fetch(v1_id, jsons[v1_id], slots, emit)) for v1_id in missing]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._commit([jsons[v1].data for v1 in self.ancestry], emit)
+
+    async def _metadata(self) -> dict[str, ImageJson]:
+        slots = asyncio.Semaphore(PARALLEL_METADATA)
+
+        async def one(v1_id: str) -> ImageJson:
+            async with slots:
+                image = await self.client.image_json(v1_id)
+            if image is None:
+                raise NotFound(f"image {v1_id} of {self.ref} not found on {self.ref.domain}")
+            problem = check_json(v1_id, self.parents[v1_id], image.data)
+            if problem:
+                raise LayerVerificationFailed(f"pulling {self.ref}: {problem}")
+            return image
+
+        found = await asyncio.gather(*(one(v1_id) for v1_id in self.ancestry))
+        return dict(zip(self.ancestry, found, strict=True))
+
+    async def _fetch(self, v1_id: str, image: ImageJson, slots: asyncio.Semaphore, emit: Emit) -> None:
+        short = v1_id[:12]
+        fd, name = tempfile.mkstemp(prefix="pull-", dir=self.daemon.layers.tmp)
+        spool = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async with slots:
+                    await self._download(v1_id, image, out, emit)
+            emit(layer_status(short, "Download complete"))
+            emit(layer_status(short, "Extracting"))
+            async with self.daemon.layer_register_lock:
+                layer = await asyncio.to_thread(_register, self.daemon, spool)
+            self.diff_ids[v1_id] = layer.diff_id
+            self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)
+            emit(layer_status(short, "Pull complete"))
+        finally:
+            spool.unlink(missing_ok=True)  # noqa: ASYNC240 - one unlink, not worth a thread
+
+    async def _download(self, v1_id: str, image: ImageJson, out: Any, emit: Emit) -> None:
+        short, hasher, throttle = v1_id[:12], PayloadHasher(image.raw), Throttle()
+        received = shown = 0
+        async with self.client.layer(v1_id) as (length, chunks):
+            total = image.size or length
+            async for chunk in chunks:
+                await asyncio.to_thread(out.write, chunk)
+                hasher.update(chunk)
+                received += len(chunk)
+                if throttle.ready(final=received == total):
+                    emit(layer_progress(short, "Downloading", received, total))
+                    shown = received
+        if shown != received:
+            emit(layer_progress(short, "Downloading", received, total))
+        if image.size is not None and received != image.size:
+            raise LayerVerificationFailed(
+                f"layer {short}: received {received} bytes, the registry announced {image.size}"
+            )
+        if image.checksum and image.checksum.startswith("sha256:") and hasher.checksum != image.checksum:
+            raise LayerVerificationFailed(
+                f"layer {short}: checksum {hasher.checksum} does not match {image.checksum}"
+            )
+        emit(layer_status(short, "Verifying Checksum"))
+
+    async def _commit(self, jsons: list[dict[str, Any]], emit: Emit) -> None:
+        """Every layer is registered: write the config, then the reference (never a half image)."""
+        diff_ids = [self.diff_ids[v1] for v1 in self.ancestry]
+        key = str(self.ref)
+        async with self.daemon.image_lock:
+            image_id = self.daemon.images.create(image_config(jsons, diff_ids))
+            previous = self.daemon.references.get(key)
+            self.daemon.references.add(key, image_id)
+        chains = chain_ids(diff_ids)
+        rows = [
+            (v1, self.parents[v1], d, c) for v1, d, c in zip(self.ancestry, diff_ids, chains, strict=True)
+        ]
+        self.daemon.v1ids.record(rows, image_id, prefer=True)
+        self.daemon.events.emit("image", "pull", key, {"name": key})
+        log.info("image.pulled", reference=key, image_id=image_id, layers=len(diff_ids))
+        if previous == image_id:
+            emit(status(f"Status: Image is up to date for {key}"))
+        else:
+            emit(status(f"Status: Downloaded newer image for {key}"))
+
+
+def _register(daemon: Daemon, spool: Path) -> Layer:
+    with spool.open("rb") as f:
+        return daemon.layers.register(f)

@@ -1,0 +1,234 @@
+"""ImagePush (``POST /images/{name}/push``): the v1 push of protocols.md A.7.
+
+Each local layer becomes a v1 image (:func:`wharf_engine.distribution.v1.v1_chain`). The index
+``PUT`` announces the list; a ``GET json`` per layer finds what the registry already has;
+the others are sent root first (``PUT json``, ``PUT layer`` as gzip, ``PUT checksum``) while
+the next ones are compressed into temporary files in parallel; then the tags and the final
+``PUT …/images``. A layer the registry has is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from wharf_common.errors import InvalidArgument, NotFound, WharfError
+from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
+
+from wharf_engine.distribution import AuthConfig, DefaultHubUnavailable, RegistryClient
+from wharf_engine.distribution.progress import (
+    Emit,
+    Message,
+    Throttle,
+    layer_progress,
+    layer_status,
+    run_with_progress,
+    status,
+)
+from wharf_engine.distribution.v1 import V1Layer, v1_chain
+
+from .pull import client_for, remote_name
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+PARALLEL_COMPRESS = 3
+PARALLEL_CHECKS = 5
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    tag: str
+    image_id: str
+    chain: list[V1Layer]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    path: Path
+    size: int
+    checksum: str  # the payload checksum: sha256(JSON + "\n" + gzip bytes)
+
+
+def _targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageReference, list[_Target]]:
+    try:
+        ref = parse_reference(name)
+    except InvalidReference as exc:
+        raise InvalidArgument(str(exc)) from None
+    if ref.digest:
+        raise InvalidArgument("cannot push a digest reference")
+    if ref.domain is None:
+        raise DefaultHubUnavailable("pushing to")
+    tag = tag or ref.tag
+    repository = ref.repository
+    if tag and not is_valid_tag(tag):
+        raise InvalidArgument(f"invalid tag format: {tag}")
+    pairs = [
+        (key.rpartition(":")[2], image_id)
+        for key, image_id in daemon.references.items()
+        if key.rpartition(":")[0] == repository and (not tag or key == f"{repository}:{tag}")
+    ]
+    if not pairs:
+        raise NotFound(f"An image does not exist locally with the tag: {repository}")
+    targets = []
+    for t, image_id in pairs:
+        config = daemon.images.get(image_id)
+        sizes = [daemon.layers.get(d).size for d in config.get("rootfs", {}).get("diff_ids", [])]
+        if not sizes:
+            raise InvalidArgument(f"image {repository}:{t} has no layers: a v1 registry cannot store it")
+        targets.append(_Target(t, image_id, v1_chain(image_id, config, sizes, daemon.v1ids)))
+    return ImageReference(ref.domain, ref.path), targets
+
+
+async def image_push(
+    daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
+) -> AsyncGenerator[Message, None]:
+    ref, targets = _targets(daemon, name, tag)
+    assert ref.domain is not None
+    yield status(f"The push refers to repository [{ref.repository}]")
+    async with client_for(daemon, ref.domain, auth) as client:
+        job = _Push(daemon, client, remote_name(ref), targets)
+        try:
+            async for message in run_with_progress(job.run):
+                yield message
+        except WharfError as exc:
+            log.warning("image.push_failed", repository=ref.repository, error=exc.message)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            log.info("image.push_abandoned", repository=ref.repository)
+            raise
+
+
+class _Push:
+    def __init__(self, daemon: Daemon, client: RegistryClient, remote: str, targets: list[_Target]):
+        self.daemon = daemon
+        self.client = client
+        self.remote = remote
+        self.targets = targets
+        self.layers: dict[str, V1Layer] = {}  # root first, each v1 image once
+        for target in targets:
+            for layer in target.chain:
+                self.layers.setdefault(layer.v1_id, layer)
+        self.spools: list[Path] = []
+
+    def _image_list(self) -> list[dict[str, str]]:
+        tops = {t.chain[-1].v1_id: t.tag for t in self.targets}
+        listed = [{"id": v1_id, **({"Tag": tops[v1_id]} if v1_id in tops else {})} for v1_id in self.layers]
+        return listed
+
+    async def run(self, emit: Emit) -> None:
+        for v1_id in self.layers:
+            emit(layer_status(v1_id[:12], "Preparing"))
+        await self.client.put_repository(self.remote, self._image_list())
+        missing = await self._missing(emit)
+        checksums: dict[str, str] = {}
+        slots = asyncio.Semaphore(PARALLEL_COMPRESS)
+        prepared = {v1: asyncio.ensure_future(self._prepare(self.layers[v1], slots)) for v1 in missing}
+        try:
+            for v1_id in missing:
+                checksum = await self._send(self.layers[v1_id], await prepared[v1_id], emit)
+                if checksum:
+                    checksums[v1_id] = checksum
+        finally:
+            for task in prepared.values():
+                task.cancel()
+            await asyncio.gather(*prepared.values(), return_exceptions=True)
+            for spool in self.spools:
+                spool.unlink(missing_ok=True)
+        for target in self.targets:
+            await self.client.put_tag(self.remote, target.tag, target.chain[-1].v1_id)
+            rows = [(layer.v1_id, layer.parent, layer.diff_id, layer.chain_id) for layer in target.chain]
+            self.daemon.v1ids.record(rows, target.image_id)
+        await self.client.put_repository_images(
+            self.remote, [{"id": v1_id, "checksum": c} for v1_id, c in checksums.items()]
+        )
+        domain = self.client.endpoint.domain
+        for target in self.targets:
+            name = f"{domain}/{self.remote.removeprefix('library/')}:{target.tag}"
+            self.daemon.events.emit("image", "push", name, {"name": name})
+            log.info("image.pushed", reference=name, pushed=len(checksums), layers=len(target.chain))
+            emit(status(f"{target.tag}: pushed image {target.chain[-1].v1_id}"))
+
+    async def _missing(self, emit: Emit) -> list[str]:
+        slots = asyncio.Semaphore(PARALLEL_CHECKS)
+
+        async def present(v1_id: str) -> bool:
+            async with slots:
+                return await self.client.image_json(v1_id) is not None
+
+        found = await asyncio.gather(*(present(v1_id) for v1_id in self.layers))
+        missing = []
+        for v1_id, there in zip(self.layers, found, strict=True):
+            if there:
+                emit(layer_status(v1_id[:12], "Layer already exists"))
+            else:
+                missing.append(v1_id)
+                emit(layer_status(v1_id[:12], "Waiting"))
+        return missing
+
+    async def _prepare(self, layer: V1Layer, slots: asyncio.Semaphore) -> _Prepared:
+        """The layer tar through gzip into a temporary file, hashing what will be sent."""
+        async with slots:
+            fd, name = tempfile.mkstemp(prefix="push-", dir=self.daemon.layers.tmp)
+            os.close(fd)
+            spool = Path(name)
+            self.spools.append(spool)
+            size, checksum = await asyncio.to_thread(_compress, self.daemon, layer, spool)
+            return _Prepared(spool, size, checksum)
+
+    async def _send(self, layer: V1Layer, prepared: _Prepared, emit: Emit) -> str | None:
+        short = layer.v1_id[:12]
+        if not await self.client.put_image_json(layer.v1_id, layer.raw):
+            emit(layer_status(short, "Layer already exists"))  # pushed meanwhile by someone else
+            return None
+        await self.client.put_layer(layer.v1_id, self._body(prepared, short, emit))
+        await self.client.put_checksum(layer.v1_id, prepared.checksum)
+        emit(layer_status(short, "Pushed"))
+        prepared.path.unlink(missing_ok=True)
+        return prepared.checksum
+
+    async def _body(self, prepared: _Prepared, short: str, emit: Emit) -> AsyncIterator[bytes]:
+        throttle, sent = Throttle(), 0
+        with prepared.path.open("rb") as f:
+            while chunk := await asyncio.to_thread(f.read, CHUNK):
+                sent += len(chunk)
+                if throttle.ready(final=sent == prepared.size):
+                    emit(layer_progress(short, "Pushing", sent, prepared.size))
+                yield chunk
+
+
+class _HashingFile:
+    """Writes through to ``out`` while counting and hashing (the payload checksum)."""
+
+    def __init__(self, out: Any, image_json: bytes) -> None:
+        self.out = out
+        self.hash = hashlib.sha256(image_json + b"\n")
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        written: int = self.out.write(data)
+        return written
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _compress(daemon: Daemon, layer: V1Layer, spool: Path) -> tuple[int, str]:
+    with spool.open("wb") as out:
+        hashing = _HashingFile(out, layer.raw)
+        with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as gz:
+            daemon.layers.export(layer.diff_id, gz)  # type: ignore[arg-type]
+    return hashing.size, "sha256:" + hashing.hash.hexdigest()

@@ -1,0 +1,253 @@
+"""A typed async client for the v1 registry API (protocols.md A.5), on httpx.
+
+Requests carry ``Authorization: Basic`` when the caller has credentials; once the standalone
+index hands out an ``X-Docker-Token`` (``PUT``/``GET /v1/repositories/<name>/…``) the client
+switches to ``Authorization: Token …`` as engine 1.5 does, which spares the registry a
+password check per request. Transport failures become :class:`RegistryUnreachable`, 401 becomes
+:class:`RegistryUnauthorized`; other unexpected statuses :class:`RegistryError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from wharf_common.errors import NotFound
+
+from wharf_engine.settings import ENGINE_VERSION
+
+from .endpoint import AuthConfig, Endpoint
+from .errors import RegistryError, RegistryUnauthorized, RegistryUnreachable
+
+USER_AGENT = f"wharf/{ENGINE_VERSION} (v1 registry client)"
+TIMEOUT = httpx.Timeout(30.0, read=120.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageJson:
+    raw: bytes
+    data: dict[str, Any]
+    size: int | None  # X-Docker-Size: the layer's bytes as stored
+    checksum: str | None  # X-Docker-Checksum-Payload, when the registry knows it
+
+
+class RegistryClient:
+    """One session with one registry; use as ``async with RegistryClient(...) as client``."""
+
+    def __init__(
+        self, endpoint: Endpoint, auth: AuthConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.endpoint = endpoint
+        self.auth = auth
+        self._authorization = None if auth.anonymous else auth.basic()
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
+        self._http = httpx.AsyncClient(
+            base_url=endpoint.url, verify=endpoint.verify, timeout=TIMEOUT, follow_redirects=True,
+            headers={"User-Agent": USER_AGENT}, transport=transport,
+        )  # fmt: skip
+
+    async def __aenter__(self) -> RegistryClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._http.aclose()
+
+    def url(self, path: str) -> str:
+        return f"{self.endpoint.url}{path}"
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self._authorization:
+            headers["Authorization"] = self._authorization
+        return headers
+
+    def _take_token(self, response: httpx.Response) -> None:
+        token = response.headers.get("x-docker-token")
+        if token and self._authorization:  # anonymous sessions have nothing to prove
+            self._authorization = f"Token {token}"
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = self._headers(kwargs.pop("headers", None))
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RegistryUnreachable(method, self.url(path), _reason(exc, self.endpoint.domain)) from None
+        if response.status_code == 401:
+            raise RegistryUnauthorized(method, self.url(path), anonymous=self.auth.anonymous)
+        return response
+
+    def _fail(self, method: str, path: str, response: httpx.Response) -> RegistryError:
+        return RegistryError(method, self.url(path), response.status_code, _detail(response))
+
+    # ---- index (standalone) -------------------------------------------------------------
+
+    async def repository_images(self, remote: str) -> None:
+        """``GET /v1/repositories/<remote>/images`` (pull step 2): only to receive a token."""
+        response = await self._send(
+            "GET", f"/v1/repositories/{remote}/images", headers={"X-Docker-Token": "true"}
+        )
+        if response.status_code == 200:
+            self._take_token(response)
+
+    async def put_repository(self, remote: str, images: list[dict[str, str]]) -> None:
+        path = f"/v1/repositories/{remote}/"
+        response = await self._send("PUT", path, json=images, headers={"X-Docker-Token": "true"})
+        if response.status_code not in (200, 201):
+            raise self._fail("PUT", path, response)
+        self._take_token(response)
+
+    async def put_repository_images(self, remote: str, images: list[dict[str, str]]) -> None:
+        path = f"/v1/repositories/{remote}/images"
+        response = await self._send("PUT", path, json=images, headers={"X-Docker-Token": "true"})
+        if response.status_code not in (200, 204):
+            raise self._fail("PUT", path, response)
+
+    async def login(self) -> None:
+        """``GET /v1/users/`` with Basic: 200 means the credentials are good (protocols.md A.10)."""
+        self._authorization = None if self.auth.anonymous else self.auth.basic()
+        response = await self._send("GET", "/v1/users/")
+        if response.status_code == 403:
+            raise RegistryUnauthorized("GET", self.url("/v1/users/"))  # 403: the account is not active
+        if response.status_code != 200:
+            raise self._fail("GET", "/v1/users/", response)
+
+    async def search(self, query: str, limit: int) -> dict[str, Any]:
+        response = await self._send("GET", "/v1/search", params={"q": query, "n": str(limit)})
+        if response.status_code != 200:
+            raise self._fail("GET", "/v1/search", response)
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    # ---- tags -----------------------------------------------------------------------------
+
+    async def tag(self, remote: str, tag: str) -> str | None:
+        """The image id ``tag`` points at, or None when the repository or tag is unknown."""
+        path = f"/v1/repositories/{remote}/tags/{tag}"
+        response = await self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail("GET", path, response)
+        image_id = response.json()
+        if not isinstance(image_id, str):
+            raise self._fail("GET", path, response)
+        return image_id
+
+    async def put_tag(self, remote: str, tag: str, image_id: str) -> None:
+        path = f"/v1/repositories/{remote}/tags/{tag}"
+        response = await self._send("PUT", path, content=json.dumps(image_id).encode(),
+                                    headers={"Content-Type": "application/json"})  # fmt: skip
+        if response.status_code not in (200, 201):
+            raise self._fail("PUT", path, response)
+
+    # ---- images ---------------------------------------------------------------------------
+
+    async def ancestry(self, image_id: str) -> list[str]:
+        path = f"/v1/images/{image_id}/ancestry"
+        response = await self._send("GET", path)
+        if response.status_code == 404:
+            raise NotFound(f"image {image_id} not found on {self.endpoint.domain}")
+        if response.status_code != 200:
+            raise self._fail("GET", path, response)
+        ancestry = response.json()
+        if not isinstance(ancestry, list) or not all(isinstance(i, str) for i in ancestry):
+            raise self._fail("GET", path, response)
+        return ancestry
+
+    async def image_json(self, image_id: str) -> ImageJson | None:
+        """The image JSON, or None when the registry has no complete image of that id."""
+        path = f"/v1/images/{image_id}/json"
+        response = await self._send("GET", path)
+        if response.status_code in (400, 404):  # 400: "being uploaded", i.e. not there yet
+            return None
+        if response.status_code != 200:
+            raise self._fail("GET", path, response)
+        data = json.loads(response.content)
+        size = response.headers.get("x-docker-size")
+        return ImageJson(
+            raw=response.content,
+            data=data if isinstance(data, dict) else {},
+            size=int(size) if size and size.isdigit() else None,
+            checksum=response.headers.get("x-docker-checksum-payload"),
+        )
+
+    @asynccontextmanager
+    async def layer(self, image_id: str) -> AsyncIterator[tuple[int | None, AsyncIterator[bytes]]]:
+        """``(content length, chunks)`` of the layer, streamed."""
+        path = f"/v1/images/{image_id}/layer"
+        try:
+            async with self._http.stream("GET", path, headers=self._headers()) as response:
+                if response.status_code == 401:
+                    raise RegistryUnauthorized("GET", self.url(path), anonymous=self.auth.anonymous)
+                if response.status_code != 200:
+                    await response.aread()
+                    raise self._fail("GET", path, response)
+                length = response.headers.get("content-length")
+                yield (int(length) if length and length.isdigit() else None), self._chunks(path, response)
+        except httpx.HTTPError as exc:
+            raise RegistryUnreachable("GET", self.url(path), _reason(exc, self.endpoint.domain)) from None
+
+    async def _chunks(self, path: str, response: httpx.Response) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_bytes(1 << 20):
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise RegistryUnreachable("GET", self.url(path), _reason(exc, self.endpoint.domain)) from None
+
+    async def put_image_json(self, image_id: str, raw: bytes) -> bool:
+        """``PUT json``; False when the registry already has the complete image (409)."""
+        path = f"/v1/images/{image_id}/json"
+        response = await self._send("PUT", path, content=raw, headers={"Content-Type": "application/json"})
+        if response.status_code == 409 or _detail(response) == "Image already exists":
+            return False
+        if response.status_code != 200:
+            raise self._fail("PUT", path, response)
+        return True
+
+    async def put_layer(self, image_id: str, body: AsyncIterable[bytes]) -> None:
+        """``PUT layer``: the body goes out chunked, as engines send it."""
+        path = f"/v1/images/{image_id}/layer"
+        response = await self._send("PUT", path, content=body,
+                                    headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        if response.status_code != 200:
+            raise self._fail("PUT", path, response)
+
+    async def put_checksum(self, image_id: str, payload: str) -> None:
+        path = f"/v1/images/{image_id}/checksum"
+        response = await self._send("PUT", path, headers={"X-Docker-Checksum-Payload": payload})
+        if response.status_code != 200:
+            raise self._fail("PUT", path, response)
+
+
+def _reason(exc: httpx.HTTPError, domain: str) -> str:
+    """Go's wording for the usual failures (``dial tcp …: connect: connection refused``)."""
+    cause: BaseException = exc
+    for _ in range(8):  # the innermost cause says what happened
+        if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
+            return f"dial tcp {domain}: connect: connection refused"
+        inner = cause.__cause__ or cause.__context__
+        if inner is None:
+            break
+        cause = inner
+    if isinstance(exc, httpx.TimeoutException):
+        return f"dial tcp {domain}: i/o timeout"
+    return str(cause) or str(exc) or type(exc).__name__
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return response.text[:200]
+
+
+__all__ = ["ImageJson", "RegistryClient"]

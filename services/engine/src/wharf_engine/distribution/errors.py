@@ -1,0 +1,77 @@
+"""What can go wrong talking to a registry, as wharf error kinds (messages in Docker's wording)."""
+
+from __future__ import annotations
+
+from wharf_common.errors import (
+    InvalidArgument,
+    NotFound,
+    NotImplemented_,
+    SystemFault,
+    Unauthorized,
+    Unavailable,
+)
+
+
+class DefaultHubUnavailable(NotImplemented_):
+    def __init__(
+        self, what: str = "pulling from", hint: str = "push to and pull from a registry by host:port"
+    ) -> None:
+        super().__init__(f"{what} the default hub is not available: {hint}")
+
+
+class RegistryUnreachable(Unavailable):
+    """The registry did not answer (refused, reset, timed out, TLS failure)."""
+
+    def __init__(self, method: str, url: str, reason: str) -> None:
+        super().__init__(f'{method.capitalize()} "{url}": {reason}')
+
+
+class RegistryUnauthorized(Unauthorized):
+    def __init__(self, method: str, url: str, *, anonymous: bool = False) -> None:
+        self.reason = "authentication required" if anonymous else "incorrect username or password"
+        super().__init__(f'{method.capitalize()} "{url}": unauthorized: {self.reason}')
+
+
+class TagNotFound(NotFound):
+    def __init__(self, reference: str, tag: str, repository: str) -> None:
+        super().__init__(
+            f"manifest for {reference} not found: Tag {tag} not found in repository {repository}"
+        )
+
+
+class PullAccessDenied(NotFound):
+    """moby answers a refused pull as not found (and the CLI then does not prompt for a login)."""
+
+    def __init__(self, repository: str, cause: str) -> None:
+        super().__init__(
+            f"pull access denied for {repository}, repository does not exist or may require "
+            f"'docker login': {cause}"
+        )
+
+
+class RegistryError(SystemFault):
+    """The registry answered with a status the protocol does not expect here."""
+
+    def __init__(self, method: str, url: str, status: int, detail: str) -> None:
+        super().__init__(f'{method.capitalize()} "{url}": registry answered {status}: {detail}')
+
+
+class LayerVerificationFailed(SystemFault):
+    """A downloaded layer or image JSON is not what the registry announced."""
+
+
+class InvalidRegistryAuth(InvalidArgument):
+    def __init__(self) -> None:
+        super().__init__("invalid X-Registry-Auth header: expected base64url-encoded JSON")
+
+
+__all__ = [
+    "DefaultHubUnavailable",
+    "InvalidRegistryAuth",
+    "LayerVerificationFailed",
+    "PullAccessDenied",
+    "RegistryError",
+    "RegistryUnauthorized",
+    "RegistryUnreachable",
+    "TagNotFound",
+]
