@@ -124,22 +124,16 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
             stdin=bool(container.config.get("OpenStdin")),
         )
         await network.attach(daemon, container, pid)
-    except StartFailure as exc:
-        release_attachers(container, exc)
-        await network.detach(daemon, container)
-        unmount_rootfs(container)
-        await daemon.runtime.delete(container.id, force=True)
-        container.state.exit_code = exc.exit_code
-        container.state.error = str(exc)
-        container.state.status = "exited" if container.state.started_at != ZERO_TIME else "created"
-        container.save()
-        raise
     except BaseException as exc:
         release_attachers(container, exc)
         await daemon.runtime.delete(container.id, force=True)
         await network.detach(daemon, container)
         unmount_rootfs(container)
-        await daemon.runtime.delete(container.id, force=True)
+        if isinstance(exc, StartFailure):  # the process could not start: Docker records 126/127
+            container.state.exit_code = exc.exit_code
+            container.state.error = str(exc)
+            container.state.status = "exited" if container.state.started_at != ZERO_TIME else "created"
+            container.save()
         raise
     # attachers waiting for this start connect to the shim before the process runs
     waiters, container.pending_attach = container.pending_attach, []
