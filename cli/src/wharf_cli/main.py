@@ -56,6 +56,11 @@ COMMANDS: dict[str, str] = {
     "cp": "cp",
     "events": "events",
     "volume": "volume",
+    "pull": "registry",
+    "push": "registry",
+    "login": "registry",
+    "logout": "registry",
+    "search": "registry",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host")
 

@@ -9,10 +9,13 @@ from ._containers import ContainersAPI
 from ._exec import ExecAPI
 from ._images import ImagesAPI
 from ._monitoring import MonitoringAPI
+from ._registry import RegistryAPI
 from ._volumes import VolumesAPI
 
 
-class EngineClient(ContainersAPI, ImagesAPI, BuildAPI, ExecAPI, VolumesAPI, ArchiveAPI, MonitoringAPI):
+class EngineClient(
+    ContainersAPI, ImagesAPI, BuildAPI, ExecAPI, VolumesAPI, ArchiveAPI, MonitoringAPI, RegistryAPI
+):
     """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
 
     The API version is negotiated on first use like the docker CLI (``HEAD /_ping``, ``Api-Version`` header,
