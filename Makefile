@@ -34,11 +34,16 @@ $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml s
 $(BUSYBOX): deploy/images/busybox/build.py
 	python3 deploy/images/busybox/build.py --if-missing --output $@
 
-# the engine in the foreground, busybox seeded once it answers
+# the engine in the foreground, busybox seeded once it answers; the registry beside it,
+# stopped (and waited for) when the engine stops or make is interrupted
+run: RUN_REGISTRY_PORT ?= 5000
+run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
 run: setup
-	@mkdir -p $(dir $(RUN_SOCK))
+	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT)
 	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
 	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) ) &
+	@$(VENV)/bin/wharf-registry --host 127.0.0.1 --port $(RUN_REGISTRY_PORT) --data-root $(RUN_REGISTRY_ROOT) & REG=$$!; \
+	trap 'kill $$REG 2>/dev/null; wait $$REG 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK) --bridge $(RUN_BRIDGE) --subnet $(RUN_SUBNET)
 
 test: setup

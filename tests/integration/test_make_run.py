@@ -1,4 +1,5 @@
-"""`make run` starts an engine with busybox seeded; `wharf run busybox echo hello world` works."""
+"""`make run` starts an engine with busybox seeded and a registry beside it; `wharf run busybox
+echo hello world` works, the registry answers ``/v1/_ping``, and both stop with make."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import pytest
 from engines import REPO, VENV_BIN, wait_for
+from wharf_registry.testing import free_port
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -20,9 +23,11 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
     sock = root / "engine.sock"
     bridge = "whmk" + root.name[-6:]
     env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
+    port = free_port()
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
-         f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24"],
+         f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24",
+         f"RUN_REGISTRY_PORT={port}", f"RUN_REGISTRY_ROOT={root}/registry"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -34,8 +39,16 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             )  # fmt: skip
             return result.returncode == 0 and result.stdout == b"hello world\n"
 
+        def registry_pings() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/_ping", timeout=2) as response:
+                    return bool(response.status == 200)
+            except OSError:
+                return False
+
         wait_for(lambda: sock.exists(), timeout=120, interval=0.2)
         wait_for(hello, timeout=60, interval=0.5)
+        wait_for(registry_pings, timeout=30, interval=0.2)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -48,6 +61,11 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             socket_left = False
         except AssertionError:
             socket_left = True
+        try:  # the registry is stopped with the engine
+            wait_for(lambda: not registry_pings(), timeout=15, interval=0.1)
+            registry_left = False
+        except AssertionError:
+            registry_left = True
         for line in Path("/proc/self/mounts").read_text().splitlines():
             target = line.split()[1]
             if target.startswith(str(root)):
@@ -55,3 +73,4 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     assert not socket_left, "the engine removes its socket on a clean shutdown"
+    assert not registry_left, "make run stops the registry with the engine"

@@ -1,8 +1,9 @@
-"""``wharf-registry``: serve the v1 registry, or ``wharf-registry adduser FILE USER``."""
+"""``wharf-registry``: serve the v1 registry; ``adduser FILE USER``; ``gc [--dry-run]``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import socket
 import sys
@@ -14,7 +15,9 @@ from wharf_common.logging import configure_logging
 
 from .access import add_user
 from .app import create_app
+from .gc import DEFAULT_GRACE, GcRefused, collect
 from .settings import Settings
+from .storage import build_driver
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +27,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="wharf-registry",
         description="Run the wharf registry (Docker registry v1 API). "
         "Storage, auth and the rest come from WHARF_REGISTRY_* variables.",
-        epilog="Add a user for Basic auth: wharf-registry adduser FILE USER (password on stdin).",
+        epilog="Add a user for Basic auth: wharf-registry adduser FILE USER (password on stdin). "
+        "Remove images no tag reaches: wharf-registry gc [--dry-run] [--grace SECONDS].",
     )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 5000; 0 picks a free one)")
@@ -44,6 +48,32 @@ def adduser(argv: list[str]) -> None:
         add_user(args.file, args.user, password)
     except ValueError as exc:
         raise SystemExit(f"wharf-registry adduser: {exc}") from None
+
+
+def gc(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(
+        prog="wharf-registry gc",
+        description="Remove the image objects no tag of any repository reaches (JSON, ancestry, layer, "
+        "checksum, uploads) and stale upload leftovers. Storage comes from the same WHARF_REGISTRY_* "
+        "variables as the server; safe while it runs.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    p.add_argument("--data-root", type=Path, help="filesystem storage root (default /var/lib/wharf-registry)")
+    p.add_argument("--grace", type=float, default=DEFAULT_GRACE, metavar="SECONDS",
+                   help="keep images with younger objects: pushes in flight (default 3600)")  # fmt: skip
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning")
+    args = p.parse_args(argv)
+    if args.grace < 0:
+        p.error("--grace must be >= 0")
+    settings = Settings(**({"data_root": args.data_root} if args.data_root is not None else {}))
+    configure_logging(args.log_level, json=settings.log_json)
+    storage = build_driver(settings.storage, settings.data_root)
+    try:
+        report = asyncio.run(collect(storage, grace=args.grace, dry_run=args.dry_run))
+    except GcRefused as exc:
+        raise SystemExit(f"wharf-registry gc: {exc}") from None
+    sys.stdout.write("".join(line + "\n" for line in report.lines()))
+    sys.stdout.flush()
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -89,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["adduser"]:
         adduser(argv[1:])
+    elif argv[:1] == ["gc"]:
+        gc(argv[1:])
     else:
         serve(argv)
 
