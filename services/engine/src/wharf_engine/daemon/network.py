@@ -71,11 +71,6 @@ def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container,
     return targets
 
 
-def check_links(daemon: Daemon, container: Container) -> None:
-    """At create: every linked container must exist (404 otherwise)."""
-    _link_targets(daemon, container)
-
-
 def hosts_lines(daemon: Daemon, container: Container) -> str:
     lines = HOSTS_HEADER
     ip = container.network.get("IPAddress")

@@ -39,6 +39,3 @@ def enable(bridge: str, subnet: str) -> None:
 def disable(bridge: str) -> None:
     subprocess.run(["nft", "delete", "table", "ip", table(bridge)], capture_output=True)
 
-
-def enabled(bridge: str) -> bool:
-    return subprocess.run(["nft", "list", "table", "ip", table(bridge)], capture_output=True).returncode == 0

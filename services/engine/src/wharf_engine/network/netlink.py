@@ -42,12 +42,6 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
         ipr.link("set", index=index, state="up")
 
 
-def delete_bridge(name: str) -> None:
-    with IPRoute() as ipr:
-        for index in ipr.link_lookup(ifname=name):
-            ipr.link("del", index=index)
-
-
 def mac_for(ip: ipaddress.IPv4Address) -> str:
     """Docker's scheme: 02:42 then the four address bytes."""
     return "02:42:" + ":".join(f"{b:02x}" for b in ip.packed)
