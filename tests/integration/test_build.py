@@ -278,3 +278,12 @@ def test_docker_py_build_reads_the_image_id(engine: Engine, tmp_path: Path) -> N
             client.images.build(path=str(tmp_path), tag="pybroken")
     finally:
         client.close()
+
+
+def test_many_layers_build_and_run(engine: Engine) -> None:
+    """Overlay's lowerdir must fit in one page: 60 layers (Docker allows 128) still mount."""
+    dockerfile = "FROM busybox\n" + "".join(f"RUN echo {i} > /f{i}\n" for i in range(60)) + 'CMD ["cat", "/f59"]\n'
+    status, messages = build(engine, {"Dockerfile": dockerfile}, "t=layered")
+    assert status == 200 and "Successfully tagged layered:latest" in text(messages), messages[-1]
+    assert len(engine.json("GET", "/images/layered/json")["RootFS"]["Layers"]) == 61
+    assert run(engine, "layered") == (0, b"59\n")

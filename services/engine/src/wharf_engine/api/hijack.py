@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
@@ -45,11 +46,27 @@ class HijackProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hijacked: Hijacked | None = None
+        self.upgrading = False  # llhttp stopped parsing at the end of an Upgrade request's headers
+        self.body_left = 0  # of that request's Content-Length, still to come
+        self.early = bytearray()  # raw bytes after the request, before the route took the socket
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         extensions["wharf.hijack"] = self.hijack
+        self.body_left = 0
+        if self._get_upgrade() == b"tcp":
+            length = dict(self.headers).get(b"content-length", b"0")
+            self.body_left = int(length) if length.isdigit() else 0
+
+    def on_body(self, body: bytes) -> None:
+        self.body_left = max(0, self.body_left - len(body))  # llhttp may still parse some of it
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self.body_left:  # llhttp calls an Upgrade request complete before its body: not yet
+            return
+        super().on_message_complete()
 
     def hijack(self) -> Hijacked:
         self.hijacked = Hijacked(self)
@@ -57,13 +74,38 @@ class HijackProtocol(HttpToolsProtocol):
         self.cycle.response_started = True
         self.cycle.response_complete = True
         self._unset_keepalive_if_required()
+        if self.early:
+            self.hijacked.reader.feed_data(bytes(self.early))
+            self.early.clear()
         return self.hijacked
 
     def data_received(self, data: bytes) -> None:
         if self.hijacked is not None:
             self.hijacked.reader.feed_data(data)
             return
-        super().data_received(data)
+        self._unset_keepalive_if_required()
+        if self.upgrading:
+            self._after_headers(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            # an Upgrade: tcp request (attach, exec start): its body (exec start's JSON) is HTTP,
+            # whatever follows is the client's stream, kept until the route hijacks the socket
+            self.upgrading = True
+            self._after_headers(data[int(exc.args[0]) :])
+        except httptools.HttpParserError:
+            self.send_400_response("Invalid HTTP request received.")
+
+    def _after_headers(self, data: bytes) -> None:
+        if self.body_left:
+            body, data = data[: self.body_left], data[self.body_left :]
+            self.body_left -= len(body)
+            self.cycle.body += body
+            if not self.body_left:
+                self.cycle.more_body = False
+            self.cycle.message_event.set()
+        self.early += data
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
         if self.hijacked is not None:

@@ -51,7 +51,7 @@ def mount_rootfs(daemon: Daemon, container: Container) -> Path:
         d.mkdir(parents=True, exist_ok=True)
     if not is_mounted(merged):
         diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
-        lowers = [init_layer(container), *(daemon.layers.get(d).path for d in reversed(diff_ids))]
+        lowers = [init_layer(container), *(daemon.layers.short_path(d) for d in reversed(diff_ids))]
         mount_overlay(lowers, upper, work, merged)
     return merged
 

@@ -32,6 +32,8 @@ class LayerStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root / "layers"
+        self.links = root / "l"
+        self.links.mkdir(parents=True, exist_ok=True)
         self.tmp = root / "tmp"
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,19 @@ class LayerStore:
         except FileNotFoundError:
             raise NoSuchLayer(diff_id) from None
         return Layer(diff_id=diff_id, size=int(meta["size"]), path=d / "diff")
+
+    def short_path(self, diff_id: str) -> Path:
+        """A short link to the layer's diff for overlay's lowerdir, which must fit in one page (4 KiB):
+        with ``<root>/l/<16 hex>`` an image can have over 100 layers (Docker allows 128)."""
+        hexid = diff_id.removeprefix("sha256:")
+        link = self.links / hexid[:16]
+        if not link.is_symlink():
+            self.get(diff_id)  # NotFound for a layer that is not there
+            tmp = self.links / f".{hexid[:16]}.{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(Path("..") / "layers" / hexid / "diff")
+            tmp.replace(link)
+        return link
 
     def register(self, stream: BinaryIO) -> Layer:
         """Extract a (possibly compressed) layer tar; blocking, so call it in a thread."""
@@ -108,6 +123,7 @@ class LayerStore:
         return write_tar(self.get(diff_id).path, out)
 
     def remove(self, diff_id: str) -> None:
+        (self.links / diff_id.removeprefix("sha256:")[:16]).unlink(missing_ok=True)
         d = self._dir(diff_id)
         if d.exists():
             trash = Path(tempfile.mkdtemp(prefix="rm-", dir=self.tmp))
