@@ -282,7 +282,8 @@ def test_docker_py_build_reads_the_image_id(engine: Engine, tmp_path: Path) -> N
 
 def test_many_layers_build_and_run(engine: Engine) -> None:
     """Overlay's lowerdir must fit in one page: 60 layers (Docker allows 128) still mount."""
-    dockerfile = "FROM busybox\n" + "".join(f"RUN echo {i} > /f{i}\n" for i in range(60)) + 'CMD ["cat", "/f59"]\n'
+    steps = "".join(f"RUN echo {i} > /f{i}\n" for i in range(60))
+    dockerfile = "FROM busybox\n" + steps + 'CMD ["cat", "/f59"]\n'
     status, messages = build(engine, {"Dockerfile": dockerfile}, "t=layered")
     assert status == 200 and "Successfully tagged layered:latest" in text(messages), messages[-1]
     assert len(engine.json("GET", "/images/layered/json")["RootFS"]["Layers"]) == 61

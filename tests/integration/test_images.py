@@ -145,3 +145,19 @@ def test_docker_save_load_and_import_cli(engine: Engine, tmp_path: Path, busybox
     run = engine.docker("run", "--rm", "cli-import:1", "echo", "imported")
     assert run.stdout == b"imported\n"
     engine.docker("rmi", "cli-import:1")
+
+
+def test_saved_layers_hash_to_their_diff_ids(engine: Engine) -> None:
+    """What `save` hands out is byte for byte what the config names, so any loader can verify it."""
+    import hashlib
+
+    status, archive = engine.request("GET", "/images/get?names=busybox")
+    assert status == 200
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+        digests = [
+            "sha256:" + hashlib.sha256(tar.extractfile(name).read()).hexdigest()  # type: ignore[union-attr]
+            for name in manifest[0]["Layers"]
+        ]
+    assert digests == config["rootfs"]["diff_ids"]

@@ -365,5 +365,6 @@ __all__ = [
     "LayerStats",
     "UnsafeArchive",
     "extract_layer",
+    "open_decompressed",
     "write_tar",
 ]

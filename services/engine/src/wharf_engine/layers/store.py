@@ -9,10 +9,10 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from wharf_common.errors import NotFound
-from wharf_common.tarfiles import extract_layer, write_tar
+from wharf_common.tarfiles import extract_layer, open_decompressed, write_tar
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,11 @@ class LayerStore:
         """Extract a (possibly compressed) layer tar; blocking, so call it in a thread."""
         work = Path(tempfile.mkdtemp(prefix="layer-", dir=self.tmp))
         try:
-            stats = extract_layer(stream, work / "diff", allow_devices=True)
+            # the bytes as received are kept: a tar rebuilt from the extracted files would not hash
+            # to the diff id again, and `save`/push must hand out exactly what the id names
+            with open(work / "source", "wb") as source:
+                tee = cast(BinaryIO, _Tee(stream, source))
+                stats = extract_layer(tee, work / "diff", allow_devices=True)
             return self._publish(work, stats.diff_id, stats.size)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -89,12 +93,11 @@ class LayerStore:
                 src.rename(work / "diff")
                 size = _regular_size(work / "diff")
             else:
-                spool = work / "layer.tar"
+                spool = work / "source"  # kept: export hands out these very bytes
                 with open(spool, "wb") as out:
                     write_tar(src, out)
                 with open(spool, "rb") as f:
                     stats = extract_layer(f, work / "diff", allow_devices=True)
-                spool.unlink()
                 diff_id, size = stats.diff_id, stats.size
             return self._publish(work, diff_id, size)
         except BaseException:
@@ -119,8 +122,13 @@ class LayerStore:
         return self.get(diff_id)
 
     def export(self, diff_id: str, out: BinaryIO) -> str:
-        """Write the layer as a Docker-format tar (whiteouts converted); returns its diff id."""
-        return write_tar(self.get(diff_id).path, out)
+        """Write the layer's uncompressed tar, byte for byte the one its diff id names."""
+        source = self._dir(diff_id) / "source"
+        if not source.exists():  # a layer made from a directory: its tar is rebuilt the same way
+            return write_tar(self.get(diff_id).path, out)
+        with open(source, "rb") as raw:
+            shutil.copyfileobj(open_decompressed(raw), out, 1 << 20)
+        return diff_id
 
     def remove(self, diff_id: str) -> None:
         (self.links / diff_id.removeprefix("sha256:")[:16]).unlink(missing_ok=True)
@@ -148,3 +156,16 @@ def _regular_size(root: Path) -> int:
             if stat.S_ISREG(st.st_mode):
                 total += st.st_size
     return total
+
+
+class _Tee:
+    """Reads from ``source`` and keeps a copy of every byte in ``copy``."""
+
+    def __init__(self, source: BinaryIO, copy: BinaryIO) -> None:
+        self.source = source
+        self.copy = copy
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        self.copy.write(data)
+        return data
