@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := runc busybox-static iproute2 curl git
-BENCH_PACKAGES := podman buildah
+BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
 RUN_SOCK ?= /run/wharf/engine.sock
@@ -69,6 +69,7 @@ bench: setup bench-packages
 	$(PY) bench/bench.py
 	$(PY) bench/build_bench.py
 	$(PY) bench/net_bench.py
+	$(PY) bench/registry_bench.py
 
 clean:
 	rm -rf $(VENV) .cache
