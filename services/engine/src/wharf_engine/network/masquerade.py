@@ -38,4 +38,3 @@ def enable(bridge: str, subnet: str) -> None:
 
 def disable(bridge: str) -> None:
     subprocess.run(["nft", "delete", "table", "ip", table(bridge)], capture_output=True)
-
