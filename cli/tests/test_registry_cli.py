@@ -4,6 +4,7 @@ import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -13,7 +14,7 @@ from wharf_cli.main import create_app
 from wharf_client.testing import FakeEngine, FakeRequest, Reply
 
 runner = CliRunner()
-PULL = [
+PULL: list[dict[str, Any]] = [
     {"status": "Pulling from user/web", "id": "v1"},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": "aaa"},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": "bbb"},
