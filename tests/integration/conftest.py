@@ -55,3 +55,14 @@ def fresh_engine(busybox_tar: Path) -> Iterator[Engine]:
     """An engine of the test's own, for tests that kill or restart it."""
     with running_engine(busybox_tar) as eng:
         yield eng
+
+
+@pytest.fixture(scope="module")
+def engine_b() -> Iterator[Engine]:
+    """A second engine of the module's own, empty: whatever it runs, it pulled."""
+    eng = make_engine()
+    try:
+        eng.start()
+        yield eng
+    finally:
+        eng.cleanup()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import DOCKER, Engine, UnixConnection, make_engine, needs_docker, wait_for
+from engines import DOCKER, Engine, UnixConnection, needs_docker, wait_for
 from wharf_registry.testing import RegistryProcess, free_port, image_json, make_layer, random_image_id
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -40,17 +40,6 @@ def registry() -> Iterator[RegistryProcess]:
         yield reg
     finally:
         reg.cleanup()
-
-
-@pytest.fixture(scope="module")
-def engine_b() -> Iterator[Engine]:
-    """A second engine, empty: whatever it runs, it pulled."""
-    eng = make_engine()
-    try:
-        eng.start()
-        yield eng
-    finally:
-        eng.cleanup()
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import VENV_BIN, Engine, make_engine
+from engines import VENV_BIN, Engine
 from wharf_registry.testing import RegistryProcess
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -27,16 +27,6 @@ def registry() -> Iterator[RegistryProcess]:
         yield reg
     finally:
         reg.cleanup()
-
-
-@pytest.fixture(scope="module")
-def engine_b() -> Iterator[Engine]:
-    eng = make_engine()
-    try:
-        eng.start()
-        yield eng
-    finally:
-        eng.cleanup()
 
 
 @pytest.fixture
