@@ -6,15 +6,20 @@ killed through runc, overlay mounts are detached, and the root directory is dele
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import random
 import secrets
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +171,41 @@ def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any
 
 
 needs_docker = pytest.mark.skipif(not Path(DOCKER).exists(), reason="docker CLI not installed")
+
+
+def pty_session(
+    env: dict[str, str], argv: list[str], script: bytes = b"", *, rows: int = 33, cols: int = 111
+) -> tuple[bytes, int]:
+    """Run ``argv`` on a ``rows``x``cols`` pty, type ``script`` at the first ``# `` prompt.
+
+    Returns (everything the terminal showed, exit code); the child is killed if it outlives 20 s.
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    output = b""
+    sent = not script
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # EIO once the child has gone
+                    break
+                if not data:
+                    break
+                output += data
+            if not sent and b"# " in output:
+                os.write(fd, script)
+                sent = True
+    finally:  # reap the child, killing it if it has not exited within 5 s
+        deadline = time.monotonic() + 5
+        while (reaped := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if reaped[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            reaped = os.waitpid(pid, 0)
+        os.close(fd)
+    return output, os.waitstatus_to_exitcode(reaped[1])

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
 import time
 
 import pytest
-from engines import DOCKER, Engine, needs_docker, wait_for
+from engines import DOCKER, Engine, needs_docker, pty_session, wait_for
 
 pytestmark = [needs_docker, pytest.mark.root]
 
@@ -148,33 +145,12 @@ def test_images_tag_and_rmi(engine: Engine) -> None:
 
 
 def test_run_interactive_tty(engine: Engine) -> None:
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(DOCKER, [DOCKER, "run", "-it", "--rm", "busybox", "sh"], engine.env)
-    output = b""
-
-    def read_for(seconds: float, until: bytes | None = None) -> None:
-        nonlocal output
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (until and until in output):
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                output += data
-
-    read_for(10, until=b"# ")
-    os.write(fd, b"echo hi; tty; exit 5\r")
-    read_for(10)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
+    output, code = pty_session(
+        engine.env, [DOCKER, "run", "-it", "--rm", "busybox", "sh"], b"echo hi; tty; exit 5\r"
+    )
     assert b"hi\r\n" in output
     assert b"/dev/pts/0" in output
-    assert os.waitstatus_to_exitcode(status) == 5
+    assert code == 5
 
 
 def test_failed_start_with_rm_removes_the_container(engine: Engine) -> None:
@@ -185,23 +161,8 @@ def test_failed_start_with_rm_removes_the_container(engine: Engine) -> None:
 
 def test_run_interactive_tty_with_missing_command_fails_fast(engine: Engine) -> None:
     started = time.monotonic()
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(DOCKER, [DOCKER, "run", "-it", "--rm", "busybox", "no-such-binary"], engine.env)
-    output = b""
-    while time.monotonic() - started < 20:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            output += data
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 127
+    output, code = pty_session(engine.env, [DOCKER, "run", "-it", "--rm", "busybox", "no-such-binary"])
+    assert code == 127
     assert b"executable file not found" in output
     assert time.monotonic() - started < 10
     listing = engine.json("GET", "/containers/json?all=1")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import time
 from collections.abc import Iterator
 
 import pytest
-from engines import DOCKER, Engine, needs_docker
+from engines import DOCKER, Engine, needs_docker, pty_session
 
 pytestmark = [pytest.mark.root]
 
@@ -70,29 +67,9 @@ def test_docker_exec_output_exit_codes_stdin_user_workdir(engine: Engine, runnin
 
 @needs_docker
 def test_docker_exec_it_in_a_pty(engine: Engine, running: str) -> None:
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(DOCKER, [DOCKER, "exec", "-it", "exectarget", "sh"], engine.env)
-    output = b""
-    deadline = time.monotonic() + 20
-    sent = False
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            output += data
-        if not sent and b"# " in output:
-            os.write(fd, b"tty; exit 9\r")
-            sent = True
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
+    output, code = pty_session(engine.env, [DOCKER, "exec", "-it", "exectarget", "sh"], b"tty; exit 9\r")
     assert b"/dev/pts/" in output
-    assert os.waitstatus_to_exitcode(status) == 9
+    assert code == 9
 
 
 def test_docker_py_exec_run(engine: Engine, running: str) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from engines import BUSYBOX_TAR, VENV_BIN, Engine, wait_for
+from engines import BUSYBOX_TAR, VENV_BIN, Engine, pty_session, wait_for
 
 pytestmark = [pytest.mark.root]
 
@@ -71,38 +68,11 @@ def test_run_interactive_pipes_stdin(engine: Engine) -> None:
 
 
 def test_run_tty_interactive_via_pty(engine: Engine) -> None:
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(WHARF, [WHARF, "run", "-it", "--rm", "busybox", "sh"], engine.env)
-    output = b""
-
-    def read_for(seconds: float, until: bytes | None = None) -> None:
-        nonlocal output
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (until and until in output):
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:  # EIO once the child has gone
-                    data = b""
-                if not data:
-                    return
-                output += data
-
-    try:
-        read_for(10, until=b"# ")
-        os.write(fd, b"echo hi; tty; exit 5\r")
-        read_for(10)
-    finally:  # reap the CLI, killing it if it has not exited within 5 s
-        deadline = time.monotonic() + 5
-        while (reaped := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if reaped[0] == 0:
-            os.kill(pid, signal.SIGKILL)
-            reaped = os.waitpid(pid, 0)
-        os.close(fd)
+    output, code = pty_session(
+        engine.env, [WHARF, "run", "-it", "--rm", "busybox", "sh"], b"echo hi; tty; exit 5\r"
+    )
     assert b"hi\r\n" in output and b"/dev/pts/0" in output
-    assert os.waitstatus_to_exitcode(reaped[1]) == 5
+    assert code == 5
 
 
 def test_run_rm_removes_the_container_after_exit(engine: Engine) -> None:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import select
-import signal
 import socket
-import struct
 import subprocess
-import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import VENV_BIN, Engine
+from engines import VENV_BIN, Engine, pty_session
 from wharf_client import EngineClient
 
 pytestmark = [pytest.mark.root]
@@ -67,41 +60,6 @@ def stopped(engine: Engine) -> Iterator[str]:
     engine.wharf("rm", "-f", name)
 
 
-def pty_session(
-    engine: Engine, argv: list[str], script: bytes, rows: int = 33, cols: int = 111
-) -> tuple[bytes, int]:
-    """Run ``argv`` on a ``rows``x``cols`` pty, type ``script`` at the first prompt: (output, exit code)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(argv[0], argv, engine.env)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    output = b""
-    sent = False
-    deadline = time.monotonic() + 20
-    try:
-        while time.monotonic() < deadline:
-            if select.select([fd], [], [], 0.1)[0]:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:  # EIO once the child has gone
-                    break
-                if not data:
-                    break
-                output += data
-            if not sent and b"# " in output:
-                os.write(fd, script)
-                sent = True
-    finally:  # reap the child, killing it if it has not exited within 5 s
-        deadline = time.monotonic() + 5
-        while (reaped := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if reaped[0] == 0:
-            os.kill(pid, signal.SIGKILL)
-            reaped = os.waitpid(pid, 0)
-        os.close(fd)
-    return output, os.waitstatus_to_exitcode(reaped[1])
-
-
 # -- exec -------------------------------------------------------------------------------------------
 def test_exec_passes_output_arguments_and_exit_code_through(engine: Engine, target: str) -> None:
     assert out(engine.wharf("exec", TARGET, "echo", "-n", "--help", "-it")) == "--help -it"
@@ -134,7 +92,7 @@ def test_exec_errors_exit_like_docker(engine: Engine, target: str, stopped: str)
 
 def test_exec_it_gets_a_sized_tty_and_restores_the_terminal(engine: Engine, target: str) -> None:
     shell = f"stty -g; {WHARF} exec -it {TARGET} sh; code=$?; stty -g; exit $code"
-    output, code = pty_session(engine, ["/bin/sh", "-c", shell], b"tty; stty size; exit 9\r")
+    output, code = pty_session(engine.env, ["/bin/sh", "-c", shell], b"tty; stty size; exit 9\r")
     assert code == 9
     assert b"/dev/pts/" in output and b"33 111" in output
     modes = re.findall(rb"^[0-9a-f]+(?::[0-9a-f]+){10,}\r?$", output, re.M)
