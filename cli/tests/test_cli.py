@@ -181,7 +181,7 @@ def test_images_table_and_tag(engine: FakeEngine) -> None:
     image = {
         "Id": "sha256:" + "a" * 64,
         "RepoTags": ["busybox:latest"],
-        "Created": int(time.time()),
+        "Created": int(time.time()) + 1,  # whole seconds: never a second old by the time it prints
         "Size": 4261550,
     }
     engine.route("GET", "/images/json", lambda req: Reply.json([image]))

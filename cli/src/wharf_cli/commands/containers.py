@@ -13,6 +13,8 @@ from ..output import describe, err, fail, fail_client, out
 from ..session import client
 
 Containers = Annotated[list[str], typer.Argument(metavar="CONTAINER...")]
+StopTime = Annotated[int | None, typer.Option("-t", "--time", help="Seconds to wait before killing it")]
+Signal = Annotated[str | None, typer.Option("-s", "--signal", help="Signal to send to the container")]
 
 
 def for_each(
@@ -69,12 +71,8 @@ def start(
 
 def stop(
     containers: Containers,
-    time: Annotated[
-        int | None, typer.Option("-t", "--time", help="Seconds to wait before killing it")
-    ] = None,
-    signal: Annotated[
-        str | None, typer.Option("-s", "--signal", help="Signal to send to the container")
-    ] = None,
+    time: StopTime = None,
+    signal: Signal = None,
 ) -> None:
     """Stop one or more running containers."""
     api = client()
@@ -83,9 +81,7 @@ def stop(
 
 def kill(
     containers: Containers,
-    signal: Annotated[
-        str | None, typer.Option("-s", "--signal", help="Signal to send to the container")
-    ] = None,
+    signal: Signal = None,
 ) -> None:
     """Kill one or more running containers."""
     api = client()
@@ -94,12 +90,8 @@ def kill(
 
 def restart(
     containers: Containers,
-    time: Annotated[
-        int | None, typer.Option("-t", "--time", help="Seconds to wait before killing it")
-    ] = None,
-    signal: Annotated[
-        str | None, typer.Option("-s", "--signal", help="Signal to send to the container")
-    ] = None,
+    time: StopTime = None,
+    signal: Signal = None,
 ) -> None:
     """Restart one or more containers."""
     api = client()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from wharf_common.dockerfile.errors import SubstitutionError
 from wharf_common.dockerfile.substitution import expand, expand_words
@@ -213,6 +213,16 @@ class Maintainer(_Located):
     name: str
 
 
+def _file_words(ins: Copy | Add, word: Callable[[str], str]) -> dict[str, Any]:
+    """COPY and ADD expand the same words: sources, dest, --chown, --chmod."""
+    return {
+        "sources": tuple(word(source) for source in ins.sources),
+        "dest": word(ins.dest),
+        "chown": None if ins.chown is None else word(ins.chown),
+        "chmod": None if ins.chmod is None else word(ins.chmod),
+    }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Copy(_Located):
     """``COPY [--from=stage] [--chown=u:g] [--chmod=mode] src... dest``.
@@ -229,14 +239,7 @@ class Copy(_Located):
     chmod: str | None = None
 
     def expand(self, env: Mapping[str, str], escape: str = "\\") -> Copy:
-        word = _expander(env, escape, self.line)
-        return replace(
-            self,
-            sources=tuple(word(source) for source in self.sources),
-            dest=word(self.dest),
-            chown=None if self.chown is None else word(self.chown),
-            chmod=None if self.chmod is None else word(self.chmod),
-        )
+        return replace(self, **_file_words(self, _expander(env, escape, self.line)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,14 +253,7 @@ class Add(_Located):
     chmod: str | None = None
 
     def expand(self, env: Mapping[str, str], escape: str = "\\") -> Add:
-        word = _expander(env, escape, self.line)
-        return replace(
-            self,
-            sources=tuple(word(source) for source in self.sources),
-            dest=word(self.dest),
-            chown=None if self.chown is None else word(self.chown),
-            chmod=None if self.chmod is None else word(self.chmod),
-        )
+        return replace(self, **_file_words(self, _expander(env, escape, self.line)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
