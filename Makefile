@@ -52,8 +52,8 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src services/registry/src bench deploy
-	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests services/registry/tests \
+	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src services/registry/src services/hub/src bench deploy
+	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests services/registry/tests services/hub/tests \
 		tests/integration; do \
 		$(VENV)/bin/mypy $$t || exit 1; done
 	$(PY) deploy/lint/module_size.py

@@ -1,0 +1,71 @@
+"""One handler per error kind, rendered for the part of the hub that was asked:
+
+* ``/v1/...`` (the index engines speak to): a JSON string body, as the 2014 index answered
+  (``"Username or email already exists"``), with ``WWW-Authenticate`` on 401;
+* ``/api/...``: problem JSON (RFC 9457) ``{"type","title","status","detail"}``;
+* web pages: the page renderer the web layer installs (plain text until it does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+from wharf_common.errors import WharfError
+
+from ..services.errors import TooManyAttempts
+
+PageRenderer = Callable[[Request, int, str], Response]
+V1_CHALLENGE = 'Basic realm="auth required",Token'
+
+
+def render(request: Request, status: int, message: str, page: PageRenderer | None) -> Response:
+    path = request.url.path
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = V1_CHALLENGE if path.startswith("/v1/") else 'Bearer realm="wharf-hub"'
+    if path.startswith("/v1/") or path in ("/_ping",):
+        return JSONResponse(message, status_code=status, headers=headers)
+    if path.startswith("/api/"):
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        body = {"type": "about:blank", "title": title, "status": status, "detail": message}
+        return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+    if page is not None:
+        return page(request, status, message)
+    return PlainTextResponse(message, status_code=status, headers=headers)
+
+
+def install(app: FastAPI, page: PageRenderer | None = None) -> None:
+    async def wharf_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, WharfError)
+        response = render(request, exc.status, exc.message, page)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        response = render(request, exc.status_code, detail, page)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        return render(request, 400, problems or "invalid request", page)
+
+    app.add_exception_handler(WharfError, wharf_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+__all__ = ["PageRenderer", "install", "render"]

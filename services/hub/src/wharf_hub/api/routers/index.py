@@ -1,0 +1,195 @@
+"""The v1 index API engines speak (protocols.md A.4, A.9, A.10): thin handlers over
+:class:`~wharf_hub.services.index.IndexService` and the account service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from ...db.models import User
+from ...hub import Hub
+from ...services.accounts import EXISTS
+from ...services.errors import AlreadyExists, InvalidName, WrongCredentials
+from ...services.index import Grant
+from ...services.names import check_email, check_password, split_repository
+from ...services.social import DEFAULT_PAGE_SIZE
+from ..deps import basic_user
+
+REGISTRY_VERSION = "0.9.1"
+
+
+def _ping() -> Response:
+    return JSONResponse(
+        {}, headers={"X-Docker-Registry-Standalone": "false", "X-Docker-Registry-Version": REGISTRY_VERSION}
+    )
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    if not body.strip():
+        return []
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise InvalidName("Invalid JSON") from None
+
+
+def _token_headers(grant: Grant, wanted: bool) -> dict[str, str]:
+    headers = {"X-Docker-Endpoints": ", ".join(grant.endpoints)}
+    if wanted:
+        headers["X-Docker-Token"] = grant.token
+        headers["WWW-Authenticate"] = f"Token {grant.token}"
+    return headers
+
+
+def _split(path: str) -> tuple[str, str, str]:
+    """``alice/web/images`` → (alice, web, images); ``busybox/`` → (library, busybox, "")."""
+    path = path.strip("/")
+    suffix = ""
+    for action in ("images", "auth"):
+        if path.endswith(f"/{action}"):
+            path, suffix = path[: -len(action) - 1], action
+            break
+    namespace, name = split_repository(path)
+    return namespace, name, suffix
+
+
+def router(hub: Hub) -> APIRouter:
+    r = APIRouter()
+    r.add_api_route("/v1/_ping", _ping, methods=["GET", "HEAD"], include_in_schema=False)
+    r.add_api_route("/_ping", _ping, methods=["GET", "HEAD"], include_in_schema=False)
+
+    # ---- users (docker login) -----------------------------------------------------------------
+
+    @r.post("/v1/users/", include_in_schema=False)
+    @r.post("/v1/users", include_in_schema=False)
+    async def create_user(request: Request) -> Response:
+        data = await _json(request)
+        if not isinstance(data, dict):
+            raise InvalidName("Invalid JSON: expected an object with username, password and email")
+        username, password = str(data.get("username") or ""), str(data.get("password") or "")
+        email = str(data.get("email") or "")
+        with hub.unit() as s:
+            if hub.accounts.find(s, username) is not None or (email and hub.accounts.email_taken(s, email)):
+                raise InvalidName(EXISTS)  # 400: the client then checks the password with GET
+            if not email:
+                raise InvalidName("An e-mail address is required to create an account")
+            try:
+                hub.accounts.signup(s, username, email, password)
+            except AlreadyExists:
+                raise InvalidName(EXISTS) from None
+        return JSONResponse("User Created", status_code=201)
+
+    @r.get("/v1/users/", include_in_schema=False)
+    @r.get("/v1/users", include_in_schema=False)
+    def login(request: Request) -> Response:
+        with hub.unit() as s:
+            if basic_user(hub, s, request) is None:
+                raise WrongCredentials()
+        return JSONResponse("OK")
+
+    @r.put("/v1/users/{username}/", include_in_schema=False)
+    async def update_user(username: str, request: Request) -> Response:
+        data = await _json(request)
+        if not isinstance(data, dict):
+            raise InvalidName("Invalid JSON")
+        with hub.unit() as s:
+            user = basic_user(hub, s, request)
+            if user is None or user.username != username.lower():
+                raise WrongCredentials()
+            if data.get("email"):
+                email = check_email(str(data["email"]))
+                if hub.accounts.email_taken(s, email) and email.lower() != user.email_key:
+                    raise AlreadyExists(EXISTS)
+                user.email, user.email_key = email, email.lower()
+            if data.get("password"):
+                user.password_hash = hub.accounts.passwords.hash(
+                    check_password(str(data["password"]), username)
+                )
+        return Response(status_code=204)
+
+    # ---- repositories -----------------------------------------------------------------------
+
+    @r.put("/v1/repositories/{path:path}", include_in_schema=False)
+    async def put_repository(path: str, request: Request) -> Response:
+        namespace, name, action = _split(path)
+        body = await _json(request)
+        wanted = request.headers.get("x-docker-token", "").lower() == "true"
+        with hub.unit() as s:
+            if action == "auth":
+                hub.index.check_token(request.headers.get("authorization", ""), namespace, name)
+                return JSONResponse("OK")
+            user = basic_user(hub, s, request)
+            if action == "images":
+                hub.index.finish_push(s, user, namespace, name, body)
+                return Response(status_code=204)
+            grant = hub.index.start_push(s, user, namespace, name, body)
+        return JSONResponse("", headers=_token_headers(grant, wanted))
+
+    @r.get("/v1/repositories/{path:path}", include_in_schema=False)
+    def get_images(path: str, request: Request) -> Response:
+        namespace, name, action = _split(path)
+        if action != "images":
+            raise InvalidName(f"Unknown index path: {path}")
+        wanted = request.headers.get("x-docker-token", "").lower() == "true"
+        with hub.unit() as s:
+            grant = hub.index.start_pull(s, basic_user(hub, s, request), namespace, name)
+        return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
+
+    @r.delete("/v1/repositories/{path:path}", include_in_schema=False)
+    def delete_repository(path: str, request: Request) -> Response:
+        namespace, name, _ = _split(path)
+        wanted = request.headers.get("x-docker-token", "").lower() == "true"
+        with hub.unit() as s:
+            user = basic_user(hub, s, request)
+            if wanted:  # step 1 of the delete flow: a delete token for the registry
+                grant = hub.index.start_delete(s, user, namespace, name)
+                return JSONResponse("", status_code=202, headers=_token_headers(grant, True))
+            hub.index.finish_delete(s, user, namespace, name)
+        return JSONResponse("")
+
+    # ---- search ---------------------------------------------------------------------------
+
+    @r.get("/v1/search", include_in_schema=False)
+    def search(request: Request, q: str = "", n: int = DEFAULT_PAGE_SIZE, page: int = 1) -> Response:
+        with hub.unit() as s:
+            viewer = _optional_user(hub, s, request)
+            found = hub.social.search(s, viewer, q, page, n)
+            results = [
+                {
+                    "name": repo.full_name,
+                    "description": repo.description,
+                    "star_count": repo.star_count,
+                    "is_official": repo.is_official,
+                    "is_trusted": repo.is_automated,
+                    "is_automated": repo.is_automated,
+                }
+                for repo in found.results
+            ]
+        return JSONResponse(
+            {
+                "query": found.query,
+                "num_results": found.num_results,
+                "num_pages": found.num_pages,
+                "page": found.page,
+                "page_size": found.page_size,
+                "results": results,
+            }
+        )
+
+    return r
+
+
+def _optional_user(hub: Hub, s: Session, request: Request) -> User | None:
+    """Search works anonymously; bad credentials there just mean anonymous."""
+    try:
+        return basic_user(hub, s, request)
+    except WrongCredentials:
+        return None
+
+
+__all__ = ["router"]

@@ -1,0 +1,112 @@
+"""The composition root: the only place that builds concrete objects."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_private_key, public_key_pem
+
+from .api import errors
+from .api.routers import index
+from .db import Database
+from .hub import Hub
+from .services.accounts import AccountService
+from .services.index import PUSHED, IndexService
+from .services.jobs import Worker
+from .services.mail import Mailer
+from .services.passwords import Passwords
+from .services.registry import RegistryReader
+from .services.repositories import RepositoryService
+from .services.social import SocialService
+from .settings import Settings
+
+
+def _secret_key(settings: Settings) -> bytes:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = settings.data_root / "secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".secret.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        tmp.replace(path)
+    return path.read_text().strip().encode()
+
+
+def _write_public_key(signer: TokenSigner, path: Path) -> None:
+    """The registry in index mode reads this file (``--index-public-key``)."""
+    pem = public_key_pem(signer.public_key)
+    if not path.exists() or path.read_bytes() != pem:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        tmp.write_bytes(pem)
+        tmp.replace(path)
+
+
+def build_hub(settings: Settings, db: Database | None = None) -> Hub:
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    db = db or Database(settings.database)
+    signer = TokenSigner(load_or_create_private_key(settings.signing_key_path))
+    _write_public_key(signer, settings.public_key_path)
+    mailer = Mailer(settings.mail, settings.outbox)
+    accounts = AccountService(db, Passwords(), mailer, settings.login_limit, settings.url)
+    repos = RepositoryService()
+    reader = RegistryReader(settings.registry_url, signer)
+    index_service = IndexService(
+        repos,
+        signer,
+        TokenVerifier(signer.public_key),
+        reader,
+        settings.registry_endpoints,
+        settings.token_ttl,
+    )
+    worker = Worker(db, settings.webhooks.poll_interval)
+    worker.register(PUSHED, index_service.on_pushed)
+    return Hub(
+        settings=settings,
+        db=db,
+        accounts=accounts,
+        repos=repos,
+        social=SocialService(),
+        index=index_service,
+        worker=worker,
+        mailer=mailer,
+        signer=signer,
+        secret_key=_secret_key(settings),
+    )
+
+
+def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
+    hub = hub or build_hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.webhooks.worker:
+            hub.worker.start()
+        try:
+            yield
+        finally:
+            hub.worker.stop()
+            hub.db.dispose()
+
+    app = FastAPI(
+        title="wharf hub",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    errors.install(app)
+    app.include_router(index.router(hub))
+    app.state.hub = hub
+    return app
+
+
+__all__ = ["build_hub", "create_app"]

@@ -1,0 +1,35 @@
+"""Every model, so ``Base.metadata`` is complete once this package is imported."""
+
+from .accounts import (
+    AccessToken,
+    EmailToken,
+    LoginThrottle,
+    Organization,
+    OrganizationMember,
+    User,
+    WebSession,
+)
+from .activity import Activity
+from .jobs import Job
+from .repositories import Collaborator, Repository, RepositoryImage, Star, Tag
+from .webhooks import Delivery, HookChain, Webhook
+
+__all__ = [
+    "AccessToken",
+    "Activity",
+    "Collaborator",
+    "Delivery",
+    "EmailToken",
+    "HookChain",
+    "Job",
+    "LoginThrottle",
+    "Organization",
+    "OrganizationMember",
+    "Repository",
+    "RepositoryImage",
+    "Star",
+    "Tag",
+    "User",
+    "WebSession",
+    "Webhook",
+]

@@ -1,0 +1,44 @@
+"""The hub's services bundled for the routers and the worker (built only in ``app.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from wharf_common.tokens import TokenSigner
+
+from .db import Database
+from .services.accounts import AccountService
+from .services.index import IndexService
+from .services.jobs import Worker
+from .services.mail import Mailer
+from .services.repositories import RepositoryService
+from .services.social import SocialService
+from .settings import Settings
+
+
+@dataclass(slots=True)
+class Hub:
+    settings: Settings
+    db: Database
+    accounts: AccountService
+    repos: RepositoryService
+    social: SocialService
+    index: IndexService
+    worker: Worker
+    mailer: Mailer
+    signer: TokenSigner
+    secret_key: bytes
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One request's unit of work: committed when the block ends, then the worker is woken
+        (a job may have been queued)."""
+        with self.db.session() as s:
+            yield s
+        self.worker.wake()
+
+
+__all__ = ["Hub"]

@@ -1,0 +1,150 @@
+"""``wharf-hub``: serve the hub; ``migrate``; ``create-user NAME``; ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+from wharf_common import serving
+from wharf_common.logging import configure_logging
+
+from .app import build_hub, create_app
+from .db import migrate
+from .settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-root", type=Path, help="keys, outbox, SQLite database (default /var/lib/wharf-hub)"
+    )
+    p.add_argument("--database-url", help="SQLAlchemy URL (default sqlite:///<data root>/hub.db)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    names = [
+        "host",
+        "port",
+        "data_root",
+        "database_url",
+        "public_url",
+        "registry_url",
+        "pidfile",
+        "log_level",
+    ]
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "registry_endpoint", None):
+        overrides["registry_endpoints"] = args.registry_endpoint
+    if getattr(args, "no_worker", False):
+        overrides["webhooks"] = {"worker": False}
+    return Settings(**{**overrides, **extra})
+
+
+def serve(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(
+        prog="wharf-hub",
+        description="Run the wharf hub: web pages, JSON API and "
+        "the v1 index. Everything else comes from WHARF_HUB_* variables.",
+        epilog="Subcommands: migrate, create-user NAME, worker.",
+    )
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    p.add_argument("--public-url", help="how people reach the hub (default http://host:port)")
+    p.add_argument("--registry-url", help="where the hub reads tags (default http://127.0.0.1:5000)")
+    p.add_argument("--registry-endpoint", action="append", help="X-Docker-Endpoints entry (repeatable)")
+    p.add_argument("--no-worker", action="store_true", help="deliver webhooks from `wharf-hub worker` only")
+    p.add_argument("--pidfile", type=Path)
+    _common(p)
+    args = p.parse_args(argv)
+    family = socket.AF_INET6 if ":" in (args.host or "") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    host = (args.host or Settings().host).strip("[]")
+    sock.bind((host, args.port if args.port is not None else Settings().port))
+    sock.listen(256)
+    port = sock.getsockname()[1]
+    settings = _settings(args, **({"port": port} if args.port == 0 else {}))
+    configure_logging(settings.log_level, json=settings.log_json)
+    migrate.upgrade(settings.database)
+    app = create_app(settings)
+    log.info(
+        "hub.listening",
+        host=settings.host,
+        port=port,
+        database=settings.database.split("@")[-1],
+        public_key=str(settings.public_key_path),
+    )
+    serving.serve(
+        app,
+        [sock],
+        pidfile=settings.pidfile,
+        cleanup=lambda: log.info("hub.stopped"),
+        timeout_graceful_shutdown=5,
+    )
+
+
+def migrate_command(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(prog="wharf-hub migrate", description="Apply every database migration.")
+    _common(p)
+    settings = _settings(p.parse_args(argv))
+    configure_logging(settings.log_level or "warning", json=settings.log_json)
+    migrate.upgrade(settings.database)
+
+
+def create_user(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(
+        prog="wharf-hub create-user", description="Create an active account (password on stdin)."
+    )
+    p.add_argument("username")
+    p.add_argument("--email", required=True)
+    p.add_argument("--admin", action="store_true")
+    _common(p)
+    args = p.parse_args(argv)
+    settings = _settings(args)
+    configure_logging(args.log_level or "warning", json=settings.log_json)
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    migrate.upgrade(settings.database)
+    hub = build_hub(settings)
+    try:
+        with hub.db.session() as s:
+            hub.accounts.create_user(s, args.username, args.email, password, active=True, admin=args.admin)
+    except Exception as exc:
+        raise SystemExit(f"wharf-hub create-user: {exc}") from None
+    finally:
+        hub.db.dispose()
+
+
+def worker(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(prog="wharf-hub worker", description="Deliver webhooks and sync pushed tags.")
+    p.add_argument("--once", action="store_true", help="run what is due, then exit")
+    p.add_argument("--registry-url")
+    _common(p)
+    args = p.parse_args(argv)
+    settings = _settings(args)
+    configure_logging(settings.log_level, json=settings.log_json)
+    hub = build_hub(settings)
+    if args.once:
+        hub.worker.drain()
+    else:
+        hub.worker.run_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"migrate": migrate_command, "create-user": create_user, "worker": worker}
+    command = commands.get(argv[0]) if argv else None
+    if command is not None:
+        command(argv[1:])
+    else:
+        serve(argv)
+
+
+if __name__ == "__main__":
+    main()

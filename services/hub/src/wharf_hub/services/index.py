@@ -1,0 +1,189 @@
+"""The v1 index (protocols.md A.4): tokens for pushes and pulls, the image lists, and what
+happens after a push (tags read back from the registry, webhooks started)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from wharf_common.tokens import Access, TokenSigner, TokenVerifier
+
+from ..db.base import utcnow
+from ..db.models import Repository, RepositoryImage, Tag, User
+from .access import can_admin, can_pull, can_push
+from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
+from .jobs import enqueue
+from .registry import RegistryReader
+from .repositories import RepositoryService, record
+
+log = structlog.get_logger(__name__)
+
+PUSHED = "repository.pushed"
+PushListener = Callable[[Session, Repository, User | None, str, list[str]], None]
+"""Called once per tag a push changed: (session, repository, pusher, tag, image ids)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    token: str
+    endpoints: list[str]
+    images: list[dict[str, str]]
+
+
+def image_entries(body: Any) -> list[dict[str, str]]:
+    """``[{"id", "checksum"?, "Tag"?}]`` as engines send it; anything else is a 400."""
+    if not isinstance(body, list):
+        raise InvalidName("The image list must be a JSON array")
+    entries = []
+    for item in body:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise InvalidName("Every image list entry needs an id")
+        image_id = item["id"]
+        if len(image_id) not in (16, 64) or any(c not in "0123456789abcdef" for c in image_id):
+            raise InvalidName(f"Invalid image id: {image_id[:80]}")
+        entry = {"id": image_id}
+        for key in ("checksum", "Tag"):
+            if isinstance(item.get(key), str) and item[key]:
+                entry[key] = item[key][:128]
+        entries.append(entry)
+    return entries
+
+
+class IndexService:
+    def __init__(
+        self,
+        repos: RepositoryService,
+        signer: TokenSigner,
+        verifier: TokenVerifier,
+        reader: RegistryReader,
+        endpoints: list[str],
+        ttl: int,
+    ) -> None:
+        self.repos = repos
+        self.signer = signer
+        self.verifier = verifier
+        self.reader = reader
+        self.endpoints = endpoints
+        self.ttl = ttl
+        self.push_listeners: list[PushListener] = []
+
+    def _token(self, repo: Repository | str, access: Access, user: User | None) -> str:
+        remote = repo if isinstance(repo, str) else repo.remote
+        return self.signer.issue(remote, access, user.username if user else "", self.ttl)
+
+    def _images(self, s: Session, repo: Repository) -> list[dict[str, str]]:
+        rows = s.scalars(
+            select(RepositoryImage)
+            .where(RepositoryImage.repository_id == repo.id)
+            .order_by(RepositoryImage.id)
+        )
+        return [{"id": r.image_id, "checksum": r.checksum} for r in rows]
+
+    def _add_images(self, s: Session, repo: Repository, entries: list[dict[str, str]]) -> None:
+        known = {
+            r.image_id: r
+            for r in s.scalars(select(RepositoryImage).where(RepositoryImage.repository_id == repo.id))
+        }
+        for entry in entries:
+            row = known.get(entry["id"])
+            if row is None:
+                row = known[entry["id"]] = RepositoryImage(repository_id=repo.id, image_id=entry["id"])
+                s.add(row)
+            if entry.get("checksum"):
+                row.checksum = entry["checksum"]
+
+    def start_push(self, s: Session, user: User | None, namespace: str, name: str, body: Any) -> Grant:
+        """``PUT /v1/repositories/<name>/``: a write token; a first push creates the repository."""
+        entries = image_entries(body)
+        if user is None:
+            raise LoginRequired()
+        repo = self.repos.find(s, namespace, name)
+        if repo is None:
+            repo = self.repos.create(s, user, namespace, name)
+        elif not can_push(s, user, repo):
+            raise AccessDenied()
+        self._add_images(s, repo, entries)
+        return Grant(self._token(repo, "write", user), self.endpoints, [])
+
+    def finish_push(self, s: Session, user: User | None, namespace: str, name: str, body: Any) -> None:
+        """``PUT /v1/repositories/<name>/images``: the push is done; read the tags back later."""
+        entries = image_entries(body)
+        repo = self.repos.find(s, namespace, name)
+        if user is None:
+            raise LoginRequired()
+        if repo is None or not can_push(s, user, repo):
+            raise AccessDenied() if repo is not None else NoSuchRepository(f"{namespace}/{name}")
+        self._add_images(s, repo, entries)
+        repo.updated_at = utcnow()
+        claimed = sorted({e["Tag"] for e in entries if "Tag" in e})
+        enqueue(s, PUSHED, {"repository_id": repo.id, "pusher_id": user.id, "tags": claimed})
+        log.info("index.pushed", repository=repo.remote, by=user.username, tags=claimed)
+
+    def start_pull(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
+        """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull."""
+        repo = self.repos.find(s, namespace, name)
+        if repo is not None and not can_pull(s, user, repo):
+            if user is None:
+                raise LoginRequired()
+            repo = None  # a private repository is "not found" to others
+        if repo is None:
+            raise NoSuchRepository(f"{namespace}/{name}")
+        s.execute(
+            update(Repository).where(Repository.id == repo.id).values(pull_count=Repository.pull_count + 1)
+        )
+        return Grant(self._token(repo, "read", user), self.endpoints, self._images(s, repo))
+
+    def start_delete(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
+        repo = self._deletable(s, user, namespace, name)
+        return Grant(self._token(repo, "delete", user), self.endpoints, [])
+
+    def finish_delete(self, s: Session, user: User | None, namespace: str, name: str) -> None:
+        repo = self._deletable(s, user, namespace, name)
+        self.repos.delete(s, user, repo)
+
+    def _deletable(self, s: Session, user: User | None, namespace: str, name: str) -> Repository:
+        if user is None:
+            raise LoginRequired()
+        repo = self.repos.get(s, user, namespace, name)
+        if not can_admin(s, user, repo):
+            raise AccessDenied()
+        return repo
+
+    def check_token(self, credentials: str, namespace: str, name: str) -> None:
+        """``PUT /v1/repositories/<name>/auth``: the registry asks whether a token is good."""
+        token = self.verifier.verify(credentials)
+        if token.repository != f"{namespace}/{name}":
+            raise AccessDenied("Token is for another repository")
+
+    # ---- after a push (the worker) -----------------------------------------------------------
+
+    def on_pushed(self, s: Session, payload: dict[str, Any]) -> None:
+        repo = s.get(Repository, int(payload["repository_id"]))
+        if repo is None:
+            return  # deleted meanwhile
+        pusher = s.get(User, int(payload["pusher_id"])) if payload.get("pusher_id") else None
+        known = {t.name: t for t in s.scalars(select(Tag).where(Tag.repository_id == repo.id))}
+        changed: list[Tag] = []
+        for remote in self.reader.tags(repo.remote):
+            tag = known.get(remote.name)
+            if tag is None:
+                tag = Tag(repository_id=repo.id, name=remote.name, image_id=remote.image_id)
+                s.add(tag)
+            elif tag.image_id == remote.image_id and remote.name not in payload.get("tags", []):
+                continue
+            tag.image_id, tag.size, tag.pushed_at = remote.image_id, remote.size, utcnow()
+            tag.pusher_id = pusher.id if pusher else None
+            changed.append(tag)
+        s.flush()
+        images = [r["id"] for r in self._images(s, repo)]
+        for tag in changed:
+            record(s, pusher, repo, "push", f"{repo.full_name}:{tag.name}")
+            for listener in self.push_listeners:
+                listener(s, repo, pusher, tag.name, images)
+
+
+__all__ = ["PUSHED", "Grant", "IndexService", "PushListener", "image_entries"]

@@ -1,0 +1,59 @@
+"""argon2 hashing, with a short-lived memory of good passwords.
+
+A v1 client sends Basic credentials on every index request (login check, one token per
+push and pull); argon2 costs ~50 ms on purpose. A successful check is remembered for a few
+minutes keyed by the user's *current* hash and a SHA-256 of the password, so a password
+change forgets it at once and nothing reusable is kept in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("wharf-timing-equaliser")
+
+
+class Passwords:
+    def __init__(self, remember: float = 300.0, limit: int = 10_000) -> None:
+        self._remember = remember
+        self._limit = limit
+        self._good: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def hash(password: str) -> str:
+        return _hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """``stored_hash=None`` (unknown user) costs the same as a wrong password."""
+        if stored_hash is None:
+            try:
+                _hasher.verify(_DUMMY, password)
+            except (VerificationError, InvalidHashError):
+                pass
+            return False
+        key = (stored_hash, hashlib.sha256(password.encode()).hexdigest())
+        now = time.monotonic()
+        with self._lock:
+            seen = self._good.get(key)
+            if seen is not None and now - seen < self._remember:
+                return True
+        try:
+            ok = _hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if ok:
+            with self._lock:
+                if len(self._good) >= self._limit:
+                    self._good.clear()
+                self._good[key] = now
+        return ok
+
+
+__all__ = ["Passwords"]

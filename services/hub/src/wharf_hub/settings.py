@@ -1,0 +1,104 @@
+"""Hub settings: env vars ``WHARF_HUB_*`` (nested with ``__``), overridden by flags.
+
+Examples::
+
+    WHARF_HUB_DATABASE_URL=postgresql+psycopg://hub@db/hub wharf-hub --port 8080
+    WHARF_HUB_MAIL__SMTP_HOST=mail.example.com WHARF_HUB_WEBHOOKS__ALLOW='["10.0.0.0/8"]' wharf-hub
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MailSettings(BaseModel):
+    """Without ``smtp_host`` mails go to ``<data root>/outbox`` (one ``.eml`` file each) and the log."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    sender: str = "wharf hub <hub@localhost>"
+    outbox: Path | None = None
+
+
+class WebhookSettings(BaseModel):
+    """Where webhooks may go: ``deny`` wins over ``allow``; addresses in neither list are allowed
+    only when they are public (never loopback, private, link-local or multicast)."""
+
+    allow: list[str] = Field(default_factory=list)
+    """CIDRs allowed even though they are not public (tests allow ``127.0.0.0/8``)."""
+    deny: list[str] = Field(default_factory=list)
+    timeout: float = 10.0
+    max_attempts: int = 5
+    backoff: float = 2.0
+    """Seconds before the first retry; doubled after every failed attempt."""
+    worker: bool = True
+    """Deliver from a thread inside the hub process; off when ``wharf-hub worker`` runs apart."""
+    poll_interval: float = 0.5
+
+
+class RateLimitSettings(BaseModel):
+    max_failures: int = 5
+    window: int = 300
+    """Seconds: after ``max_failures`` wrong passwords for one account or address, logins
+    are refused for this long."""
+
+
+class Settings(BaseSettings):
+    """Everything a hub process needs to know; built once in ``main.py``."""
+
+    model_config = SettingsConfigDict(env_prefix="WHARF_HUB_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_root: Path = Path("/var/lib/wharf-hub")
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data root>/hub.db``."""
+    public_url: str | None = None
+    """How people reach the hub (links in mails, ``repo_url``); default ``http://host:port``."""
+    registry_url: str = "http://127.0.0.1:5000"
+    """Where the hub itself reads tags from the registry."""
+    registry_endpoints: list[str] = Field(default_factory=lambda: ["127.0.0.1:5000"])
+    """``X-Docker-Endpoints``: the registries engines push to and pull from."""
+    signing_key: Path | None = None
+    """Ed25519 key that signs registry tokens; default ``<data root>/token-signing.pem`` (created
+    on first start, its public half written beside it for the registry)."""
+    token_ttl: int = 3600
+    secret_key: SecretStr | None = None
+    """Signs session cookies and CSRF tokens; default a random key kept in ``<data root>/secret``."""
+    session_ttl: int = 14 * 24 * 3600
+    secure_cookies: bool = False
+    mail: MailSettings = Field(default_factory=MailSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    login_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    log_level: str = "info"
+    log_json: bool = False
+    pidfile: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_root / 'hub.db'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_root / "token-signing.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.signing_key_path.with_suffix(".pub.pem")
+
+    @property
+    def outbox(self) -> Path:
+        return self.mail.outbox or self.data_root / "outbox"
+
+
+__all__ = ["MailSettings", "RateLimitSettings", "Settings", "WebhookSettings"]
