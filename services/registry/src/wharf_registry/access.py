@@ -1,5 +1,8 @@
 """Standalone access control: HTTP Basic against a users file, and the tokens we hand out.
 
+(:mod:`wharf_registry.index_access` is the other authority, for index mode; both answer
+:meth:`authorize` for an :class:`AccessScope`, which ``api/deps.py`` builds per request.)
+
 The users file has one ``user:argon2-hash`` line per user (``#`` comments and blank lines
 are skipped); it is re-read when its modification time changes. Without a users file the
 registry is open, as DR is in standalone mode.
@@ -24,17 +27,16 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, SecretStr
 from wharf_common.errors import Forbidden, Unauthorized
+from wharf_common.tokens import Access
 
 log = structlog.get_logger(__name__)
 
-Access = Literal["read", "write", "delete"]
 _TOKEN_RE = re.compile(r"(\w+)[:=][\s\"]?([^\",]+)\"?")
 _USER_RE = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 
@@ -60,6 +62,16 @@ class AuthenticationRequired(Unauthorized):
 @dataclass(frozen=True, slots=True)
 class Identity:
     user: str | None  # None: anonymous (auth off, or anonymous reads)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessScope:
+    """What one request asks for: the access its method needs, on what."""
+
+    access: Access
+    repository: str | None = None  # "ns/repo" on repository routes
+    image_id: str | None = None  # on image routes (not validated yet)
+    image_json: bool = False  # the image's JSON (engines probe it before a push)
 
 
 class UsersFile:
@@ -146,6 +158,10 @@ class Authenticator:
         if access == "read" and self.settings.anonymous_read:
             return Identity(None)
         raise AuthenticationRequired(self.settings.realm)
+
+    async def authorize(self, authorization: str | None, scope: AccessScope) -> Identity:
+        """Standalone: credentials and tokens name repositories only; a valid one reaches every image."""
+        return await self.authenticate(authorization, scope.access, scope.repository)
 
     async def check_password(self, user: str, password: str) -> bool:
         return self.users is not None and await asyncio.to_thread(self.users.verify, user, password)

@@ -2,37 +2,59 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI
+from wharf_common.tokens import TokenVerifier
 
 from .access import Authenticator
 from .api import errors
 from .api.deps import Guard
 from .api.middleware import RequestMiddleware
 from .api.routers import images, index, repositories, search, system
+from .index_access import IndexAuthority, load_index_key
 from .layers import LayerService
 from .metrics import Metrics
+from .reachable import ReachableImages
 from .search import SearchService
 from .settings import REGISTRY_VERSION, Settings
 from .storage import StorageDriver, build_driver
 from .tags import TagService
 
+log = structlog.get_logger(__name__)
+
 
 def create_app(settings: Settings, storage: StorageDriver | None = None) -> FastAPI:
+    """The registry app: standalone, or in index mode when ``settings.index.public_key`` is set.
+
+    Raises :class:`~wharf_registry.index_access.InvalidIndexKey` for an unusable key.
+    """
+    index_key = load_index_key(settings.index)
     storage = storage if storage is not None else build_driver(settings.storage, settings.data_root)
     metrics = Metrics()
-    auth = Authenticator(settings.auth)
-    guard = Guard(auth)
     layers = LayerService(storage)
     tags = TagService(storage, layers)
 
     app = FastAPI(title="wharf registry", docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app, metrics)
-    app.include_router(system.router(metrics))
-    app.include_router(images.router(layers, guard, metrics))
-    app.include_router(repositories.router(tags, guard))
-    app.include_router(index.router(tags, guard, auth, settings.endpoints))
-    app.include_router(index.users_router(auth))
-    app.include_router(search.router(SearchService(storage), guard))
+    app.include_router(system.router(metrics, standalone=index_key is None))
+    if index_key is None:
+        auth = Authenticator(settings.auth)
+        guard = Guard(auth)
+        app.include_router(images.router(layers, guard, metrics))
+        app.include_router(repositories.router(tags, guard))
+        app.include_router(index.router(tags, guard, auth, settings.endpoints))
+        app.include_router(index.users_router(auth))
+        app.include_router(search.router(SearchService(storage), guard))
+    else:
+        if settings.auth.users_file is not None:
+            log.warning("registry.users_file_ignored", reason="index mode: only the hub's tokens count")
+        reachable = ReachableImages(tags, layers)
+        tags.add_listener(reachable.invalidate)
+        guard = Guard(IndexAuthority(TokenVerifier(index_key), reachable))
+        app.include_router(images.router(layers, guard, metrics))
+        app.include_router(repositories.router(tags, guard))
+        app.include_router(repositories.delete_router(tags, guard))
+        app.include_router(index.elsewhere_router())  # last: it must not shadow the routes above
     app.add_middleware(RequestMiddleware, metrics=metrics, version=REGISTRY_VERSION, flavor=settings.flavor)
     app.state.storage = storage
     app.state.metrics = metrics

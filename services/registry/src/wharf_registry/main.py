@@ -16,6 +16,7 @@ from wharf_common.logging import configure_logging
 from .access import add_user
 from .app import create_app
 from .gc import DEFAULT_GRACE, GcRefused, collect
+from .index_access import InvalidIndexKey
 from .settings import Settings
 from .storage import build_driver
 
@@ -35,6 +36,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--data-root", type=Path, help="filesystem storage root (default /var/lib/wharf-registry)")
     p.add_argument("--pidfile", type=Path)
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--index-public-key", type=Path, metavar="PATH",
+                   help="index mode: accept only tokens signed by this hub key (PEM, Ed25519; the hub "
+                   "writes <hub data root>/token-signing.pub.pem); default standalone")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -99,15 +103,23 @@ def serve(argv: list[str]) -> None:
         if v is not None
     }
     settings = Settings(**overrides)
+    if args.index_public_key is not None:  # the flag over WHARF_REGISTRY_INDEX__PUBLIC_KEY
+        index = settings.index.model_copy(update={"public_key": args.index_public_key})
+        settings = settings.model_copy(update={"index": index})
     configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        app = create_app(settings)
+    except InvalidIndexKey as exc:
+        raise SystemExit(f"wharf-registry: {exc}") from None
     sock = listen(settings.host, settings.port)
-    app = create_app(settings)
+    index_mode = settings.index.public_key is not None
     log.info(
         "registry.listening",
         host=settings.host,
         port=sock.getsockname()[1],
         storage=settings.storage.driver,
-        auth=settings.auth.users_file is not None,
+        mode="index" if index_mode else "standalone",
+        auth="index tokens" if index_mode else "basic" if settings.auth.users_file is not None else "open",
     )
     serving.serve(
         app, [sock], pidfile=settings.pidfile, cleanup=lambda: log.info("registry.stopped"), lifespan="off",

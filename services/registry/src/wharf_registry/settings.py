@@ -5,6 +5,7 @@ Examples::
     WHARF_REGISTRY_STORAGE__DRIVER=s3 WHARF_REGISTRY_STORAGE__BUCKET=layers \\
     WHARF_REGISTRY_STORAGE__ENDPOINT_URL=http://127.0.0.1:9000 wharf-registry
     WHARF_REGISTRY_AUTH__USERS_FILE=/etc/wharf/registry.users wharf-registry --port 5000
+    WHARF_REGISTRY_INDEX__PUBLIC_KEY=/var/lib/wharf-hub/token-signing.pub.pem wharf-registry
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .access import AuthSettings
+from .index_access import IndexSettings
 from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettings
 
 REGISTRY_VERSION = "0.9.1"
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     data_root: Path = Path("/var/lib/wharf-registry")
     storage: StorageSettings = Field(default_factory=FilesystemStorageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    """Standalone mode's Basic auth and tokens."""
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    """Index mode (a hub's public key set): the hub's tokens replace ``auth``."""
     endpoints: list[str] = Field(default_factory=list)
     """``X-Docker-Endpoints`` the index routes announce; empty: the request's ``Host``."""
     flavor: str = "default"
@@ -40,4 +45,4 @@ class Settings(BaseSettings):
     pidfile: Path | None = None
 
 
-__all__ = ["REGISTRY_VERSION", "FilesystemStorageSettings", "S3StorageSettings", "Settings"]
+__all__ = ["REGISTRY_VERSION", "FilesystemStorageSettings", "IndexSettings", "S3StorageSettings", "Settings"]

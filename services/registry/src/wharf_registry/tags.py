@@ -1,7 +1,8 @@
 """Repositories: tags and the standalone index's image list (DR ``tags.py``, ``index.py``).
 
 A repository exists once it holds a tag or an image list; deleting it removes its tags
-and list but never images, which other repositories may share.
+and list but never images, which other repositories may share. Listeners
+(:meth:`TagService.add_listener`) hear of every tag this service changes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -30,6 +32,15 @@ class TagService:
     def __init__(self, storage: StorageDriver, layers: LayerService) -> None:
         self.storage = storage
         self.layers = layers
+        self._listeners: list[Callable[[RepositoryName], None]] = []
+
+    def add_listener(self, listener: Callable[[RepositoryName], None]) -> None:
+        """Call ``listener(repo)`` after each change to ``repo``'s tags (put, delete, delete all)."""
+        self._listeners.append(listener)
+
+    def _changed(self, repo: RepositoryName) -> None:
+        for listener in self._listeners:
+            listener(repo)
 
     async def _exists(self, repo: RepositoryName) -> bool:
         return bool(await self.storage.list(paths.repository(repo.namespace, repo.repo)))
@@ -79,6 +90,7 @@ class TagService:
         if not await self.layers.is_complete(image_id):
             raise ImageNotFound()
         await put_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag), image_id.encode())
+        self._changed(repo)
         meta = json.dumps(_tag_metadata(user_agent)).encode()
         await put_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag), meta)
         log.info("tag.stored", repository=str(repo), tag=tag, image_id=image_id)
@@ -89,6 +101,7 @@ class TagService:
             await self.storage.delete(paths.tag(repo.namespace, repo.repo, tag))
         except PathNotFound:
             raise TagNotFound(tag) from None
+        self._changed(repo)
         try:
             await self.storage.delete(paths.tag_json(repo.namespace, repo.repo, tag))
         except PathNotFound:
@@ -100,6 +113,8 @@ class TagService:
             await self.storage.delete(paths.repository(repo.namespace, repo.repo))
         except PathNotFound:
             raise RepositoryNotFound() from None
+        finally:
+            self._changed(repo)  # a partial delete changes tags too
         log.info("repository.deleted", repository=str(repo))
 
     # ---- standalone index: the repository's image list ---------------------------------

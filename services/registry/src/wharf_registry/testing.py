@@ -85,11 +85,14 @@ class RegistryProcess:
     """A real ``wharf-registry`` on a loopback port with its own root, for integration tests.
 
     ``start()`` waits for ``/v1/_ping``; ``stop()`` sends SIGTERM to its pid and returns the
-    exit code; ``cleanup()`` stops it if needed and removes the root.
+    exit code; ``cleanup()`` stops it if needed and removes the root. With
+    ``index_public_key`` (a hub's PEM public key) it runs in index mode
+    (``--index-public-key``).
     """
 
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wharf-registry-")))
     port: int = field(default_factory=free_port)
+    index_public_key: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -108,6 +111,8 @@ class RegistryProcess:
         command = [str(Path(sys.executable).parent / "wharf-registry"), "--host", "127.0.0.1",
                    "--port", str(self.port), "--data-root", str(self.data),
                    "--pidfile", str(self.root / "registry.pid")]  # fmt: skip
+        if self.index_public_key is not None:
+            command += ["--index-public-key", str(self.index_public_key)]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}

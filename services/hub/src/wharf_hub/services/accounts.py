@@ -132,19 +132,19 @@ class AccountService:
         )
         return secret
 
-    def _use_email_token(self, s: Session, secret: str, purpose: str) -> User:
+    def _email_token_row(self, s: Session, secret: str, purpose: str) -> tuple[EmailToken, User]:
         row = s.scalar(
             select(EmailToken).where(EmailToken.token_hash == digest(secret), EmailToken.purpose == purpose)
         )
         if row is None or row.used_at is not None or row.expires_at < utcnow():
             raise InvalidName("This link is invalid or has expired")
-        row.used_at = utcnow()
         user = s.get(User, row.user_id)
         assert user is not None
-        return user
+        return row, user
 
     def activate(self, s: Session, secret: str) -> User:
-        user = self._use_email_token(s, secret, "activate")
+        row, user = self._email_token_row(s, secret, "activate")
+        row.used_at = utcnow()
         user.is_active = True
         log.info("account.activated", username=user.username)
         return user
@@ -230,8 +230,9 @@ class AccountService:
         )
 
     def reset_password(self, s: Session, secret: str, new: str) -> User:
-        user = self._use_email_token(s, secret, "reset")
-        check_password(new, user.username)
+        row, user = self._email_token_row(s, secret, "reset")
+        check_password(new, user.username)  # before the link is spent: the user may try again
+        row.used_at = utcnow()
         user.password_hash = self.passwords.hash(new)
         user.is_active = True  # the mail proves the address
         s.execute(delete(WebSession).where(WebSession.user_id == user.id))

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Protocol
 
-from ..access import Access, Authenticator, Identity
+from fastapi import Request
+from starlette.routing import Route
+from wharf_common.tokens import Access
+
+from ..access import AccessScope, Identity
 from ..names import parse_repository
+
+
+class Authority(Protocol):
+    """Standalone :class:`~wharf_registry.access.Authenticator` or index-mode
+    :class:`~wharf_registry.index_access.IndexAuthority`."""
+
+    async def authorize(self, authorization: str | None, scope: AccessScope) -> Identity: ...
 
 
 def access_for(method: str) -> Access:
@@ -17,18 +28,28 @@ def access_for(method: str) -> Access:
     return "write"
 
 
-class Guard:
-    """``Depends(Guard(auth))``: authenticate for the route's repository (if any) and method."""
+def scope_of(request: Request) -> AccessScope:
+    """The access the request's method needs, on the repository or image its route names."""
+    name = request.path_params.get("repository")
+    image_id = request.path_params.get("image_id")
+    route = request.scope.get("route")
+    template = route.path if isinstance(route, Route) else request.url.path
+    return AccessScope(
+        access=access_for(request.method),
+        repository=str(parse_repository(name)) if isinstance(name, str) else None,
+        image_id=image_id if isinstance(image_id, str) else None,
+        image_json=isinstance(image_id, str) and template.endswith("/json"),
+    )
 
-    def __init__(self, auth: Authenticator) -> None:
-        self.auth = auth
+
+class Guard:
+    """``Depends(Guard(authority))``: authorize the request for its route and method."""
+
+    def __init__(self, authority: Authority) -> None:
+        self.authority = authority
 
     async def __call__(self, request: Request) -> Identity:
-        name = request.path_params.get("repository")
-        repository = str(parse_repository(name)) if isinstance(name, str) else None
-        identity = await self.auth.authenticate(
-            request.headers.get("authorization"), access_for(request.method), repository
-        )
+        identity = await self.authority.authorize(request.headers.get("authorization"), scope_of(request))
         request.state.identity = identity
         return identity
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from wharf_common.errors import NotModified, WharfError
+from wharf_common.tokens import InvalidToken
 
 from ..access import AuthenticationRequired
 from ..errors import ChecksumMismatch
@@ -27,7 +28,11 @@ def install(app: FastAPI, metrics: Metrics) -> None:
             return Response(status_code=304)
         if isinstance(exc, ChecksumMismatch):
             metrics.checksum_failures += 1
-        headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, AuthenticationRequired) else None
+        headers: dict[str, str] | None = None
+        if isinstance(exc, AuthenticationRequired):
+            headers = {"WWW-Authenticate": exc.challenge}
+        elif isinstance(exc, InvalidToken):  # index mode: get a (new) token from the index
+            headers = {"WWW-Authenticate": "Token"}
         return error_response(exc.status, exc.message, headers)
 
     async def http_error(_request: Request, exc: Exception) -> Response:

@@ -1,5 +1,7 @@
 """The standalone index (DR ``index.py``): what an engine asks an index, answered locally.
 
+In index mode the hub answers these, and :func:`elsewhere_router` refuses them here.
+
 ``PUT /v1/repositories/<name>/`` and ``…/images`` are steps 3 and 6 of the v1 push
 (protocols.md A.7); ``GET …/images`` is step 2 of the pull (A.8); the users routes make
 ``docker login`` work (A.10). Token headers come from :class:`~wharf_registry.access.Authenticator`.
@@ -12,8 +14,10 @@ from typing import Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from wharf_common.tokens import Access
 
-from ...access import Access, Authenticator
+from ...access import Authenticator
+from ...index_access import ServedByIndex
 from ...names import RepositoryName, parse_repository
 from ..deps import Guard, identity_of
 from ..responses import json_response
@@ -93,4 +97,28 @@ def users_router(auth: Authenticator) -> APIRouter:
             return json_response("Username or email already exists", status=400)
         return json_response({"error": "Wrong login/password, please try again"}, status=401)
 
+    return api
+
+
+def elsewhere_router() -> APIRouter:
+    """Index mode: 404 for the standalone index's routes and search; engines ask the hub.
+
+    Include it after the repository routes, which it would otherwise shadow.
+    """
+    api = APIRouter(prefix="/v1")
+    every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    routes = {
+        "/users": every,
+        "/users/{rest:path}": every,
+        "/search": every,
+        "/repositories/{repository:path}/images": every,
+        "/repositories/{repository:path}/auth": every,
+        "/repositories/{repository:path}/": ["PUT"],  # DELETE is the registry's (delete token)
+    }
+
+    async def served_by_index() -> Response:
+        raise ServedByIndex()
+
+    for path, methods in routes.items():
+        api.add_api_route(path, served_by_index, methods=methods, include_in_schema=False)
     return api

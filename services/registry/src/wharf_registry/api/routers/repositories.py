@@ -57,3 +57,18 @@ def router(backend: TagsBackend, guard: Guard) -> APIRouter:
         return json_response(await backend.tag_json(parse_repository(repository), "latest"))
 
     return api
+
+
+def delete_router(backend: TagsBackend, guard: Guard) -> APIRouter:
+    """``DELETE /v1/repositories/<name>/`` with a delete token (A.11 step 2), in index mode.
+
+    Standalone mode serves the same route from its index, with token headers.
+    """
+    api = APIRouter(prefix="/v1/repositories", dependencies=[Depends(guard)])
+
+    @api.delete("/{repository:path}/")
+    async def delete_repository(repository: str) -> Response:
+        await backend.delete_repository(parse_repository(repository))
+        return json_response(True)
+
+    return api

@@ -1,8 +1,9 @@
 """``/_ping``, ``/v1/_ping``, ``/`` and ``/metrics``.
 
-The ping answers as DR does (protocols.md A.1). Nothing here answers ``/v2/``: an engine
-must not mistake this v1 registry for a v2 one, so ``/v2/`` is a plain 404 without
-``Docker-Distribution-API-Version``.
+The ping answers as DR does (protocols.md A.1): ``X-Docker-Registry-Standalone: true`` in
+standalone mode, ``false`` in index mode, which sends engines to the index for tokens.
+Nothing here answers ``/v2/``: an engine must not mistake this v1 registry for a v2 one,
+so ``/v2/`` is a plain 404 without ``Docker-Distribution-API-Version``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from ...metrics import CONTENT_TYPE, Metrics
 from ..responses import json_response
 
 
-def router(metrics: Metrics) -> APIRouter:
+def router(metrics: Metrics, *, standalone: bool = True) -> APIRouter:
     api = APIRouter()
+    ping_headers = {"X-Docker-Registry-Standalone": "true" if standalone else "false"}
 
     @api.get("/_ping")
     @api.get("/v1/_ping")
     async def ping() -> Response:
-        return json_response({}, headers={"X-Docker-Registry-Standalone": "true"})
+        return json_response({}, headers=ping_headers)
 
     @api.get("/")
     async def root() -> Response:

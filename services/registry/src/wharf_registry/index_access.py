@@ -1,0 +1,130 @@
+"""Index mode: the hub (the v1 index) is the authority, and its signed tokens the only credential.
+
+The hub hands engines ``X-Docker-Token: signature=…,repository="ns/repo",access=…`` signed
+with its Ed25519 key (:mod:`wharf_common.tokens`); engines send it back as
+``Authorization: Token …``. The registry checks it with the hub's public key alone, on every
+request (a token stays good until it expires), as DR's ``check_token`` does per method:
+GET/HEAD read (a write token covers reads), PUT/POST write, DELETE delete.
+
+* Repository routes: the token's repository must be the URL's.
+* Image writes (``PUT json|layer|checksum``): any write token, since a push uploads images
+  before it tags them in the token's repository.
+* Image reads (``GET json|layer|ancestry``): only images in the ancestry of a tag of the
+  token's repository (:class:`~wharf_registry.reachable.ReachableImages`), so a token for a
+  public repository reads no layer of a private one; except that a write token may read any
+  image's JSON, which engines ask for to skip images the registry already has.
+
+Missing, Basic, forged, foreign-key, tampered and expired credentials are 401 with
+``WWW-Authenticate: Token``; a genuine token that does not cover the request is 403.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import structlog
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel
+from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.tokens import InvalidToken, RepositoryToken, TokenForbidden, TokenVerifier, load_public_key
+
+from .access import AccessScope, Identity
+from .names import parse_repository
+from .reachable import ReachableImages
+
+log = structlog.get_logger(__name__)
+
+HUB_KEY_HINT = "the hub writes it to <hub data root>/token-signing.pub.pem"
+
+
+class IndexSettings(BaseModel):
+    """``WHARF_REGISTRY_INDEX__PUBLIC_KEY=/path`` (or ``--index-public-key``) turns index mode on."""
+
+    public_key: Path | None = None
+    """The hub's token-signing public key (PEM, Ed25519)."""
+
+
+class InvalidIndexKey(InvalidArgument):
+    """The configured index public key cannot be read or is not an Ed25519 public key."""
+
+
+class ServedByIndex(NotFound):
+    def __init__(self) -> None:
+        super().__init__(
+            "Not served here: this registry runs in index mode; users, repository image lists, "
+            "tokens and search are the index's (the hub's)"
+        )
+
+
+class TokenRequired(InvalidToken):
+    """No token at all (or another scheme): ask the index for one."""
+
+    def __init__(self, message: str = "Requires authorization") -> None:
+        super().__init__(message)
+
+
+def load_index_key(settings: IndexSettings) -> Ed25519PublicKey | None:
+    """The hub's public key, or None in standalone mode; :class:`InvalidIndexKey` if unusable."""
+    path = settings.public_key
+    if path is None:
+        return None
+    try:
+        return load_public_key(path)
+    except OSError as exc:
+        raise InvalidIndexKey(f"index public key {path}: {exc.strerror or exc} ({HUB_KEY_HINT})") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise InvalidIndexKey(
+            f"index public key {path}: not a PEM Ed25519 public key ({HUB_KEY_HINT})"
+        ) from None
+
+
+def _credentials(authorization: str | None) -> str:
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "token" and credentials.strip():
+        return credentials
+    if scheme.lower() == "basic":
+        raise TokenRequired("Requires authorization: this registry takes tokens from its index, not Basic")
+    raise TokenRequired()
+
+
+class IndexAuthority:
+    """Authorize requests with tokens the hub signed; satisfies ``api.deps.Authority``."""
+
+    def __init__(self, verifier: TokenVerifier, reachable: ReachableImages) -> None:
+        self._verifier = verifier
+        self._reachable = reachable
+
+    async def authorize(self, authorization: str | None, scope: AccessScope) -> Identity:
+        token = self._verifier.verify(_credentials(authorization))
+        if scope.repository is not None:
+            if not token.allows(scope.access, scope.repository):
+                raise TokenForbidden(f"Token does not grant {scope.access} access to {scope.repository}")
+        elif scope.image_id is not None:
+            await self._authorize_image(token, scope.image_id, scope)
+        elif not token.allows(scope.access):
+            raise TokenForbidden(f"Token does not grant {scope.access} access")
+        return Identity(token.user or None)
+
+    async def _authorize_image(self, token: RepositoryToken, image_id: str, scope: AccessScope) -> None:
+        if not token.allows(scope.access):
+            raise TokenForbidden(f"Token does not grant {scope.access} access to images")
+        if scope.access != "read" or (scope.image_json and token.access == "write"):
+            return  # uploads for a push, and the engine's "already pushed?" probe
+        try:
+            repo = parse_repository(token.repository)
+        except InvalidArgument:
+            repo = None
+        if repo is None or not await self._reachable.contains(repo, image_id):
+            log.info("index_access.image_refused", repository=token.repository, image_id=image_id[:80])
+            raise TokenForbidden("Token does not grant read access to this image")
+
+
+__all__ = [
+    "IndexAuthority",
+    "IndexSettings",
+    "InvalidIndexKey",
+    "ServedByIndex",
+    "TokenRequired",
+    "load_index_key",
+]
