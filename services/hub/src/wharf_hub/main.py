@@ -1,9 +1,12 @@
-"""``wharf-hub``: serve the hub; ``migrate``; ``create-user NAME``; ``worker``."""
+"""``wharf-hub``: serve the hub; ``migrate``; ``bootstrap``; ``create-user NAME``; ``worker``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -44,7 +47,9 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
         overrides["registry_endpoints"] = args.registry_endpoint
     if getattr(args, "no_worker", False):
         overrides["webhooks"] = {"worker": False}
-    return Settings(**{**overrides, **extra})
+    settings = Settings(**{**overrides, **extra})
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 def serve(argv: list[str]) -> None:
@@ -121,6 +126,41 @@ def create_user(argv: list[str]) -> None:
         hub.db.dispose()
 
 
+def bootstrap(argv: list[str]) -> None:
+    """On a hub with no administrator: create one with a random password, print it once and keep
+    it (mode 0600) in ``<data root>/initial-admin.json`` for the scripts that seed images."""
+    p = argparse.ArgumentParser(
+        prog="wharf-hub bootstrap", description="Migrate, and create the first admin."
+    )
+    p.add_argument("--username", default="admin")
+    p.add_argument("--email", default="admin@localhost.localdomain")
+    _common(p)
+    args = p.parse_args(argv)
+    settings = _settings(args)
+    configure_logging(args.log_level or "warning", json=settings.log_json)
+    migrate.upgrade(settings.database)
+    hub = build_hub(settings)
+    record = settings.data_root / "initial-admin.json"
+    try:
+        with hub.db.session() as s:
+            if hub.accounts.has_admin(s):
+                if record.exists():
+                    sys.stdout.write(f"wharf hub: administrator exists; its first password is in {record}\n")
+                return
+            password = secrets.token_urlsafe(15)
+            hub.accounts.create_user(s, args.username, args.email, password, active=True, admin=True)
+        fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"username": args.username, "password": password}, f)
+        sys.stdout.write(
+            "wharf hub: created the first administrator\n"
+            f"  username: {args.username}\n  password: {password}\n"
+            f"  (kept in {record}; change it on {settings.url}/account)\n"
+        )
+    finally:
+        hub.db.dispose()
+
+
 def worker(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="wharf-hub worker", description="Deliver webhooks and sync pushed tags.")
     p.add_argument("--once", action="store_true", help="run what is due, then exit")
@@ -138,7 +178,12 @@ def worker(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"migrate": migrate_command, "create-user": create_user, "worker": worker}
+    commands = {
+        "migrate": migrate_command,
+        "create-user": create_user,
+        "worker": worker,
+        "bootstrap": bootstrap,
+    }
     command = commands.get(argv[0]) if argv else None
     if command is not None:
         command(argv[1:])

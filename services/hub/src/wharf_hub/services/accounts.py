@@ -78,6 +78,9 @@ class AccountService:
             or s.scalar(select(func.count()).select_from(Organization).where(Organization.name == name))
         ) != 0
 
+    def has_admin(self, s: Session) -> bool:
+        return s.scalar(select(User.id).where(User.is_admin.is_(True)).limit(1)) is not None
+
     def email_taken(self, s: Session, email: str) -> bool:
         return s.scalar(select(User.id).where(User.email_key == email.strip().lower())) is not None
 
