@@ -21,7 +21,7 @@ from .services.jobs import Worker
 from .services.mail import Mailer
 from .services.passwords import Passwords
 from .services.registry import RegistryReader
-from .services.repositories import RepositoryService
+from .services.repositories import DELETED, RepositoryService
 from .services.social import SocialService
 from .settings import Settings
 
@@ -68,6 +68,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     )
     worker = Worker(db, settings.webhooks.poll_interval)
     worker.register(PUSHED, index_service.on_pushed)
+    worker.register(DELETED, index_service.on_deleted)
     return Hub(
         settings=settings,
         db=db,

@@ -159,7 +159,13 @@ class IndexService:
         if token.repository != f"{namespace}/{name}":
             raise AccessDenied("Token is for another repository")
 
-    # ---- after a push (the worker) -----------------------------------------------------------
+    # ---- after a push or a delete (the worker) ------------------------------------------------
+
+    def on_deleted(self, s: Session, payload: dict[str, Any]) -> None:
+        remote = str(payload["remote"])
+        namespace, _, name = remote.partition("/")
+        if self.repos.find(s, namespace, name) is None:  # not created again meanwhile
+            self.reader.delete(remote)
 
     def on_pushed(self, s: Session, payload: dict[str, Any]) -> None:
         repo = s.get(Repository, int(payload["repository_id"]))

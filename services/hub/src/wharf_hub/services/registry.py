@@ -40,6 +40,15 @@ class RegistryReader:
                 tags.append(RemoteTag(str(name), str(image_id), self._size(http, str(image_id), sizes)))
             return tags
 
+    def delete(self, remote: str) -> None:
+        """Remove the repository's tags from the registry (``DELETE /v1/repositories/<name>/``);
+        the layers go with the registry's garbage collection."""
+        token = self.signer.issue(remote, "delete", "", 60)
+        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
+            response = http.delete(f"/v1/repositories/{remote}/", headers={"Authorization": f"Token {token}"})
+            if response.status_code not in (200, 202, 204, 404):
+                response.raise_for_status()
+
     def _size(self, http: httpx.Client, image_id: str, sizes: dict[str, int]) -> int:
         ancestry = http.get(f"/v1/images/{image_id}/ancestry")
         if ancestry.status_code != 200:

@@ -14,11 +14,13 @@ from ..db.models import Activity, Collaborator, Repository, Tag, User
 from ..db.models.repositories import LIBRARY
 from .access import can_admin, can_create, can_pull, repository_role
 from .errors import AccessDenied, AlreadyExists, InvalidName, LoginRequired, NoSuchRepository, NoSuchUser
+from .jobs import enqueue
 from .names import check_namespace, check_repository_name
 
 log = structlog.get_logger(__name__)
 
 MAX_FULL_DESCRIPTION = 25_000
+DELETED = "repository.deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class RepositoryService:
         if not can_admin(s, user, repo):
             raise AccessDenied("Only the owner may delete this repository")
         log.info("repository.deleted", repository=repo.remote, by=user.username if user else None)
+        enqueue(s, DELETED, {"remote": repo.remote})  # the registry's copy goes after the commit
         s.delete(repo)
 
     def list_namespace(self, s: Session, viewer: User | None, namespace: str) -> list[Repository]:
