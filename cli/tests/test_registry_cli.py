@@ -177,3 +177,46 @@ def test_search_table_like_docker(engine: FakeEngine) -> None:
     assert engine.requests_to("/images/search")[0].param("limit") == "5"
     full = wharf(engine, "search", "--no-trunc", "--format", "{{.Name}}: {{.Description}}", "h:5000/web")
     assert full.stdout.splitlines()[0] == "user/web: " + "A web server " * 5
+
+
+def test_default_hub_login_push_pull_search_logout_share_dockers_key(
+    engine: FakeEngine, tmp_path: Path
+) -> None:
+    engine.route("POST", "/auth", lambda req: Reply.json({"Status": "Login Succeeded"}))
+    engine.route("POST", r"/images/.*/push", lambda req: lines({"status": "The push refers to repository"}))
+    engine.route("POST", "/images/create", lambda req: lines({"status": "Status: Downloaded"}))
+    engine.route("GET", "/images/search", lambda req: Reply.json([]))
+    result = wharf(engine, "login", "-u", "alice", "--password-stdin", input="pw\n")
+    assert result.exit_code == 0 and result.stdout == "Login Succeeded\n"
+    assert engine.requests_to("/auth")[0].json()["serveraddress"] == "https://index.docker.io/v1/"
+    stored = json.loads((tmp_path / "wharf" / "config.json").read_text())
+    assert stored == {
+        "auths": {"https://index.docker.io/v1/": {"auth": base64.b64encode(b"alice:pw").decode()}}
+    }
+
+    expected = {"username": "alice", "password": "pw", "serveraddress": "https://index.docker.io/v1/"}
+    assert wharf(engine, "push", "alice/web").exit_code == 0
+    assert sent_auth(engine.requests_to(r"/images/alice/web/push")[0]) == expected
+    pulled = wharf(engine, "pull", "alice/web")
+    assert pulled.stdout.splitlines()[-1] == "docker.io/alice/web:latest"  # as docker prints it
+    assert sent_auth(engine.requests_to("/images/create")[0]) == expected
+    assert wharf(engine, "pull", "busybox").stdout.splitlines()[-1] == "docker.io/library/busybox:latest"
+    assert wharf(engine, "search", "web").exit_code == 0
+    assert sent_auth(engine.requests_to("/images/search")[0]) == expected
+
+    out = wharf(engine, "logout")
+    assert out.stdout == "Removing login credentials for https://index.docker.io/v1/\n"
+    assert auth.credentials(None) is None
+
+
+def test_a_docker_login_to_the_default_hub_is_used(engine: FakeEngine, tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    token = base64.b64encode(b"bob:secret").decode()
+    (docker / "config.json").write_text(
+        json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": token}}})
+    )
+    for name in ("alice/web", "docker.io/alice/web", "index.docker.io/library/busybox", "busybox"):
+        assert auth.auth_config(auth.registry_of(name)) == {
+            "username": "bob", "password": "secret", "serveraddress": "https://index.docker.io/v1/"
+        }  # fmt: skip

@@ -13,6 +13,17 @@ import pytest
 from engines import BUSYBOX_TAR, REPO, Engine, make_engine
 from seed import seed
 
+CLOSED_INDEX = "http://127.0.0.1:9"
+"""The test engines' default index unless a module points them at its hub: nothing listens on the
+discard port, so bare names fail fast and never reach a hub someone runs on 127.0.0.1:8080."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def closed_default_index() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WHARF_ENGINE_DEFAULT_INDEX", CLOSED_INDEX)
+        yield
+
 
 @pytest.fixture(scope="session")
 def busybox_tar() -> Path:

@@ -3,6 +3,11 @@
 The file lives in ``$WHARF_CONFIG`` (a directory, like ``DOCKER_CONFIG``) or ``~/.wharf``; it is
 written with mode 0600 in a 0700 directory. Reading falls back to docker's own
 ``$DOCKER_CONFIG/config.json`` (``~/.docker``) so a ``docker login`` is honoured too.
+
+Bare names (``alice/web``) and ``docker.io`` names live on the engine's *default hub*; their
+credentials are kept under the key docker uses for its default index, ``DEFAULT_SERVER``
+(docker's ``registry.IndexServer``, also the engine's ``/info`` ``IndexServerAddress``). The
+engine maps that address to whichever hub it is configured with.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SERVER = "https://index.docker.io/v1/"
+"""Docker's key for its default index: ``docker login`` with no server stores under it."""
 DEFAULT_DOMAINS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 CONFIG_FILE = "config.json"
 

@@ -14,8 +14,6 @@ from wharf_engine.distribution import (
     server_domain,
 )
 from wharf_engine.distribution.endpoint import AuthConfig, is_insecure
-from wharf_engine.distribution.errors import DefaultHubUnavailable
-from wharf_engine.distribution.index import split_search_term
 
 LOOPBACK = ["127.0.0.0/8", "localhost"]
 
@@ -28,6 +26,7 @@ def encode(data: object, *, pad: bool = False) -> str:
 def test_registry_auth_decodes_base64url_json() -> None:
     auth = decode_registry_auth(encode({"username": "alice", "password": "pa55?>", "serveraddress": "h:5"}))
     assert auth == AuthConfig("alice", "pa55?>", "h:5")
+    assert decode_registry_auth(encode({"username": "a", "email": "a@x.test"})).email == "a@x.test"
     assert auth.basic() == "Basic " + base64.b64encode(b"alice:pa55?>").decode()
     assert decode_registry_auth(encode({"username": "a", "password": "b"}, pad=True)).username == "a"
 
@@ -73,10 +72,3 @@ def test_server_domain_from_login_addresses() -> None:
     assert server_domain("127.0.0.1:5000") == "127.0.0.1:5000"
     assert server_domain("http://127.0.0.1:5000/v1/") == "127.0.0.1:5000"
     assert server_domain("https://index.docker.io/v1/") == "index.docker.io"
-
-
-def test_search_terms_name_their_registry() -> None:
-    assert split_search_term("127.0.0.1:5000/web") == ("127.0.0.1:5000", "web")
-    assert split_search_term("localhost/user/web") == ("localhost", "user/web")
-    with pytest.raises(DefaultHubUnavailable, match="searching the default hub"):
-        split_search_term("web")

@@ -22,10 +22,9 @@ from wharf_engine.distribution import (
     AuthConfig,
     LayerVerificationFailed,
     PullAccessDenied,
-    RegistryClient,
+    RegistryService,
     TagNotFound,
     V1IdStore,
-    resolve_endpoint,
 )
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
@@ -47,8 +46,10 @@ def layer(files: dict[str, bytes]) -> bytes:
 
 
 class FakeDaemon:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, registry: Handler | None = None) -> None:
         self.settings = Settings(data_root=root)
+        transport = httpx.MockTransport(registry) if registry else None
+        self.registries = RegistryService("http://127.0.0.1:9", ["127.0.0.0/8"], transport=transport)
         self.layers = LayerStore(root)
         self.images = ImageStore(root)
         self.references = ReferenceStore(root)
@@ -75,6 +76,8 @@ class FakeRegistry:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.requests.append(f"{request.method} {path}")
+        if path == "/v1/_ping":  # no X-Docker-Registry-Standalone: a standalone registry
+            return httpx.Response(200, json={})
         if self.status != 200:
             return httpx.Response(self.status, json={"error": "nope"})
         if path == "/v1/repositories/user/web/images":
@@ -94,15 +97,8 @@ class FakeRegistry:
 
 
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> FakeRegistry:
-    fake = FakeRegistry()
-
-    def client_for(daemon: Any, domain: str, auth: AuthConfig) -> RegistryClient:
-        endpoint = resolve_endpoint(domain, ["127.0.0.0/8"])
-        return RegistryClient(endpoint, auth, transport=httpx.MockTransport(fake))
-
-    monkeypatch.setattr(pull, "client_for", client_for)
-    return fake
+def registry() -> FakeRegistry:
+    return FakeRegistry()
 
 
 async def run_pull(daemon: FakeDaemon, tag: str = "v1") -> list[dict[str, Any]]:
@@ -110,7 +106,7 @@ async def run_pull(daemon: FakeDaemon, tag: str = "v1") -> list[dict[str, Any]]:
 
 
 def test_pull_registers_layers_then_tags_a_stable_image(tmp_path: Path, registry: FakeRegistry) -> None:
-    daemon = FakeDaemon(tmp_path)
+    daemon = FakeDaemon(tmp_path, registry)
     messages = asyncio.run(run_pull(daemon))
     assert messages[0] == {"status": "Pulling from user/web", "id": "v1"}
     assert messages[-1] == {"status": "Status: Downloaded newer image for 127.0.0.1:5000/user/web:v1"}
@@ -135,7 +131,7 @@ def test_pull_registers_layers_then_tags_a_stable_image(tmp_path: Path, registry
 
 def test_pull_with_a_bad_checksum_leaves_no_image(tmp_path: Path, registry: FakeRegistry) -> None:
     registry.layers[TOP] = layer({"greeting": b"tampered\n"})
-    daemon = FakeDaemon(tmp_path)
+    daemon = FakeDaemon(tmp_path, registry)
     with pytest.raises(LayerVerificationFailed, match="checksum"):
         asyncio.run(run_pull(daemon))
     assert daemon.references.items() == [] and daemon.images.ids() == []
@@ -145,11 +141,13 @@ def test_pull_with_a_bad_checksum_leaves_no_image(tmp_path: Path, registry: Fake
 def test_pull_refuses_a_json_that_lies_about_its_parent(tmp_path: Path, registry: FakeRegistry) -> None:
     registry.jsons[TOP] = json.dumps({"id": TOP, "parent": "3" * 64}).encode()
     with pytest.raises(LayerVerificationFailed, match="parent"):
-        asyncio.run(run_pull(FakeDaemon(tmp_path)))
+        asyncio.run(run_pull(FakeDaemon(tmp_path, registry)))
 
 
 def test_pull_unknown_tag_fails_before_any_message(tmp_path: Path, registry: FakeRegistry) -> None:
-    stream = pull.image_pull(cast(Any, FakeDaemon(tmp_path)), "127.0.0.1:5000/user/web", "nope", AuthConfig())
+    stream = pull.image_pull(
+        cast(Any, FakeDaemon(tmp_path, registry)), "127.0.0.1:5000/user/web", "nope", AuthConfig()
+    )
     with pytest.raises(
         TagNotFound, match=re.escape("Tag nope not found in repository 127.0.0.1:5000/user/web")
     ):
@@ -159,13 +157,12 @@ def test_pull_unknown_tag_fails_before_any_message(tmp_path: Path, registry: Fak
 def test_pull_denied_is_not_found_so_clients_do_not_prompt(tmp_path: Path, registry: FakeRegistry) -> None:
     registry.status = 401
     with pytest.raises(PullAccessDenied, match="authentication required"):
-        asyncio.run(run_pull(FakeDaemon(tmp_path)))
+        asyncio.run(run_pull(FakeDaemon(tmp_path, registry)))
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("busybox", "pulling from the default hub is not available"),
-     ("127.0.0.1:5000/Web", "must be lowercase"),
+    [("127.0.0.1:5000/Web", "must be lowercase"),
      ("127.0.0.1:5000/web@sha256:" + "a" * 64, "by digest")],
 )  # fmt: skip
 def test_pull_refuses_names_it_cannot_serve(tmp_path: Path, name: str, message: str) -> None:

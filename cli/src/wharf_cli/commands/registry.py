@@ -18,6 +18,7 @@ from typing import Annotated, Any, TextIO
 import typer
 from wharf_client import ClientError, EngineError, JSONObject
 from wharf_common.humanize import human_size
+from wharf_common.reference import InvalidReference, parse_reference
 
 from .. import auth
 from ..formatter import render
@@ -172,6 +173,14 @@ def _stream(messages: Iterable[JSONObject], quiet: bool) -> None:
         fail_client(error)
 
 
+def _full_name(repo: str, tag: str) -> str:
+    """Docker's last line after a pull: the normalized name (``docker.io/library/busybox:latest``)."""
+    try:
+        return f"{parse_reference(repo).full_name}:{tag}"
+    except InvalidReference:
+        return f"{repo}:{tag}"
+
+
 def _with_default_tag(reference: str) -> tuple[str, str]:
     name, tag = split_reference(reference.split("@", 1)[0])
     if tag is None:
@@ -196,7 +205,7 @@ def pull(
     except ClientError as error:
         fail_client(error)
     _stream(messages, quiet)
-    out(f"{repo}:{tag}")
+    out(_full_name(repo, tag))
 
 
 def push(
@@ -241,7 +250,11 @@ def login(
         bool, typer.Option("--password-stdin", help="Take the Password or PAT from stdin")
     ] = False,
 ) -> None:
-    """Authenticate to a registry (defaults to Docker Hub)."""
+    """Authenticate to a registry (defaults to the engine's default hub).
+
+    Credentials for the default hub are stored under docker's key for it
+    (https://index.docker.io/v1/), so docker and wharf share one login.
+    """
     if password:
         err("WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
         if password_stdin:
@@ -266,7 +279,7 @@ def login(
 
 
 def logout(server: Annotated[str | None, typer.Argument(metavar="[SERVER]")] = None) -> None:
-    """Log out from a registry (defaults to Docker Hub)."""
+    """Log out from a registry (defaults to the engine's default hub)."""
     key = auth.server_key(server)
     if auth.credentials(key) is None:
         out(f"Not logged in to {key}")

@@ -31,6 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
     p.add_argument("--icc", choices=["true", "false"], help="inter-container communication on the bridge")
     p.add_argument("--masquerade", action="store_true", default=None, help="NAT containers' outbound traffic")
+    p.add_argument(
+        "--default-index", metavar="URL", help="the hub bare image names mean (default http://127.0.0.1:8080)"
+    )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
             "icc": None if args.icc is None else args.icc == "true",
             "masquerade": args.masquerade,
             "log_level": args.log_level,
+            "default_index": args.default_index,
         }.items()
         if v is not None
     }
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
              for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
     app = create_app(settings)
-    log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root))
+    log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root),
+             default_index=settings.default_index)  # fmt: skip
 
     def forget_sockets() -> None:
         log.info("engine.stopped")

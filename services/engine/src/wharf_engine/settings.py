@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 API_VERSION = "1.45"
@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     runtime: str = "runc"
     log_level: str = "info"
     log_json: bool = False
-    default_hub: str = "docker.io"
+    default_index: str = "http://127.0.0.1:8080"
+    """The hub (v1 index) that bare names (``busybox``, ``alice/web``) and ``docker.io/…`` mean:
+    a URL, or ``host[:port]`` spoken to over HTTP when listed in ``insecure_registries``."""
     stop_timeout: int = 10
     bridge: str = "wharf0"  # tests give every engine its own bridge and subnet
     subnet: str = "172.30.0.0/16"
@@ -33,6 +35,15 @@ class Settings(BaseSettings):
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
+
+    @field_validator("default_index")
+    @classmethod
+    def _index_url(cls, value: str) -> str:
+        scheme, _, rest = value.strip().rpartition("://")
+        rest = rest.rstrip("/").removesuffix("/v1").rstrip("/")
+        if scheme not in ("", "http", "https") or not rest or "/" in rest or " " in rest:
+            raise ValueError(f"default index must be http(s)://host[:port] or host[:port], not {value!r}")
+        return f"{scheme}://{rest}" if scheme else rest
 
     @property
     def run_dir(self) -> Path:

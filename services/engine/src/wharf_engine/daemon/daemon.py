@@ -18,14 +18,7 @@ from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
-from wharf_engine.distribution import (
-    AuthConfig,
-    DefaultHubUnavailable,
-    V1IdStore,
-    resolve_endpoint,
-    server_domain,
-)
-from wharf_engine.distribution import index as registry_index
+from wharf_engine.distribution import AuthConfig, RegistryService, V1IdStore
 from wharf_engine.distribution.progress import ProgressStream
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
@@ -54,12 +47,14 @@ from . import (
     remove,
     rename,
     restore,
+    search,
     start,
     stats,
     top,
     volumes,
     wait,
 )
+from . import auth as registry_auth
 from . import exec as execs
 from . import image_delete as rmi
 from .events import EventBus
@@ -93,6 +88,7 @@ class Daemon:
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self.v1ids = V1IdStore(self.root)
+        self.registries = RegistryService.from_settings(settings)  # names → index/registry, pings
         # LayerStore.register is not safe for one diff id in parallel: pulls register one at a time
         self.layer_register_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -256,16 +252,10 @@ class Daemon:
         return push.image_push(self, name, tag, auth)
 
     async def registry_login(self, auth: AuthConfig) -> dict[str, str]:
-        domain = server_domain(auth.server)
-        if not domain or domain in ("docker.io", "index.docker.io", "registry-1.docker.io"):
-            raise DefaultHubUnavailable("logging in to", "log in to a registry by host:port")
-        endpoint = resolve_endpoint(domain, self.settings.insecure_registries, self.settings.ca_bundle)
-        return await registry_index.login(endpoint, auth)
+        return await registry_auth.registry_login(self, auth)
 
     async def image_search(self, term: str, limit: int, auth: AuthConfig) -> list[dict[str, Any]]:
-        domain, query = registry_index.split_search_term(term)
-        endpoint = resolve_endpoint(domain, self.settings.insecure_registries, self.settings.ca_bundle)
-        return await registry_index.search(endpoint, auth, query, limit)
+        return await search.image_search(self, term, limit, auth)
 
     def container_rename(self, ref: str, name: str) -> None:
         rename.container_rename(self, ref, name)

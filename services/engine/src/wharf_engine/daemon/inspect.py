@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from wharf_common.humanize import human_duration
 
 from wharf_engine.containers.container import ZERO_TIME, Container
+from wharf_engine.distribution import INDEX_SERVER_ADDRESS
 from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.settings import API_VERSION, ENGINE_VERSION
 
@@ -203,8 +204,8 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "OSVersion": "",
         "OSType": "linux",
         "Architecture": uname.machine,
-        "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
+        "IndexServerAddress": INDEX_SERVER_ADDRESS,  # the key clients keep the default index's login under
+        "RegistryConfig": daemon.registries.registry_config(),
         "NCPU": daemon.ncpu(),
         "MemTotal": mem,
         "Name": daemon.hostname,

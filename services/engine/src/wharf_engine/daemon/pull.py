@@ -1,8 +1,10 @@
 """ImagePull (``POST /images/create?fromImage=``): the v1 pull of protocols.md A.8.
 
-Before the first message: parse the reference, look the tag up and fetch the ancestry, so an
-unknown tag or an unreachable registry is a plain HTTP error. Then every v1 JSON is fetched
-and checked against the ancestry, the layers this engine lacks are downloaded (a few at a
+Before the first message: parse the reference, find its index or registry (bare names: the
+default index; :mod:`wharf_engine.distribution.session` pings it and, behind an index, gets a
+read token and the registries), look the tag up and fetch the ancestry, so an unknown tag, a
+refused repository or an unreachable registry is a plain HTTP error. Then every v1 JSON is
+fetched and checked against the ancestry, the layers this engine lacks are downloaded (a few at a
 time, each streamed to a temporary file while its size and payload checksum are checked)
 and registered, and only when every layer is in the store are the image config and the
 reference written: an interrupted pull leaves complete layers (a retry skips them) but never
@@ -23,14 +25,16 @@ from wharf_common.errors import InvalidArgument, NotFound, NotImplemented_, Whar
 from wharf_common.reference import ImageReference, InvalidReference, parse_reference
 
 from wharf_engine.distribution import (
+    AccessDenied,
     AuthConfig,
-    DefaultHubUnavailable,
     LayerVerificationFailed,
     PullAccessDenied,
     RegistryClient,
     RegistryUnauthorized,
+    RegistryUnreachable,
+    RepositoryUnknown,
+    Session,
     TagNotFound,
-    resolve_endpoint,
 )
 from wharf_engine.distribution.client import ImageJson
 from wharf_engine.distribution.progress import (
@@ -54,8 +58,8 @@ PARALLEL_DOWNLOADS = 3
 PARALLEL_METADATA = 8
 
 
-def registry_reference(name: str, tag: str | None, *, what: str = "pulling from") -> ImageReference:
-    """``name`` (+ ``tag``) as a tagged reference on a registry given by host:port."""
+def registry_reference(name: str, tag: str | None) -> ImageReference:
+    """``name`` (+ ``tag``) as a tagged reference: bare names stay bare (the default index)."""
     try:
         ref = parse_reference(name)
         if tag:
@@ -66,39 +70,27 @@ def registry_reference(name: str, tag: str | None, *, what: str = "pulling from"
         raise InvalidArgument(str(exc)) from None
     if ref.digest:
         raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
-    if ref.domain is None:
-        raise DefaultHubUnavailable(what)
     return ref.with_default_tag()
-
-
-def remote_name(ref: ImageReference) -> str:
-    """The repository path on the registry: ``library/`` for single names (protocols.md A.2)."""
-    return ref.path if "/" in ref.path else f"library/{ref.path}"
-
-
-def client_for(daemon: Daemon, domain: str, auth: AuthConfig) -> RegistryClient:
-    settings = daemon.settings
-    return RegistryClient(resolve_endpoint(domain, settings.insecure_registries, settings.ca_bundle), auth)
 
 
 async def image_pull(
     daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
 ) -> AsyncGenerator[Message, None]:
     ref = registry_reference(name, tag)
-    assert ref.domain is not None and ref.tag is not None
-    remote = remote_name(ref)
-    async with client_for(daemon, ref.domain, auth) as client:
+    assert ref.tag is not None
+    repository = daemon.registries.repository(ref)
+    async with await daemon.registries.session(repository, auth) as session:
         try:
-            await client.repository_images(remote)  # a read token, when the registry hands one out
-            top = await client.tag(remote, ref.tag)
-        except RegistryUnauthorized as exc:
-            raise PullAccessDenied(ref.repository, f"unauthorized: {exc.reason}") from None
+            client, top = await _find_tag(session, ref.tag)
+        except (RegistryUnauthorized, AccessDenied, RepositoryUnknown) as exc:
+            raise PullAccessDenied(ref.repository, _denial(exc)) from None
         if top is None:
-            raise TagNotFound(str(ref), ref.tag, f"{ref.domain}/{remote}")
+            raise TagNotFound(str(ref), ref.tag, repository.display)
         ancestry = list(reversed(await client.ancestry(top)))  # root first
         if not ancestry or ancestry[-1] != top:
             raise LayerVerificationFailed(f"ancestry of {top} does not start with it")
-        yield status(f"Pulling from {ref.path}", ref.tag)
+        # Docker names the repository as the registry stores it: library/busybox, user/web
+        yield status(f"Pulling from {repository.remote if repository.official else ref.path}", ref.tag)
         job = _Pull(daemon, client, ref, ancestry)
         try:
             async for message in run_with_progress(job.run):
@@ -109,6 +101,31 @@ async def image_pull(
         except (asyncio.CancelledError, GeneratorExit):
             log.info("image.pull_abandoned", reference=str(ref))
             raise
+
+
+async def _find_tag(session: Session, tag: str) -> tuple[RegistryClient, str | None]:
+    """The first registry that knows ``tag`` and the image id it names (A.8 step 3)."""
+    clients = await session.readers()
+    unreachable: RegistryUnreachable | None = None
+    answered = None
+    for client in clients:
+        try:
+            top = await client.tag(session.remote, tag)
+        except RegistryUnreachable as exc:
+            unreachable = unreachable or exc
+            continue
+        if top is not None:
+            return client, top
+        answered = answered or client
+    if answered is None and unreachable is not None:
+        raise unreachable
+    return answered or clients[0], None
+
+
+def _denial(exc: RegistryUnauthorized | AccessDenied | RepositoryUnknown) -> str:
+    if isinstance(exc, RegistryUnauthorized):
+        return f"unauthorized: {exc.reason}"
+    return AccessDenied.reason  # an unknown repository is denied too, so names do not leak
 
 
 class _Pull:
@@ -148,7 +165,7 @@ class _Pull:
             async with slots:
                 image = await self.client.image_json(v1_id)
             if image is None:
-                raise NotFound(f"image {v1_id} of {self.ref} not found on {self.ref.domain}")
+                raise NotFound(f"image {v1_id} of {self.ref} not found on {self.client.endpoint.domain}")
             problem = check_json(v1_id, self.parents[v1_id], image.data)
             if problem:
                 raise LayerVerificationFailed(f"pulling {self.ref}: {problem}")

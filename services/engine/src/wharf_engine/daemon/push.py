@@ -1,10 +1,12 @@
 """ImagePush (``POST /images/{name}/push``): the v1 push of protocols.md A.7.
 
 Each local layer becomes a v1 image (:func:`wharf_engine.distribution.v1.v1_chain`). The index
-``PUT`` announces the list; a ``GET json`` per layer finds what the registry already has;
-the others are sent root first (``PUT json``, ``PUT layer`` as gzip, ``PUT checksum``) while
-the next ones are compressed into temporary files in parallel; then the tags and the final
-``PUT …/images``. A layer the registry has is never sent again.
+``PUT`` announces the list (a hub checks the password there and answers a write token and the
+registries; a standalone registry is its own index); then, on each registry, a ``GET json``
+per layer finds what it already has; the others are sent root first (``PUT json``, ``PUT
+layer`` as gzip, ``PUT checksum``) while the next ones are compressed into temporary files
+in parallel; then the tags and the final ``PUT …/images`` with one entry per tag and the
+checksums. A layer the registry has is never sent again.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import structlog
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
 
-from wharf_engine.distribution import AuthConfig, DefaultHubUnavailable, RegistryClient
+from wharf_engine.distribution import AuthConfig, RegistryClient, Session
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -34,8 +36,6 @@ from wharf_engine.distribution.progress import (
     status,
 )
 from wharf_engine.distribution.v1 import V1Layer, v1_chain
-
-from .pull import client_for, remote_name
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -68,8 +68,6 @@ def _targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageReference
         raise InvalidArgument(str(exc)) from None
     if ref.digest:
         raise InvalidArgument("cannot push a digest reference")
-    if ref.domain is None:
-        raise DefaultHubUnavailable("pushing to")
     tag = tag or ref.tag
     repository = ref.repository
     if tag and not is_valid_tag(tag):
@@ -95,10 +93,9 @@ async def image_push(
     daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
 ) -> AsyncGenerator[Message, None]:
     ref, targets = _targets(daemon, name, tag)
-    assert ref.domain is not None
-    yield status(f"The push refers to repository [{ref.repository}]")
-    async with client_for(daemon, ref.domain, auth) as client:
-        job = _Push(daemon, client, remote_name(ref), targets)
+    async with await daemon.registries.session(daemon.registries.repository(ref), auth) as session:
+        yield status(f"The push refers to repository [{ref.full_name}]")
+        job = _Push(daemon, session, ref.repository, targets)
         try:
             async for message in run_with_progress(job.run):
                 yield message
@@ -111,10 +108,11 @@ async def image_push(
 
 
 class _Push:
-    def __init__(self, daemon: Daemon, client: RegistryClient, remote: str, targets: list[_Target]):
+    def __init__(self, daemon: Daemon, session: Session, repository: str, targets: list[_Target]):
         self.daemon = daemon
-        self.client = client
-        self.remote = remote
+        self.session = session
+        self.remote = session.remote
+        self.repository = repository  # the local name, for events
         self.targets = targets
         self.layers: dict[str, V1Layer] = {}  # root first, each v1 image once
         for target in targets:
@@ -123,21 +121,53 @@ class _Push:
         self.spools: list[Path] = []
 
     def _image_list(self) -> list[dict[str, str]]:
-        tops = {t.chain[-1].v1_id: t.tag for t in self.targets}
-        listed = [{"id": v1_id, **({"Tag": tops[v1_id]} if v1_id in tops else {})} for v1_id in self.layers]
-        return listed
+        """Step 3's list: every image once, root first; a tagged one once per tag (M15)."""
+        tags: dict[str, list[str]] = {}
+        for target in self.targets:
+            tags.setdefault(target.chain[-1].v1_id, []).append(target.tag)
+        return [
+            {"id": v1_id, **({"Tag": tag} if tag else {})}
+            for v1_id in self.layers
+            for tag in tags.get(v1_id, [""])
+        ]
+
+    def _pushed_list(self, checksums: dict[str, str]) -> list[dict[str, str]]:
+        """The final ``PUT …/images``: one entry per tag (a hub fires webhooks), then checksums."""
+        entries, tops = [], set()
+        for target in self.targets:
+            top = target.chain[-1].v1_id
+            tops.add(top)
+            entries.append(
+                {"id": top, "Tag": target.tag, **({"checksum": checksums[top]} if top in checksums else {})}
+            )
+        entries += [{"id": v1_id, "checksum": c} for v1_id, c in checksums.items() if v1_id not in tops]
+        return entries
 
     async def run(self, emit: Emit) -> None:
         for v1_id in self.layers:
             emit(layer_status(v1_id[:12], "Preparing"))
-        await self.client.put_repository(self.remote, self._image_list())
-        missing = await self._missing(emit)
+        checksums: dict[str, str] = {}
+        for client in await self.session.writers(self._image_list()):
+            checksums.update(await self._upload(client, emit))
+        for target in self.targets:
+            rows = [(layer.v1_id, layer.parent, layer.diff_id, layer.chain_id) for layer in target.chain]
+            self.daemon.v1ids.record(rows, target.image_id)
+        await self.session.finish(self._pushed_list(checksums))
+        for target in self.targets:
+            name = f"{self.repository}:{target.tag}"
+            self.daemon.events.emit("image", "push", name, {"name": name})
+            log.info("image.pushed", reference=name, pushed=len(checksums), layers=len(target.chain))
+            emit(status(f"{target.tag}: pushed image {target.chain[-1].v1_id}"))
+
+    async def _upload(self, client: RegistryClient, emit: Emit) -> dict[str, str]:
+        """The layers ``client``'s registry lacks, root first, then the tags: their checksums."""
+        missing = await self._missing(client, emit)
         checksums: dict[str, str] = {}
         slots = asyncio.Semaphore(PARALLEL_COMPRESS)
         prepared = {v1: asyncio.ensure_future(self._prepare(self.layers[v1], slots)) for v1 in missing}
         try:
             for v1_id in missing:
-                checksum = await self._send(self.layers[v1_id], await prepared[v1_id], emit)
+                checksum = await self._send(client, self.layers[v1_id], await prepared[v1_id], emit)
                 if checksum:
                     checksums[v1_id] = checksum
         finally:
@@ -146,26 +176,17 @@ class _Push:
             await asyncio.gather(*prepared.values(), return_exceptions=True)
             for spool in self.spools:
                 spool.unlink(missing_ok=True)
+            self.spools.clear()
         for target in self.targets:
-            await self.client.put_tag(self.remote, target.tag, target.chain[-1].v1_id)
-            rows = [(layer.v1_id, layer.parent, layer.diff_id, layer.chain_id) for layer in target.chain]
-            self.daemon.v1ids.record(rows, target.image_id)
-        await self.client.put_repository_images(
-            self.remote, [{"id": v1_id, "checksum": c} for v1_id, c in checksums.items()]
-        )
-        domain = self.client.endpoint.domain
-        for target in self.targets:
-            name = f"{domain}/{self.remote.removeprefix('library/')}:{target.tag}"
-            self.daemon.events.emit("image", "push", name, {"name": name})
-            log.info("image.pushed", reference=name, pushed=len(checksums), layers=len(target.chain))
-            emit(status(f"{target.tag}: pushed image {target.chain[-1].v1_id}"))
+            await client.put_tag(self.remote, target.tag, target.chain[-1].v1_id)
+        return checksums
 
-    async def _missing(self, emit: Emit) -> list[str]:
+    async def _missing(self, client: RegistryClient, emit: Emit) -> list[str]:
         slots = asyncio.Semaphore(PARALLEL_CHECKS)
 
         async def present(v1_id: str) -> bool:
             async with slots:
-                return await self.client.image_json(v1_id) is not None
+                return await client.image_exists(v1_id)
 
         found = await asyncio.gather(*(present(v1_id) for v1_id in self.layers))
         missing = []
@@ -187,13 +208,15 @@ class _Push:
             size, checksum = await asyncio.to_thread(_compress, self.daemon, layer, spool)
             return _Prepared(spool, size, checksum)
 
-    async def _send(self, layer: V1Layer, prepared: _Prepared, emit: Emit) -> str | None:
+    async def _send(
+        self, client: RegistryClient, layer: V1Layer, prepared: _Prepared, emit: Emit
+    ) -> str | None:
         short = layer.v1_id[:12]
-        if not await self.client.put_image_json(layer.v1_id, layer.raw):
-            emit(layer_status(short, "Layer already exists"))  # pushed meanwhile by someone else
+        if not await client.put_image_json(layer.v1_id, layer.raw):
+            emit(layer_status(short, "Layer already exists"))  # there already, or pushed meanwhile
             return None
-        await self.client.put_layer(layer.v1_id, self._body(prepared, short, emit))
-        await self.client.put_checksum(layer.v1_id, prepared.checksum)
+        await client.put_layer(layer.v1_id, self._body(prepared, short, emit))
+        await client.put_checksum(layer.v1_id, prepared.checksum)
         emit(layer_status(short, "Pushed"))
         prepared.path.unlink(missing_ok=True)
         return prepared.checksum

@@ -1,9 +1,10 @@
 """A typed async client for the v1 registry API (protocols.md A.5), on httpx.
 
-Requests carry ``Authorization: Basic`` when the caller has credentials; once the standalone
-index hands out an ``X-Docker-Token`` (``PUT``/``GET /v1/repositories/<name>/…``) the client
-switches to ``Authorization: Token …`` as engine 1.5 does, which spares the registry a
-password check per request. Transport failures become :class:`RegistryUnreachable`, 401 becomes
+A standalone registry is its own index: requests carry ``Authorization: Basic`` when the caller
+has credentials, and once that index hands out an ``X-Docker-Token`` (``PUT``/``GET
+/v1/repositories/<name>/…``) the client switches to ``Authorization: Token …`` as engine 1.5
+does. Behind a hub (:mod:`.session`) the client is given the index's token and never sends the
+password. Transport failures become :class:`RegistryUnreachable`, 401 becomes
 :class:`RegistryUnauthorized`; other unexpected statuses :class:`RegistryError`.
 """
 
@@ -41,11 +42,18 @@ class RegistryClient:
     """One session with one registry; use as ``async with RegistryClient(...) as client``."""
 
     def __init__(
-        self, endpoint: Endpoint, auth: AuthConfig, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+        self, endpoint: Endpoint, auth: AuthConfig, *, token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:  # fmt: skip
         self.endpoint = endpoint
         self.auth = auth
-        self._authorization = None if auth.anonymous else auth.basic()
+        # behind an index (token not None) the index's X-Docker-Token ("" when it sent none) is
+        # the only credential this registry sees; a standalone registry gets Basic first
+        self.token = token
+        self._authorization = (
+            (f"Token {token}" if token else None) if token is not None
+            else None if auth.anonymous else auth.basic()
+        )  # fmt: skip
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
         self._http = httpx.AsyncClient(
             base_url=endpoint.url, verify=endpoint.verify, timeout=TIMEOUT, follow_redirects=True,
@@ -69,21 +77,31 @@ class RegistryClient:
 
     def _take_token(self, response: httpx.Response) -> None:
         token = response.headers.get("x-docker-token")
-        if token and self._authorization:  # anonymous sessions have nothing to prove
+        # anonymous sessions have nothing to prove; behind an index the token is the index's
+        if token and self._authorization and self.token is None:
             self._authorization = f"Token {token}"
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = self._headers(kwargs.pop("headers", None))
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
+            return await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
-            raise RegistryUnreachable(method, self.url(path), _reason(exc, self.endpoint.domain)) from None
+            raise RegistryUnreachable(
+                method, self.url(path), transport_reason(exc, self.endpoint.domain)
+            ) from None
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self._request(method, path, **kwargs)
         if response.status_code == 401:
-            raise RegistryUnauthorized(method, self.url(path), anonymous=self.auth.anonymous)
+            raise RegistryUnauthorized(method, self.url(path), anonymous=self._anonymous)
         return response
 
+    @property
+    def _anonymous(self) -> bool:
+        return not self.token if self.token is not None else self.auth.anonymous
+
     def _fail(self, method: str, path: str, response: httpx.Response) -> RegistryError:
-        return RegistryError(method, self.url(path), response.status_code, _detail(response))
+        return RegistryError(method, self.url(path), response.status_code, error_detail(response))
 
     # ---- index (standalone) -------------------------------------------------------------
 
@@ -118,7 +136,8 @@ class RegistryClient:
             raise self._fail("GET", "/v1/users/", response)
 
     async def search(self, query: str, limit: int) -> dict[str, Any]:
-        response = await self._send("GET", "/v1/search", params={"q": query, "n": str(limit)})
+        response = await self._send("GET", "/v1/search", params={"q": query, "n": str(limit)},
+                                    headers={"X-Docker-Token": "true"})  # fmt: skip
         if response.status_code != 200:
             raise self._fail("GET", "/v1/search", response)
         data = response.json()
@@ -184,27 +203,37 @@ class RegistryClient:
         try:
             async with self._http.stream("GET", path, headers=self._headers()) as response:
                 if response.status_code == 401:
-                    raise RegistryUnauthorized("GET", self.url(path), anonymous=self.auth.anonymous)
+                    raise RegistryUnauthorized("GET", self.url(path), anonymous=self._anonymous)
                 if response.status_code != 200:
                     await response.aread()
                     raise self._fail("GET", path, response)
                 length = response.headers.get("content-length")
                 yield (int(length) if length and length.isdigit() else None), self._chunks(path, response)
         except httpx.HTTPError as exc:
-            raise RegistryUnreachable("GET", self.url(path), _reason(exc, self.endpoint.domain)) from None
+            raise RegistryUnreachable(
+                "GET", self.url(path), transport_reason(exc, self.endpoint.domain)
+            ) from None
 
     async def _chunks(self, path: str, response: httpx.Response) -> AsyncIterator[bytes]:
         try:
             async for chunk in response.aiter_bytes(1 << 20):
                 yield chunk
         except httpx.HTTPError as exc:
-            raise RegistryUnreachable("GET", self.url(path), _reason(exc, self.endpoint.domain)) from None
+            raise RegistryUnreachable(
+                "GET", self.url(path), transport_reason(exc, self.endpoint.domain)
+            ) from None
+
+    async def image_exists(self, image_id: str) -> bool:
+        """Whether ``GET json`` answers 200; anything else (401 too) means "push it", as engine
+        1.5 reads it: a registry behind an index may refuse GETs with the push's write token."""
+        response = await self._request("GET", f"/v1/images/{image_id}/json")
+        return response.status_code == 200
 
     async def put_image_json(self, image_id: str, raw: bytes) -> bool:
         """``PUT json``; False when the registry already has the complete image (409)."""
         path = f"/v1/images/{image_id}/json"
         response = await self._send("PUT", path, content=raw, headers={"Content-Type": "application/json"})
-        if response.status_code == 409 or _detail(response) == "Image already exists":
+        if response.status_code == 409 or error_detail(response) == "Image already exists":
             return False
         if response.status_code != 200:
             raise self._fail("PUT", path, response)
@@ -225,7 +254,7 @@ class RegistryClient:
             raise self._fail("PUT", path, response)
 
 
-def _reason(exc: httpx.HTTPError, domain: str) -> str:
+def transport_reason(exc: httpx.HTTPError, domain: str) -> str:
     """Go's wording for the usual failures (``dial tcp …: connect: connection refused``)."""
     cause: BaseException = exc
     for _ in range(8):  # the innermost cause says what happened
@@ -240,14 +269,17 @@ def _reason(exc: httpx.HTTPError, domain: str) -> str:
     return str(cause) or str(exc) or type(exc).__name__
 
 
-def _detail(response: httpx.Response) -> str:
+def error_detail(response: httpx.Response) -> str:
+    """What a v1 error body says: ``{"error": …}``, a JSON string (the index), or the text."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:200] or response.reason_phrase
     if isinstance(body, dict) and "error" in body:
         return str(body["error"])
+    if isinstance(body, str):
+        return body[:200]
     return response.text[:200]
 
 
-__all__ = ["ImageJson", "RegistryClient"]
+__all__ = ["ImageJson", "RegistryClient", "error_detail", "transport_reason"]

@@ -26,6 +26,7 @@ class AuthConfig:
     username: str = ""
     password: str = ""
     server: str = ""
+    email: str = ""  # only sent when an index creates an account (protocols.md A.10)
 
     @property
     def anonymous(self) -> bool:
@@ -45,7 +46,7 @@ class AuthConfig:
                 username, _, password = base64.b64decode(str(data["auth"])).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 raise InvalidRegistryAuth() from None
-        return cls(username, password, str(data.get("serveraddress") or ""))
+        return cls(username, password, str(data.get("serveraddress") or ""), str(data.get("email") or ""))
 
 
 def decode_registry_auth(header: str | None) -> AuthConfig:

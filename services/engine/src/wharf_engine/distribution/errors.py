@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from wharf_common.errors import (
+    Forbidden,
     InvalidArgument,
     NotFound,
-    NotImplemented_,
     SystemFault,
     Unauthorized,
     Unavailable,
 )
-
-
-class DefaultHubUnavailable(NotImplemented_):
-    def __init__(
-        self, what: str = "pulling from", hint: str = "push to and pull from a registry by host:port"
-    ) -> None:
-        super().__init__(f"{what} the default hub is not available: {hint}")
 
 
 class RegistryUnreachable(Unavailable):
@@ -30,6 +23,39 @@ class RegistryUnauthorized(Unauthorized):
     def __init__(self, method: str, url: str, *, anonymous: bool = False) -> None:
         self.reason = "authentication required" if anonymous else "incorrect username or password"
         super().__init__(f'{method.capitalize()} "{url}": unauthorized: {self.reason}')
+
+
+class AccessDenied(Forbidden):
+    """The index refused the caller this repository (403): Docker's wording."""
+
+    reason = "denied: requested access to the resource is denied"
+
+    def __init__(self) -> None:
+        super().__init__(self.reason)
+
+
+class RepositoryUnknown(NotFound):
+    """The index has no such repository (404 on ``GET …/images``)."""
+
+    def __init__(self, repository: str) -> None:
+        super().__init__(f"repository {repository} not found")
+
+
+class AccountInactive(Forbidden):
+    """``GET /v1/users/`` answered 403: the account exists but is not activated (A.10)."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__(
+            f"Account is not Active. Please see the documentation of the registry {server} "
+            "for instructions how to activate it."
+        )
+
+
+class RegistrationFailed(InvalidArgument):
+    """``POST /v1/users/`` refused a new account for another reason than an existing name."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Registration: {reason}")
 
 
 class TagNotFound(NotFound):
@@ -66,12 +92,15 @@ class InvalidRegistryAuth(InvalidArgument):
 
 
 __all__ = [
-    "DefaultHubUnavailable",
+    "AccessDenied",
+    "AccountInactive",
     "InvalidRegistryAuth",
     "LayerVerificationFailed",
     "PullAccessDenied",
+    "RegistrationFailed",
     "RegistryError",
     "RegistryUnauthorized",
     "RegistryUnreachable",
+    "RepositoryUnknown",
     "TagNotFound",
 ]

@@ -1,0 +1,35 @@
+"""Login (``POST /auth``): protocols.md A.10.
+
+An empty ``serveraddress`` and Docker's hub names (``https://index.docker.io/v1/``) mean the
+default index. A standalone registry checks the credentials with ``GET /v1/users/``; an index
+is first offered the account (``POST /v1/users/``), which tells a new account from an existing
+one (then checked with ``GET /v1/users/``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+
+from wharf_engine.distribution import AuthConfig
+from wharf_engine.distribution.index import LOGIN_SUCCEEDED
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+
+async def registry_login(daemon: Daemon, auth: AuthConfig) -> dict[str, str]:
+    registries = daemon.registries
+    endpoint = registries.login_endpoint(auth.server)
+    if await registries.standalone(endpoint):
+        async with registries.client(endpoint, auth) as client:
+            await client.login()
+        answer = LOGIN_SUCCEEDED
+    else:
+        async with registries.index(endpoint, auth) as index:
+            answer = await index.login()
+    log.info("registry.login", endpoint=endpoint.url, username=auth.username, status=answer["Status"])
+    return answer
