@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 curl git
+APT_PACKAGES := runc busybox-static iproute2 curl git chromium
 BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
@@ -34,17 +34,28 @@ $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml s
 $(BUSYBOX): deploy/images/busybox/build.py
 	python3 deploy/images/busybox/build.py --if-missing --output $@
 
-# the engine in the foreground, busybox seeded once it answers; the registry beside it,
-# stopped (and waited for) when the engine stops or make is interrupted
+# the engine in the foreground; the hub (v1 index, web, API) and the registry (index mode) beside
+# it, stopped (and waited for) when the engine stops or make is interrupted. On first start the hub
+# prints its first administrator; busybox is seeded into the engine and pushed to the hub as the
+# official image, so a fresh engine's `wharf pull busybox` fetches it from here.
 run: RUN_REGISTRY_PORT ?= 5000
 run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
+run: RUN_HUB_PORT ?= 8080
+run: RUN_HUB_ROOT ?= /var/lib/wharf-hub
 run: setup
-	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT)
-	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
-	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) ) &
-	@$(VENV)/bin/wharf-registry --host 127.0.0.1 --port $(RUN_REGISTRY_PORT) --data-root $(RUN_REGISTRY_ROOT) & REG=$$!; \
-	trap 'kill $$REG 2>/dev/null; wait $$REG 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK) --bridge $(RUN_BRIDGE) --subnet $(RUN_SUBNET)
+	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT) $(RUN_HUB_ROOT)
+	@WHARF_HUB_PORT=$(RUN_HUB_PORT) $(VENV)/bin/wharf-hub bootstrap --data-root $(RUN_HUB_ROOT)
+	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && \
+	     curl -sf http://127.0.0.1:$(RUN_HUB_PORT)/v1/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
+	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) \
+	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json ) &
+	@$(VENV)/bin/wharf-hub --host 127.0.0.1 --port $(RUN_HUB_PORT) --data-root $(RUN_HUB_ROOT) \
+	    --registry-url http://127.0.0.1:$(RUN_REGISTRY_PORT) --registry-endpoint 127.0.0.1:$(RUN_REGISTRY_PORT) & HUB=$$!; \
+	$(VENV)/bin/wharf-registry --host 127.0.0.1 --port $(RUN_REGISTRY_PORT) --data-root $(RUN_REGISTRY_ROOT) \
+	    --index-public-key $(RUN_HUB_ROOT)/token-signing.pub.pem & REG=$$!; \
+	trap 'kill $$REG $$HUB 2>/dev/null; wait $$REG $$HUB 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK) --bridge $(RUN_BRIDGE) --subnet $(RUN_SUBNET) \
+	    --default-index http://127.0.0.1:$(RUN_HUB_PORT)
 
 test: setup
 	$(VENV)/bin/pytest

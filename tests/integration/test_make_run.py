@@ -1,8 +1,10 @@
-"""`make run` starts an engine with busybox seeded and a registry beside it; `wharf run busybox
-echo hello world` works, the registry answers ``/v1/_ping``, and both stop with make."""
+"""`make run` starts an engine with busybox seeded, the hub and the registry (index mode) beside it;
+`wharf run busybox echo hello world` works, the hub printed its first administrator and holds busybox
+as the official image, so after `rmi` the engine pulls busybox back from the hub; all stop with make."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,11 +25,12 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
     sock = root / "engine.sock"
     bridge = "whmk" + root.name[-6:]
     env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
-    port = free_port()
+    port, hub_port = free_port(), free_port()
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
          f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24",
-         f"RUN_REGISTRY_PORT={port}", f"RUN_REGISTRY_ROOT={root}/registry"],
+         f"RUN_REGISTRY_PORT={port}", f"RUN_REGISTRY_ROOT={root}/registry",
+         f"RUN_HUB_PORT={hub_port}", f"RUN_HUB_ROOT={root}/hub"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -39,16 +42,41 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             )  # fmt: skip
             return result.returncode == 0 and result.stdout == b"hello world\n"
 
-        def registry_pings() -> bool:
+        def pings(at: int) -> bool:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/_ping", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{at}/v1/_ping", timeout=2) as response:
                     return bool(response.status == 200)
             except OSError:
                 return False
 
+        def registry_pings() -> bool:
+            return pings(port)
+
+        def official_busybox() -> bool:
+            url = f"http://127.0.0.1:{hub_port}/v1/search?q=busybox"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    results = json.loads(response.read())["results"]
+            except OSError:
+                return False
+            return {"name": "busybox", "is_official": True}.items() <= (
+                results[0].items() if results else set()
+            )
+
+        def wharf(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run([str(VENV_BIN / "wharf"), *args], env=env, capture_output=True, timeout=60)
+
         wait_for(lambda: sock.exists(), timeout=120, interval=0.2)
         wait_for(hello, timeout=60, interval=0.5)
         wait_for(registry_pings, timeout=30, interval=0.2)
+        wait_for(official_busybox, timeout=60, interval=0.5)
+        admin = json.loads((root / "hub" / "initial-admin.json").read_text())
+        assert admin["username"] == "admin" and len(admin["password"]) >= 16
+        assert wharf("rmi", "busybox").returncode == 0
+        pulled = wharf("pull", "busybox")
+        assert pulled.returncode == 0, pulled.stderr
+        assert b"Status: Downloaded newer image for busybox:latest" in pulled.stdout
+        assert wharf("run", "--rm", "busybox", "echo", "from", "the", "hub").stdout == b"from the hub\n"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -61,8 +89,8 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             socket_left = False
         except AssertionError:
             socket_left = True
-        try:  # the registry is stopped with the engine
-            wait_for(lambda: not registry_pings(), timeout=15, interval=0.1)
+        try:  # the registry and the hub are stopped with the engine
+            wait_for(lambda: not registry_pings() and not pings(hub_port), timeout=15, interval=0.1)
             registry_left = False
         except AssertionError:
             registry_left = True
@@ -73,4 +101,4 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     assert not socket_left, "the engine removes its socket on a clean shutdown"
-    assert not registry_left, "make run stops the registry with the engine"
+    assert not registry_left, "make run stops the registry and the hub with the engine"

@@ -1,0 +1,9 @@
+# The hub and registry image for docker-compose.yml: the workspace on Debian's Python, no dev tools.
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install uv
+WORKDIR /opt/wharf
+COPY . .
+RUN /opt/uv/bin/uv sync --frozen --no-dev --python python3
+ENV PATH=/opt/wharf/.venv/bin:$PATH
