@@ -54,7 +54,9 @@ def listen(host: str) -> socket.socket:
             raise SystemExit(
                 f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only"
             )
-        sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((addr.strip("[]"), int(port)))
     else:

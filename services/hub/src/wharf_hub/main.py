@@ -69,7 +69,7 @@ def serve(argv: list[str]) -> None:
     _common(p)
     args = p.parse_args(argv)
     family = socket.AF_INET6 if ":" in (args.host or "") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     host = (args.host or Settings().host).strip("[]")
     sock.bind((host, args.port if args.port is not None else Settings().port))
