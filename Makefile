@@ -81,6 +81,7 @@ bench: setup bench-packages
 	$(PY) bench/build_bench.py
 	$(PY) bench/net_bench.py
 	$(PY) bench/registry_bench.py
+	$(PY) bench/hub_bench.py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -13,7 +13,7 @@ from wharf_hub.db import migrate
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.pgtesting import PostgresCluster, pg_bin
-from wharf_hub.settings import Settings, WebhookSettings
+from wharf_hub.settings import PasswordSettings, Settings, WebhookSettings
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +51,7 @@ def hub_settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         public_url="http://hub.test",
         registry_url="http://127.0.0.1:9",
+        passwords=PasswordSettings(time_cost=1, memory_cost=8192, parallelism=1),
         webhooks=WebhookSettings(worker=False, allow=["127.0.0.0/8"], backoff=0.05),
     )
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_private_key, public_key_pem
 
+from . import web
 from .api import errors
-from .api.routers import index
+from .api.routers import accounts, collaborators, index, repos, search, stars, webhooks
 from .db import Database
 from .hub import Hub
 from .services.accounts import AccountService
@@ -23,7 +24,9 @@ from .services.passwords import Passwords
 from .services.registry import RegistryReader
 from .services.repositories import DELETED, RepositoryService
 from .services.social import SocialService
+from .services.webhooks import WebhookService
 from .settings import Settings
+from .webhooks import DELIVER
 
 
 def _secret_key(settings: Settings) -> bytes:
@@ -55,7 +58,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     signer = TokenSigner(load_or_create_private_key(settings.signing_key_path))
     _write_public_key(signer, settings.public_key_path)
     mailer = Mailer(settings.mail, settings.outbox)
-    accounts = AccountService(db, Passwords(), mailer, settings.login_limit, settings.url)
+    accounts = AccountService(db, Passwords(settings.passwords), mailer, settings.login_limit, settings.url)
     repos = RepositoryService()
     reader = RegistryReader(settings.registry_url, signer)
     index_service = IndexService(
@@ -69,6 +72,10 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     worker = Worker(db, settings.webhooks.poll_interval)
     worker.register(PUSHED, index_service.on_pushed)
     worker.register(DELETED, index_service.on_deleted)
+    secret_key = _secret_key(settings)
+    webhook_service = WebhookService(settings.webhooks, settings.url, secret_key)
+    index_service.push_listeners.append(webhook_service.on_push)
+    worker.register(DELIVER, webhook_service.deliver)
     return Hub(
         settings=settings,
         db=db,
@@ -76,10 +83,11 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         repos=repos,
         social=SocialService(),
         index=index_service,
+        webhooks=webhook_service,
         worker=worker,
         mailer=mailer,
         signer=signer,
-        secret_key=_secret_key(settings),
+        secret_key=secret_key,
     )
 
 
@@ -104,8 +112,12 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    errors.install(app)
+    pages = web.pages(hub)
+    errors.install(app, page=web.error_page(hub, pages))
     app.include_router(index.router(hub))
+    for api in (accounts, repos, collaborators, stars, search, webhooks):
+        app.include_router(api.router(hub))
+    app.include_router(web.router(hub, pages))
     app.state.hub = hub
     return app
 

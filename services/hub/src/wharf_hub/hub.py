@@ -16,6 +16,7 @@ from .services.jobs import Worker
 from .services.mail import Mailer
 from .services.repositories import RepositoryService
 from .services.social import SocialService
+from .services.webhooks import WebhookService
 from .settings import Settings
 
 
@@ -27,6 +28,7 @@ class Hub:
     repos: RepositoryService
     social: SocialService
     index: IndexService
+    webhooks: WebhookService
     worker: Worker
     mailer: Mailer
     signer: TokenSigner

@@ -42,6 +42,14 @@ class WebhookSettings(BaseModel):
     poll_interval: float = 0.5
 
 
+class PasswordSettings(BaseModel):
+    """argon2id cost (argon2-cffi's defaults, RFC 9106's second recommendation); tests lower it."""
+
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 4
+
+
 class RateLimitSettings(BaseModel):
     max_failures: int = 5
     window: int = 300
@@ -76,6 +84,7 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     login_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     log_level: str = "info"
     log_json: bool = False
     pidfile: Path | None = None
@@ -101,4 +110,4 @@ class Settings(BaseSettings):
         return self.mail.outbox or self.data_root / "outbox"
 
 
-__all__ = ["MailSettings", "RateLimitSettings", "Settings", "WebhookSettings"]
+__all__ = ["MailSettings", "PasswordSettings", "RateLimitSettings", "Settings", "WebhookSettings"]

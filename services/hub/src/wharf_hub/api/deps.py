@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import User
 from ..hub import Hub
+from ..services.errors import LoginRequired
 
 
 def client_address(request: Request) -> str | None:
@@ -31,4 +32,12 @@ def api_user(hub: Hub, s: Session, request: Request) -> User | None:
     return basic_user(hub, s, request)
 
 
-__all__ = ["api_user", "basic_user", "client_address"]
+def api_signed_in(hub: Hub, s: Session, request: Request) -> User:
+    """:func:`api_user`, where anonymous is a 401 (with ``WWW-Authenticate: Bearer``)."""
+    user = api_user(hub, s, request)
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+__all__ = ["api_signed_in", "api_user", "basic_user", "client_address"]

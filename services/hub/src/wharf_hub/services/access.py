@@ -79,4 +79,25 @@ def can_create(s: Session, user: User | None, namespace: str) -> bool:
     return namespace_role(s, user, namespace) >= Role.WRITER
 
 
-__all__ = ["Role", "can_admin", "can_create", "can_pull", "can_push", "namespace_role", "repository_role"]
+def creatable_namespaces(s: Session, user: User) -> list[str]:
+    """Where ``user`` may create repositories: their own namespace, then their organisations
+    (and ``library`` for admins)."""
+    orgs = s.scalars(
+        select(Organization.name)
+        .join(OrganizationMember, OrganizationMember.organization_id == Organization.id)
+        .where(OrganizationMember.user_id == user.id)
+        .order_by(Organization.name)
+    )
+    return [user.username, *orgs, *([LIBRARY] if user.is_admin else [])]
+
+
+__all__ = [
+    "Role",
+    "can_admin",
+    "can_create",
+    "can_pull",
+    "can_push",
+    "creatable_namespaces",
+    "namespace_role",
+    "repository_role",
+]

@@ -25,6 +25,7 @@ from .errors import (
     AccountNotActive,
     AlreadyExists,
     InvalidName,
+    NoSuchToken,
     NoSuchUser,
     TooManyAttempts,
     WrongCredentials,
@@ -275,10 +276,15 @@ class AccountService:
             raise AccountNotActive()
         return user
 
+    def tokens(self, s: Session, user: User) -> list[AccessToken]:
+        return list(
+            s.scalars(select(AccessToken).where(AccessToken.user_id == user.id).order_by(AccessToken.id))
+        )
+
     def delete_token(self, s: Session, user: User, token_id: int) -> None:
         token = s.get(AccessToken, token_id)
         if token is None or token.user_id != user.id:
-            raise NoSuchUser(f"token {token_id}")
+            raise NoSuchToken(token_id)
         s.delete(token)
 
     # ---- web sessions ------------------------------------------------------------------------

@@ -15,6 +15,11 @@ class NoSuchRepository(NotFound):
         super().__init__(f"No such repository: {name}")
 
 
+class NoSuchToken(NotFound):
+    def __init__(self, token_id: int) -> None:
+        super().__init__(f"No such access token: {token_id}")
+
+
 class AlreadyExists(Conflict):
     """A username, e-mail, repository, collaborator or webhook that is taken."""
 
@@ -64,6 +69,7 @@ __all__ = [
     "InvalidName",
     "LoginRequired",
     "NoSuchRepository",
+    "NoSuchToken",
     "NoSuchUser",
     "TooManyAttempts",
     "WeakPassword",

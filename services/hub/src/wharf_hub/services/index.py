@@ -173,15 +173,21 @@ class IndexService:
             return  # deleted meanwhile
         pusher = s.get(User, int(payload["pusher_id"])) if payload.get("pusher_id") else None
         known = {t.name: t for t in s.scalars(select(Tag).where(Tag.repository_id == repo.id))}
+        claimed = set(payload.get("tags", []))
+        remote_tags = self.reader.tags(repo.remote)
+        changed_names = [
+            name
+            for name, image_id in remote_tags.items()
+            if name not in known or known[name].image_id != image_id or name in claimed
+        ]
+        sizes = self.reader.sizes(repo.remote, sorted({remote_tags[n] for n in changed_names}))
         changed: list[Tag] = []
-        for remote in self.reader.tags(repo.remote):
-            tag = known.get(remote.name)
+        for name in sorted(changed_names):
+            tag = known.get(name)
             if tag is None:
-                tag = Tag(repository_id=repo.id, name=remote.name, image_id=remote.image_id)
+                tag = Tag(repository_id=repo.id, name=name, image_id=remote_tags[name])
                 s.add(tag)
-            elif tag.image_id == remote.image_id and remote.name not in payload.get("tags", []):
-                continue
-            tag.image_id, tag.size, tag.pushed_at = remote.image_id, remote.size, utcnow()
+            tag.image_id, tag.size, tag.pushed_at = remote_tags[name], sizes[remote_tags[name]], utcnow()
             tag.pusher_id = pusher.id if pusher else None
             changed.append(tag)
         s.flush()

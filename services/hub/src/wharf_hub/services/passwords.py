@@ -1,7 +1,8 @@
 """argon2 hashing, with a short-lived memory of good passwords.
 
 A v1 client sends Basic credentials on every index request (login check, one token per
-push and pull); argon2 costs ~50 ms on purpose. A successful check is remembered for a few
+push and pull); argon2 costs 50-200 ms on purpose (~210 ms on
+the 2-core bench host). A successful check is remembered for a few
 minutes keyed by the user's *current* hash and a SHA-256 of the password, so a password
 change forgets it at once and nothing reusable is kept in memory.
 """
@@ -15,26 +16,29 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("wharf-timing-equaliser")
+from ..settings import PasswordSettings
 
 
 class Passwords:
-    def __init__(self, remember: float = 300.0, limit: int = 10_000) -> None:
+    def __init__(
+        self, settings: PasswordSettings | None = None, remember: float = 300.0, limit: int = 10_000
+    ) -> None:
+        cost = settings or PasswordSettings()
+        self._hasher = PasswordHasher(cost.time_cost, cost.memory_cost, cost.parallelism)
+        self._dummy = self._hasher.hash("wharf-timing-equaliser")
         self._remember = remember
         self._limit = limit
         self._good: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def hash(password: str) -> str:
-        return _hasher.hash(password)
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """``stored_hash=None`` (unknown user) costs the same as a wrong password."""
         if stored_hash is None:
             try:
-                _hasher.verify(_DUMMY, password)
+                self._hasher.verify(self._dummy, password)
             except (VerificationError, InvalidHashError):
                 pass
             return False
@@ -45,7 +49,7 @@ class Passwords:
             if seen is not None and now - seen < self._remember:
                 return True
         try:
-            ok = _hasher.verify(stored_hash, password)
+            ok = self._hasher.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
             return False
         if ok:

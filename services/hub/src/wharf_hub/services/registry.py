@@ -5,17 +5,8 @@ The hub signs its own read tokens, so it needs no account on the registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
-from wharf_common.tokens import TokenSigner
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteTag:
-    name: str
-    image_id: str
-    size: int  # bytes of every layer of the image, as stored
+from wharf_common.tokens import Access, TokenSigner
 
 
 class RegistryReader:
@@ -24,28 +15,36 @@ class RegistryReader:
         self.signer = signer
         self.timeout = timeout
 
-    def tags(self, remote: str) -> list[RemoteTag]:
-        """Every tag of ``remote`` (``alice/web``); [] when the registry has none."""
-        token = self.signer.issue(remote, "read", "", 60)
-        headers = {"Authorization": f"Token {token}"}
-        with httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout) as http:
+    def _client(self, remote: str, access: Access = "read") -> httpx.Client:
+        token = self.signer.issue(remote, access, "", 60)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Token {token}"}, timeout=self.timeout
+        )
+
+    def tags(self, remote: str) -> dict[str, str]:
+        """``{tag: image id}`` of ``remote`` (``alice/web``); {} when the registry has none."""
+        with self._client(remote) as http:
             response = http.get(f"/v1/repositories/{remote}/tags")
             if response.status_code == 404:
-                return []
+                return {}
             response.raise_for_status()
             found = response.json()
-            sizes: dict[str, int] = {}
-            tags = []
-            for name, image_id in sorted(found.items()) if isinstance(found, dict) else []:
-                tags.append(RemoteTag(str(name), str(image_id), self._size(http, str(image_id), sizes)))
-            return tags
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def sizes(self, remote: str, image_ids: list[str]) -> dict[str, int]:
+        """Bytes of every layer of each image, as stored (layers shared between them read once)."""
+        layers: dict[str, int] = {}
+        totals = {}
+        with self._client(remote) as http:
+            for image_id in image_ids:
+                totals[image_id] = self._size(http, image_id, layers)
+        return totals
 
     def delete(self, remote: str) -> None:
         """Remove the repository's tags from the registry (``DELETE /v1/repositories/<name>/``);
         the layers go with the registry's garbage collection."""
-        token = self.signer.issue(remote, "delete", "", 60)
-        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
-            response = http.delete(f"/v1/repositories/{remote}/", headers={"Authorization": f"Token {token}"})
+        with self._client(remote, "delete") as http:
+            response = http.delete(f"/v1/repositories/{remote}/")
             if response.status_code not in (200, 202, 204, 404):
                 response.raise_for_status()
 
@@ -63,4 +62,4 @@ class RegistryReader:
         return total
 
 
-__all__ = ["RegistryReader", "RemoteTag"]
+__all__ = ["RegistryReader"]

@@ -1,0 +1,1 @@
+"""One module per area of the site; each ``router(hub, pages)`` returns its routes."""
