@@ -69,7 +69,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         settings.registry_endpoints,
         settings.token_ttl,
     )
-    worker = Worker(db, settings.webhooks.poll_interval)
+    worker = Worker(db, settings.webhooks.poll_interval, settings.webhooks.threads)
     worker.register(PUSHED, index_service.on_pushed)
     worker.register(DELETED, index_service.on_deleted)
     secret_key = _secret_key(settings)

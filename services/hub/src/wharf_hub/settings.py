@@ -40,6 +40,8 @@ class WebhookSettings(BaseModel):
     worker: bool = True
     """Deliver from a thread inside the hub process; off when ``wharf-hub worker`` runs apart."""
     poll_interval: float = 0.5
+    threads: int = 4
+    """Jobs run at once (webhook attempts, tag syncs): one hanging receiver holds only one."""
 
 
 class PasswordSettings(BaseModel):

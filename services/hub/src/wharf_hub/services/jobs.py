@@ -39,13 +39,14 @@ def enqueue(s: Session, kind: str, payload: dict[str, Any], *, run_at: datetime 
 
 
 class Worker:
-    def __init__(self, db: Database, poll_interval: float = 0.5) -> None:
+    def __init__(self, db: Database, poll_interval: float = 0.5, threads: int = 1) -> None:
         self.db = db
         self.poll_interval = poll_interval
         self.handlers: dict[str, Handler] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.threads = max(1, threads)
+        self._threads: list[threading.Thread] = []
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
@@ -126,8 +127,11 @@ class Worker:
         log.info("worker.stopped")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="wharf-hub-worker", daemon=True)
-        self._thread.start()
+        """``threads`` loops: a receiver that hangs holds one of them, not the queue."""
+        for i in range(self.threads):
+            thread = threading.Thread(target=self._loop, name=f"wharf-hub-worker-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def run_forever(self) -> None:
         self._loop()
@@ -135,8 +139,9 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
 
 
 __all__ = ["Handler", "Worker", "enqueue"]
