@@ -2,12 +2,14 @@
 
 * ``/v1/...`` (the index engines speak to): a JSON string body, as the 2014 index answered
   (``"Username or email already exists"``), with ``WWW-Authenticate`` on 401;
-* ``/api/...``: problem JSON (RFC 9457) ``{"type","title","status","detail"}``;
+* ``/api/...`` and webhook callbacks (``/u/<ns>/<name>/hook/<secret>/``): problem JSON
+  (RFC 9457) ``{"type","title","status","detail"}``;
 * web pages: the page renderer the web layer installs (plain text until it does).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -21,6 +23,7 @@ from ..services.errors import TooManyAttempts
 
 PageRenderer = Callable[[Request, int, str], Response]
 V1_CHALLENGE = 'Basic realm="auth required",Token'
+CALLBACK_PATH = re.compile(r"/u/[^/]+/[^/]+/hook/[^/]+/?$")
 
 
 def render(request: Request, status: int, message: str, page: PageRenderer | None) -> Response:
@@ -30,7 +33,7 @@ def render(request: Request, status: int, message: str, page: PageRenderer | Non
         headers["WWW-Authenticate"] = V1_CHALLENGE if path.startswith("/v1/") else 'Bearer realm="wharf-hub"'
     if path.startswith("/v1/") or path in ("/_ping",):
         return JSONResponse(message, status_code=status, headers=headers)
-    if path.startswith("/api/"):
+    if path.startswith("/api/") or CALLBACK_PATH.match(path):
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         body = {"type": "about:blank", "title": title, "status": status, "detail": message}
         return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")

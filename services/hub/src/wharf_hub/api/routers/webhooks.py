@@ -2,18 +2,17 @@
 callback URL receivers POST to (``/u/{namespace}/{name}/hook/{secret}/``, protocols.md B).
 
 The callback needs no credentials (its secret is the credential) and answers JSON, errors
-included (problem JSON, as under ``/api``), since its callers are programs.
+included (problem JSON, as under ``/api``: ``api/errors.py`` knows the path), since its
+callers are programs.
 """
 
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from wharf_common.errors import WharfError
 
 from ...hub import Hub
 from ...webhooks.errors import InvalidCallback
@@ -31,12 +30,6 @@ from ..v1 import new_router, problems
 WEBHOOKS = "/repositories/{namespace}/{name}/webhooks"
 CALLBACK = "/u/{namespace}/{name}/hook/{secret}/"
 MAX_CALLBACK_BYTES = 64 << 10
-
-
-def _problem(exc: WharfError) -> JSONResponse:
-    title = HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else "Error"
-    body = {"type": "about:blank", "title": title, "status": exc.status, "detail": exc.message}
-    return JSONResponse(body, status_code=exc.status, media_type="application/problem+json")
 
 
 def _api(hub: Hub) -> APIRouter:
@@ -125,16 +118,13 @@ def router(hub: Hub) -> APIRouter:
         """``{"state": "success|failure|error", "description", "context", "target_url"}``:
         ``success`` calls the next webhook of the chain; anything else stops it."""
         raw = await request.body()
+        if len(raw) > MAX_CALLBACK_BYTES:
+            raise InvalidCallback("The callback body is too large")
         try:
-            if len(raw) > MAX_CALLBACK_BYTES:
-                raise InvalidCallback("The callback body is too large")
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise InvalidCallback("The callback body is not valid JSON") from None
-            result = await run_in_threadpool(validate, namespace, name, secret, body)
-        except WharfError as exc:
-            return _problem(exc)
+            body = json.loads(raw)
+        except ValueError:
+            raise InvalidCallback("The callback body is not valid JSON") from None
+        result = await run_in_threadpool(validate, namespace, name, secret, body)
         return JSONResponse(result.model_dump())
 
     return r
