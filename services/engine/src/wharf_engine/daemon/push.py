@@ -12,7 +12,6 @@ checksums. A layer the registry has is never sent again.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import os
 import tempfile
@@ -26,6 +25,7 @@ from wharf_common.errors import InvalidArgument, NotFound, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
 
 from wharf_engine.distribution import AuthConfig, RegistryClient, Session
+from wharf_engine.distribution.pgzip import ParallelGzipWriter
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PARALLEL_COMPRESS = 3
+COMPRESS_THREADS = min(4, os.cpu_count() or 2)  # per layer: blocks deflated side by side
 PARALLEL_CHECKS = 5
 CHUNK = 1 << 20
 
@@ -252,6 +253,6 @@ class _HashingFile:
 def _compress(daemon: Daemon, layer: V1Layer, spool: Path) -> tuple[int, str]:
     with spool.open("wb") as out:
         hashing = _HashingFile(out, layer.raw)
-        with gzip.GzipFile(fileobj=hashing, mode="wb", compresslevel=6, mtime=0) as gz:
+        with ParallelGzipWriter(hashing.write, level=6, threads=COMPRESS_THREADS) as gz:
             daemon.layers.export(layer.diff_id, gz)  # type: ignore[arg-type]
     return hashing.size, "sha256:" + hashing.hash.hexdigest()
