@@ -13,13 +13,14 @@ from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_priva
 
 from . import web
 from .api import errors
-from .api.routers import accounts, collaborators, index, repos, search, stars, webhooks
+from .api.routers import accounts, collaborators, index, orgs, repos, search, stars, webhooks
 from .db import Database
 from .hub import Hub
 from .services.accounts import AccountService
 from .services.index import PUSHED, IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
+from .services.orgs import OrganizationService
 from .services.passwords import Passwords
 from .services.registry import RegistryReader
 from .services.repositories import DELETED, RepositoryService
@@ -81,6 +82,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         db=db,
         accounts=accounts,
         repos=repos,
+        orgs=OrganizationService(),
         social=SocialService(),
         index=index_service,
         webhooks=webhook_service,
@@ -115,7 +117,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     pages = web.pages(hub)
     errors.install(app, page=web.error_page(hub, pages))
     app.include_router(index.router(hub))
-    for api in (accounts, repos, collaborators, stars, search, webhooks):
+    for api in (accounts, repos, collaborators, stars, search, webhooks, orgs):
         app.include_router(api.router(hub))
     app.include_router(web.router(hub, pages))
     app.state.hub = hub

@@ -14,6 +14,7 @@ from .services.accounts import AccountService
 from .services.index import IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
+from .services.orgs import OrganizationService
 from .services.repositories import RepositoryService
 from .services.social import SocialService
 from .services.webhooks import WebhookService
@@ -26,6 +27,7 @@ class Hub:
     db: Database
     accounts: AccountService
     repos: RepositoryService
+    orgs: OrganizationService
     social: SocialService
     index: IndexService
     webhooks: WebhookService

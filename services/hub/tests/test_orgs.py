@@ -1,0 +1,77 @@
+"""Organisations: members push to the shared namespace; only owners manage it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from wharf_hub.app import create_app
+from wharf_hub.factories import Factory
+from wharf_hub.hub import Hub
+
+TOKEN = {"X-Docker-Token": "true"}
+
+
+@pytest.fixture
+def client(hub: Hub) -> Iterator[TestClient]:
+    with TestClient(create_app(hub.settings, hub)) as c:
+        yield c
+
+
+def auth(name: str, factory: Factory) -> httpx.BasicAuth:
+    return httpx.BasicAuth(name, factory.password)
+
+
+@pytest.fixture
+def acme(client: TestClient, factory: Factory) -> TestClient:
+    for name in ("olivia", "mark", "oscar"):
+        factory.user(name)
+    created = client.post("/api/v1/orgs", json={"name": "acme"}, auth=auth("olivia", factory))
+    assert created.status_code == 201
+    assert created.json() == {"name": "acme", "members": [{"username": "olivia", "owner": True}]}
+    added = client.put("/api/v1/orgs/acme/members", json={"username": "mark"}, auth=auth("olivia", factory))
+    assert added.status_code == 200
+    return client
+
+
+def test_members_push_to_the_organization_namespace_others_do_not(acme: TestClient, factory: Factory) -> None:
+    pushed = acme.put("/v1/repositories/acme/web/", json=[], headers=TOKEN, auth=auth("mark", factory))
+    assert pushed.status_code == 200
+    refused = acme.put("/v1/repositories/acme/api/", json=[], headers=TOKEN, auth=auth("oscar", factory))
+    assert refused.status_code == 403
+
+
+def test_only_owners_change_settings_and_members(acme: TestClient, factory: Factory) -> None:
+    acme.put("/v1/repositories/acme/web/", json=[], headers=TOKEN, auth=auth("mark", factory))
+    member = acme.patch(
+        "/api/v1/repositories/acme/web", json={"description": "x"}, auth=auth("mark", factory)
+    )
+    assert member.status_code == 403
+    owner = acme.patch(
+        "/api/v1/repositories/acme/web", json={"description": "ok"}, auth=auth("olivia", factory)
+    )
+    assert owner.status_code == 200
+    adds = acme.put("/api/v1/orgs/acme/members", json={"username": "oscar"}, auth=auth("mark", factory))
+    assert adds.status_code == 403
+    assert acme.delete("/api/v1/orgs/acme/members/olivia", auth=auth("mark", factory)).status_code == 403
+
+
+def test_organization_names_are_namespaces(acme: TestClient, factory: Factory) -> None:
+    for name in ("olivia", "acme", "library"):
+        taken = acme.post("/api/v1/orgs", json={"name": name}, auth=auth("oscar", factory))
+        assert taken.status_code == 409, name
+    bad = acme.post("/api/v1/orgs", json={"name": "Ac Me"}, auth=auth("oscar", factory))
+    assert bad.status_code == 400
+    assert acme.post("/api/v1/orgs", json={"name": "other"}).status_code == 401
+    assert acme.get("/api/v1/orgs/nothing").status_code == 404
+
+
+def test_the_last_owner_cannot_leave_and_members_can_be_removed(acme: TestClient, factory: Factory) -> None:
+    last = acme.delete("/api/v1/orgs/acme/members/olivia", auth=auth("olivia", factory))
+    assert last.status_code == 400 and "last owner" in last.json()["detail"]
+    assert acme.delete("/api/v1/orgs/acme/members/mark", auth=auth("olivia", factory)).status_code == 204
+    refused = acme.put("/v1/repositories/acme/web/", json=[], headers=TOKEN, auth=auth("mark", factory))
+    assert refused.status_code == 403
+    assert acme.delete("/api/v1/orgs/acme/members/mark", auth=auth("olivia", factory)).status_code == 404
