@@ -22,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from engines import Engine, needs_docker, wait_for
 from wharf_hub.testing import HubProcess
+from wharf_hub.webhooks.signing import verify
+from wharf_hub.webhooks.testing import Receiver
 from wharf_registry.testing import RegistryProcess, free_port
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -70,6 +73,12 @@ def stack() -> Iterator[Stack]:
 
 
 @pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Empty client configs for wharf and docker (read by the CLIs the engines' env starts)."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -110,8 +119,9 @@ def layer_puts(registry: RegistryProcess) -> int:
 
 
 def login(engine: Engine, username: str, password: str, server: str = "") -> tuple[int, Any]:
-    status, body = engine.request("POST", "/auth", {"username": username, "password": password,
-                                                    "serveraddress": server})  # fmt: skip
+    status, body = engine.request(
+        "POST", "/auth", {"username": username, "password": password, "serveraddress": server}
+    )
     return status, json.loads(body)
 
 
@@ -123,8 +133,9 @@ def test_engine_login_to_the_default_index(engine: Engine, stack: Stack) -> None
     assert status == 401 and "unauthorized: incorrect username or password" in body["message"]
     for server in ("", DEFAULT_KEY, "docker.io"):
         assert login(engine, "alice", USERS["alice"], server) == (
-            200, {"Status": "Login Succeeded", "IdentityToken": ""}
-        )  # fmt: skip
+            200,
+            {"Status": "Login Succeeded", "IdentityToken": ""},
+        )
     assert login(engine, "alice", USERS["alice"], stack.hub.address)[0] == 200  # the hub by host:port
     info = engine.json("GET", "/info")
     assert info["IndexServerAddress"] == DEFAULT_KEY
@@ -173,7 +184,26 @@ def test_engine_pull_and_push_refusals(engine: Engine, engine_b: Engine) -> None
 # ---- by the wharf CLI ---------------------------------------------------------------------------
 
 
-def test_wharf_login_push_pull_search_logout(engine: Engine, engine_b: Engine, config: Path) -> None:
+def add_webhook(stack: Stack, repository: str, url: str) -> str:
+    """Create ``alice/<repository>`` through the JSON API with one webhook; its signing secret."""
+    auth = ("alice", USERS["alice"])
+    created = httpx.post(
+        f"{stack.hub.url}/api/v1/repositories", json={"namespace": "alice", "name": repository}, auth=auth
+    )
+    assert created.status_code == 201, created.text
+    hook = httpx.post(
+        f"{stack.hub.url}/api/v1/repositories/alice/{repository}/webhooks",
+        json={"name": "ci", "url": url},
+        auth=auth,
+    )
+    assert hook.status_code == 201, hook.text
+    return str(hook.json()["secret"])
+
+
+def test_wharf_login_push_pull_search_logout(
+    engine: Engine, engine_b: Engine, config: Path, stack: Stack, receiver: Receiver
+) -> None:
+    secret = add_webhook(stack, "web", receiver.url)
     commit(engine, "alice/web:v1", "from wharf")
     denied = engine.wharf("push", "alice/web:v1")
     assert denied.returncode == 1 and b"unauthorized: authentication required" in denied.stderr
@@ -191,13 +221,33 @@ def test_wharf_login_push_pull_search_logout(engine: Engine, engine_b: Engine, c
     assert pushed[0] == "The push refers to repository [docker.io/alice/web]"
     assert any(line.endswith(": Pushed") for line in pushed)
 
+    [hook] = receiver.wait_for(1, timeout=30)  # the hub's worker delivers it after the push
+    assert verify(secret, hook.body, hook.headers["x-wharf-signature-256"])
+    payload = hook.json()
+    assert payload["push_data"]["tag"] == "v1" and payload["push_data"]["pusher"] == "alice"
+    assert len(payload["push_data"]["images"]) >= 2  # busybox's layer and the committed one
+    assert payload["callback_url"].startswith(f"{stack.hub.url}/u/alice/web/hook/")
+    repository = payload["repository"]
+    assert (repository["repo_name"], repository["namespace"], repository["name"]) == (
+        "alice/web",
+        "alice",
+        "web",
+    )
+    assert repository["repo_url"] == f"{stack.hub.url}/u/alice/web/"
+    assert repository["is_private"] is False and repository["status"] == "Active"
+
     pulled = ok(engine_b.wharf("pull", "alice/web:v1")).splitlines()
     assert pulled[0] == "v1: Pulling from alice/web"
     assert pulled[-2:] == ["Status: Downloaded newer image for alice/web:v1", "docker.io/alice/web:v1"]
     assert ok(engine_b.wharf("run", "--rm", "alice/web:v1")) == "from wharf\n"
 
-    found = wait_for(lambda: [line for line in ok(engine.wharf("search", "web")).splitlines()[1:]
-                              if line.startswith("alice/web ")])  # fmt: skip
+    found = wait_for(
+        lambda: [
+            line
+            for line in ok(engine.wharf("search", "web")).splitlines()[1:]
+            if line.startswith("alice/web ")
+        ]
+    )
     assert found
 
     ok(engine.docker("tag", "busybox", "bobby/web:v1"))
