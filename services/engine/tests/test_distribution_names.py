@@ -60,6 +60,7 @@ def test_default_index_url_or_host_port(given: str, url: str) -> None:
 
 
 def test_default_index_setting_is_checked_and_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHARF_ENGINE_DEFAULT_INDEX", raising=False)  # integration tests set it
     assert Settings().default_index == "http://127.0.0.1:8080"
     assert Settings(default_index="http://hub.lan:8080/v1/").default_index == "http://hub.lan:8080"
     monkeypatch.setenv("WHARF_ENGINE_DEFAULT_INDEX", "https://hub.example.com")

@@ -12,20 +12,18 @@ checksums. A layer the registry has is never sent again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
 
 from wharf_engine.distribution import AuthConfig, RegistryClient, Session
-from wharf_engine.distribution.pgzip import ParallelGzipWriter
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -36,6 +34,8 @@ from wharf_engine.distribution.progress import (
     status,
 )
 from wharf_engine.distribution.v1 import V1Layer, v1_chain
+
+from .push_layers import Export, LiveLayer, Payload, spool
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -57,9 +57,8 @@ class _Target:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    path: Path
-    size: int
-    checksum: str  # the payload checksum: sha256(JSON + "\n" + gzip bytes)
+    path: Path  # the gzip body, compressed ahead
+    payload: Payload
 
 
 def _targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageReference, list[_Target]]:
@@ -161,22 +160,27 @@ class _Push:
             emit(status(f"{target.tag}: pushed image {target.chain[-1].v1_id}"))
 
     async def _upload(self, client: RegistryClient, emit: Emit) -> dict[str, str]:
-        """The layers ``client``'s registry lacks, root first, then the tags: their checksums."""
+        """The layers ``client``'s registry lacks, root first, then the tags: their checksums.
+
+        The first goes out while it is compressed; the others are compressed into temporary
+        files meanwhile, a few at a time."""
         missing = await self._missing(client, emit)
         checksums: dict[str, str] = {}
         slots = asyncio.Semaphore(PARALLEL_COMPRESS)
-        prepared = {v1: asyncio.ensure_future(self._prepare(self.layers[v1], slots)) for v1 in missing}
+        prepared = {v1: asyncio.ensure_future(self._prepare(self.layers[v1], slots)) for v1 in missing[1:]}
         try:
             for v1_id in missing:
-                checksum = await self._send(client, self.layers[v1_id], await prepared[v1_id], emit)
+                layer = self.layers[v1_id]
+                ready = await prepared[v1_id] if v1_id in prepared else None
+                checksum = await self._send(client, layer, ready, emit)
                 if checksum:
                     checksums[v1_id] = checksum
         finally:
             for task in prepared.values():
                 task.cancel()
             await asyncio.gather(*prepared.values(), return_exceptions=True)
-            for spool in self.spools:
-                spool.unlink(missing_ok=True)
+            for path in self.spools:
+                path.unlink(missing_ok=True)
             self.spools.clear()
         for target in self.targets:
             await client.put_tag(self.remote, target.tag, target.chain[-1].v1_id)
@@ -204,55 +208,53 @@ class _Push:
         async with slots:
             fd, name = tempfile.mkstemp(prefix="push-", dir=self.daemon.layers.tmp)
             os.close(fd)
-            spool = Path(name)
-            self.spools.append(spool)
-            size, checksum = await asyncio.to_thread(_compress, self.daemon, layer, spool)
-            return _Prepared(spool, size, checksum)
+            path = Path(name)
+            self.spools.append(path)
+            payload = await asyncio.to_thread(spool, self._export(layer), layer.raw, path, COMPRESS_THREADS)
+            return _Prepared(path, payload)
+
+    def _export(self, layer: V1Layer) -> Export:
+        return lambda out: self.daemon.layers.export(layer.diff_id, out)
 
     async def _send(
-        self, client: RegistryClient, layer: V1Layer, prepared: _Prepared, emit: Emit
+        self, client: RegistryClient, layer: V1Layer, prepared: _Prepared | None, emit: Emit
     ) -> str | None:
         short = layer.v1_id[:12]
         if not await client.put_image_json(layer.v1_id, layer.raw):
             emit(layer_status(short, "Layer already exists"))  # there already, or pushed meanwhile
             return None
-        await client.put_layer(layer.v1_id, self._body(prepared, short, emit))
-        await client.put_checksum(layer.v1_id, prepared.checksum)
+        if prepared is not None:
+            await client.put_layer(
+                layer.v1_id, self._progress(self._read(prepared.path), prepared.payload.size, short, emit)
+            )
+            payload = prepared.payload
+            prepared.path.unlink(missing_ok=True)
+        else:
+            live = LiveLayer(self._export(layer), layer.raw, COMPRESS_THREADS)
+            try:
+                estimate = self.daemon.layers.get(layer.diff_id).size
+                await client.put_layer(layer.v1_id, self._progress(live.chunks(), estimate, short, emit))
+            finally:
+                live.close()
+            assert live.payload is not None  # every chunk went out
+            payload = live.payload
+        await client.put_checksum(layer.v1_id, payload.checksum)
         emit(layer_status(short, "Pushed"))
-        prepared.path.unlink(missing_ok=True)
-        return prepared.checksum
+        return payload.checksum
 
-    async def _body(self, prepared: _Prepared, short: str, emit: Emit) -> AsyncIterator[bytes]:
-        throttle, sent = Throttle(), 0
-        with prepared.path.open("rb") as f:
+    @staticmethod
+    async def _read(path: Path) -> AsyncIterator[bytes]:
+        with path.open("rb") as f:
             while chunk := await asyncio.to_thread(f.read, CHUNK):
-                sent += len(chunk)
-                if throttle.ready(final=sent == prepared.size):
-                    emit(layer_progress(short, "Pushing", sent, prepared.size))
                 yield chunk
 
-
-class _HashingFile:
-    """Writes through to ``out`` while counting and hashing (the payload checksum)."""
-
-    def __init__(self, out: Any, image_json: bytes) -> None:
-        self.out = out
-        self.hash = hashlib.sha256(image_json + b"\n")
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        written: int = self.out.write(data)
-        return written
-
-    def flush(self) -> None:
-        self.out.flush()
-
-
-def _compress(daemon: Daemon, layer: V1Layer, spool: Path) -> tuple[int, str]:
-    with spool.open("wb") as out:
-        hashing = _HashingFile(out, layer.raw)
-        with ParallelGzipWriter(hashing.write, level=6, threads=COMPRESS_THREADS) as gz:
-            daemon.layers.export(layer.diff_id, gz)  # type: ignore[arg-type]
-    return hashing.size, "sha256:" + hashing.hash.hexdigest()
+    @staticmethod
+    async def _progress(
+        chunks: AsyncIterator[bytes], total: int, short: str, emit: Emit
+    ) -> AsyncIterator[bytes]:
+        throttle, sent = Throttle(), 0
+        async for chunk in chunks:
+            sent += len(chunk)
+            if throttle.ready(final=sent >= total):
+                emit(layer_progress(short, "Pushing", sent, max(total, sent)))
+            yield chunk
