@@ -89,8 +89,6 @@ class Daemon:
         self.image_lock = asyncio.Lock()
         self.v1ids = V1IdStore(self.root)
         self.registries = RegistryService.from_settings(settings)  # names → index/registry, pings
-        # LayerStore.register is not safe for one diff id in parallel: pulls register one at a time
-        self.layer_register_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
 

@@ -14,10 +14,7 @@ an image or a tag.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import AsyncGenerator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -37,6 +34,7 @@ from wharf_engine.distribution import (
     TagNotFound,
 )
 from wharf_engine.distribution.client import ImageJson
+from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -175,31 +173,48 @@ class _Pull:
         return dict(zip(self.ancestry, found, strict=True))
 
     async def _fetch(self, v1_id: str, image: ImageJson, slots: asyncio.Semaphore, emit: Emit) -> None:
+        """Download and extract at once: chunks go through a pipe to the thread that registers
+        the layer, which sees the end of its input only once size and checksum are verified."""
         short = v1_id[:12]
-        fd, name = tempfile.mkstemp(prefix="pull-", dir=self.daemon.layers.tmp)
-        spool = Path(name)
+        pipe = ChunkPipe()
+
+        def register() -> Layer:
+            try:
+                return self.daemon.layers.register(pipe)  # type: ignore[arg-type]
+            finally:
+                pipe.reader_done()
+
+        registering = asyncio.ensure_future(asyncio.to_thread(register))
         try:
-            with os.fdopen(fd, "wb") as out:
-                async with slots:
-                    await self._download(v1_id, image, out, emit)
+            async with slots:
+                await self._download(v1_id, image, pipe, emit)
             emit(layer_status(short, "Download complete"))
             emit(layer_status(short, "Extracting"))
-            async with self.daemon.layer_register_lock:
-                layer = await asyncio.to_thread(_register, self.daemon, spool)
-            self.diff_ids[v1_id] = layer.diff_id
-            self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)
-            emit(layer_status(short, "Pull complete"))
-        finally:
-            spool.unlink(missing_ok=True)  # noqa: ASYNC240 - one unlink, not worth a thread
+            await pipe.finish()
+            layer = await registering
+        except ReaderGone:
+            await registering  # raises why the layer was refused
+            raise
+        except BaseException as exc:
+            pipe.abort(
+                LayerVerificationFailed(f"layer {short}: the download failed")
+                if isinstance(exc, Exception)
+                else exc
+            )
+            await asyncio.gather(registering, return_exceptions=True)  # its temporary files are gone
+            raise
+        self.diff_ids[v1_id] = layer.diff_id
+        self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)
+        emit(layer_status(short, "Pull complete"))
 
-    async def _download(self, v1_id: str, image: ImageJson, out: Any, emit: Emit) -> None:
+    async def _download(self, v1_id: str, image: ImageJson, pipe: ChunkPipe, emit: Emit) -> None:
         short, hasher, throttle = v1_id[:12], PayloadHasher(image.raw), Throttle()
         received = shown = 0
         async with self.client.layer(v1_id) as (length, chunks):
             total = image.size or length
             async for chunk in chunks:
-                await asyncio.to_thread(out.write, chunk)
                 hasher.update(chunk)
+                await pipe.put(chunk)
                 received += len(chunk)
                 if throttle.ready(final=received == total):
                     emit(layer_progress(short, "Downloading", received, total))
@@ -235,8 +250,3 @@ class _Pull:
             emit(status(f"Status: Image is up to date for {key}"))
         else:
             emit(status(f"Status: Downloaded newer image for {key}"))
-
-
-def _register(daemon: Daemon, spool: Path) -> Layer:
-    with spool.open("rb") as f:
-        return daemon.layers.register(f)

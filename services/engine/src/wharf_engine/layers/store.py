@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -37,6 +38,7 @@ class LayerStore:
         self.tmp = root / "tmp"
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._publishing = threading.Lock()
 
     def _dir(self, diff_id: str) -> Path:
         return self.root / diff_id.removeprefix("sha256:")
@@ -74,6 +76,8 @@ class LayerStore:
             with open(work / "source", "wb") as source:
                 tee = cast(BinaryIO, _Tee(stream, source))
                 stats = extract_layer(tee, work / "diff", allow_devices=True)
+                while tee.read(1 << 20):  # to the very end: the source is kept whole, and a
+                    pass  # streamed input says there (end of file) that it was verified
             return self._publish(work, stats.diff_id, stats.size)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -105,8 +109,13 @@ class LayerStore:
             raise
 
     def _publish(self, work: Path, diff_id: str, size: int) -> Layer:
-        """Make the layer prepared in ``work`` visible under its diff id (or drop it if known)."""
+        """Make the layer prepared in ``work`` visible under its diff id (or drop it if known);
+        one at a time, so two registrations of the same content never race."""
         (work / "meta.json").write_text(json.dumps({"diff_id": diff_id, "size": size}))
+        with self._publishing:
+            return self._publish_locked(work, diff_id)
+
+    def _publish_locked(self, work: Path, diff_id: str) -> Layer:
         final = self._dir(diff_id)
         if self.has(diff_id):
             shutil.rmtree(work)

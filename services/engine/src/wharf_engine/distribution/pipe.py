@@ -1,0 +1,86 @@
+"""A bounded pipe from the event loop to a blocking reader in a thread.
+
+A pull hands each downloaded chunk to the thread that extracts the layer, so downloading and
+extracting overlap and nothing is spooled to disk first. The reader sees end of file only
+when the writer :meth:`finish` es (after the download was verified); :meth:`abort` makes it
+raise instead, and a reader that stops early (an invalid layer) makes :meth:`put` raise
+:class:`ReaderGone` rather than wait forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+
+DEPTH = 8  # chunks (about 1 MiB each) between the download and the extraction
+
+
+class ReaderGone(Exception):
+    """The reading side ended (its own error says why)."""
+
+
+class ChunkPipe:
+    def __init__(self, depth: int = DEPTH) -> None:
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+        self._gone = threading.Event()
+        self._view = memoryview(b"")
+        self._eof = False
+
+    # ---- the writer (event loop) ------------------------------------------------------------
+
+    def _put_blocking(self, item: bytes | None) -> None:
+        while not self._gone.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise ReaderGone()
+
+    async def put(self, chunk: bytes) -> None:
+        if chunk:
+            await asyncio.to_thread(self._put_blocking, chunk)
+
+    async def finish(self) -> None:
+        """End of file for the reader."""
+        await asyncio.to_thread(self._put_blocking, None)
+
+    def abort(self, exc: BaseException) -> None:
+        """The reader raises ``exc`` at its next read (never blocks: makes room if it must)."""
+        while True:
+            try:
+                self._queue.put_nowait(exc)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+
+    # ---- the reader (a thread) -------------------------------------------------------------
+
+    def reader_done(self) -> None:
+        """Called by the reading side when it stops, read to the end or not."""
+        self._gone.set()
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while chunk := self.read(1 << 20):
+                parts.append(chunk)
+            return b"".join(parts)
+        while not self._view and not self._eof:
+            item = self._queue.get()
+            if item is None:
+                self._eof = True
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                self._view = memoryview(item)
+        data = bytes(self._view[:size])
+        self._view = self._view[size:]
+        return data
+
+
+__all__ = ["ChunkPipe", "ReaderGone"]
