@@ -360,3 +360,22 @@ def test_pull_abandoned_by_the_client_leaves_no_image(
     half_registry.release.set()
     assert not has_image(engine_b, f"{name}:v1")
     assert f"{name}:v1" not in json.dumps(engine_b.json("GET", "/images/json"))
+
+
+def test_many_layers_push_and_pull(
+    engine: Engine, engine_b: Engine, registry: RegistryProcess, tmp_path: Path
+) -> None:
+    """More layers than the pull runs at once and than the default thread pool has threads."""
+    name = f"127.0.0.1:{registry.port}/user/layered"
+    steps = "".join(f"RUN echo {i} > /layer{i}\n" for i in range(16))
+    (tmp_path / "Dockerfile").write_text(f'FROM busybox\n{steps}CMD ["cat", "/layer15"]\n')
+    ok(engine.docker("build", "-q", "-t", f"{name}:v1", str(tmp_path)))
+    out = statuses(push(engine, name, "v1"))
+    assert out.count("Pushed") >= 16 and out.count("Pushed") + out.count("Layer already exists") == 17
+    pulled = statuses(pull(engine_b, name, "v1"))
+    assert (
+        pulled.count("Pull complete") >= 16
+        and pulled.count("Pull complete") + pulled.count("Already exists") == 17
+    )
+    assert ok(engine_b.docker("run", "--rm", f"{name}:v1")) == "15\n"
+    assert leftovers(engine_b) == []

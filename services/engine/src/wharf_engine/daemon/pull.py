@@ -34,7 +34,7 @@ from wharf_engine.distribution import (
     TagNotFound,
 )
 from wharf_engine.distribution.client import ImageJson
-from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone
+from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -184,25 +184,23 @@ class _Pull:
             finally:
                 pipe.reader_done()
 
-        registering = asyncio.ensure_future(asyncio.to_thread(register))
-        try:
-            async with slots:
+        async with slots:  # the registering thread lives only as long as its download
+            registering = in_thread(register, name=f"pull-{short}")
+            try:
                 await self._download(v1_id, image, pipe, emit)
-            emit(layer_status(short, "Download complete"))
-            emit(layer_status(short, "Extracting"))
-            await pipe.finish()
-            layer = await registering
-        except ReaderGone:
-            await registering  # raises why the layer was refused
-            raise
-        except BaseException as exc:
-            pipe.abort(
-                LayerVerificationFailed(f"layer {short}: the download failed")
-                if isinstance(exc, Exception)
-                else exc
-            )
-            await asyncio.gather(registering, return_exceptions=True)  # its temporary files are gone
-            raise
+                emit(layer_status(short, "Download complete"))
+                emit(layer_status(short, "Extracting"))
+                await pipe.finish()
+                layer = await registering
+            except ReaderGone:
+                await registering  # raises why the layer was refused
+                raise
+            except BaseException as exc:
+                pipe.abort(
+                    LayerVerificationFailed(f"layer {short}: the download failed ({type(exc).__name__})")
+                )
+                await asyncio.gather(registering, return_exceptions=True)  # its temporary files are gone
+                raise
         self.diff_ids[v1_id] = layer.diff_id
         self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)
         emit(layer_status(short, "Pull complete"))

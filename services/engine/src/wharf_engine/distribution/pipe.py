@@ -12,8 +12,39 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 DEPTH = 8  # chunks (about 1 MiB each) between the download and the extraction
+
+
+T = TypeVar("T")
+
+
+def in_thread(fn: Callable[[], T], *, name: str) -> asyncio.Future[T]:
+    """Run ``fn`` in a thread of its own (not the loop's small default pool, which the pipe's
+    own hops use: a reader parked there could starve them); its result as a future."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.cancelled():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(cast(T, result))
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 class ReaderGone(Exception):
@@ -83,4 +114,4 @@ class ChunkPipe:
         return data
 
 
-__all__ = ["ChunkPipe", "ReaderGone"]
+__all__ = ["ChunkPipe", "ReaderGone", "in_thread"]
