@@ -3,9 +3,10 @@
 Each local layer becomes a v1 image (:func:`wharf_engine.distribution.v1.v1_chain`). The index
 ``PUT`` announces the list (a hub checks the password there and answers a write token and the
 registries; a standalone registry is its own index); then, on each registry, a ``GET json``
-per layer finds what it already has; the others are sent root first (``PUT json``, ``PUT
-layer`` as gzip, ``PUT checksum``) while the next ones are compressed into temporary files
-in parallel; then the tags and the final ``PUT …/images`` with one entry per tag and the
+per layer finds what it already has; the JSONs of the others go first, root first (``PUT
+json``: a registry wants the parent's before the child's), then their layers a few at once
+(``PUT layer`` as gzip, ``PUT checksum``; the first compressed while it is sent, the others
+into temporary files meanwhile); then the tags and the final ``PUT …/images`` with one entry per tag and the
 checksums. A layer the registry has is never sent again.
 """
 
@@ -45,6 +46,7 @@ log = structlog.get_logger(__name__)
 PARALLEL_COMPRESS = 3
 COMPRESS_THREADS = min(4, os.cpu_count() or 2)  # per layer: blocks deflated side by side
 PARALLEL_CHECKS = 5
+PARALLEL_UPLOADS = 3
 CHUNK = 1 << 20
 
 
@@ -160,25 +162,31 @@ class _Push:
             emit(status(f"{target.tag}: pushed image {target.chain[-1].v1_id}"))
 
     async def _upload(self, client: RegistryClient, emit: Emit) -> dict[str, str]:
-        """The layers ``client``'s registry lacks, root first, then the tags: their checksums.
+        """The layers ``client``'s registry lacks, then the tags: their checksums.
 
-        The first goes out while it is compressed; the others are compressed into temporary
-        files meanwhile, a few at a time."""
-        missing = await self._missing(client, emit)
+        The JSONs go first, root first (a registry wants an image's parent before it); then
+        the layers, a few at once: the first while it is compressed, the others compressed into
+        temporary files meanwhile."""
+        missing = [v1 for v1 in await self._missing(client, emit) if await self._announce(client, v1, emit)]
         checksums: dict[str, str] = {}
-        slots = asyncio.Semaphore(PARALLEL_COMPRESS)
-        prepared = {v1: asyncio.ensure_future(self._prepare(self.layers[v1], slots)) for v1 in missing[1:]}
-        try:
-            for v1_id in missing:
-                layer = self.layers[v1_id]
+        compressing = asyncio.Semaphore(PARALLEL_COMPRESS)
+        prepared = {
+            v1: asyncio.ensure_future(self._prepare(self.layers[v1], compressing)) for v1 in missing[1:]
+        }
+        sending = asyncio.Semaphore(PARALLEL_UPLOADS)
+
+        async def send(v1_id: str) -> None:
+            async with sending:
                 ready = await prepared[v1_id] if v1_id in prepared else None
-                checksum = await self._send(client, layer, ready, emit)
-                if checksum:
-                    checksums[v1_id] = checksum
+                checksums[v1_id] = await self._send(client, self.layers[v1_id], ready, emit)
+
+        sends = [asyncio.ensure_future(send(v1_id)) for v1_id in missing]
+        try:
+            await asyncio.gather(*sends)
         finally:
-            for task in prepared.values():
+            for task in [*sends, *prepared.values()]:
                 task.cancel()
-            await asyncio.gather(*prepared.values(), return_exceptions=True)
+            await asyncio.gather(*sends, *prepared.values(), return_exceptions=True)
             for path in self.spools:
                 path.unlink(missing_ok=True)
             self.spools.clear()
@@ -216,13 +224,17 @@ class _Push:
     def _export(self, layer: V1Layer) -> Export:
         return lambda out: self.daemon.layers.export(layer.diff_id, out)
 
+    async def _announce(self, client: RegistryClient, v1_id: str, emit: Emit) -> bool:
+        """``PUT json``; False when the registry has the image complete (pushed meanwhile)."""
+        if await client.put_image_json(v1_id, self.layers[v1_id].raw):
+            return True
+        emit(layer_status(v1_id[:12], "Layer already exists"))
+        return False
+
     async def _send(
         self, client: RegistryClient, layer: V1Layer, prepared: _Prepared | None, emit: Emit
-    ) -> str | None:
+    ) -> str:
         short = layer.v1_id[:12]
-        if not await client.put_image_json(layer.v1_id, layer.raw):
-            emit(layer_status(short, "Layer already exists"))  # there already, or pushed meanwhile
-            return None
         if prepared is not None:
             await client.put_layer(
                 layer.v1_id, self._progress(self._read(prepared.path), prepared.payload.size, short, emit)
