@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from engines import Engine
+from hubstack import Stack, hub_stack
 from wharf_hub.testing import HubProcess
-from wharf_registry.testing import RegistryProcess, free_port
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -38,33 +35,15 @@ ALLOWED = {
 }
 
 
-class Stack:
-    def __init__(self, hub: HubProcess, registry: RegistryProcess) -> None:
-        self.hub = hub
-        self.registry = registry
-
-    def api(self, role: str) -> httpx.Client:
-        auth = None if role == "anonymous" else httpx.BasicAuth(role, PASSWORD)
-        return httpx.Client(base_url=f"{self.hub.url}/api/v1", auth=auth, timeout=30)
+def api(stack: Stack, role: str) -> httpx.Client:
+    auth = None if role == "anonymous" else httpx.BasicAuth(role, PASSWORD)
+    return httpx.Client(base_url=f"{stack.hub.url}/api/v1", auth=auth, timeout=30)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def stack() -> Iterator[Stack]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-authz-"))
-    port = free_port()
-    hub = HubProcess(
-        root / "hub", registry_url=f"http://127.0.0.1:{port}", registry_endpoint=f"127.0.0.1:{port}"
-    )
-    registry = RegistryProcess(root=root / "registry", port=port)
-    try:
-        hub.start()
-        for name in (OWNER, COLLABORATOR, OTHER):
-            hub.create_user(name, PASSWORD)
-        registry.index_public_key = hub.public_key_path
-        registry.root.mkdir()
-        registry.start()
-        built = Stack(hub, registry)
-        with built.api(OWNER) as owner:
+    with hub_stack("wharf-authz-", dict.fromkeys((OWNER, COLLABORATOR, OTHER), PASSWORD)) as built:
+        with api(built, OWNER) as owner:
             for visibility in VISIBILITY:
                 for name in (visibility, f"{visibility}-del"):
                     created = owner.post(
@@ -76,13 +55,7 @@ def stack() -> Iterator[Stack]:
                         f"/repositories/{OWNER}/{name}/collaborators", json={"username": COLLABORATOR}
                     )
                     assert added.status_code in (200, 201), added.text
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
-            yield built
-    finally:
-        registry.stop()
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        yield built
 
 
 def registry_auth(role: str, hub: HubProcess) -> str:
@@ -166,9 +139,9 @@ def refused_status(role: str, visibility: str) -> set[int]:
 @pytest.mark.parametrize("role", ROLES)
 def test_change_settings(stack: Stack, role: str, visibility: str) -> None:
     path = f"/repositories/{OWNER}/{visibility}"
-    with stack.api(role) as client:
+    with api(stack, role) as client:
         response = client.patch(path, json={"description": f"set by {role}"})
-    with stack.api(OWNER) as owner:
+    with api(stack, OWNER) as owner:
         description = owner.get(path).json()["description"]
     if visibility in ALLOWED[role]["admin"]:
         assert response.status_code == 200, response.text
@@ -183,9 +156,9 @@ def test_change_settings(stack: Stack, role: str, visibility: str) -> None:
 def test_delete(stack: Stack, role: str, visibility: str) -> None:
     path = f"/repositories/{OWNER}/{visibility}-del"
     allowed = visibility in ALLOWED[role]["admin"]
-    with stack.api(role) as client:
+    with api(stack, role) as client:
         response = client.delete(path)
-    with stack.api(OWNER) as owner:
+    with api(stack, OWNER) as owner:
         still_there = owner.get(path).status_code == 200
         if allowed:
             assert response.status_code in (200, 204), response.text

@@ -16,23 +16,18 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from engines import Engine
+from hubstack import Stack, hub_stack
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from wharf_hub.testing import HubProcess
 from wharf_hub.web.testing import mail_links
 from wharf_hub.webhooks.testing import Receiver
 from wharf_registry.testing import (
-    RegistryProcess,
-    free_port,
     image_json,
     make_layer,
     payload_checksum,
@@ -47,39 +42,14 @@ USER, EMAIL, PASSWORD = "dora", "dora@example.test", "browser-pass-42"
 DELIVERY_WAIT = 60.0
 
 
-@dataclass
-class Stack:
-    hub: HubProcess
-    registry: RegistryProcess
-
-
 @pytest.fixture(scope="module", autouse=True)
 def stack() -> Iterator[Stack]:
     """Hub + registry in index mode; engines started in this module use the hub as their
     default index (autouse, so the variable is set before the ``engine`` fixture starts one)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    root = Path(tempfile.mkdtemp(prefix="wharf-browser-"))
-    port = free_port()
-    hub = HubProcess(
-        root / "hub",
-        registry_url=f"http://127.0.0.1:{port}",
-        registry_endpoint=f"127.0.0.1:{port}",
-        env={"WHARF_HUB_WEBHOOKS__POLL_INTERVAL": "0.1"},
-    )
-    registry = RegistryProcess(root=root / "registry", port=port)
-    try:
-        hub.start()
-        registry.index_public_key = hub.public_key_path
-        registry.root.mkdir()
-        registry.start()
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
-            yield Stack(hub, registry)
-    finally:
-        registry.stop()
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with hub_stack("wharf-browser-", env={"WHARF_HUB_WEBHOOKS__POLL_INTERVAL": "0.1"}) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

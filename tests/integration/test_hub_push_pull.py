@@ -13,34 +13,25 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from engines import Engine, needs_docker, wait_for
-from wharf_hub.testing import HubProcess
+from hubstack import Stack, hub_stack
 from wharf_hub.webhooks.signing import verify
 from wharf_hub.webhooks.testing import Receiver
-from wharf_registry.testing import RegistryProcess, free_port
+from wharf_registry.testing import RegistryProcess
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 DEFAULT_KEY = "https://index.docker.io/v1/"  # docker's key for its default index
 LAYER_PUT = re.compile(r"method=PUT .*path=/v1/images/[0-9a-f]{64}/layer ")
 USERS = {"alice": "pa55word", "bobby": "b0bpass1"}
-
-
-@dataclass
-class Stack:
-    hub: HubProcess
-    registry: RegistryProcess
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -50,26 +41,8 @@ def stack() -> Iterator[Stack]:
     Autouse and module-scoped, so it is set up before the ``engine``/``engine_b`` fixtures
     start their daemons (which inherit ``WHARF_ENGINE_DEFAULT_INDEX``).
     """
-    root = Path(tempfile.mkdtemp(prefix="wharf-hubstack-"))
-    port = free_port()
-    hub = HubProcess(
-        root / "hub", registry_url=f"http://127.0.0.1:{port}", registry_endpoint=f"127.0.0.1:{port}"
-    )
-    registry = RegistryProcess(root=root / "registry", port=port)
-    try:
-        hub.start()
-        for name, password in USERS.items():
-            hub.create_user(name, password)
-        registry.index_public_key = hub.public_key_path
-        registry.root.mkdir()
-        registry.start()
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
-            yield Stack(hub, registry)
-    finally:
-        registry.stop()
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with hub_stack("wharf-hubstack-", USERS) as built:
+        yield built
 
 
 @pytest.fixture

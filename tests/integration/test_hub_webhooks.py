@@ -12,22 +12,16 @@ process started here is stopped by pid and its root removed, whatever happened.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from wharf_hub.testing import HubProcess
+from hubstack import Stack, hub_stack
 from wharf_hub.webhooks.signing import verify
 from wharf_hub.webhooks.testing import HANG, Received, Receiver, Reply
 from wharf_registry.testing import (
-    RegistryProcess,
-    free_port,
     image_json,
     make_layer,
     payload_checksum,
@@ -40,38 +34,15 @@ TIMEOUT = 1.0
 MAX_ATTEMPTS = 3
 
 
-@dataclass
-class Stack:
-    hub: HubProcess
-    registry: RegistryProcess
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-hookstack-"))
-    port = free_port()
-    hub = HubProcess(
-        root / "hub",
-        registry_url=f"http://127.0.0.1:{port}",
-        registry_endpoint=f"127.0.0.1:{port}",
-        env={
-            "WHARF_HUB_WEBHOOKS__TIMEOUT": str(TIMEOUT),
-            "WHARF_HUB_WEBHOOKS__MAX_ATTEMPTS": str(MAX_ATTEMPTS),
-            "WHARF_HUB_WEBHOOKS__POLL_INTERVAL": "0.05",
-        },
-    )
-    registry = RegistryProcess(root=root / "registry", port=port)
-    try:
-        hub.start()
-        hub.create_user("alice", PASSWORD)
-        registry.index_public_key = hub.public_key_path
-        registry.root.mkdir()
-        registry.start()
-        yield Stack(hub, registry)
-    finally:
-        registry.stop()
-        hub.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    env = {
+        "WHARF_HUB_WEBHOOKS__TIMEOUT": str(TIMEOUT),
+        "WHARF_HUB_WEBHOOKS__MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+        "WHARF_HUB_WEBHOOKS__POLL_INTERVAL": "0.05",
+    }
+    with hub_stack("wharf-hookstack-", {"alice": PASSWORD}, env) as built:
+        yield built
 
 
 @pytest.fixture

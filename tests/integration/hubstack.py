@@ -1,0 +1,51 @@
+"""A hub and a registry in index mode (it trusts the hub's token-signing key) on loopback,
+for the tests of the hub flows; engines started inside see the hub as their default index."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from wharf_hub.testing import HubProcess
+from wharf_registry.testing import RegistryProcess, free_port
+
+
+@dataclass
+class Stack:
+    hub: HubProcess
+    registry: RegistryProcess
+
+
+@contextmanager
+def hub_stack(
+    prefix: str, users: dict[str, str] | None = None, env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Both processes stopped by pid and their roots removed on the way out, whatever happened."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    port = free_port()
+    hub = HubProcess(
+        root / "hub", registry_url=f"http://127.0.0.1:{port}", registry_endpoint=f"127.0.0.1:{port}", env=env
+    )
+    registry = RegistryProcess(root=root / "registry", port=port)
+    try:
+        hub.start()
+        for name, password in (users or {}).items():
+            hub.create_user(name, password)
+        registry.index_public_key = hub.public_key_path
+        registry.root.mkdir()
+        registry.start()
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
+            yield Stack(hub, registry)
+    finally:
+        registry.stop()
+        hub.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+__all__ = ["Stack", "hub_stack"]
