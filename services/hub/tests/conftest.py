@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wharf_hub.app import build_hub
+from fastapi.testclient import TestClient
+from wharf_hub.app import build_hub, create_app
 from wharf_hub.db import migrate
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
@@ -68,3 +69,10 @@ def hub(hub_settings: Settings) -> Iterator[Hub]:
 @pytest.fixture
 def factory(hub: Hub) -> Factory:
     return Factory(hub)
+
+
+@pytest.fixture
+def client(hub: Hub) -> Iterator[TestClient]:
+    """The hub's app in process (lifespan run; the worker off: tests drain it themselves)."""
+    with TestClient(create_app(hub.settings, hub)) as c:
+        yield c

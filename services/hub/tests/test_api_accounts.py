@@ -4,38 +4,15 @@ profiles, password change, account deletion and personal access tokens (Bearer a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email import message_from_bytes
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from wharf_hub.app import create_app
-from wharf_hub.db.models import User
-from wharf_hub.factories import Factory
+from wharf_hub.factories import Factory, assert_problem, bearer
 from wharf_hub.hub import Hub
 
 NEW_PASSWORD = "another-long-secret"
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub.settings, hub)) as c:
-        yield c
-
-
-def bearer(hub: Hub, user: User, name: str = "test") -> dict[str, str]:
-    with hub.db.session() as s:
-        secret = hub.accounts.create_token(s, Factory.reload(s, user), name).secret
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_problem(response: Any, status: int, detail: str = "") -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["type"] == "about:blank" and body["title"]
-    assert detail in body["detail"]
 
 
 def activation_secret(hub: Hub) -> str:

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
-from wharf_hub.app import create_app
-from wharf_hub.db.models import User
-from wharf_hub.factories import Factory
+from wharf_hub.factories import Factory, assert_problem, bearer
 from wharf_hub.hub import Hub
 
 URL = "/api/v1/repositories/alice/web/collaborators"
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub.settings, hub)) as c:
-        yield c
-
-
-def bearer(hub: Hub, user: User) -> dict[str, str]:
-    with hub.db.session() as s:
-        secret = hub.accounts.create_token(s, Factory.reload(s, user), "test").secret
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def assert_problem(response: Any, status: int, detail: str = "") -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail in response.json()["detail"]
 
 
 @pytest.fixture

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from wharf_common.tokens import TokenVerifier
-from wharf_hub.app import create_app
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 
 IMAGE = "a" * 64
 TOKEN = {"X-Docker-Token": "true"}
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub.settings, hub)) as c:
-        yield c
 
 
 def basic(user: str, password: str) -> httpx.BasicAuth:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from wharf_hub.app import create_app
 from wharf_hub.factories import Factory
-from wharf_hub.hub import Hub
 
 TOKEN = {"X-Docker-Token": "true"}
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub.settings, hub)) as c:
-        yield c
 
 
 def auth(name: str, factory: Factory) -> httpx.BasicAuth:

@@ -3,12 +3,9 @@ JSON errors) and the callback URL receivers POST to."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from wharf_hub.app import create_app
 from wharf_hub.db.models import Repository, User
 from wharf_hub.factories import PASSWORD, Factory
 from wharf_hub.hub import Hub
@@ -20,12 +17,6 @@ pytest_plugins = ["services.hub.tests.webhook_fixtures"]
 
 HOOKS = "/api/v1/repositories/alice/web/webhooks"
 ALICE = httpx.BasicAuth("alice", PASSWORD)
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub.settings, hub)) as c:
-        yield c
 
 
 def add(client: TestClient, name: str, url: str) -> httpx.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from .db.models import Repository, User
@@ -40,4 +42,20 @@ class Factory:
         return found
 
 
-__all__ = ["PASSWORD", "Factory"]
+def bearer(hub: Hub, user: User, name: str = "test") -> dict[str, str]:
+    """An ``Authorization`` header with a new personal access token of ``user``."""
+    with hub.db.session() as s:
+        secret = hub.accounts.create_token(s, Factory.reload(s, user), name).secret
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_problem(response: Any, status: int, detail: str = "") -> None:
+    """``response`` is problem JSON (RFC 9457) with ``status`` and a detail containing ``detail``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["type"] == "about:blank" and body["title"]
+    assert detail in body["detail"]
+
+
+__all__ = ["PASSWORD", "Factory", "assert_problem", "bearer"]
