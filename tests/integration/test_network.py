@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from engines import Engine, needs_docker, wait_for
+from pyroute2 import Conntrack
+from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
 pytestmark = [pytest.mark.root, needs_docker]
 
@@ -41,6 +45,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def nat_rules(engine: Engine) -> str:
+    """The engine's DNAT table for published ports ("" when there is none)."""
+    table = f"wharf_ports_{engine.bridge}"
+    out = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True)
+    return out.stdout
+
+
+def route_localnet(engine: Engine) -> str:
+    return Path(f"/proc/sys/net/ipv4/conf/{engine.bridge}/route_localnet").read_text().strip()
+
+
+def refused(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+def httpd(engine: Engine, name: str, *publish: str) -> tuple[str, str]:
+    """A busybox httpd serving /etc on 8000 with ``-p`` ``publish``; (its address, the bridge's)."""
+    flags = [arg for p in publish for arg in ("-p", p)]
+    ok(
+        engine.docker(
+            "run", "-d", "--name", name, *flags, "busybox", "httpd", "-f", "-p", "8000", "-h", "/etc"
+        )
+    )
+    fmt = "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}"
+    ip, gateway = ok(engine.docker("inspect", "-f", fmt, name)).split()
+    return ip, gateway
 
 
 def test_publish_all_exposed_ports_answers_on_loopback(engine: Engine) -> None:
@@ -173,3 +209,119 @@ def test_icc_false_isolates_containers_but_not_published_ports(busybox_tar: Path
         assert fetch(f"http://127.0.0.1:{port}/hostname")  # the host still reaches it
     finally:
         engine.cleanup()
+
+
+def test_published_port_answers_on_loopback_and_bridge_address_by_dnat(engine: Engine) -> None:
+    port = free_port()
+    ip, gateway = httpd(engine, "both", f"{port}:8000")
+    try:
+        assert f"{port} : {ip} . 8000" in nat_rules(engine)  # the host's own traffic skips the proxy
+        assert route_localnet(engine) == "1"
+        for host in ("127.0.0.1", gateway):
+            assert fetch(f"http://{host}:{port}/passwd").startswith(b"root:")
+        from_container = ok(
+            engine.docker("run", "--rm", "busybox", "wget", "-qO-", f"http://{gateway}:{port}/passwd")
+        )
+        assert from_container.startswith("root:")  # containers reach it through the proxy
+    finally:
+        ok(engine.docker("rm", "-f", "both"))
+    assert f"{ip} . 8000" not in nat_rules(engine)
+    assert route_localnet(engine) == "0"
+    assert refused("127.0.0.1", port) and refused(gateway, port)
+
+
+def test_port_published_on_one_address_answers_only_there(engine: Engine) -> None:
+    port = free_port()
+    ip, gateway = httpd(engine, "local", f"127.0.0.1:{port}:8000")
+    try:
+        assert f"127.0.0.1 . {port} : {ip} . 8000" in nat_rules(engine)
+        assert fetch(f"http://127.0.0.1:{port}/passwd").startswith(b"root:")
+        assert refused(gateway, port)
+        ok(engine.docker("stop", "-t", "1", "local"))  # released on stop, not only on removal
+        assert f"{ip} . 8000" not in nat_rules(engine)
+        assert refused("127.0.0.1", port)
+    finally:
+        ok(engine.docker("rm", "-f", "local"))
+
+
+UDP_ECHO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 9000))
+print("ready", flush=True)
+s.settimeout(20)
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(data.upper(), peer)
+"""
+
+
+def udp_flows(port: int, ip: str) -> list[object]:
+    with Conntrack() as ct:
+        flows = ct.dump_entries(tuple_orig=NFCTAttrTuple(proto=socket.IPPROTO_UDP, dport=port))
+        return [f for f in flows if f.tuple_reply.saddr == ip]
+
+
+def test_published_udp_port_reaches_the_container(engine: Engine) -> None:
+    port = free_port()
+    ok(
+        engine.docker(
+            "run", "-d", "--name", "udp", "-p", f"127.0.0.1:{port}:9000/udp", "busybox", "sleep", "60"
+        )
+    )
+    try:
+        pid = ok(engine.docker("inspect", "-f", "{{.State.Pid}}", "udp")).strip()
+        ip = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "udp")).strip()
+        assert f"127.0.0.1 . {port} : {ip} . 9000" in nat_rules(engine)
+        echo = subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", UDP_ECHO],
+                                stdout=subprocess.PIPE)  # fmt: skip
+        try:
+            assert echo.stdout is not None and echo.stdout.readline() == b"ready\n"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                client.settimeout(2)
+                client.sendto(b"ping", ("127.0.0.1", port))
+                assert client.recvfrom(2048)[0] == b"PING"
+            assert udp_flows(port, ip)  # by DNAT: conntrack holds the flow
+        finally:
+            echo.kill()
+            echo.wait()
+    finally:
+        ok(engine.docker("rm", "-f", "udp"))
+    assert f"{ip} . 9000" not in nat_rules(engine)
+    assert udp_flows(port, ip) == []  # forgotten: a client still sending would meet the new rules
+
+
+def test_port_taken_by_another_process_fails_with_nothing_configured(engine: Engine) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = engine.docker(
+            "run", "-d", "--name", "taken", "-p", f"127.0.0.1:{port}:8000", "busybox", "sleep", "30"
+        )
+        try:
+            assert result.returncode != 0 and b"port is already allocated" in result.stderr
+            assert f". {port} :" not in nat_rules(engine)
+            assert route_localnet(engine) == "0"
+        finally:
+            engine.docker("rm", "-f", "taken")
+
+
+def test_ports_come_back_after_engine_crash_and_go_with_it(fresh_engine: Engine) -> None:
+    engine = fresh_engine
+    port = free_port()
+    ip, _ = httpd(engine, "survivor", f"{port}:8000")
+    assert nat_rules(engine) and route_localnet(engine) == "1"
+    engine.stop(signal.SIGKILL)
+    assert nat_rules(engine) == ""  # the table is owned by the engine's netlink socket
+    wait_for(lambda: route_localnet(engine) == "0", timeout=5)  # reset by the engine's watcher
+    engine.start()
+    assert f"{port} : {ip} . 8000" in nat_rules(engine)
+    assert fetch(f"http://127.0.0.1:{port}/passwd").startswith(b"root:")
+    assert route_localnet(engine) == "1"
+    ok(engine.docker("rm", "-f", "survivor"))
+    released = route_localnet(engine) == "0" and f"{ip} . 8000" not in nat_rules(engine)
+    assert released, engine.log.read_text()[-3000:]
+    httpd(engine, "left-running", f"{port}:8000")
+    engine.stop()  # a clean shutdown takes the rules too; the container runs on
+    assert nat_rules(engine) == "" and route_localnet(engine) == "0"

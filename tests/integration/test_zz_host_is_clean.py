@@ -34,3 +34,10 @@ def test_no_engine_roots_or_named_netns_left() -> None:
     assert [p for p in Path("/tmp").glob("wh*") if (p / "data").exists()] == []
     netns = Path("/run/netns")
     assert not netns.exists() or [p.name for p in netns.iterdir() if p.name.startswith("wharf")] == []
+
+
+def test_no_nftables_tables_of_test_bridges_left() -> None:
+    """Port DNAT (``wharf_ports_<bridge>``) and masquerade tables die with their engines."""
+    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+    tables = [line.split()[-1] for line in listed.splitlines() if line.startswith("table")]
+    assert [t for t in tables if t.startswith("wharf") and any(p in t for p in TEST_PREFIXES)] == []

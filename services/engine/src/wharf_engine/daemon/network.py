@@ -16,7 +16,8 @@ from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.network import masquerade, netlink
 from wharf_engine.network.ipam import IPAM
 from wharf_engine.network.links import link_env
-from wharf_engine.network.ports import PortBinding, PortProxy, bindings, parse_port
+from wharf_engine.network.nat import PortNat
+from wharf_engine.network.ports import PortBinding, PublishedPorts, bindings, parse_port
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -36,7 +37,7 @@ def mode(container: Container) -> str:
 
 
 class Networks:
-    """The engine's bridge and address pool, and the live port proxies of running containers."""
+    """The engine's bridge, address pool and DNAT table, and the published ports of running containers."""
 
     def __init__(
         self, root: Path, bridge: str, subnet: str, *, icc: bool = True, masquerade: bool = False
@@ -46,7 +47,8 @@ class Networks:
         self.masquerade = masquerade
         self.subnet = ipaddress.IPv4Network(subnet)
         self.ipam = IPAM(self.subnet, root / "ipam.json")
-        self.proxies: dict[str, PortProxy] = {}
+        self.ports: dict[str, PublishedPorts] = {}
+        self.nat = PortNat(bridge)
         self.ready = False
 
     def setup(self) -> None:
@@ -58,6 +60,7 @@ class Networks:
 
     def teardown(self) -> None:
         """Engine shutdown: the NAT rules go; the bridge stays for the containers that run on."""
+        self.nat.close()
         if self.masquerade:
             masquerade.disable(self.bridge)
 
@@ -150,33 +153,31 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
     if wanted:
         if value != "bridge":
             raise Conflict("published ports need the bridge network")
-        proxy = PortProxy()
-        daemon.networks.proxies[container.id] = proxy
+        ports = daemon.networks.ports[container.id] = PublishedPorts(daemon.networks.nat)
         for binding in wanted:
-            await proxy.publish(binding, container.network["IPAddress"])
-        container.network["Ports"] = proxy.api_ports()
+            await ports.publish(binding, container.network["IPAddress"])
+        container.network["Ports"] = ports.api_ports()
 
 
 async def detach(daemon: Daemon, container: Container) -> None:
     """The container stopped (or failed to start): ports and address go back."""
-    proxy = daemon.networks.proxies.pop(container.id, None)
-    if proxy is not None:
-        await proxy.close()
+    published = daemon.networks.ports.pop(container.id, None)
+    if published is not None:
+        await published.close()
     daemon.networks.ipam.release(container.id)
     container.network = {}
 
 
 async def republish(daemon: Daemon, container: Container) -> None:
-    """Engine restart: the proxies lived in the old process; a running container gets them again."""
+    """Engine restart: listeners and DNAT rules died with the old engine; running containers get them back."""
     ports = container.network.get("Ports") or {}
     if not ports or not container.network.get("IPAddress"):
         return
-    proxy = PortProxy()
-    daemon.networks.proxies[container.id] = proxy
+    published = daemon.networks.ports[container.id] = PublishedPorts(daemon.networks.nat)
     for spec, hosts in ports.items():
         port, proto = parse_port(spec)
         for host in hosts:
-            await proxy.publish(
+            await published.publish(
                 PortBinding(port, proto, host["HostIp"], int(host["HostPort"])),
                 container.network["IPAddress"],
             )

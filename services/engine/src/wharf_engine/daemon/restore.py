@@ -24,6 +24,7 @@ async def restore(daemon: Daemon) -> None:
     daemon.shims.warm()
     containers = daemon.containers.load()
     daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
+    daemon.networks.nat.recover()  # route_localnet, should the engine's watcher have died with it
     restart.on_engine_start(daemon, [c for c in containers if not c.state.running])
     for container in containers:
         if container.state.status == "removing":

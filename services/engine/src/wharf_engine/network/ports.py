@@ -1,20 +1,22 @@
-"""Published ports: a userland proxy in the engine from host addresses to the container's address.
+"""Published ports: which to publish, and publishing them by proxy listener plus DNAT.
 
-``-p 8080:80`` listens on 0.0.0.0:8080 (or the given address) and forwards each connection
-(or UDP datagram) to the container; ``-p 80`` and ``-P`` take a free ephemeral port from the
-kernel, so two containers never get the same one. A taken port is Docker's "port is already
-allocated" error, and nothing stays half-bound.
+``-p 8080:80`` binds 0.0.0.0:8080 (or the given address) with a userland proxy to the container
+(``proxy.py``), and the bridge's DNAT table (``nat.py``) sends the host's own connections to that
+port straight to the container; ``-p 80`` and ``-P`` take a free ephemeral port from the kernel,
+so two containers never get the same one. A taken port is Docker's "port is already allocated"
+error, raised before any rule exists, and nothing stays half-bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from wharf_common.errors import Conflict, InvalidArgument
+
+from . import proxy
 
 log = structlog.get_logger(__name__)
 
@@ -60,115 +62,56 @@ def bindings(exposed: dict[str, object], port_bindings: dict[str, list[dict[str,
     return out
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        pass
+class Dnat(Protocol):
+    """What publishing needs of the bridge's DNAT table (``nat.PortNat``); blocking calls."""
+
+    def add(self, proto: str, host_ip: str, host_port: int, target: tuple[str, int]) -> bool: ...
+
+    def remove(self, proto: str, host_ip: str, host_port: int, target: tuple[str, int]) -> None: ...
 
 
-class _UDPRelay(asyncio.DatagramProtocol):
-    """Each client address gets its own socket towards the container, so replies find their way."""
+class PublishedPorts:
+    """One container's published ports; ``close`` releases them all.
 
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.transport: asyncio.DatagramTransport | None = None
-        self.upstreams: dict[tuple[str, int], asyncio.DatagramTransport] = {}
-        self.pending: set[asyncio.Future[None]] = set()
+    Each host port is held by a proxy listener (so a taken port fails at bind, before anything
+    else is set up), and the bridge's DNAT table sends the host's own traffic past the proxy.
+    """
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        upstream = self.upstreams.get(addr)
-        if upstream is not None:
-            upstream.sendto(data)
-            return
-        relay = self
-
-        class Back(asyncio.DatagramProtocol):
-            def datagram_received(self, reply: bytes, _from: tuple[str, int]) -> None:
-                if relay.transport is not None:
-                    relay.transport.sendto(reply, addr)
-
-        async def open_upstream() -> None:
-            transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-                Back, remote_addr=self.target
-            )
-            self.upstreams[addr] = transport
-            transport.sendto(data)
-
-        task = asyncio.ensure_future(open_upstream())
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
-
-    def close(self) -> None:
-        for upstream in self.upstreams.values():
-            upstream.close()
-        if self.transport is not None:
-            self.transport.close()
-
-
-class PortProxy:
-    """Every listener of one container; ``close`` releases them all."""
-
-    def __init__(self) -> None:
-        self.servers: list[asyncio.Server] = []
-        self.relays: list[_UDPRelay] = []
+    def __init__(self, nat: Dnat) -> None:
+        self.nat = nat
+        self.listeners: list[proxy.Listener] = []
         self.published: list[tuple[PortBinding, int]] = []  # (binding, actual host port)
+        self.routed: list[tuple[str, str, int, tuple[str, int]]] = []  # what nat.add took
 
     async def publish(self, binding: PortBinding, container_ip: str) -> int:
         target = (container_ip, binding.container_port)
-        family = socket.AF_INET6 if ":" in binding.host_ip else socket.AF_INET
         try:
-            if binding.proto == "tcp":
-
-                async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                    try:
-                        up_reader, up_writer = await asyncio.open_connection(*target)
-                    except OSError:
-                        writer.close()
-                        return
-                    await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-                    for w in (writer, up_writer):
-                        w.close()
-
-                server = await asyncio.start_server(
-                    forward, binding.host_ip, binding.host_port, family=family, reuse_address=True
-                )
-                self.servers.append(server)
-                port = int(server.sockets[0].getsockname()[1])
-            else:
-                transport, relay = await asyncio.get_running_loop().create_datagram_endpoint(
-                    lambda: _UDPRelay(target), local_addr=(binding.host_ip, binding.host_port), family=family
-                )
-                self.relays.append(relay)
-                port = int(transport.get_extra_info("sockname")[1])
+            listener, port = await proxy.listen(binding.proto, (binding.host_ip, binding.host_port), target)
         except OSError as exc:
             where = f"{binding.host_ip}:{binding.host_port}"
             raise PortAllocated(
                 f"driver failed programming external connectivity: Bind for {where} failed: "
                 f"port is already allocated ({exc.strerror})"
             ) from None
+        self.listeners.append(listener)
         self.published.append((binding, port))
+        route = (binding.proto, binding.host_ip, port, target)
+        if await asyncio.to_thread(self.nat.add, *route):
+            self.routed.append(route)
         return port
 
     async def close(self) -> None:
-        for server in self.servers:
-            server.close()
-        for relay in self.relays:
-            relay.close()
-        for server in self.servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(server.wait_closed(), 1)
-        self.servers.clear()
-        self.relays.clear()
+        routed, self.routed = self.routed, []
+        if routed:
+            await asyncio.to_thread(self._unroute, routed)
+        for listener in self.listeners:
+            listener.close()
+        self.listeners.clear()
         self.published.clear()
+
+    def _unroute(self, routed: list[tuple[str, str, int, tuple[str, int]]]) -> None:
+        for route in routed:
+            self.nat.remove(*route)
 
     def api_ports(self) -> dict[str, list[dict[str, str]]]:
         ports: dict[str, list[dict[str, str]]] = {}
