@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import httpx
 import pytest
+from wharf_registry.app import create_app
 from wharf_registry.settings import Settings
+from wharf_registry.storage import FilesystemDriver
+from wharf_registry.storage.base import CHUNK_SIZE
 from wharf_registry.testing import image_json, make_layer, payload_checksum, random_image_id
 
 pytestmark = pytest.mark.anyio
@@ -207,3 +212,29 @@ async def test_uploads_dir_empty_after_publish(client: httpx.AsyncClient, settin
     await push(client, image_id, make_layer({"a": b"1"}))
     names = [f.removeprefix(f"images/{image_id}/") for f in stored_files(settings)]
     assert names == ["_checksum", "ancestry", "json", "layer"]
+
+
+class StreamedStorage(FilesystemDriver):
+    """Storage without local files (as S3): layers go out through ``read``."""
+
+    def local_path(self, path: str) -> Path | None:
+        return None
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["local-file", "streamed"])
+async def test_layer_get_and_ranges_with_and_without_local_files(tmp_path: Path, local: bool) -> None:
+    storage = FilesystemDriver(tmp_path / "data") if local else StreamedStorage(tmp_path / "data")
+    app = create_app(Settings(data_root=tmp_path / "data"), storage=storage)
+    layer = os.urandom(3 * CHUNK_SIZE + 123)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as client:
+        image_id = random_image_id()
+        await push(client, image_id, layer)
+        r = await client.get(f"/v1/images/{image_id}/layer")
+        assert (r.status_code, r.headers["content-length"]) == (200, str(len(layer)))
+        assert r.content == layer
+        r = await client.get(f"/v1/images/{image_id}/layer", headers={"Range": f"bytes={CHUNK_SIZE - 1}-"})
+        assert r.status_code == 206
+        assert r.content == layer[CHUNK_SIZE - 1 :]
+        (tmp_path / "data" / "images" / image_id / "layer").unlink()
+        r = await client.get(f"/v1/images/{image_id}/layer")
+        assert (r.status_code, r.json()) == (404, {"error": "Image not found"})

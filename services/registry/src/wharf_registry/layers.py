@@ -24,6 +24,7 @@ import json
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from weakref import WeakValueDictionary
 
@@ -123,6 +124,10 @@ class LayerService:
 
     def layer_redirect(self, image_id: str) -> str | None:
         return self.storage.redirect_url(paths.image_layer(image_id))
+
+    def layer_file(self, image_id: str) -> Path | None:
+        """A local file holding the layer, to send without copying; None when storage has none."""
+        return self.storage.local_path(paths.image_layer(image_id))
 
     # ---- push -------------------------------------------------------------------------
 

@@ -121,9 +121,11 @@ def serve(argv: list[str]) -> None:
         mode="index" if index_mode else "standalone",
         auth="index tokens" if index_mode else "basic" if settings.auth.users_file is not None else "open",
     )
+    from .serving import ZeroCopyHttpToolsProtocol  # imports uvicorn: only when serving
+
     serving.serve(
         app, [sock], pidfile=settings.pidfile, cleanup=lambda: log.info("registry.stopped"), lifespan="off",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, http=ZeroCopyHttpToolsProtocol,
     )  # fmt: skip
 
 

@@ -217,6 +217,21 @@ async def test_unsafe_paths_rejected(driver: StorageDriver, path: str) -> None:
         await put_bytes(driver, path, b"x")
     with pytest.raises(InvalidPath):
         await driver.exists(path)
+    with pytest.raises(InvalidPath):
+        driver.local_path(path)
+
+
+async def test_local_path_holds_the_bytes_or_is_none(driver: StorageDriver) -> None:
+    data = os.urandom(100_000)
+    await put_bytes(driver, "images/a/layer", data)
+    local = driver.local_path("images/a/layer")
+    if isinstance(driver, S3Driver):
+        assert local is None
+        return
+    assert local is not None
+    assert local.read_bytes() == data
+    await driver.delete("images/a/layer")
+    assert not local.exists()
 
 
 def test_redirect_url_only_when_asked(driver: StorageDriver, request: pytest.FixtureRequest) -> None:

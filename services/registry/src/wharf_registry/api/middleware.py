@@ -10,6 +10,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..metrics import Metrics
+from .files import ZERO_COPY_SEND
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +54,8 @@ class RequestMiddleware:
                 ]
             elif message["type"] == "http.response.body":
                 bytes_out += len(message.get("body", b""))
+            elif message["type"] == ZERO_COPY_SEND:
+                bytes_out += message["count"]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

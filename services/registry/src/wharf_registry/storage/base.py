@@ -13,12 +13,17 @@ Rules every driver keeps:
   and is empty for a path that holds nothing;
 * ``delete`` removes an object or everything under a prefix and raises
   :class:`PathNotFound` when there was nothing;
-* ``move`` replaces ``dst`` atomically with ``src``'s bytes and removes ``src``.
+* ``move`` replaces ``dst`` atomically with ``src``'s bytes and removes ``src``;
+* ``local_path`` names a local file that holds the object's bytes, for zero-copy serving
+  (``os.sendfile``), or is None when the driver keeps no local files. It does not check that
+  the object exists: whoever opens the file treats ``FileNotFoundError`` as
+  :class:`PathNotFound`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
 from typing import Protocol
 
 from wharf_common.errors import InvalidArgument, NotFound
@@ -57,6 +62,8 @@ class StorageDriver(Protocol):
     async def move(self, src: str, dst: str) -> None: ...
 
     def redirect_url(self, path: str) -> str | None: ...
+
+    def local_path(self, path: str) -> Path | None: ...
 
 
 def check_path(path: str) -> str:

@@ -158,3 +158,6 @@ class FilesystemDriver:
 
     def redirect_url(self, path: str) -> str | None:
         return None
+
+    def local_path(self, path: str) -> Path | None:
+        return self._path(path)

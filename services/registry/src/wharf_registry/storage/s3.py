@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
@@ -219,3 +220,7 @@ class S3Driver:
             Params={"Bucket": self.bucket, "Key": self._key(path)},
             ExpiresIn=self.settings.redirect_expiry,
         )
+
+    def local_path(self, path: str) -> Path | None:
+        check_path(path)
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
 from typing import Protocol
 
 import structlog
@@ -15,6 +16,7 @@ from ...layers import ImageJson
 from ...metrics import Metrics
 from ...storage.base import PathNotFound
 from ..deps import Guard
+from ..files import FileRangeResponse
 from ..ranges import RangeNotSatisfiable, parse_range
 from ..responses import cache_headers, json_response
 
@@ -30,6 +32,7 @@ class ImagesBackend(Protocol):
     async def layer_size(self, image_id: str) -> int: ...
     def read_layer(self, image_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     def layer_redirect(self, image_id: str) -> str | None: ...
+    def layer_file(self, image_id: str) -> Path | None: ...
 
 
 class TruncatedUpload(InvalidArgument):
@@ -92,15 +95,20 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
         except RangeNotSatisfiable:
             return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
         start, end = byte_range or (0, size)
+        status = 200
+        if byte_range is not None:
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        path = backend.layer_file(image_id)
+        if path is not None:
+            return FileRangeResponse(
+                path, start, end, status_code=status, headers=headers, missing="Image not found"
+            )
         try:
             body = await _primed(backend.read_layer(image_id, start, end))
         except PathNotFound:
             return json_response({"error": "Image not found"}, status=404)
         headers["Content-Length"] = str(end - start)
-        status = 200
-        if byte_range is not None:
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         return StreamingResponse(
             body, status_code=status, headers=headers, media_type="application/octet-stream"
         )
