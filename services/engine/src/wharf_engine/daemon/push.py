@@ -3,11 +3,12 @@
 Each local layer becomes a v1 image (:func:`wharf_engine.distribution.v1.v1_chain`). The index
 ``PUT`` announces the list (a hub checks the password there and answers a write token and the
 registries; a standalone registry is its own index); then, on each registry, a ``GET json``
-per layer finds what it already has; the JSONs of the others go first, root first (``PUT
-json``: a registry wants the parent's before the child's), then their layers a few at once
-(``PUT layer`` as gzip, ``PUT checksum``; the first compressed while it is sent, the others
-into temporary files meanwhile); then the tags and the final ``PUT …/images`` with one entry per tag and the
-checksums. A layer the registry has is never sent again.
+per layer finds what it already has; the JSONs of the others go one after the other, root
+first (``PUT json``: a registry wants the parent's before the child's), each layer following
+its JSON, a few at once (``PUT layer`` as gzip, ``PUT checksum``; the first compressed while it
+is sent, the others into temporary files meanwhile); then the tags and the final ``PUT
+…/images`` with one entry per tag and the checksums. A layer the registry has is never sent
+again.
 """
 
 from __future__ import annotations
@@ -164,29 +165,40 @@ class _Push:
     async def _upload(self, client: RegistryClient, emit: Emit) -> dict[str, str]:
         """The layers ``client``'s registry lacks, then the tags: their checksums.
 
-        The JSONs go first, root first (a registry wants an image's parent before it); then
-        the layers, a few at once: the first while it is compressed, the others compressed into
-        temporary files meanwhile."""
-        missing = [v1 for v1 in await self._missing(client, emit) if await self._announce(client, v1, emit)]
+        The JSONs go one after the other, root first (a registry wants an image's parent before
+        it); each layer follows its JSON, a few at once, while the next JSONs go out: the first
+        layer compressed while it is sent, the others into temporary files meanwhile."""
+        missing = await self._missing(client, emit)
         checksums: dict[str, str] = {}
         compressing = asyncio.Semaphore(PARALLEL_COMPRESS)
         prepared = {
             v1: asyncio.ensure_future(self._prepare(self.layers[v1], compressing)) for v1 in missing[1:]
         }
+        announced: dict[str, asyncio.Future[bool]] = {
+            v1: asyncio.get_running_loop().create_future() for v1 in missing
+        }
         sending = asyncio.Semaphore(PARALLEL_UPLOADS)
 
+        async def announce_all() -> None:
+            for v1_id in missing:
+                announced[v1_id].set_result(await self._announce(client, v1_id, emit))
+
         async def send(v1_id: str) -> None:
+            if not await announced[v1_id]:
+                return  # the registry has it complete
             async with sending:
                 ready = await prepared[v1_id] if v1_id in prepared else None
                 checksums[v1_id] = await self._send(client, self.layers[v1_id], ready, emit)
 
-        sends = [asyncio.ensure_future(send(v1_id)) for v1_id in missing]
+        tasks = [asyncio.ensure_future(announce_all()), *(asyncio.ensure_future(send(v1)) for v1 in missing)]
         try:
-            await asyncio.gather(*sends)
+            await asyncio.gather(*tasks)
         finally:
-            for task in [*sends, *prepared.values()]:
+            for task in [*tasks, *prepared.values()]:
                 task.cancel()
-            await asyncio.gather(*sends, *prepared.values(), return_exceptions=True)
+            for future in announced.values():
+                future.cancel()
+            await asyncio.gather(*tasks, *prepared.values(), return_exceptions=True)
             for path in self.spools:
                 path.unlink(missing_ok=True)
             self.spools.clear()
