@@ -34,7 +34,7 @@ from wharf_engine.distribution import (
     TagNotFound,
 )
 from wharf_engine.distribution.client import ImageJson
-from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread
+from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread, settled
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -191,15 +191,15 @@ class _Pull:
                 emit(layer_status(short, "Download complete"))
                 emit(layer_status(short, "Extracting"))
                 await pipe.finish()
-                layer = await registering
+                layer = await asyncio.shield(registering)  # a cancel must not orphan the thread
             except ReaderGone:
-                await registering  # raises why the layer was refused
+                await asyncio.shield(registering)  # raises why the layer was refused
                 raise
             except BaseException as exc:
                 pipe.abort(
                     LayerVerificationFailed(f"layer {short}: the download failed ({type(exc).__name__})")
                 )
-                await asyncio.gather(registering, return_exceptions=True)  # its temporary files are gone
+                await settled(registering)  # its temporary files are gone before we go on
                 raise
         self.diff_ids[v1_id] = layer.diff_id
         self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)

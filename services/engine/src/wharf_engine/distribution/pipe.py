@@ -23,7 +23,9 @@ T = TypeVar("T")
 
 def in_thread(fn: Callable[[], T], *, name: str) -> asyncio.Future[T]:
     """Run ``fn`` in a thread of its own (not the loop's small default pool, which the pipe's
-    own hops use: a reader parked there could starve them); its result as a future."""
+    own hops use: a reader parked there could starve them); its result as a future. Await it
+    through :func:`asyncio.shield` or :func:`settled`: a cancelled future would forget the
+    thread, which goes on running."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
@@ -36,15 +38,32 @@ def in_thread(fn: Callable[[], T], *, name: str) -> asyncio.Future[T]:
             future.set_result(cast(T, result))
 
     def run() -> None:
+        outcome: tuple[T | None, BaseException | None]
         try:
-            result = fn()
+            outcome = (fn(), None)
         except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return future
+
+
+async def settled(future: asyncio.Future[T]) -> None:
+    """Wait until ``future`` is done, even if this task is cancelled meanwhile (the thread behind
+    it ends soon once its pipe is aborted, and its clean-up must be over before we return); a
+    cancellation that came in is raised afterwards."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait([future])  # unlike gather, never cancels the future itself
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class ReaderGone(Exception):
@@ -114,4 +133,4 @@ class ChunkPipe:
         return data
 
 
-__all__ = ["ChunkPipe", "ReaderGone", "in_thread"]
+__all__ = ["ChunkPipe", "ReaderGone", "in_thread", "settled"]
