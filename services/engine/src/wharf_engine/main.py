@@ -11,7 +11,7 @@ from pathlib import Path
 
 import structlog
 from wharf_common.logging import configure_logging
-from wharf_common.serving import serve
+from wharf_common.serving import serve, tcp_listener
 
 from .api.hijack import HijackProtocol
 from .app import create_app
@@ -54,11 +54,7 @@ def listen(host: str) -> socket.socket:
             raise SystemExit(
                 f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only"
             )
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-        )
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((addr.strip("[]"), int(port)))
+        return tcp_listener(addr, int(port))
     else:
         raise SystemExit(f"unsupported host {host!r}: use unix:///path or tcp://127.0.0.1:PORT")
     sock.listen(128)

@@ -7,7 +7,6 @@ import getpass
 import json
 import os
 import secrets
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,12 +67,10 @@ def serve(argv: list[str]) -> None:
     p.add_argument("--pidfile", type=Path)
     _common(p)
     args = p.parse_args(argv)
-    family = socket.AF_INET6 if ":" in (args.host or "") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    host = (args.host or Settings().host).strip("[]")
-    sock.bind((host, args.port if args.port is not None else Settings().port))
-    sock.listen(256)
+    defaults = Settings()
+    sock = serving.tcp_listener(
+        args.host or defaults.host, defaults.port if args.port is None else args.port, 256
+    )
     port = sock.getsockname()[1]
     settings = _settings(args, **({"port": port} if args.port == 0 else {}))
     configure_logging(settings.log_level, json=settings.log_json)

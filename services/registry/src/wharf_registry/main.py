@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import socket
 import sys
 from pathlib import Path
 
@@ -80,15 +79,6 @@ def gc(argv: list[str]) -> None:
     sys.stdout.flush()
 
 
-def listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    sock.listen(128)
-    return sock
-
-
 def serve(argv: list[str]) -> None:
     args = parse_args(argv)
     overrides = {
@@ -111,7 +101,7 @@ def serve(argv: list[str]) -> None:
         app = create_app(settings)
     except InvalidIndexKey as exc:
         raise SystemExit(f"wharf-registry: {exc}") from None
-    sock = listen(settings.host, settings.port)
+    sock = serving.tcp_listener(settings.host, settings.port)
     index_mode = settings.index.public_key is not None
     log.info(
         "registry.listening",

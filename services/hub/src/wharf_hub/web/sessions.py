@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from ..db.models import User
+from ..db.models import Repository, User
 from ..hub import Hub
 from ..services.errors import LoginRequired
 
@@ -32,6 +32,14 @@ def require_user(hub: Hub, s: Session, request: Request) -> User:
     if user is None:
         raise LoginRequired("Log in to see this page")
     return user
+
+
+def require_admin(
+    hub: Hub, s: Session, request: Request, namespace: str, name: str
+) -> tuple[User, Repository]:
+    """The signed-in user and the repository they may change (settings pages)."""
+    user = require_user(hub, s, request)
+    return user, hub.repos.get_admin(s, user, namespace, name)
 
 
 def set_cookie(hub: Hub, response: Response, name: str, value: str) -> None:

@@ -146,8 +146,8 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     @r.get("/u/{namespace}/{name}/settings/")
     def settings(request: Request, namespace: str, name: str) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            return settings_page(request, s, user, hub.repos.get_admin(s, user, namespace, name))
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
+            return settings_page(request, s, user, repo)
 
     @r.post("/u/{namespace}/{name}/settings/")
     def save_settings(
@@ -167,23 +167,20 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         )
         try:
             with hub.unit() as s:
-                user = sessions.require_user(hub, s, request)
-                repo = hub.repos.get_admin(s, user, namespace, name)
+                user, repo = sessions.require_admin(hub, s, request, namespace, name)
                 hub.repos.update(s, user, repo, changes)
             return redirect(settings_url(repo), notice="saved")
         except FORM_ERRORS as exc:
             error, status = exc.message, form_status(exc)
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             return settings_page(request, s, user, repo, status=status, error=error)
 
     @r.post("/u/{namespace}/{name}/settings/delete")
     def delete(request: Request, namespace: str, name: str, confirm: Field = "") -> Response:
         try:
             with hub.unit() as s:
-                user = sessions.require_user(hub, s, request)
-                repo = hub.repos.get_admin(s, user, namespace, name)
+                user, repo = sessions.require_admin(hub, s, request, namespace, name)
                 if confirm.strip() != repo.name:
                     raise InvalidName(f"Type the repository name ({repo.name}) to delete it")
                 hub.repos.delete(s, user, repo)
@@ -191,8 +188,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         except InvalidName as exc:
             error = exc.message
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             return settings_page(request, s, user, repo, status=400, error=error)
 
     # ---- collaborators -----------------------------------------------------------------------
@@ -219,16 +215,15 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     @r.get("/u/{namespace}/{name}/settings/collaborators/")
     def collaborators(request: Request, namespace: str, name: str) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            return collaborators_page(request, s, user, hub.repos.get_admin(s, user, namespace, name))
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
+            return collaborators_page(request, s, user, repo)
 
     def change_collaborators(
         request: Request, namespace: str, name: str, username: str, add: bool
     ) -> Response:
         try:
             with hub.unit() as s:
-                user = sessions.require_user(hub, s, request)
-                repo = hub.repos.get_admin(s, user, namespace, name)
+                user, repo = sessions.require_admin(hub, s, request, namespace, name)
                 if add:
                     hub.repos.add_collaborator(s, user, repo, username)
                 else:
@@ -238,8 +233,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         except (*FORM_ERRORS, NoSuchUser) as exc:
             error, status = exc.message, form_status(exc)
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             return collaborators_page(request, s, user, repo, status=status, error=error)
 
     @r.post("/u/{namespace}/{name}/settings/collaborators/")

@@ -57,8 +57,8 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     @r.get("/u/{namespace}/{name}/settings/webhooks/")
     def webhooks(request: Request, namespace: str, name: str) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            return hooks_page(request, s, user, hub.repos.get_admin(s, user, namespace, name))
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
+            return hooks_page(request, s, user, repo)
 
     @r.post("/u/{namespace}/{name}/settings/webhooks/")
     def add_webhook(
@@ -66,39 +66,34 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     ) -> Response:
         try:
             with hub.unit() as s:
-                user = sessions.require_user(hub, s, request)
-                repo = hub.repos.get_admin(s, user, namespace, name)
+                user, repo = sessions.require_admin(hub, s, request, namespace, name)
                 created = hub.webhooks.add(s, user, repo, hook_name, url)
                 return hooks_page(request, s, user, repo, status=201, created=created)  # the secret, once
         except FORM_ERRORS as exc:
             error, status = exc.message, form_status(exc)
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             form = {"name": hook_name, "url": url}
             return hooks_page(request, s, user, repo, status=status, error=error, form=form)
 
     @r.post("/u/{namespace}/{name}/settings/webhooks/{webhook_id}/delete")
     def remove_webhook(request: Request, namespace: str, name: str, webhook_id: int) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             hub.webhooks.remove(s, user, repo, webhook_id)
         return redirect(settings_url(repo, "webhooks/"), notice="webhook_removed")
 
     @r.post("/u/{namespace}/{name}/settings/webhooks/{webhook_id}/test")
     def test_webhook(request: Request, namespace: str, name: str, webhook_id: int) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             hub.webhooks.test(s, user, repo, webhook_id)
         return redirect(settings_url(repo, "webhooks/"), notice="webhook_test")
 
     @r.get("/u/{namespace}/{name}/settings/webhooks/{webhook_id}/")
     def webhook_history(request: Request, namespace: str, name: str, webhook_id: int) -> Response:
         with hub.unit() as s:
-            user = sessions.require_user(hub, s, request)
-            repo = hub.repos.get_admin(s, user, namespace, name)
+            user, repo = sessions.require_admin(hub, s, request, namespace, name)
             hook = next((h for h in hub.webhooks.list(s, user, repo) if h.id == webhook_id), None)
             if hook is None:
                 raise NoSuchWebhook(webhook_id)
