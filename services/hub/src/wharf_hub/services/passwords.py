@@ -25,7 +25,7 @@ class Passwords:
     ) -> None:
         cost = settings or PasswordSettings()
         self._hasher = PasswordHasher(cost.time_cost, cost.memory_cost, cost.parallelism)
-        self._dummy = self._hasher.hash("wharf-timing-equaliser")
+        self._dummy: str | None = None  # made on first need: not an argon2 hash per start-up
         self._remember = remember
         self._limit = limit
         self._good: dict[tuple[str, str], float] = {}
@@ -38,6 +38,8 @@ class Passwords:
         """``stored_hash=None`` (unknown user) costs the same as a wrong password."""
         if stored_hash is None:
             try:
+                if self._dummy is None:
+                    self._dummy = self._hasher.hash("wharf-timing-equaliser")
                 self._hasher.verify(self._dummy, password)
             except (VerificationError, InvalidHashError):
                 pass
