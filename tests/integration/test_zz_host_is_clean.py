@@ -7,6 +7,7 @@ a test's teardown.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,25 @@ def test_no_nftables_tables_of_test_bridges_left() -> None:
     listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
     tables = [line.split()[-1] for line in listed.splitlines() if line.startswith("table")]
     assert [t for t in tables if t.startswith("wharf") and any(p in t for p in TEST_PREFIXES)] == []
+
+
+def orphan_shim_servers() -> list[tuple[str, str]]:
+    orphans = []
+    for proc in Path("/proc").iterdir():
+        try:
+            comm = (proc / "comm").read_text().strip()
+            ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            parent = Path(f"/proc/{ppid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if comm == "wharf-shim-srv" and b"wharf-engine" not in parent:
+            orphans.append((proc.name, ppid))
+    return orphans
+
+
+def test_no_shim_server_outlives_its_engine() -> None:
+    """A shim server (named ``wharf-shim-srv``) reads end of file when its engine goes, and exits."""
+    deadline = time.monotonic() + 5  # an engine stopped a moment ago: its server is on its way out
+    while (orphans := orphan_shim_servers()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert orphans == []

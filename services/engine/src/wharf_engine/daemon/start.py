@@ -150,7 +150,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     container.save()
     watch_exit(shim_pid, lambda: daemon.on_exit(container))
     try:
-        await daemon.runtime.start(container.id)
+        await daemon.runtime.start(container.id, pid)
     except BaseException:
         await daemon.runtime.kill(container.id, 9, all=True)
         raise
