@@ -70,3 +70,21 @@ def test_the_shim_server_dies_with_its_engine_but_containers_live_on(fresh_engin
     fresh_engine.start()
     assert fresh_engine.json("GET", f"/containers/{cid}/json")["State"]["Running"]
     assert fresh_engine.request("POST", f"/containers/{cid}/kill")[0] == 204
+
+
+def test_an_exited_container_leaves_no_cgroup_or_runc_state(fresh_engine: Engine) -> None:
+    """The engine deletes an exited container itself (``runtime/cleanup.py``), as runc would."""
+    cid = fresh_engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["sleep", "0.2"]})["Id"]
+    assert fresh_engine.request("POST", f"/containers/{cid}/start")[0] == 204
+    cgroups = [Path(f"/sys/fs/cgroup/{c}/wharf/{cid}") for c in ("pids", "memory", "cpu", "freezer")]
+    runc_state = fresh_engine.root / "data" / "runc" / cid
+    assert all(p.is_dir() for p in [*cgroups, runc_state])
+    state = wait_for(
+        lambda: (
+            (s := fresh_engine.json("GET", f"/containers/{cid}/json")["State"])["Status"] == "exited" and s
+        )
+    )
+    assert state["ExitCode"] == 0
+    assert [p for p in [*cgroups, runc_state] if p.exists()] == []
+    assert fresh_engine.request("POST", f"/containers/{cid}/start")[0] == 204  # and it starts again
+    wait_for(lambda: fresh_engine.json("GET", f"/containers/{cid}/json")["State"]["Status"] == "exited")
