@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 from pathlib import Path
 
+import certifi
 import pytest
 from wharf_engine.distribution import (
     InvalidRegistryAuth,
@@ -13,7 +16,7 @@ from wharf_engine.distribution import (
     resolve_endpoint,
     server_domain,
 )
-from wharf_engine.distribution.endpoint import AuthConfig, is_insecure
+from wharf_engine.distribution.endpoint import AuthConfig, is_insecure, ssl_context
 
 LOOPBACK = ["127.0.0.0/8", "localhost"]
 
@@ -72,3 +75,13 @@ def test_server_domain_from_login_addresses() -> None:
     assert server_domain("127.0.0.1:5000") == "127.0.0.1:5000"
     assert server_domain("http://127.0.0.1:5000/v1/") == "127.0.0.1:5000"
     assert server_domain("https://index.docker.io/v1/") == "index.docker.io"
+
+
+def test_tls_contexts_are_made_once_per_bundle(tmp_path: Path) -> None:
+    assert ssl_context(True) is ssl_context(True)
+    bundle = tmp_path / "ca.pem"
+    shutil.copy(certifi.where(), bundle)
+    first = ssl_context(str(bundle))
+    assert ssl_context(str(bundle)) is first
+    os.utime(bundle, ns=(1, 1))  # a replaced bundle is read again
+    assert ssl_context(str(bundle)) is not first

@@ -9,6 +9,7 @@ import subprocess
 import zlib
 
 import pytest
+from wharf_engine.distribution import pgzip
 from wharf_engine.distribution.pgzip import BLOCK, ParallelGzipWriter
 
 TEXT = b"".join(b"line %d of a text layer, words and numbers %x\n" % (i, i * 7919) for i in range(60_000))
@@ -61,3 +62,14 @@ def test_an_error_inside_the_block_stops_without_a_trailer() -> None:
         writer.write(TEXT[:100])
         raise RuntimeError("export failed")
     assert len(out.getvalue()) == 10  # the header only: never a valid-looking member
+
+
+def test_a_layer_of_one_block_starts_no_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a thread pool for a single block")
+
+    monkeypatch.setattr(pgzip, "ThreadPoolExecutor", no_pool)
+    data = TEXT[: BLOCK - 1]
+    assert gzip.decompress(pack(data)) == data
+    with pytest.raises(AssertionError, match="thread pool"):
+        pack(TEXT[: BLOCK + 1])

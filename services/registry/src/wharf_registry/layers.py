@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,13 +144,12 @@ class LayerService:
                 parent_ancestry = []
             # mark first: there is never a JSON without the mark until the checksum is verified
             await put_bytes(self.storage, paths.image_mark(image_id), b"true")
-            try:
-                await self.storage.delete(paths.image_checksum(image_id))
-            except PathNotFound:
-                pass
-            await put_bytes(self.storage, paths.image_json(image_id), raw)
+            await self._delete_if_there(paths.image_checksum(image_id))
             ancestry = json.dumps([image_id, *parent_ancestry]).encode()
-            await put_bytes(self.storage, paths.image_ancestry(image_id), ancestry)
+            await _all(
+                put_bytes(self.storage, paths.image_json(image_id), raw),
+                put_bytes(self.storage, paths.image_ancestry(image_id), ancestry),
+            )
         log.info("image.json_stored", image_id=image_id, parent=parent)
 
     async def _ancestry_of_parent(self, parent: str) -> list[str]:
@@ -214,17 +213,19 @@ class LayerService:
             found[upload_id] = str(record.get("checksum", ""))
         return found
 
+    async def _delete_if_there(self, path: str) -> None:
+        """Delete ``path`` if it exists (asking first is cheaper than a delete that finds nothing)."""
+        if await self.storage.exists(path):
+            try:
+                await self.storage.delete(path)
+            except PathNotFound:
+                pass
+
     async def _discard_uploads(self, image_id: str, upload_ids: list[str]) -> None:
         for upload_id in upload_ids:
             # the record first: an upload without one is never picked
-            for path in (
-                paths.image_upload_sum(image_id, upload_id),
-                paths.image_upload(image_id, upload_id),
-            ):
-                try:
-                    await self.storage.delete(path)
-                except PathNotFound:
-                    pass
+            await self._delete_if_there(paths.image_upload_sum(image_id, upload_id))
+            await self._delete_if_there(paths.image_upload(image_id, upload_id))
 
     async def put_checksum(self, image_id: str, *, payload: str | None, tarsum: str | None) -> None:
         """Verify the client's checksum against the uploads and publish the matching one."""
@@ -246,8 +247,11 @@ class LayerService:
                 log.warning("image.checksum_mismatch", image_id=image_id, payload=payload, tarsum=tarsum)
                 raise ChecksumMismatch()
             upload_id, verified = match
-            await self.storage.move(paths.image_upload(image_id, upload_id), paths.image_layer(image_id))
-            await put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode())
+            # both before the mark goes: only then is the image complete
+            await _all(
+                self.storage.move(paths.image_upload(image_id, upload_id), paths.image_layer(image_id)),
+                put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode()),
+            )
             await self.storage.delete(paths.image_mark(image_id))
             await self._discard_uploads(image_id, list(uploads))
         log.info("image.published", image_id=image_id, checksums=verified)
@@ -267,6 +271,13 @@ class LayerService:
                 verified.append(tarsum)
             return upload_id, verified
         return None
+
+
+async def _all(*steps: Awaitable[None]) -> None:
+    """Run independent storage steps at once; all of them are over before the first error is raised."""
+    for outcome in await asyncio.gather(*steps, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _parse_image_json(image_id: str, raw: bytes) -> dict[str, Any]:

@@ -134,6 +134,22 @@ async def test_empty_object(driver: StorageDriver) -> None:
     assert await get_bytes(driver, "empty") == b""
 
 
+async def test_small_objects_put_and_get_whole(driver: StorageDriver) -> None:
+    data = os.urandom(5000)
+    await driver.put("images/a/json", data)
+    assert await driver.get("images/a/json") == data
+    assert await read_all(driver, "images/a/json") == data  # the same object as write/read see
+    await driver.put("images/a/json", b"{}")
+    assert await driver.get("images/a/json") == b"{}"
+    with pytest.raises(PathNotFound):
+        await driver.get("images/a/nope")
+    with pytest.raises(PathNotFound):
+        await driver.get("images/a")  # a prefix, not an object
+    await asyncio.gather(*(driver.put("same", bytes([i]) * 100_000) for i in range(5)))
+    assert await driver.get("same") in [bytes([i]) * 100_000 for i in range(5)]
+    assert await driver.list("images/a") == ["json"]
+
+
 async def test_ranges_are_half_open(driver: StorageDriver) -> None:
     data = bytes(range(256)) * 10
     await put_bytes(driver, "r", data)

@@ -23,7 +23,7 @@ from wharf_common.errors import NotFound
 
 from wharf_engine.settings import ENGINE_VERSION
 
-from .endpoint import AuthConfig, Endpoint
+from .endpoint import AuthConfig, Endpoint, ssl_context
 from .errors import RegistryError, RegistryUnauthorized, RegistryUnreachable
 
 USER_AGENT = f"wharf/{ENGINE_VERSION} (v1 registry client)"
@@ -56,8 +56,8 @@ class RegistryClient:
         )  # fmt: skip
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
         self._http = httpx.AsyncClient(
-            base_url=endpoint.url, verify=endpoint.verify, timeout=TIMEOUT, follow_redirects=True,
-            headers={"User-Agent": USER_AGENT}, transport=transport,
+            base_url=endpoint.url, verify=ssl_context(endpoint.verify), timeout=TIMEOUT,
+            follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport,
         )  # fmt: skip
 
     async def __aenter__(self) -> RegistryClient:

@@ -15,7 +15,7 @@ import httpx
 from wharf_common.errors import WharfError
 
 from .client import TIMEOUT, USER_AGENT, error_detail, transport_reason
-from .endpoint import AuthConfig, Endpoint
+from .endpoint import AuthConfig, Endpoint, ssl_context
 from .errors import (
     AccessDenied,
     AccountInactive,
@@ -57,8 +57,8 @@ class IndexClient:
         self.auth = auth
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self._http = httpx.AsyncClient(
-            base_url=endpoint.url, verify=endpoint.verify, timeout=TIMEOUT, follow_redirects=True,
-            headers={"User-Agent": USER_AGENT}, transport=transport,
+            base_url=endpoint.url, verify=ssl_context(endpoint.verify), timeout=TIMEOUT,
+            follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport,
         )  # fmt: skip
 
     async def __aenter__(self) -> IndexClient:

@@ -43,7 +43,8 @@ class ParallelGzipWriter:
     def __init__(self, sink: Callable[[bytes], object], *, level: int = 6, threads: int = 2) -> None:
         self._sink = sink
         self._level = level
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pgzip")
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None  # made for the second block: small layers need none
         self._pending: deque[Future[bytes]] = deque()
         self._ahead = threads * 2
         self._buffer = bytearray()
@@ -60,9 +61,14 @@ class ParallelGzipWriter:
             del self._buffer[:BLOCK]
         return len(data)
 
-    def _submit(self, block: bytes) -> None:
+    def _submit(self, block: bytes, *, last: bool = False) -> None:
         self._crc = zlib.crc32(block, self._crc)
         self._size += len(block)
+        if last and self._pool is None:  # the only block: deflated here, no threads to start
+            self._sink(_deflate(block, self._dictionary, self._level))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="pgzip")
         self._pending.append(self._pool.submit(_deflate, block, self._dictionary, self._level))
         self._dictionary = block[-WINDOW:]
         while len(self._pending) > self._ahead:
@@ -77,13 +83,17 @@ class ParallelGzipWriter:
         self._closed = True
         try:
             if self._buffer:
-                self._submit(bytes(self._buffer))
+                self._submit(bytes(self._buffer), last=True)
                 self._buffer.clear()
             while self._pending:
                 self._sink(self._pending.popleft().result())
             self._sink(zlib.compressobj(self._level, zlib.DEFLATED, -15).flush(zlib.Z_FINISH))
             self._sink(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
         finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> ParallelGzipWriter:
@@ -94,7 +104,7 @@ class ParallelGzipWriter:
             self.close()
         else:
             self._closed = True
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._shutdown()
 
 
 __all__ = ["ParallelGzipWriter"]

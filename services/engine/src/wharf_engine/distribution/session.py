@@ -20,7 +20,7 @@ import structlog
 from wharf_common.reference import ImageReference
 
 from .client import USER_AGENT, RegistryClient, transport_reason
-from .endpoint import AuthConfig, Endpoint, resolve_endpoint, server_domain
+from .endpoint import AuthConfig, Endpoint, resolve_endpoint, server_domain, ssl_context
 from .errors import RegistryUnreachable
 from .index import Grant, IndexClient
 from .names import (
@@ -103,7 +103,7 @@ class RegistryService:
             return cached[0]
         url = f"{endpoint.url}/v1/_ping"
         async with httpx.AsyncClient(
-            verify=endpoint.verify, timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
+            verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
             transport=self._transport, follow_redirects=True,
         ) as http:  # fmt: skip
             try:

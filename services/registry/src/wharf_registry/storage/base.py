@@ -7,6 +7,8 @@ Rules every driver keeps:
 
 * ``write`` streams and is atomic: readers see the old object (or none) until the last
   chunk is stored, and an iterator that raises leaves nothing behind;
+* ``put`` stores a small object whole (atomically, as ``write``); ``get`` reads one whole
+  (metadata, never layers) and raises :class:`PathNotFound` when it is missing;
 * ``read`` streams the byte range ``[start, end)``; a missing path raises
   :class:`PathNotFound` from the first ``__anext__``, before any byte;
 * ``list`` names the direct children of a "directory" (objects and sub-prefixes), sorted,
@@ -51,6 +53,10 @@ class StorageDriver(Protocol):
 
     async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int: ...
 
+    async def put(self, path: str, data: bytes) -> None: ...
+
+    async def get(self, path: str) -> bytes: ...
+
     async def size(self, path: str) -> int: ...
 
     async def exists(self, path: str) -> bool: ...
@@ -77,18 +83,14 @@ def check_path(path: str) -> str:
     return path
 
 
-async def _one(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
 async def put_bytes(driver: StorageDriver, path: str, data: bytes) -> None:
     """Store a small object atomically."""
-    await driver.write(path, _one(data))
+    await driver.put(path, data)
 
 
 async def get_bytes(driver: StorageDriver, path: str) -> bytes:
     """Read a small object whole (metadata, never layers)."""
-    return b"".join([chunk async for chunk in driver.read(path)])
+    return await driver.get(path)
 
 
 __all__ = [

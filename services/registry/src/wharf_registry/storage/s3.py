@@ -154,6 +154,27 @@ class S3Driver:
             raise
         return written
 
+    async def put(self, path: str, data: bytes) -> None:
+        key = self._key(path)
+        await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=key, Body=data)
+
+    async def get(self, path: str) -> bytes:
+        key = self._key(path)
+
+        def fetch() -> bytes:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                return body.read()
+            finally:
+                body.close()
+
+        try:
+            return await asyncio.to_thread(fetch)
+        except ClientError as exc:
+            if _missing(exc):
+                raise PathNotFound(path) from None
+            raise
+
     async def size(self, path: str) -> int:
         try:
             head = await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=self._key(path))
