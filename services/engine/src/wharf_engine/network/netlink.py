@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute
 from wharf_common.errors import SystemFault
 
+from .rtnl import Rtnl
+
 CLONE_NEWNET = 0x40000000
 LOOPBACK_INDEX = 1  # lo is interface 1 in every network namespace
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -54,44 +56,40 @@ def connect(
     """A veth from ``bridge`` into the netns of process ``pid`` as eth0 (blocking: run in a thread)."""
     host_name = "veth" + secrets.token_hex(4)
     mac = mac_for(ip)
-    with IPRoute() as ipr:
-        master = ipr.link("get", ifname=bridge)[0]["index"]
+    with Rtnl() as host:
         # one request: the peer is born inside the container's namespace with its MAC (moving a
         # device there costs ~13 ms), the host end on the bridge and up
-        ipr.link("add", ifname=host_name, kind="veth", master=master, state="up",
-                 peer={"ifname": "eth0", "net_ns_pid": pid, "address": mac})  # fmt: skip
-        if isolated:  # --icc=false: isolated bridge ports cannot reach each other, only the host
+        host.add_veth(host_name, host.link_index(bridge), "eth0", pid, mac)
+    if isolated:  # --icc=false: isolated bridge ports cannot reach each other, only the host
+        with IPRoute() as ipr:
             try:
                 ipr.brport("set", index=ipr.link("get", ifname=host_name)[0]["index"], isolated=1)
             except BaseException:
                 ipr.link("del", ifname=host_name)
                 raise
-    _in_netns(pid, lambda ns: _configure(ns, "eth0", str(ip), prefixlen, gateway))
+    with _in_netns(pid) as ns:
+        index = ns.link_index("eth0")
+        ns.add_address(index, str(ip), prefixlen)
+        ns.set_up(index)
+        ns.set_up(LOOPBACK_INDEX)
+        ns.add_default_route(gateway)
     return Endpoint(ip=str(ip), prefixlen=prefixlen, gateway=gateway, mac=mac, host_veth=host_name)
 
 
 def loopback_up(pid: int) -> None:
-    _in_netns(pid, lambda ns: ns.link("set", index=LOOPBACK_INDEX, state="up"))
+    with _in_netns(pid) as ns:
+        ns.set_up(LOOPBACK_INDEX)
 
 
-def _configure(ns: IPRoute, peer: str, ip: str, prefixlen: int, gateway: str) -> None:
-    index = ns.link("get", ifname=peer)[0]["index"]
-    ns.addr("add", index=index, address=ip, prefixlen=prefixlen)
-    ns.link("set", index=index, state="up")
-    ns.link("set", index=LOOPBACK_INDEX, state="up")
-    ns.route("add", dst="0.0.0.0/0", gateway=gateway)
-
-
-def _in_netns(pid: int, work: object) -> None:
-    """Run ``work(IPRoute)`` inside the network namespace of ``pid``, on this thread only."""
+def _in_netns(pid: int) -> Rtnl:
+    """An rtnetlink socket opened inside the network namespace of ``pid`` (this thread goes back at once)."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
     try:
         if _libc.setns(target, CLONE_NEWNET) != 0:
             raise SystemFault(f"setns into the network of {pid}: {os.strerror(ctypes.get_errno())}")
         try:
-            with IPRoute() as ns:
-                work(ns)  # type: ignore[operator]
+            return Rtnl()
         finally:
             if _libc.setns(own, CLONE_NEWNET) != 0:  # a thread left in the container would be a disaster
                 os._exit(70)
