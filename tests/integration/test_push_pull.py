@@ -372,6 +372,7 @@ def test_many_layers_push_and_pull(
     ok(engine.docker("build", "-q", "-t", f"{name}:v1", str(tmp_path)))
     out = statuses(push(engine, name, "v1"))
     assert out.count("Pushed") >= 16 and out.count("Pushed") + out.count("Layer already exists") == 17
+    assert [n for n in leftovers(engine) if n.startswith("push-")] == []  # the spooled bodies are gone
     pulled = statuses(pull(engine_b, name, "v1"))
     assert (
         pulled.count("Pull complete") >= 16

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -238,3 +239,55 @@ async def test_layer_get_and_ranges_with_and_without_local_files(tmp_path: Path,
         (tmp_path / "data" / "images" / image_id / "layer").unlink()
         r = await client.get(f"/v1/images/{image_id}/layer")
         assert (r.status_code, r.json()) == (404, {"error": "Image not found"})
+
+
+class RecordingStorage(FilesystemDriver):
+    """Notes which objects are stored durably, synced and deleted, in order."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.events: list[tuple[str, str]] = []
+
+    async def put(self, path: str, data: bytes, *, durable: bool = True) -> None:
+        await super().put(path, data, durable=durable)
+        self.events.append(("durable" if durable else "written", path.rsplit("/", 1)[-1]))
+
+    async def sync(self, paths: Sequence[str]) -> None:
+        await super().sync(paths)
+        self.events += [("synced", p.rsplit("/", 1)[-1]) for p in paths]
+
+    async def delete(self, path: str) -> None:
+        await super().delete(path)
+        self.events.append(("deleted", path.rsplit("/", 1)[-1]))
+
+
+async def test_everything_is_on_disk_before_the_mark_goes(tmp_path: Path) -> None:
+    storage = RecordingStorage(tmp_path / "data")
+    app = create_app(Settings(data_root=tmp_path / "data"), storage=storage)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as client:
+        await push(client, random_image_id(), make_layer({"a": b"1"}))
+    events = storage.events
+    mark = events.index(("durable", "_inprogress"))
+    assert mark < events.index(("written", "json")) and mark < events.index(("written", "ancestry"))
+    gone = events.index(("deleted", "_inprogress"))
+    for name in ("json", "ancestry"):
+        assert events.index(("synced", name)) < gone
+    assert events.index(("durable", "_checksum")) < gone
+
+
+async def test_a_checksum_record_cut_short_by_a_crash_is_skipped(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    image_id, layer = random_image_id(), make_layer({"a": b"1"})
+    raw = image_json(image_id)
+    await client.put(f"/v1/images/{image_id}/json", content=raw)
+    for _ in range(2):
+        assert (await client.put(f"/v1/images/{image_id}/layer", content=layer)).status_code == 200
+    records = sorted((settings.data_root / "images" / image_id / "_uploads").glob("*.sum"))
+    assert len(records) == 2
+    records[0].write_bytes(b"")  # as a record written without fsync may come back after a crash
+    r = await client.put(
+        f"/v1/images/{image_id}/checksum", headers={"X-Docker-Checksum-Payload": payload_checksum(raw, layer)}
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"/v1/images/{image_id}/layer")).content == layer

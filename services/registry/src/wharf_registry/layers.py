@@ -11,6 +11,12 @@ The life of an image id:
    records the checksum and removes ``_inprogress``: from here on the image is *complete*.
    A checksum that matches no upload fails and discards the uploads.
 
+Durability: the mark is on disk (fsync) before the JSON is written, so a crash never leaves
+a JSON without it. The JSON, the ancestry and the upload's checksum record are written
+without fsync (a push sends the JSONs one after another, and their fsyncs were most of each
+request's time); the JSON and ancestry are synced in step 3, before the mark goes, and a
+record lost in a crash only makes the client's checksum find no upload (it pushes again).
+
 Identical concurrent pushes all succeed and store one layer: steps that change an image's
 state hold a per-image lock, a layer re-sent for a complete image is accepted when its
 checksum is the stored one, and a checksum re-sent for a complete image likewise.
@@ -146,9 +152,9 @@ class LayerService:
             await put_bytes(self.storage, paths.image_mark(image_id), b"true")
             await self._delete_if_there(paths.image_checksum(image_id))
             ancestry = json.dumps([image_id, *parent_ancestry]).encode()
-            await _all(
-                put_bytes(self.storage, paths.image_json(image_id), raw),
-                put_bytes(self.storage, paths.image_ancestry(image_id), ancestry),
+            await _all(  # made durable when the image is published
+                put_bytes(self.storage, paths.image_json(image_id), raw, durable=False),
+                put_bytes(self.storage, paths.image_ancestry(image_id), ancestry, durable=False),
             )
         log.info("image.json_stored", image_id=image_id, parent=parent)
 
@@ -194,7 +200,7 @@ class LayerService:
                     return hasher.checksum
                 raise ImageAlreadyExists()
             record = json.dumps({"checksum": hasher.checksum, "size": size}).encode()
-            await put_bytes(self.storage, paths.image_upload_sum(image_id, upload_id), record)
+            await put_bytes(self.storage, paths.image_upload_sum(image_id, upload_id), record, durable=False)
         log.info("image.layer_uploaded", image_id=image_id, size=size, checksum=hasher.checksum)
         return hasher.checksum
 
@@ -208,9 +214,10 @@ class LayerService:
             try:
                 raw = await get_bytes(self.storage, paths.image_upload_sum(image_id, upload_id))
                 record = json.loads(raw)
-            except PathNotFound:
+            except (PathNotFound, ValueError):  # gone meanwhile, or cut short by a crash
                 continue
-            found[upload_id] = str(record.get("checksum", ""))
+            if isinstance(record, dict):
+                found[upload_id] = str(record.get("checksum", ""))
         return found
 
     async def _delete_if_there(self, path: str) -> None:
@@ -247,8 +254,9 @@ class LayerService:
                 log.warning("image.checksum_mismatch", image_id=image_id, payload=payload, tarsum=tarsum)
                 raise ChecksumMismatch()
             upload_id, verified = match
-            # both before the mark goes: only then is the image complete
+            # all on disk before the mark goes: only then is the image complete
             await _all(
+                self.storage.sync([paths.image_json(image_id), paths.image_ancestry(image_id)]),
                 self.storage.move(paths.image_upload(image_id, upload_id), paths.image_layer(image_id)),
                 put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode()),
             )

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
@@ -121,7 +122,7 @@ class _Push:
         for target in targets:
             for layer in target.chain:
                 self.layers.setdefault(layer.v1_id, layer)
-        self.spools: list[Path] = []
+        self.spool_dir: Path | None = None  # this push's temporary files, made on first use
 
     def _image_list(self) -> list[dict[str, str]]:
         """Step 3's list: every image once, root first; a tagged one once per tag (M15)."""
@@ -199,9 +200,9 @@ class _Push:
             for future in announced.values():
                 future.cancel()
             await asyncio.gather(*tasks, *prepared.values(), return_exceptions=True)
-            for path in self.spools:
-                path.unlink(missing_ok=True)
-            self.spools.clear()
+            if self.spool_dir is not None:
+                shutil.rmtree(self.spool_dir, ignore_errors=True)
+                self.spool_dir = None
         for target in self.targets:
             await client.put_tag(self.remote, target.tag, target.chain[-1].v1_id)
         return checksums
@@ -226,10 +227,9 @@ class _Push:
     async def _prepare(self, layer: V1Layer, slots: asyncio.Semaphore) -> _Prepared:
         """The layer tar through gzip into a temporary file, hashing what will be sent."""
         async with slots:
-            fd, name = tempfile.mkstemp(prefix="push-", dir=self.daemon.layers.tmp)
-            os.close(fd)
-            path = Path(name)
-            self.spools.append(path)
+            if self.spool_dir is None:  # one directory per push: no file is created on the loop
+                self.spool_dir = Path(tempfile.mkdtemp(prefix="push-", dir=self.daemon.layers.tmp))
+            path = self.spool_dir / f"{layer.v1_id}.gz"
             payload = await asyncio.to_thread(spool, self._export(layer), layer.raw, path, COMPRESS_THREADS)
             return _Prepared(path, payload)
 
@@ -252,7 +252,6 @@ class _Push:
                 layer.v1_id, self._progress(self._read(prepared.path), prepared.payload.size, short, emit)
             )
             payload = prepared.payload
-            prepared.path.unlink(missing_ok=True)
         else:
             live = LiveLayer(self._export(layer), layer.raw, COMPRESS_THREADS)
             try:
@@ -268,9 +267,30 @@ class _Push:
 
     @staticmethod
     async def _read(path: Path) -> AsyncIterator[bytes]:
-        with path.open("rb") as f:
-            while chunk := await asyncio.to_thread(f.read, CHUNK):
+        """The spooled body; the file is removed as its last chunk is read (in the same hop to a
+        thread: a small layer is opened, read and removed in one)."""
+        f: BinaryIO | None = None
+        done = False
+
+        def next_chunk() -> bytes:
+            nonlocal f, done
+            if done:
+                return b""
+            if f is None:
+                f = path.open("rb")
+            chunk = f.read(CHUNK)
+            if len(chunk) < CHUNK:
+                done = True
+                f.close()
+                path.unlink(missing_ok=True)
+            return chunk
+
+        try:
+            while chunk := await asyncio.to_thread(next_chunk):
                 yield chunk
+        finally:
+            if f is not None:
+                f.close()
 
     @staticmethod
     async def _progress(

@@ -8,7 +8,12 @@ Rules every driver keeps:
 * ``write`` streams and is atomic: readers see the old object (or none) until the last
   chunk is stored, and an iterator that raises leaves nothing behind;
 * ``put`` stores a small object whole (atomically, as ``write``); ``get`` reads one whole
-  (metadata, never layers) and raises :class:`PathNotFound` when it is missing;
+  (metadata, never layers) and raises :class:`PathNotFound` when it is missing. With
+  ``durable=False`` the object is still atomic but a crash may lose it until ``sync`` names
+  it: the caller makes it durable when it matters (before the image it belongs to is
+  published), which keeps the fsyncs off the requests a push makes one after another
+  (``sync`` of a missing object raises :class:`PathNotFound` where the driver can tell
+  without asking a server: S3 keeps what it acknowledged and checks nothing);
 * ``read`` streams the byte range ``[start, end)``; a missing path raises
   :class:`PathNotFound` from the first ``__anext__``, before any byte;
 * ``list`` names the direct children of a "directory" (objects and sub-prefixes), sorted,
@@ -24,7 +29,7 @@ Rules every driver keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -53,7 +58,9 @@ class StorageDriver(Protocol):
 
     async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int: ...
 
-    async def put(self, path: str, data: bytes) -> None: ...
+    async def put(self, path: str, data: bytes, *, durable: bool = True) -> None: ...
+
+    async def sync(self, paths: Sequence[str]) -> None: ...
 
     async def get(self, path: str) -> bytes: ...
 
@@ -83,9 +90,9 @@ def check_path(path: str) -> str:
     return path
 
 
-async def put_bytes(driver: StorageDriver, path: str, data: bytes) -> None:
-    """Store a small object atomically."""
-    await driver.put(path, data)
+async def put_bytes(driver: StorageDriver, path: str, data: bytes, *, durable: bool = True) -> None:
+    """Store a small object atomically (durably unless asked otherwise: see ``sync``)."""
+    await driver.put(path, data, durable=durable)
 
 
 async def get_bytes(driver: StorageDriver, path: str) -> bytes:

@@ -13,7 +13,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -135,14 +135,16 @@ class FilesystemDriver:
             raise
         return written
 
-    def _publish(self, f: BinaryIO, tmp: Path, target: Path) -> None:
+    def _publish(self, f: BinaryIO, tmp: Path, target: Path, *, durable: bool = True) -> None:
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
         f.close()
         tmp.replace(target)
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
 
-    async def put(self, path: str, data: bytes) -> None:
+    async def put(self, path: str, data: bytes, *, durable: bool = True) -> None:
         target = self._path(path)
 
         def store() -> None:
@@ -150,13 +152,31 @@ class FilesystemDriver:
             f = self._open_temp(target, tmp)
             try:
                 f.write(data)
-                self._publish(f, tmp, target)
+                self._publish(f, tmp, target, durable=durable)
             except BaseException:
                 f.close()
                 tmp.unlink(missing_ok=True)
                 raise
 
         await asyncio.to_thread(store)
+
+    async def sync(self, paths: Sequence[str]) -> None:
+        targets = [self._path(path) for path in paths]
+
+        def flush() -> None:
+            for target in targets:
+                try:
+                    fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+                except (FileNotFoundError, NotADirectoryError):
+                    raise PathNotFound(str(target.relative_to(self.root))) from None
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            for parent in dict.fromkeys(target.parent for target in targets):
+                _fsync_dir(parent)
+
+        await asyncio.to_thread(flush)
 
     async def get(self, path: str) -> bytes:
         try:

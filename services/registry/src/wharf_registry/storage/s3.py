@@ -9,7 +9,7 @@ object does not exist, and an upload that fails is aborted. Small objects use on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -154,9 +154,13 @@ class S3Driver:
             raise
         return written
 
-    async def put(self, path: str, data: bytes) -> None:
-        key = self._key(path)
+    async def put(self, path: str, data: bytes, *, durable: bool = True) -> None:
+        key = self._key(path)  # S3 keeps what it acknowledged: durable either way
         await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=key, Body=data)
+
+    async def sync(self, paths: Sequence[str]) -> None:
+        for path in paths:
+            self._key(path)
 
     async def get(self, path: str) -> bytes:
         key = self._key(path)
