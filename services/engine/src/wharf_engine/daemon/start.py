@@ -13,7 +13,6 @@ from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
 from wharf_engine.containers.users import resolve_user
-from wharf_engine.images.store import write_atomic
 from wharf_engine.runtime import security
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
@@ -78,7 +77,8 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     if bundle.exists():
         shutil.rmtree(bundle)
     bundle.mkdir()
-    write_atomic(bundle / "config.json", json.dumps(spec).encode())
+    # no fsync: runc reads it at once, and every start writes the bundle anew
+    (bundle / "config.json").write_bytes(json.dumps(spec).encode())
     return bundle
 
 

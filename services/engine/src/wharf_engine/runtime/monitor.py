@@ -167,7 +167,6 @@ class ShimLauncher:
         process was started only after that connection, so no output is missed.
         """
         spare = await self._take()
-        self.warm()
         job = {
             "id": cid,
             "bundle": str(paths.bundle),
@@ -198,6 +197,7 @@ class ShimLauncher:
             ready = _check(await asyncio.to_thread(ready_file.readline))
         finally:
             ready_file.close()
+            self.warm()  # after runc create, which it would slow down: the next start finds it ready
         return int(ready["shim_pid"]), int(ready["pid"]), stdio
 
     def close(self) -> None:
