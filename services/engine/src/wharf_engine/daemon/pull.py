@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 PARALLEL_DOWNLOADS = 3
+PIPE_CHUNK = 1 << 20
 PARALLEL_METADATA = 8
 
 
@@ -208,15 +209,20 @@ class _Pull:
     async def _download(self, v1_id: str, image: ImageJson, pipe: ChunkPipe, emit: Emit) -> None:
         short, hasher, throttle = v1_id[:12], PayloadHasher(image.raw), Throttle()
         received = shown = 0
+        pending = bytearray()  # what the socket gives (64 KiB or less) goes to the pipe by the MiB
         async with self.client.layer(v1_id) as (length, chunks):
             total = image.size or length
             async for chunk in chunks:
                 hasher.update(chunk)
-                await pipe.put(chunk)
+                pending += chunk
                 received += len(chunk)
+                if len(pending) >= PIPE_CHUNK or received == total:
+                    await pipe.put(pending)
+                    pending = bytearray()
                 if throttle.ready(final=received == total):
                     emit(layer_progress(short, "Downloading", received, total))
                     shown = received
+        await pipe.put(pending)
         if shown != received:
             emit(layer_progress(short, "Downloading", received, total))
         if image.size is not None and received != image.size:

@@ -216,7 +216,7 @@ class RegistryClient:
 
     async def _chunks(self, path: str, response: httpx.Response) -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_bytes(1 << 20):
+            async for chunk in response.aiter_bytes():  # as received: the caller gathers them
                 yield chunk
         except httpx.HTTPError as exc:
             raise RegistryUnreachable(

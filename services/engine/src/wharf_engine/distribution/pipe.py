@@ -72,14 +72,14 @@ class ReaderGone(Exception):
 
 class ChunkPipe:
     def __init__(self, depth: int = DEPTH) -> None:
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+        self._queue: queue.Queue[bytes | bytearray | BaseException | None] = queue.Queue(depth)
         self._gone = threading.Event()
         self._view = memoryview(b"")
         self._eof = False
 
     # ---- the writer (event loop) ------------------------------------------------------------
 
-    def _put_blocking(self, item: bytes | None) -> None:
+    def _put_blocking(self, item: bytes | bytearray | None) -> None:
         while not self._gone.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
@@ -88,8 +88,15 @@ class ChunkPipe:
                 continue
         raise ReaderGone()
 
-    async def put(self, chunk: bytes) -> None:
-        if chunk:
+    async def put(self, chunk: bytes | bytearray) -> None:
+        """Queue ``chunk`` (the pipe owns it from here); waits in a thread only when the pipe is full."""
+        if not chunk:
+            return
+        if self._gone.is_set():
+            raise ReaderGone()
+        try:
+            self._queue.put_nowait(chunk)
+        except queue.Full:
             await asyncio.to_thread(self._put_blocking, chunk)
 
     async def finish(self) -> None:
