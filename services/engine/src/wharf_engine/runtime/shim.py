@@ -2,7 +2,7 @@
 
 Stdlib only. The engine runs ``python3 -S shim.py --server FD`` once: a shim server that has
 paid for the interpreter and the imports, and forks a spare shim whenever the engine asks over
-the unix socket FD (see ``serve_spares``), so no container waits for Python to boot or pays
+the unix socket FD (``shim_server.py``), so no container waits for Python to boot or pays
 ~25 ms of CPU for it. A spare reads its job as one JSON line on stdin. The shim daemonizes
 (forks once and the parent exits), so killing or restarting the engine never touches the
 container. ``python3 -S shim.py`` alone still runs one spare, without a server.
@@ -35,7 +35,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import gc
+import importlib
 import json
 import os
 import selectors
@@ -48,8 +48,7 @@ import termios
 import time
 from pathlib import Path
 
-PR_SET_NAME, PR_SET_CHILD_SUBREAPER = 15, 36
-SERVER_NAME, SHIM_NAME = b"wharf-shim-srv", b"wharf-shim"  # process names (comm) in ps and /proc
+PR_SET_CHILD_SUBREAPER = 36
 STDIN, STDOUT, STDERR, CLOSE_STDIN, RESIZE, START = 0, 1, 2, 4, 5, 6
 MAX_LINE = 16 * 1024
 
@@ -432,57 +431,9 @@ def main() -> int:
     return 0
 
 
-def serve_spares(control: socket.socket) -> int:
-    """The shim server: one spare shim forked per request on ``control``, until EOF.
-
-    A request is one datagram carrying two fds: the spare's stdin (the job pipe's read end) and
-    its stdout (the ready pipe's write end). A child takes them as fds 0 and 1 and runs ``main``,
-    whose first fork leaves the shim to no one; the server reaps that child and answers ``ok``.
-    EOF on ``control`` (the engine went away) ends the server; the shims it made live on.
-    """
-    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
-        signal.signal(sig, signal.SIG_IGN)
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_NAME, SERVER_NAME, 0, 0, 0)
-    gc.freeze()  # the imports stay shared with every shim: their collections never touch them
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 64, 2)
-        except OSError:
-            return 0
-        if not message:
-            return 0
-        if len(fds) != 2:
-            for fd in fds:
-                os.close(fd)
-            control.sendall(b"error: expected two fds")
-            continue
-        pid = os.fork()
-        if pid == 0:  # the child: becomes the spare (main forks the shim and this child exits)
-            status = 70
-            try:
-                control.close()
-                os.dup2(fds[0], 0)
-                os.dup2(fds[1], 1)
-                for fd in fds:
-                    os.close(fd)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                libc.prctl(PR_SET_NAME, SHIM_NAME, 0, 0, 0)
-                status = main()
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except (OSError, ValueError):
-                        pass
-                os._exit(status)
-        for fd in fds:
-            os.close(fd)
-        os.waitpid(pid, 0)
-        control.sendall(b"ok")
-
-
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--server"]:
-        sys.exit(serve_spares(socket.socket(fileno=int(sys.argv[2]))))
+        # shim_server.py lies beside this file, and a script's directory is sys.path[0]
+        server = importlib.import_module("shim_server")
+        sys.exit(server.serve_spares(socket.socket(fileno=int(sys.argv[2])), main))
     sys.exit(main())
