@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import threading
 
 import pytest
-from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone
+from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread, settled
 
 
 def read_all(pipe: ChunkPipe, out: list[bytes | BaseException], size: int = 7) -> None:
@@ -57,3 +59,20 @@ def test_a_reader_that_stops_early_unblocks_the_writer() -> None:
     pipe.reader_done()
     with pytest.raises(ReaderGone):
         asyncio.run(feed(pipe, [b"a", b"b", b"c"]))
+
+
+def test_settled_consumes_the_error_of_the_thread_it_waited_for(caplog: pytest.LogCaptureFixture) -> None:
+    """The caller fails for its own reason; the thread's error must not be logged as forgotten."""
+
+    def refuse() -> None:
+        raise ValueError("refused")
+
+    async def main() -> None:
+        future = in_thread(refuse, name="refuser")
+        await settled(future)
+        assert future.done()  # and nothing of ours looked at its error
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(main())
+        gc.collect()
+    assert "never retrieved" not in caplog.text

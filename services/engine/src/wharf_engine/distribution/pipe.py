@@ -55,13 +55,16 @@ def in_thread(fn: Callable[[], T], *, name: str) -> asyncio.Future[T]:
 async def settled(future: asyncio.Future[T]) -> None:
     """Wait until ``future`` is done, even if this task is cancelled meanwhile (the thread behind
     it ends soon once its pipe is aborted, and its clean-up must be over before we return); a
-    cancellation that came in is raised afterwards."""
+    cancellation that came in is raised afterwards. The future's own error is consumed: the
+    caller is already failing, and the thread's error is its echo."""
     cancelled = False
     while not future.done():
         try:
             await asyncio.wait([future])  # unlike gather, never cancels the future itself
         except asyncio.CancelledError:
             cancelled = True
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it as forgotten
     if cancelled:
         raise asyncio.CancelledError
 
