@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import hashlib
 import io
 import lzma
@@ -17,6 +16,7 @@ import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
+from wharf_common._gunzip import GunzipReader
 from wharf_common.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -93,9 +93,9 @@ def open_decompressed(source: Readable) -> Readable:
         if not chunk:
             break
         head += chunk
-    stream = io.BufferedReader(_PrefixedRaw(head, source), _READ_SIZE)
     if head.startswith(_GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=stream, mode="rb")
+        return GunzipReader(source, head)
+    stream = io.BufferedReader(_PrefixedRaw(head, source), _READ_SIZE)
     if head.startswith(_BZIP2_MAGIC):
         return bz2.BZ2File(stream)
     if head.startswith(_XZ_MAGIC):
@@ -121,8 +121,15 @@ class HashingReader:
         self._recent_length = 0
 
     def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes, short only at the end (``tarfile`` reads member data in one call)."""
         try:
             data = self._source.read(size)
+            if 0 < len(data) < size:
+                parts, missing = [data], size - len(data)
+                while missing > 0 and (more := self._source.read(missing)):
+                    parts.append(more)
+                    missing -= len(more)
+                data = b"".join(parts)
         except (EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InvalidArchive(f"invalid compressed layer: {exc}") from exc
         except OSError as exc:
@@ -162,8 +169,18 @@ class HashingReader:
     def tell(self) -> int:
         return self._position
 
-    def seek(self, position: int, /) -> int:
-        raise io.UnsupportedOperation("seek")
+    def seek(self, position: int, whence: int = io.SEEK_SET, /) -> int:
+        """Forward only, by reading (and hashing) what is skipped: enough for ``tarfile``'s
+        ``r:`` mode, which then reads member data straight from here, without ``r|``'s
+        buffer-joining stream in between."""
+        if whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("seek: from the start only")
+        if position < self._position:  # a stream cannot go back; a sane archive never asks
+            raise InvalidArchive(f"invalid tar archive: offset {position} lies behind {self._position}")
+        while self._position < position:
+            if not self.read(min(position - self._position, _READ_SIZE)):
+                break
+        return self._position
 
     def close(self) -> None:
         """The source belongs to the caller; nothing to close."""

@@ -88,7 +88,7 @@ def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False)
     try:
         extractor = _Extractor(root_fd, allow_devices=allow_devices)
         try:
-            with tarfile.open(fileobj=reader, mode="r|", bufsize=_BUFSIZE) as tar:
+            with tarfile.open(fileobj=reader, mode="r:") as tar:  # forward seeks only: see HashingReader.seek
                 while (member := tar.next()) is not None:
                     # Streaming: do not accumulate every TarInfo (typeshed omits the attribute).
                     tar.members.clear()  # type: ignore[attr-defined]
