@@ -2,7 +2,8 @@
 
 Metadata reads (``exists``, ``size``, ``list``, ``get`` of a small object) run on the event
 loop itself: on a local disk they take microseconds, a hop to a worker thread costs more
-than that (a push of 50 small layers made ~2000 of them). Everything that writes, fsyncs or
+than that (a push of 50 small layers made ~2000 of them). So does a small ``put`` that is not
+durable (no fsync: it only reaches the page cache). Everything else that writes, fsyncs or
 streams a layer runs in a worker thread, one hop per call.
 """
 
@@ -158,7 +159,10 @@ class FilesystemDriver:
                 tmp.unlink(missing_ok=True)
                 raise
 
-        await asyncio.to_thread(store)
+        if durable:
+            await asyncio.to_thread(store)
+        else:  # a small write to the page cache: cheaper here than a trip to a worker thread
+            store()
 
     async def sync(self, paths: Sequence[str]) -> None:
         targets = [self._path(path) for path in paths]
