@@ -3,7 +3,9 @@
 1. Churn: ``--count`` (50) ``busybox true`` containers started and removed one after another, then
    ``--workers`` (8) at a time; wall time per batch for ``runc run`` of a prepared bundle (the floor),
    ``docker run --rm`` against a wharf engine started here, and ``podman run --rm`` (the peer, with
-   ``bench.py``'s private storage and flags). Each runner is warmed up once.
+   ``bench.py``'s private storage and flags). Each runner is warmed up once. runc and wharf run
+   ``--rounds`` (3) rounds, interleaved (runc, wharf, podman sequentially, then the same 8-way), and
+   the table shows each batch's median; podman, the slow peer, runs one round.
 2. Published port: ``busybox httpd`` in a wharf container published on ``127.0.0.1::8000``. From the host,
    alternating between the engine's userland proxy on 127.0.0.1 and the container's own address: time to
    first byte of a tiny file (fresh connection each) and MB/s of a 1 MiB file.
@@ -12,7 +14,8 @@ The engine gets its own bridge (``whb<hex>``) and a free /24 in 10.200-250.x.0; 
 127.0.0.1 and that subnet. On the way out (SIGTERM included) containers are removed, daemons stopped by pid,
 runc leftovers killed, the bridge deleted and the private temp dir unmounted and removed.
 
-Usage: ``.venv/bin/python bench/net_bench.py [--count 50] [--workers 8] [--max-seconds 400] [--json PATH]``
+Usage: ``.venv/bin/python bench/net_bench.py [--count 50] [--workers 8] [--rounds 3] [--max-seconds 400]
+[--json PATH]``
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +65,8 @@ RUNNERS = {"runc": "runc run (floor)", "wharf": "docker run --rm -> wharf", "pod
 class Batch:
     runner: str
     workers: int
-    seconds: float | None = None
+    seconds: float | None = None  # the median of the rounds' wall times
+    samples: list[float] = field(default_factory=list)
     done: int = 0
     failures: int = 0
     error: str | None = None  # why it was skipped, or the last failure
@@ -139,13 +143,14 @@ def run_batch(batch: Batch, case: base.Case, count: int, first: int, deadline: f
             raise TimeoutError
         return base.run_once(case, i)
 
-    start = time.perf_counter()
+    start, done = time.perf_counter(), 0
     pool = ThreadPoolExecutor(max_workers=batch.workers, thread_name_prefix=batch.runner)
     try:
         for fut in as_completed([pool.submit(one, first + n) for n in range(count)]):
             try:
                 fut.result()
                 batch.done += 1
+                done += 1
             except TimeoutError:
                 batch.error = f"--max-seconds reached after {batch.done} runs"
                 break
@@ -156,11 +161,16 @@ def run_batch(batch: Batch, case: base.Case, count: int, first: int, deadline: f
                     break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # SIGTERM too: queued runs never start
-    if batch.done and batch.done + batch.failures == count:  # every run finished; failures are shown
-        batch.seconds = time.perf_counter() - start
+    if done == count:  # every run of this round finished; failures are shown
+        batch.samples.append(time.perf_counter() - start)
+        batch.seconds = statistics.median(batch.samples)
 
 
-def churn(cases: dict[str, base.Case], batches: list[Batch], count: int, deadline: float) -> None:
+def churn(
+    cases: dict[str, base.Case], batches: list[Batch], count: int, rounds: int, deadline: float
+) -> None:
+    """Every batch once per round, the rounds one after another (a burst of other load on the
+    machine then skews one round of each, not all of one runner); podman, the slow peer, once."""
     first = 0
     for key in list(cases):  # warm-up: one untimed run each
         first += 1
@@ -170,13 +180,16 @@ def churn(cases: dict[str, base.Case], batches: list[Batch], count: int, deadlin
             del cases[key]
             for b in (b for b in batches if b.runner == key):
                 b.error = f"warm-up failed: {exc}"
-    for batch in batches:
-        if batch.runner not in cases or time.monotonic() >= deadline:
-            batch.error = batch.error or "--max-seconds reached before it started"
-            continue
-        base.log(f"churn: {batch.label}: {count} runs")
-        run_batch(batch, cases[batch.runner], count, first + 1, deadline)
-        first += count
+    for round_no in range(rounds):
+        for batch in batches:
+            if batch.runner not in cases or (round_no and batch.runner == "podman") or batch.failures:
+                continue
+            if time.monotonic() >= deadline:
+                batch.error = batch.error or "--max-seconds reached before it started"
+                continue
+            base.log(f"churn: round {round_no + 1}: {batch.label}: {count} runs")
+            run_batch(batch, cases[batch.runner], count, first + 1, deadline)
+            first += count
 
 
 # --- 2. published port vs direct -----------------------------------------------------------------
@@ -278,7 +291,8 @@ def targets(batches: list[Batch], http: Samples) -> list[dict[str, Any]]:
 
 def report(batches: list[Batch], http: Samples, count: int,
            found: list[dict[str, Any]], notes: list[str]) -> str:  # fmt: skip
-    head = f"churn: {count} x busybox true, start + remove"
+    rounds = max((len(b.samples) for b in batches), default=0)
+    head = f"churn: {count} x busybox true, start + remove" + (f" (median of {rounds})" if rounds > 1 else "")
     lines = [f"{head:<46} {'wall s':>8} {'ms/run':>8} {'vs runc':>8}"]
     floor = {b.workers: b.seconds for b in batches if b.runner == "runc"}
     for b in batches:
@@ -328,7 +342,8 @@ def http_section(engine: Engine, args: argparse.Namespace, deadline: float,
 
 
 def run_churn(stack: contextlib.ExitStack, tmp: Path, image: Path, batches: list[Batch], count: int,
-              deadline: float, commands: dict[str, str], notes: list[str]) -> Engine | None:  # fmt: skip
+              rounds: int, deadline: float, commands: dict[str, str],
+              notes: list[str]) -> Engine | None:  # fmt: skip
     """Start the engine and the peers, run every churn batch; return the engine (None if it failed)."""
     engine: Engine | None = None
     cases: dict[str, base.Case] = {}
@@ -359,7 +374,7 @@ def run_churn(stack: contextlib.ExitStack, tmp: Path, image: Path, batches: list
         shown = [f"DOCKER_HOST={host}"] if host else []
         commands[key] = shlex.join([*shown, *case.argv(0)])
         base.log(f"{key}: {commands[key]}")
-    churn(cases, batches, count, deadline)
+    churn(cases, batches, count, rounds, deadline)
     if engine is not None:
         left = remove_containers(engine.env)
         show = ["ip", "-o", "link", "show", "master", engine.bridge]
@@ -374,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for flag, default, what in (
         ("--count", 50, "containers per batch"),
         ("--workers", 8, "parallel batch width"),
+        ("--rounds", 3, "churn rounds (runc and wharf; podman runs once)"),
         ("--requests", 50, "TTFB requests per path"),
         ("--downloads", 20, "1 MiB downloads per path"),
         ("--max-seconds", 400.0, "overall time budget"),
@@ -386,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     deadline = time.monotonic() + args.max_seconds
     count = max(args.count, 1)
-    batches = [Batch(r, w) for r in RUNNERS for w in (1, max(args.workers, 1))]
+    batches = [Batch(r, w) for w in (1, max(args.workers, 1)) for r in RUNNERS]
     notes: list[str] = []
     commands: dict[str, str] = {}
     http: Samples = {}
@@ -404,7 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for b in batches:
                 b.error = f"no busybox image: {exc}"
         else:
-            engine = run_churn(stack, tmp, image, batches, count, deadline, commands, notes)
+            rounds = max(args.rounds, 1)
+            engine = run_churn(stack, tmp, image, batches, count, rounds, deadline, commands, notes)
         if engine is not None:
             engine_info = {"bridge": engine.bridge, "subnet": str(engine.subnet)}
             if time.monotonic() < deadline:

@@ -92,12 +92,8 @@ class Container:
         self.changed = asyncio.Event()
 
     def to_json(self) -> bytes:
-        data = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name not in ("changed", "pending_attach", "lock", "dir", "state")
-        }
-        data["state"] = dataclasses.asdict(self.state)
+        data = {name: getattr(self, name) for name in _PERSISTED}
+        data["state"] = {name: getattr(self.state, name) for name in _STATE_FIELDS}
         return json.dumps(
             data, separators=(",", ":")
         ).encode()  # compact: the C encoder (indent is pure Python)
@@ -110,3 +106,12 @@ class Container:
 
     def save(self) -> None:
         write_atomic(self.dir / "container.json", self.to_json())
+
+
+# what container.json holds (computed once: dataclasses.fields and asdict cost more than the dump)
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(State))
+_PERSISTED = tuple(
+    f.name
+    for f in dataclasses.fields(Container)
+    if f.name not in ("changed", "pending_attach", "lock", "dir", "state")
+)

@@ -24,6 +24,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, pid
+IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
 RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
 CREATE = NLM_F_CREATE | NLM_F_EXCL
 
@@ -76,9 +77,10 @@ class Rtnl:
         answers = self.request(msg, RTM_GETLINK)
         if not answers:
             raise OSError(errno.ENODEV, f"no interface {name}")
-        reply = ifinfmsg(answers[0])
-        reply.decode()
-        return int(reply["index"])
+        # the index is in the reply's fixed ifinfomsg header; decoding every attribute (stats,
+        # address families...) would cost more than the rest of a container's netlink work
+        _, _, index, _, _ = IFINFOMSG.unpack_from(answers[0], HEADER.size)
+        return int(index)
 
     def add_veth(self, name: str, master: int, peer: str, peer_netns_pid: int, peer_mac: str) -> None:
         """A veth whose ``name`` end is on bridge ``master`` and up; its peer born in a netns, with a MAC."""
