@@ -325,3 +325,17 @@ def test_ports_come_back_after_engine_crash_and_go_with_it(fresh_engine: Engine)
     httpd(engine, "left-running", f"{port}:8000")
     engine.stop()  # a clean shutdown takes the rules too; the container runs on
     assert nat_rules(engine) == "" and route_localnet(engine) == "0"
+
+
+def test_a_host_port_is_free_the_moment_rm_f_returns(engine: Engine) -> None:
+    """Scripts reuse a port right after ``docker rm -f``: the exit's clean-up is over by then."""
+    port = free_port()
+    for round_no in range(5):
+        name = f"reuse{round_no}"
+        ip, _ = httpd(engine, name, f"127.0.0.1:{port}:8000")
+        assert fetch(f"http://127.0.0.1:{port}/passwd").startswith(b"root:")
+        ok(engine.docker("rm", "-f", name))
+        with socket.socket() as probe:  # the proxy's listener is closed
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+        assert f"{ip} . 8000" not in nat_rules(engine)

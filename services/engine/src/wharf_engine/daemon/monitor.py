@@ -20,8 +20,18 @@ log = structlog.get_logger(__name__)
 
 
 async def handle_exit(daemon: Daemon, container: Container) -> None:
-    """The shim has gone: record the exit, clean the runtime state, remove if asked."""
+    """The shim has gone: clean the runtime state, record the exit, remove if asked.
+
+    The container reads as running until the clean-up is over: whoever waits for it to stop
+    (``rm -f``, ``stop``, ``wait``) then finds its ports, address and mounts released.
+    """
     status = read_exit_file(container.dir / "exit.json")
+    try:
+        await daemon.runtime.delete(container.id, force=True)
+    except Exception as exc:  # the record must still be saved
+        log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
+    await network.detach(daemon, container)
+    unmount_rootfs(container)
     container.state.status = "exited"
     container.state.pid = 0
     container.shim_pid = 0
@@ -33,12 +43,6 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
         container.state.exit_code = status.exit_code
         container.state.oom_killed = status.oom_killed
         container.state.finished_at = status.finished_at or now_rfc3339()
-    try:
-        await daemon.runtime.delete(container.id, force=True)
-    except Exception as exc:  # the record must still be saved
-        log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
-    await network.detach(daemon, container)
-    unmount_rootfs(container)
     container.save()
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
     daemon.container_event(container, "die", exitCode=str(container.state.exit_code))
