@@ -378,7 +378,11 @@ def run_churn(stack: contextlib.ExitStack, tmp: Path, image: Path, batches: list
     if engine is not None:
         left = remove_containers(engine.env)
         show = ["ip", "-o", "link", "show", "master", engine.bridge]
-        ports = subprocess.run(show, capture_output=True, text=True, check=False).stdout.splitlines()
+        settle = time.monotonic() + 2  # a veth goes with its netns, which the kernel frees a moment later
+        while (ports := subprocess.run(show, capture_output=True, text=True).stdout.splitlines()) and (
+            time.monotonic() < settle
+        ):
+            time.sleep(0.05)
         if left or ports:
             notes.append(f"after churn: {left} containers left in wharf, {len(ports)} veths on the bridge")
     return engine
