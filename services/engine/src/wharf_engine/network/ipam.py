@@ -21,11 +21,17 @@ class IPAM:
         self.gateway = next(subnet.hosts())
         self.state = state
         self.leases: dict[str, str] = {}  # address -> container id
-        if state.exists():
-            self.leases = json.loads(state.read_text())
+        try:
+            loaded = json.loads(state.read_text())
+        except (OSError, ValueError):  # none yet, or cut short by a host crash: nothing runs then
+            loaded = {}
+        if isinstance(loaded, dict):
+            self.leases = {str(k): str(v) for k, v in loaded.items()}
 
     def _save(self) -> None:
-        write_atomic(self.state, json.dumps(self.leases).encode())
+        # no fsync: leases matter only while their containers run, which a host crash ends
+        # (and the engine's restore keeps only the running containers' leases)
+        write_atomic(self.state, json.dumps(self.leases).encode(), durable=False)
 
     def allocate(self, owner: str) -> ipaddress.IPv4Address:
         for address, holder in self.leases.items():
