@@ -237,3 +237,16 @@ def test_cli_dry_run_then_collect(
     out = printed()
     assert out[0].startswith(f"removed image {orphan}: ") and "bytes reclaimed" in out[1]
     assert not (root / "images" / orphan).exists() and (root / "images" / keep / "layer").exists()
+
+
+async def test_uploads_of_an_image_without_its_checksum_are_not_stale(fs: FilesystemDriver) -> None:
+    """No checksum: the push is still in progress (its mark, written without fsync, may be lost)."""
+    image = random_image_id()
+    layers = LayerService(fs)
+    await layers.put_image_json(image, image_json(image))
+    await put_bytes(fs, paths.image_upload(image, "pending"), b"x" * 1000)
+    await fs.delete(paths.image_mark(image))
+    age(fs.root / paths.image_uploads(image), LATER)
+    assert not await layers.is_complete(image)
+    report = await plan(fs, grace=3600)
+    assert all(r.uploads_only is False for r in report.removals)  # never its uploads alone

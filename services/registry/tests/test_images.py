@@ -261,18 +261,40 @@ class RecordingStorage(FilesystemDriver):
         self.events.append(("deleted", path.rsplit("/", 1)[-1]))
 
 
-async def test_everything_is_on_disk_before_the_mark_goes(tmp_path: Path) -> None:
+async def test_everything_is_on_disk_before_the_checksum_publishes_it(tmp_path: Path) -> None:
     storage = RecordingStorage(tmp_path / "data")
     app = create_app(Settings(data_root=tmp_path / "data"), storage=storage)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as client:
         await push(client, random_image_id(), make_layer({"a": b"1"}))
     events = storage.events
-    mark = events.index(("durable", "_inprogress"))
+    mark = events.index(("written", "_inprogress"))
     assert mark < events.index(("written", "json")) and mark < events.index(("written", "ancestry"))
-    gone = events.index(("deleted", "_inprogress"))
-    for name in ("json", "ancestry"):
-        assert events.index(("synced", name)) < gone
-    assert events.index(("durable", "_checksum")) < gone
+    published = events.index(("durable", "_checksum"))
+    for name in ("json", "ancestry", "layer"):
+        assert events.index(("synced", name)) < published
+    assert published < events.index(("deleted", "_inprogress"))
+
+
+async def test_an_image_whose_mark_a_crash_lost_is_still_in_progress(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The mark is written without fsync: the missing checksum keeps the image unpublished."""
+    image_id, layer = random_image_id(), make_layer({"a": b"1"})
+    raw = image_json(image_id)
+    assert (await client.put(f"/v1/images/{image_id}/json", content=raw)).status_code == 200
+    assert (await client.put(f"/v1/images/{image_id}/layer", content=layer)).status_code == 200
+    (settings.data_root / "images" / image_id / "_inprogress").unlink()  # as a crash may leave it
+    r = await client.get(f"/v1/images/{image_id}/json")
+    assert r.status_code == 400 and "being uploaded" in r.text
+    assert (await client.get(f"/v1/images/{image_id}/layer")).status_code != 200
+    # the client pushes again, from the JSON on, and the image is published
+    assert (await client.put(f"/v1/images/{image_id}/json", content=raw)).status_code == 200
+    assert (await client.put(f"/v1/images/{image_id}/layer", content=layer)).status_code == 200
+    r = await client.put(
+        f"/v1/images/{image_id}/checksum", headers={"X-Docker-Checksum-Payload": payload_checksum(raw, layer)}
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"/v1/images/{image_id}/layer")).content == layer
 
 
 async def test_a_checksum_record_cut_short_by_a_crash_is_skipped(

@@ -272,7 +272,7 @@ async def plan(storage: StorageDriver, *, grace: float, now: float | None = None
 def _stale_uploads(objects: list[StoredObject], now: float, grace: float) -> tuple[StoredObject, ...]:
     """Uploads of a complete image older than ``grace``: their checksum will never come."""
     names = {o.path for o in objects}
-    if "json" not in names or "_inprogress" in names:
+    if "json" not in names or "_inprogress" in names or "_checksum" not in names:
         return ()  # in progress: an upload may still be published
     stale = [
         o for o in objects

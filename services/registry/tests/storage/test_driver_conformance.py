@@ -161,6 +161,18 @@ async def test_objects_put_without_fsync_are_whole_and_synced_later(driver: Stor
             await driver.sync(["images/a/nope"])
 
 
+async def test_a_streamed_write_and_a_move_without_fsync_then_one_sync(driver: StorageDriver) -> None:
+    data = os.urandom(300_000)
+    assert await driver.write("images/b/_uploads/u1", chunks_of(data), durable=False) == len(data)
+    await driver.move("images/b/_uploads/u1", "images/b/layer", durable=False)
+    assert not await driver.exists("images/b/_uploads/u1")
+    await driver.sync(["images/b/layer"])
+    assert await read_all(driver, "images/b/layer") == data
+    if isinstance(driver, FilesystemDriver):
+        with pytest.raises(PathNotFound):
+            await driver.move("images/b/_uploads/u1", "images/b/other", durable=False)
+
+
 async def test_ranges_are_half_open(driver: StorageDriver) -> None:
     data = bytes(range(256)) * 10
     await put_bytes(driver, "r", data)

@@ -9,11 +9,12 @@ Rules every driver keeps:
   chunk is stored, and an iterator that raises leaves nothing behind;
 * ``put`` stores a small object whole (atomically, as ``write``); ``get`` reads one whole
   (metadata, never layers) and raises :class:`PathNotFound` when it is missing. With
-  ``durable=False`` the object is still atomic but a crash may lose it until ``sync`` names
-  it: the caller makes it durable when it matters (before the image it belongs to is
-  published), which keeps the fsyncs off the requests a push makes one after another
-  (``sync`` of a missing object raises :class:`PathNotFound` where the driver can tell
-  without asking a server: S3 keeps what it acknowledged and checks nothing);
+  ``durable=False`` (``put``, ``write`` and ``move`` take it) the object is still atomic but
+  a crash may lose it until ``sync`` names it: the caller makes it durable when it matters
+  (before the image it belongs to is published), which keeps the fsyncs off the requests a
+  push makes one after another and lets one ``sync`` cover them all (``sync`` of a missing
+  object raises :class:`PathNotFound` where the driver can tell without asking a server:
+  S3 keeps what it acknowledged and checks nothing);
 * ``read`` streams the byte range ``[start, end)``; a missing path raises
   :class:`PathNotFound` from the first ``__anext__``, before any byte;
 * ``list`` names the direct children of a "directory" (objects and sub-prefixes), sorted,
@@ -56,7 +57,7 @@ class StorageDriver(Protocol):
 
     def read(self, path: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
 
-    async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int: ...
+    async def write(self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True) -> int: ...
 
     async def put(self, path: str, data: bytes, *, durable: bool = True) -> None: ...
 
@@ -72,7 +73,7 @@ class StorageDriver(Protocol):
 
     async def delete(self, path: str) -> None: ...
 
-    async def move(self, src: str, dst: str) -> None: ...
+    async def move(self, src: str, dst: str, *, durable: bool = True) -> None: ...
 
     def redirect_url(self, path: str) -> str | None: ...
 

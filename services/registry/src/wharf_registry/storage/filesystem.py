@@ -90,7 +90,7 @@ class FilesystemDriver:
                 continue
         return tmp.open("xb")
 
-    async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True) -> int:
         """Chunks are gathered into ``WRITE_BATCH`` bytes per hop to a worker thread (a request
         body comes in pieces of 64 KiB or less); an object smaller than that takes one hop."""
         target = self._path(path)
@@ -114,7 +114,7 @@ class FilesystemDriver:
             else:
                 opened.write(data)
             try:
-                self._publish(opened, tmp, target)
+                self._publish(opened, tmp, target, durable=durable)
             finally:
                 opened.close()  # (a no-op once published)
 
@@ -222,7 +222,7 @@ class FilesystemDriver:
 
         await asyncio.to_thread(remove)
 
-    async def move(self, src: str, dst: str) -> None:
+    async def move(self, src: str, dst: str, *, durable: bool = True) -> None:
         source, target = self._path(src), self._path(dst)
 
         def rename() -> None:
@@ -230,10 +230,14 @@ class FilesystemDriver:
                 raise PathNotFound(src)
             target.parent.mkdir(parents=True, exist_ok=True)
             source.replace(target)
-            _fsync_dir(target.parent)
+            if durable:
+                _fsync_dir(target.parent)
             self._prune(source.parent)
 
-        await asyncio.to_thread(rename)
+        if durable:
+            await asyncio.to_thread(rename)
+        else:  # a rename in the page cache: as cheap as the hop it would take
+            rename()
 
     def redirect_url(self, path: str) -> str | None:
         return None

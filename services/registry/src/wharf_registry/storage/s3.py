@@ -106,7 +106,8 @@ class S3Driver:
         finally:
             body.close()
 
-    async def write(self, path: str, chunks: AsyncIterable[bytes]) -> int:
+    async def write(self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True) -> int:
+        """S3 keeps what it acknowledged: every write is durable, ``durable`` changes nothing."""
         key = self._key(path)
         part_size = self.settings.part_size
         buffer = bytearray()
@@ -230,7 +231,7 @@ class S3Driver:
                 Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
             )  # fmt: skip
 
-    async def move(self, src: str, dst: str) -> None:
+    async def move(self, src: str, dst: str, *, durable: bool = True) -> None:
         source, target = self._key(src), self._key(dst)
         if not await self.exists(src):
             raise PathNotFound(src)
