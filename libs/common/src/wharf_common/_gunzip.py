@@ -11,7 +11,7 @@ import gzip
 import zlib
 from typing import Protocol
 
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # the gzip wrapper: zlib checks the header and the trailer
 _PIECE = 1 << 20
 
@@ -63,9 +63,9 @@ class GunzipReader:
                     self._eof = True
                     return b""
                 data = more.lstrip(b"\x00")
-            if len(data) < len(_GZIP_MAGIC):
-                data += self._source.read(len(_GZIP_MAGIC) - len(data))
-            if not data.startswith(_GZIP_MAGIC):
+            if len(data) < len(GZIP_MAGIC):
+                data += self._source.read(len(GZIP_MAGIC) - len(data))
+            if not data.startswith(GZIP_MAGIC):
                 raise gzip.BadGzipFile(f"Not a gzipped file ({data[:2]!r})")
             self._input = data
             self._inflate = zlib.decompressobj(_GZIP_WBITS)

@@ -16,13 +16,12 @@ import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
-from wharf_common._gunzip import GunzipReader
+from wharf_common._gunzip import GZIP_MAGIC, GunzipReader
 from wharf_common.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_MAGIC = b"BZh"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -93,7 +92,7 @@ def open_decompressed(source: Readable) -> Readable:
         if not chunk:
             break
         head += chunk
-    if head.startswith(_GZIP_MAGIC):
+    if head.startswith(GZIP_MAGIC):
         return GunzipReader(source, head)
     stream = io.BufferedReader(_PrefixedRaw(head, source), _READ_SIZE)
     if head.startswith(_BZIP2_MAGIC):

@@ -94,9 +94,8 @@ class Container:
     def to_json(self) -> bytes:
         data = {name: getattr(self, name) for name in _PERSISTED}
         data["state"] = {name: getattr(self.state, name) for name in _STATE_FIELDS}
-        return json.dumps(
-            data, separators=(",", ":")
-        ).encode()  # compact: the C encoder (indent is pure Python)
+        # compact: json's C encoder (with indent it falls back to the pure-Python one)
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes, directory: Path) -> Container:

@@ -216,7 +216,7 @@ class _Pull:
                 hasher.update(chunk)
                 pending += chunk
                 received += len(chunk)
-                if len(pending) >= PIPE_CHUNK or received == total:
+                if len(pending) >= PIPE_CHUNK:
                     await pipe.put(pending)
                     pending = bytearray()
                 if throttle.ready(final=received == total):

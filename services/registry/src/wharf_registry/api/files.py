@@ -1,4 +1,4 @@
-"""A byte range of a local file as a response body, sent by the server with ``os.sendfile``.
+"""A byte range of a local file as a response body, sent by the server without Python copies.
 
 ASGI's zero-copy send extension: a server that lists ``http.response.zerocopysend`` in
 ``scope["extensions"]`` accepts, after ``http.response.start``, a message carrying an open file,
@@ -33,7 +33,7 @@ def _open(path: Path, start: int, count: int) -> BinaryIO:
     """``path`` open at ``start``, with the kernel asked to start reading the range.
 
     Asked here, in a worker thread: the kernel reads one read-ahead window of an uncached file
-    now, so the first ``os.sendfile`` on the event loop finds it cached or on its way; the
+    now, so the server's first send on the event loop finds it cached or on its way; the
     kernel's sequential read-ahead keeps ahead of the sends after that.
     """
     f = path.open("rb")
