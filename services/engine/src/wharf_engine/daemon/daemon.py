@@ -51,6 +51,7 @@ from . import (
     start,
     stats,
     top,
+    userns,
     volumes,
     wait,
 )
@@ -75,6 +76,8 @@ class Daemon:
             raise SystemFault(f"exec root {self.run_dir} is too long for unix sockets: set --exec-root")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.layers = LayerStore(self.root)
+        remap = userns.setup(settings.userns_remap, self.root, self.layers.tmp / "userns-probe")
+        self.remap, self.idmapped = remap if remap is not None else (None, None)
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
@@ -128,6 +131,8 @@ class Daemon:
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
         self.shims.close()
+        if self.idmapped is not None:
+            self.idmapped.close()
         self.networks.teardown()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wharf_engine.containers.container import Container
+from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
 from wharf_engine.runtime.monitor import ShimPaths
 
@@ -44,7 +45,8 @@ def init_layer(container: Container) -> Path:
     return init
 
 
-def mount_rootfs(daemon: Daemon, container: Container) -> Path:
+def mount_rootfs(daemon: Daemon, container: Container, *, idmapped: IdmappedOverlay | None = None) -> Path:
+    """The container's root at ``fs/merged``; through ``idmapped`` for a remapped container's start."""
     fs = container.dir / "fs"
     merged, upper, work = fs / "merged", fs / "upper", fs / "work"
     for d in (merged, upper, work):
@@ -52,7 +54,10 @@ def mount_rootfs(daemon: Daemon, container: Container) -> Path:
     if not is_mounted(merged):
         diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
         lowers = [init_layer(container), *(daemon.layers.short_path(d) for d in reversed(diff_ids))]
-        mount_overlay(lowers, upper, work, merged)
+        if idmapped is not None:
+            idmapped.mount(daemon.root, lowers, upper, work, merged)
+        else:
+            mount_overlay(lowers, upper, work, merged)
     return merged
 
 

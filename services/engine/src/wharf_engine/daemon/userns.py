@@ -1,0 +1,100 @@
+"""The daemon's side of ``--userns-remap``: which containers are remapped, and what they may use.
+
+A remapped container's root is the remap user's first subordinate id on the host. What the
+engine makes for it on the host (the /etc files bound in, a missing bind source, a fresh
+volume) belongs to that id, as dockerd does; the data root must let it through to reach its
+root file system (o+x), as dockerd requires.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from wharf_common.errors import InvalidArgument
+
+from wharf_engine.containers.container import Container
+from wharf_engine.idmap import IdMap, RemapUnavailable, resolve
+from wharf_engine.layers.idmapped import IdmappedOverlay
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+PRIVILEGED_WITH_USERNS = (
+    "privileged mode is incompatible with user namespaces.  "
+    "You must run the container in the host namespace when running privileged mode"
+)
+
+
+def setup(value: str, root: Path, scratch: Path) -> tuple[IdMap, IdmappedOverlay] | None:
+    """At start-up: resolve ``--userns-remap``, open up the data root, check the kernel can do it."""
+    if not value:
+        return None
+    idmap = resolve(value)
+    for parent in root.resolve().parents:
+        if not _searchable_by_others(parent):
+            raise RemapUnavailable(
+                f"--userns-remap: {parent} (a parent of the data root {root}) does not let the remapped "
+                f"root (uid {idmap.uid}) through: allow o+x on it"
+            )
+    mode = stat.S_IMODE(root.stat().st_mode)
+    if not mode & 0o001:
+        root.chmod(mode | 0o001)  # as dockerd: the remapped root passes through to its containers
+    try:
+        overlay = IdmappedOverlay(idmap)
+        overlay.probe(scratch)
+    except Exception as exc:
+        raise RemapUnavailable(
+            f"--userns-remap: this host cannot mount idmapped overlay roots: {exc}"
+        ) from None
+    log.info("engine.userns_remap", user=idmap.user, group=idmap.group, uid=idmap.uid, gid=idmap.gid,
+             size=idmap.uids.size)  # fmt: skip
+    return idmap, overlay
+
+
+def _searchable_by_others(path: Path) -> bool:
+    return bool(path.stat().st_mode & 0o001)
+
+
+def validate(daemon: Daemon, host_config: dict[str, Any]) -> None:
+    """At create: ``--userns`` is empty or ``host``; privileged needs ``host`` under remap (as Docker)."""
+    mode = str(host_config.get("UsernsMode") or "")
+    if mode not in ("", "host"):
+        raise InvalidArgument(f"invalid USER mode: {mode!r} (only 'host' is supported)")
+    if daemon.remap is not None and host_config.get("Privileged") and mode != "host":
+        raise InvalidArgument(PRIVILEGED_WITH_USERNS)
+
+
+def remap_of(daemon: Daemon, container: Container) -> IdMap | None:
+    """The mapping ``container`` runs under, or None when it shares the host's ids."""
+    if daemon.remap is None or container.host_config.get("UsernsMode") == "host":
+        return None
+    return daemon.remap
+
+
+def joined_userns(daemon: Daemon, container: Container) -> str | None:
+    """``--net container:X``: a remapped X's user namespace, which owns the network one joined."""
+    mode = str(container.host_config.get("NetworkMode") or "")
+    if remap_of(daemon, container) is None or not mode.startswith("container:"):
+        return None
+    other = daemon.containers.get(mode.split(":", 1)[1])
+    if remap_of(daemon, other) is None or not other.state.pid:
+        return None
+    return f"/proc/{other.state.pid}/ns/user"
+
+
+def give_to_root(idmap: IdMap | None, *paths: Path) -> None:
+    """Make ``paths`` the remapped root's (a no-op without a mapping)."""
+    if idmap is None:
+        return
+    for path in paths:
+        os.chown(path, idmap.uid, idmap.gid, follow_symlinks=False)
+
+
+def security_options(daemon: Daemon) -> list[str]:
+    return ["name=userns"] if daemon.remap is not None else []
