@@ -305,3 +305,35 @@ def test_engine_refuses_a_user_without_subordinate_ids() -> None:
         eng.cleanup()
         subprocess.run(["userdel", name], capture_output=True)
         subprocess.run(["groupdel", name], capture_output=True)
+
+
+def test_cp_and_export_of_a_running_container_carry_in_container_ids(
+    remapped: Engine, tmp_path: Path
+) -> None:
+    cid = _ok(
+        remapped.docker("run", "-d", "busybox", "sh", "-c", "touch /own && chown 5:6 /own && sleep 60")
+    ).strip()
+    try:
+        _ok(remapped.docker("exec", cid, "true"))
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo("in.txt")
+            info.size, info.uid, info.gid = 3, 1000, 1001
+            tar.addfile(info, io.BytesIO(b"hi\n"))
+        put = remapped.request("PUT", f"/containers/{cid}/archive?path=/tmp", buf.getvalue(),
+                               {"Content-Type": "application/x-tar"})  # fmt: skip
+        assert put[0] == 200, put
+        assert _ok(remapped.docker("exec", cid, "stat", "-c", "%u:%g", "/tmp/in.txt")).strip() == "1000:1001"
+        status, got = remapped.request("GET", f"/containers/{cid}/archive?path=/own")
+        assert status == 200
+        with tarfile.open(fileobj=io.BytesIO(got)) as tar:
+            assert (tar.getmember("own").uid, tar.getmember("own").gid) == (5, 6)
+        status, exported = remapped.request("GET", f"/containers/{cid}/export")
+        assert status == 200
+        with tarfile.open(fileobj=io.BytesIO(exported)) as tar:
+            owners = {m.name: (m.uid, m.gid) for m in tar.getmembers()}
+        assert owners["own"] == (5, 6)
+        assert owners["tmp/in.txt"] == (1000, 1001)
+        assert owners["bin/busybox"] == (0, 0)
+    finally:
+        remapped.docker("rm", "-f", cid)

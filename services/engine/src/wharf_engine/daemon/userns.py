@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import stat
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 from wharf_common.errors import InvalidArgument
@@ -94,6 +96,21 @@ def give_to_root(idmap: IdMap | None, *paths: Path) -> None:
         return
     for path in paths:
         os.chown(path, idmap.uid, idmap.gid, follow_symlinks=False)
+
+
+def shift_tar(src: BinaryIO, dst: BinaryIO, uid: Callable[[int], int], gid: Callable[[int], int]) -> None:
+    """Copy the tar ``src`` to ``dst`` with every member's owner passed through ``uid``/``gid``."""
+    with (
+        tarfile.open(fileobj=src, mode="r|*") as tin,
+        tarfile.open(fileobj=dst, mode="w|", format=tarfile.PAX_FORMAT) as tout,
+    ):
+        while (member := tin.next()) is not None:
+            tin.members.clear()  # type: ignore[attr-defined]  # streaming: keep no TarInfo
+            member.uid, member.gid = uid(member.uid), gid(member.gid)
+            for key in ("uid", "gid", "uname", "gname"):
+                member.pax_headers.pop(key, None)
+            member.uname = member.gname = ""
+            tout.addfile(member, tin.extractfile(member) if member.isreg() else None)
 
 
 def security_options(daemon: Daemon) -> list[str]:

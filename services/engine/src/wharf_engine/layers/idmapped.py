@@ -76,7 +76,7 @@ def userns_fd(idmap: IdMap) -> int:
         os.waitpid(pid, 0)
 
 
-class _MapperCredentials:
+class MappedRootCredentials:
     """This thread's file-system ids set to the remapped root, its capabilities kept effective."""
 
     def __init__(self, idmap: IdMap) -> None:
@@ -123,7 +123,7 @@ class IdmappedOverlay:
                 fd = os.open(path.relative_to(base), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tree)
                 fds.append(fd)
                 _call(SYS_FSCONFIG, fs, FSCONFIG_SET_FD, key.encode(), None, fd, what=f"overlay {key} {path}")
-            with _MapperCredentials(self.idmap):
+            with MappedRootCredentials(self.idmap):
                 _call(SYS_FSCONFIG, fs, FSCONFIG_CMD_CREATE, None, None, 0, what="overlay create")
             mnt = _call(SYS_FSMOUNT, fs, FSMOUNT_CLOEXEC, 0, what="fsmount overlay")
             fds.append(mnt)
