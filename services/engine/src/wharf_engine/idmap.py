@@ -174,14 +174,14 @@ def resolve(value: str, *, subuid: Path = SUBUID, subgid: Path = SUBGID) -> IdMa
     group_names = _names(group, grp.getgrgid if group.isdigit() else grp.getgrnam)
     if len(group_names) == 1:
         raise RemapUnavailable(f"--userns-remap: no such group {group!r} on this host")
-    uids = first_range(subuid, user_names)
-    if uids is None:
+    user_range = first_range(subuid, user_names)
+    if user_range is None:
         raise RemapUnavailable(
             f"--userns-remap: no subordinate uid range for user {user_names[0]!r} in {subuid}"
         )
-    gids = first_range(subgid, group_names)
-    if gids is None:
+    group_range = first_range(subgid, group_names)
+    if group_range is None:
         raise RemapUnavailable(
             f"--userns-remap: no subordinate gid range for group {group_names[0]!r} in {subgid}"
         )
-    return IdMap(user_names[0], group_names[0], uids, gids)
+    return IdMap(user_names[0], group_names[0], user_range, group_range)

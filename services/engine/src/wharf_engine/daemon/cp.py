@@ -131,7 +131,7 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
 
 def _extract_shifted(stream: BinaryIO, target: Path, remap: IdMap, tmp: Path) -> None:
     """Into a root seen through ``remap``: host ids, and files made as the remapped root."""
-    with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=tmp) as shifted:
+    with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=str(tmp)) as shifted:
         shift_tar(stream, cast(BinaryIO, shifted), remap.host_uid, remap.host_gid)
         shifted.seek(0)
         with MappedRootCredentials(remap):

@@ -20,8 +20,10 @@ from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.distribution import AuthConfig, RegistryService, V1IdStore
 from wharf_engine.distribution.progress import ProgressStream
+from wharf_engine.idmap import IdMap
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
+from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.store import LayerStore
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 from wharf_engine.runtime.monitor import ShimLauncher
@@ -77,7 +79,8 @@ class Daemon:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.layers = LayerStore(self.root)
         remap = userns.setup(settings.userns_remap, self.root, self.layers.tmp / "userns-probe")
-        self.remap, self.idmapped = remap if remap is not None else (None, None)
+        self.remap: IdMap | None = remap[0] if remap is not None else None
+        self.idmapped: IdmappedOverlay | None = remap[1] if remap is not None else None
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)

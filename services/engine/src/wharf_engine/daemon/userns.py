@@ -98,6 +98,9 @@ def give_to_root(idmap: IdMap | None, *paths: Path) -> None:
         os.chown(path, idmap.uid, idmap.gid, follow_symlinks=False)
 
 
+PAX_OWNER = ("uid", "gid", "uname", "gname")
+
+
 def shift_tar(src: BinaryIO, dst: BinaryIO, uid: Callable[[int], int], gid: Callable[[int], int]) -> None:
     """Copy the tar ``src`` to ``dst`` with every member's owner passed through ``uid``/``gid``."""
     with (
@@ -107,8 +110,7 @@ def shift_tar(src: BinaryIO, dst: BinaryIO, uid: Callable[[int], int], gid: Call
         while (member := tin.next()) is not None:
             tin.members.clear()  # type: ignore[attr-defined]  # streaming: keep no TarInfo
             member.uid, member.gid = uid(member.uid), gid(member.gid)
-            for key in ("uid", "gid", "uname", "gname"):
-                member.pax_headers.pop(key, None)
+            member.pax_headers = {k: v for k, v in member.pax_headers.items() if k not in PAX_OWNER}
             member.uname = member.gname = ""
             tout.addfile(member, tin.extractfile(member) if member.isreg() else None)
 
