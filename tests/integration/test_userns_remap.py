@@ -205,6 +205,15 @@ def test_root_files_volumes_and_etc_files_are_the_containers_own(
     remapped.docker("volume", "rm", volume)
 
 
+def test_limits_and_read_only_root_apply_to_a_remapped_container(remapped: Engine) -> None:
+    files = ["memory/memory.limit_in_bytes", "pids/pids.max"]
+    out = _ok(remapped.docker("run", "--rm", "-m", "64m", "--pids-limit", "50", "busybox", "cat",
+                              *(f"/sys/fs/cgroup/{f}" for f in files)))  # fmt: skip
+    assert out.split() == ["67108864", "50"]
+    result = remapped.docker("run", "--rm", "--read-only", "busybox", "touch", "/x")
+    assert result.returncode != 0 and b"Read-only file system" in result.stderr
+
+
 def test_network_host_and_container_modes_start(remapped: Engine, remap_user: RemapUser) -> None:
     assert _ok(remapped.docker("run", "--rm", "--net", "host", "busybox", "id", "-u")).strip() == "0"
     cid, _ = _running(remapped, "busybox", "sleep", "60")
@@ -290,14 +299,14 @@ def test_engine_refuses_a_data_root_the_remapped_root_cannot_enter(remap_user: R
         eng.cleanup()
 
 
-def test_engine_refuses_a_user_without_subordinate_ids() -> None:
+def test_engine_refuses_a_user_without_subordinate_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     if os.geteuid() != 0:
         pytest.skip("the engine needs root")
     name = "whn" + secrets.token_hex(4)
     subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/bin/false", name],
                    check=True, capture_output=True)  # fmt: skip
     eng = make_engine()
-    eng.extra = ("--userns-remap", name)
+    monkeypatch.setenv("WHARF_ENGINE_USERNS_REMAP", name)  # the setting, as the environment gives it
     try:
         with pytest.raises(RuntimeError, match=f"no subordinate uid range for user '{name}' in /etc/subuid"):
             eng.start()
@@ -337,3 +346,45 @@ def test_cp_and_export_of_a_running_container_carry_in_container_ids(
         assert owners["bin/busybox"] == (0, 0)
     finally:
         remapped.docker("rm", "-f", cid)
+
+
+def _has_user(name: str) -> bool:
+    return subprocess.run(["getent", "passwd", name], capture_output=True).returncode == 0
+
+
+def test_default_makes_the_wharfremap_user_and_its_ranges(busybox_tar: Path) -> None:
+    """As dockerd's ``default``: the user and 65536 subordinate ids of its own, made once.
+
+    If the host has no ``wharfremap`` yet, what the engine made is removed afterwards.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("the engine needs root")
+    existed = _has_user("wharfremap")
+    before = {p: p.read_text() if p.exists() else None for p in (SUBUID, SUBGID)}
+    eng = make_engine()
+    eng.root.chmod(0o711)
+    eng.extra = ("--userns-remap", "default")
+    try:
+        eng.start()
+        seed(str(eng.socket), busybox_tar)
+        assert _has_user("wharfremap")
+        lines = [x for x in SUBUID.read_text().splitlines() if x.startswith("wharfremap:")]
+        assert len(lines) == 1 and lines[0].endswith(f":{SIZE}")
+        start = int(lines[0].split(":")[1])
+        assert [x for x in SUBGID.read_text().splitlines() if x.startswith("wharfremap:")]
+        out = _ok(eng.docker("run", "--rm", "busybox", "cat", "/proc/self/uid_map"))
+        assert out.split() == ["0", str(start), str(SIZE)]
+        eng.stop()
+        eng.start()  # the next start finds them and adds nothing
+        assert [x for x in SUBUID.read_text().splitlines() if x.startswith("wharfremap:")] == lines
+    finally:
+        eng.cleanup()
+        if not existed:
+            for path, text in before.items():
+                if text is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    _remove_line(path, next((x for x in path.read_text().splitlines()
+                                             if x.startswith("wharfremap:")), ""))  # fmt: skip
+            subprocess.run(["userdel", "wharfremap"], capture_output=True)
+            subprocess.run(["groupdel", "wharfremap"], capture_output=True)
