@@ -310,6 +310,7 @@ def test_engine_refuses_a_user_without_subordinate_ids(monkeypatch: pytest.Monke
     try:
         with pytest.raises(RuntimeError, match=f"no subordinate uid range for user '{name}' in /etc/subuid"):
             eng.start()
+        assert not eng.socket.exists()
     finally:
         eng.cleanup()
         subprocess.run(["userdel", name], capture_output=True)

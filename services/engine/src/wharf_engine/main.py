@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app = create_app(settings)
     except RemapUnavailable as exc:
+        for path in owned:
+            path.unlink(missing_ok=True)
         raise SystemExit(f"wharf-engine: {exc}") from None
     log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root),
              default_index=settings.default_index)  # fmt: skip
