@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from engines import Engine, make_engine, needs_docker
 from seed import seed
+from wharf_registry.testing import RegistryProcess
 
 pytestmark = [pytest.mark.root, needs_docker]
 
@@ -389,3 +390,44 @@ def test_default_makes_the_wharfremap_user_and_its_ranges(busybox_tar: Path) -> 
                                              if x.startswith("wharfremap:")), ""))  # fmt: skip
             subprocess.run(["userdel", "wharfremap"], capture_output=True)
             subprocess.run(["groupdel", "wharfremap"], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[RegistryProcess]:
+    reg = RegistryProcess()
+    try:
+        reg.start()
+        yield reg
+    finally:
+        reg.cleanup()
+
+
+def test_pushed_image_is_the_same_as_a_normal_engines_and_pulls_work(
+    remapped: Engine, registry: RegistryProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN touch /x && chown 1000:1000 /x\n")
+    name = f"127.0.0.1:{registry.port}/remap/img{secrets.token_hex(3)}:t"
+    _ok(remapped.docker("build", "-q", "-t", name, str(tmp_path), timeout=180))
+    _ok(remapped.docker("push", name, timeout=120))
+
+    plain = make_engine()  # an engine without remapping pulls the very same image
+    try:
+        plain.start()
+        _ok(plain.docker("pull", name, timeout=120))
+        # the same layers, byte for byte (diff ids), as a normal engine would have pushed
+        layers = "{{json .RootFS.Layers}}"
+        assert _ok(plain.docker("inspect", "-f", layers, name)) == _ok(
+            remapped.docker("inspect", "-f", layers, name)
+        )
+        assert _ok(plain.docker("run", "--rm", name, "stat", "-c", "%u:%g", "/x")).strip() == "1000:1000"
+    finally:
+        plain.cleanup()
+
+    _ok(remapped.docker("rmi", name))  # and the remapped engine pulls it back and runs it
+    _ok(remapped.docker("pull", name, timeout=120))
+    cid, pid = _running(remapped, name, "sleep", "60")
+    try:
+        assert _ok(remapped.docker("exec", cid, "stat", "-c", "%u", "/x")).strip() == "1000"
+        assert Path(f"/proc/{pid}/root/x").stat().st_uid == _mapped_start(remapped) + 1000
+    finally:
+        remapped.docker("rm", "-f", cid)
