@@ -431,3 +431,22 @@ def test_pushed_image_is_the_same_as_a_normal_engines_and_pulls_work(
         assert Path(f"/proc/{pid}/root/x").stat().st_uid == _mapped_start(remapped) + 1000
     finally:
         remapped.docker("rm", "-f", cid)
+
+
+def test_restarts_keep_the_mapping(remapped: Engine, remap_user: RemapUser) -> None:
+    cid, pid = _running(remapped, "busybox", "sh", "-c", "touch /mine && sleep 60")
+    try:
+        remapped.stop()  # containers outlive their engine, and the next one knows them as remapped
+        remapped.start()
+        assert _host_ids(pid) == (remap_user.start, remap_user.start)
+        status, got = remapped.request("GET", f"/containers/{cid}/archive?path=/mine")
+        assert status == 200
+        with tarfile.open(fileobj=io.BytesIO(got)) as tar:
+            assert tar.getmember("mine").uid == 0
+        _ok(remapped.docker("restart", "-t", "0", cid))  # mounted again through the mapping
+        new_pid = int(_ok(remapped.docker("inspect", "-f", "{{.State.Pid}}", cid)).strip())
+        assert new_pid != pid
+        assert _host_ids(new_pid) == (remap_user.start, remap_user.start)
+        assert _ok(remapped.docker("exec", cid, "stat", "-c", "%u", "/mine")).strip() == "0"
+    finally:
+        remapped.docker("rm", "-f", cid)
