@@ -77,17 +77,31 @@ def remap_user() -> Iterator[RemapUser]:
         subprocess.run(["groupdel", name], capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def remapped(remap_user: RemapUser, busybox_tar: Path) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=["idmapped", "chowned"])
+def remapped(request: pytest.FixtureRequest, remap_user: RemapUser, busybox_tar: Path) -> Iterator[Engine]:
+    """A remapped engine: layers idmapped at mount time, or chowned once at unpack (the fallback)."""
     eng = make_engine()
     eng.root.chmod(0o711)  # the remapped root goes through it to its containers' roots
     eng.extra = ("--userns-remap", remap_user.name)
     try:
-        eng.start()
-        seed(str(eng.socket), busybox_tar)
-        yield eng
+        with pytest.MonkeyPatch.context() as env:  # kept for restarts: the mode picks the data root
+            env.setenv("WHARF_ENGINE_USERNS_REMAP_IDMAPPED", str(request.param == "idmapped").lower())
+            eng.start()
+            seed(str(eng.socket), busybox_tar)
+            yield eng
     finally:
         eng.cleanup()
+
+
+def test_layers_on_disk_are_shifted_only_when_chowned(remapped: Engine, remap_user: RemapUser) -> None:
+    info = remapped.json("GET", "/info")
+    layers = Path(info["DockerRootDir"]) / "layers"
+    owners = {p.stat().st_uid for p in layers.glob("*/diff/bin/busybox")}
+    if remapped.json("GET", "/info")["DockerRootDir"].endswith(f"/{remap_user.start}.{remap_user.start}"):
+        assert owners == {remap_user.start}  # dockerd's way: <data-root>/<uid>.<gid>, chowned at unpack
+    else:
+        assert info["DockerRootDir"] == str(remapped.root / "data")
+        assert owners == {0}  # as the image has them: shifted by the idmapped mount
 
 
 @pytest.fixture

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     userns_remap: str = ""
     """``default`` or ``USER[:GROUP]``: every container's root is that user's subordinate ids on the
     host (a user namespace), unless run with ``--userns=host``; empty: containers share the host's ids."""
+    userns_remap_idmapped: bool = True
+    """Remapped roots from idmapped layers when the kernel can; false (or when it cannot): layers
+    are chowned once at unpack, under ``<data-root>/<uid>.<gid>``, as dockerd does."""
 
     @field_validator("default_index")
     @classmethod

@@ -66,7 +66,7 @@ async def container_export(daemon: Daemon, container: Container, out: BinaryIO) 
     async with container.lock:
         mounted_here = not is_mounted(rootfs(container))
         root = mount_rootfs(daemon, container)
-        remap = userns.remap_of(daemon, container) if container.state.running else None
+        remap = userns.view_map(daemon, container)
         try:
             if remap is None:
                 await asyncio.to_thread(write_tar, root, out)

@@ -2,8 +2,9 @@
 
 A running container is reached through /proc/<pid>/root, so its volumes are seen as it sees
 them; a stopped one through its mounted root. Paths resolve inside the container (its
-symlinks included) and never leave it. A running remapped container's files show host ids
-there: archives carry the ids the container sees, shifted on the way in and out.
+symlinks included) and never leave it. Where the host sees a container's files with host ids
+(a running remapped root, layers chowned into the range), archives carry the ids the container
+sees: shifted on the way in and out.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from wharf_engine.idmap import IdMap
 from wharf_engine.layers.idmapped import MappedRootCredentials
 
 from .rootfs import mount_rootfs, unmount_rootfs
-from .userns import remap_of, shift_tar
+from .userns import shift_tar, view_map
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -86,11 +87,6 @@ async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
         return _stat(target, Path(path.rstrip("/") or "/").name or "/")
 
 
-def _live_remap(daemon: Daemon, container: Container) -> IdMap | None:
-    """The mapping a running container's root is seen through (a stopped one's is mounted plain)."""
-    return remap_of(daemon, container) if container.state.running and container.state.pid else None
-
-
 def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
     def owner(member: tarfile.TarInfo) -> tarfile.TarInfo:
         member.uid, member.gid = remap.container_uid(member.uid), remap.container_gid(member.gid)
@@ -102,7 +98,7 @@ def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
 
 async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
     container = daemon.containers.get(ref)
-    remap = _live_remap(daemon, container)
+    remap = view_map(daemon, container)
     async with container_root(daemon, container) as root:
         target = _resolve(root, container, path)
         name = Path(path.rstrip("/")).name or "."
@@ -122,7 +118,7 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
         target = _resolve(root, container, path)
         if not target.is_dir():
             raise InvalidArgument(f"extraction point is not a directory: {path}")
-        remap = _live_remap(daemon, container)
+        remap = view_map(daemon, container)
         if remap is None:
             await asyncio.to_thread(extract_layer, stream, target)
         else:

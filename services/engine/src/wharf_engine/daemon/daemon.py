@@ -77,19 +77,26 @@ class Daemon:
         if len(str(self.run_dir)) > 60:  # sun_path holds 108 bytes: <run_dir>/<24 hex>.sock
             raise SystemFault(f"exec root {self.run_dir} is too long for unix sockets: set --exec-root")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.layers = LayerStore(self.root)
-        remap = userns.setup(settings.userns_remap, self.root, self.layers.tmp / "userns-probe")
+        remap = userns.setup(settings, self.root / "tmp" / "userns-probe")
         self.remap: IdMap | None = remap[0] if remap is not None else None
         self.idmapped: IdmappedOverlay | None = remap[1] if remap is not None else None
+        chowned = self.remap if self.remap is not None and self.idmapped is None else None
+        if chowned is not None:  # as dockerd: layers chowned into a range get a data root of their own
+            self.root = userns.range_root(settings.data_root, chowned)
+        self.layers = LayerStore(self.root, shift=chowned)
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
         self.networks = Networks(
-            self.root, settings.bridge, settings.subnet, icc=settings.icc, masquerade=settings.masquerade
+            settings.data_root,
+            settings.bridge,
+            settings.subnet,
+            icc=settings.icc,
+            masquerade=settings.masquerade,
         )
         self.events = EventBus()
-        self.runtime = Runc(settings.runtime, self.root / "runc")
+        self.runtime = Runc(settings.runtime, settings.data_root / "runc")
         self.shims = ShimLauncher()
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
@@ -119,7 +126,7 @@ class Daemon:
         task.add_done_callback(self._tasks.discard)
 
     def _engine_id(self) -> str:
-        path = self.root / "engine-id"
+        path = self.settings.data_root / "engine-id"
         if not path.exists():
             path.write_text(str(uuid.uuid4()))
         return path.read_text().strip()

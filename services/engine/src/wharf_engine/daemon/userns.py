@@ -21,6 +21,7 @@ from wharf_common.errors import InvalidArgument
 from wharf_engine.containers.container import Container
 from wharf_engine.idmap import IdMap, RemapUnavailable, resolve
 from wharf_engine.layers.idmapped import IdmappedOverlay
+from wharf_engine.settings import Settings
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -33,30 +34,47 @@ PRIVILEGED_WITH_USERNS = (
 )
 
 
-def setup(value: str, root: Path, scratch: Path) -> tuple[IdMap, IdmappedOverlay] | None:
-    """At start-up: resolve ``--userns-remap``, open up the data root, check the kernel can do it."""
-    if not value:
+def setup(settings: Settings, scratch: Path) -> tuple[IdMap, IdmappedOverlay | None] | None:
+    """At start-up: resolve ``--userns-remap`` and open up the data root; an idmapped overlay
+    when the kernel can mount one (tried in ``scratch``), else None: layers get chowned."""
+    if not settings.userns_remap:
         return None
-    idmap = resolve(value)
+    idmap = resolve(settings.userns_remap)
+    root = settings.data_root
     for parent in root.resolve().parents:
         if not _searchable_by_others(parent):
             raise RemapUnavailable(
                 f"--userns-remap: {parent} (a parent of the data root {root}) does not let the remapped "
                 f"root (uid {idmap.uid}) through: allow o+x on it"
             )
-    mode = stat.S_IMODE(root.stat().st_mode)
-    if not mode & 0o001:
-        root.chmod(mode | 0o001)  # as dockerd: the remapped root passes through to its containers
-    try:
-        overlay = IdmappedOverlay(idmap)
-        overlay.probe(scratch)
-    except Exception as exc:
-        raise RemapUnavailable(
-            f"--userns-remap: this host cannot mount idmapped overlay roots: {exc}"
-        ) from None
+    _let_through(root)
+    overlay = None
+    if settings.userns_remap_idmapped:
+        try:
+            overlay = IdmappedOverlay(idmap)
+            overlay.probe(scratch)
+        except Exception as exc:
+            if overlay is not None:
+                overlay.close()
+                overlay = None
+            log.warning("engine.userns_remap_chown", reason=str(exc))
     log.info("engine.userns_remap", user=idmap.user, group=idmap.group, uid=idmap.uid, gid=idmap.gid,
-             size=idmap.uids.size)  # fmt: skip
+             size=idmap.uids.size, layers="idmapped" if overlay is not None else "chowned")  # fmt: skip
     return idmap, overlay
+
+
+def range_root(data_root: Path, idmap: IdMap) -> Path:
+    """``<data-root>/<uid>.<gid>``: where layers chowned into ``idmap``'s range live."""
+    root = data_root / f"{idmap.uid}.{idmap.gid}"
+    root.mkdir(exist_ok=True)
+    _let_through(root)
+    return root
+
+
+def _let_through(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o001:
+        path.chmod(mode | 0o001)  # as dockerd: the remapped root passes through to its containers
 
 
 def _searchable_by_others(path: Path) -> bool:
@@ -70,6 +88,14 @@ def validate(daemon: Daemon, host_config: dict[str, Any]) -> None:
         raise InvalidArgument(f"invalid USER mode: {mode!r} (only 'host' is supported)")
     if daemon.remap is not None and host_config.get("Privileged") and mode != "host":
         raise InvalidArgument(PRIVILEGED_WITH_USERNS)
+
+
+def view_map(daemon: Daemon, container: Container) -> IdMap | None:
+    """The mapping the host sees ``container``'s files through: layers chowned into the range
+    always; an idmapped root while it runs (stopped, its root is mounted plain)."""
+    if daemon.layers.shift is not None:
+        return daemon.layers.shift
+    return remap_of(daemon, container) if container.state.running and container.state.pid else None
 
 
 def remap_of(daemon: Daemon, container: Container) -> IdMap | None:
