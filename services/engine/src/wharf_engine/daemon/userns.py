@@ -1,9 +1,11 @@
 """The daemon's side of ``--userns-remap``: which containers are remapped, and what they may use.
 
-A remapped container's root is the remap user's first subordinate id on the host. What the
-engine makes for it on the host (the /etc files bound in, a missing bind source, a fresh
-volume) belongs to that id, as dockerd does; the data root must let it through to reach its
-root file system (o+x), as dockerd requires.
+A remapped container's root is the remap user's first subordinate id on the host. Its root
+file system is an overlay of idmapped layers where the kernel can mount one (layers stay as
+the image has them), else, as dockerd, of layers chowned once at unpack into the range, kept
+under ``<data-root>/<uid>.<gid>``. What the engine makes for it on the host (the /etc files
+bound in, a missing bind source, a fresh volume) belongs to that id, as dockerd does; the
+data root must let it through to its root file system (o+x), as dockerd requires.
 """
 
 from __future__ import annotations
