@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,52 @@ def test_idmapped_overlay_shows_shifted_ids_and_stores_the_containers(tmp_path: 
             unmount(dirs[3])
     finally:
         overlay.close()
+
+
+@pytest.mark.root
+def test_shift_tree_keeps_set_id_bits_and_capabilities_and_is_idempotent(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    from wharf_engine.layers.shift import CAPABILITY_XATTR, shift_tree
+
+    remap = IdMap("u", "g", IdRange(400000, 65536), IdRange(500000, 65536))
+    root = tmp_path / "diff"
+    (root / "bin").mkdir(parents=True)
+    tool, owned, link = root / "bin" / "tool", root / "owned", root / "link"
+    tool.write_text("x")
+    tool.chmod(0o4755)
+    caps = b"\x00\x00\x00\x02" + b"\x00\x20\x00\x00" * 1 + b"\x00" * 12  # v2: cap_net_raw permitted
+    os.setxattr(tool, CAPABILITY_XATTR, caps)
+    owned.write_text("y")
+    os.chown(owned, 1000, 33)
+    link.symlink_to("owned")
+    os.chown(link, 7, 7, follow_symlinks=False)
+    already = root / "already"
+    already.write_text("z")
+    os.chown(already, 400005, 500006)  # a host id of the range (a RUN step wrote it): kept
+
+    shift_tree(root, remap)
+    shift_tree(root, remap)  # a second pass changes nothing
+
+    def owner(p: Path) -> tuple[int, int]:
+        st = p.lstat()
+        return st.st_uid, st.st_gid
+
+    assert owner(root) == (400000, 500000)
+    assert owner(owned) == (401000, 500033)
+    assert owner(link) == (400007, 500007)
+    assert owner(already) == (400005, 500006)
+    assert stat.S_IMODE(tool.stat().st_mode) == 0o4755
+    assert os.getxattr(tool, CAPABILITY_XATTR) == caps
+
+
+@pytest.mark.root
+def test_shift_tree_refuses_ids_outside_the_range(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    from wharf_engine.layers.shift import UnmappableId, shift_tree
+
+    (tmp_path / "big").write_text("x")
+    os.chown(tmp_path / "big", 70000, 0)
+    with pytest.raises(UnmappableId, match="owner 70000:0 cannot be mapped"):
+        shift_tree(tmp_path, IdMap("u", "g", IdRange(400000, 65536), IdRange(400000, 65536)))
