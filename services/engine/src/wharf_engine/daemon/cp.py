@@ -2,7 +2,9 @@
 
 A running container is reached through /proc/<pid>/root, so its volumes are seen as it sees
 them; a stopped one through its mounted root. Paths resolve inside the container (its
-symlinks included) and never leave it.
+symlinks included) and never leave it. Where the host sees a container's files with host ids
+(a running remapped root, layers chowned into the range), archives carry the ids the container
+sees: shifted on the way in and out.
 """
 
 from __future__ import annotations
@@ -10,19 +12,23 @@ from __future__ import annotations
 import asyncio
 import stat
 import tarfile
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_common.tarfiles import extract_layer
 
 from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
+from wharf_engine.idmap import IdMap
+from wharf_engine.layers.idmapped import MappedRootCredentials
 
 from .rootfs import mount_rootfs, unmount_rootfs
+from .userns import shift_tar, view_map
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -81,8 +87,18 @@ async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
         return _stat(target, Path(path.rstrip("/") or "/").name or "/")
 
 
+def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    def owner(member: tarfile.TarInfo) -> tarfile.TarInfo:
+        member.uid, member.gid = remap.container_uid(member.uid), remap.container_gid(member.gid)
+        member.uname = member.gname = ""
+        return member
+
+    return owner
+
+
 async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
     container = daemon.containers.get(ref)
+    remap = view_map(daemon, container)
     async with container_root(daemon, container) as root:
         target = _resolve(root, container, path)
         name = Path(path.rstrip("/")).name or "."
@@ -91,7 +107,7 @@ async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> No
             with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 # the root of a running container is /proc/<pid>/root, itself a link: go through it
                 source = str(target) + "/" if target == root else str(target)
-                tar.add(source, arcname=name, recursive=True)
+                tar.add(source, arcname=name, recursive=True, filter=_unshifted(remap) if remap else None)
 
         await asyncio.to_thread(write)
 
@@ -102,4 +118,17 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
         target = _resolve(root, container, path)
         if not target.is_dir():
             raise InvalidArgument(f"extraction point is not a directory: {path}")
-        await asyncio.to_thread(extract_layer, stream, target)
+        remap = view_map(daemon, container)
+        if remap is None:
+            await asyncio.to_thread(extract_layer, stream, target)
+        else:
+            await asyncio.to_thread(_extract_shifted, stream, target, remap, daemon.layers.tmp)
+
+
+def _extract_shifted(stream: BinaryIO, target: Path, remap: IdMap, tmp: Path) -> None:
+    """Into a root seen through ``remap``: host ids, and files made as the remapped root."""
+    with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=str(tmp)) as shifted:
+        shift_tar(stream, cast(BinaryIO, shifted), remap.host_uid, remap.host_gid)
+        shifted.seek(0)
+        with MappedRootCredentials(remap):
+            extract_layer(cast(BinaryIO, shifted), target)

@@ -13,7 +13,7 @@ from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
-from . import restart
+from . import restart, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -73,6 +73,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
     security.validate(host_config)
+    userns.validate(daemon, host_config)
     config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
     name = _choose_name(daemon, name)
