@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from engines import Engine, wait_for
+from engines import REPO, Engine, wait_for
 from hubstack import Stack, hub_stack
 from wharf_builder.testing import RedisServer, WorkerProcess
 
@@ -238,3 +238,27 @@ def test_the_builder_api_needs_the_secret(stack: Stack) -> None:
         headers={"Authorization": "Bearer wrong"},
     )
     assert r.status_code == 401
+
+
+def test_a_git_push_to_a_bare_repository_with_the_hook_builds_that_commit(
+    api: httpx.Client, automated: dict[str, Any], source: Path, worker: WorkerProcess
+) -> None:
+    hook = source / "hooks" / "post-receive"
+    shutil.copy(REPO / "deploy" / "git-hooks" / "post-receive", hook)
+    git("--git-dir", str(source), "config", "wharf.triggerurl", automated["trigger_url"])
+    work = source.parent / "work"
+    (work / "greeting.txt").write_text("hello from a push\n")
+    commit(work, "second version")
+    pushed = subprocess.run(
+        ["git", "-C", str(work), "push", str(source), "main"], capture_output=True, text=True
+    )
+    assert pushed.returncode == 0 and "wharf: Branch main" in pushed.stderr, pushed.stderr
+    sha = git("-C", str(work), "rev-parse", "HEAD")
+
+    def build_of_push() -> dict[str, Any] | None:
+        builds: list[dict[str, Any]] = api.get("/repositories/alice/web/builds").json()
+        return next((b for b in builds if b["commit_sha"] == sha), None)
+
+    build = wait_final(api, wait_for(build_of_push)["id"])
+    assert build["status"] == "success", build["log"]
+    assert build["trigger"] == "trigger" and "hello from a push" in build["log"]

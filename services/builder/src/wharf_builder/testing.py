@@ -1,5 +1,6 @@
-"""Real processes for tests and benches: a throwaway ``redis-server`` on a unix socket and a
-``wharf-builder worker``; both stopped by pid."""
+"""For tests and benches: real processes (a throwaway ``redis-server`` on a unix socket, a
+``wharf-builder worker``; both stopped by pid), and fakes of the executor's two Protocols
+(an engine and a hub reporter) for unit tests."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from wharf_client import BadRequestError, JSONObject
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -106,4 +111,61 @@ class WorkerProcess:
         self.proc = None
 
 
-__all__ = ["RedisServer", "WorkerProcess"]
+class FakeReporter:
+    """A BuildReporter that records what it is told and says "cancelled" once ``cancel_after``
+    calls have been made."""
+
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.statuses: list[tuple[str, dict[str, Any]]] = []
+        self.pieces: list[str] = []
+        self.cancel_after = cancel_after
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def _cancelled(self) -> bool:
+        calls = len(self.statuses) + len(self.pieces)
+        return self.cancel_after is not None and calls >= self.cancel_after
+
+    def status(self, build_id: int, status: str, **fields: Any) -> bool:
+        self.statuses.append((status, fields))
+        return self._cancelled()
+
+    def log(self, build_id: int, text: str) -> bool:
+        self.pieces.append(text)
+        return self._cancelled()
+
+
+class FakeEngine:
+    """Builds by reading the Dockerfile name it was given; fails on ``RUN false``; pushes."""
+
+    def __init__(self, *, fail_push: bool = False, hang: BaseException | None = None) -> None:
+        self.built: list[dict[str, Any]] = []
+        self.pushed: list[tuple[str, str | None, Any]] = []
+        self.fail_push = fail_push
+        self.hang = hang
+
+    def image_build(self, context: Any, **options: Any) -> Iterable[JSONObject]:
+        data = context.read()
+        self.built.append({"size": len(data), **options})
+
+        def messages() -> Iterator[JSONObject]:
+            yield {"stream": "Step 1/2 : FROM busybox\n"}
+            if self.hang is not None:
+                raise self.hang
+            if b"RUN false" in data:
+                raise BadRequestError(400, "The command '/bin/sh -c false' returned a non-zero code: 1")
+            yield {"aux": {"ID": "sha256:" + "a" * 64}}
+            yield {"stream": "Successfully built aaaaaaaaaaaa\n"}
+
+        return messages()
+
+    def image_push(self, name: str, tag: str | None = None, *, auth: Any = None) -> Iterable[JSONObject]:
+        if self.fail_push:
+            raise BadRequestError(401, "unauthorized")
+        self.pushed.append((name, tag, auth))
+        return iter([{"status": "Pushing repository " + name}])
+
+
+__all__ = ["FakeEngine", "FakeReporter", "RedisServer", "WorkerProcess"]
