@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     concurrency: int = 2
     build_timeout: int = 3600
     """Seconds a build may take before it is killed and marked failed."""
+    redelivery_grace: int = 300
+    """Seconds past ``build_timeout`` before Redis hands an unacknowledged build to another worker."""
     workdir: Path = Path("/var/lib/wharf-builder")
     """Checkouts live here while a build runs."""
     log_level: str = "info"
@@ -47,7 +49,7 @@ class Settings(BaseSettings):
     def visibility_timeout(self) -> int:
         """How long Redis keeps an unacknowledged task before another worker gets it: longer
         than any build, so a slow build is never run twice, but a dead worker's is re-run."""
-        return self.build_timeout + 300
+        return self.build_timeout + self.redelivery_grace
 
     def secret(self) -> str:
         if self.hub_secret is not None:
