@@ -10,6 +10,9 @@ on loopback, an engine with its own bridge. All are stopped by pid (the worker b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +25,8 @@ import pytest
 from engines import REPO, Engine, wait_for
 from hubstack import Stack, hub_stack
 from wharf_builder.testing import RedisServer, WorkerProcess
+from wharf_hub.webhooks.signing import verify
+from wharf_hub.webhooks.testing import Receiver
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -262,3 +267,60 @@ def test_a_git_push_to_a_bare_repository_with_the_hook_builds_that_commit(
     build = wait_final(api, wait_for(build_of_push)["id"])
     assert build["status"] == "success", build["log"]
     assert build["trigger"] == "trigger" and "hello from a push" in build["log"]
+
+
+def test_a_signed_github_push_webhook_builds_the_pushed_commit(
+    api: httpx.Client, automated: dict[str, Any], source: Path, worker: WorkerProcess
+) -> None:
+    git("--git-dir", str(source), "config", "--unset-all", "wharf.triggerurl")  # only the webhook this time
+    work = source.parent / "work"
+    (work / "greeting.txt").write_text("hello from a webhook\n")
+    commit(work, "third version")
+    git("-C", str(work), "push", "-q", str(source), "main")
+    sha = git("-C", str(work), "rev-parse", "HEAD")
+    body = json.dumps(
+        {"ref": "refs/heads/main", "after": sha, "head_commit": {"message": "third version"}}
+    ).encode()
+    signature = hmac.new(automated["webhook_secret"].encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={signature}"}
+
+    assert (
+        httpx.post(
+            automated["webhook_url"], content=body, headers={**headers, "X-Hub-Signature-256": "sha256=0"}
+        ).status_code
+        == 401
+    )
+    r = httpx.post(automated["webhook_url"], content=body, headers=headers)
+    assert r.status_code == 202, r.text
+    [build_id] = r.json()["builds"]
+    build = wait_final(api, build_id)
+    assert build["status"] == "success", build["log"]
+    assert build["trigger"] == "webhook" and build["commit_sha"] == sha
+    assert "hello from a webhook" in build["log"]
+
+
+def test_build_events_and_the_push_reach_the_repositorys_webhooks_signed(
+    api: httpx.Client, automated: dict[str, Any], worker: WorkerProcess
+) -> None:
+    with Receiver() as receiver:
+        hook = api.post(
+            "/repositories/alice/web/webhooks", json={"name": "ci", "url": receiver.url + "/hook"}
+        )
+        assert hook.status_code == 201, hook.text
+        secret = hook.json()["secret"]
+        [started] = api.post(
+            "/repositories/alice/web/builds", json={"source_type": "branch", "source_name": "main"}
+        ).json()
+        build = wait_final(api, started["id"])
+        assert build["status"] == "success", build["log"]
+
+        got = receiver.wait_for(3, timeout=30)
+        events = {r.headers["x-wharf-event"]: r for r in got}
+        assert {"build.started", "build.success", "push"} <= set(events)
+        for received in got:
+            assert verify(secret, received.body, received.headers["x-wharf-signature-256"])
+        done = events["build.success"].json()
+        assert done["build_data"]["id"] == build["id"] and done["build_data"]["image_id"] == build["image_id"]
+        assert done["repository"]["repo_name"] == "alice/web" and done["repository"]["is_trusted"] is True
+        assert events["push"].json()["push_data"]["tag"] == "latest"
+        api.delete(f"/repositories/alice/web/webhooks/{hook.json()['id']}")

@@ -91,7 +91,11 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     worker.register(DELIVER, webhook_service.deliver)
     queue = CeleryQueue(settings.builder.broker_url) if settings.builder.broker_url else NoQueue()
     builder = BuilderService(
-        queue, settings.builder.build_timeout, settings.builder.grace, settings.builder.reap_interval
+        queue,
+        settings.url,
+        settings.builder.build_timeout,
+        settings.builder.grace,
+        settings.builder.reap_interval,
     )
     worker.register(ENQUEUE, builder.on_enqueue)
     worker.register(REAP, builder.on_reap)

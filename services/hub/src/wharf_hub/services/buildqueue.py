@@ -24,6 +24,7 @@ from wharf_common.errors import Conflict, InvalidArgument
 from ..db.base import utcnow
 from ..db.models import Build, Job, Repository
 from ..db.models.builds import BUILD_STATES, FINAL_STATES
+from .buildevents import announce
 from .builds import NoSuchBuild
 from .jobs import enqueue
 
@@ -78,8 +79,11 @@ def _hash(secret: str) -> str:
 
 
 class BuilderService:
-    def __init__(self, queue: BuildQueue, build_timeout: int, grace: int, reap_interval: float = 60) -> None:
+    def __init__(
+        self, queue: BuildQueue, hub_url: str, build_timeout: int, grace: int, reap_interval: float = 60
+    ) -> None:
         self.queue = queue
+        self.hub_url = hub_url
         self.build_timeout = build_timeout
         self.grace = grace
         self.reap_interval = reap_interval
@@ -110,7 +114,7 @@ class BuilderService:
         if build.is_final:
             raise BuildNotClaimable(build_id, build.status)
         if build.cancel_requested:
-            self._finish(build, "cancelled", "cancelled")
+            self._finish(s, build, "cancelled", "cancelled")
             raise BuildNotClaimable(build_id, "cancelled")
         if build.status != "queued" and build.heartbeat_at and now - build.heartbeat_at < self.lost_after:
             raise BuildNotClaimable(build_id, f"running on {build.claimed_by}")
@@ -121,6 +125,8 @@ class BuilderService:
         build.started_at = build.heartbeat_at = now
         build.push_secret_hash = _hash(secret)
         build.status = "cloning"
+        if build.attempts == 1:
+            announce(s, self.hub_url, build, "started")
         log.info("builds.claimed", build_id=build_id, worker=worker, attempt=build.attempts)
         return build, secret
 
@@ -136,7 +142,7 @@ class BuilderService:
         build.heartbeat_at = utcnow()
         if status in FINAL_STATES:
             error = fields.get("error")
-            self._finish(build, status, str(error)[:10_000] if error else None)
+            self._finish(s, build, status, str(error)[:10_000] if error else None)
         elif not build.is_final:
             build.status = status
         return build.cancel_requested
@@ -180,7 +186,7 @@ class BuilderService:
         count = 0
         for build in lost:
             self._append(build, f"\nERROR: the worker {build.claimed_by} stopped reporting; build failed.\n")
-            self._finish(build, "failed", "the worker running this build was lost")
+            self._finish(s, build, "failed", "the worker running this build was lost")
             count += 1
         return count
 
@@ -200,12 +206,12 @@ class BuilderService:
         room = MAX_LOG - len(build.log)
         build.log += text if len(text) <= room else text[:room] + "\n[log truncated]\n"
 
-    @staticmethod
-    def _finish(build: Build, status: str, error: str | None) -> None:
+    def _finish(self, s: Session, build: Build, status: str, error: str | None) -> None:
         if build.is_final:
             return
         build.status, build.error, build.finished_at = status, error, utcnow()
         build.push_secret_hash = None
+        announce(s, self.hub_url, build, status)
 
 
 def spec(build: Build, repo: Repository, secret: str) -> dict[str, Any]:

@@ -44,6 +44,11 @@ class NoSuchBuild(NotFound):
         super().__init__(f"No such build: {build_id}")
 
 
+class NoSuchAutomatedBuild(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No automated build for {name}")
+
+
 class WrongTriggerToken(Unauthorized):
     def __init__(self) -> None:
         super().__init__("invalid trigger token")
@@ -209,6 +214,17 @@ class BuildService:
         if auto is None or not secrets.compare_digest(auto.trigger_token.encode(), token.encode()):
             raise WrongTriggerToken()
         return self._start(s, auto, "trigger", source_type, source_name, commit=commit)
+
+    def hook_target(self, s: Session, namespace: str, name: str) -> AutomatedBuild:
+        """The automated build a push webhook addresses (the hook's secret is checked next)."""
+        auto = s.scalar(
+            select(AutomatedBuild)
+            .join(Repository, Repository.id == AutomatedBuild.repository_id)
+            .where(Repository.namespace == namespace, Repository.name == name)
+        )
+        if auto is None:
+            raise NoSuchAutomatedBuild(f"{namespace}/{name}")
+        return auto
 
     def on_push(
         self, s: Session, auto: AutomatedBuild, source_type: str, ref: str, commit: str, message: str = ""

@@ -1,6 +1,7 @@
 """Automated builds: ``/api/v1/repositories/{namespace}/{name}/autobuild`` (settings, owners),
 ``.../builds`` (list, start, show with the log, cancel), the trigger URL
-(``.../trigger/{token}/``, Docker Hub's remote build trigger), and the builders' own API
+(``.../trigger/{token}/``, Docker Hub's remote build trigger), push webhooks from git forges
+(``.../autobuild/push``), and the builders' own API
 (``/api/builder/...``, the shared builder secret; not in the OpenAPI description)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import secrets
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from wharf_common.errors import InvalidArgument, Unauthorized
 
 from ...db.models import AutomatedBuild
@@ -18,6 +20,7 @@ from ...services import buildqueue
 from ...services.access import Role
 from ...services.builds import RuleSpec
 from ...services.errors import NoSuchRepository
+from ...services.pushhooks import parse_push
 from ..deps import api_signed_in
 from ..schemas.builds import (
     AutomatedBuildIn,
@@ -31,6 +34,7 @@ from ..v1 import new_router, problems
 
 REPOSITORY = "/repositories/{namespace}/{name}"
 MAX_TRIGGER_BODY = 16 << 10
+MAX_PUSH_BODY = 25 << 20
 MAX_LOG_PIECE = 1 << 20
 
 
@@ -145,21 +149,60 @@ def _api(hub: Hub) -> APIRouter:
     async def remote_trigger(namespace: str, name: str, token: str, request: Request) -> dict[str, list[int]]:
         """Docker Hub's build trigger: the token in the URL is the credential. Body (optional):
         `{"source_type": "Branch", "source_name": "main", "commit": "<sha>"}`."""
-        raw = await request.body()
-        if len(raw) > MAX_TRIGGER_BODY:
-            raise InvalidArgument("trigger body too large")
+        raw = await _capped_body(request, MAX_TRIGGER_BODY)
         try:
             body = RemoteTriggerIn.model_validate(json.loads(raw) if raw.strip() else {})
         except ValueError as exc:
             raise InvalidArgument(f"invalid trigger body: {exc}") from None
-        with hub.unit() as s:
-            repo = hub.repos.find(s, namespace, name)
-            builds = hub.builds.trigger_by_token(
-                s, repo, token, source_type=body.source_type, source_name=body.source_name, commit=body.commit
-            )
-            return {"builds": [b.id for b in builds]}
+
+        def trigger() -> list[int]:
+            with hub.unit() as s:
+                repo = hub.repos.find(s, namespace, name)
+                builds = hub.builds.trigger_by_token(
+                    s,
+                    repo,
+                    token,
+                    source_type=body.source_type,
+                    source_name=body.source_name,
+                    commit=body.commit,
+                )
+                return [b.id for b in builds]
+
+        return {"builds": await run_in_threadpool(trigger)}
+
+    @r.post(f"{REPOSITORY}/autobuild/push", status_code=202, summary="Push webhook (GitHub, GitLab, Gitea)",
+            responses=problems(401, 404))  # fmt: skip
+    async def push_webhook(namespace: str, name: str, request: Request) -> dict[str, list[int]]:
+        """Point a forge's push webhook here with the automated build's `webhook_secret` (GitHub and
+        Gitea/Forgejo sign the body with it; GitLab sends it as its token). Builds the rules matching
+        the pushed branch or tag, once per commit; other events are acknowledged and ignored."""
+        raw = await _capped_body(request, MAX_PUSH_BODY)
+        headers = dict(request.headers)
+
+        def build() -> list[int]:
+            with hub.unit() as s:
+                auto = hub.builds.hook_target(s, namespace, name)
+                event = parse_push(headers, raw, auto.webhook_secret)
+                if event is None:
+                    return []
+                builds = hub.builds.on_push(
+                    s, auto, event.source_type, event.ref, event.commit, event.message
+                )
+                return [b.id for b in builds]
+
+        return {"builds": await run_in_threadpool(build)}
 
     return r
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InvalidArgument(f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _internal(hub: Hub) -> APIRouter:
