@@ -155,6 +155,9 @@ def test_trigger_url_builds_pushes_and_records_the_commit(
     # the image is on the hub: the tag was pushed (read back from the registry)
     tags = wait_for(lambda: {t["name"] for t in api.get("/repositories/alice/web/tags").json()["results"]})
     assert "latest" in tags
+    # the repository page shows the Dockerfile that was built
+    page = httpx.get(f"{stack.hub.url}/u/alice/web/").text
+    assert "COPY greeting.txt /greeting.txt" in page and ">automated</span>" in page
     # and the repository is marked automated in search
     found = httpx.get(f"{stack.hub.url}/v1/search", params={"q": "web"}).json()["results"]
     assert any(r["name"] == "alice/web" and r["is_automated"] for r in found)

@@ -149,7 +149,6 @@ class BuildExecutor:
         sink.write(f"Cloning {spec.source_url} at {wanted}\n")
         commit = git.checkout(spec.source_url, spec.ref, spec.commit, checkout)
         sink.write(f"Checked out {commit.sha}: {commit.message.splitlines()[0] if commit.message else ''}\n")
-        self._report(spec, sink, "building", commit_sha=commit.sha, commit_message=commit.message)
 
         context = inside(checkout, spec.context, "build context")
         if not context.is_dir():
@@ -158,6 +157,14 @@ class BuildExecutor:
         if not dockerfile.is_file():
             raise BuildUserError(f"Dockerfile {spec.dockerfile!r} not found in {spec.context!r}")
         name = str(dockerfile.relative_to(context))
+        self._report(
+            spec,
+            sink,
+            "building",
+            commit_sha=commit.sha,
+            commit_message=commit.message,
+            dockerfile_text=dockerfile.read_text(errors="replace")[:65_536],
+        )
         image_id = self._build(spec, sink, context, name)
 
         self._report(spec, sink, "pushing", image_id=image_id)

@@ -135,10 +135,15 @@ class BuilderService:
         build = self._running(s, build_id)
         if status not in BUILD_STATES or status == "queued":
             raise InvalidArgument(f"unknown build status {status!r}")
-        for name in ("commit_sha", "commit_message", "image_id"):
+        for name, limit in (
+            ("commit_sha", 64),
+            ("commit_message", 10_000),
+            ("image_id", 80),
+            ("dockerfile_text", 65_536),
+        ):
             value = fields.get(name)
             if isinstance(value, str) and value:
-                setattr(build, name, value[:80] if name != "commit_message" else value[:10_000])
+                setattr(build, name, value[:limit])
         build.heartbeat_at = utcnow()
         if status in FINAL_STATES:
             error = fields.get("error")

@@ -326,6 +326,19 @@ class BuildService:
         return build
 
     @staticmethod
+    def latest_dockerfile(s: Session, repo: Repository) -> str:
+        """The Dockerfile of the repository's last successful build ("" when there is none)."""
+        if not repo.is_automated:
+            return ""
+        text = s.scalar(
+            select(Build.dockerfile_text)
+            .where(Build.repository_id == repo.id, Build.status == "success")
+            .order_by(Build.id.desc())
+            .limit(1)
+        )
+        return text or ""
+
+    @staticmethod
     def _require(s: Session, repo: Repository) -> AutomatedBuild:
         auto = s.scalar(select(AutomatedBuild).where(AutomatedBuild.repository_id == repo.id))
         if auto is None:

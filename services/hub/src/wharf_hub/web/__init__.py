@@ -15,10 +15,10 @@ from ..api.errors import PageRenderer
 from ..hub import Hub
 from .csrf import Csrf
 from .pages import Pages
-from .routes import auth, explore, repos, webhooks
+from .routes import auth, builds, explore, repos, webhooks
 
 CSS = files(__package__).joinpath("static", "hub.css")
-AREAS = (auth, explore, repos, webhooks)
+AREAS = (auth, explore, repos, webhooks, builds)
 """Every module of pages; each has ``router(hub, pages)``."""
 
 

@@ -40,12 +40,14 @@ class Browser:
     def get(self, path: str) -> httpx.Response:
         return self.client.get(path)
 
-    def submit(self, page: str, fields: dict[str, str], action: str | None = None) -> httpx.Response:
+    def submit(
+        self, page: str, fields: dict[str, str] | dict[str, str | list[str]], action: str | None = None
+    ) -> httpx.Response:
         """Open ``page``, then post ``fields`` with the page's CSRF token to ``action`` (default
         ``page``); redirects are not followed so the caller sees them."""
         opened = self.client.get(page)
         assert opened.status_code < 400, (page, opened.status_code, opened.text[:500])
-        data = {FIELD: csrf_token(opened.text), **fields}
+        data: dict[str, str | list[str]] = {FIELD: csrf_token(opened.text), **fields}
         return self.client.post(action or page, data=data, follow_redirects=False)
 
     def login(self, username: str, password: str) -> httpx.Response:

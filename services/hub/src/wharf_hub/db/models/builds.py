@@ -71,6 +71,8 @@ class Build(Base):
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     commit_message: Mapped[str] = mapped_column(Text, default="")
     dockerfile: Mapped[str] = mapped_column(String(255))
+    dockerfile_text: Mapped[str] = mapped_column(Text, default="")
+    """The Dockerfile as built (shown on the repository page)."""
     context: Mapped[str] = mapped_column(String(255))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     build_args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

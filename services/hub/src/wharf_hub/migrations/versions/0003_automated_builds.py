@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("commit_sha", sa.String(length=64), nullable=True),
         sa.Column("commit_message", sa.Text(), nullable=False),
         sa.Column("dockerfile", sa.String(length=255), nullable=False),
+        sa.Column("dockerfile_text", sa.Text(), nullable=False),
         sa.Column("context", sa.String(length=255), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("build_args", sa.JSON(), nullable=False),

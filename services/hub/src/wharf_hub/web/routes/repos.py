@@ -46,6 +46,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
                 tags=hub.repos.tags(s, repo),
                 starred=hub.social.has_starred(s, user, repo),
                 is_admin=can_admin(s, user, repo),
+                dockerfile=hub.builds.latest_dockerfile(s, repo),
             )
 
     @r.get("/u/{namespace}/{name}/")
