@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
+    max_body_bytes: int = 16 << 20
+    """Largest request body buffered whole (JSON: container and exec configs, auth); 413 above."""
+    max_upload_bytes: int | None = 64 << 30
+    """Largest streamed body (build context, ``docker load``/import, archive PUT); ``None``: no limit."""
 
     @field_validator("default_index")
     @classmethod

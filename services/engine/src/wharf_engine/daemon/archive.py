@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument
 from wharf_common.reference import InvalidReference, parse_reference
 
@@ -176,13 +177,13 @@ def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
             raise InvalidArgument(f"invalid archive: {exc}") from None
         root = Path(tmp)
         try:
-            manifest = json.loads((root / "manifest.json").read_text())
+            manifest = jsonsafe.loads((root / "manifest.json").read_text())
         except (OSError, ValueError):
             raise InvalidArgument("invalid archive: no valid manifest.json") from None
         loaded = []
         for entry in manifest:
             raw = _inside(root, entry["Config"]).read_bytes()
-            config = json.loads(raw)
+            config = jsonsafe.loads(raw)
             want = config.get("rootfs", {}).get("diff_ids", [])
             if len(want) != len(entry.get("Layers", [])):
                 raise InvalidArgument("invalid manifest, layers length mismatch")
