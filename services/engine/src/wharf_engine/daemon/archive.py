@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument
 from wharf_common.reference import InvalidReference, parse_reference
+from wharf_common.tarfiles import extract_archive
 
 from wharf_engine.containers.container import now_rfc3339
 from wharf_engine.images.changes import apply_changes
@@ -171,9 +172,8 @@ async def image_save(daemon: Daemon, names: list[str], out: BinaryIO) -> None:
 def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
     with tempfile.TemporaryDirectory(dir=daemon.layers.tmp) as tmp:
         try:
-            with tarfile.open(fileobj=stream, mode="r|*") as archive:
-                archive.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError) as exc:
+            extract_archive(stream, Path(tmp), limits=daemon.layers.limits)
+        except OSError as exc:
             raise InvalidArgument(f"invalid archive: {exc}") from None
         root = Path(tmp)
         try:

@@ -102,4 +102,4 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
         target = _resolve(root, container, path)
         if not target.is_dir():
             raise InvalidArgument(f"extraction point is not a directory: {path}")
-        await asyncio.to_thread(extract_layer, stream, target)
+        await asyncio.to_thread(extract_layer, stream, target, limits=daemon.layers.limits)

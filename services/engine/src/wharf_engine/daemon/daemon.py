@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 import structlog
 from wharf_common.errors import SystemFault
+from wharf_common.tarfiles import ExtractLimits
 
 from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
@@ -74,7 +75,7 @@ class Daemon:
         if len(str(self.run_dir)) > 60:  # sun_path holds 108 bytes: <run_dir>/<24 hex>.sock
             raise SystemFault(f"exec root {self.run_dir} is too long for unix sockets: set --exec-root")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.layers = LayerStore(self.root)
+        self.layers = LayerStore(self.root, ExtractLimits(settings.layer_max_bytes, settings.layer_max_files))
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
