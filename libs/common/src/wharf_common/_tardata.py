@@ -24,8 +24,10 @@ _ZEROS = bytes(_HOLE)
 
 
 def _regions(member: tarfile.TarInfo) -> list[tuple[int, int]]:
-    """``(offset, length)`` of a sparse member's data (typeshed calls it a list of ints)."""
-    return cast("list[tuple[int, int]]", member.sparse or [])
+    """``(offset, length)`` of a sparse member's data, without the empty entries ``tarfile``
+    keeps from an old GNU header's unused slots (typeshed calls it a list of ints)."""
+    regions = cast("list[tuple[int, int]]", member.sparse or [])
+    return [(offset, length) for offset, length in regions if length]
 
 
 def data_size(member: tarfile.TarInfo) -> int:
