@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from engines import Engine, make_engine
 from wharf_hub.testing import HubProcess
-from wharf_registry.testing import RegistryProcess, random_image_id
+from wharf_registry.testing import RegistryProcess, image_json, random_image_id
 
 MiB = 1 << 20
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -133,6 +133,11 @@ def test_hub_answers_deep_json_with_400(hub: HubProcess, method: str, path: str)
     assert "JSON" in (message["detail"] if path == CALLBACK else message)
 
 
+def test_hub_api_bodies_parsed_by_fastapi_are_400_too(hub: HubProcess) -> None:
+    status, body = http_request(_hub_address(hub), "POST", "/api/v1/users", DEEP)
+    assert status == 400 and json.loads(body)["detail"] == "There was an error parsing the body"
+
+
 # ---- registry -----------------------------------------------------------------------------------
 
 
@@ -155,6 +160,26 @@ def test_registry_refuses_oversized_json_bodies_with_its_error_shape(registry: R
     status, body = http_request(address, "PUT", path, b" " * (5 * MiB))
     assert status == 413 and "too large" in json.loads(body)["error"]
     assert registry.files("images") == []
+
+
+def test_registry_layer_uploads_stream_under_their_own_limit() -> None:
+    process = RegistryProcess()
+    try:
+        process.start(env={"WHARF_REGISTRY_MAX_LAYER_BYTES": str(8 * MiB)})
+        address = ("127.0.0.1", process.port)
+        image_id = random_image_id()
+        assert http_request(address, "PUT", f"/v1/images/{image_id}/json", image_json(image_id))[0] == 200
+        status, _ = http_request(address, "PUT", f"/v1/images/{image_id}/layer", b"x" * (6 * MiB))
+        assert status == 200  # over the 4 MiB JSON limit: layers have their own
+        other = random_image_id()
+        assert http_request(address, "PUT", f"/v1/images/{other}/json", image_json(other))[0] == 200
+        status, body = post_chunked(address, "PUT", f"/v1/images/{other}/layer", 64 * MiB)
+        assert status == 413
+        assert json.loads(body) == {"error": "request body too large: the limit is 8388608 bytes"}
+        left = sorted(f.rsplit("/", 1)[1] for f in process.files(f"images/{other}"))
+        assert left == ["_inprogress", "ancestry", "json"]  # what the JSON PUT made; no upload left
+    finally:
+        process.cleanup()
 
 
 @pytest.mark.parametrize(
