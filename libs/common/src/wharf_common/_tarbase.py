@@ -14,10 +14,12 @@ import io
 import lzma
 import zlib
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from wharf_common._gunzip import GZIP_MAGIC, GunzipReader
 from wharf_common.errors import InvalidArgument
+from wharf_common.humanize import human_size
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -27,6 +29,11 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _MAGIC_LENGTH = 6
 _READ_SIZE = 1 << 16
+_MAX_READ = 64 << 20
+"""``tarfile`` reads member data in small pieces; only a header (PAX records, a GNU long name)
+is read whole, and none of a real archive comes near this."""
+_HEADER_ALLOWANCE = 4 * 512
+"""Stream bytes per member beside its data: header, PAX header and its records, padding."""
 
 WHITEOUT_PREFIX = ".wh."
 """A Docker layer member ``dir/.wh.name`` deletes ``dir/name`` of the layers below."""
@@ -44,6 +51,31 @@ class InvalidArchive(InvalidArgument):
 
 class UnsafeArchive(InvalidArchive):
     """A layer member that would escape the destination or write through a symlink."""
+
+
+class ArchiveTooLarge(InvalidArgument):
+    """An archive that expands beyond :class:`ExtractLimits` (a decompression bomb, or just too big)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractLimits:
+    """How much one archive may expand to; extraction stops with :class:`ArchiveTooLarge` beyond."""
+
+    max_bytes: int = 64 << 30
+    """File data written: regular members' sizes, sparse members' data only (holes are free)."""
+    max_files: int = 1_000_000
+    """Members of any type (files, directories, links, whiteouts)."""
+
+    @property
+    def max_stream(self) -> int:
+        """The most uncompressed tar bytes an archive within the limits can take."""
+        return self.max_bytes + (self.max_files + 2) * _HEADER_ALLOWANCE
+
+    def too_many_bytes(self) -> ArchiveTooLarge:
+        return ArchiveTooLarge(f"archive expands to more than {human_size(self.max_bytes)} (the limit)")
+
+    def too_many_files(self) -> ArchiveTooLarge:
+        return ArchiveTooLarge(f"archive holds more than {self.max_files} files (the limit)")
 
 
 class Readable(Protocol):
@@ -111,8 +143,9 @@ class HashingReader:
     tell a real end-of-archive marker from a truncated or corrupt stream.
     """
 
-    def __init__(self, source: Readable, *, window: int) -> None:
+    def __init__(self, source: Readable, *, window: int, limits: ExtractLimits | None = None) -> None:
         self._source = source
+        self._limits = limits
         self._sha256 = hashlib.sha256()
         self._position = 0
         self._window = window
@@ -121,6 +154,10 @@ class HashingReader:
 
     def read(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes, short only at the end (``tarfile`` reads member data in one call)."""
+        if size > _MAX_READ:
+            raise InvalidArchive(f"invalid tar archive: a header of {size} bytes at offset {self._position}")
+        if self._limits is not None and self._position + max(size, 0) > self._limits.max_stream:
+            raise self._limits.too_many_bytes()
         try:
             data = self._source.read(size)
             if 0 < len(data) < size:
@@ -221,6 +258,8 @@ __all__ = [
     "WHITEOUT_META_PREFIX",
     "WHITEOUT_OPAQUE_DIR",
     "WHITEOUT_PREFIX",
+    "ArchiveTooLarge",
+    "ExtractLimits",
     "HashingReader",
     "HashingWriter",
     "InvalidArchive",

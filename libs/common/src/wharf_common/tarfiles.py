@@ -21,6 +21,11 @@ naming the member):
 * hardlink targets must already exist inside ``dest`` and not be directories;
 * ``trusted.overlay.*`` xattrs in the archive are ignored, since only whiteout conversion
   may set them; other ``SCHILY.xattr.*`` records are applied best-effort.
+
+Expansion is bounded by :class:`ExtractLimits` (file data and member count), checked before a
+member is written: a decompression bomb stops with :class:`ArchiveTooLarge` and what this
+extraction created is removed. Sparse members stay sparse and runs of zeros are not written
+(see ``_tardata``), so the limit counts data, not holes.
 """
 
 from __future__ import annotations
@@ -42,17 +47,19 @@ from wharf_common._tarbase import (
     WHITEOUT_META_PREFIX,
     WHITEOUT_OPAQUE_DIR,
     WHITEOUT_PREFIX,
+    ArchiveTooLarge,
+    ExtractLimits,
     HashingReader,
     InvalidArchive,
     UnsafeArchive,
     open_decompressed,
 )
+from wharf_common._tardata import copy_data, data_size, extract_archive
 from wharf_common._tarwrite import write_tar
 
 log = structlog.get_logger(__name__)
 
 _BUFSIZE = 1 << 16
-_COPY_CHUNK = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _XATTR_PAX_PREFIX = "SCHILY.xattr."
@@ -69,7 +76,9 @@ class LayerStats:
     """Sum of the sizes of the regular files extracted (whiteouts and hardlinks excluded)."""
 
 
-def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False) -> LayerStats:
+def extract_layer(
+    fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False, limits: ExtractLimits | None = None
+) -> LayerStats:
     """Extract the (plain, gzip, bzip2 or xz) layer tar read from ``fileobj`` into ``dest``.
 
     ``dest`` is created if missing; it is expected to be a fresh directory. Docker
@@ -77,16 +86,19 @@ def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False)
     Device nodes and fifos are created only when ``allow_devices`` is true and are
     skipped silently otherwise. Ownership (numeric), mode, mtime and xattrs are kept.
 
-    On any error (:class:`InvalidArchive` for a corrupt or truncated stream,
+    Beyond ``limits`` (default: :class:`ExtractLimits`'s) it raises :class:`ArchiveTooLarge`
+    after removing every entry it created in ``dest`` (what it overwrote stays overwritten).
+    On any other error (:class:`InvalidArchive` for a corrupt or truncated stream,
     :class:`UnsafeArchive` for a hostile member, ``OSError`` from the disk) ``dest``
     is left half-written: the caller extracts into a temporary directory, deletes it
     on failure and renames it into place on success.
     """
+    limits = limits or ExtractLimits()
     dest.mkdir(parents=True, exist_ok=True)
-    reader = HashingReader(open_decompressed(fileobj), window=2 * _BUFSIZE + tarfile.BLOCKSIZE)
+    reader = HashingReader(open_decompressed(fileobj), window=2 * _BUFSIZE + tarfile.BLOCKSIZE, limits=limits)
     root_fd = os.open(dest, _DIR_FLAGS)
     try:
-        extractor = _Extractor(root_fd, allow_devices=allow_devices)
+        extractor = _Extractor(root_fd, allow_devices=allow_devices, limits=limits)
         try:
             with tarfile.open(fileobj=reader, mode="r:") as tar:  # forward seeks only: see HashingReader.seek
                 while (member := tar.next()) is not None:
@@ -96,6 +108,9 @@ def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False)
                 end_offset = tar.offset
         except tarfile.TarError as exc:
             raise InvalidArchive(f"invalid tar archive: {exc}") from exc
+        except ArchiveTooLarge:
+            extractor.undo()
+            raise
         _check_end_marker(reader, end_offset)
         reader.drain()
         extractor.finish()
@@ -164,13 +179,26 @@ def _set_xattrs(target: int | str, member: tarfile.TarInfo) -> None:
 class _Extractor:
     """Applies members one at a time below ``root_fd``, every lookup relative to a held fd."""
 
-    def __init__(self, root_fd: int, *, allow_devices: bool) -> None:
+    def __init__(self, root_fd: int, *, allow_devices: bool, limits: ExtractLimits) -> None:
         self._root_fd = root_fd
         self._allow_devices = allow_devices
+        self._limits = limits
         self._dir_times: list[tuple[tuple[str, ...], int, int]] = []
+        self._files = 0
+        self._written = 0
+        # what to remove if the limits stop us: everything when dest started empty, else what we created
+        self._was_empty = not os.listdir(root_fd)
+        self._created: set[tuple[str, ...]] = set()
         self.size = 0
 
     def extract(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        self._files += 1
+        if self._files > self._limits.max_files:
+            raise self._limits.too_many_files()
+        if member.isreg():
+            self._written += data_size(member)
+            if self._written > self._limits.max_bytes:
+                raise self._limits.too_many_bytes()
         parts = _member_parts(member.name, "path", member.name)
         if parts and parts[0].startswith(WHITEOUT_META_PREFIX) and parts != (WHITEOUT_OPAQUE_DIR,):
             return  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): never part of the rootfs
@@ -180,6 +208,7 @@ class _Extractor:
         parent_fd = self._open_dir(parts[:-1], member.name, create=True)
         try:
             name = parts[-1]
+            self._note_created(parent_fd, parts)
             if name == WHITEOUT_OPAQUE_DIR:
                 os.setxattr(parent_fd, OPAQUE_XATTR, b"y")
             elif name.startswith(WHITEOUT_PREFIX):
@@ -188,6 +217,32 @@ class _Extractor:
                 self._extract_entry(tar, member, parts, parent_fd)
         finally:
             os.close(parent_fd)
+
+    def _note_created(self, parent_fd: int, parts: tuple[str, ...]) -> None:
+        if self._was_empty or any(parts[:depth] in self._created for depth in range(1, len(parts))):
+            return  # removed with the whole destination, or with a directory we created
+        try:
+            os.stat(parts[-1], dir_fd=parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            self._created.add(parts)
+
+    def undo(self) -> None:
+        """Remove what this extraction created (all of ``dest``'s content if it started empty)."""
+        if self._was_empty:
+            targets: list[tuple[str, ...]] = [(name,) for name in os.listdir(self._root_fd)]  # noqa: PTH208 - an fd
+        else:
+            targets = sorted(self._created, key=len, reverse=True)
+        for parts in targets:
+            try:
+                parent_fd = self._open_dir(parts[:-1], "/".join(parts), create=False)
+            except (InvalidArchive, OSError):
+                continue
+            try:
+                _clear(parent_fd, parts[-1], keep_dir=False)
+            except OSError as exc:
+                log.warning("tar.undo_failed", path="/".join(parts), error=str(exc))
+            finally:
+                os.close(parent_fd)
 
     def finish(self) -> None:
         """Set directory times last: creating their children changed them."""
@@ -211,6 +266,7 @@ class _Extractor:
                 except FileNotFoundError:
                     if not create:
                         raise
+                    self._note_created(fd, parts[: index + 1])
                     os.mkdir(part, 0o755, dir_fd=fd)
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
                     os.fchmod(child, 0o755)  # implicit parents are 0755 root:root whatever the umask
@@ -262,7 +318,7 @@ class _Extractor:
             _clear(parent_fd, name, keep_dir=False)
             fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent_fd)
             try:
-                _copy_data(tar, member, fd)
+                copy_data(tar, member, fd)
                 self._apply_fd_metadata(fd, member)
                 os.utime(fd, ns=_times_ns(member))
             finally:
@@ -346,24 +402,16 @@ def _clear(parent_fd: int, name: str, *, keep_dir: bool) -> bool:
     return False
 
 
-def _copy_data(tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> None:
-    source = tar.extractfile(member)
-    if source is None:  # pragma: no cover - isreg() members always have a file object
-        return
-    with source:
-        while chunk := source.read(_COPY_CHUNK):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view) :]
-
-
 __all__ = [
     "OPAQUE_XATTR",
     "WHITEOUT_OPAQUE_DIR",
     "WHITEOUT_PREFIX",
+    "ArchiveTooLarge",
+    "ExtractLimits",
     "InvalidArchive",
     "LayerStats",
     "UnsafeArchive",
+    "extract_archive",
     "extract_layer",
     "open_decompressed",
     "write_tar",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 
 from .api import errors
 from .api.logging import RequestLogMiddleware
@@ -13,6 +14,14 @@ from .api.routers import build, containers, distribution, execs, images, system,
 from .api.version import VersionMiddleware
 from .daemon.daemon import Daemon
 from .settings import Settings
+
+STREAMED_BODIES = [
+    ("POST", "/build"),
+    ("POST", "/images/load"),
+    ("POST", "/images/create"),  # import from the request body
+    ("PUT", "/containers/[^/]+/archive"),
+]
+"""Endpoints whose bodies stream to disk (never buffered): ``max_upload_bytes`` instead."""
 
 
 def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
@@ -34,6 +43,12 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(build.router(daemon))
     app.include_router(execs.router(daemon))
     app.include_router(volumes.router(daemon))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        respond=lambda _scope, status, message: errors.error_response(status, message),
+        rules=[BodyRule.of(method, path, settings.max_upload_bytes) for method, path in STREAMED_BODIES],
+    )  # inside VersionMiddleware: the paths it sees are unversioned
     app.add_middleware(VersionMiddleware)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon

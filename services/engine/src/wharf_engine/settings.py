@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     userns_remap_idmapped: bool = True
     """Remapped roots from idmapped layers when the kernel can; false (or when it cannot): layers
     are chowned once at unpack, under ``<data-root>/<uid>.<gid>``, as dockerd does."""
+    max_body_bytes: int = 16 << 20
+    """Largest request body buffered whole (JSON: container and exec configs, auth); 413 above."""
+    max_upload_bytes: int | None = 64 << 30
+    """Largest streamed body (build context, ``docker load``/import, archive PUT); ``None``: no limit."""
+    layer_max_bytes: int = 64 << 30
+    """Most file data one archive may expand to (a layer pulled, loaded or imported, a build
+    context, ``ADD`` of a tar, ``docker cp``); holes of sparse files do not count."""
+    layer_max_files: int = 1_000_000
+    """Most entries one such archive may hold."""
 
     @field_validator("default_index")
     @classmethod

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from wharf_common.bodylimit import BodyLimitMiddleware
 from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_private_key, public_key_pem
 
 from . import web
@@ -147,6 +148,11 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     for api in (accounts, repos, collaborators, stars, search, webhooks, orgs, builds):
         app.include_router(api.router(hub))
     app.include_router(web.router(hub, pages))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        respond=lambda scope, status, message: errors.render(Request(scope), status, message, None),
+    )
     app.state.hub = hub
     return app
 

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     login_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     builder: BuilderSettings = Field(default_factory=BuilderSettings)
+    max_body_bytes: int = 1 << 20
+    """Largest request body (JSON, forms, webhook callbacks); 413 above, before it is buffered."""
     log_level: str = "info"
     log_json: bool = False
     pidfile: Path | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from fastapi import FastAPI
+from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 from wharf_common.tokens import TokenVerifier
 
 from .access import Authenticator
@@ -55,6 +56,12 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))
         app.include_router(index.elsewhere_router())  # last: it must not shadow the routes above
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        respond=lambda _scope, status, message: errors.error_response(status, message),
+        rules=[BodyRule.of("PUT", "/v1/images/[^/]+/layer", settings.max_layer_bytes)],  # streamed
+    )
     app.add_middleware(RequestMiddleware, metrics=metrics, version=REGISTRY_VERSION, flavor=settings.flavor)
     app.state.storage = storage
     app.state.metrics = metrics

@@ -39,6 +39,7 @@ from typing import Any
 from weakref import WeakValueDictionary
 
 import structlog
+from wharf_common import jsonsafe
 
 from . import names
 from .checksums import PayloadHasher, tarsums_of
@@ -297,7 +298,7 @@ async def _all(*steps: Awaitable[None]) -> None:
 
 def _parse_image_json(image_id: str, raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidImageJson("Invalid JSON") from None
     if not data or not isinstance(data, dict):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from wharf_common import jsonsafe
 
 from . import names
 from .errors import ImageNotFound, InvalidData, RepositoryNotFound, TagNotFound
@@ -81,7 +82,7 @@ class TagService:
     async def put_tag(self, repo: RepositoryName, tag: str, body: bytes, user_agent: str = "") -> None:
         names.check_tag(tag)
         try:
-            image_id = json.loads(body)
+            image_id = jsonsafe.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise InvalidData() from None
         if not image_id or not isinstance(image_id, str):
@@ -146,7 +147,7 @@ class TagService:
 
 def _parse_image_list(body: bytes) -> list[dict[str, str]]:
     try:
-        data = json.loads(body) if body.strip() else []
+        data = jsonsafe.loads(body) if body.strip() else []
     except (ValueError, UnicodeDecodeError):
         raise InvalidData() from None
     if not isinstance(data, list):

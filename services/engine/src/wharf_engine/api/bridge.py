@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, BinaryIO, cast
 
 from starlette.requests import ClientDisconnect, Request
-from wharf_common.errors import InvalidArgument
+from wharf_common.errors import InvalidArgument, WharfError
 
 _EOF = b""
 
@@ -67,6 +67,9 @@ class BodyReader(io.RawIOBase):
                     await self._put(chunk)
         except ClientDisconnect:
             await self._put(TruncatedUpload())
+            return
+        except WharfError as exc:  # e.g. BodyTooLarge: the reading thread must stop too
+            await self._put(exc)
             return
         await self._put(_EOF)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument
 
 FALSE = ("", "0", "no", "false", "none")
@@ -34,7 +34,7 @@ def qfilters(request: Request) -> dict[str, list[str]]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except ValueError:
         raise InvalidArgument(f"invalid filter: {raw}") from None
     if not isinstance(data, dict):
@@ -57,7 +57,7 @@ async def json_body(request: Request, *, required: bool = True) -> dict[str, Any
             raise InvalidArgument("invalid JSON: request body is empty")
         return {}
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except ValueError as exc:
         raise InvalidArgument(f"invalid JSON: {exc}") from None
     if data is None and not required:

@@ -6,11 +6,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from wharf_common.tarfiles import ExtractLimits
+
 Output = Callable[[str], Awaitable[None]]
 
 
 class BuildBackend(Protocol):
     """Implemented by the daemon; the builder never imports the daemon itself."""
+
+    @property
+    def extract_limits(self) -> ExtractLimits:
+        """How far an ``ADD``ed tar may expand."""
+        ...
 
     def resolve_image(self, ref: str) -> str:
         """Image id for a name or id; raises NotFound."""

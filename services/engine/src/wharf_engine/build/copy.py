@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 
 from wharf_common.errors import InvalidArgument
-from wharf_common.tarfiles import InvalidArchive, extract_layer
+from wharf_common.tarfiles import ExtractLimits, InvalidArchive, extract_layer
 
 from .paths import OutsideContext, inside_context, scoped
 
@@ -104,7 +104,8 @@ def destination(root: Path, dest: str, workdir: str, *, many: bool) -> tuple[Pat
 
 
 def copy_into(root: Path, sources: list[Path], dest: str, workdir: str, owner: Ownership | None,
-              chmod: int | None, *, extract_archives: bool) -> None:  # fmt: skip
+              chmod: int | None, *, extract_archives: bool,
+              limits: ExtractLimits | None = None) -> None:  # fmt: skip
     """Docker's copy rules: a directory's contents go into dest; files into dest or dest/name."""
     target, as_dir = destination(root, dest, workdir, many=len(sources) > 1)
     owner = owner or Ownership()
@@ -120,7 +121,7 @@ def copy_into(root: Path, sources: list[Path], dest: str, workdir: str, owner: O
             _mkdirs(root, target, owner)
             try:
                 with open(source, "rb") as f:
-                    extract_layer(f, target, allow_devices=False)
+                    extract_layer(f, target, allow_devices=False, limits=limits)
             except InvalidArchive:  # not a tar after all: copied as a file, as Docker
                 _copy_file(source, target / source.name if as_dir else target, owner, chmod)
         else:

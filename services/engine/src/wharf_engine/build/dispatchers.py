@@ -113,7 +113,7 @@ async def copy(b: BuildExecutor, state: StageState, ins: Copy | Add) -> None:
             root = await b.backend.mount_step(step)
             extract = add and not any(is_url(s) for s in ins.sources)
             copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", _owner(root, ins.chown),
-                      mode, extract_archives=extract)  # fmt: skip
+                      mode, extract_archives=extract, limits=b.backend.extract_limits)  # fmt: skip
 
         await b.commit_changes(
             state, created_by, [digest, ins.chown, ins.chmod], change, announce_container=False

@@ -14,8 +14,10 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument
 from wharf_common.reference import InvalidReference, parse_reference
+from wharf_common.tarfiles import extract_archive
 
 from wharf_engine.containers.container import now_rfc3339
 from wharf_engine.images.changes import apply_changes
@@ -170,19 +172,18 @@ async def image_save(daemon: Daemon, names: list[str], out: BinaryIO) -> None:
 def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
     with tempfile.TemporaryDirectory(dir=daemon.layers.tmp) as tmp:
         try:
-            with tarfile.open(fileobj=stream, mode="r|*") as archive:
-                archive.extractall(tmp, filter="data")
-        except (tarfile.TarError, OSError) as exc:
+            extract_archive(stream, Path(tmp), limits=daemon.layers.limits)
+        except OSError as exc:
             raise InvalidArgument(f"invalid archive: {exc}") from None
         root = Path(tmp)
         try:
-            manifest = json.loads((root / "manifest.json").read_text())
+            manifest = jsonsafe.loads((root / "manifest.json").read_text())
         except (OSError, ValueError):
             raise InvalidArgument("invalid archive: no valid manifest.json") from None
         loaded = []
         for entry in manifest:
             raw = _inside(root, entry["Config"]).read_bytes()
-            config = json.loads(raw)
+            config = jsonsafe.loads(raw)
             want = config.get("rootfs", {}).get("diff_ids", [])
             if len(want) != len(entry.get("Layers", [])):
                 raise InvalidArgument("invalid manifest, layers length mismatch")

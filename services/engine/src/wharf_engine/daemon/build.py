@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import structlog
 from wharf_common.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 from wharf_common.errors import InvalidArgument
-from wharf_common.tarfiles import extract_layer
+from wharf_common.tarfiles import ExtractLimits, extract_layer
 
 from wharf_engine.build.backend import Output
 from wharf_engine.build.cache import BuildCache
@@ -47,6 +47,10 @@ class DaemonBuildBackend:
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
+
+    @property
+    def extract_limits(self) -> ExtractLimits:
+        return self.daemon.layers.limits
 
     def resolve_image(self, ref: str) -> str:
         return resolve_image(self.daemon, ref)
@@ -139,7 +143,7 @@ def receive_context(daemon: Daemon, stream: BinaryIO) -> Path:
     """Extract the build context (tar, optionally compressed) into a fresh directory."""
     work = Path(tempfile.mkdtemp(prefix="build-", dir=daemon.layers.tmp))
     try:
-        extract_layer(stream, work / "context")
+        extract_layer(stream, work / "context", limits=daemon.layers.limits)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -159,7 +163,7 @@ async def fetch_remote(daemon: Daemon, url: str) -> Path:
             return await _clone(url, work)
         if not url.startswith(("http://", "https://")):
             raise InvalidArgument(f"unable to prepare context: unsupported remote {url!r}")
-        return await asyncio.to_thread(_download_context, url, work)
+        return await asyncio.to_thread(_download_context, url, work, daemon.layers.limits)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -206,7 +210,7 @@ async def _clone(url: str, work: Path) -> Path:
     return checkout
 
 
-def _download_context(url: str, work: Path) -> Path:
+def _download_context(url: str, work: Path, limits: ExtractLimits) -> Path:
     import urllib.request
 
     spool = work / "remote"
@@ -220,7 +224,7 @@ def _download_context(url: str, work: Path) -> Path:
         head = f.read(512)
         f.seek(0)
         if looks_like_archive(head):
-            extract_layer(f, context)
+            extract_layer(f, context, limits=limits)
         else:  # a plain file is the Dockerfile itself, as Docker does
             context.mkdir()
             shutil.copyfile(spool, context / "Dockerfile")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from wharf_common.errors import InvalidArgument, NotFound
-from wharf_common.tarfiles import extract_layer
+from wharf_common.tarfiles import ExtractLimits, extract_layer
 
 from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
@@ -120,15 +120,17 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
             raise InvalidArgument(f"extraction point is not a directory: {path}")
         remap = view_map(daemon, container)
         if remap is None:
-            await asyncio.to_thread(extract_layer, stream, target)
+            await asyncio.to_thread(extract_layer, stream, target, limits=daemon.layers.limits)
         else:
-            await asyncio.to_thread(_extract_shifted, stream, target, remap, daemon.layers.tmp)
+            await asyncio.to_thread(
+                _extract_shifted, stream, target, remap, daemon.layers.tmp, daemon.layers.limits
+            )
 
 
-def _extract_shifted(stream: BinaryIO, target: Path, remap: IdMap, tmp: Path) -> None:
+def _extract_shifted(stream: BinaryIO, target: Path, remap: IdMap, tmp: Path, limits: ExtractLimits) -> None:
     """Into a root seen through ``remap``: host ids, and files made as the remapped root."""
     with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=str(tmp)) as shifted:
         shift_tar(stream, cast(BinaryIO, shifted), remap.host_uid, remap.host_gid)
         shifted.seek(0)
         with MappedRootCredentials(remap):
-            extract_layer(cast(BinaryIO, shifted), target)
+            extract_layer(cast(BinaryIO, shifted), target, limits=limits)

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 import structlog
 from wharf_common.errors import SystemFault
+from wharf_common.tarfiles import ExtractLimits
 
 from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
@@ -83,7 +84,9 @@ class Daemon:
         chowned = self.remap if self.remap is not None and self.idmapped is None else None
         if chowned is not None:  # as dockerd: layers chowned into a range get a data root of their own
             self.root = userns.range_root(settings.data_root, chowned)
-        self.layers = LayerStore(self.root, shift=chowned)
+        self.layers = LayerStore(
+            self.root, ExtractLimits(settings.layer_max_bytes, settings.layer_max_files), shift=chowned
+        )
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)

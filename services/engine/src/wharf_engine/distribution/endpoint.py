@@ -12,7 +12,6 @@ import base64
 import binascii
 import functools
 import ipaddress
-import json
 import os
 import ssl
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from wharf_common import jsonsafe
 
 from .errors import InvalidRegistryAuth
 
@@ -63,7 +63,7 @@ def decode_registry_auth(header: str | None) -> AuthConfig:
     for altchars in (b"-_", b"+/"):  # base64url; some clients send the standard alphabet
         try:
             raw = base64.b64decode(padded, altchars=altchars, validate=True)
-            return AuthConfig.from_json(json.loads(raw) if raw.strip() else {})
+            return AuthConfig.from_json(jsonsafe.loads(raw) if raw.strip() else {})
         except (binascii.Error, ValueError):
             continue
     raise InvalidRegistryAuth()

@@ -9,7 +9,6 @@ index, spoken to as before. Anything else is an index, and the flow is the one o
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import structlog
+from wharf_common import jsonsafe
 from wharf_common.reference import ImageReference
 
 from .client import USER_AGENT, RegistryClient, transport_reason
@@ -44,7 +44,7 @@ def is_standalone(header: str | None, body: bytes = b"") -> bool:
     """M15 ``pingV1``: standalone unless the header (or the body's ``standalone``) says otherwise."""
     standalone = True
     try:
-        data = json.loads(body) if body.strip() else None
+        data = jsonsafe.loads(body) if body.strip() else None
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("standalone"), bool):

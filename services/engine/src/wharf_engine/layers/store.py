@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from wharf_common.errors import NotFound
-from wharf_common.tarfiles import extract_layer, open_decompressed, write_tar
+from wharf_common.tarfiles import ExtractLimits, extract_layer, open_decompressed, write_tar
 
 from wharf_engine.idmap import IdMap
 
@@ -35,7 +35,11 @@ class NoSuchLayer(NotFound):
 class LayerStore:
     """``<root>/layers/<hex>/diff`` plus ``meta.json``; a layer appears only when complete."""
 
-    def __init__(self, root: Path, *, shift: IdMap | None = None) -> None:
+    def __init__(
+        self, root: Path, limits: ExtractLimits | None = None, *, shift: IdMap | None = None
+    ) -> None:
+        self.limits = limits or ExtractLimits()
+        """How far any archive the engine extracts may expand (layers, contexts, ``cp``)."""
         self.shift = shift  # layers kept chowned into this range (--userns-remap without idmapped roots)
         self._owner = unshifted(shift) if shift is not None else None
         self.root = root / "layers"
@@ -81,7 +85,7 @@ class LayerStore:
             # to the diff id again, and `save`/push must hand out exactly what the id names
             with open(work / "source", "wb") as source:
                 tee = cast(BinaryIO, _Tee(stream, source))
-                stats = extract_layer(tee, work / "diff", allow_devices=True)
+                stats = extract_layer(tee, work / "diff", allow_devices=True, limits=self.limits)
                 while tee.read(1 << 20):  # to the very end: the source is kept whole, and a
                     pass  # streamed input says there (end of file) that it was verified
             if self.shift is not None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument, WharfError
 from wharf_common.reference import InvalidReference, parse_reference
 
@@ -34,7 +34,7 @@ def _json_map(request: Request, name: str) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except ValueError:
         raise InvalidArgument(f"invalid {name}: {raw}") from None
     if not isinstance(data, dict):

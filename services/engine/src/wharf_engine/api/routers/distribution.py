@@ -8,13 +8,13 @@ moby answers before it writes any progress; what fails later is the stream's las
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument, WharfError
 
 from wharf_engine.api.streams import error_line, json_line
@@ -82,7 +82,7 @@ def router(backend: DistributionBackend) -> APIRouter:
     @r.post("/auth")
     async def auth(request: Request) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = jsonsafe.loads(await request.body() or b"{}")
         except ValueError:
             raise InvalidArgument("invalid JSON body for /auth") from None
         return JSONResponse(await backend.registry_login(AuthConfig.from_json(body)))

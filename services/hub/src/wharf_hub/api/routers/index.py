@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
+from wharf_common import jsonsafe
 
 from ...db.models import User
 from ...hub import Hub
@@ -33,7 +33,7 @@ async def _json(request: Request) -> Any:
     if not body.strip():
         return []
     try:
-        return json.loads(body)
+        return jsonsafe.loads(body)
     except ValueError:
         raise InvalidName("Invalid JSON") from None
 

@@ -8,11 +8,10 @@ callers are programs.
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from wharf_common import jsonsafe
 
 from ...hub import Hub
 from ...webhooks.errors import InvalidCallback
@@ -121,7 +120,7 @@ def router(hub: Hub) -> APIRouter:
         if len(raw) > MAX_CALLBACK_BYTES:
             raise InvalidCallback("The callback body is too large")
         try:
-            body = json.loads(raw)
+            body = jsonsafe.loads(raw)
         except ValueError:
             raise InvalidCallback("The callback body is not valid JSON") from None
         result = await run_in_threadpool(validate, namespace, name, secret, body)

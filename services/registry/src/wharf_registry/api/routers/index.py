@@ -9,11 +9,11 @@ In index mode the hub answers these, and :func:`elsewhere_router` refuses them h
 
 from __future__ import annotations
 
-import json
 from typing import Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from wharf_common import jsonsafe
 from wharf_common.tokens import Access
 
 from ...access import Authenticator
@@ -87,7 +87,7 @@ def users_router(auth: Authenticator) -> APIRouter:
         if not auth.enabled:
             return json_response("User Created", status=201)
         try:
-            body = json.loads(await request.body())
+            body = jsonsafe.loads(await request.body())
             user, password = str(body["username"]), str(body["password"])
         except (ValueError, KeyError, TypeError):
             return json_response({"error": "Invalid data"}, status=400)
