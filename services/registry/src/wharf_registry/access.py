@@ -62,6 +62,8 @@ class AuthenticationRequired(Unauthorized):
 @dataclass(frozen=True, slots=True)
 class Identity:
     user: str | None  # None: anonymous (auth off, or anonymous reads)
+    repository: str | None = None
+    """Index mode: the repository of the caller's token, which scopes its image writes."""
 
 
 @dataclass(frozen=True, slots=True)

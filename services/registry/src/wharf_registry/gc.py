@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_GRACE = 3600.0
+_IMAGE_ID = re.compile(r"[a-f0-9]{64}")
 _UPLOADS = "_uploads"
-_TAG_PREFIX = "tag_"
 
 
 class GcRefused(Exception):
@@ -188,14 +189,16 @@ async def tagged_images(storage: StorageDriver) -> dict[str, list[str]]:
     for namespace in await storage.list(paths.REPOSITORIES):
         for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
             for entry in await storage.list(paths.repository(namespace, repo)):
-                if not entry.startswith(_TAG_PREFIX):
+                if not entry.startswith(paths.TAG_PREFIX):
                     continue
-                tag = entry.removeprefix(_TAG_PREFIX)
+                tag = entry.removeprefix(paths.TAG_PREFIX)
                 try:
                     raw = await get_bytes(storage, paths.tag(namespace, repo, tag))
                 except PathNotFound:
                     continue  # deleted meanwhile
                 image_id = raw.decode(errors="replace").strip()
+                if not _IMAGE_ID.fullmatch(image_id):
+                    continue  # an older layout's tag metadata ("tag_<x>_json" of tag "_<x>")
                 tagged.setdefault(image_id, []).append(f"{namespace}/{repo}:{tag}")
     return tagged
 
