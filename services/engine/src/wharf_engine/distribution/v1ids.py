@@ -2,7 +2,10 @@
 
 Three maps: ``layers`` v1 id → ``{diff_id, parent}`` (a pull skips v1 images whose layer is
 here), ``chains`` chain id → v1 id and ``images`` local image id → v1 id of its top (a push
-reuses the ids a pull or an earlier push gave, so the registry recognizes what it has).
+reuses the ids a pull or an earlier push gave, so the registry recognizes what it has), and
+``checksums`` v1 id → the payload checksum of this engine's own content under that id (as it
+pushed it, or as a pull received and verified it): a push skips an image the registry says it
+has only when the registry's checksum is this one, so it never tags content it did not push.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ class V1IdStore:
         self.layers: dict[str, dict[str, Any]] = {}
         self.chains: dict[str, str] = {}
         self.images: dict[str, str] = {}
+        self.checksums: dict[str, str] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
             self.layers = data.get("layers", {})
             self.chains = data.get("chains", {})
             self.images = data.get("images", {})
+            self.checksums = data.get("checksums", {})
 
     def diff_id(self, v1_id: str) -> str | None:
         entry = self.layers.get(v1_id)
@@ -39,10 +44,24 @@ class V1IdStore:
     def image_id(self, image_id: str, parent: str | None) -> str | None:
         return self._if_parent(self.images.get(image_id), parent)
 
-    def remember_layer(self, v1_id: str, parent: str | None, diff_id: str) -> None:
+    def checksum(self, v1_id: str) -> str | None:
+        """The payload checksum of this engine's content under ``v1_id``, if it knows one."""
+        return self.checksums.get(v1_id)
+
+    def remember_layer(
+        self, v1_id: str, parent: str | None, diff_id: str, checksum: str | None = None
+    ) -> None:
         """One pulled layer, as soon as it is registered (a retried pull then skips it)."""
         self.layers[v1_id] = {"diff_id": diff_id, "parent": parent}
+        if checksum:
+            self.checksums[v1_id] = checksum
         self._save()
+
+    def remember_checksums(self, checksums: dict[str, str]) -> None:
+        """v1 id → payload checksum of layers this engine pushed."""
+        if checksums:
+            self.checksums.update(checksums)
+            self._save()
 
     def record(
         self,
@@ -66,7 +85,12 @@ class V1IdStore:
         self._save()
 
     def _save(self) -> None:
-        data = {"layers": self.layers, "chains": self.chains, "images": self.images}
+        data = {
+            "layers": self.layers,
+            "chains": self.chains,
+            "images": self.images,
+            "checksums": self.checksums,
+        }
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
         tmp.replace(self.path)
