@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from wharf_registry.gc import GcRefused, collect, plan
+from wharf_registry.gc import GcRefused, collect, plan, tagged_images
 from wharf_registry.layers import LayerService
 from wharf_registry.main import main
 from wharf_registry.names import parse_repository
@@ -250,3 +250,28 @@ async def test_uploads_of_an_image_without_its_checksum_are_not_stale(fs: Filesy
     assert not await layers.is_complete(image)
     report = await plan(fs, grace=3600)
     assert all(r.uploads_only is False for r in report.removals)  # never its uploads alone
+
+
+async def test_records_of_pushes_of_removed_images_go_too(fs: FilesystemDriver) -> None:
+    """An id collected and pushed again later (by anyone) is not held by its first repository."""
+    layers, repo = LayerService(fs), parse_repository("alice/web")
+    kept, gone = random_image_id(), random_image_id()
+    for image_id in (kept, gone):
+        raw, layer = image_json(image_id), make_layer({"f": image_id.encode()})
+        await layers.put_image_json(image_id, raw, repo)
+        await layers.put_layer(image_id, _body(layer), repo)
+        await layers.put_checksum(image_id, payload=payload_checksum(raw, layer), tarsum=None, repo=repo)
+    await tag(fs, "alice/web", "v1", kept)
+    assert await layers.holds(repo, gone)
+    await collect(fs, now=time.time() + LATER)
+    assert await layers.holds(repo, kept)
+    assert not await layers.holds(repo, gone)
+    assert await fs.list(paths.repository_images("alice", "web")) == [kept]
+
+
+async def test_older_layout_tag_metadata_is_no_dangling_tag(fs: FilesystemDriver) -> None:
+    image_id = random_image_id()
+    await push(fs, image_id)
+    await tag(fs, "alice/web", "_v1", image_id)
+    await put_bytes(fs, paths.legacy_tag_json("alice", "web", "_v1"), b'{"last_update": 1}')
+    assert await tagged_images(fs) == {image_id: ["alice/web:_v1"]}

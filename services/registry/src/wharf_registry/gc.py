@@ -2,7 +2,8 @@
 
 An image is *reachable* when a tag names it or it is in the ancestry of an image a tag
 names. ``wharf-registry gc`` removes every object under ``images/<id>/`` (JSON, ancestry,
-layer, checksum, uploads) of the images that are not, and the upload leftovers of complete
+layer, checksum, uploads) of the images that are not (and the repositories' records of their
+pushes, ``repositories/<ns>/<repo>/_images/<id>``), and the upload leftovers of complete
 images (uploads whose checksum never came).
 
 It is safe beside a running registry:
@@ -326,7 +327,21 @@ async def collect(
         log.info("gc.removed", image_id=removal.image_id, uploads_only=removal.uploads_only,
                  size=removal.size)  # fmt: skip
         report.removals.append(removal)
+    await _forget(storage, {r.image_id for r in report.removals if not r.uploads_only})
     return report
+
+
+async def _forget(storage: StorageDriver, removed: set[str]) -> None:
+    """Drop the repositories' records of pushes of removed images: an id pushed again later
+    (perhaps by another repository, with other content) is not theirs."""
+    if not removed:
+        return
+    for namespace in await storage.list(paths.REPOSITORIES):
+        for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
+            for image_id in removed.intersection(
+                await storage.list(paths.repository_images(namespace, repo))
+            ):
+                await _delete(storage, paths.repository_image(namespace, repo, image_id))
 
 
 __all__ = [

@@ -93,6 +93,10 @@ def legacy_tag_json(namespace: str, repo: str, tag: str) -> str:
     return f"{REPOSITORIES}/{namespace}/{repo}/tag{tag}_json"
 
 
+def repository_images(namespace: str, repo: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_images"
+
+
 def repository_image(namespace: str, repo: str, image_id: str) -> str:
     return f"{REPOSITORIES}/{namespace}/{repo}/_images/{image_id}"
 
