@@ -203,7 +203,7 @@ class _Pull:
                 await settled(registering)  # its temporary files are gone before we go on
                 raise
         self.diff_ids[v1_id] = layer.diff_id
-        self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id, checksum)
+        self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id, checksum, image.raw)
         emit(layer_status(short, "Pull complete"))
 
     async def _download(self, v1_id: str, image: ImageJson, pipe: ChunkPipe, emit: Emit) -> str:

@@ -160,7 +160,9 @@ class _Push:
         for target in self.targets:
             rows = [(layer.v1_id, layer.parent, layer.diff_id, layer.chain_id) for layer in target.chain]
             self.daemon.v1ids.record(rows, target.image_id)
-        self.daemon.v1ids.remember_checksums(checksums)
+        self.daemon.v1ids.remember_pushed(
+            checksums, {v1_id: layer.raw for v1_id, layer in self.layers.items()}
+        )
         await self.session.finish(self._pushed_list(checksums))
         for target in self.targets:
             name = f"{self.repository}:{target.tag}"

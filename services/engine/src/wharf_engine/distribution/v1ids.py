@@ -5,7 +5,8 @@ here), ``chains`` chain id → v1 id and ``images`` local image id → v1 id of 
 reuses the ids a pull or an earlier push gave, so the registry recognizes what it has), and
 ``checksums`` v1 id → the payload checksum of this engine's own content under that id (as it
 pushed it, or as a pull received and verified it): a push skips an image the registry says it
-has only when the registry's checksum is this one, so it never tags content it did not push.
+has only when the registry's checksum is this one, so it never tags content it did not push;
+``jsons`` v1 id → the image JSON that went with it (a reused id goes out with its JSON).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ class V1IdStore:
         self.chains: dict[str, str] = {}
         self.images: dict[str, str] = {}
         self.checksums: dict[str, str] = {}
+        self.jsons: dict[str, str] = {}
         if self.path.exists():
             data = json.loads(self.path.read_text())
             self.layers = data.get("layers", {})
             self.chains = data.get("chains", {})
             self.images = data.get("images", {})
             self.checksums = data.get("checksums", {})
+            self.jsons = data.get("jsons", {})
 
     def diff_id(self, v1_id: str) -> str | None:
         entry = self.layers.get(v1_id)
@@ -44,24 +47,35 @@ class V1IdStore:
     def image_id(self, image_id: str, parent: str | None) -> str | None:
         return self._if_parent(self.images.get(image_id), parent)
 
+    def raw_json(self, v1_id: str) -> bytes | None:
+        raw = self.jsons.get(v1_id)
+        return raw.encode(errors="surrogateescape") if raw is not None else None
+
     def checksum(self, v1_id: str) -> str | None:
         """The payload checksum of this engine's content under ``v1_id``, if it knows one."""
         return self.checksums.get(v1_id)
 
     def remember_layer(
-        self, v1_id: str, parent: str | None, diff_id: str, checksum: str | None = None
+        self,
+        v1_id: str,
+        parent: str | None,
+        diff_id: str,
+        checksum: str | None = None,
+        raw: bytes | None = None,
     ) -> None:
         """One pulled layer, as soon as it is registered (a retried pull then skips it)."""
         self.layers[v1_id] = {"diff_id": diff_id, "parent": parent}
         if checksum:
             self.checksums[v1_id] = checksum
+        if raw is not None:
+            self.jsons[v1_id] = raw.decode(errors="surrogateescape")
         self._save()
 
-    def remember_checksums(self, checksums: dict[str, str]) -> None:
-        """v1 id → payload checksum of layers this engine pushed."""
-        if checksums:
-            self.checksums.update(checksums)
-            self._save()
+    def remember_pushed(self, checksums: dict[str, str], jsons: dict[str, bytes]) -> None:
+        """v1 id → payload checksum of layers this engine pushed, and each v1 id's JSON."""
+        self.checksums.update(checksums)
+        self.jsons.update({v1_id: raw.decode(errors="surrogateescape") for v1_id, raw in jsons.items()})
+        self._save()
 
     def record(
         self,
