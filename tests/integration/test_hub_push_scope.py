@@ -12,14 +12,21 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from engines import Engine
 from hubstack import Stack, hub_stack
+from wharf_engine.distribution.v1 import V1Layer, v1_chain
+from wharf_engine.distribution.v1ids import V1IdStore
+from wharf_engine.images.references import ReferenceStore
+from wharf_engine.images.store import ImageStore
+from wharf_engine.layers.store import LayerStore
+from wharf_registry.testing import make_layer, payload_checksum
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 DEFAULT_KEY = "https://index.docker.io/v1/"
-USERS = {"alice": "pa55word", "bobby": "b0bpass1"}
+USERS = {"alice": "pa55word", "bobby": "b0bpass1", "mallory": "m4llory1"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,6 +49,18 @@ def stream(engine: Engine, method: str, path: str, auth: dict[str, str] | None =
 def statuses(messages: list[Any]) -> list[str]:
     assert not [m for m in messages if "error" in m], messages
     return [m["status"] for m in messages]
+
+
+def commit(engine: Engine, name: str, tag: str, text: str) -> None:
+    """busybox plus one layer: ``/b`` holds ``text``."""
+    cmd = {"Image": "busybox", "Cmd": ["sh", "-c", f"echo {text} > /b"]}
+    container = engine.json("POST", "/containers/create", cmd)["Id"]
+    try:
+        assert engine.request("POST", f"/containers/{container}/start")[0] == 204
+        assert engine.json("POST", f"/containers/{container}/wait")["StatusCode"] == 0
+        assert engine.request("POST", f"/commit?container={container}&repo={name}&tag={tag}")[0] == 201
+    finally:
+        engine.request("DELETE", f"/containers/{container}?force=1")
 
 
 def test_base_pushed_by_another_repository_is_proven_then_pulled_whole(
@@ -74,3 +93,50 @@ def test_base_pushed_by_another_repository_is_proven_then_pulled_whole(
     assert out.count("Pull complete") == 2
     status, body = engine_b.request("GET", "/images/bobby/app:v1/json")
     assert status == 200, body
+
+
+def v1_images(engine: Engine, reference: str) -> list[V1Layer]:
+    """The v1 images the engine will push for ``reference``, computed as its push does."""
+    root = engine.root / "data"
+    [image_id] = [i for ref, i in ReferenceStore(root).items() if ref.endswith(reference)]
+    config = ImageStore(root).get(image_id)
+    sizes = [LayerStore(root).get(d).size for d in config["rootfs"]["diff_ids"]]
+    return v1_chain(image_id, config, sizes, V1IdStore(root))
+
+
+def test_id_taken_first_by_another_user_is_never_tagged_with_their_content(
+    engine: Engine, engine_b: Engine, stack: Stack
+) -> None:
+    """Mallory knows the id and JSON of the image Bob is about to push and pushes her own layer
+    under them first: Bob's engine used to hear "already exists", skip, and tag her content."""
+    commit(engine, "bobby/trap", "v1", "bob-own")
+    chain = v1_images(engine, "bobby/trap:v1")
+    top = chain[-1]
+    with httpx.Client(base_url=stack.hub.url, timeout=30) as hub:
+        mallory = ("mallory", USERS["mallory"])
+        r = hub.put("/v1/repositories/mallory/bait/", json=[{"id": top.v1_id}], auth=mallory,
+                    headers={"X-Docker-Token": "true"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        token = {"Authorization": f"Token {r.headers['x-docker-token']}"}
+    evil = make_layer({"b": b"mallory's\n"})
+    with httpx.Client(base_url=stack.registry.url, headers=token, timeout=30) as registry:
+        for layer in chain:  # the base too, unless another test pushed it already
+            r = registry.put(f"/v1/images/{layer.v1_id}/json", content=layer.raw)
+            if layer is not top and r.status_code != 200:
+                continue
+            assert r.status_code == 200, r.text
+            assert registry.put(f"/v1/images/{layer.v1_id}/layer", content=evil).status_code in (200, 409)
+            checksum = {"X-Docker-Checksum-Payload": payload_checksum(layer.raw, evil)}
+            registry.put(f"/v1/images/{layer.v1_id}/checksum", headers=checksum)
+        assert registry.get(f"/v1/images/{top.v1_id}/json").status_code == 200  # complete, mallory's
+
+    messages = stream(engine, "POST", "/images/bobby/trap/push?tag=v1", creds("bobby"))
+    assert "Image already exists with different content" in messages[-1]["error"], messages
+    assert not [
+        m for m in messages if m.get("id") == top.v1_id[:12] and m.get("status") == "Layer already exists"
+    ]
+    status, body = engine_b.request("POST", "/images/create?fromImage=bobby/trap&tag=v1",
+                                    headers={"X-Registry-Auth": base64.urlsafe_b64encode(
+                                        json.dumps(creds("bobby")).encode()).decode()})  # fmt: skip
+    assert status == 404 or b"error" in body  # no tag: nothing to pull, and never mallory's layer
+    assert engine_b.request("GET", "/images/bobby/trap:v1/json")[0] == 404
