@@ -4,7 +4,8 @@ An image is *reachable* when a tag names it or it is in the ancestry of an image
 names. ``wharf-registry gc`` removes every object under ``images/<id>/`` (JSON, ancestry,
 layer, checksum, uploads) of the images that are not (and the repositories' records of their
 pushes, ``repositories/<ns>/<repo>/_images/<id>``), and the upload leftovers of complete
-images (uploads whose checksum never came).
+images (uploads whose checksum never came). Then it counts each namespace's quota usage again
+(:func:`recount`): the layers its repositories published that are still stored, each once.
 
 It is safe beside a running registry:
 
@@ -328,7 +329,32 @@ async def collect(
                  size=removal.size)  # fmt: skip
         report.removals.append(removal)
     await _forget(storage, {r.image_id for r in report.removals if not r.uploads_only})
+    await recount(storage)
     return report
+
+
+async def recount(storage: StorageDriver) -> dict[str, int]:
+    """Each namespace's quota usage, counted again from its repositories' records of the layers
+    they published (those still stored, each once); written to ``namespaces/<ns>/_usage``."""
+    usage: dict[str, int] = {}
+    for namespace in await storage.list(paths.REPOSITORIES):
+        sizes: dict[str, int] = {}
+        for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
+            for image_id in await storage.list(paths.repository_images(namespace, repo)):
+                if image_id in sizes or not await storage.exists(paths.image_checksum(image_id)):
+                    continue
+                try:
+                    record = await _read_json(storage, paths.repository_image(namespace, repo, image_id))
+                except (PathNotFound, ValueError, UnicodeDecodeError):
+                    continue
+                size = record.get("size") if isinstance(record, dict) else None
+                if isinstance(size, int):
+                    sizes[image_id] = size
+        if sizes or await storage.exists(paths.namespace_usage(namespace)):
+            usage[namespace] = sum(sizes.values())
+            data = json.dumps({"bytes": usage[namespace]}).encode()
+            await storage.put(paths.namespace_usage(namespace), data)
+    return usage
 
 
 async def _forget(storage: StorageDriver, removed: set[str]) -> None:
@@ -353,6 +379,7 @@ __all__ = [
     "collect",
     "lineage",
     "plan",
+    "recount",
     "scan_images",
     "tagged_images",
 ]

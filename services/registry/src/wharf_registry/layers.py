@@ -382,9 +382,10 @@ class LayerService:
             layer = paths.image_layer(image_id)
             await self.storage.move(paths.image_upload(image_id, upload_id), layer, durable=False)
             if repo is not None:  # (no fsync: see the module docstring)
+                size = uploads[upload_id][1]  # the record names what it stored: gc recounts quotas from it
                 member = paths.repository_image(repo.namespace, repo.repo, image_id)
-                await put_bytes(self.storage, member, b"{}", durable=False)
-                await self.usage.add(repo.namespace, uploads[upload_id][1])
+                await put_bytes(self.storage, member, json.dumps({"size": size}).encode(), durable=False)
+                await self.usage.add(repo.namespace, size)
             # the image on disk (one trip, one directory), then the checksum that publishes it
             await self.storage.sync([paths.image_json(image_id), paths.image_ancestry(image_id), layer])
             await put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode())

@@ -5,11 +5,12 @@ passes one raises from the iterator the storage driver is consuming, so the driv
 write leaves nothing behind, and the client gets 413 with the v1 error body. A declared
 ``Content-Length`` over the limit is refused before a byte is read.
 
-The quota counts the layer bytes published into a namespace (a layer pushed to two of its
-repositories, or proven there, counts once: only new objects do), kept in
-``namespaces/<ns>/_usage`` and updated when a layer is published; bytes still streaming count
-too, so concurrent uploads cannot pass it together. It is kept only while a quota is set, and
-counts what was published since (``wharf-registry gc`` does not lower it: it can only grow).
+The quota counts the layer bytes published into a namespace (a layer proven there, already
+stored for another repository, costs nothing), kept in ``namespaces/<ns>/_usage``: the registry
+adds each layer it publishes while a quota is set, and ``wharf-registry gc`` counts it again from
+the repositories' records of what they published and is still stored (so removed images and
+deleted repositories free their bytes, and a layer published to two repositories of a namespace
+counts once). Bytes still streaming count too, so concurrent uploads cannot pass it together.
 """
 
 from __future__ import annotations
