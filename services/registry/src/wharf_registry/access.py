@@ -73,7 +73,6 @@ class AccessScope:
     access: Access
     repository: str | None = None  # "ns/repo" on repository routes
     image_id: str | None = None  # on image routes (not validated yet)
-    image_json: bool = False  # the image's JSON (engines probe it before a push)
 
 
 class UsersFile:
