@@ -66,7 +66,7 @@ def push_image(
     http: httpx.Client, auth: dict[str, str], image_id: str, layer: bytes, parent: str | None = None
 ) -> None:
     """Steps 4-5.3 of the v1 push as the engine does them, with the hub's write token."""
-    assert http.get(f"/v1/images/{image_id}/json", headers=auth).status_code == 404  # "already pushed?"
+    assert http.get(f"/v1/images/{image_id}/json", headers=auth).status_code == 403  # "already pushed?": no
     raw = image_json(image_id, parent)
     r = http.put(
         f"/v1/images/{image_id}/json", content=raw, headers={**auth, "Content-Type": "application/json"}

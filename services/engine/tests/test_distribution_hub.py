@@ -31,6 +31,7 @@ from wharf_engine.distribution import (
     AuthConfig,
     PullAccessDenied,
     RegistrationFailed,
+    RegistryError,
     RegistryService,
     RegistryUnauthorized,
     RegistryUnreachable,
@@ -78,6 +79,7 @@ class FakeHub:
         self.checksums = {i: payload(self.jsons[i], self.layers[i]) for i in self.jsons}
         self.tags: dict[str, dict[str, str]] = {"alice/web": {"latest": TOP}}
         self.uploading: set[str] = set()
+        self.write_token_reads = False  # as wharf's registry: a push's token reads its repository's JSON
 
     def forget_images(self) -> None:
         self.layers, self.jsons, self.checksums, self.tags, self.repos = {}, {}, {}, {}, {}
@@ -152,7 +154,10 @@ class FakeHub:
     def registry(self, request: httpx.Request, path: str) -> httpx.Response:
         header = request.headers.get("authorization", "")
         repository, access = self.tokens.get(header.removeprefix("Token "), ("", ""))
-        if not header.startswith("Token ") or access != ("read" if request.method == "GET" else "write"):
+        allowed = {"read", "write"} if request.method == "GET" and self.write_token_reads else {"read"}
+        if not header.startswith("Token ") or access not in (
+            allowed if request.method == "GET" else {"write"}
+        ):
             return httpx.Response(401, json={"error": "Requires authorization"})
         parts = path.split("/")
         if parts[2] == "repositories":  # /v1/repositories/<ns>/<repo>/tags/<tag>
@@ -301,6 +306,25 @@ def test_push_again_sends_no_layer(daemon: Any, hub: FakeHub) -> None:
     assert [m["status"] for m in messages if m.get("id") == TOP[:12]][-1] == "Layer already exists"
     assert not [r for r in hub.sent(REGISTRY) if r.url.path.endswith("/layer")]
     assert hub.finished[0][1] == [{"id": TOP, "Tag": "latest"}]
+
+
+def test_push_verifies_an_existing_image_before_skipping_it(daemon: Any, hub: FakeHub) -> None:
+    """Another's content under this engine's id: the layer goes out, never "already exists"."""
+    hub.write_token_reads = True
+    asyncio.run(collect(pull.image_pull(daemon, "alice/web", None, AuthConfig())))
+    hub.layers[TOP] = layer({"greeting": b"mallory's\n"})  # the registry's TOP is no longer ours
+    hub.checksums[TOP] = payload(hub.jsons[TOP], hub.layers[TOP])
+    hub.requests.clear()
+    try:
+        messages = asyncio.run(collect(push.image_push(daemon, "alice/web", None, ALICE)))
+    except RegistryError:
+        messages = []  # the registry refused what the engine sent: the push fails, no tag is set
+    assert not [m for m in messages if m.get("id") == TOP[:12] and m.get("status") == "Layer already exists"]
+    puts = [r.url.path for r in hub.sent(REGISTRY) if r.method == "PUT"]
+    assert f"/v1/images/{TOP}/layer" in puts
+    assert f"/v1/images/{BASE}/layer" not in puts  # the registry's BASE is the one pulled: skipped
+    if not messages:
+        assert "/v1/repositories/alice/web/tags/latest" not in puts
 
 
 def test_push_anonymous_or_to_another_namespace_is_refused(daemon: Any, hub: FakeHub) -> None:

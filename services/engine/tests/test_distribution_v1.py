@@ -47,6 +47,9 @@ class NoneKnown:
     def image_id(self, image_id: str, parent: str | None) -> str | None:
         return None
 
+    def raw_json(self, v1_id: str) -> bytes | None:
+        return None
+
 
 def test_payload_checksum_is_sha256_of_json_newline_layer() -> None:
     raw, layer = b'{"id":"x"}', b"\x1f\x8b layer bytes"
@@ -136,3 +139,27 @@ def test_v1_id_store_keeps_first_pushed_id_but_prefers_pulled(tmp_path: Path) ->
     assert store.layer_id(BASE, None) == "4" * 64
     store.remember_layer("5" * 64, None, TOP)
     assert V1IdStore(tmp_path).diff_id("5" * 64) == TOP
+
+
+class Known:
+    """An engine that pushed the first layer before, as the top of another image."""
+
+    def __init__(self, v1_id: str, raw: bytes) -> None:
+        self.v1_id, self.raw = v1_id, raw
+
+    def layer_id(self, chain_id: str, parent: str | None) -> str | None:
+        return self.v1_id if parent is None else None
+
+    def image_id(self, image_id: str, parent: str | None) -> str | None:
+        return None
+
+    def raw_json(self, v1_id: str) -> bytes | None:
+        return self.raw if v1_id == self.v1_id else None
+
+
+def test_reused_id_goes_out_with_the_json_it_had() -> None:
+    """An id names one JSON: a registry takes a complete image into another repository only with it."""
+    first = b'{"config":{"Cmd":["sh"]},"id":"' + b"a" * 64 + b'"}'
+    chain = v1_chain("sha256:img", config(), [10, 20], Known("a" * 64, first))
+    assert (chain[0].v1_id, chain[0].raw) == ("a" * 64, first)
+    assert json.loads(chain[1].raw)["parent"] == "a" * 64

@@ -15,10 +15,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from wharf_registry.gc import GcRefused, collect, plan
+from wharf_registry.gc import GcRefused, collect, plan, recount, tagged_images
 from wharf_registry.layers import LayerService
 from wharf_registry.main import main
 from wharf_registry.names import parse_repository
+from wharf_registry.quotas import UploadLimits
 from wharf_registry.storage import FilesystemDriver, S3Driver, StorageDriver, paths
 from wharf_registry.storage.base import get_bytes, put_bytes
 from wharf_registry.tags import TagService
@@ -250,3 +251,50 @@ async def test_uploads_of_an_image_without_its_checksum_are_not_stale(fs: Filesy
     assert not await layers.is_complete(image)
     report = await plan(fs, grace=3600)
     assert all(r.uploads_only is False for r in report.removals)  # never its uploads alone
+
+
+async def test_records_of_pushes_of_removed_images_go_too(fs: FilesystemDriver) -> None:
+    """An id collected and pushed again later (by anyone) is not held by its first repository."""
+    layers, repo = LayerService(fs), parse_repository("alice/web")
+    kept, gone = random_image_id(), random_image_id()
+    for image_id in (kept, gone):
+        raw, layer = image_json(image_id), make_layer({"f": image_id.encode()})
+        await layers.put_image_json(image_id, raw, repo)
+        await layers.put_layer(image_id, _body(layer), repo)
+        await layers.put_checksum(image_id, payload=payload_checksum(raw, layer), tarsum=None, repo=repo)
+    await tag(fs, "alice/web", "v1", kept)
+    assert await layers.holds(repo, gone)
+    await collect(fs, now=time.time() + LATER)
+    assert await layers.holds(repo, kept)
+    assert not await layers.holds(repo, gone)
+    assert await fs.list(paths.repository_images("alice", "web")) == [kept]
+
+
+async def test_older_layout_tag_metadata_is_no_dangling_tag(fs: FilesystemDriver) -> None:
+    image_id = random_image_id()
+    await push(fs, image_id)
+    await tag(fs, "alice/web", "_v1", image_id)
+    await put_bytes(fs, paths.legacy_tag_json("alice", "web", "_v1"), b'{"last_update": 1}')
+    assert await tagged_images(fs) == {image_id: ["alice/web:_v1"]}
+
+
+async def test_quota_usage_is_counted_again_from_what_is_still_stored(fs: FilesystemDriver) -> None:
+    layers = LayerService(fs, UploadLimits(namespace_quota=1 << 30))
+    sizes = {}
+    for name, repo in (("kept", "alice/web"), ("gone", "alice/web"), ("shared", "alice/api")):
+        image_id, repository = random_image_id(), parse_repository(repo)
+        raw, layer = image_json(image_id), make_layer({name: os.urandom(4096)})
+        await layers.put_image_json(image_id, raw, repository)
+        await layers.put_layer(image_id, _body(layer), repository)
+        await layers.put_checksum(
+            image_id, payload=payload_checksum(raw, layer), tarsum=None, repo=repository
+        )
+        sizes[name] = (image_id, len(layer))
+    await tag(fs, "alice/web", "v1", sizes["kept"][0])
+    await tag(fs, "alice/api", "v1", sizes["shared"][0])
+    assert await layers.usage.used("alice") == sum(size for _, size in sizes.values())
+    await collect(fs, now=time.time() + LATER)  # "gone" is collected
+    assert await layers.usage.used("alice") == sizes["kept"][1] + sizes["shared"][1]
+    await TagService(fs, layers).delete_repository(parse_repository("alice/api"))
+    assert await recount(fs) == {"alice": sizes["kept"][1]}
+    assert await layers.usage.used("alice") == sizes["kept"][1]

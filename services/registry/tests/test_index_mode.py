@@ -56,7 +56,7 @@ async def push_image(
     client: httpx.AsyncClient, auth: dict[str, str], image_id: str, layer: bytes, parent: str | None = None
 ) -> None:
     raw = image_json(image_id, parent)
-    assert (await client.get(f"/v1/images/{image_id}/json", headers=auth)).status_code == 404  # the probe
+    assert (await client.get(f"/v1/images/{image_id}/json", headers=auth)).status_code == 403  # the probe
     assert (await client.put(f"/v1/images/{image_id}/json", content=raw, headers=auth)).status_code == 200
     assert (await client.put(f"/v1/images/{image_id}/layer", content=layer, headers=auth)).status_code == 200
     headers = {**auth, "X-Docker-Checksum-Payload": payload_checksum(raw, layer)}
@@ -126,40 +126,65 @@ async def test_official_names_map_to_library(client: httpx.AsyncClient, hub: Tok
     assert r.status_code == 403  # tokens name the full repository, as the hub issues them
 
 
-async def test_write_token_may_probe_any_image_json(client: httpx.AsyncClient, hub: TokenSigner) -> None:
+async def test_write_token_reads_no_image_of_another_repository(
+    client: httpx.AsyncClient, hub: TokenSigner
+) -> None:
+    """Image ids are no secret: a write token for one's own repository opened any image's JSON."""
     secret = await pushed(client, hub, "bobby/secret")
     write = token(hub, "alice/web", "write")
-    assert (await client.get(f"/v1/images/{secret}/json", headers=write)).status_code == 200
-    for part in ("layer", "ancestry"):
+    for part in ("json", "layer", "ancestry"):
         r = await client.get(f"/v1/images/{secret}/{part}", headers=write)
+        assert (r.status_code, r.json()) == (403, NOT_THIS_IMAGE)
+        assert "x-docker-checksum-payload" not in r.headers
+
+
+async def test_tag_cannot_name_an_image_of_another_repository(
+    client: httpx.AsyncClient, hub: TokenSigner
+) -> None:
+    """The attack: tag someone else's image id in one's own repository, then read its layer."""
+    secret = await pushed(client, hub, "bobby/secret")
+    write = token(hub, "alice/web", "write")
+    r = await client.put("/v1/repositories/alice/web/tags/stolen", content=json.dumps(secret), headers=write)
+    assert r.status_code == 403
+    assert r.json()["error"].startswith(f"Image {secret} is not in this repository")
+    r = await client.get(f"/v1/images/{secret}/layer", headers=token(hub, "alice/web", "read"))
+    assert (r.status_code, r.json()) == (403, NOT_THIS_IMAGE)
+    assert (await client.get("/v1/repositories/alice/web/tags", headers=write)).status_code == 404
+
+
+async def test_parent_of_another_repository_is_not_reachable_through_a_child(
+    client: httpx.AsyncClient, hub: TokenSigner
+) -> None:
+    """A child pushed with a parent the repository does not hold cannot be tagged there."""
+    secret = await pushed(client, hub, "bobby/secret")
+    child = random_image_id()
+    write = token(hub, "alice/web", "write")
+    raw = image_json(child, secret)
+    layer = make_layer({"x": b"1"})
+    assert (await client.put(f"/v1/images/{child}/json", content=raw, headers=write)).status_code == 200
+    assert (await client.put(f"/v1/images/{child}/layer", content=layer, headers=write)).status_code == 200
+    headers = {**write, "X-Docker-Checksum-Payload": payload_checksum(raw, layer)}
+    assert (await client.put(f"/v1/images/{child}/checksum", headers=headers)).status_code == 200
+    r = await client.put("/v1/repositories/alice/web/tags/x", content=json.dumps(child), headers=write)
+    assert r.status_code == 403
+    assert secret in r.json()["error"]
+    for auth in (write, token(hub, "alice/web", "read")):
+        r = await client.get(f"/v1/images/{secret}/layer", headers=auth)
         assert (r.status_code, r.json()) == (403, NOT_THIS_IMAGE)
 
 
-async def test_write_token_may_upload_images_for_any_push(
+async def test_pushed_image_readable_in_its_repository_only(
     client: httpx.AsyncClient, hub: TokenSigner
 ) -> None:
     image_id = random_image_id()
-    await push_image(client, token(hub, "carol/app", "write"), image_id, make_layer({"a": b"1"}))
-    r = await client.put(
-        "/v1/repositories/alice/web/tags/x",
-        content=json.dumps(image_id),
-        headers=token(hub, "alice/web", "write"),
-    )
-    assert r.status_code == 200  # the image is an upload, not carol/app's, until a tag names it
-
-
-async def test_tag_change_is_seen_at_once(client: httpx.AsyncClient, hub: TokenSigner) -> None:
-    image_id = random_image_id()
     write = token(hub, "alice/web", "write")
     await push_image(client, write, image_id, make_layer({"a": b"1"}))
+    assert (await client.get(f"/v1/images/{image_id}/json", headers=write)).status_code == 200  # "pushed?"
     read = token(hub, "alice/web", "read")
-    r = await client.get(f"/v1/images/{image_id}/layer", headers=read)
-    assert (r.status_code, r.json()) == (403, NOT_THIS_IMAGE)  # not tagged yet: cached as unreachable
-    await client.put("/v1/repositories/alice/web/tags/v1", content=json.dumps(image_id), headers=write)
     assert (await client.get(f"/v1/images/{image_id}/layer", headers=read)).status_code == 200
-    r = await client.delete("/v1/repositories/alice/web/tags/v1", headers=token(hub, "alice/web", "delete"))
-    assert r.status_code == 200
-    assert (await client.get(f"/v1/images/{image_id}/layer", headers=read)).status_code == 403
+    await client.put("/v1/repositories/alice/web/tags/v1", content=json.dumps(image_id), headers=write)
+    r = await client.get(f"/v1/images/{image_id}/layer", headers=token(hub, "bobby/web", "read"))
+    assert (r.status_code, r.json()) == (403, NOT_THIS_IMAGE)
 
 
 async def test_delete_repository_with_delete_token(client: httpx.AsyncClient, hub: TokenSigner) -> None:
@@ -174,7 +199,7 @@ async def test_delete_repository_with_delete_token(client: httpx.AsyncClient, hu
     read = token(hub, "alice/web", "read")
     assert (await client.get("/v1/repositories/alice/web/tags", headers=read)).status_code == 404
     r = await client.get(f"/v1/images/{image_id}/layer", headers=read)
-    assert r.status_code == 403  # no tag reaches it any more
+    assert r.status_code == 403  # no tag reaches it, and the record of its push went with the repository
 
 
 # ---- refused credentials ----------------------------------------------------------------

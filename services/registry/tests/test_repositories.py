@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
+from wharf_registry.settings import Settings
 from wharf_registry.testing import image_json, make_layer, payload_checksum, random_image_id
 
 pytestmark = pytest.mark.anyio
@@ -32,6 +34,61 @@ async def test_tags_put_get_delete(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/repositories/alice/web/tags/v1")
     assert r.status_code == 404
     assert r.json() == {"error": "Tag not found"}
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def write_older_layout(repo: Path, image_id: str) -> None:
+    """Tag ``_v1``, and its metadata where older registries kept it."""
+    repo.mkdir(parents=True)
+    (repo / "tag__v1").write_text(image_id)
+    (repo / "tag_v1_json").write_text(json.dumps({"last_update": 1400000000, "docker_version": "1.4.1"}))
+
+
+async def test_tags_named_like_metadata_files_are_distinct(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """``_v1``'s metadata was stored as ``tag_v1_json``: the tag file of tag ``v1_json``."""
+    first, second = await pushed_image(client), await pushed_image(client)
+    ua = {"User-Agent": "docker/1.5.0 go/go1.4.1 kernel/3.16 os/linux arch/amd64"}
+    for tag, image_id in (("_v1", first), ("v1_json", second), ("_", first), ("_json", second)):
+        r = await client.put(
+            f"/v1/repositories/alice/web/tags/{tag}", content=json.dumps(image_id), headers=ua
+        )
+        assert r.status_code == 200
+    expected = {"_v1": first, "v1_json": second, "_": first, "_json": second}
+    assert (await client.get("/v1/repositories/alice/web/tags")).json() == expected
+    for tag, image_id in expected.items():
+        assert (await client.get(f"/v1/repositories/alice/web/tags/{tag}")).json() == image_id
+        meta = (await client.get(f"/v1/repositories/alice/web/tags/{tag}/json")).json()
+        assert meta["docker_version"] == "1.5.0"
+    assert (await client.delete("/v1/repositories/alice/web/tags/_v1")).status_code == 200
+    assert (await client.get("/v1/repositories/alice/web/tags/v1_json")).json() == second
+    assert stored_files(settings.data_root / "repositories" / "alice" / "web") == [
+        "_tag_json/_",
+        "_tag_json/_json",
+        "_tag_json/v1_json",
+        "tag__",
+        "tag__json",
+        "tag_v1_json",
+    ]
+
+
+async def test_tag_metadata_of_the_older_layout_stays_readable(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    image_id = await pushed_image(client)
+    repo = settings.data_root / "repositories" / "alice" / "old"
+    write_older_layout(repo, image_id)
+    assert (await client.get("/v1/repositories/alice/old/tags")).json() == {"_v1": image_id}
+    meta = (await client.get("/v1/repositories/alice/old/tags/_v1/json")).json()
+    assert (meta["last_update"], meta["docker_version"]) == (1400000000, "1.4.1")
+    r = await client.put("/v1/repositories/alice/old/tags/_v1", content=json.dumps(image_id))
+    assert r.status_code == 200  # rewritten in the new layout, the old file dropped
+    assert not (repo / "tag_v1_json").exists()
+    assert (await client.get("/v1/repositories/alice/old/tags")).json() == {"_v1": image_id}
 
 
 async def test_single_component_names_map_to_library(client: httpx.AsyncClient) -> None:

@@ -62,6 +62,8 @@ class AuthenticationRequired(Unauthorized):
 @dataclass(frozen=True, slots=True)
 class Identity:
     user: str | None  # None: anonymous (auth off, or anonymous reads)
+    repository: str | None = None
+    """Index mode: the repository of the caller's token, which scopes its image writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,6 @@ class AccessScope:
     access: Access
     repository: str | None = None  # "ns/repo" on repository routes
     image_id: str | None = None  # on image routes (not validated yet)
-    image_json: bool = False  # the image's JSON (engines probe it before a push)
 
 
 class UsersFile:

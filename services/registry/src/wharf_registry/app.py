@@ -15,7 +15,7 @@ from .api.routers import images, index, repositories, search, system
 from .index_access import IndexAuthority, load_index_key
 from .layers import LayerService
 from .metrics import Metrics
-from .reachable import ReachableImages
+from .reachable import ReachableImages, RepositoryImages
 from .search import SearchService
 from .settings import REGISTRY_VERSION, Settings
 from .storage import StorageDriver, build_driver
@@ -32,7 +32,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
     index_key = load_index_key(settings.index)
     storage = storage if storage is not None else build_driver(settings.storage, settings.data_root)
     metrics = Metrics()
-    layers = LayerService(storage)
+    layers = LayerService(storage, settings.uploads)
     tags = TagService(storage, layers)
 
     app = FastAPI(title="wharf registry", docs_url=None, redoc_url=None, openapi_url=None)
@@ -51,7 +51,9 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
             log.warning("registry.users_file_ignored", reason="index mode: only the hub's tokens count")
         reachable = ReachableImages(tags, layers)
         tags.add_listener(reachable.invalidate)
-        guard = Guard(IndexAuthority(TokenVerifier(index_key), reachable))
+        held = RepositoryImages(layers, reachable)
+        tags.scope = held  # a tag names only an image its repository holds
+        guard = Guard(IndexAuthority(TokenVerifier(index_key), held))
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))

@@ -6,7 +6,7 @@ clients match on some of them (``Image already exists`` makes the engine skip an
 
 from __future__ import annotations
 
-from wharf_common.errors import Conflict, InvalidArgument, NotFound
+from wharf_common.errors import Conflict, Forbidden, InvalidArgument, NotFound
 
 
 class ImageNotFound(NotFound):
@@ -63,3 +63,40 @@ class TagNotFound(NotFound):
 class InvalidData(InvalidArgument):
     def __init__(self, message: str = "Invalid data") -> None:
         super().__init__(message)
+
+
+class ImageNotInRepository(Forbidden):
+    """Index mode: the image (or an ancestor) was neither pushed to this repository nor proven there."""
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(
+            f"Image {image_id} is not in this repository: push it (its layer too) with its token"
+        )
+
+
+class ImageContentDiffers(Conflict):
+    """The id is taken by an image whose JSON or layer is not what the client sent."""
+
+    def __init__(self) -> None:
+        super().__init__("Image already exists with different content")
+
+
+class ImageBusy(Conflict):
+    """The image is being uploaded to another repository."""
+
+    def __init__(self) -> None:
+        super().__init__("Image is being uploaded to another repository, retry later")
+
+
+class UploadTooLarge(InvalidArgument):
+    status = 413
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"{what} exceeds the limit of {limit} bytes")
+
+
+class QuotaExceeded(InvalidArgument):
+    status = 413
+
+    def __init__(self, namespace: str, quota: int) -> None:
+        super().__init__(f"Upload exceeds the quota of namespace {namespace} ({quota} bytes)")

@@ -2,8 +2,10 @@
 
 An image is *reachable* when a tag names it or it is in the ancestry of an image a tag
 names. ``wharf-registry gc`` removes every object under ``images/<id>/`` (JSON, ancestry,
-layer, checksum, uploads) of the images that are not, and the upload leftovers of complete
-images (uploads whose checksum never came).
+layer, checksum, uploads) of the images that are not (and the repositories' records of their
+pushes, ``repositories/<ns>/<repo>/_images/<id>``), and the upload leftovers of complete
+images (uploads whose checksum never came). Then it counts each namespace's quota usage again
+(:func:`recount`): the layers its repositories published that are still stored, each once.
 
 It is safe beside a running registry:
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,8 +45,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_GRACE = 3600.0
+_IMAGE_ID = re.compile(r"[a-f0-9]{64}")
 _UPLOADS = "_uploads"
-_TAG_PREFIX = "tag_"
 
 
 class GcRefused(Exception):
@@ -188,14 +191,16 @@ async def tagged_images(storage: StorageDriver) -> dict[str, list[str]]:
     for namespace in await storage.list(paths.REPOSITORIES):
         for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
             for entry in await storage.list(paths.repository(namespace, repo)):
-                if not entry.startswith(_TAG_PREFIX):
+                if not entry.startswith(paths.TAG_PREFIX):
                     continue
-                tag = entry.removeprefix(_TAG_PREFIX)
+                tag = entry.removeprefix(paths.TAG_PREFIX)
                 try:
                     raw = await get_bytes(storage, paths.tag(namespace, repo, tag))
                 except PathNotFound:
                     continue  # deleted meanwhile
                 image_id = raw.decode(errors="replace").strip()
+                if not _IMAGE_ID.fullmatch(image_id):
+                    continue  # an older layout's tag metadata ("tag_<x>_json" of tag "_<x>")
                 tagged.setdefault(image_id, []).append(f"{namespace}/{repo}:{tag}")
     return tagged
 
@@ -323,7 +328,46 @@ async def collect(
         log.info("gc.removed", image_id=removal.image_id, uploads_only=removal.uploads_only,
                  size=removal.size)  # fmt: skip
         report.removals.append(removal)
+    await _forget(storage, {r.image_id for r in report.removals if not r.uploads_only})
+    await recount(storage)
     return report
+
+
+async def recount(storage: StorageDriver) -> dict[str, int]:
+    """Each namespace's quota usage, counted again from its repositories' records of the layers
+    they published (those still stored, each once); written to ``namespaces/<ns>/_usage``."""
+    usage: dict[str, int] = {}
+    for namespace in await storage.list(paths.REPOSITORIES):
+        sizes: dict[str, int] = {}
+        for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
+            for image_id in await storage.list(paths.repository_images(namespace, repo)):
+                if image_id in sizes or not await storage.exists(paths.image_checksum(image_id)):
+                    continue
+                try:
+                    record = await _read_json(storage, paths.repository_image(namespace, repo, image_id))
+                except (PathNotFound, ValueError, UnicodeDecodeError):
+                    continue
+                size = record.get("size") if isinstance(record, dict) else None
+                if isinstance(size, int):
+                    sizes[image_id] = size
+        if sizes or await storage.exists(paths.namespace_usage(namespace)):
+            usage[namespace] = sum(sizes.values())
+            data = json.dumps({"bytes": usage[namespace]}).encode()
+            await storage.put(paths.namespace_usage(namespace), data)
+    return usage
+
+
+async def _forget(storage: StorageDriver, removed: set[str]) -> None:
+    """Drop the repositories' records of pushes of removed images: an id pushed again later
+    (perhaps by another repository, with other content) is not theirs."""
+    if not removed:
+        return
+    for namespace in await storage.list(paths.REPOSITORIES):
+        for repo in await storage.list(f"{paths.REPOSITORIES}/{namespace}"):
+            for image_id in removed.intersection(
+                await storage.list(paths.repository_images(namespace, repo))
+            ):
+                await _delete(storage, paths.repository_image(namespace, repo, image_id))
 
 
 __all__ = [
@@ -335,6 +379,7 @@ __all__ = [
     "collect",
     "lineage",
     "plan",
+    "recount",
     "scan_images",
     "tagged_images",
 ]

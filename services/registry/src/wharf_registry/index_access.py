@@ -7,12 +7,12 @@ request (a token stays good until it expires), as DR's ``check_token`` does per 
 GET/HEAD read (a write token covers reads), PUT/POST write, DELETE delete.
 
 * Repository routes: the token's repository must be the URL's.
-* Image writes (``PUT json|layer|checksum``): any write token, since a push uploads images
-  before it tags them in the token's repository.
-* Image reads (``GET json|layer|ancestry``): only images in the ancestry of a tag of the
-  token's repository (:class:`~wharf_registry.reachable.ReachableImages`), so a token for a
-  public repository reads no layer of a private one; except that a write token may read any
-  image's JSON, which engines ask for to skip images the registry already has.
+* Image writes (``PUT json|layer|checksum``): any write token, scoped to the token's
+  repository by :class:`~wharf_registry.layers.LayerService` (the identity names it).
+* Image reads (``GET json|layer|ancestry``), with a read or a write token: only images the
+  token's repository holds (:class:`~wharf_registry.reachable.RepositoryImages`: pushed or
+  proven there, or reached by its tags), so a token for a public repository reads no layer of
+  a private one, and knowing an image id opens nothing.
 
 Missing, Basic, forged, foreign-key, tampered and expired credentials are 401 with
 ``WWW-Authenticate: Token``; a genuine token that does not cover the request is 403.
@@ -31,7 +31,7 @@ from wharf_common.tokens import InvalidToken, RepositoryToken, TokenForbidden, T
 
 from .access import AccessScope, Identity
 from .names import parse_repository
-from .reachable import ReachableImages
+from .reachable import RepositoryImages
 
 log = structlog.get_logger(__name__)
 
@@ -91,9 +91,9 @@ def _credentials(authorization: str | None) -> str:
 class IndexAuthority:
     """Authorize requests with tokens the hub signed; satisfies ``api.deps.Authority``."""
 
-    def __init__(self, verifier: TokenVerifier, reachable: ReachableImages) -> None:
+    def __init__(self, verifier: TokenVerifier, images: RepositoryImages) -> None:
         self._verifier = verifier
-        self._reachable = reachable
+        self._images = images
 
     async def authorize(self, authorization: str | None, scope: AccessScope) -> Identity:
         token = self._verifier.verify(_credentials(authorization))
@@ -104,18 +104,18 @@ class IndexAuthority:
             await self._authorize_image(token, scope.image_id, scope)
         elif not token.allows(scope.access):
             raise TokenForbidden(f"Token does not grant {scope.access} access")
-        return Identity(token.user or None)
+        return Identity(token.user or None, repository=token.repository)
 
     async def _authorize_image(self, token: RepositoryToken, image_id: str, scope: AccessScope) -> None:
         if not token.allows(scope.access):
             raise TokenForbidden(f"Token does not grant {scope.access} access to images")
-        if scope.access != "read" or (scope.image_json and token.access == "write"):
-            return  # uploads for a push, and the engine's "already pushed?" probe
+        if scope.access != "read":
+            return  # uploads: the layer service scopes them to the token's repository
         try:
             repo = parse_repository(token.repository)
         except InvalidArgument:
             repo = None
-        if repo is None or not await self._reachable.contains(repo, image_id):
+        if repo is None or not await self._images.contains(repo, image_id):
             log.info("index_access.image_refused", repository=token.repository, image_id=image_id[:80])
             raise TokenForbidden("Token does not grant read access to this image")
 

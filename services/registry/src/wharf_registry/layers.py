@@ -25,12 +25,31 @@ Identical concurrent pushes all succeed and store one layer: steps that change a
 state hold a per-image lock, a layer re-sent for a complete image is accepted when its
 checksum is the stored one, and a checksum re-sent for a complete image likewise.
 (The lock is per process: run one registry process per storage.)
+
+Repositories (index mode, where every write names the repository of its token): image ids are
+no secret, so an id says nothing about who may use it.
+
+* An image in progress belongs to the repository whose ``PUT json`` started it (named in the
+  mark): another repository's ``PUT json``, ``PUT layer`` or ``PUT checksum`` of it is refused
+  (:class:`ImageBusy`) until the push is over, or the mark is older than ``takeover_after``.
+* Publishing records the image in its repository (``repositories/<ns>/<repo>/_images/<id>``,
+  without fsync: a record lost in a crash only makes the repository prove the image again).
+* "Already exists" is said to a repository that holds the image only. For another, a
+  complete image is a claim to prove: ``PUT json`` must send the stored JSON byte for byte
+  (recorded as a claim), then ``PUT layer`` the very bytes whose checksum is stored, and only
+  then is the image in that repository too (nothing is stored twice). Anything else is
+  :class:`ImageContentDiffers`: a client never gets another's content under its own push.
+
+Limits (:class:`UploadLimits`): an image JSON and a layer have a maximum size, and a
+namespace an optional quota of layer bytes published into it; both are checked while the body
+streams, and a refused body leaves no object behind (:mod:`wharf_registry.quotas`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -47,12 +66,17 @@ from .errors import (
     ChecksumMismatch,
     ChecksumNotSettable,
     ImageAlreadyExists,
+    ImageBusy,
+    ImageContentDiffers,
     ImageInProgress,
     ImageNotFound,
+    ImageNotInRepository,
     InvalidImageJson,
     MissingChecksum,
     MissingParent,
 )
+from .names import RepositoryName
+from .quotas import NamespaceUsage, UploadLimits, capped
 from .storage import paths
 from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
 
@@ -67,8 +91,10 @@ class ImageJson:
 
 
 class LayerService:
-    def __init__(self, storage: StorageDriver) -> None:
+    def __init__(self, storage: StorageDriver, limits: UploadLimits | None = None) -> None:
         self.storage = storage
+        self.limits = limits or UploadLimits()
+        self.usage = NamespaceUsage(storage, self.limits.namespace_quota)
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     def _lock(self, image_id: str) -> asyncio.Lock:
@@ -88,6 +114,28 @@ class LayerService:
         if await self.storage.exists(paths.image_mark(image_id)):
             return True
         return not await self.storage.exists(paths.image_checksum(image_id))
+
+    async def _uploader(self, image_id: str) -> tuple[str | None, bool]:
+        """The repository pushing an image in progress, per its mark (None: anyone's), and
+        whether its claim is fresh (younger than ``takeover_after``)."""
+        try:
+            mark = json.loads(await get_bytes(self.storage, paths.image_mark(image_id)))
+        except (PathNotFound, ValueError, UnicodeDecodeError):
+            return None, False
+        if not isinstance(mark, dict) or not isinstance(mark.get("repository"), str):
+            return None, False  # an older registry's mark ("true")
+        since = mark.get("since")
+        fresh = isinstance(since, int | float) and time.time() - since <= self.limits.takeover_after
+        return str(mark["repository"]), fresh
+
+    async def _check_uploader(self, image_id: str, repo: RepositoryName | None) -> None:
+        """Uploads and checksums go to the repository whose ``PUT json`` started the image."""
+        if repo is not None and (await self._uploader(image_id))[0] != str(repo):
+            raise ImageBusy()
+
+    async def holds(self, repo: RepositoryName, image_id: str) -> bool:
+        """Whether ``image_id`` was pushed to ``repo`` (or proven there); see the module docstring."""
+        return await self.storage.exists(paths.repository_image(repo.namespace, repo.repo, image_id))
 
     async def is_complete(self, image_id: str) -> bool:
         names.check_image_id(image_id)
@@ -146,26 +194,60 @@ class LayerService:
 
     # ---- push -------------------------------------------------------------------------
 
-    async def put_image_json(self, image_id: str, raw: bytes) -> None:
+    async def read_image_json(self, chunks: AsyncIterable[bytes]) -> bytes:
+        """A ``PUT json`` body, refused (:class:`UploadTooLarge`) as soon as it passes the limit."""
+        body = bytearray()
+        async for chunk in capped(chunks, self.limits.max_image_json_size, "Image JSON"):
+            body += chunk
+        return bytes(body)
+
+    async def put_image_json(self, image_id: str, raw: bytes, repo: RepositoryName | None = None) -> None:
         names.check_image_id(image_id)
         data = _parse_image_json(image_id, raw)
         parent = data.get("parent")
         async with self._lock(image_id):
             if await self._has_json(image_id) and not await self._in_progress(image_id):
-                raise ImageAlreadyExists()
+                if repo is None or await self.holds(repo, image_id):
+                    raise ImageAlreadyExists()
+                await self._claim(image_id, raw, repo)
+                return
+            if repo is not None:
+                uploader, fresh = await self._uploader(image_id)
+                if fresh and uploader != str(repo):
+                    raise ImageBusy()
             if parent:
                 parent_ancestry = await self._ancestry_of_parent(parent)
             else:
                 parent_ancestry = []
             # mark first; without fsync: the checksum's absence keeps the image in progress anyway
-            await put_bytes(self.storage, paths.image_mark(image_id), b"true", durable=False)
+            mark = json.dumps({"repository": str(repo), "since": time.time()}).encode() if repo else b"true"
+            await put_bytes(self.storage, paths.image_mark(image_id), mark, durable=False)
             await self._delete_if_there(paths.image_checksum(image_id))
             ancestry = json.dumps([image_id, *parent_ancestry]).encode()
             await _all(  # made durable when the image is published
                 put_bytes(self.storage, paths.image_json(image_id), raw, durable=False),
                 put_bytes(self.storage, paths.image_ancestry(image_id), ancestry, durable=False),
             )
-        log.info("image.json_stored", image_id=image_id, parent=parent)
+        log.info(
+            "image.json_stored", image_id=image_id, parent=parent, repository=str(repo) if repo else None
+        )
+
+    async def _claim(self, image_id: str, raw: bytes, repo: RepositoryName) -> None:
+        """``repo`` sent the JSON of an image it does not hold: the stored one, or no claim."""
+        if raw != await get_bytes(self.storage, paths.image_json(image_id)):
+            log.warning("image.claim_refused", image_id=image_id, repository=str(repo))
+            raise ImageContentDiffers()
+        await put_bytes(
+            self.storage, paths.image_claim(image_id, repo.namespace, repo.repo), b"{}", durable=False
+        )
+        log.info("image.claimed", image_id=image_id, repository=str(repo))
+
+    async def _admit(self, image_id: str, repo: RepositoryName) -> None:
+        """``repo`` proved it has the image's JSON and layer: it holds the image from now on."""
+        member = paths.repository_image(repo.namespace, repo.repo, image_id)
+        await put_bytes(self.storage, member, b"{}", durable=False)
+        await self._delete_if_there(paths.image_claim(image_id, repo.namespace, repo.repo))
+        log.info("image.proven", image_id=image_id, repository=str(repo))
 
     async def _ancestry_of_parent(self, parent: str) -> list[str]:
         if not await self._has_json(parent):
@@ -176,8 +258,18 @@ class LayerService:
             raise MissingParent() from None
         return [str(i) for i in value]
 
-    async def put_layer(self, image_id: str, chunks: AsyncIterable[bytes]) -> str:
-        """Store a complete upload; return its payload checksum (the layer is not visible yet)."""
+    async def put_layer(
+        self,
+        image_id: str,
+        chunks: AsyncIterable[bytes],
+        repo: RepositoryName | None = None,
+        *,
+        length: int | None = None,
+    ) -> str:
+        """Store a complete upload; return its payload checksum (the layer is not visible yet).
+
+        ``length``: the body's declared size, refused at once when over a limit.
+        """
         names.check_image_id(image_id)
         try:
             image_json = await get_bytes(self.storage, paths.image_json(image_id))
@@ -186,36 +278,52 @@ class LayerService:
         hasher = PayloadHasher(image_json)
         size = 0
 
-        async def hashed() -> AsyncIterator[bytes]:
+        async def hashed(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             nonlocal size
-            async for chunk in chunks:
+            async for chunk in body:
                 hasher.update(chunk)
                 size += len(chunk)
                 yield chunk
 
+        layer_limit = self.limits.max_layer_size
         if not await self._in_progress(image_id):
-            # complete already: accept an identical re-upload (a concurrent pusher), store nothing
-            async for _ in hashed():
+            # complete already: an identical re-upload (a concurrent pusher, or a proof), stored nowhere
+            if repo is not None and not await self.holds(repo, image_id):
+                claim = paths.image_claim(image_id, repo.namespace, repo.repo)
+                if not await self.storage.exists(claim):
+                    raise ImageNotInRepository(image_id)  # its JSON first
+            async for _ in hashed(capped(chunks, layer_limit, "Layer", length)):
                 pass
-            if hasher.checksum in await self._stored_checksums(image_id):
-                return hasher.checksum
-            raise ImageAlreadyExists()
+            if hasher.checksum not in await self._stored_checksums(image_id):
+                raise ImageContentDiffers()
+            if repo is not None and not await self.holds(repo, image_id):
+                await self._admit(image_id, repo)
+            return hasher.checksum
+        await self._check_uploader(image_id, repo)
         upload_id = uuid.uuid4().hex
-        await self.storage.write(paths.image_upload(image_id, upload_id), hashed(), durable=False)
+        path = paths.image_upload(image_id, upload_id)
+        if repo is None:
+            await self.storage.write(
+                path, hashed(capped(chunks, layer_limit, "Layer", length)), durable=False
+            )
+        else:
+            async with self.usage.reserve(repo.namespace, layer_limit, length) as limit:
+                await self.storage.write(path, hashed(limit.apply(chunks)), durable=False)
         async with self._lock(image_id):
             if not await self._in_progress(image_id):  # published by someone else meanwhile
                 await self._discard_uploads(image_id, [upload_id])
-                if hasher.checksum in await self._stored_checksums(image_id):
+                matches = hasher.checksum in await self._stored_checksums(image_id)
+                if matches and (repo is None or await self.holds(repo, image_id)):
                     return hasher.checksum
-                raise ImageAlreadyExists()
+                raise ImageContentDiffers()
             record = json.dumps({"checksum": hasher.checksum, "size": size}).encode()
             await put_bytes(self.storage, paths.image_upload_sum(image_id, upload_id), record, durable=False)
         log.info("image.layer_uploaded", image_id=image_id, size=size, checksum=hasher.checksum)
         return hasher.checksum
 
-    async def _uploads(self, image_id: str) -> dict[str, str]:
-        """upload id → recorded payload checksum, for every complete upload."""
-        found: dict[str, str] = {}
+    async def _uploads(self, image_id: str) -> dict[str, tuple[str, int]]:
+        """upload id → recorded payload checksum and size, for every complete upload."""
+        found: dict[str, tuple[str, int]] = {}
         for name in await self.storage.list(paths.image_uploads(image_id)):
             if not name.endswith(paths.UPLOAD_SUM_SUFFIX):
                 continue
@@ -226,7 +334,9 @@ class LayerService:
             except (PathNotFound, ValueError):  # gone meanwhile, or cut short by a crash
                 continue
             if isinstance(record, dict):
-                found[upload_id] = str(record.get("checksum", ""))
+                recorded_size = record.get("size")
+                size = recorded_size if isinstance(recorded_size, int) else 0
+                found[upload_id] = (str(record.get("checksum", "")), size)
         return found
 
     async def _delete_if_there(self, path: str) -> None:
@@ -243,7 +353,9 @@ class LayerService:
             await self._delete_if_there(paths.image_upload_sum(image_id, upload_id))
             await self._delete_if_there(paths.image_upload(image_id, upload_id))
 
-    async def put_checksum(self, image_id: str, *, payload: str | None, tarsum: str | None) -> None:
+    async def put_checksum(
+        self, image_id: str, *, payload: str | None, tarsum: str | None, repo: RepositoryName | None = None
+    ) -> None:
         """Verify the client's checksum against the uploads and publish the matching one."""
         names.check_image_id(image_id)
         if not payload and not tarsum:
@@ -254,8 +366,13 @@ class LayerService:
             if not await self._in_progress(image_id):
                 stored = await self._stored_checksums(image_id)
                 if (payload or tarsum) in stored:
+                    if repo is not None and not await self.holds(repo, image_id):
+                        raise ImageNotInRepository(
+                            image_id
+                        )  # a checksum is no secret: the layer is the proof
                     return  # a concurrent pusher got there first with the same bytes
                 raise ChecksumNotSettable()
+            await self._check_uploader(image_id, repo)
             uploads = await self._uploads(image_id)
             match = await self._find_upload(image_id, uploads, payload=payload, tarsum=tarsum)
             if match is None:
@@ -265,6 +382,11 @@ class LayerService:
             upload_id, verified = match
             layer = paths.image_layer(image_id)
             await self.storage.move(paths.image_upload(image_id, upload_id), layer, durable=False)
+            if repo is not None:  # (no fsync: see the module docstring)
+                size = uploads[upload_id][1]  # the record names what it stored: gc recounts quotas from it
+                member = paths.repository_image(repo.namespace, repo.repo, image_id)
+                await put_bytes(self.storage, member, json.dumps({"size": size}).encode(), durable=False)
+                await self.usage.add(repo.namespace, size)
             # the image on disk (one trip, one directory), then the checksum that publishes it
             await self.storage.sync([paths.image_json(image_id), paths.image_ancestry(image_id), layer])
             await put_bytes(self.storage, paths.image_checksum(image_id), json.dumps(verified).encode())
@@ -273,11 +395,11 @@ class LayerService:
         log.info("image.published", image_id=image_id, checksums=verified)
 
     async def _find_upload(
-        self, image_id: str, uploads: dict[str, str], *, payload: str | None, tarsum: str | None
+        self, image_id: str, uploads: dict[str, tuple[str, int]], *, payload: str | None, tarsum: str | None
     ) -> tuple[str, list[str]] | None:
-        candidates = [u for u, c in uploads.items() if c == payload] if payload else list(uploads)
+        candidates = [u for u, (c, _) in uploads.items() if c == payload] if payload else list(uploads)
         for upload_id in candidates:
-            verified = [uploads[upload_id]]
+            verified = [uploads[upload_id][0]]
             if tarsum and not payload:
                 # legacy client (< 0.10): only a tarsum to go by, computed from the stored upload
                 image_json = await get_bytes(self.storage, paths.image_json(image_id))

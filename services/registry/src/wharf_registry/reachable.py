@@ -14,6 +14,10 @@ Index mode grants image reads per repository (a token for ``alice/web`` may read
   (a client probing images it may not read) cost one re-read per repository and interval.
 
 Concurrent loads of one repository share one read.
+
+:class:`RepositoryImages` is what index mode asks: the images a repository holds are those
+pushed to it (or proven there, recorded by :class:`~wharf_registry.layers.LayerService`) and,
+for data stored before those records were kept, those its tags reach.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from weakref import WeakValueDictionary
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound
 
-from .names import RepositoryName
+from .names import RepositoryName, check_image_id
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +48,10 @@ class TagReader(Protocol):
 
 class AncestryReader(Protocol):
     async def ancestry(self, image_id: str) -> list[str]: ...
+
+
+class PushRecords(Protocol):
+    async def holds(self, repo: RepositoryName, image_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +137,18 @@ class ReachableImages:
             except (NotFound, InvalidArgument):  # removed by gc, in progress, or a damaged tag
                 log.warning("reachable.unreadable_tag", repository=str(repo), image_id=image_id[:80])
         return frozenset(reachable)
+
+
+class RepositoryImages:
+    """Whether a repository holds an image: pushed or proven there, or reached by its tags."""
+
+    def __init__(self, pushes: PushRecords, reachable: ReachableImages) -> None:
+        self._pushes = pushes
+        self._reachable = reachable
+
+    async def contains(self, repo: RepositoryName, image_id: str) -> bool:
+        try:
+            check_image_id(image_id)
+        except InvalidArgument:
+            return False
+        return await self._pushes.holds(repo, image_id) or await self._reachable.contains(repo, image_id)

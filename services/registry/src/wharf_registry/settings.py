@@ -6,6 +6,7 @@ Examples::
     WHARF_REGISTRY_STORAGE__ENDPOINT_URL=http://127.0.0.1:9000 wharf-registry
     WHARF_REGISTRY_AUTH__USERS_FILE=/etc/wharf/registry.users wharf-registry --port 5000
     WHARF_REGISTRY_INDEX__PUBLIC_KEY=/var/lib/wharf-hub/token-signing.pub.pem wharf-registry
+    WHARF_REGISTRY_UPLOADS__MAX_LAYER_SIZE=2147483648 WHARF_REGISTRY_UPLOADS__NAMESPACE_QUOTA=10737418240
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .access import AuthSettings
 from .index_access import IndexSettings
+from .quotas import UploadLimits
 from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettings
 
 REGISTRY_VERSION = "0.9.1"
@@ -36,6 +38,8 @@ class Settings(BaseSettings):
     """Standalone mode's Basic auth and tokens."""
     index: IndexSettings = Field(default_factory=IndexSettings)
     """Index mode (a hub's public key set): the hub's tokens replace ``auth``."""
+    uploads: UploadLimits = Field(default_factory=UploadLimits)
+    """Largest layer and image JSON, the namespace quota (``WHARF_REGISTRY_UPLOADS__*``)."""
     endpoints: list[str] = Field(default_factory=list)
     """``X-Docker-Endpoints`` the index routes announce; empty: the request's ``Host``."""
     flavor: str = "default"
@@ -49,4 +53,11 @@ class Settings(BaseSettings):
     pidfile: Path | None = None
 
 
-__all__ = ["REGISTRY_VERSION", "FilesystemStorageSettings", "IndexSettings", "S3StorageSettings", "Settings"]
+__all__ = [
+    "REGISTRY_VERSION",
+    "FilesystemStorageSettings",
+    "IndexSettings",
+    "S3StorageSettings",
+    "Settings",
+    "UploadLimits",
+]

@@ -1,8 +1,13 @@
 """Repositories: tags and the standalone index's image list (DR ``tags.py``, ``index.py``).
 
-A repository exists once it holds a tag or an image list; deleting it removes its tags
-and list but never images, which other repositories may share. Listeners
+A repository exists once it holds a tag or an image list; deleting it removes its tags,
+its list and its record of the images pushed to it, but never images, which other
+repositories may share. Listeners
 (:meth:`TagService.add_listener`) hear of every tag this service changes.
+
+In index mode a tag may only point at an image the repository holds, whole: every image of
+its ancestry pushed to the repository (or proven there), or reachable from its tags already
+(:class:`ImageScope`); image ids are no secret, so naming one proves nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from wharf_common import jsonsafe
+from wharf_common.errors import InvalidArgument
 
 from . import names
-from .errors import ImageNotFound, InvalidData, RepositoryNotFound, TagNotFound
+from .errors import ImageNotFound, ImageNotInRepository, InvalidData, RepositoryNotFound, TagNotFound
 from .layers import LayerService
 from .names import RepositoryName
 from .storage import paths
@@ -25,14 +31,20 @@ from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
 
 log = structlog.get_logger(__name__)
 
-_TAG_PREFIX = "tag_"
 _USER_AGENT_RE = re.compile(r"([^\s/]+)/([^\s/]+)")
+
+
+class ImageScope(Protocol):
+    """Index mode: whether ``repo`` holds ``image_id`` (``reachable.RepositoryImages``)."""
+
+    async def contains(self, repo: RepositoryName, image_id: str) -> bool: ...
 
 
 class TagService:
     def __init__(self, storage: StorageDriver, layers: LayerService) -> None:
         self.storage = storage
         self.layers = layers
+        self.scope: ImageScope | None = None  # index mode: set by the composition root
         self._listeners: list[Callable[[RepositoryName], None]] = []
 
     def add_listener(self, listener: Callable[[RepositoryName], None]) -> None:
@@ -43,27 +55,36 @@ class TagService:
         for listener in self._listeners:
             listener(repo)
 
+    async def _entries(self, repo: RepositoryName) -> list[str]:
+        """The tag files and the image list (not the record of pushed images)."""
+        entries = await self.storage.list(paths.repository(repo.namespace, repo.repo))
+        return [e for e in entries if e.startswith(paths.TAG_PREFIX) or e == paths.INDEX_IMAGES]
+
     async def _exists(self, repo: RepositoryName) -> bool:
-        return bool(await self.storage.list(paths.repository(repo.namespace, repo.repo)))
+        return bool(await self._entries(repo))
 
     async def tags(self, repo: RepositoryName) -> dict[str, str]:
-        entries = await self.storage.list(paths.repository(repo.namespace, repo.repo))
+        entries = await self._entries(repo)
         if not entries:
             raise RepositoryNotFound()
         result: dict[str, str] = {}
         for entry in entries:
-            if entry.startswith(_TAG_PREFIX):
-                tag = entry.removeprefix(_TAG_PREFIX)
+            if entry.startswith(paths.TAG_PREFIX):
+                tag = entry.removeprefix(paths.TAG_PREFIX)
                 try:
                     result[tag] = await self._read_tag(repo, tag)
                 except TagNotFound:
-                    continue  # deleted meanwhile
+                    continue  # deleted meanwhile, or an older registry's tag metadata
         return result
 
     async def _read_tag(self, repo: RepositoryName, tag: str) -> str:
         try:
-            return (await get_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag))).decode()
+            raw = await get_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag))
         except PathNotFound:
+            raise TagNotFound() from None
+        try:
+            return names.check_image_id(raw.decode(errors="replace"))
+        except InvalidArgument:  # an older layout's metadata of tag "_<x>" named like tag "<x>_json"
             raise TagNotFound() from None
 
     async def tag(self, repo: RepositoryName, tag: str) -> str:
@@ -74,10 +95,27 @@ class TagService:
         try:
             data = json.loads(await get_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag)))
         except PathNotFound:
-            data = {}
+            data = await self._legacy_tag_json(repo, tag) or {}
         defaults = {"last_update": None, "docker_version": None, "docker_go_version": None,
                     "arch": "amd64", "os": "linux", "kernel": None}  # fmt: skip
         return {**defaults, **data}
+
+    async def _legacy_tag_json(self, repo: RepositoryName, tag: str) -> dict[str, Any] | None:
+        """An older layout's ``tag<tag>_json``, if it holds metadata (it may be another tag)."""
+        try:
+            data = json.loads(
+                await get_bytes(self.storage, paths.legacy_tag_json(repo.namespace, repo.repo, tag))
+            )
+        except (PathNotFound, ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def _drop_legacy_tag_json(self, repo: RepositoryName, tag: str) -> None:
+        if await self._legacy_tag_json(repo, tag) is not None:
+            try:
+                await self.storage.delete(paths.legacy_tag_json(repo.namespace, repo.repo, tag))
+            except PathNotFound:
+                pass
 
     async def put_tag(self, repo: RepositoryName, tag: str, body: bytes, user_agent: str = "") -> None:
         names.check_tag(tag)
@@ -90,11 +128,22 @@ class TagService:
         names.check_image_id(image_id)
         if not await self.layers.is_complete(image_id):
             raise ImageNotFound()
+        if self.scope is not None:
+            await self._check_held(repo, image_id)
         await put_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag), image_id.encode())
         self._changed(repo)
         meta = json.dumps(_tag_metadata(user_agent)).encode()
         await put_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag), meta)
+        await self._drop_legacy_tag_json(repo, tag)
         log.info("tag.stored", repository=str(repo), tag=tag, image_id=image_id)
+
+    async def _check_held(self, repo: RepositoryName, image_id: str) -> None:
+        """Every image of ``image_id``'s ancestry is in ``repo`` (:class:`ImageScope`)."""
+        assert self.scope is not None
+        for ancestor in await self.layers.ancestry(image_id):
+            if not await self.scope.contains(repo, ancestor):
+                log.warning("tag.image_refused", repository=str(repo), image_id=image_id, missing=ancestor)
+                raise ImageNotInRepository(ancestor)
 
     async def delete_tag(self, repo: RepositoryName, tag: str) -> None:
         names.check_tag(tag)
@@ -107,15 +156,19 @@ class TagService:
             await self.storage.delete(paths.tag_json(repo.namespace, repo.repo, tag))
         except PathNotFound:
             pass
+        await self._drop_legacy_tag_json(repo, tag)
         log.info("tag.deleted", repository=str(repo), tag=tag)
 
     async def delete_repository(self, repo: RepositoryName) -> None:
+        existed = await self._exists(repo)
         try:
             await self.storage.delete(paths.repository(repo.namespace, repo.repo))
         except PathNotFound:
             raise RepositoryNotFound() from None
         finally:
             self._changed(repo)  # a partial delete changes tags too
+        if not existed:  # only the record of pushed images was left (now gone too)
+            raise RepositoryNotFound()
         log.info("repository.deleted", repository=str(repo))
 
     # ---- standalone index: the repository's image list ---------------------------------

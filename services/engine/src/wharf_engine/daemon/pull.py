@@ -188,7 +188,7 @@ class _Pull:
         async with slots:  # the registering thread lives only as long as its download
             registering = in_thread(register, name=f"pull-{short}")
             try:
-                await self._download(v1_id, image, pipe, emit)
+                checksum = await self._download(v1_id, image, pipe, emit)
                 emit(layer_status(short, "Download complete"))
                 emit(layer_status(short, "Extracting"))
                 await pipe.finish()
@@ -203,10 +203,11 @@ class _Pull:
                 await settled(registering)  # its temporary files are gone before we go on
                 raise
         self.diff_ids[v1_id] = layer.diff_id
-        self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id)
+        self.daemon.v1ids.remember_layer(v1_id, self.parents[v1_id], layer.diff_id, checksum, image.raw)
         emit(layer_status(short, "Pull complete"))
 
-    async def _download(self, v1_id: str, image: ImageJson, pipe: ChunkPipe, emit: Emit) -> None:
+    async def _download(self, v1_id: str, image: ImageJson, pipe: ChunkPipe, emit: Emit) -> str:
+        """Stream the layer into ``pipe``, verified; its payload checksum (as received)."""
         short, hasher, throttle = v1_id[:12], PayloadHasher(image.raw), Throttle()
         received = shown = 0
         pending = bytearray()  # what the socket gives (64 KiB or less) goes to the pipe by the MiB
@@ -234,6 +235,7 @@ class _Pull:
                 f"layer {short}: checksum {hasher.checksum} does not match {image.checksum}"
             )
         emit(layer_status(short, "Verifying Checksum"))
+        return hasher.checksum
 
     async def _commit(self, jsons: list[dict[str, Any]], emit: Emit) -> None:
         """Every layer is registered: write the config, then the reference (never a half image)."""

@@ -8,7 +8,11 @@ first (``PUT json``: a registry wants the parent's before the child's), each lay
 its JSON, a few at once (``PUT layer`` as gzip, ``PUT checksum``; the first compressed while it
 is sent, the others into temporary files meanwhile); then the tags and the final ``PUT
 …/images`` with one entry per tag and the checksums. A layer the registry has is never sent
-again.
+again, provided it is this engine's content: "already there" (``GET json`` 200, ``PUT json``
+409) counts only when the registry's payload checksum is the one this engine recorded for that
+v1 id when it pushed or pulled it; otherwise the layer goes out anyway and the registry checks
+the bytes against what it stores (an id another pushed with other content fails the push: the
+engine never tags content it did not push).
 """
 
 from __future__ import annotations
@@ -156,6 +160,9 @@ class _Push:
         for target in self.targets:
             rows = [(layer.v1_id, layer.parent, layer.diff_id, layer.chain_id) for layer in target.chain]
             self.daemon.v1ids.record(rows, target.image_id)
+        self.daemon.v1ids.remember_pushed(
+            checksums, {v1_id: layer.raw for v1_id, layer in self.layers.items()}
+        )
         await self.session.finish(self._pushed_list(checksums))
         for target in self.targets:
             name = f"{self.repository}:{target.tag}"
@@ -212,7 +219,7 @@ class _Push:
 
         async def present(v1_id: str) -> bool:
             async with slots:
-                return await client.image_exists(v1_id)
+                return await self._has_ours(client, v1_id)
 
         found = await asyncio.gather(*(present(v1_id) for v1_id in self.layers))
         missing = []
@@ -236,9 +243,24 @@ class _Push:
     def _export(self, layer: V1Layer) -> Export:
         return lambda out: self.daemon.layers.export(layer.diff_id, out)
 
+    async def _has_ours(self, client: RegistryClient, v1_id: str, *, exists: bool = False) -> bool:
+        """Whether the registry has ``v1_id`` complete with this engine's content: its payload
+        checksum is the one recorded for ``v1_id``. ``exists``: the registry said "already
+        exists" but may not show the image to a write token (a registry older than wharf's, which
+        answers that only for images of the token's repository): then its word is taken."""
+        stored = await client.stored_checksum(v1_id)
+        if stored is None:
+            return exists
+        return stored == self.daemon.v1ids.checksum(v1_id)
+
     async def _announce(self, client: RegistryClient, v1_id: str, emit: Emit) -> bool:
-        """``PUT json``; False when the registry has the image complete (pushed meanwhile)."""
+        """``PUT json``; False when the registry has the image complete with this engine's content
+        (pushed meanwhile). Complete with another checksum (or one this engine does not know):
+        True, the layer goes out and the registry compares it with what it has."""
         if await client.put_image_json(v1_id, self.layers[v1_id].raw):
+            return True
+        if not await self._has_ours(client, v1_id, exists=True):
+            log.info("image.push_verifies_existing", v1_id=v1_id)
             return True
         emit(layer_status(v1_id[:12], "Layer already exists"))
         return False

@@ -223,17 +223,22 @@ class RegistryClient:
                 "GET", self.url(path), transport_reason(exc, self.endpoint.domain)
             ) from None
 
-    async def image_exists(self, image_id: str) -> bool:
-        """Whether ``GET json`` answers 200; anything else (401 too) means "push it", as engine
-        1.5 reads it: a registry behind an index may refuse GETs with the push's write token."""
+    async def stored_checksum(self, image_id: str) -> str | None:
+        """The payload checksum of the registry's complete ``image_id`` ("" when it names none), or
+        None when ``GET json`` answers anything but 200 (401 too): "push it", as engine 1.5 reads
+        it. A registry behind an index answers 200 only for images of the token's repository."""
         response = await self._request("GET", f"/v1/images/{image_id}/json")
-        return response.status_code == 200
+        if response.status_code != 200:
+            return None
+        return str(response.headers.get("x-docker-checksum-payload", ""))
 
     async def put_image_json(self, image_id: str, raw: bytes) -> bool:
-        """``PUT json``; False when the registry already has the complete image (409)."""
+        """``PUT json``; False when the registry already has the complete image (409 ``Image
+        already exists``); another 409 (other content under that id, an upload of another
+        repository in progress) is a :class:`RegistryError`."""
         path = f"/v1/images/{image_id}/json"
         response = await self._send("PUT", path, content=raw, headers={"Content-Type": "application/json"})
-        if response.status_code == 409 or error_detail(response) == "Image already exists":
+        if error_detail(response) == "Image already exists":
             return False
         if response.status_code != 200:
             raise self._fail("PUT", path, response)

@@ -61,6 +61,7 @@ class KnownIds(Protocol):
 
     def layer_id(self, chain_id: str, parent: str | None) -> str | None: ...
     def image_id(self, image_id: str, parent: str | None) -> str | None: ...
+    def raw_json(self, v1_id: str) -> bytes | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,10 @@ def v1_chain(image_id: str, config: dict[str, Any], sizes: list[int], known: Kno
         reused = known.image_id(image_id, parent) if top else known.layer_id(chain_id, parent)
         v1_id = reused or derive_id(parent, diff_id, body)
         document = {"id": v1_id, **({"parent": parent} if parent else {}), **body}
-        chain.append(V1Layer(v1_id, parent, diff_id, chain_id, canonical(document)))
+        # an id names one JSON: a reused id goes out with the JSON it had (a registry that has
+        # the image takes it from another repository only with its very JSON and layer)
+        raw = (known.raw_json(v1_id) if reused else None) or canonical(document)
+        chain.append(V1Layer(v1_id, parent, diff_id, chain_id, raw))
         parent = v1_id
     return chain
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from fastapi import Request
-from starlette.routing import Route
 from wharf_common.tokens import Access
 
 from ..access import AccessScope, Identity
@@ -32,13 +31,10 @@ def scope_of(request: Request) -> AccessScope:
     """The access the request's method needs, on the repository or image its route names."""
     name = request.path_params.get("repository")
     image_id = request.path_params.get("image_id")
-    route = request.scope.get("route")
-    template = route.path if isinstance(route, Route) else request.url.path
     return AccessScope(
         access=access_for(request.method),
         repository=str(parse_repository(name)) if isinstance(name, str) else None,
         image_id=image_id if isinstance(image_id, str) else None,
-        image_json=isinstance(image_id, str) and template.endswith("/json"),
     )
 
 

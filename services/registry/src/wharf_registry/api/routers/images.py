@@ -14,8 +14,9 @@ from wharf_common.errors import InvalidArgument
 
 from ...layers import ImageJson
 from ...metrics import Metrics
+from ...names import RepositoryName, parse_repository
 from ...storage.base import PathNotFound
-from ..deps import Guard
+from ..deps import Guard, identity_of
 from ..files import FileRangeResponse
 from ..ranges import RangeNotSatisfiable, parse_range
 from ..responses import cache_headers, json_response
@@ -24,11 +25,17 @@ log = structlog.get_logger(__name__)
 
 
 class ImagesBackend(Protocol):
-    async def put_image_json(self, image_id: str, raw: bytes) -> None: ...
+    async def read_image_json(self, chunks: AsyncIterable[bytes]) -> bytes: ...
+    async def put_image_json(self, image_id: str, raw: bytes, repo: RepositoryName | None = None) -> None: ...
     async def image_json(self, image_id: str) -> ImageJson: ...
     async def ancestry(self, image_id: str) -> list[str]: ...
-    async def put_layer(self, image_id: str, chunks: AsyncIterable[bytes]) -> str: ...
-    async def put_checksum(self, image_id: str, *, payload: str | None, tarsum: str | None) -> None: ...
+    async def put_layer(
+        self, image_id: str, chunks: AsyncIterable[bytes], repo: RepositoryName | None = None, *,
+        length: int | None = None,
+    ) -> str: ...  # fmt: skip
+    async def put_checksum(
+        self, image_id: str, *, payload: str | None, tarsum: str | None, repo: RepositoryName | None = None
+    ) -> None: ...
     async def layer_size(self, image_id: str) -> int: ...
     def read_layer(self, image_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     def layer_redirect(self, image_id: str) -> str | None: ...
@@ -53,6 +60,17 @@ async def _primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return rest()
 
 
+def _pusher(request: Request) -> RepositoryName | None:
+    """The repository a write is for: its token's, in index mode; None (any) in standalone mode."""
+    repository = identity_of(request).repository
+    return parse_repository(repository) if repository is not None else None
+
+
+def _length(request: Request) -> int | None:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
 def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
     api = APIRouter(prefix="/v1/images/{image_id}", dependencies=[Depends(guard)])
 
@@ -71,7 +89,8 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
 
     @api.put("/json")
     async def put_json(image_id: str, request: Request) -> Response:
-        await backend.put_image_json(image_id, await request.body())
+        raw = await backend.read_image_json(request.stream())
+        await backend.put_image_json(image_id, raw, _pusher(request))
         return json_response(True)
 
     @api.get("/ancestry")
@@ -116,7 +135,7 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
     @api.put("/layer")
     async def put_layer(image_id: str, request: Request) -> Response:
         try:
-            await backend.put_layer(image_id, request.stream())
+            await backend.put_layer(image_id, request.stream(), _pusher(request), length=_length(request))
         except ClientDisconnect:
             metrics.aborted_uploads += 1
             log.warning("image.upload_aborted", image_id=image_id)
@@ -129,6 +148,7 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
             image_id,
             payload=request.headers.get("x-docker-checksum-payload"),
             tarsum=request.headers.get("x-docker-checksum"),
+            repo=_pusher(request),
         )
         return json_response(True)
 
