@@ -10,6 +10,7 @@ on loopback, an engine with its own bridge. All are stopped by pid (the worker b
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -327,3 +328,30 @@ def test_build_events_and_the_push_reach_the_repositorys_webhooks_signed(
         assert done["repository"]["repo_name"] == "alice/web" and done["repository"]["is_trusted"] is True
         assert events["push"].json()["push_data"]["tag"] == "latest"
         api.delete(f"/repositories/alice/web/webhooks/{hook.json()['id']}")
+
+
+def test_a_push_to_a_linked_base_repository_rebuilds_the_automated_one(
+    api: httpx.Client, automated: dict[str, Any], source: Path, engine: Engine, worker: WorkerProcess
+) -> None:
+    assert api.post("/repositories", json={"namespace": "alice", "name": "base"}).status_code == 201
+    rules = [{"source_type": "branch", "source_name": "main", "tag_template": "latest"}]
+    body = {"source_url": str(source), "rules": rules, "links": ["alice/base"]}
+    assert api.put("/repositories/alice/web/autobuild", json=body).json()["links"] == ["alice/base"]
+    before = {b["id"] for b in api.get("/repositories/alice/web/builds").json()}
+
+    assert engine.request("POST", "/images/busybox/tag?repo=alice/base&tag=latest")[0] == 201
+    auth = base64.urlsafe_b64encode(
+        json.dumps({"username": ALICE[0], "password": ALICE[1]}).encode()
+    ).decode()
+    status, out = engine.request(
+        "POST", "/images/alice/base/push?tag=latest", headers={"X-Registry-Auth": auth}
+    )
+    assert status == 200 and b'"error"' not in out, out
+
+    def linked_build() -> dict[str, Any] | None:
+        builds: list[dict[str, Any]] = api.get("/repositories/alice/web/builds").json()
+        return next((b for b in builds if b["id"] not in before and b["trigger"] == "link"), None)
+
+    build = wait_final(api, wait_for(linked_build, timeout=60)["id"])
+    assert build["status"] == "success", build["log"]
+    assert build["source_ref"] == "main" and build["tags"] == ["latest"]

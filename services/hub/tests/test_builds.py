@@ -215,3 +215,33 @@ def test_the_reaper_fails_a_build_whose_worker_went_silent(
         f"/api/v1/repositories/alice/web/builds/{queued['id']}", auth=auth("alice", factory)
     ).json()
     assert shown["status"] == "failed" and "lost" in shown["error"]
+
+
+def test_links_rebuild_on_a_base_push_and_loops_are_refused(
+    automated: TestClient, factory: Factory, hub: Hub
+) -> None:
+    alice = hub_user(hub, "alice")
+    factory.repo(alice, "base")
+    body = {"source_url": "/srv/git/web.git", "rules": RULES, "links": ["alice/base"]}
+    r = automated.put("/api/v1/repositories/alice/web/autobuild", json=body, auth=auth("alice", factory))
+    assert r.status_code == 200 and r.json()["links"] == ["alice/base"]
+    # alice/base linking back to alice/web would loop; so would a repository linking itself
+    for links, name in ((["alice/web"], "base"), (["alice/web"], "web")):
+        loop = {"source_url": "/srv/git/x.git", "rules": RULES, "links": links}
+        refused = automated.put(
+            f"/api/v1/repositories/alice/{name}/autobuild", json=loop, auth=auth("alice", factory)
+        )
+        assert_problem(refused, 400, "loop")
+    unknown = {"source_url": "/srv/git/web.git", "rules": RULES, "links": ["alice/nope"]}
+    assert_problem(
+        automated.put("/api/v1/repositories/alice/web/autobuild", json=unknown, auth=auth("alice", factory)),
+        400,
+    )
+
+    with hub.db.session() as s:
+        base = hub.repos.find(s, "alice", "base")
+        assert base is not None
+        hub.builds.on_base_pushed(s, base, None, "latest", [])
+        hub.builds.on_base_pushed(s, base, None, "latest", [])  # the same push seen twice builds once
+    builds = automated.get("/api/v1/repositories/alice/web/builds", auth=auth("alice", factory)).json()
+    assert [(b["trigger"], b["source_ref"]) for b in builds] == [("link", "main")]

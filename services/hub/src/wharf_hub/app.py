@@ -99,6 +99,8 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         settings.builder.reap_interval,
     )
     worker.register(ENQUEUE, builder.on_enqueue)
+    build_service = BuildService()
+    index_service.push_listeners.append(build_service.on_base_pushed)
     worker.register(REAP, builder.on_reap)
     return Hub(
         settings=settings,
@@ -109,7 +111,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         social=SocialService(),
         index=index_service,
         webhooks=webhook_service,
-        builds=BuildService(),
+        builds=build_service,
         builder=builder,
         builder_secret=_builder_secret(settings),
         worker=worker,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -21,11 +22,11 @@ from sqlalchemy.orm import Session
 from wharf_common.errors import InvalidArgument, NotFound, Unauthorized
 
 from ..db.base import utcnow
-from ..db.models import AutomatedBuild, Build, BuildRule, Repository, User
-from .access import can_admin, can_push
+from ..db.models import AutomatedBuild, Build, BuildLink, BuildRule, Repository, Tag, User
+from .access import can_admin, can_pull, can_push
 from .errors import AccessDenied
 from .jobs import enqueue
-from .names import TAG_RE
+from .names import TAG_RE, split_repository
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +111,24 @@ def check_source(url: str) -> str:
     return url
 
 
+def _depends_on(s: Session, repository_id: int) -> set[int]:
+    """The repositories whose pushes (transitively) rebuild ``repository_id``."""
+    seen: set[int] = set()
+    todo = [repository_id]
+    while todo:
+        current = todo.pop()
+        linked = s.scalars(
+            select(BuildLink.repository_id)
+            .join(AutomatedBuild, AutomatedBuild.id == BuildLink.automated_build_id)
+            .where(AutomatedBuild.repository_id == current)
+        )
+        for found in linked:
+            if found not in seen:
+                seen.add(found)
+                todo.append(found)
+    return seen
+
+
 class BuildService:
     # ---- settings (owners) ----------------------------------------------------------------------
 
@@ -126,8 +145,10 @@ class BuildService:
         source_url: str,
         autobuild: bool,
         rules: list[RuleSpec],
+        links: Sequence[str] = (),
     ) -> AutomatedBuild:
-        """Creates or replaces the automated build; the repository becomes "automated"."""
+        """Creates or replaces the automated build; the repository becomes "automated". ``links``
+        name repositories (a base image) whose pushes rebuild it; a link that would loop is refused."""
         if not can_admin(s, user, repo):
             raise AccessDenied()
         if not rules or len(rules) > MAX_RULES:
@@ -157,10 +178,41 @@ class BuildService:
             )
             for i, spec in enumerate(rules)
         ]
+        auto.links = [BuildLink(repository_id=linked.id) for linked in self._links(s, user, repo, links)]
         repo.is_automated = True
         s.flush()
-        log.info("builds.configured", repository=repo.remote, rules=len(rules))
+        log.info("builds.configured", repository=repo.remote, rules=len(rules), links=len(auto.links))
         return auto
+
+    @staticmethod
+    def _links(s: Session, user: User | None, repo: Repository, names: Sequence[str]) -> list[Repository]:
+        linked: dict[int, Repository] = {}
+        for name in names:
+            namespace, short = split_repository(name.strip())
+            target = s.scalar(
+                select(Repository).where(Repository.namespace == namespace, Repository.name == short)
+            )
+            if target is None or not can_pull(s, user, target):
+                raise InvalidBuildSettings(f"cannot link {name!r}: no such repository")
+            if target.id == repo.id or repo.id in _depends_on(s, target.id):
+                raise InvalidBuildSettings(f"linking {target.full_name} would make a loop of builds")
+            linked[target.id] = target
+        return list(linked.values())
+
+    def on_base_pushed(
+        self, s: Session, base: Repository, _pusher: User | None, tag: str, _images: list[str]
+    ) -> None:
+        """A push listener: every automated build linking ``base`` builds its fixed-name rules,
+        once per pushed image of a tag."""
+        image_id = s.scalar(select(Tag.image_id).where(Tag.repository_id == base.id, Tag.name == tag)) or ""
+        linking = s.scalars(
+            select(AutomatedBuild).join(BuildLink).where(BuildLink.repository_id == base.id)
+        ).all()
+        for auto in linking:
+            key = f"link:{base.id}:{tag}:{image_id}"
+            self._start(
+                s, auto, "link", None, None, link_key=key, message=f"{base.full_name}:{tag} was pushed"
+            )
 
     def disable(self, s: Session, user: User | None, repo: Repository) -> None:
         if not can_admin(s, user, repo):
@@ -245,6 +297,7 @@ class BuildService:
         rule_id: int | None = None,
         commit: str | None = None,
         message: str = "",
+        link_key: str | None = None,
     ) -> list[Build]:
         if source_type is not None:
             source_type = source_type.lower()
@@ -271,7 +324,7 @@ class BuildService:
             tag = image_tag(rule, ref)
             if not TAG_RE.fullmatch(tag):
                 raise InvalidBuildSettings(f"ref {ref!r} makes the invalid tag {tag!r}")
-            key = f"{auto.repository_id}:{rule.id}:{commit}" if commit else None
+            key = f"{auto.repository_id}:{rule.id}:{commit or link_key}" if commit or link_key else None
             if key is not None and s.scalar(select(Build.id).where(Build.dedupe_key == key)) is not None:
                 continue  # a redelivered push
             build = Build(

@@ -68,7 +68,7 @@ def _api(hub: Hub) -> APIRouter:
             user = api_signed_in(hub, s, request)
             repo = hub.repos.get(s, user, namespace, name)
             rules = [RuleSpec(**rule.model_dump()) for rule in body.rules]
-            auto = hub.builds.configure(s, user, repo, body.source_url, body.autobuild, rules)
+            auto = hub.builds.configure(s, user, repo, body.source_url, body.autobuild, rules, body.links)
             return info(auto, True)
 
     @r.delete(

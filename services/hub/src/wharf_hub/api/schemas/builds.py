@@ -35,6 +35,11 @@ class AutomatedBuildIn(Input):
     )
     autobuild: bool = Field(True, description="Build when a push webhook arrives.")
     rules: list[RuleIn] = Field(min_length=1, max_length=20)
+    links: list[str] = Field(
+        default_factory=list,
+        description="Repositories (`busybox`, `alice/base`) whose pushes rebuild this one (no loops).",
+        max_length=20,
+    )
 
 
 class RuleInfo(BaseModel):
@@ -65,6 +70,7 @@ class AutomatedBuildInfo(BaseModel):
     source_url: str
     autobuild: bool
     rules: list[RuleInfo]
+    links: list[str]
     trigger_url: str | None = Field(description="Shown to owners only: POST to it to start builds.")
     webhook_url: str
     webhook_secret: str | None = Field(description="Shown to owners only: the push webhook's secret.")
@@ -77,6 +83,7 @@ class AutomatedBuildInfo(BaseModel):
             source_url=auto.source_url,
             autobuild=auto.autobuild,
             rules=[RuleInfo.of(rule) for rule in auto.rules],
+            links=[link.repository.full_name for link in auto.links],
             trigger_url=f"{path}/trigger/{auto.trigger_token}/" if owner else None,
             webhook_url=f"{path}/autobuild/push",
             webhook_secret=auto.webhook_secret if owner else None,

@@ -10,7 +10,7 @@ from .accounts import (
     WebSession,
 )
 from .activity import Activity
-from .builds import AutomatedBuild, Build, BuildRule
+from .builds import AutomatedBuild, Build, BuildLink, BuildRule
 from .jobs import Job
 from .repositories import Collaborator, Repository, RepositoryImage, Star, Tag
 from .webhooks import Delivery, HookChain, Webhook
@@ -20,6 +20,7 @@ __all__ = [
     "Activity",
     "AutomatedBuild",
     "Build",
+    "BuildLink",
     "BuildRule",
     "Collaborator",
     "Delivery",

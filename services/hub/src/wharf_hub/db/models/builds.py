@@ -32,6 +32,22 @@ class AutomatedBuild(Base):
 
     repository: Mapped[Repository] = relationship()
     rules: Mapped[list[BuildRule]] = relationship(cascade="all, delete-orphan", order_by="BuildRule.position")
+    links: Mapped[list[BuildLink]] = relationship(cascade="all, delete-orphan", order_by="BuildLink.id")
+
+
+class BuildLink(Base):
+    """A repository link: a push to ``repository`` (the base image, say) rebuilds the automated build."""
+
+    __tablename__ = "build_links"
+    __table_args__ = (UniqueConstraint("automated_build_id", "repository_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    automated_build_id: Mapped[int] = mapped_column(
+        ForeignKey("automated_builds.id", ondelete="CASCADE"), index=True
+    )
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+
+    repository: Mapped[Repository] = relationship()
 
 
 class BuildRule(Base):

@@ -64,6 +64,34 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "build_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("automated_build_id", sa.Integer(), nullable=False),
+        sa.Column("repository_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["automated_build_id"],
+            ["automated_builds.id"],
+            name=op.f("fk_build_links_automated_build_id_automated_builds"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["repository_id"],
+            ["repositories.id"],
+            name=op.f("fk_build_links_repository_id_repositories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_build_links")),
+        sa.UniqueConstraint(
+            "automated_build_id", "repository_id", name=op.f("uq_build_links_automated_build_id")
+        ),
+    )
+    with op.batch_alter_table("build_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_build_links_automated_build_id"), ["automated_build_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_build_links_repository_id"), ["repository_id"], unique=False)
+
+    op.create_table(
         "builds",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("repository_id", sa.Integer(), nullable=False),
@@ -118,6 +146,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_builds_repository_id"))
 
     op.drop_table("builds")
+    with op.batch_alter_table("build_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_build_links_repository_id"))
+        batch_op.drop_index(batch_op.f("ix_build_links_automated_build_id"))
+
+    op.drop_table("build_links")
     with op.batch_alter_table("build_rules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_build_rules_automated_build_id"))
 

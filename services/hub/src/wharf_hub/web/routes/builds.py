@@ -80,6 +80,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         name: str,
         source_url: Annotated[str, Form()] = "",
         autobuild: Annotated[bool, Form()] = False,
+        links: Annotated[str, Form()] = "",
         source_type: Fields = [],  # noqa: B006 - FastAPI reads form lists this way
         source_name: Fields = [],  # noqa: B006
         dockerfile: Fields = [],  # noqa: B006
@@ -90,7 +91,8 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         try:
             with hub.unit() as s:
                 user, repo = sessions.require_admin(hub, s, request, namespace, name)
-                hub.builds.configure(s, user, repo, source_url, autobuild, rules)
+                linked = [name for name in links.replace(",", " ").split() if name]
+                hub.builds.configure(s, user, repo, source_url, autobuild, rules, linked)
             return redirect(settings_url(repo, "builds/"), notice="saved")
         except FORM_ERRORS as exc:
             error, status = exc.message, form_status(exc)
