@@ -165,7 +165,7 @@ def test_registry_refuses_oversized_json_bodies_with_its_error_shape(registry: R
 def test_registry_layer_uploads_stream_under_their_own_limit() -> None:
     process = RegistryProcess()
     try:
-        process.start(env={"WHARF_REGISTRY_MAX_LAYER_BYTES": str(8 * MiB)})
+        process.start(env={"WHARF_REGISTRY_UPLOADS__MAX_LAYER_SIZE": str(8 * MiB)})
         address = ("127.0.0.1", process.port)
         image_id = random_image_id()
         assert http_request(address, "PUT", f"/v1/images/{image_id}/json", image_json(image_id))[0] == 200

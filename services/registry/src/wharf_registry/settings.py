@@ -46,8 +46,6 @@ class Settings(BaseSettings):
     """``X-Docker-Registry-Config`` (DR's configuration flavor)."""
     max_body_bytes: int = 4 << 20
     """Largest JSON body (image JSON, tags, index image lists); 413 above."""
-    max_layer_bytes: int | None = 64 << 30
-    """Largest layer upload (streamed to storage, never buffered); ``None``: no limit."""
     log_level: str = "info"
     log_json: bool = False
     pidfile: Path | None = None
