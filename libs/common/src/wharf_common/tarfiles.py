@@ -69,10 +69,11 @@ class LayerStats:
     """Sum of the sizes of the regular files extracted (whiteouts and hardlinks excluded)."""
 
 
-def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False) -> LayerStats:
+def extract_layer(fileobj: BinaryIO, dest: Path | int, *, allow_devices: bool = False) -> LayerStats:
     """Extract the (plain, gzip, bzip2 or xz) layer tar read from ``fileobj`` into ``dest``.
 
-    ``dest`` is created if missing; it is expected to be a fresh directory. Docker
+    ``dest`` is created if missing; it is expected to be a fresh directory. It may instead be
+    an open directory fd (kept open for the caller), one resolved safely by the caller. Docker
     whiteouts become overlayfs whiteouts (which needs ``CAP_MKNOD``, i.e. root).
     Device nodes and fifos are created only when ``allow_devices`` is true and are
     skipped silently otherwise. Ownership (numeric), mode, mtime and xattrs are kept.
@@ -82,9 +83,10 @@ def extract_layer(fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False)
     is left half-written: the caller extracts into a temporary directory, deletes it
     on failure and renames it into place on success.
     """
-    dest.mkdir(parents=True, exist_ok=True)
+    if isinstance(dest, Path):
+        dest.mkdir(parents=True, exist_ok=True)
     reader = HashingReader(open_decompressed(fileobj), window=2 * _BUFSIZE + tarfile.BLOCKSIZE)
-    root_fd = os.open(dest, _DIR_FLAGS)
+    root_fd = os.dup(dest) if isinstance(dest, int) else os.open(dest, _DIR_FLAGS)
     try:
         extractor = _Extractor(root_fd, allow_devices=allow_devices)
         try:

@@ -1,17 +1,20 @@
 """ContainerArchive (``docker cp``): stat, read as a tar, and extract a tar into a container path.
 
 A running container is reached through /proc/<pid>/root, so its volumes are seen as it sees
-them; a stopped one through its mounted root. Paths resolve inside the container (its
-symlinks included) and never leave it.
+them; a stopped one through its mounted root. That root is opened once, and every path is
+resolved by the kernel inside it (``inroot.open_in_root``): the container may swap any directory
+for a symlink to ``/`` at any moment, and the copy still never leaves it, either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import stat
 import tarfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -19,9 +22,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_common.tarfiles import extract_layer
 
-from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
 
+from .inroot import open_in_root, tree_to_tar
 from .rootfs import mount_rootfs, unmount_rootfs
 
 if TYPE_CHECKING:
@@ -31,75 +34,117 @@ GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 
 
+_ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
 @asynccontextmanager
-async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[Path]:
+async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[int]:
+    """An fd on the container's ``/``, to resolve paths in with ``open_in_root``."""
     if container.state.running and container.state.pid:
-        yield Path(f"/proc/{container.state.pid}/root")
+        try:
+            fd = os.open(f"/proc/{container.state.pid}/root", _ROOT_FLAGS)
+        except OSError:
+            raise NotFound(f"container {container.name} is not running any more") from None
+        try:
+            yield fd
+        finally:
+            os.close(fd)
         return
     async with container.lock:
         root = mount_rootfs(daemon, container)
         try:
-            yield root
+            fd = os.open(root, _ROOT_FLAGS)
+            try:
+                yield fd
+            finally:
+                os.close(fd)
         finally:
             if not container.state.running:
                 unmount_rootfs(container)
 
 
-def _stat(path: Path, name: str) -> dict[str, Any]:
-    st = path.lstat()
+def _not_found(container: Container, path: str) -> NotFound:
+    return NotFound(f"Could not find the file {path} in container {container.name}")
+
+
+@contextmanager
+def _located(
+    root_fd: int, container: Container, path: str, flags: int = os.O_PATH
+) -> Iterator[tuple[int, str]]:
+    """(dir fd, name) of ``path``, or (the path's own fd, "") when it names a directory itself.
+
+    Links on the way are followed inside the container; the last name is taken as it is,
+    unless the path ends in ``/`` (then it must be, or lead to, a directory).
+    """
+    if not path:
+        raise InvalidArgument("path is required")
+    absolute = path if path.startswith("/") else "/" + path
+    parent, _, name = absolute.rstrip("/").rpartition("/")
+    whole = not name or name in (".", "..") or path.endswith("/")
+    try:
+        fd = open_in_root(root_fd, absolute if whole else parent or "/", flags | os.O_DIRECTORY)
+        if not whole:
+            try:
+                os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except BaseException:
+                os.close(fd)
+                raise
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise _not_found(container, path) from None
+        raise
+    try:
+        yield fd, "" if whole else name
+    finally:
+        os.close(fd)
+
+
+def _stat(dir_fd: int, name: str, shown: str) -> dict[str, Any]:
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False) if name else os.fstat(dir_fd)
     mode = stat.S_IMODE(st.st_mode)
     if stat.S_ISDIR(st.st_mode):
         mode |= GO_MODE_DIR
     link = ""
     if stat.S_ISLNK(st.st_mode):
         mode |= GO_MODE_SYMLINK
-        link = str(path.readlink())
+        link = os.readlink(name, dir_fd=dir_fd)
     mtime = datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {"name": name, "size": st.st_size, "mode": mode, "mtime": mtime, "linkTarget": link}
-
-
-def _resolve(root: Path, container: Container, path: str) -> Path:
-    if not path:
-        raise InvalidArgument("path is required")
-    absolute = path if path.startswith("/") else "/" + path
-    parent, _, name = absolute.rstrip("/").rpartition("/")
-    # links on the way are followed inside the container; the path itself is taken as it is
-    target = (
-        scoped(root, parent or "/") / name if name and name not in (".", "..") else scoped(root, absolute)
-    )
-    if path.endswith("/") and target.is_symlink():
-        target = scoped(root, absolute)
-    if not target.exists() and not target.is_symlink():
-        raise NotFound(f"Could not find the file {path} in container {container.name}")
-    return target
+    return {"name": shown, "size": st.st_size, "mode": mode, "mtime": mtime, "linkTarget": link}
 
 
 async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
     container = daemon.containers.get(ref)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        return _stat(target, Path(path.rstrip("/") or "/").name or "/")
+    async with container_root(daemon, container) as root_fd:
+        with _located(root_fd, container, path) as (dir_fd, name):
+            return _stat(dir_fd, name, Path(path.rstrip("/") or "/").name or "/")
 
 
 async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
     container = daemon.containers.get(ref)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        name = Path(path.rstrip("/")).name or "."
+    arcname = Path(path.rstrip("/")).name or "."
 
-        def write() -> None:
-            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                # the root of a running container is /proc/<pid>/root, itself a link: go through it
-                source = str(target) + "/" if target == root else str(target)
-                tar.add(source, arcname=name, recursive=True)
+    def write(dir_fd: int, name: str) -> None:
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            tree_to_tar(tar, dir_fd, name, arcname)
 
-        await asyncio.to_thread(write)
+    async with container_root(daemon, container) as root_fd:
+        with _located(root_fd, container, path, os.O_RDONLY) as (dir_fd, name):
+            await asyncio.to_thread(write, dir_fd, name)
 
 
 async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -> None:
     container = daemon.containers.get(ref)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        if not target.is_dir():
-            raise InvalidArgument(f"extraction point is not a directory: {path}")
-        await asyncio.to_thread(extract_layer, stream, target)
+    async with container_root(daemon, container) as root_fd:
+        absolute = path if path.startswith("/") else "/" + path
+        try:
+            dest = open_in_root(root_fd, absolute, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise InvalidArgument(f"extraction point is not a directory: {path}") from None
+            if exc.errno in (errno.ENOENT, errno.ELOOP):
+                raise _not_found(container, path) from None
+            raise
+        try:
+            await asyncio.to_thread(extract_layer, stream, dest)
+        finally:
+            os.close(dest)
