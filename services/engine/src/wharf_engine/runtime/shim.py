@@ -15,8 +15,7 @@ What the shim does, in order:
 3. reports readiness on stdout as one JSON line ``{"ok", "shim_pid", "pid"}``
    or ``{"ok": false, "error"}``, then serves the attach socket;
 4. copies the container's output to the json-file log (Docker's format, one JSON object
-   per line, rotated past ``log_max_size`` bytes into ``.1``, ``.2``... as Docker does)
-   and to every attached client;
+   per line, rotated as Docker's past ``log_max_size``) and to every attached client;
 5. when init exits and its output is drained, writes the exit file atomically
    (``{"exit_code", "finished_at", "oom_killed"}``) and exits.
 
@@ -285,36 +284,11 @@ class Shim:
             "time": rfc3339_nano(time.time_ns()),
         }
         if self.args.log_max_size and self.log_size >= self.args.log_max_size:
-            self.rotate()
-        line = json.dumps(entry).encode() + b"\n"
-        self.log.write(line)
-        self.log_size += len(line)
-
-    def rotate(self) -> None:
-        """Docker's json-file rotation: the log becomes <log>.1, .1 becomes .2..., the oldest goes.
-
-        Under an exclusive flock of the log's directory: a reader takes it shared while it
-        opens the set of files, so it never sees one renamed half-way.
-        """
-        path, keep = self.args.log, self.args.log_max_files
-        lock = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.log.close()
-            try:
-                if keep > 1:
-                    for index in range(keep - 1, 1, -1):
-                        if os.path.exists(f"{path}.{index - 1}"):
-                            os.replace(f"{path}.{index - 1}", f"{path}.{index}")
-                    os.replace(path, f"{path}.1")
-                else:
-                    os.unlink(path)
-            except OSError:
-                pass  # keep logging to the file as it is
-            self.log = open(path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
+            self.log.close()  # rotated as Docker does by shim_log.py, loaded when a log first fills
+            importlib.import_module("shim_log").rotate(self.args.log, self.args.log_max_files)
+            self.log = open(self.args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
             self.log_size = os.fstat(self.log.fileno()).st_size
-        finally:
-            os.close(lock)
+        self.log_size += self.log.write(json.dumps(entry).encode() + b"\n")
 
     def broadcast(self, data: bytes) -> None:
         for client in list(self.clients):
