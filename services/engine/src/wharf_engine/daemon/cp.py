@@ -25,7 +25,7 @@ from wharf_common.tarfiles import extract_layer
 from wharf_engine.containers.container import Container
 
 from .inroot import open_in_root, tree_to_tar
-from .rootfs import mount_rootfs, unmount_rootfs
+from .rootfs import mount_rootfs, rootfs, unmount_rootfs
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -41,11 +41,14 @@ _ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[int]:
     """An fd on the container's ``/``, to resolve paths in with ``open_in_root``."""
     if container.state.running and container.state.pid:
+        gone = NotFound(f"container {container.name} is not running any more")
         try:
             fd = os.open(f"/proc/{container.state.pid}/root", _ROOT_FLAGS)
         except OSError:
-            raise NotFound(f"container {container.name} is not running any more") from None
+            raise gone from None
         try:
+            if not _same_file(os.fstat(fd), rootfs(container)):
+                raise gone  # the pid outlived the container and now names another process
             yield fd
         finally:
             os.close(fd)
@@ -61,6 +64,14 @@ async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[
         finally:
             if not container.state.running:
                 unmount_rootfs(container)
+
+
+def _same_file(st: os.stat_result, path: Path) -> bool:
+    try:
+        other = path.stat()
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
 
 
 def _not_found(container: Container, path: str) -> NotFound:
