@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -131,3 +132,36 @@ def test_ordinary_programs_still_work(engine: Engine) -> None:
     out = run(engine, "busybox", "sh", "-c", script)
     assert out.returncode == 0, out.stderr
     assert out.stdout == b"hi\n0\n"
+
+
+def test_a_docker_format_profile_is_applied_with_its_conditions(engine: Engine, tmp_path: Path) -> None:
+    profile = tmp_path / "profile.json"
+    profile.write_text(
+        json.dumps({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
+                        {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                 "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": ["s390x"]}},
+            ],
+        })
+    )  # fmt: skip
+    opt = f"seccomp={profile}"
+    refused = run(engine, "--security-opt", opt, "busybox", "mkdir", "/made")
+    assert refused.returncode != 0 and b"Operation not permitted" in refused.stderr
+    # the mkdir rule excludes CAP_SYS_ADMIN holders; the rmdir rule is for another arch
+    allowed = run(engine, "--security-opt", opt, "--cap-add", "SYS_ADMIN", "busybox", "sh", "-c",
+                  "mkdir /made && rmdir /made")  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr
+    assert seccomp_mode(engine, "--security-opt", opt) == "2"
+
+
+@pytest.mark.parametrize("profile", ["not json", '{"syscalls": []}', '{"defaultAction": "SCMP_ACT_NOPE"}'])
+def test_a_broken_profile_is_a_clear_400(engine: Engine, profile: str) -> None:
+    status, body = engine.request(
+        "POST", "/containers/create",
+        {"Image": "busybox", "HostConfig": {"SecurityOpt": [f"seccomp={profile}"]}},
+    )  # fmt: skip
+    assert status == 400 and b"invalid seccomp profile" in body, (status, body)

@@ -55,3 +55,64 @@ def default_profile(caps: list[str], machine: str | None = None) -> dict[str, An
         "architectures": list(profile["architectures"].get(machine, [])),
         "syscalls": syscalls,
     }
+
+
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+ACTIONS = {
+    "SCMP_ACT_" + name
+    for name in ("KILL", "KILL_PROCESS", "KILL_THREAD", "TRAP", "ERRNO", "TRACE", "ALLOW", "LOG", "NOTIFY")
+}
+
+
+def _kernel() -> tuple[int, ...]:
+    release = platform.release().split("-")[0]
+    return tuple(int(p) for p in release.split(".")[:2] if p.isdigit())
+
+
+def _docker_applies(call: dict[str, Any], caps: set[str], arch: str) -> bool:
+    includes, excludes = call.get("includes") or {}, call.get("excludes") or {}
+    if includes.get("caps") and not set(includes["caps"]) <= caps:
+        return False
+    if includes.get("arches") and arch not in includes["arches"]:
+        return False
+    min_kernel = str(includes.get("minKernel") or "")
+    if min_kernel and _kernel() < tuple(int(p) for p in min_kernel.split(".")[:2]):
+        return False
+    if set(excludes.get("caps") or ()) & caps:
+        return False
+    return arch not in (excludes.get("arches") or ())
+
+
+def docker_profile(text: str, caps: list[str], machine: str | None = None) -> dict[str, Any]:
+    """A profile in Docker's format (``--security-opt seccomp=profile.json``), for ``caps``.
+
+    The client sends the file's content; its includes/excludes (caps, arches, minKernel) and
+    archMap are applied here as Docker's daemon does. ValueError says what is wrong.
+    """
+    profile = json.loads(text)
+    if not isinstance(profile, dict) or profile.get("defaultAction") not in ACTIONS:
+        raise ValueError("a profile needs a defaultAction such as SCMP_ACT_ERRNO")
+    machine = machine or platform.machine()
+    arch = GOARCH.get(machine, machine)
+    out: dict[str, Any] = {"defaultAction": profile["defaultAction"]}
+    if profile.get("defaultErrnoRet") is not None:
+        out["defaultErrnoRet"] = int(profile["defaultErrnoRet"])
+    native = _profile()["architectures"].get(machine, [])
+    for entry in profile.get("archMap") or []:
+        if entry.get("architecture") in native[:1]:
+            out["architectures"] = [entry["architecture"], *(entry.get("subArchitectures") or [])]
+    if "architectures" not in out:
+        out["architectures"] = list(profile.get("architectures") or native)
+    out["syscalls"] = []
+    for call in profile.get("syscalls") or []:
+        names = call.get("names") or ([call["name"]] if call.get("name") else [])
+        if not names or call.get("action") not in ACTIONS:
+            raise ValueError(f"each syscalls entry needs names and a valid action: {call!r}"[:200])
+        if not _docker_applies(call, set(caps), arch):
+            continue
+        entry = {"names": list(names), "action": call["action"]}
+        for key in ("errnoRet", "args"):
+            if call.get(key) is not None:
+                entry[key] = call[key]
+        out["syscalls"].append(entry)
+    return out

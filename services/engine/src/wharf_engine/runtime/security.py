@@ -14,7 +14,7 @@ from typing import Any
 
 from wharf_common.errors import InvalidArgument
 
-from .seccomp import default_profile
+from .seccomp import default_profile, docker_profile
 from .spec import DEFAULT_CAPS
 
 ALL_CAPS = [  # by number, as the kernel numbers them
@@ -125,6 +125,23 @@ def resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seccomp_profile(host_config: dict[str, Any], caps: list[str]) -> dict[str, Any] | None:
+    """The filter for ``caps``: Docker's default, a profile sent with ``seccomp=<json>``, or None
+    for ``seccomp=unconfined``."""
+    value = "builtin"
+    for opt in host_config.get("SecurityOpt") or []:
+        if str(opt).startswith(("seccomp=", "seccomp:")):
+            value = str(opt)[len("seccomp=") :]
+    if value == "unconfined":
+        return None
+    if value == "builtin":
+        return default_profile(caps)
+    try:
+        return docker_profile(value, caps)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidArgument(f"invalid seccomp profile: {exc}") from None
+
+
 def validate(host_config: dict[str, Any]) -> None:
     """At create: every limit and option this host can honour, or a clear 400."""
     capabilities(host_config)
@@ -134,6 +151,7 @@ def validate(host_config: dict[str, Any]) -> None:
         key = str(opt).split("=")[0].split(":")[0]
         if key not in ("no-new-privileges", "seccomp", "label", "apparmor"):
             raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+    seccomp_profile(host_config, [])
 
 
 def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
@@ -155,5 +173,6 @@ def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
             if mount["destination"] in ("/sys", "/sys/fs/cgroup"):
                 mount["options"] = [o for o in mount["options"] if o != "ro"]
         return
-    if not any(o in ("seccomp=unconfined", "seccomp:unconfined") for o in options):
-        linux["seccomp"] = default_profile(caps)
+    profile = seccomp_profile(host_config, caps)
+    if profile is not None:
+        linux["seccomp"] = profile
