@@ -153,3 +153,15 @@ def test_absolute_links_resolve_inside_the_container_both_ways(engine: Engine, h
         assert sorted(p.name for p in host_dir.iterdir()) == ["secret"]
     finally:
         engine.docker("rm", "-f", cid)
+
+
+def test_copying_the_whole_root_lists_proc_and_sys_empty(engine: Engine) -> None:
+    cid = ok(engine.docker("run", "-d", "busybox", "sleep", "60")).strip()
+    try:
+        status, body = archive(engine, "GET", cid, "/")
+        assert status == 200
+        names = {name.removeprefix("./") for name in members(body)}
+        assert {"proc", "sys", "etc/passwd", "bin/busybox"} <= names
+        assert not [n for n in names if n.startswith(("proc/", "sys/"))]
+    finally:
+        engine.docker("rm", "-f", cid)

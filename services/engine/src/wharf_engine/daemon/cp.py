@@ -24,7 +24,7 @@ from wharf_common.tarfiles import extract_layer
 
 from wharf_engine.containers.container import Container
 
-from .inroot import open_in_root, tree_to_tar
+from .inroot import open_in_root, pseudo_devices, tree_to_tar
 from .rootfs import mount_rootfs, rootfs, unmount_rootfs
 
 if TYPE_CHECKING:
@@ -134,13 +134,13 @@ async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> No
     container = daemon.containers.get(ref)
     arcname = Path(path.rstrip("/")).name or "."
 
-    def write(dir_fd: int, name: str) -> None:
+    def write(dir_fd: int, name: str, pseudo: set[int]) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            tree_to_tar(tar, dir_fd, name, arcname)
+            tree_to_tar(tar, dir_fd, name, arcname, pseudo)
 
     async with container_root(daemon, container) as root_fd:
         with _located(root_fd, container, path, os.O_RDONLY) as (dir_fd, name):
-            await asyncio.to_thread(write, dir_fd, name)
+            await asyncio.to_thread(write, dir_fd, name, pseudo_devices(root_fd))
 
 
 async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -> None:

@@ -19,6 +19,7 @@ import tarfile
 SYS_OPENAT2 = 437  # the same number on x86_64 and aarch64
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
+PSEUDO_MOUNTS = ("/proc", "/sys", "/sys/fs/cgroup")
 RETRIES = 32  # the kernel answers EAGAIN when a rename raced a ".." walk
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -65,8 +66,9 @@ def _info(st: os.stat_result, arcname: str) -> tarfile.TarInfo:
 class _TreeWriter:
     """Adds entries to ``tar`` from (dir fd, name) pairs, never following a symlink."""
 
-    def __init__(self, tar: tarfile.TarFile) -> None:
+    def __init__(self, tar: tarfile.TarFile, pseudo: set[int]) -> None:
         self.tar = tar
+        self.pseudo = pseudo  # devices whose directories are archived empty
         self.links: dict[tuple[int, int], str] = {}
 
     def add(self, parent_fd: int, name: str, arcname: str) -> None:
@@ -104,9 +106,12 @@ class _TreeWriter:
                 raise
 
     def add_dir(self, fd: int, arcname: str) -> None:
-        info = _info(os.fstat(fd), arcname)
+        st = os.fstat(fd)
+        info = _info(st, arcname)
         info.type = tarfile.DIRTYPE
         self.tar.addfile(info)
+        if st.st_dev in self.pseudo:
+            return
         for name in sorted(os.listdir(fd)):
             self.add(fd, name, f"{arcname.rstrip('/')}/{name}")
 
@@ -129,9 +134,29 @@ class _TreeWriter:
             self.tar.addfile(info, f)
 
 
-def tree_to_tar(tar: tarfile.TarFile, parent_fd: int, name: str, arcname: str) -> None:
+def pseudo_devices(root_fd: int) -> set[int]:
+    """The devices of the container's /proc, /sys and cgroup mounts (the kernel's, not its files).
+
+    A copy lists them as empty directories, as Docker's copy of the container's filesystem does,
+    and never reads the host's kernel state as the engine's root.
+    """
+    root_dev = os.fstat(root_fd).st_dev
+    found = set()
+    for path in PSEUDO_MOUNTS:
+        try:
+            fd = open_in_root(root_fd, path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            found.add(os.fstat(fd).st_dev)
+        finally:
+            os.close(fd)
+    return found - {root_dev}
+
+
+def tree_to_tar(tar: tarfile.TarFile, parent_fd: int, name: str, arcname: str, pseudo: set[int]) -> None:
     """Archive ``name`` in ``parent_fd`` (or, with ``name`` empty, the directory ``parent_fd``)."""
-    writer = _TreeWriter(tar)
+    writer = _TreeWriter(tar, pseudo)
     if name:
         writer.add(parent_fd, name, arcname)
     else:
