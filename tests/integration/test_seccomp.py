@@ -13,7 +13,8 @@ from engines import Engine, needs_docker
 
 pytestmark = [pytest.mark.root, needs_docker]
 
-# each call's errno, 0 when it worked: clone with and without namespace flags, clone3, fsopen, io_uring
+# each call's errno, 0 when it worked: clone with and without namespace flags, clone3, fsopen,
+# io_uring, personality
 PROBE_C = r"""
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +47,11 @@ int main(void) {
     printf("fsopen=%d\n", fd < 0 ? errno : 0);
     fd = syscall(425, 1, params);  /* io_uring_setup */
     printf("io_uring_setup=%d\n", fd < 0 ? errno : 0);
+    fd = syscall(SYS_personality, 0x0040000);  /* ADDR_NO_RANDOMIZE: not one Docker allows */
+    printf("personality_no_aslr=%d\n", fd < 0 ? errno : 0);
+    fd = syscall(SYS_personality, 8);  /* PER_LINUX32, as linux32 asks */
+    printf("personality_linux32=%d\n", fd < 0 ? errno : 0);
+    syscall(SYS_personality, 0);
     return 0;
 }
 """
@@ -108,11 +114,13 @@ def probe_errnos(engine: Engine, probe: Path, *flags: str) -> dict[str, int]:
 def test_syscalls_docker_keeps_from_unprivileged_containers(engine: Engine, probe: Path) -> None:
     assert probe_errnos(engine, probe) == {
         "clone_newuser": errno.EPERM, "clone_newns": errno.EPERM, "clone_plain": 0, "clone3": errno.ENOSYS,
-        "fsopen": errno.EPERM, "io_uring_setup": errno.EPERM,
+        "fsopen": errno.EPERM, "io_uring_setup": errno.EPERM, "personality_no_aslr": errno.EPERM,
+        "personality_linux32": 0,
     }  # fmt: skip
     admin = probe_errnos(engine, probe, "--cap-add", "SYS_ADMIN")
     assert admin == {"clone_newuser": 0, "clone_newns": 0, "clone_plain": 0, "clone3": 0, "fsopen": 0,
-                     "io_uring_setup": errno.EPERM}  # fmt: skip
+                     "io_uring_setup": errno.EPERM, "personality_no_aslr": errno.EPERM,
+                     "personality_linux32": 0}  # fmt: skip
 
 
 def test_privileged_and_unconfined_have_no_filter(engine: Engine) -> None:
