@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables
+APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server
 BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
@@ -34,26 +34,36 @@ $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml s
 $(BUSYBOX): deploy/images/busybox/build.py
 	python3 deploy/images/busybox/build.py --if-missing --output $@
 
-# the engine in the foreground; the hub (v1 index, web, API) and the registry (index mode) beside
-# it, stopped (and waited for) when the engine stops or make is interrupted. On first start the hub
-# prints its first administrator; busybox is seeded into the engine and pushed to the hub as the
-# official image, so a fresh engine's `wharf pull busybox` fetches it from here.
+# the engine in the foreground; the hub (v1 index, web, API), the registry (index mode), Redis (on a
+# unix socket, no persistence) and one builder worker beside it, stopped (and waited for) when the
+# engine stops or make is interrupted. On first start the hub prints its first administrator;
+# busybox is seeded into the engine and pushed to the hub as the official image, so a fresh
+# engine's `wharf pull busybox` fetches it from here.
 run: RUN_REGISTRY_PORT ?= 5000
 run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
 run: RUN_HUB_PORT ?= 8080
 run: RUN_HUB_ROOT ?= /var/lib/wharf-hub
+run: RUN_BUILDER_ROOT ?= /var/lib/wharf-builder
 run: setup
-	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT) $(RUN_HUB_ROOT)
+	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT) $(RUN_HUB_ROOT) $(RUN_BUILDER_ROOT)
 	@WHARF_HUB_PORT=$(RUN_HUB_PORT) $(VENV)/bin/wharf-hub bootstrap --data-root $(RUN_HUB_ROOT)
 	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && \
 	     curl -sf http://127.0.0.1:$(RUN_HUB_PORT)/v1/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
 	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) \
 	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json ) &
-	@$(VENV)/bin/wharf-hub --host 127.0.0.1 --port $(RUN_HUB_PORT) --data-root $(RUN_HUB_ROOT) \
+	@redis-server --port 0 --unixsocket $(RUN_BUILDER_ROOT)/redis.sock --unixsocketperm 700 --save "" \
+	    --appendonly no --dir $(RUN_BUILDER_ROOT) --logfile $(RUN_BUILDER_ROOT)/redis.log & REDIS=$$!; \
+	export WHARF_HUB_BUILDER__BROKER_URL=redis+socket://$(RUN_BUILDER_ROOT)/redis.sock; \
+	$(VENV)/bin/wharf-hub --host 127.0.0.1 --port $(RUN_HUB_PORT) --data-root $(RUN_HUB_ROOT) \
 	    --registry-url http://127.0.0.1:$(RUN_REGISTRY_PORT) --registry-endpoint 127.0.0.1:$(RUN_REGISTRY_PORT) & HUB=$$!; \
 	$(VENV)/bin/wharf-registry --host 127.0.0.1 --port $(RUN_REGISTRY_PORT) --data-root $(RUN_REGISTRY_ROOT) \
 	    --index-public-key $(RUN_HUB_ROOT)/token-signing.pub.pem & REG=$$!; \
-	trap 'kill $$REG $$HUB 2>/dev/null; wait $$REG $$HUB 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	( for i in $$(seq 1 100); do [ -S $(RUN_BUILDER_ROOT)/redis.sock ] && [ -f $(RUN_HUB_ROOT)/builder-secret ] && break; sleep 0.1; done; \
+	  exec $(VENV)/bin/wharf-builder worker --broker-url redis+socket://$(RUN_BUILDER_ROOT)/redis.sock \
+	    --engine-host unix://$(RUN_SOCK) --hub-url http://127.0.0.1:$(RUN_HUB_PORT) \
+	    --hub-secret-file $(RUN_HUB_ROOT)/builder-secret --workdir $(RUN_BUILDER_ROOT)/work -c 1 ) & BUILDER=$$!; \
+	trap 'kill $$BUILDER $$REG $$HUB 2>/dev/null; wait $$BUILDER $$REG $$HUB 2>/dev/null; kill $$REDIS 2>/dev/null; wait $$REDIS 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(VENV)/bin/wharf-engine --data-root $(RUN_ROOT) -H unix://$(RUN_SOCK) --bridge $(RUN_BRIDGE) --subnet $(RUN_SUBNET) \
 	    --default-index http://127.0.0.1:$(RUN_HUB_PORT)
 
@@ -63,8 +73,10 @@ test: setup
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src services/registry/src services/hub/src bench deploy
+	$(VENV)/bin/mypy libs/common/src libs/client/src cli/src services/engine/src services/registry/src services/hub/src \
+		services/builder/src bench deploy
 	@for t in libs/common/tests libs/client/tests cli/tests services/engine/tests services/registry/tests services/hub/tests \
+		services/builder/tests \
 		tests/integration; do \
 		$(VENV)/bin/mypy $$t || exit 1; done
 	$(PY) deploy/lint/module_size.py

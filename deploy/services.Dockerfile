@@ -1,6 +1,7 @@
-# The hub and registry image for docker-compose.yml: the workspace on Debian's Python, no dev tools.
+# The hub, registry and builder image for docker-compose.yml: the workspace on Debian's Python, no dev
+# tools (git and ssh for the builder's checkouts).
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates curl \
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates curl git openssh-client \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install uv
 WORKDIR /opt/wharf

@@ -1,6 +1,8 @@
-"""`make run` starts an engine with busybox seeded, the hub and the registry (index mode) beside it;
-`wharf run busybox echo hello world` works, the hub printed its first administrator and holds busybox
-as the official image, so after `rmi` the engine pulls busybox back from the hub; all stop with make."""
+"""`make run` starts an engine with busybox seeded, the hub, the registry (index mode), Redis and a
+builder worker beside it; `wharf run busybox echo hello world` works, the hub printed its first
+administrator and holds busybox as the official image, so after `rmi` the engine pulls busybox back
+from the hub; an automated build from a local git repository runs on the worker and pushes to the
+hub; all stop with make."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 from engines import REPO, VENV_BIN, wait_for
 from wharf_registry.testing import free_port
@@ -30,7 +34,7 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
          f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24",
          f"RUN_REGISTRY_PORT={port}", f"RUN_REGISTRY_ROOT={root}/registry",
-         f"RUN_HUB_PORT={hub_port}", f"RUN_HUB_ROOT={root}/hub"],
+         f"RUN_HUB_PORT={hub_port}", f"RUN_HUB_ROOT={root}/hub", f"RUN_BUILDER_ROOT={root}/builder"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -77,6 +81,7 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         assert pulled.returncode == 0, pulled.stderr
         assert b"Status: Downloaded newer image for busybox:latest" in pulled.stdout
         assert wharf("run", "--rm", "busybox", "echo", "from", "the", "hub").stdout == b"from the hub\n"
+        assert automated_build(root, hub_port, (admin["username"], admin["password"])) == "success"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -89,6 +94,9 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
             socket_left = False
         except AssertionError:
             socket_left = True
+        redis_left = (root / "builder" / "redis.sock").exists() and redis_answers(
+            root / "builder" / "redis.sock"
+        )
         try:  # the registry and the hub are stopped with the engine
             wait_for(lambda: not registry_pings() and not pings(hub_port), timeout=15, interval=0.1)
             registry_left = False
@@ -102,3 +110,38 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
     assert not socket_left, "the engine removes its socket on a clean shutdown"
     assert not registry_left, "make run stops the registry and the hub with the engine"
+    assert not redis_left, "make run stops Redis with the engine"
+
+
+def automated_build(root: Path, hub_port: int, admin: tuple[str, str]) -> str:
+    """A bare repository on disk, an automated build of it on the hub, the button: the build's status."""
+    bare, work = root / "src.git", root / "src"
+    for args in (["init", "-q", "--bare", "-b", "main", str(bare)], ["init", "-q", "-b", "main", str(work)]):
+        subprocess.run(["git", *args], check=True)
+    (work / "Dockerfile").write_text("FROM busybox\nRUN echo built > /built\n")
+    git = ["git", "-C", str(work), "-c", "user.name=a", "-c", "user.email=a@example.test"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    subprocess.run([*git, "push", "-q", str(bare), "main"], check=True)
+    with httpx.Client(base_url=f"http://127.0.0.1:{hub_port}/api/v1", auth=admin, timeout=30) as api:
+        assert api.post("/repositories", json={"namespace": admin[0], "name": "built"}).status_code == 201
+        rules = [{"source_type": "branch", "source_name": "main"}]
+        body = {"source_url": str(bare), "rules": rules}
+        assert api.put(f"/repositories/{admin[0]}/built/autobuild", json=body).status_code == 200
+        [build] = api.post(f"/repositories/{admin[0]}/built/builds", json={}).json()
+
+        def final() -> str | None:
+            status = str(api.get(f"/repositories/{admin[0]}/built/builds/{build['id']}").json()["status"])
+            return status if status in ("success", "failed", "cancelled") else None
+
+        result: str = wait_for(final, timeout=120, interval=0.5)
+        return result
+
+
+def redis_answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+        return True

@@ -287,3 +287,20 @@ def test_extract_layer_rejects_unknown_member_types(tmp_path: Path) -> None:
 
 def test_invalid_archive_is_invalid_argument() -> None:
     assert issubclass(InvalidArchive, InvalidArgument)
+
+
+def test_write_tar_owner_maps_every_entrys_ids(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "d" / "f").write_text("x")
+    (src / "l").symlink_to("d/f")
+    st = (src / "d").stat()
+    plain, mapped = io.BytesIO(), io.BytesIO()
+    write_tar(src, plain)
+    write_tar(src, mapped, owner=lambda uid, gid: (uid + 5, gid + 7))
+    with tarfile.open(fileobj=io.BytesIO(mapped.getvalue())) as tar:
+        owners = {m.name: (m.uid, m.gid) for m in tar.getmembers()}
+    assert owners == {name: (st.st_uid + 5, st.st_gid + 7) for name in ("d", "d/f", "l")}
+    identity = io.BytesIO()
+    write_tar(src, identity, owner=lambda uid, gid: (uid, gid))
+    assert identity.getvalue() == plain.getvalue()  # the same ids give the same bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,7 +16,10 @@ _KEPT_XATTRS = ("security.capability",)  # what Docker's tar writer records, and
 _DEVICE_TYPES = {stat.S_IFCHR: tarfile.CHRTYPE, stat.S_IFBLK: tarfile.BLKTYPE}
 
 
-def write_tar(src_dir: Path, out: BinaryIO) -> str:
+Owner = Callable[[int, int], tuple[int, int]]
+
+
+def write_tar(src_dir: Path, out: BinaryIO, *, owner: Owner | None = None) -> str:
     """Write ``src_dir``'s content to ``out`` as a plain PAX tar; return its diff id.
 
     Entries are written depth first in lexical (byte) order, as Go's ``filepath.Walk``
@@ -28,13 +31,14 @@ def write_tar(src_dir: Path, out: BinaryIO) -> str:
     overlayfs whiteouts become Docker's: a char device 0:0 ``name`` is written as an
     empty ``.wh.name`` file, and a directory with ``trusted.overlay.opaque=y`` is
     followed by a ``.wh..wh..opq`` entry. The returned id is ``sha256:<hex>`` of all
-    bytes written, end-of-archive padding included. ``out`` is not closed.
+    bytes written, end-of-archive padding included. ``out`` is not closed. ``owner`` maps
+    each entry's (uid, gid) on disk to the one written (a tree kept with shifted ids).
     """
     writer = HashingWriter(out)
     links: dict[tuple[int, int], str] = {}
     with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_BUFSIZE) as tar:
         for name, path, st in _walk(os.fspath(src_dir)):
-            _add(tar, name, path, st, links)
+            _add(tar, name, path, st, links, owner)
     return f"sha256:{writer.hexdigest()}"
 
 
@@ -59,56 +63,61 @@ def _sorted_entries(directory: str) -> Iterator[os.DirEntry[str]]:
         return iter(sorted(scan, key=lambda entry: os.fsencode(entry.name)))
 
 
-def _header(name: str, st: os.stat_result, kind: bytes) -> tarfile.TarInfo:
+def _header(name: str, st: os.stat_result, kind: bytes, owner: Owner | None = None) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = stat.S_IMODE(st.st_mode)
-    info.uid, info.gid = st.st_uid, st.st_gid
+    info.uid, info.gid = owner(st.st_uid, st.st_gid) if owner is not None else (st.st_uid, st.st_gid)
     info.uname = info.gname = ""
     info.mtime = int(st.st_mtime)
     return info
 
 
 def _add(
-    tar: tarfile.TarFile, name: str, path: str, st: os.stat_result, links: dict[tuple[int, int], str]
+    tar: tarfile.TarFile,
+    name: str,
+    path: str,
+    st: os.stat_result,
+    links: dict[tuple[int, int], str],
+    owner: Owner | None,
 ) -> None:
     mode = st.st_mode
     if stat.S_ISREG(mode):
         key = (st.st_dev, st.st_ino)
         if st.st_nlink > 1 and key in links:
-            info = _header(name, st, tarfile.LNKTYPE)
+            info = _header(name, st, tarfile.LNKTYPE, owner)
             info.linkname = links[key]
             tar.addfile(info)
             return
         if st.st_nlink > 1:
             links[key] = name
-        info = _header(name, st, tarfile.REGTYPE)
+        info = _header(name, st, tarfile.REGTYPE, owner)
         info.size = st.st_size
         info.pax_headers = _xattr_records(path)
         with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as content:
             tar.addfile(info, content)
     elif stat.S_ISDIR(mode):
-        info = _header(name, st, tarfile.DIRTYPE)
+        info = _header(name, st, tarfile.DIRTYPE, owner)
         info.pax_headers = _xattr_records(path)
         tar.addfile(info)
         if _is_opaque(path):
-            marker = _header(f"{name}/{WHITEOUT_OPAQUE_DIR}", st, tarfile.REGTYPE)
+            marker = _header(f"{name}/{WHITEOUT_OPAQUE_DIR}", st, tarfile.REGTYPE, owner)
             tar.addfile(marker)
     elif stat.S_ISLNK(mode):
-        info = _header(name, st, tarfile.SYMTYPE)
+        info = _header(name, st, tarfile.SYMTYPE, owner)
         info.linkname = str(Path(path).readlink())
         tar.addfile(info)
     elif stat.S_ISCHR(mode) and st.st_rdev == 0:
         parent, _, base = name.rpartition("/")
-        whiteout = _header(f"{parent}/{WHITEOUT_PREFIX}{base}".lstrip("/"), st, tarfile.REGTYPE)
+        whiteout = _header(f"{parent}/{WHITEOUT_PREFIX}{base}".lstrip("/"), st, tarfile.REGTYPE, owner)
         whiteout.mode = 0o600
         tar.addfile(whiteout)
     elif stat.S_IFMT(mode) in _DEVICE_TYPES:
-        info = _header(name, st, _DEVICE_TYPES[stat.S_IFMT(mode)])
+        info = _header(name, st, _DEVICE_TYPES[stat.S_IFMT(mode)], owner)
         info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
         tar.addfile(info)
     elif stat.S_ISFIFO(mode):
-        tar.addfile(_header(name, st, tarfile.FIFOTYPE))
+        tar.addfile(_header(name, st, tarfile.FIFOTYPE, owner))
     # sockets (and anything else) are not archived, as in Docker
 
 

@@ -15,6 +15,7 @@ from wharf_common.serving import serve, tcp_listener
 
 from .api.hijack import HijackProtocol
 from .app import create_app
+from .idmap import RemapUnavailable
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--masquerade", action="store_true", default=None, help="NAT containers' outbound traffic")
     p.add_argument(
         "--default-index", metavar="URL", help="the hub bare image names mean (default http://127.0.0.1:8080)"
+    )
+    p.add_argument(
+        "--userns-remap", metavar="default|USER[:GROUP]", help="run containers in a user namespace"
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             "masquerade": args.masquerade,
             "log_level": args.log_level,
             "default_index": args.default_index,
+            "userns_remap": args.userns_remap,
         }.items()
         if v is not None
     }
@@ -88,7 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     # our socket files, by inode: a newer engine may have bound the same path by the time we exit
     owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
              for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except RemapUnavailable as exc:
+        for path in owned:
+            path.unlink(missing_ok=True)
+        raise SystemExit(f"wharf-engine: {exc}") from None
     log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root),
              default_index=settings.default_index)  # fmt: skip
 

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
+    userns_remap: str = ""
+    """``default`` or ``USER[:GROUP]``: every container's root is that user's subordinate ids on the
+    host (a user namespace), unless run with ``--userns=host``; empty: containers share the host's ids."""
+    userns_remap_idmapped: bool = True
+    """Remapped roots from idmapped layers when the kernel can; false (or when it cannot): layers
+    are chowned once at unpack, under ``<data-root>/<uid>.<gid>``, as dockerd does."""
 
     @field_validator("default_index")
     @classmethod

@@ -13,10 +13,12 @@ from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_priva
 
 from . import web
 from .api import errors
-from .api.routers import accounts, collaborators, index, orgs, repos, search, stars, webhooks
+from .api.routers import accounts, builds, collaborators, index, orgs, repos, search, stars, webhooks
 from .db import Database
 from .hub import Hub
 from .services.accounts import AccountService
+from .services.buildqueue import REAP, BuilderService, CeleryQueue, NoQueue
+from .services.builds import ENQUEUE, BuildService
 from .services.index import PUSHED, IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
@@ -33,7 +35,17 @@ from .webhooks import DELIVER
 def _secret_key(settings: Settings) -> bytes:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value().encode()
-    path = settings.data_root / "secret"
+    return _kept_secret(settings.data_root / "secret")
+
+
+def _builder_secret(settings: Settings) -> str:
+    if settings.builder.secret is not None:
+        return settings.builder.secret.get_secret_value()
+    return _kept_secret(settings.data_root / "builder-secret").decode()
+
+
+def _kept_secret(path: Path) -> bytes:
+    """A random secret made once and kept (0600) at ``path``."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".secret.{secrets.token_hex(4)}")
@@ -77,6 +89,16 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     webhook_service = WebhookService(settings.webhooks, settings.url, secret_key)
     index_service.push_listeners.append(webhook_service.on_push)
     worker.register(DELIVER, webhook_service.deliver)
+    queue = CeleryQueue(settings.builder.broker_url) if settings.builder.broker_url else NoQueue()
+    builder = BuilderService(
+        queue,
+        settings.url,
+        settings.builder.build_timeout,
+        settings.builder.grace,
+        settings.builder.reap_interval,
+    )
+    worker.register(ENQUEUE, builder.on_enqueue)
+    worker.register(REAP, builder.on_reap)
     return Hub(
         settings=settings,
         db=db,
@@ -86,6 +108,9 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         social=SocialService(),
         index=index_service,
         webhooks=webhook_service,
+        builds=BuildService(),
+        builder=builder,
+        builder_secret=_builder_secret(settings),
         worker=worker,
         mailer=mailer,
         signer=signer,
@@ -99,6 +124,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.webhooks.worker:
+            with hub.unit() as s:
+                hub.builder.ensure_reaper(s)
             hub.worker.start()
         try:
             yield
@@ -117,7 +144,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     pages = web.pages(hub)
     errors.install(app, page=web.error_page(hub, pages))
     app.include_router(index.router(hub))
-    for api in (accounts, repos, collaborators, stars, search, webhooks, orgs):
+    for api in (accounts, repos, collaborators, stars, search, webhooks, orgs, builds):
         app.include_router(api.router(hub))
     app.include_router(web.router(hub, pages))
     app.state.hub = hub

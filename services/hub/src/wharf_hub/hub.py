@@ -11,6 +11,8 @@ from wharf_common.tokens import TokenSigner
 
 from .db import Database
 from .services.accounts import AccountService
+from .services.buildqueue import BuilderService
+from .services.builds import BuildService
 from .services.index import IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
@@ -31,6 +33,9 @@ class Hub:
     social: SocialService
     index: IndexService
     webhooks: WebhookService
+    builds: BuildService
+    builder: BuilderService
+    builder_secret: str
     worker: Worker
     mailer: Mailer
     signer: TokenSigner

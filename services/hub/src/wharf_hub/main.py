@@ -167,6 +167,8 @@ def worker(argv: list[str]) -> None:
     settings = _settings(args)
     configure_logging(settings.log_level, json=settings.log_json)
     hub = build_hub(settings)
+    with hub.unit() as s:
+        hub.builder.ensure_reaper(s)
     if args.once:
         hub.worker.drain()
     else:

@@ -44,6 +44,21 @@ class WebhookSettings(BaseModel):
     """Jobs run at once (webhook attempts, tag syncs): one hanging receiver holds only one."""
 
 
+class BuilderSettings(BaseModel):
+    """Automated builds: where the builders' queue is and how long a build may take."""
+
+    broker_url: str | None = None
+    """The builders' Redis (``redis://...``); unset: builds are recorded but wait in "queued"."""
+    secret: SecretStr | None = None
+    """Shared with the workers (``WHARF_BUILDER_HUB_SECRET``); default a random one kept in
+    ``<data root>/builder-secret``."""
+    build_timeout: int = 3600
+    """Seconds; keep it equal to the workers' ``WHARF_BUILDER_BUILD_TIMEOUT``."""
+    grace: int = 300
+    """A build whose worker is silent for ``build_timeout + grace`` seconds has failed."""
+    reap_interval: float = 60.0
+
+
 class PasswordSettings(BaseModel):
     """argon2id cost (argon2-cffi's defaults, RFC 9106's second recommendation); tests lower it."""
 
@@ -87,6 +102,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     login_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
+    builder: BuilderSettings = Field(default_factory=BuilderSettings)
     log_level: str = "info"
     log_json: bool = False
     pidfile: Path | None = None
@@ -112,4 +128,11 @@ class Settings(BaseSettings):
         return self.mail.outbox or self.data_root / "outbox"
 
 
-__all__ = ["MailSettings", "PasswordSettings", "RateLimitSettings", "Settings", "WebhookSettings"]
+__all__ = [
+    "BuilderSettings",
+    "MailSettings",
+    "PasswordSettings",
+    "RateLimitSettings",
+    "Settings",
+    "WebhookSettings",
+]

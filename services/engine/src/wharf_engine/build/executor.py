@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +160,9 @@ class BuildExecutor:
                 await self.out.stream(f" ---> Running in {step[:12]}\n")
             try:
                 await change(step)
-            except BaseException:
-                if self.options.forcerm:
-                    await self.backend.remove_step(step)
+            except BaseException as exc:
+                if self.options.forcerm or isinstance(exc, asyncio.CancelledError):
+                    await asyncio.shield(self.backend.remove_step(step))
                 raise
             diff_id = await self.backend.commit_step(step)
             if announce_container and (self.options.rm or self.options.forcerm):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from wharf_common.tarfiles import write_tar
 
 from wharf_engine.containers.container import Container
+from wharf_engine.idmap import IdMap
 from wharf_engine.layers.mounts import is_mounted
 
+from . import userns
 from .rootfs import mount_rootfs, rootfs, unmount_rootfs
 
 if TYPE_CHECKING:
@@ -63,8 +66,20 @@ async def container_export(daemon: Daemon, container: Container, out: BinaryIO) 
     async with container.lock:
         mounted_here = not is_mounted(rootfs(container))
         root = mount_rootfs(daemon, container)
+        remap = userns.view_map(daemon, container)
         try:
-            await asyncio.to_thread(write_tar, root, out)
+            if remap is None:
+                await asyncio.to_thread(write_tar, root, out)
+            else:
+                await asyncio.to_thread(_export_unshifted, root, out, remap, daemon.layers.tmp)
         finally:
             if mounted_here and not container.state.running:
                 unmount_rootfs(container)
+
+
+def _export_unshifted(root: Path, out: BinaryIO, remap: IdMap, tmp: Path) -> None:
+    """A root seen through ``remap`` shows host ids: the tar gets the container's own."""
+    with tempfile.TemporaryFile(dir=tmp) as spool:
+        write_tar(root, spool)
+        spool.seek(0)
+        userns.shift_tar(spool, out, remap.container_uid, remap.container_gid)

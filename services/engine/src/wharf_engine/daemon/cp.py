@@ -4,6 +4,9 @@ A running container is reached through /proc/<pid>/root, so its volumes are seen
 them; a stopped one through its mounted root. That root is opened once, and every path is
 resolved by the kernel inside it (``inroot.open_in_root``): the container may swap any directory
 for a symlink to ``/`` at any moment, and the copy still never leaves it, either way.
+
+Where the host sees a container's files with host ids (a running remapped root, layers chowned
+into the range), archives carry the ids the container sees: shifted on the way in and out.
 """
 
 from __future__ import annotations
@@ -13,19 +16,23 @@ import errno
 import os
 import stat
 import tarfile
-from collections.abc import AsyncIterator, Iterator
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_common.tarfiles import extract_layer
 
 from wharf_engine.containers.container import Container
+from wharf_engine.idmap import IdMap
+from wharf_engine.layers.idmapped import MappedRootCredentials
 
 from .inroot import open_in_root, pseudo_devices, tree_to_tar
 from .rootfs import mount_rootfs, rootfs, unmount_rootfs
+from .userns import shift_tar, view_map
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -130,13 +137,24 @@ async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
             return _stat(dir_fd, name, Path(path.rstrip("/") or "/").name or "/")
 
 
+def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    def owner(member: tarfile.TarInfo) -> tarfile.TarInfo:
+        member.uid, member.gid = remap.container_uid(member.uid), remap.container_gid(member.gid)
+        member.uname = member.gname = ""
+        return member
+
+    return owner
+
+
 async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
     container = daemon.containers.get(ref)
     arcname = Path(path.rstrip("/")).name or "."
+    remap = view_map(daemon, container)
+    owner = _unshifted(remap) if remap else None
 
     def write(dir_fd: int, name: str, pseudo: set[int]) -> None:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            tree_to_tar(tar, dir_fd, name, arcname, pseudo)
+            tree_to_tar(tar, dir_fd, name, arcname, pseudo, owner)
 
     async with container_root(daemon, container) as root_fd:
         with _located(root_fd, container, path, os.O_RDONLY) as (dir_fd, name):
@@ -156,6 +174,19 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
                 raise _not_found(container, path) from None
             raise
         try:
-            await asyncio.to_thread(extract_layer, stream, dest)
+            remap = view_map(daemon, container)
+            if remap is None:
+                await asyncio.to_thread(extract_layer, stream, dest)
+            else:
+                await asyncio.to_thread(_extract_shifted, stream, dest, remap, daemon.layers.tmp)
         finally:
             os.close(dest)
+
+
+def _extract_shifted(stream: BinaryIO, dest: int, remap: IdMap, tmp: Path) -> None:
+    """Into a root seen through ``remap``: host ids, and files made as the remapped root."""
+    with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=str(tmp)) as shifted:
+        shift_tar(stream, cast(BinaryIO, shifted), remap.host_uid, remap.host_gid)
+        shifted.seek(0)
+        with MappedRootCredentials(remap):
+            extract_layer(cast(BinaryIO, shifted), dest)

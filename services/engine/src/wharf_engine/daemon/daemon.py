@@ -20,8 +20,10 @@ from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.distribution import AuthConfig, RegistryService, V1IdStore
 from wharf_engine.distribution.progress import ProgressStream
+from wharf_engine.idmap import IdMap
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
+from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.store import LayerStore
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 from wharf_engine.runtime.monitor import ShimLauncher
@@ -51,6 +53,7 @@ from . import (
     start,
     stats,
     top,
+    userns,
     volumes,
     wait,
 )
@@ -74,16 +77,26 @@ class Daemon:
         if len(str(self.run_dir)) > 60:  # sun_path holds 108 bytes: <run_dir>/<24 hex>.sock
             raise SystemFault(f"exec root {self.run_dir} is too long for unix sockets: set --exec-root")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.layers = LayerStore(self.root)
+        remap = userns.setup(settings, self.root / "tmp" / "userns-probe")
+        self.remap: IdMap | None = remap[0] if remap is not None else None
+        self.idmapped: IdmappedOverlay | None = remap[1] if remap is not None else None
+        chowned = self.remap if self.remap is not None and self.idmapped is None else None
+        if chowned is not None:  # as dockerd: layers chowned into a range get a data root of their own
+            self.root = userns.range_root(settings.data_root, chowned)
+        self.layers = LayerStore(self.root, shift=chowned)
         self.images = ImageStore(self.root)
         self.references = ReferenceStore(self.root)
         self.containers = ContainerStore(self.root)
         self.volumes = VolumeStore(self.root)
         self.networks = Networks(
-            self.root, settings.bridge, settings.subnet, icc=settings.icc, masquerade=settings.masquerade
+            settings.data_root,
+            settings.bridge,
+            settings.subnet,
+            icc=settings.icc,
+            masquerade=settings.masquerade,
         )
         self.events = EventBus()
-        self.runtime = Runc(settings.runtime, self.root / "runc")
+        self.runtime = Runc(settings.runtime, settings.data_root / "runc")
         self.shims = ShimLauncher()
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
@@ -113,7 +126,7 @@ class Daemon:
         task.add_done_callback(self._tasks.discard)
 
     def _engine_id(self) -> str:
-        path = self.root / "engine-id"
+        path = self.settings.data_root / "engine-id"
         if not path.exists():
             path.write_text(str(uuid.uuid4()))
         return path.read_text().strip()
@@ -128,6 +141,8 @@ class Daemon:
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
         self.shims.close()
+        if self.idmapped is not None:
+            self.idmapped.close()
         self.networks.teardown()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 

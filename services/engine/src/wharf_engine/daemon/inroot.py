@@ -15,10 +15,13 @@ import errno
 import os
 import stat
 import tarfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 SYS_OPENAT2 = 437  # the same number on x86_64 and aarch64
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
+Owner = Callable[[tarfile.TarInfo], tarfile.TarInfo]
 PSEUDO_MOUNTS = ("/proc", "/sys", "/sys/fs/cgroup")
 RETRIES = 32  # the kernel answers EAGAIN when a rename raced a ".." walk
 
@@ -66,10 +69,14 @@ def _info(st: os.stat_result, arcname: str) -> tarfile.TarInfo:
 class _TreeWriter:
     """Adds entries to ``tar`` from (dir fd, name) pairs, never following a symlink."""
 
-    def __init__(self, tar: tarfile.TarFile, pseudo: set[int]) -> None:
+    def __init__(self, tar: tarfile.TarFile, pseudo: set[int], owner: Owner | None) -> None:
         self.tar = tar
         self.pseudo = pseudo  # devices whose directories are archived empty
+        self.owner = owner  # host ids -> the ids the container sees, where they differ
         self.links: dict[tuple[int, int], str] = {}
+
+    def addfile(self, info: tarfile.TarInfo, f: BinaryIO | None = None) -> None:
+        self.tar.addfile(self.owner(info) if self.owner else info, f)
 
     def add(self, parent_fd: int, name: str, arcname: str) -> None:
         try:
@@ -88,7 +95,7 @@ class _TreeWriter:
                 info = _info(st, arcname)
                 info.type = tarfile.SYMTYPE
                 info.linkname = os.readlink(name, dir_fd=parent_fd)
-                self.tar.addfile(info)
+                self.addfile(info)
             elif stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 info = _info(st, arcname)
                 info.type = (
@@ -99,7 +106,7 @@ class _TreeWriter:
                     else tarfile.BLKTYPE
                 )
                 info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-                self.tar.addfile(info)
+                self.addfile(info)
             # sockets are not archived, as in Docker
         except OSError as exc:
             if exc.errno not in _GONE:
@@ -109,7 +116,7 @@ class _TreeWriter:
         st = os.fstat(fd)
         info = _info(st, arcname)
         info.type = tarfile.DIRTYPE
-        self.tar.addfile(info)
+        self.addfile(info)
         if st.st_dev in self.pseudo:
             return
         for name in sorted(os.listdir(fd)):
@@ -126,12 +133,12 @@ class _TreeWriter:
             if st.st_nlink > 1 and key in self.links:
                 info.type = tarfile.LNKTYPE
                 info.linkname = self.links[key]
-                self.tar.addfile(info)
+                self.addfile(info)
                 return
             if st.st_nlink > 1:
                 self.links[key] = arcname
             info.size = st.st_size
-            self.tar.addfile(info, f)
+            self.addfile(info, f)
 
 
 def pseudo_devices(root_fd: int) -> set[int]:
@@ -154,9 +161,16 @@ def pseudo_devices(root_fd: int) -> set[int]:
     return found - {root_dev}
 
 
-def tree_to_tar(tar: tarfile.TarFile, parent_fd: int, name: str, arcname: str, pseudo: set[int]) -> None:
+def tree_to_tar(
+    tar: tarfile.TarFile,
+    parent_fd: int,
+    name: str,
+    arcname: str,
+    pseudo: set[int],
+    owner: Owner | None = None,
+) -> None:
     """Archive ``name`` in ``parent_fd`` (or, with ``name`` empty, the directory ``parent_fd``)."""
-    writer = _TreeWriter(tar, pseudo)
+    writer = _TreeWriter(tar, pseudo, owner)
     if name:
         writer.add(parent_fd, name, arcname)
     else:

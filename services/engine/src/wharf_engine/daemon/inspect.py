@@ -16,7 +16,7 @@ from wharf_engine.distribution import INDEX_SERVER_ADDRESS
 from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.settings import API_VERSION, ENGINE_VERSION
 
-from . import network
+from . import network, userns
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -218,7 +218,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "LiveRestoreEnabled": True,
         "Isolation": "",
         "InitBinary": "",
-        "SecurityOptions": [],
+        "SecurityOptions": userns.security_options(daemon),
         "Warnings": [],
         "ApiVersion": API_VERSION,
     }

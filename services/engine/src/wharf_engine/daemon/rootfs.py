@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wharf_engine.containers.container import Container
+from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
+from wharf_engine.layers.shift import shift_entry, shift_tree
 from wharf_engine.logs.config import container_settings
 from wharf_engine.runtime.monitor import ShimPaths
 
@@ -49,15 +51,23 @@ def init_layer(container: Container) -> Path:
     return init
 
 
-def mount_rootfs(daemon: Daemon, container: Container) -> Path:
+def mount_rootfs(daemon: Daemon, container: Container, *, idmapped: IdmappedOverlay | None = None) -> Path:
+    """The container's root at ``fs/merged``; through ``idmapped`` for a remapped container's start."""
     fs = container.dir / "fs"
     merged, upper, work = fs / "merged", fs / "upper", fs / "work"
     for d in (merged, upper, work):
         d.mkdir(parents=True, exist_ok=True)
     if not is_mounted(merged):
         diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
-        lowers = [init_layer(container), *(daemon.layers.short_path(d) for d in reversed(diff_ids))]
-        mount_overlay(lowers, upper, work, merged)
+        init = init_layer(container)
+        if daemon.layers.shift is not None:  # the root and the runtime's mount points: the remapped root's
+            shift_tree(init, daemon.layers.shift)
+            shift_entry(upper, daemon.layers.shift)
+        lowers = [init, *(daemon.layers.short_path(d) for d in reversed(diff_ids))]
+        if idmapped is not None:
+            idmapped.mount(daemon.root, lowers, upper, work, merged)
+        else:
+            mount_overlay(lowers, upper, work, merged)
     return merged
 
 

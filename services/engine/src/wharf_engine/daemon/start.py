@@ -18,7 +18,7 @@ from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
-from . import network
+from . import network, userns
 from .remove import auto_remove
 from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
 from .volumes import prepare_mounts
@@ -50,8 +50,11 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         env.append(f"HOME={user.home}")
     cwd = cfg.get("WorkingDir") or "/"
     workdir = root / cwd.lstrip("/")
-    if not workdir.exists():
+    remap = userns.remap_of(daemon, container)
+    if not workdir.exists() and remap is None:  # a remapped one is made by runc, as the container's root
         workdir.mkdir(parents=True, exist_ok=True)
+    etc_files = write_etc_files(container, network.hosts_lines(daemon, container))
+    userns.give_to_root(remap, *(path for path, _ in etc_files))
     console = container.host_config.get("ConsoleSize") or None
     spec = build_spec(
         rootfs=root,
@@ -67,10 +70,12 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         ),
         hostname=container_hostname(container),
         cgroups_path=f"/wharf/{container.id}",
-        binds=write_etc_files(container, network.hosts_lines(daemon, container)),
+        binds=etc_files,
         host_network=container.host_config.get("NetworkMode") == "host",
-        volume_mounts=prepare_mounts(container, root),
+        volume_mounts=prepare_mounts(container, root, remap),
         netns=network.netns_path(daemon, container),
+        idmap=remap,
+        userns=userns.joined_userns(daemon, container),
     )
     security.apply(spec, container.host_config)
     bundle = container.dir / "bundle"
@@ -112,7 +117,10 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         await daemon.runtime.delete(container.id, force=True)
     paths.exit_file.unlink(missing_ok=True)
     try:
-        root = mount_rootfs(daemon, container)
+        idmapped = daemon.idmapped if userns.remap_of(daemon, container) else None
+        if idmapped is not None:  # a plain mount left by cp or a build step: remount through the map
+            unmount_rootfs(container)
+        root = mount_rootfs(daemon, container, idmapped=idmapped)
         await network.allocate(daemon, container)
         write_bundle(daemon, container, root)
         shim_pid, pid, _ = await daemon.shims.launch(

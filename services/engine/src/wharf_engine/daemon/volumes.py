@@ -11,8 +11,11 @@ from wharf_common.errors import InvalidArgument, NotFound
 
 from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
+from wharf_engine.idmap import IdMap
 from wharf_engine.volumes.errors import InvalidMount, VolumeInUse
 from wharf_engine.volumes.mounts import parse_bind, parse_volumes_from
+
+from .userns import give_to_root
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -127,14 +130,20 @@ def resolve_mounts(
     return list(mounts.values())
 
 
-def prepare_mounts(container: Container, root: Path) -> list[dict[str, Any]]:
-    """OCI mounts for the container; binds get missing host dirs, fresh volumes the image's content."""
+def prepare_mounts(container: Container, root: Path, remap: IdMap | None = None) -> list[dict[str, Any]]:
+    """OCI mounts for the container; binds get missing host dirs, fresh volumes the image's content.
+
+    Under ``remap`` both belong to the remapped root, and the content copied up keeps the
+    ownership the container sees (the root is mounted through the mapping).
+    """
     spec_mounts = []
     for mount in container.mounts:
         source = Path(mount["Source"])
         if mount["Type"] == "bind" and not source.exists():
             source.mkdir(parents=True, exist_ok=True)  # as Docker does for -v /missing:/x
+            give_to_root(remap, source)
         if mount["Type"] == "volume" and source.is_dir() and not any(source.iterdir()):
+            give_to_root(remap, source)
             _copy_up(root, mount["Destination"], source)
         options = ["rbind", "rprivate", "ro" if not mount.get("RW", True) else "rw"]
         spec_mounts.append({"destination": mount["Destination"], "type": "bind", "source": str(source),

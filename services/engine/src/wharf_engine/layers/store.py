@@ -15,6 +15,10 @@ from typing import BinaryIO, cast
 from wharf_common.errors import NotFound
 from wharf_common.tarfiles import extract_layer, open_decompressed, write_tar
 
+from wharf_engine.idmap import IdMap
+
+from .shift import shift_tree, unshifted
+
 
 @dataclass(frozen=True, slots=True)
 class Layer:
@@ -31,7 +35,9 @@ class NoSuchLayer(NotFound):
 class LayerStore:
     """``<root>/layers/<hex>/diff`` plus ``meta.json``; a layer appears only when complete."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, shift: IdMap | None = None) -> None:
+        self.shift = shift  # layers kept chowned into this range (--userns-remap without idmapped roots)
+        self._owner = unshifted(shift) if shift is not None else None
         self.root = root / "layers"
         self.links = root / "l"
         self.links.mkdir(parents=True, exist_ok=True)
@@ -78,6 +84,8 @@ class LayerStore:
                 stats = extract_layer(tee, work / "diff", allow_devices=True)
                 while tee.read(1 << 20):  # to the very end: the source is kept whole, and a
                     pass  # streamed input says there (end of file) that it was verified
+            if self.shift is not None:
+                shift_tree(work / "diff", self.shift)
             return self._publish(work, stats.diff_id, stats.size)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -93,15 +101,19 @@ class LayerStore:
         try:
             if move:
                 with open(os.devnull, "wb") as sink:
-                    diff_id = write_tar(src, sink)
+                    diff_id = write_tar(src, sink, owner=self._owner)
+                if self.shift is not None:
+                    shift_tree(src, self.shift)  # what the engine wrote in (COPY) has container ids
                 src.rename(work / "diff")
                 size = _regular_size(work / "diff")
             else:
                 spool = work / "source"  # kept: export hands out these very bytes
                 with open(spool, "wb") as out:
-                    write_tar(src, out)
+                    write_tar(src, out, owner=self._owner)
                 with open(spool, "rb") as f:
                     stats = extract_layer(f, work / "diff", allow_devices=True)
+                if self.shift is not None:
+                    shift_tree(work / "diff", self.shift)
                 diff_id, size = stats.diff_id, stats.size
             return self._publish(work, diff_id, size)
         except BaseException:
@@ -134,7 +146,7 @@ class LayerStore:
         """Write the layer's uncompressed tar, byte for byte the one its diff id names."""
         source = self._dir(diff_id) / "source"
         if not source.exists():  # a layer made from a directory: its tar is rebuilt the same way
-            return write_tar(self.get(diff_id).path, out)
+            return write_tar(self.get(diff_id).path, out, owner=self._owner)
         with open(source, "rb") as raw:
             shutil.copyfileobj(open_decompressed(raw), out, 1 << 20)
         return diff_id

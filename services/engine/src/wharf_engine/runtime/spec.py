@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wharf_engine.idmap import IdMap
+
 DEFAULT_CAPS = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -74,8 +76,11 @@ def build_spec(
     host_network: bool = False,
     volume_mounts: list[dict[str, Any]] | None = None,
     netns: str | None = None,
+    idmap: IdMap | None = None,
+    userns: str | None = None,
 ) -> dict[str, Any]:
-    """A complete config.json: namespaces, mounts, capabilities, rlimits, masked paths."""
+    """A complete config.json: namespaces, mounts, capabilities, rlimits, masked paths; with
+    ``idmap``, a user namespace (its root is not the host's): a new one, or ``userns`` joined."""
     caps = list(DEFAULT_CAPS)
     proc: dict[str, Any] = {
         "terminal": process.terminal,
@@ -128,6 +133,9 @@ def build_spec(
             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         },
     ]
+    if idmap is not None and userns is None and (host_network or netns):
+        # a new sysfs needs a network namespace of the container's user namespace: bind the host's
+        mounts[3].update(type="bind", source="/sys", options=["rbind", "nosuid", "noexec", "nodev", "ro"])
     for source, destination in binds:
         mounts.append(
             {
@@ -149,7 +157,9 @@ def build_spec(
                 {"type": t, **({"path": netns} if t == "network" and netns else {})}
                 for t in ("pid", "network", "ipc", "uts", "mount")
                 if t != "network" or not host_network
-            ],
+            ]
+            + ([{"type": "user", **({"path": userns} if userns else {})}] if idmap is not None else []),
+            **(idmap.oci_mappings() if idmap is not None else {}),
             "cgroupsPath": cgroups_path,
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "maskedPaths": MASKED_PATHS,

@@ -110,7 +110,7 @@ class Deliverer:
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",  # the excerpt is read raw: no decompression bombs
             "User-Agent": USER_AGENT,
-            EVENT_HEADER: "push",
+            EVENT_HEADER: str(job.get("event", "push")),
             DELIVERY_HEADER: str(job["delivery"]),
             SIGNATURE_HEADER: sign(hook.secret, raw),
         }
@@ -132,6 +132,8 @@ class Deliverer:
     def _body(
         self, s: Session, job: dict[str, Any], repo: Repository, chain: HookChain | None
     ) -> dict[str, Any]:
+        if isinstance(job.get("payload"), dict):  # an event of its own (a build's), no chain
+            return dict(job["payload"])
         if chain is None:  # a test delivery
             pusher = s.get(User, int(job["pusher_id"])) if job.get("pusher_id") else None
             return sample_payload(self.steps.hub_url, repo, pusher).model_dump()
@@ -157,14 +159,15 @@ class Deliverer:
             if chain_id is not None:
                 delivered(s, chain_id, position)
             return
-        last = chain_id is None or attempt >= max(1, self.settings.max_attempts)
+        once = chain_id is None and "payload" not in job  # a test delivery is tried once
+        last = once or attempt >= max(1, self.settings.max_attempts)
         if not last:
             self._record(s, hook, chain_id, attempt, "failed", outcome, body, repo)
             delay = self.settings.backoff * 2 ** (attempt - 1)
             enqueue(s, DELIVER, {**job, "attempt": attempt + 1}, run_at=utcnow() + timedelta(seconds=delay))
             log.warning("webhook.delivery_failed", **fields, error=outcome.error, retry_in=delay)
             return
-        status = "failed" if chain_id is None else "gave_up"  # a test delivery is tried once
+        status = "failed" if once else "gave_up"
         self._record(s, hook, chain_id, attempt, status, outcome, body, repo)
         log.warning(
             "webhook.gave_up" if chain_id else "webhook.delivery_failed", **fields, error=outcome.error

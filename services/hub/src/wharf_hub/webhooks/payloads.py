@@ -55,6 +55,33 @@ class PushPayload(BaseModel):
     repository: RepositoryData
 
 
+class BuildData(BaseModel):
+    """An automated build's event (Docker Hub had no build payload: this follows the push one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    status: str
+    trigger: str
+    source_type: str
+    source_ref: str
+    commit: str | None
+    tags: list[str]
+    image_id: str | None
+    error: str | None
+    build_url: str
+    created_at: float
+    finished_at: float | None
+
+
+class BuildPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    callback_url: str = ""
+    build_data: BuildData
+    repository: RepositoryData
+
+
 def repo_url(hub_url: str, repo: Repository) -> str:
     """``<hub>/u/<ns>/<name>/``; official images ``<hub>/_/<name>/``."""
     base = hub_url.rstrip("/")
@@ -90,20 +117,24 @@ def push_payload(
             tag=tag,
             images=list(images),
         ),
-        repository=RepositoryData(
-            repo_name=repo.full_name,
-            name=repo.name,
-            namespace=repo.namespace,
-            owner=repo.namespace,
-            is_private=repo.is_private,
-            is_official=repo.is_official,
-            is_trusted=repo.is_automated,
-            star_count=repo.star_count,
-            description=repo.description,
-            full_description=repo.full_description,
-            repo_url=repo_url(hub_url, repo),
-            date_created=repo.created_at.timestamp(),
-        ),
+        repository=repository_data(hub_url, repo),
+    )
+
+
+def repository_data(hub_url: str, repo: Repository) -> RepositoryData:
+    return RepositoryData(
+        repo_name=repo.full_name,
+        name=repo.name,
+        namespace=repo.namespace,
+        owner=repo.namespace,
+        is_private=repo.is_private,
+        is_official=repo.is_official,
+        is_trusted=repo.is_automated,
+        star_count=repo.star_count,
+        description=repo.description,
+        full_description=repo.full_description,
+        repo_url=repo_url(hub_url, repo),
+        date_created=repo.created_at.timestamp(),
     )
 
 
@@ -119,6 +150,8 @@ def with_callback(payload: dict[str, Any], url: str) -> dict[str, Any]:
 
 
 __all__ = [
+    "BuildData",
+    "BuildPayload",
     "PushData",
     "PushPayload",
     "RepositoryData",
@@ -126,6 +159,7 @@ __all__ = [
     "callback_url",
     "push_payload",
     "repo_url",
+    "repository_data",
     "sample_payload",
     "with_callback",
 ]

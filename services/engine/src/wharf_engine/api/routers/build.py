@@ -93,14 +93,21 @@ def router(backend: BuildBackend) -> APIRouter:
                 backend.build_cleanup(context)
                 output.close()
 
-        # a build outlives a client that goes away: it finishes and cleans up on its own
         task = asyncio.ensure_future(run())
         running.add(task)
         task.add_done_callback(running.discard)
 
         async def body() -> AsyncIterator[bytes]:
-            while (line := await output.queue.get()) is not None:
-                yield line
+            finished = False
+            try:
+                while (line := await output.queue.get()) is not None:
+                    yield line
+                finished = True
+            finally:
+                if not finished:
+                    # the client went away (^C, a builder's timeout): as Docker does, the build is
+                    # cancelled; its running step container is killed and removed, its context too
+                    task.cancel()
 
         return StreamingResponse(body(), media_type="application/json")
 

@@ -17,7 +17,7 @@ from ...services.errors import AlreadyExists, InvalidName, WrongCredentials
 from ...services.index import Grant
 from ...services.names import check_email, check_password, split_repository
 from ...services.social import DEFAULT_PAGE_SIZE
-from ..deps import basic_user
+from ..deps import basic_user, index_user
 
 REGISTRY_VERSION = "0.9.1"
 
@@ -123,7 +123,7 @@ def router(hub: Hub) -> APIRouter:
             if action == "auth":
                 hub.index.check_token(request.headers.get("authorization", ""), namespace, name)
                 return JSONResponse("OK")
-            user = basic_user(hub, s, request)
+            user = index_user(hub, s, request, namespace, name)
             if action == "images":
                 hub.index.finish_push(s, user, namespace, name, body)
                 return Response(status_code=204)

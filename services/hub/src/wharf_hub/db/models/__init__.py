@@ -10,6 +10,7 @@ from .accounts import (
     WebSession,
 )
 from .activity import Activity
+from .builds import AutomatedBuild, Build, BuildRule
 from .jobs import Job
 from .repositories import Collaborator, Repository, RepositoryImage, Star, Tag
 from .webhooks import Delivery, HookChain, Webhook
@@ -17,6 +18,9 @@ from .webhooks import Delivery, HookChain, Webhook
 __all__ = [
     "AccessToken",
     "Activity",
+    "AutomatedBuild",
+    "Build",
+    "BuildRule",
     "Collaborator",
     "Delivery",
     "EmailToken",

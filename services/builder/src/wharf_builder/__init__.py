@@ -1,0 +1,1 @@
+"""wharf's builder: Celery workers that run automated builds for the hub."""
