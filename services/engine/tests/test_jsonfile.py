@@ -72,3 +72,38 @@ def test_follow_sees_new_lines_then_stops(tmp_path: Path) -> None:
 
 def test_missing_file_yields_nothing(tmp_path: Path) -> None:
     assert collect(tmp_path / "nope.log", LogOptions()) == []
+
+
+def test_tail_and_since_read_across_rotated_files(tmp_path: Path) -> None:
+    log = tmp_path / "c-json.log"
+    for index, name in enumerate([f"{log.name}.2", f"{log.name}.1", log.name]):
+        write(
+            tmp_path / name, *[("stdout", f"{index}{i}\n", f"2026-01-01T00:00:{index}{i}Z") for i in range(3)]
+        )
+    every = [r.data for r in collect(log, LogOptions())]
+    assert every == [f"{f}{i}\n".encode() for f in range(3) for i in range(3)]
+    assert [r.data for r in collect(log, LogOptions(tail=4))] == [b"12\n", b"20\n", b"21\n", b"22\n"]
+    since = parse_time("2026-01-01T00:00:11Z")
+    assert [r.data for r in collect(log, LogOptions(since=since))][:2] == [b"11\n", b"12\n"]
+    (tmp_path / f"{log.name}.1").unlink()  # a gap ends the set: .2 is not read without .1
+    assert [r.data for r in collect(log, LogOptions())] == [b"20\n", b"21\n", b"22\n"]
+
+
+def test_follow_goes_on_into_the_new_file_after_a_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "c-json.log"
+    write(log, ("stdout", "before\n", "2026-01-01T00:00:00Z"))
+    state = {"running": True}
+
+    async def go() -> list[bytes]:
+        seen: list[bytes] = []
+        async for record in read_logs(log, LogOptions(follow=True), lambda: state["running"]):
+            seen.append(record.data)
+            if record.data == b"before\n":
+                write(log, ("stdout", "last in old\n", "2026-01-01T00:00:01Z"))
+                log.rename(tmp_path / f"{log.name}.1")
+                write(log, ("stdout", "after\n", "2026-01-01T00:00:02Z"))
+            if record.data == b"after\n":
+                state["running"] = False
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(go(), 10)) == [b"before\n", b"last in old\n", b"after\n"]

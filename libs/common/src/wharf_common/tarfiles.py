@@ -77,11 +77,17 @@ class LayerStats:
 
 
 def extract_layer(
-    fileobj: BinaryIO, dest: Path, *, allow_devices: bool = False, limits: ExtractLimits | None = None
+    fileobj: BinaryIO,
+    dest: Path | int,
+    *,
+    allow_devices: bool = False,
+    limits: ExtractLimits | None = None,
 ) -> LayerStats:
     """Extract the (plain, gzip, bzip2 or xz) layer tar read from ``fileobj`` into ``dest``.
 
-    ``dest`` is created if missing; it is expected to be a fresh directory. Docker
+    ``dest`` (a path, or an open directory fd such as one resolved inside a container's root)
+    is created if missing; it is expected to be a fresh directory. It may instead be
+    an open directory fd (kept open for the caller), one resolved safely by the caller. Docker
     whiteouts become overlayfs whiteouts (which needs ``CAP_MKNOD``, i.e. root).
     Device nodes and fifos are created only when ``allow_devices`` is true and are
     skipped silently otherwise. Ownership (numeric), mode, mtime and xattrs are kept.
@@ -94,9 +100,10 @@ def extract_layer(
     on failure and renames it into place on success.
     """
     limits = limits or ExtractLimits()
-    dest.mkdir(parents=True, exist_ok=True)
+    if isinstance(dest, Path):
+        dest.mkdir(parents=True, exist_ok=True)
     reader = HashingReader(open_decompressed(fileobj), window=2 * _BUFSIZE + tarfile.BLOCKSIZE, limits=limits)
-    root_fd = os.open(dest, _DIR_FLAGS)
+    root_fd = os.dup(dest) if isinstance(dest, int) else os.open(dest, _DIR_FLAGS)
     try:
         extractor = _Extractor(root_fd, allow_devices=allow_devices, limits=limits)
         try:

@@ -62,7 +62,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
         respond=lambda _scope, status, message: errors.error_response(status, message),
-        rules=[BodyRule.of("PUT", "/v1/images/[^/]+/layer", settings.uploads.max_layer_size)],  # streamed
+        rules=[BodyRule.of("PUT", "/v1/images/[^/]+/layer", None)],  # streamed; uploads.max_layer_size rules
     )
     app.add_middleware(RequestMiddleware, metrics=metrics, version=REGISTRY_VERSION, flavor=settings.flavor)
     app.state.storage = storage

@@ -1,20 +1,24 @@
 """ContainerArchive (``docker cp``): stat, read as a tar, and extract a tar into a container path.
 
 A running container is reached through /proc/<pid>/root, so its volumes are seen as it sees
-them; a stopped one through its mounted root. Paths resolve inside the container (its
-symlinks included) and never leave it. Where the host sees a container's files with host ids
-(a running remapped root, layers chowned into the range), archives carry the ids the container
-sees: shifted on the way in and out.
+them; a stopped one through its mounted root. That root is opened once, and every path is
+resolved by the kernel inside it (``inroot.open_in_root``): the container may swap any directory
+for a symlink to ``/`` at any moment, and the copy still never leaves it, either way.
+
+Where the host sees a container's files with host ids (a running remapped root, layers chowned
+into the range), archives carry the ids the container sees: shifted on the way in and out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import stat
 import tarfile
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -22,12 +26,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_common.tarfiles import ExtractLimits, extract_layer
 
-from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
 from wharf_engine.idmap import IdMap
 from wharf_engine.layers.idmapped import MappedRootCredentials
 
-from .rootfs import mount_rootfs, unmount_rootfs
+from .inroot import open_in_root, pseudo_devices, tree_to_tar
+from .rootfs import mount_rootfs, rootfs, unmount_rootfs
 from .userns import shift_tar, view_map
 
 if TYPE_CHECKING:
@@ -37,54 +41,100 @@ GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 
 
+_ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
 @asynccontextmanager
-async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[Path]:
+async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[int]:
+    """An fd on the container's ``/``, to resolve paths in with ``open_in_root``."""
     if container.state.running and container.state.pid:
-        yield Path(f"/proc/{container.state.pid}/root")
+        gone = NotFound(f"container {container.name} is not running any more")
+        try:
+            fd = os.open(f"/proc/{container.state.pid}/root", _ROOT_FLAGS)
+        except OSError:
+            raise gone from None
+        try:
+            if not _same_file(os.fstat(fd), rootfs(container)):
+                raise gone  # the pid outlived the container and now names another process
+            yield fd
+        finally:
+            os.close(fd)
         return
     async with container.lock:
         root = mount_rootfs(daemon, container)
         try:
-            yield root
+            fd = os.open(root, _ROOT_FLAGS)
+            try:
+                yield fd
+            finally:
+                os.close(fd)
         finally:
             if not container.state.running:
                 unmount_rootfs(container)
 
 
-def _stat(path: Path, name: str) -> dict[str, Any]:
-    st = path.lstat()
+def _same_file(st: os.stat_result, path: Path) -> bool:
+    try:
+        other = path.stat()
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
+
+
+def _not_found(container: Container, path: str) -> NotFound:
+    return NotFound(f"Could not find the file {path} in container {container.name}")
+
+
+@contextmanager
+def _located(
+    root_fd: int, container: Container, path: str, flags: int = os.O_PATH
+) -> Iterator[tuple[int, str]]:
+    """(dir fd, name) of ``path``, or (the path's own fd, "") when it names a directory itself.
+
+    Links on the way are followed inside the container; the last name is taken as it is,
+    unless the path ends in ``/`` (then it must be, or lead to, a directory).
+    """
+    if not path:
+        raise InvalidArgument("path is required")
+    absolute = path if path.startswith("/") else "/" + path
+    parent, _, name = absolute.rstrip("/").rpartition("/")
+    whole = not name or name in (".", "..") or path.endswith("/")
+    try:
+        fd = open_in_root(root_fd, absolute if whole else parent or "/", flags | os.O_DIRECTORY)
+        if not whole:
+            try:
+                os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except BaseException:
+                os.close(fd)
+                raise
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise _not_found(container, path) from None
+        raise
+    try:
+        yield fd, "" if whole else name
+    finally:
+        os.close(fd)
+
+
+def _stat(dir_fd: int, name: str, shown: str) -> dict[str, Any]:
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False) if name else os.fstat(dir_fd)
     mode = stat.S_IMODE(st.st_mode)
     if stat.S_ISDIR(st.st_mode):
         mode |= GO_MODE_DIR
     link = ""
     if stat.S_ISLNK(st.st_mode):
         mode |= GO_MODE_SYMLINK
-        link = str(path.readlink())
+        link = os.readlink(name, dir_fd=dir_fd)
     mtime = datetime.fromtimestamp(st.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {"name": name, "size": st.st_size, "mode": mode, "mtime": mtime, "linkTarget": link}
-
-
-def _resolve(root: Path, container: Container, path: str) -> Path:
-    if not path:
-        raise InvalidArgument("path is required")
-    absolute = path if path.startswith("/") else "/" + path
-    parent, _, name = absolute.rstrip("/").rpartition("/")
-    # links on the way are followed inside the container; the path itself is taken as it is
-    target = (
-        scoped(root, parent or "/") / name if name and name not in (".", "..") else scoped(root, absolute)
-    )
-    if path.endswith("/") and target.is_symlink():
-        target = scoped(root, absolute)
-    if not target.exists() and not target.is_symlink():
-        raise NotFound(f"Could not find the file {path} in container {container.name}")
-    return target
+    return {"name": shown, "size": st.st_size, "mode": mode, "mtime": mtime, "linkTarget": link}
 
 
 async def path_stat(daemon: Daemon, ref: str, path: str) -> dict[str, Any]:
     container = daemon.containers.get(ref)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        return _stat(target, Path(path.rstrip("/") or "/").name or "/")
+    async with container_root(daemon, container) as root_fd:
+        with _located(root_fd, container, path) as (dir_fd, name):
+            return _stat(dir_fd, name, Path(path.rstrip("/") or "/").name or "/")
 
 
 def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
@@ -98,39 +148,47 @@ def _unshifted(remap: IdMap) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
 
 async def read_archive(daemon: Daemon, ref: str, path: str, out: BinaryIO) -> None:
     container = daemon.containers.get(ref)
+    arcname = Path(path.rstrip("/")).name or "."
     remap = view_map(daemon, container)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        name = Path(path.rstrip("/")).name or "."
+    owner = _unshifted(remap) if remap else None
 
-        def write() -> None:
-            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                # the root of a running container is /proc/<pid>/root, itself a link: go through it
-                source = str(target) + "/" if target == root else str(target)
-                tar.add(source, arcname=name, recursive=True, filter=_unshifted(remap) if remap else None)
+    def write(dir_fd: int, name: str, pseudo: set[int]) -> None:
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            tree_to_tar(tar, dir_fd, name, arcname, pseudo, owner)
 
-        await asyncio.to_thread(write)
+    async with container_root(daemon, container) as root_fd:
+        with _located(root_fd, container, path, os.O_RDONLY) as (dir_fd, name):
+            await asyncio.to_thread(write, dir_fd, name, pseudo_devices(root_fd))
 
 
 async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -> None:
     container = daemon.containers.get(ref)
-    async with container_root(daemon, container) as root:
-        target = _resolve(root, container, path)
-        if not target.is_dir():
-            raise InvalidArgument(f"extraction point is not a directory: {path}")
-        remap = view_map(daemon, container)
-        if remap is None:
-            await asyncio.to_thread(extract_layer, stream, target, limits=daemon.layers.limits)
-        else:
-            await asyncio.to_thread(
-                _extract_shifted, stream, target, remap, daemon.layers.tmp, daemon.layers.limits
-            )
+    async with container_root(daemon, container) as root_fd:
+        absolute = path if path.startswith("/") else "/" + path
+        try:
+            dest = open_in_root(root_fd, absolute, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise InvalidArgument(f"extraction point is not a directory: {path}") from None
+            if exc.errno in (errno.ENOENT, errno.ELOOP):
+                raise _not_found(container, path) from None
+            raise
+        try:
+            remap = view_map(daemon, container)
+            if remap is None:
+                await asyncio.to_thread(extract_layer, stream, dest, limits=daemon.layers.limits)
+            else:
+                await asyncio.to_thread(
+                    _extract_shifted, stream, dest, remap, daemon.layers.tmp, daemon.layers.limits
+                )
+        finally:
+            os.close(dest)
 
 
-def _extract_shifted(stream: BinaryIO, target: Path, remap: IdMap, tmp: Path, limits: ExtractLimits) -> None:
+def _extract_shifted(stream: BinaryIO, dest: int, remap: IdMap, tmp: Path, limits: ExtractLimits) -> None:
     """Into a root seen through ``remap``: host ids, and files made as the remapped root."""
     with tempfile.SpooledTemporaryFile(max_size=1 << 24, dir=str(tmp)) as shifted:
         shift_tar(stream, cast(BinaryIO, shifted), remap.host_uid, remap.host_gid)
         shifted.seek(0)
         with MappedRootCredentials(remap):
-            extract_layer(cast(BinaryIO, shifted), target, limits=limits)
+            extract_layer(cast(BinaryIO, shifted), dest, limits=limits)

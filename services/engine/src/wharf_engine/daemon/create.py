@@ -10,6 +10,7 @@ from wharf_common.errors import InvalidArgument
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
+from wharf_engine.logs import config as log_config
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
@@ -74,6 +75,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     restart.validate(host_config)
     security.validate(host_config)
     userns.validate(daemon, host_config)
+    host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
     name = _choose_name(daemon, name)
@@ -111,9 +113,6 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
     if config.get("StopTimeout") is not None:
         full["StopTimeout"] = config["StopTimeout"]
-    host_config.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
-    if not host_config["LogConfig"].get("Type"):
-        host_config["LogConfig"] = {"Type": "json-file", "Config": {}}
     host_config.setdefault("NetworkMode", "none")
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))

@@ -1,11 +1,14 @@
-"""ContainerLogs: the json-file log, followed while the container runs."""
+"""ContainerLogs: the json-file log (and its rotated files), followed while the container runs."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from wharf_common.errors import NotImplemented_
+
 from wharf_engine.containers.container import Container
+from wharf_engine.logs.config import container_settings
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord, read_logs
 
 if TYPE_CHECKING:
@@ -13,4 +16,6 @@ if TYPE_CHECKING:
 
 
 def container_logs(daemon: Daemon, container: Container, opts: LogOptions) -> AsyncIterator[LogRecord]:
+    if not container_settings(container.host_config).readable:
+        raise NotImplemented_("configured logging driver does not support reading")
     return read_logs(container.log_path, opts, lambda: container.state.running)

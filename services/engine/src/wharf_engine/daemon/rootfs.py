@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from wharf_engine.containers.container import Container
 from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
 from wharf_engine.layers.shift import shift_entry, shift_tree
+from wharf_engine.logs.config import container_settings
 from wharf_engine.runtime.monitor import ShimPaths
 
 if TYPE_CHECKING:
@@ -17,9 +19,12 @@ if TYPE_CHECKING:
 
 
 def shim_paths(daemon: Daemon, container: Container) -> ShimPaths:
+    logs = container_settings(container.host_config)
     return ShimPaths(
         bundle=container.dir / "bundle",
-        log=container.log_path,
+        log=container.log_path if logs.readable else Path(os.devnull),
+        log_max_size=logs.max_size,
+        log_max_files=logs.max_files,
         exit_file=container.dir / "exit.json",
         socket=daemon.run_dir / f"{container.id[:24]}.sock",
         run_dir=daemon.run_dir,

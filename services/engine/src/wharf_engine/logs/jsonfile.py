@@ -1,14 +1,18 @@
-"""Read Docker's json-file logs: tail, since/until, follow (the shim is the writer)."""
+"""Read Docker's json-file logs, rotated files included: tail, since/until, follow (the shim writes)."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,32 +62,90 @@ def _wanted(record: LogRecord, opts: LogOptions) -> bool:
     return True
 
 
-async def read_logs(path: Path, opts: LogOptions, running: Callable[[], bool]) -> AsyncIterator[LogRecord]:
-    """Yield the records ``opts`` asks for; with ``follow``, keep going until ``running()`` is false."""
+def log_files(path: Path) -> list[Path]:
+    """The log's files oldest first: ``<log>.N`` ... ``<log>.1`` (rotated by the shim), ``<log>``."""
+    rotated: list[Path] = []
+    while (older := path.with_name(f"{path.name}.{len(rotated) + 1}")).exists():
+        rotated.append(older)
+    return [*reversed(rotated), path]
+
+
+@contextmanager
+def _rotation_lock(path: Path) -> Iterator[None]:
+    """Shared flock of the log's directory: the shim rotates under the exclusive one."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed in finally
-    except FileNotFoundError:
+        fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
         return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _open_files(path: Path, after: int | None = None) -> list[BinaryIO]:
+    """Open the log's files oldest first; with ``after`` (an inode), only those newer than it."""
+    files: list[BinaryIO] = []
+    with _rotation_lock(path):
+        for name in log_files(path):
+            try:
+                files.append(open(name, "rb"))  # noqa: SIM115 - the caller closes them
+            except FileNotFoundError:
+                continue
+    inodes = [os.fstat(f.fileno()).st_ino for f in files]
+    if after is not None and after in inodes:
+        cut = inodes.index(after) + 1
+        for f in files[:cut]:
+            f.close()
+        files = files[cut:]
+    return files
+
+
+def _rotated(path: Path, current: BinaryIO) -> bool:
+    try:
+        return path.stat().st_ino != os.fstat(current.fileno()).st_ino
+    except FileNotFoundError:
+        return True
+
+
+def _complete_lines(f: BinaryIO) -> Iterator[bytes]:
+    """Whole lines from where ``f`` is; a line still being written is left for later."""
+    for line in f:
+        if not line.endswith(b"\n"):
+            f.seek(-len(line), 1)
+            return
+        yield line
+
+
+async def read_logs(path: Path, opts: LogOptions, running: Callable[[], bool]) -> AsyncIterator[LogRecord]:
+    """Yield the records ``opts`` asks for, across rotated files; with ``follow``, keep going
+    (through the rotations the shim makes) until ``running()`` is false."""
+    files = _open_files(path)
+    if not files:
+        return
+    current = files[-1]
     try:
         backlog: deque[LogRecord] | list[LogRecord]
         backlog = deque(maxlen=opts.tail) if opts.tail is not None else []
         if opts.tail != 0:
-            for line in f:
-                if not line.endswith(b"\n"):
-                    f.seek(-len(line), 1)
-                    break
-                record = _decode(line)
-                if record is not None and _wanted(record, opts):
-                    backlog.append(record)
+            for f in files:
+                for line in _complete_lines(f):
+                    record = _decode(line)
+                    if record is not None and _wanted(record, opts):
+                        backlog.append(record)
         else:
-            f.seek(0, 2)
+            current.seek(0, 2)
+        for f in files[:-1]:
+            f.close()
         for record in backlog:
             yield record
         if not opts.follow:
             return
         pending = b""
         while True:
-            chunk = f.read()
+            chunk = current.read()
             if chunk:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
@@ -92,12 +154,29 @@ async def read_logs(path: Path, opts: LogOptions, running: Callable[[], bool]) -
                     if record is not None and _wanted(record, opts):
                         yield record
                 continue
+            if _rotated(path, current):
+                if current.read(1):  # written just before the rotation: read it first
+                    current.seek(-1, 1)
+                    continue
+                newer = _open_files(path, after=os.fstat(current.fileno()).st_ino)
+                if newer:
+                    current.close()
+                    pending = b""
+                    for f in newer[:-1]:
+                        with f:
+                            for line in _complete_lines(f):
+                                record = _decode(line)
+                                if record is not None and _wanted(record, opts):
+                                    yield record
+                    current = newer[-1]
+                    continue
             if not running():
                 # one more read: the shim may have written its last lines just before exiting
-                if f.read(1):
-                    f.seek(-1, 1)
+                if current.read(1):
+                    current.seek(-1, 1)
                     continue
                 return
             await asyncio.sleep(0.05)
     finally:
-        f.close()
+        for f in (*files, current):
+            f.close()

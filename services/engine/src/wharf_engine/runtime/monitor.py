@@ -35,6 +35,8 @@ class ShimPaths:
     socket: Path
     run_dir: Path
     prefix: str = ""  # "exec-<id>." for an exec's files beside the container's
+    log_max_size: int = 0  # rotate the log past this many bytes (0: never)
+    log_max_files: int = 1  # ...keeping this many files, the live one included
 
     @property
     def pid_file(self) -> Path:
@@ -175,6 +177,8 @@ class ShimLauncher:
             "runc_log": str(paths.runc_log),
             "pid_file": str(paths.pid_file),
             "log": str(paths.log),
+            "log_max_size": paths.log_max_size,
+            "log_max_files": paths.log_max_files,
             "exit_file": str(paths.exit_file),
             "socket": str(paths.socket),
             "run_dir": str(paths.run_dir),

@@ -14,6 +14,7 @@ from typing import Any
 
 from wharf_common.errors import InvalidArgument
 
+from .seccomp import default_profile, docker_profile
 from .spec import DEFAULT_CAPS
 
 ALL_CAPS = [  # by number, as the kernel numbers them
@@ -36,18 +37,6 @@ def host_caps() -> list[str]:
             return [cap for bit, cap in enumerate(ALL_CAPS) if mask & (1 << bit)]
     return list(DEFAULT_CAPS)
 
-
-# The default seccomp profile: everything a normal program uses is allowed; the calls Docker's
-# default profile keeps from containers (kernel modules, clocks, keyrings, mount, ptrace...) get EPERM.
-DENIED_SYSCALLS = [
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-    "finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
-    "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "move_mount",
-    "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open",
-    "pivot_root", "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl", "reboot",
-    "request_key", "set_mempolicy", "setns", "settimeofday", "stime", "swapoff", "swapon", "sysfs",
-    "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
-]  # fmt: skip
 
 RLIMITS = {
     name: getattr(resource, "RLIMIT_" + name.upper())
@@ -136,6 +125,23 @@ def resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def seccomp_profile(host_config: dict[str, Any], caps: list[str]) -> dict[str, Any] | None:
+    """The filter for ``caps``: Docker's default, a profile sent with ``seccomp=<json>``, or None
+    for ``seccomp=unconfined``."""
+    value = "builtin"
+    for opt in host_config.get("SecurityOpt") or []:
+        if str(opt).startswith(("seccomp=", "seccomp:")):
+            value = str(opt)[len("seccomp=") :]
+    if value == "unconfined":
+        return None
+    if value == "builtin":
+        return default_profile(caps)
+    try:
+        return docker_profile(value, caps)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidArgument(f"invalid seccomp profile: {exc}") from None
+
+
 def validate(host_config: dict[str, Any]) -> None:
     """At create: every limit and option this host can honour, or a clear 400."""
     capabilities(host_config)
@@ -145,6 +151,7 @@ def validate(host_config: dict[str, Any]) -> None:
         key = str(opt).split("=")[0].split(":")[0]
         if key not in ("no-new-privileges", "seccomp", "label", "apparmor"):
             raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+    seccomp_profile(host_config, [])
 
 
 def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
@@ -166,9 +173,6 @@ def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
             if mount["destination"] in ("/sys", "/sys/fs/cgroup"):
                 mount["options"] = [o for o in mount["options"] if o != "ro"]
         return
-    if not any(o in ("seccomp=unconfined", "seccomp:unconfined") for o in options):
-        linux["seccomp"] = {
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
-            "syscalls": [{"names": DENIED_SYSCALLS, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
-        }
+    profile = seccomp_profile(host_config, caps)
+    if profile is not None:
+        linux["seccomp"] = profile

@@ -15,7 +15,7 @@ What the shim does, in order:
 3. reports readiness on stdout as one JSON line ``{"ok", "shim_pid", "pid"}``
    or ``{"ok": false, "error"}``, then serves the attach socket;
 4. copies the container's output to the json-file log (Docker's format, one JSON object
-   per line) and to every attached client;
+   per line, rotated as Docker's past ``log_max_size``) and to every attached client;
 5. when init exits and its output is drained, writes the exit file atomically
    (``{"exit_code", "finished_at", "oom_killed"}``) and exits.
 
@@ -93,6 +93,7 @@ class Shim:
         self.args = args
         self.sel = selectors.DefaultSelector()
         self.log = open(args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
+        self.log_size = os.fstat(self.log.fileno()).st_size
         self.clients: dict[socket.socket, bytearray] = {}
         self.partial: dict[int, bytes] = {STDOUT: b"", STDERR: b""}
         self.outputs: dict[int, int] = {}  # fd -> stream kind
@@ -282,7 +283,12 @@ class Shim:
             "stream": "stdout" if kind == STDOUT else "stderr",
             "time": rfc3339_nano(time.time_ns()),
         }
-        self.log.write(json.dumps(entry).encode() + b"\n")
+        if self.args.log_max_size and self.log_size >= self.args.log_max_size:
+            self.log.close()  # rotated as Docker does by shim_log.py, loaded when a log first fills
+            importlib.import_module("shim_log").rotate(self.args.log, self.args.log_max_files)
+            self.log = open(self.args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
+            self.log_size = os.fstat(self.log.fileno()).st_size
+        self.log_size += self.log.write(json.dumps(entry).encode() + b"\n")
 
     def broadcast(self, data: bytes) -> None:
         for client in list(self.clients):
@@ -375,6 +381,8 @@ class Job:
         self.runc_log = str(data["runc_log"])
         self.pid_file = str(data["pid_file"])
         self.log = str(data["log"])
+        self.log_max_size = int(str(data.get("log_max_size") or 0))
+        self.log_max_files = max(1, int(str(data.get("log_max_files") or 1)))
         self.exit_file = str(data["exit_file"])
         self.socket = str(data["socket"])
         self.run_dir = str(data["run_dir"])
