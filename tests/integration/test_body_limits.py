@@ -153,12 +153,17 @@ def registry() -> Iterator[RegistryProcess]:
 
 def test_registry_refuses_oversized_json_bodies_with_its_error_shape(registry: RegistryProcess) -> None:
     address = ("127.0.0.1", registry.port)
-    path = f"/v1/images/{random_image_id()}/json"
-    status, body = post_chunked(address, "PUT", path, 64 * MiB)
+    tag = "/v1/repositories/alice/web/tags/latest"  # a JSON body with no rule of its own
+    status, body = post_chunked(address, "PUT", tag, 64 * MiB)
     assert status == 413
     assert json.loads(body) == {"error": "request body too large: the limit is 4194304 bytes"}
-    status, body = http_request(address, "PUT", path, b" " * (5 * MiB))
-    assert status == 413 and "too large" in json.loads(body)["error"]
+    path = f"/v1/images/{random_image_id()}/json"  # image JSON has its own, lower limit
+    for status, body in (
+        post_chunked(address, "PUT", path, 64 * MiB),
+        http_request(address, "PUT", path, b" " * (5 * MiB)),
+    ):
+        error = json.loads(body)["error"]  # the JSON rule (1 MiB) or, on a declared length, the body limit
+        assert status == 413 and ("1048576" in error or "4194304" in error), error
     assert registry.files("images") == []
 
 
@@ -174,8 +179,7 @@ def test_registry_layer_uploads_stream_under_their_own_limit() -> None:
         other = random_image_id()
         assert http_request(address, "PUT", f"/v1/images/{other}/json", image_json(other))[0] == 200
         status, body = post_chunked(address, "PUT", f"/v1/images/{other}/layer", 64 * MiB)
-        assert status == 413
-        assert json.loads(body) == {"error": "request body too large: the limit is 8388608 bytes"}
+        assert status == 413 and "8388608" in json.loads(body)["error"]
         left = sorted(f.rsplit("/", 1)[1] for f in process.files(f"images/{other}"))
         assert left == ["_inprogress", "ancestry", "json"]  # what the JSON PUT made; no upload left
     finally:
