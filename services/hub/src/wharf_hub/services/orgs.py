@@ -7,10 +7,9 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from ..db.models import Organization, OrganizationMember, User
 from wharf_common.errors import Conflict
 
+from ..db.models import Organization, OrganizationMember, User
 from .errors import AccessDenied, AlreadyExists, LoginRequired, NoSuchUser
 from .names import check_username
 
