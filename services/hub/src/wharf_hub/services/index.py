@@ -14,8 +14,8 @@ from wharf_common.tokens import Access, TokenSigner, TokenVerifier
 
 from ..db.base import utcnow
 from ..db.models import Repository, RepositoryImage, Tag, User
-from .access import can_admin, can_pull, can_push
-from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
+from .access import can_admin, can_push
+from .errors import AccessDenied, InvalidName, LoginRequired
 from .jobs import enqueue
 from .registry import RegistryReader
 from .repositories import RepositoryService, record
@@ -112,11 +112,11 @@ class IndexService:
     def finish_push(self, s: Session, user: User | None, namespace: str, name: str, body: Any) -> None:
         """``PUT /v1/repositories/<name>/images``: the push is done; read the tags back later."""
         entries = image_entries(body)
-        repo = self.repos.find(s, namespace, name)
         if user is None:
             raise LoginRequired()
-        if repo is None or not can_push(s, user, repo):
-            raise AccessDenied() if repo is not None else NoSuchRepository(f"{namespace}/{name}")
+        repo = self.repos.get(s, user, namespace, name)  # "not found" unless the user may pull
+        if not can_push(s, user, repo):
+            raise AccessDenied()
         self._add_images(s, repo, entries)
         repo.updated_at = utcnow()
         claimed = sorted({e["Tag"] for e in entries if "Tag" in e})
@@ -124,14 +124,11 @@ class IndexService:
         log.info("index.pushed", repository=repo.remote, by=user.username, tags=claimed)
 
     def start_pull(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
-        """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull."""
-        repo = self.repos.find(s, namespace, name)
-        if repo is not None and not can_pull(s, user, repo):
-            if user is None:
-                raise LoginRequired()
-            repo = None  # a private repository is "not found" to others
-        if repo is None:
-            raise NoSuchRepository(f"{namespace}/{name}")
+        """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull.
+
+        A private repository is "not found" to everyone who may not pull it, signed in or not,
+        so that the answer does not tell whether it exists."""
+        repo = self.repos.get(s, user, namespace, name)
         s.execute(
             update(Repository).where(Repository.id == repo.id).values(pull_count=Repository.pull_count + 1)
         )
