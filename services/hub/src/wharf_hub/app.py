@@ -72,6 +72,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         reader,
         settings.registry_endpoints,
         settings.token_ttl,
+        settings.url,
     )
     worker = Worker(db, settings.webhooks.poll_interval, settings.webhooks.threads)
     worker.register(PUSHED, index_service.on_pushed)

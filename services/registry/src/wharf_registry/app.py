@@ -50,7 +50,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
             log.warning("registry.users_file_ignored", reason="index mode: only the hub's tokens count")
         reachable = ReachableImages(tags, layers)
         tags.add_listener(reachable.invalidate)
-        guard = Guard(IndexAuthority(TokenVerifier(index_key), reachable))
+        guard = Guard(IndexAuthority(TokenVerifier(index_key), reachable, settings.index))
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))
