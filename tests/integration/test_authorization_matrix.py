@@ -1,7 +1,8 @@
 """Who may do what, for every route of the hub (JSON API, v1 index, web pages that change state)
 and of the registry, from one table: ``ROUTES`` by ``ROLES`` by {public, private}.
 
-Each route names the access it needs and the status it answers when allowed; the other cells
+Each route names the access it needs (on a repository, on the role's namespace where it would
+create one, or on an organisation) and the status it answers when allowed; the other cells
 follow from the rules of ``wharf_hub.services.access``:
 
 * anonymous is asked to log in (401; a web page redirects to ``/login``) wherever a route needs
@@ -48,17 +49,19 @@ class Role:
     namespace: str  # the namespace of the repositories it is tested on
     public: int  # its access level on a public repository there
     private: int  # and on a private one
+    space: int  # on the namespace itself (WRITE: creates repositories there)
+    org: int  # on an organisation (READ: sees it, ADMIN: manages its members)
 
 
-# role            user      namespace  public  private
+# role                   user      namespace  public  private  space  org
 ROLES = {
-    "anonymous": Role(None, "olivia", READ, NONE),
-    "stranger": Role("oscar", "olivia", READ, NONE),
-    "collaborator": Role("colin", "olivia", WRITE, WRITE),
-    "org_member": Role("mark", "acme", WRITE, WRITE),
-    "org_owner": Role("otto", "acme", ADMIN, ADMIN),
-    "repo_owner": Role("olivia", "olivia", ADMIN, ADMIN),
-    "site_admin": Role("root", "olivia", ADMIN, ADMIN),
+    "anonymous": Role(None, "olivia", READ, NONE, READ, READ),
+    "stranger": Role("oscar", "olivia", READ, NONE, READ, READ),
+    "collaborator": Role("colin", "olivia", WRITE, WRITE, READ, READ),
+    "org_member": Role("mark", "acme", WRITE, WRITE, WRITE, WRITE),
+    "org_owner": Role("otto", "acme", ADMIN, ADMIN, ADMIN, ADMIN),
+    "repo_owner": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ),
+    "site_admin": Role("root", "olivia", ADMIN, ADMIN, ADMIN, ADMIN),
 }
 OWNERS = {"olivia": "olivia", "acme": "otto"}
 
@@ -73,8 +76,9 @@ class Route:
     login: bool = True  # anonymous must sign in first (reads of repositories need not)
     hidden: int = 404  # the answer for who may not read the repository
     body: Any = None  # JSON (api, v1, registry) or form fields (web)
-    fresh: bool = False  # it changes the repository: a new one per cell
+    fresh: bool = False  # it changes the repository (or organisation): a new one per cell
     headers: dict[str, str] = field(default_factory=dict)
+    scope: str = "repo"  # or "space" (the role's namespace: {namespace}, {new}), "org" ({org})
 
     @property
     def access(self) -> str:  # the registry token it needs
@@ -90,6 +94,8 @@ U = "/u/{repo}"
 S = "/u/{repo}/settings"
 HOOK = {"name": "ci", "url": HOOK_URL}  # every repository has one
 NEW_HOOK = {"name": "deploy", "url": HOOK_URL}
+NEW_REPO = {"namespace": "{namespace}", "name": "{new}", "is_private": "{is_private}"}
+NEW_REPO_FORM = {"namespace": "{namespace}", "name": "{new}", "visibility": "{visibility}"}
 
 # surface     method    path                                    needs  ok   (other rules: see Route)
 ROUTES = [
@@ -132,6 +138,24 @@ ROUTES = [
     Route("web", "GET", S + "/webhooks/{webhook}/", ADMIN, 200),
     Route("web", "POST", S + "/webhooks/{webhook}/test", ADMIN, 303),
     Route("web", "POST", S + "/webhooks/{webhook}/delete", ADMIN, 303, fresh=True),
+    Route("api", "GET", "/api/v1/repositories/{namespace}", READ, 200, login=False, scope="space"),
+    Route("api", "POST", "/api/v1/repositories", WRITE, 201, body=NEW_REPO, scope="space"),
+    Route(
+        "v1", "PUT", "/v1/repositories/{namespace}/{new}/", WRITE, 200, body=[], headers=TOKEN, scope="space"
+    ),
+    Route("web", "POST", "/new", WRITE, 303, body=NEW_REPO_FORM, scope="space"),
+    Route("api", "GET", "/api/v1/orgs/{org}", READ, 200, login=False, scope="org"),
+    Route(
+        "api",
+        "PUT",
+        "/api/v1/orgs/{org}/members",
+        ADMIN,
+        200,
+        body={"username": "oscar"},
+        fresh=True,
+        scope="org",
+    ),
+    Route("api", "DELETE", "/api/v1/orgs/{org}/members/mark", ADMIN, 204, fresh=True, scope="org"),
     Route("registry", "GET", "/v1/repositories/{repo}/tags", READ, 200),
     Route("registry", "GET", "/v1/repositories/{repo}/tags/latest", READ, 200),
     Route("registry", "GET", "/v1/images/{image}/json", READ, 200),
@@ -146,7 +170,7 @@ LOGIN = {"api": 401, "v1": 401, "web": 303}
 
 
 def expected(route: Route, role: Role, visibility: str) -> int:
-    level = role.public if visibility == "public" else role.private
+    level = {"space": role.space, "org": role.org}.get(route.scope, getattr(role, visibility))
     if route.surface == "registry":
         return route.ok if level >= route.needs else 403 if level >= READ else 401
     if role.user is None and route.login:
@@ -171,10 +195,7 @@ def stack() -> Iterator[Stack]:
     users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "root"}
     with hub_stack("wharf-matrix-", users, env=FAST_PASSWORDS) as built:
         built.hub.create_user("root", PASSWORD, admin=True)
-        otto = client(built, "otto")
-        assert otto.post("/api/v1/orgs", json={"name": "acme"}).status_code == 201
-        added = otto.put("/api/v1/orgs/acme/members", json={"username": "mark"})
-        assert added.status_code == 200, added.text
+        make_org(built, "acme")
         try:
             yield built
         finally:
@@ -209,6 +230,15 @@ def make_repo(stack: Stack, namespace: str, name: str, visibility: str, *, pushe
     assert hook.status_code == 201, hook.text
     image = push(stack, f"{namespace}/{name}", owner, PASSWORD) if pushed else ""
     return Repo(f"{namespace}/{name}", image, int(hook.json()["id"]))
+
+
+def make_org(stack: Stack, name: str) -> str:
+    """Owned by otto, with mark as a member."""
+    otto = client(stack, "otto")
+    assert otto.post("/api/v1/orgs", json={"name": name}).status_code == 201
+    added = otto.put(f"/api/v1/orgs/{name}/members", json={"username": "mark"})
+    assert added.status_code == 200, added.text
+    return name
 
 
 @pytest.fixture(scope="module")
@@ -265,6 +295,8 @@ def registry_credentials(stack: Stack, role: Role, repo: str, access: str) -> di
 
 
 def fill(value: Any, values: dict[str, str]) -> Any:
+    if value == "{is_private}":
+        return values["visibility"] == "private"
     if isinstance(value, str):
         return value.format(**values)
     if isinstance(value, dict):
@@ -291,11 +323,17 @@ def test_authorization(
 ) -> None:
     role = ROLES[role_name]
     repo = shared[(role.namespace, visibility)]
-    if route.fresh:
+    if route.fresh and route.scope == "repo":
         name = f"cell-{next(FRESH)}"
         repo = make_repo(stack, role.namespace, name, visibility, pushed=route.surface == "registry")
+    org = "acme"
+    if route.fresh and route.scope == "org":
+        org = make_org(stack, f"org{next(FRESH)}")
     new_image = random_image_id()
     values = {
+        "namespace": role.namespace,
+        "new": f"new-{next(FRESH)}",
+        "org": org,
         "repo": repo.remote,
         "name": repo.remote.split("/")[1],
         "image": repo.image,
