@@ -23,7 +23,10 @@ class Stack:
 
 @contextmanager
 def hub_stack(
-    prefix: str, users: dict[str, str] | None = None, env: dict[str, str] | None = None
+    prefix: str,
+    users: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    registry_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Both processes stopped by pid and their roots removed on the way out, whatever happened."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
@@ -38,7 +41,7 @@ def hub_stack(
             hub.create_user(name, password)
         registry.index_public_key = hub.public_key_path
         registry.root.mkdir()
-        registry.start()
+        registry.start(env=registry_env)
         with pytest.MonkeyPatch.context() as environment:
             environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
             yield Stack(hub, registry)

@@ -256,3 +256,17 @@ def test_load_public_key_refuses_other_key_types_and_garbage(tmp_path: Path) -> 
     garbage.write_text("not a key\n")
     with pytest.raises(ValueError):
         load_public_key(garbage)
+
+
+def test_index_to_confirm_with_is_signed(signer: TokenSigner, verifier: TokenVerifier) -> None:
+    plain = verifier.verify(signer.issue("alice/web", "write", "alice", 60))
+    assert plain.index is None
+    value = signer.issue("alice/web", "write", "alice", 60, index="http://hub.test")
+    assert verifier.verify(value).index == "http://hub.test"
+    # the claim cannot be dropped or changed: it is inside the signed payload
+    payload, _, signature = value.split(",")[0].removeprefix("signature=").partition(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    del claims["i"]
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"signature={forged}.{signature}")

@@ -149,10 +149,17 @@ def test_private_repositories_are_hidden_from_others(client: TestClient, factory
     factory.user("bobby")
     factory.repo(alice, "secret", private=True)
     path = "/v1/repositories/alice/secret/images"
-    assert client.get(path, headers=TOKEN).status_code == 401
-    assert client.get(path, headers=TOKEN, auth=basic("bobby", factory.password)).status_code == 404
+    bobby = basic("bobby", factory.password)
+    # anonymous and a stranger alike: the answer a missing repository gets, so nothing tells it exists
+    for auth in (None, bobby):
+        hidden = client.get(path, headers=TOKEN, auth=auth)
+        missing = client.get("/v1/repositories/alice/nothing/images", headers=TOKEN, auth=auth)
+        assert (hidden.status_code, missing.status_code) == (404, 404)
+        assert hidden.json().replace("secret", "nothing") == missing.json()
+        assert "x-docker-token" not in hidden.headers
+    finished = client.put(f"{path[: -len('/images')]}/images", json=[], auth=bobby)
+    assert finished.status_code == 404
     assert client.get(path, headers=TOKEN, auth=basic("alice", factory.password)).status_code == 200
-    assert client.get("/v1/repositories/alice/nothing/images", headers=TOKEN).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -60,8 +60,28 @@ def test_organization_names_are_namespaces(acme: TestClient, factory: Factory) -
 
 def test_the_last_owner_cannot_leave_and_members_can_be_removed(acme: TestClient, factory: Factory) -> None:
     last = acme.delete("/api/v1/orgs/acme/members/olivia", auth=auth("olivia", factory))
-    assert last.status_code == 400 and "last owner" in last.json()["detail"]
+    assert last.status_code == 409 and "last owner" in last.json()["detail"]
     assert acme.delete("/api/v1/orgs/acme/members/mark", auth=auth("olivia", factory)).status_code == 204
     refused = acme.put("/v1/repositories/acme/web/", json=[], headers=TOKEN, auth=auth("mark", factory))
     assert refused.status_code == 403
     assert acme.delete("/api/v1/orgs/acme/members/mark", auth=auth("olivia", factory)).status_code == 404
+
+
+def test_the_last_owner_cannot_demote_themselves(acme: TestClient, factory: Factory) -> None:
+    olivia = auth("olivia", factory)
+    demoted = acme.put("/api/v1/orgs/acme/members", json={"username": "olivia", "owner": False}, auth=olivia)
+    assert demoted.status_code == 409 and "last owner" in demoted.json()["detail"]
+    members = acme.get("/api/v1/orgs/acme").json()["members"]
+    assert {"username": "olivia", "owner": True} in members
+    # with a second owner, stepping down is fine, and the new last owner is held in turn
+    promoted = acme.put("/api/v1/orgs/acme/members", json={"username": "mark", "owner": True}, auth=olivia)
+    assert promoted.status_code == 200
+    assert (
+        acme.put(
+            "/api/v1/orgs/acme/members", json={"username": "olivia", "owner": False}, auth=olivia
+        ).status_code
+        == 200
+    )
+    mark = auth("mark", factory)
+    refused = acme.put("/api/v1/orgs/acme/members", json={"username": "mark", "owner": False}, auth=mark)
+    assert refused.status_code == 409

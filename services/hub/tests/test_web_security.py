@@ -163,3 +163,29 @@ def test_cookies_are_secure_when_configured(hub_settings: Settings, factory: Fac
             assert cookie.startswith(SESSION_COOKIE) and "Secure" in cookie and "SameSite=lax" in cookie
     finally:
         secure.db.dispose()
+
+
+def _cookie_flags(header: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+
+
+@pytest.mark.parametrize("public_url", ["https://hub.example", "http://hub.test"])
+def test_cookies_are_secure_by_default_when_the_public_url_is_https(
+    hub_settings: Settings, factory: Factory, public_url: str
+) -> None:
+    """Both cookies (pre-session CSRF, then the session) and the sign-out's expiry."""
+    factory.user("alice")
+    built = build_hub(hub_settings.model_copy(update={"public_url": public_url}))
+    secure = public_url.startswith("https")
+    try:
+        with TestClient(create_app(built.settings, built), base_url=public_url) as client:
+            first = client.get("/login").headers["set-cookie"]
+            assert first.startswith(COOKIE)
+            login = Browser(client).login("alice", factory.password).headers["set-cookie"]
+            assert login.startswith(SESSION_COOKIE)
+            for header in (first, login):
+                flags = _cookie_flags(header)
+                assert {"httponly", "samesite"} <= flags and "samesite=lax" in header.lower()
+                assert ("secure" in flags) is secure, header
+    finally:
+        built.db.dispose()

@@ -133,3 +133,37 @@ def test_resolver_gets_default_ports_and_idna_name() -> None:
     policy.check("http://example.com/")
     policy.check("https://bücher.example/")
     assert asked == [("example.com", 80), ("xn--bcher-kva.example", 443)]
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("2002:7f00:1::", "carries 127.0.0.1, a loopback address"),  # 6to4
+        ("2002:a9fe:a9fe::1", "carries 169.254.169.254, a link-local address"),
+        ("2002:c0a8:101::", "carries 192.168.1.1, a private address"),
+        ("64:ff9b::7f00:1", "carries 127.0.0.1, a loopback address"),  # NAT64
+        ("64:ff9b::a9fe:a9fe", "carries 169.254.169.254, a link-local address"),
+        ("64:ff9b:1::a00:1", "local-use NAT64"),
+        ("::ffff:10.0.0.1", "carries 10.0.0.1, a private address"),  # IPv4-mapped
+        ("::127.0.0.1", "carries 127.0.0.1, a loopback address"),  # IPv4-compatible
+        ("::ffff:0:a00:1", "carries 10.0.0.1, a private address"),  # IPv4-translated
+        # Teredo: server 10.0.0.1, client 127.0.0.1 (stored inverted: 0x80ff^0xffff, ...)
+        ("2001:0:a00:1::80ff:fffe", "10.0.0.1"),
+    ],
+)
+def test_ipv6_addresses_carrying_a_private_ipv4_are_refused(address: str, reason: str) -> None:
+    with pytest.raises(TargetRefused, match=reason):
+        fixed(address).check("http://hook.example/")
+
+
+def test_ipv6_forms_of_a_public_ipv4_follow_that_address() -> None:
+    for address in ("2002:5db8:d70e::1", "64:ff9b::5db8:d70e", "::ffff:93.184.215.14"):
+        assert fixed(address).check("http://hook.example/").address == address
+    denied = TargetPolicy(deny=["93.184.215.0/24"], resolver=lambda _h, _p: ["2002:5db8:d70e::1"])
+    with pytest.raises(TargetRefused, match="denied"):
+        denied.check("http://hook.example/")
+
+
+def test_allow_covers_the_ipv4_an_ipv6_address_carries() -> None:
+    policy = TargetPolicy(allow=["127.0.0.0/8"], resolver=lambda _h, _p: ["2002:7f00:1::"])
+    assert policy.check("http://hook.example/").address == "2002:7f00:1::"

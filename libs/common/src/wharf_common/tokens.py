@@ -13,7 +13,11 @@ engines that split the header with DR's regex keep it whole. The outer ``reposit
 rejects a token whose outer fields disagree with it.
 
 A token stays valid for repeated checks until it expires (DR validated one token on every
-request).
+request). A token the hub may want to take back before then (a write or delete token, a read
+token for a private repository) also carries ``"i"``, the index's URL: the registry then
+confirms it there (``PUT <index>/v1/repositories/<repository>/auth``, DR's own check) every
+few seconds while it is used, so a collaborator removed in the middle of the token's hour
+stops writing at once, while a push that takes longer than the recheck interval goes on.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class RepositoryToken:
     access: Access
     user: str  # "" for an anonymous reader
     expires: int  # unix seconds
+    index: str | None = None
+    """Where the registry confirms the token before it honours it (None: the signature suffices)."""
 
     def allows(self, access: Access, repository: str | None = None) -> bool:
         """Write covers read (a push checks what the registry has); delete stands alone."""
@@ -80,15 +86,17 @@ class TokenSigner:
     def public_key(self) -> Ed25519PublicKey:
         return self._key.public_key()
 
-    def issue(self, repository: str, access: Access, user: str, ttl: int) -> str:
-        """The ``X-Docker-Token`` header value."""
-        claims = {
+    def issue(self, repository: str, access: Access, user: str, ttl: int, *, index: str | None = None) -> str:
+        """The ``X-Docker-Token`` header value; with ``index``, registries confirm it there."""
+        claims: dict[str, str | int] = {
             "r": repository,
             "a": access,
             "u": user,
             "e": int(time.time()) + ttl,
             "n": secrets.token_hex(8),
         }
+        if index is not None:
+            claims["i"] = index
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64(self._key.sign(payload.encode()))
         return f'signature={payload}.{signature},repository="{repository}",access={access}'
@@ -114,18 +122,20 @@ class TokenVerifier:
         if not isinstance(claims, dict):
             raise InvalidToken("Invalid token")
         repository, access, user, expires = claims.get("r"), claims.get("a"), claims.get("u"), claims.get("e")
+        index = claims.get("i")
         if not (
             isinstance(repository, str)
             and access in ACCESS_VALUES
             and isinstance(user, str)
             and isinstance(expires, int)
+            and (index is None or isinstance(index, str))
         ):
             raise InvalidToken("Invalid token")
         if fields.get("repository", repository) != repository or fields.get("access", access) != access:
             raise InvalidToken("Invalid token: its fields do not match its signature")
         if expires < (time.time() if now is None else now):
             raise InvalidToken("Token expired")
-        return RepositoryToken(repository, cast(Access, access), user, expires)
+        return RepositoryToken(repository, cast(Access, access), user, expires, index)
 
 
 def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:

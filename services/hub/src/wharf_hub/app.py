@@ -62,7 +62,10 @@ def _write_public_key(signer: TokenSigner, path: Path) -> None:
     pem = public_key_pem(signer.public_key)
     if not path.exists() or path.read_bytes() != pem:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-        tmp.write_bytes(pem)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # public: any reader may have it
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        tmp.chmod(0o644)  # whatever the umask
         tmp.replace(path)
 
 
@@ -82,6 +85,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         reader,
         settings.registry_endpoints,
         settings.token_ttl,
+        settings.url,
     )
     worker = Worker(db, settings.webhooks.poll_interval, settings.webhooks.threads)
     worker.register(PUSHED, index_service.on_pushed)

@@ -21,6 +21,18 @@ from .settings import Settings
 
 log = structlog.get_logger(__name__)
 
+PRIVATE_UMASK = 0o077
+"""Everything the hub writes (database, keys, secret, outbox, pidfile) is its own alone."""
+
+
+def private_root(path: Path) -> None:
+    """Create the data root 0700, and take group and other access off one that exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        path.chmod(mode & 0o700)
+        log.info("hub.data_root_restricted", path=str(path), was=oct(mode))
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -47,7 +59,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     if getattr(args, "no_worker", False):
         overrides["webhooks"] = {"worker": False}
     settings = Settings(**{**overrides, **extra})
-    settings.data_root.mkdir(parents=True, exist_ok=True)
+    private_root(settings.data_root)
     return settings
 
 
@@ -177,6 +189,7 @@ def worker(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    os.umask(PRIVATE_UMASK)
     commands = {
         "migrate": migrate_command,
         "create-user": create_user,

@@ -53,7 +53,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         tags.add_listener(reachable.invalidate)
         held = RepositoryImages(layers, reachable)
         tags.scope = held  # a tag names only an image its repository holds
-        guard = Guard(IndexAuthority(TokenVerifier(index_key), held))
+        guard = Guard(IndexAuthority(TokenVerifier(index_key), held, settings.index))
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))

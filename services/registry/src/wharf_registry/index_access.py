@@ -16,17 +16,26 @@ GET/HEAD read (a write token covers reads), PUT/POST write, DELETE delete.
 
 Missing, Basic, forged, foreign-key, tampered and expired credentials are 401 with
 ``WWW-Authenticate: Token``; a genuine token that does not cover the request is 403.
+
+A token the hub may take back names the hub (``RepositoryToken.index``; ``index.url`` here
+overrides that address, for a registry that reaches the hub by another name). Before honouring
+one, the registry confirms it with the hub (``PUT <hub>/v1/repositories/<name>/auth``), and
+again every ``index.recheck`` seconds while it is in use: a collaborator removed from a
+repository is refused within that time (403), a long push by someone still allowed goes on.
+When the hub cannot be asked, such a token is refused with 503.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import httpx
 import structlog
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel
-from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.errors import InvalidArgument, NotFound, Unavailable
 from wharf_common.tokens import InvalidToken, RepositoryToken, TokenForbidden, TokenVerifier, load_public_key
 
 from .access import AccessScope, Identity
@@ -43,6 +52,12 @@ class IndexSettings(BaseModel):
 
     public_key: Path | None = None
     """The hub's token-signing public key (PEM, Ed25519)."""
+    url: str | None = None
+    """Where to confirm tokens the hub may take back; default the address the token names."""
+    recheck: float = 10.0
+    """Seconds a confirmation holds: how long a revoked token may still be used."""
+    timeout: float = 10.0
+    """Seconds to wait for the hub's answer."""
 
 
 class InvalidIndexKey(InvalidArgument):
@@ -55,6 +70,15 @@ class ServedByIndex(NotFound):
             "Not served here: this registry runs in index mode; users, repository image lists, "
             "tokens and search are the index's (the hub's)"
         )
+
+
+class TokenRevoked(TokenForbidden):
+    """The hub no longer stands by a genuine, unexpired token (its user lost the access)."""
+
+
+class IndexUnreachable(Unavailable):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Cannot confirm the token with the index at {url}: {reason}")
 
 
 class TokenRequired(InvalidToken):
@@ -88,15 +112,62 @@ def _credentials(authorization: str | None) -> str:
     raise TokenRequired()
 
 
+class Confirmations:
+    """Asks the hub whether it still stands by a token; remembers a yes for ``recheck`` seconds."""
+
+    MAX_REMEMBERED = 4096
+
+    def __init__(self, settings: IndexSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._until: dict[str, float] = {}
+
+    async def confirm(self, token: RepositoryToken, credentials: str) -> None:
+        now = time.monotonic()
+        if self._until.get(credentials, 0.0) > now:
+            return
+        base = (self._settings.url or token.index or "").rstrip("/")
+        url = f"{base}/v1/repositories/{token.repository}/auth"
+        try:
+            async with httpx.AsyncClient(timeout=self._settings.timeout, transport=self._transport) as http:
+                response = await http.put(url, headers={"Authorization": f"Token {credentials}"})
+        except httpx.HTTPError as exc:
+            log.warning("index_access.index_unreachable", url=url, error=str(exc) or type(exc).__name__)
+            raise IndexUnreachable(base, str(exc) or type(exc).__name__) from None
+        if response.status_code == 401:
+            raise InvalidToken("Invalid token: the index refused it")
+        if response.status_code in (403, 404):
+            log.info("index_access.token_revoked", repository=token.repository, user=token.user)
+            raise TokenRevoked(f"Token revoked by the index: {token.user} may no longer {token.access} "
+                               f"{token.repository}")  # fmt: skip
+        if response.status_code != 200:
+            raise IndexUnreachable(base, f"it answered {response.status_code}")
+        if len(self._until) >= self.MAX_REMEMBERED:
+            self._until = {k: v for k, v in self._until.items() if v > now}
+            if len(self._until) >= self.MAX_REMEMBERED:
+                self._until.clear()
+        self._until[credentials] = now + self._settings.recheck
+
+
 class IndexAuthority:
     """Authorize requests with tokens the hub signed; satisfies ``api.deps.Authority``."""
 
-    def __init__(self, verifier: TokenVerifier, images: RepositoryImages) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, images: RepositoryImages, settings: IndexSettings | None = None
+    ) -> None:
         self._verifier = verifier
         self._images = images
+        self._confirmations = Confirmations(settings or IndexSettings())
 
     async def authorize(self, authorization: str | None, scope: AccessScope) -> Identity:
-        token = self._verifier.verify(_credentials(authorization))
+        credentials = _credentials(authorization)
+        token = self._verifier.verify(credentials)
+        await self._check_scope(token, scope)
+        if token.index is not None:
+            await self._confirmations.confirm(token, credentials)
+        return Identity(token.user or None, repository=token.repository)
+
+    async def _check_scope(self, token: RepositoryToken, scope: AccessScope) -> None:
         if scope.repository is not None:
             if not token.allows(scope.access, scope.repository):
                 raise TokenForbidden(f"Token does not grant {scope.access} access to {scope.repository}")
@@ -104,7 +175,6 @@ class IndexAuthority:
             await self._authorize_image(token, scope.image_id, scope)
         elif not token.allows(scope.access):
             raise TokenForbidden(f"Token does not grant {scope.access} access")
-        return Identity(token.user or None, repository=token.repository)
 
     async def _authorize_image(self, token: RepositoryToken, image_id: str, scope: AccessScope) -> None:
         if not token.allows(scope.access):
@@ -121,10 +191,13 @@ class IndexAuthority:
 
 
 __all__ = [
+    "Confirmations",
     "IndexAuthority",
     "IndexSettings",
+    "IndexUnreachable",
     "InvalidIndexKey",
     "ServedByIndex",
     "TokenRequired",
+    "TokenRevoked",
     "load_index_key",
 ]

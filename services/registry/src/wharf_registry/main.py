@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -17,9 +18,21 @@ from .app import create_app
 from .gc import DEFAULT_GRACE, GcRefused, collect
 from .index_access import InvalidIndexKey
 from .settings import Settings
-from .storage import build_driver
+from .storage import FilesystemStorageSettings, build_driver
 
 log = structlog.get_logger(__name__)
+
+PRIVATE_UMASK = 0o077
+"""Layers, image JSON, tags and uploads are the registry's alone (it serves them itself)."""
+
+
+def private_root(path: Path) -> None:
+    """Create the data root 0700, and take group and other access off one that exists."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        path.chmod(mode & 0o700)
+        log.info("registry.data_root_restricted", path=str(path), was=oct(mode))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -81,6 +94,7 @@ def gc(argv: list[str]) -> None:
 
 def serve(argv: list[str]) -> None:
     args = parse_args(argv)
+    os.umask(PRIVATE_UMASK)
     overrides = {
         k: v
         for k, v in {
@@ -97,6 +111,8 @@ def serve(argv: list[str]) -> None:
         index = settings.index.model_copy(update={"public_key": args.index_public_key})
         settings = settings.model_copy(update={"index": index})
     configure_logging(settings.log_level, json=settings.log_json)
+    if isinstance(settings.storage, FilesystemStorageSettings):
+        private_root(settings.storage.root or settings.data_root)
     try:
         app = create_app(settings)
     except InvalidIndexKey as exc:

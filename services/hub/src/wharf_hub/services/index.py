@@ -15,7 +15,7 @@ from wharf_common.tokens import Access, TokenSigner, TokenVerifier
 from ..db.base import utcnow
 from ..db.models import Repository, RepositoryImage, Tag, User
 from .access import can_admin, can_pull, can_push
-from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
+from .errors import AccessDenied, InvalidName, LoginRequired
 from .jobs import enqueue
 from .registry import RegistryReader
 from .repositories import RepositoryService, record
@@ -25,6 +25,11 @@ log = structlog.get_logger(__name__)
 PUSHED = "repository.pushed"
 PushListener = Callable[[Session, Repository, User | None, str, list[str]], None]
 """Called once per tag a push changed: (session, repository, pusher, tag, image ids)."""
+
+
+class TokenRevoked(AccessDenied):
+    def __init__(self, user: str, access: str, repository: str) -> None:
+        super().__init__(f"Token revoked: {user} may no longer {access} {repository}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class IndexService:
         reader: RegistryReader,
         endpoints: list[str],
         ttl: int,
+        url: str | None = None,
     ) -> None:
         self.repos = repos
         self.signer = signer
@@ -69,11 +75,17 @@ class IndexService:
         self.reader = reader
         self.endpoints = endpoints
         self.ttl = ttl
+        self.url = url
+        """The hub's own URL, signed into tokens that registries must confirm (:meth:`check_token`)."""
         self.push_listeners: list[PushListener] = []
 
-    def _token(self, repo: Repository | str, access: Access, user: User | None) -> str:
-        remote = repo if isinstance(repo, str) else repo.remote
-        return self.signer.issue(remote, access, user.username if user else "", self.ttl)
+    def _token(self, repo: Repository, access: Access, user: User | None) -> str:
+        """A token for ``user``; one that may have to be taken back before it expires (a user's
+        write or delete token, a read token for a private repository) names the hub, where
+        the registry confirms it while it is used."""
+        revocable = user is not None and (access != "read" or repo.is_private)
+        index = self.url if revocable else None
+        return self.signer.issue(repo.remote, access, user.username if user else "", self.ttl, index=index)
 
     def _images(self, s: Session, repo: Repository) -> list[dict[str, str]]:
         rows = s.scalars(
@@ -112,11 +124,11 @@ class IndexService:
     def finish_push(self, s: Session, user: User | None, namespace: str, name: str, body: Any) -> None:
         """``PUT /v1/repositories/<name>/images``: the push is done; read the tags back later."""
         entries = image_entries(body)
-        repo = self.repos.find(s, namespace, name)
         if user is None:
             raise LoginRequired()
-        if repo is None or not can_push(s, user, repo):
-            raise AccessDenied() if repo is not None else NoSuchRepository(f"{namespace}/{name}")
+        repo = self.repos.get(s, user, namespace, name)  # "not found" unless the user may pull
+        if not can_push(s, user, repo):
+            raise AccessDenied()
         self._add_images(s, repo, entries)
         repo.updated_at = utcnow()
         claimed = sorted({e["Tag"] for e in entries if "Tag" in e})
@@ -124,14 +136,11 @@ class IndexService:
         log.info("index.pushed", repository=repo.remote, by=user.username, tags=claimed)
 
     def start_pull(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
-        """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull."""
-        repo = self.repos.find(s, namespace, name)
-        if repo is not None and not can_pull(s, user, repo):
-            if user is None:
-                raise LoginRequired()
-            repo = None  # a private repository is "not found" to others
-        if repo is None:
-            raise NoSuchRepository(f"{namespace}/{name}")
+        """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull.
+
+        A private repository is "not found" to everyone who may not pull it, signed in or not,
+        so that the answer does not tell whether it exists."""
+        repo = self.repos.get(s, user, namespace, name)
         s.execute(
             update(Repository).where(Repository.id == repo.id).values(pull_count=Repository.pull_count + 1)
         )
@@ -153,11 +162,22 @@ class IndexService:
             raise AccessDenied()
         return repo
 
-    def check_token(self, credentials: str, namespace: str, name: str) -> None:
-        """``PUT /v1/repositories/<name>/auth``: the registry asks whether a token is good."""
+    def check_token(self, s: Session, credentials: str, namespace: str, name: str) -> None:
+        """``PUT /v1/repositories/<name>/auth``: the registry asks whether a token is still good:
+        genuine, unexpired, for this repository, and its user still allowed what it grants
+        (a collaborator or organisation member removed since, a deleted or disabled account,
+        a repository deleted and created again by someone else: :class:`TokenRevoked`)."""
         token = self.verifier.verify(credentials)
         if token.repository != f"{namespace}/{name}":
             raise AccessDenied("Token is for another repository")
+        if not token.user:
+            return  # an anonymous read token, or the hub's own (RegistryReader)
+        user = s.scalar(select(User).where(User.username == token.user))
+        repo = self.repos.find(s, namespace, name)
+        allowed = {"read": can_pull, "write": can_push, "delete": can_admin}[token.access]
+        if user is None or not user.is_active or repo is None or not allowed(s, user, repo):
+            log.info("index.token_revoked", repository=token.repository, user=token.user, access=token.access)
+            raise TokenRevoked(token.user, token.access, token.repository)
 
     # ---- after a push or a delete (the worker) ------------------------------------------------
 
@@ -198,4 +218,4 @@ class IndexService:
                 listener(s, repo, pusher, tag.name, images)
 
 
-__all__ = ["PUSHED", "Grant", "IndexService", "PushListener", "image_entries"]
+__all__ = ["PUSHED", "Grant", "IndexService", "PushListener", "TokenRevoked", "image_entries"]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from wharf_common.errors import Conflict
 
 from ..db.models import Organization, OrganizationMember, User
-from .errors import AccessDenied, AlreadyExists, InvalidName, LoginRequired, NoSuchUser
+from .errors import AccessDenied, AlreadyExists, LoginRequired, NoSuchUser
 from .names import check_username
 
 log = structlog.get_logger(__name__)
@@ -19,6 +20,13 @@ class NoSuchOrganization(NoSuchUser):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.message = f"No such organization: {name}"
+
+
+class LastOwner(Conflict):
+    """An organisation keeps at least one owner: the last one may neither leave nor step down."""
+
+    def __init__(self, username: str, org: str) -> None:
+        super().__init__(f"{username} is the last owner of {org}: make another member an owner first")
 
 
 class OrganizationService:
@@ -78,6 +86,8 @@ class OrganizationService:
             raise NoSuchUser(username)
         existing = self._membership(s, org, member)
         if existing is not None:
+            if existing.is_owner and not owner:
+                self._keep_an_owner(s, org, member.username)
             existing.is_owner = owner
             return
         s.add(OrganizationMember(organization_id=org.id, user_id=member.id, is_owner=owner))
@@ -88,10 +98,15 @@ class OrganizationService:
         membership = self._membership(s, org, member) if member is not None else None
         if membership is None:
             raise NoSuchUser(username)
-        owners = [u for u, is_owner in self.members(s, org) if is_owner]
-        if membership.is_owner and len(owners) == 1:
-            raise InvalidName(f"{username} is the last owner of {org.name}")
+        if membership.is_owner:
+            self._keep_an_owner(s, org, member.username if member is not None else username)
         s.delete(membership)
 
+    def _keep_an_owner(self, s: Session, org: Organization, username: str) -> None:
+        """Refuse to take away ``username``'s ownership when no other owner would remain."""
+        owners = [u for u, is_owner in self.members(s, org) if is_owner]
+        if len(owners) <= 1:
+            raise LastOwner(username, org.name)
 
-__all__ = ["NoSuchOrganization", "OrganizationService"]
+
+__all__ = ["LastOwner", "NoSuchOrganization", "OrganizationService"]

@@ -1,8 +1,9 @@
 """Browser sessions: the ``wharf_session`` cookie holds the secret from
 :meth:`AccountService.open_session` (the database keeps only its hash).
 
-The cookie is HttpOnly (no script reads it), SameSite=Lax (other sites' forms do not send it)
-and Secure when ``settings.secure_cookies`` (the hub is behind HTTPS).
+Every cookie the hub sets (this one and the CSRF one) is HttpOnly (no script reads it),
+SameSite=Lax (other sites' forms do not send it) and Secure when the hub's public URL is
+``https://`` (or ``settings.secure_cookies`` says so), so a browser never sends it over plain HTTP.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def require_admin(
     return user, hub.repos.get_admin(s, user, namespace, name)
 
 
+def secure_cookies(hub: Hub) -> bool:
+    """Whether cookies carry ``Secure``: always when people reach the hub over HTTPS."""
+    return hub.settings.secure_cookies or hub.settings.url.lower().startswith("https://")
+
+
 def set_cookie(hub: Hub, response: Response, name: str, value: str) -> None:
     response.set_cookie(
         name,
@@ -50,7 +56,7 @@ def set_cookie(hub: Hub, response: Response, name: str, value: str) -> None:
         path="/",
         httponly=True,
         samesite="lax",
-        secure=hub.settings.secure_cookies,
+        secure=secure_cookies(hub),
     )
 
 
@@ -69,8 +75,17 @@ def end(hub: Hub, s: Session, request: Request, response: Response) -> None:
 
 def forget(hub: Hub, response: Response) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=hub.settings.secure_cookies
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(hub)
     )
 
 
-__all__ = ["SESSION_COOKIE", "current_user", "end", "forget", "require_user", "session_secret", "start"]
+__all__ = [
+    "SESSION_COOKIE",
+    "current_user",
+    "end",
+    "forget",
+    "require_user",
+    "secure_cookies",
+    "session_secret",
+    "start",
+]

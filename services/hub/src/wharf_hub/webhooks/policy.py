@@ -11,7 +11,15 @@ Rules, in order:
 * an address in ``deny`` is refused, always;
 * an address in ``allow`` is accepted;
 * otherwise loopback, private, link-local, multicast, unspecified, reserved and any other
-  non-public address is refused (an IPv4-mapped IPv6 address counts as its IPv4 address).
+  non-public address is refused.
+
+An IPv6 address that carries an IPv4 address is judged by that IPv4 address too, since
+packets to it end up there: IPv4-mapped (``::ffff:0:0/96``), IPv4-compatible (``::/96``),
+IPv4-translated (``::ffff:0:0:0/96``), NAT64 (``64:ff9b::/96``), 6to4 (``2002::/16``) and
+Teredo (``2001::/32``, server and client). Such an address is allowed when the IPv6 address
+itself or every IPv4 address it carries is in ``allow``, and refused when any of them is in
+``deny`` or is not public. The local-use NAT64 prefix ``64:ff9b:1::/48``, whose layout the
+operator chooses, is never public.
 """
 
 from __future__ import annotations
@@ -67,8 +75,48 @@ class Target:
         return self.url.raw_host.decode("ascii")
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+TRANSLATED = 0xFFFF0000  # the upper 96 bits of ::ffff:0:a.b.c.d (SIIT)
+
+
+def embedded_ipv4(ip: IPAddress) -> tuple[list[ipaddress.IPv4Address], bool]:
+    """The IPv4 addresses an IPv6 address carries, and whether it is *only* a way of writing
+    them (mapped, compatible, translated, NAT64: the IPv6 form says nothing on its own)."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return [], False
+    value = int(ip)
+    low = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped], True
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d, but not :: nor ::1
+        return [low], True
+    if value >> 32 == TRANSLATED or ip in NAT64:
+        return [low], True
+    if ip.sixtofour is not None:
+        return [ip.sixtofour], False
+    if ip.teredo is not None:
+        return list(ip.teredo), False
+    return [], False
+
+
 def _networks(cidrs: Sequence[str]) -> list[IPNetwork]:
     return [ipaddress.ip_network(c.strip(), strict=False) for c in cidrs]
+
+
+def _non_public(ip: IPAddress) -> str | None:
+    """What makes ``ip`` unfit for a webhook (``"a loopback address"``), or None when it is public."""
+    for kind, matches in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+    ):
+        if matches:
+            return f"a {kind} address"
+    return None if ip.is_global else "not a public address"
 
 
 class TargetPolicy:
@@ -104,27 +152,24 @@ class TargetPolicy:
             ip: IPAddress = ipaddress.ip_address(address)
         except ValueError:
             return f"{address} is not an IP address"
-        forms: list[IPAddress] = [ip]
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            forms.append(ip.ipv4_mapped)
-        if any(form in net for form in forms for net in self.deny if form.version == net.version):
+        carried, only_carried = embedded_ipv4(ip)
+        forms: list[IPAddress] = [ip, *carried]
+        if any(self._in(form, self.deny) for form in forms):
             return f"{address} is in the denied networks"
-        if any(form in net for form in forms for net in self.allow if form.version == net.version):
+        if self._in(ip, self.allow) or (carried and all(self._in(v4, self.allow) for v4 in carried)):
             return None
-        plain = forms[-1]
-        for kind, matches in (
-            ("unspecified", plain.is_unspecified),
-            ("loopback", plain.is_loopback),
-            ("link-local", plain.is_link_local),
-            ("multicast", plain.is_multicast),
-            ("reserved", plain.is_reserved),
-            ("private", plain.is_private),
-        ):
-            if matches:
-                return f"{address} is a {kind} address"
-        if not plain.is_global:
-            return f"{address} is not a public address"
+        if ip in LOCAL_NAT64:
+            return f"{address} is a local-use NAT64 address, not a public address"
+        judged = carried if only_carried else [*carried, ip]
+        for form in judged:
+            why = _non_public(form)
+            if why is not None:
+                return f"{address} is {why}" if form == ip else f"{address} carries {form}, {why}"
         return None
+
+    @staticmethod
+    def _in(ip: IPAddress, networks: list[IPNetwork]) -> bool:
+        return any(ip in net for net in networks if ip.version == net.version)
 
     def check(self, url: str) -> Target:
         """Parse, resolve and check ``url``: the target to connect to, or :class:`TargetRefused`
@@ -146,4 +191,4 @@ class TargetPolicy:
         return Target(parsed, addresses[0].split("%", 1)[0])
 
 
-__all__ = ["Resolver", "Target", "TargetPolicy", "resolve_host"]
+__all__ = ["Resolver", "Target", "TargetPolicy", "embedded_ipv4", "resolve_host"]

@@ -121,7 +121,7 @@ def router(hub: Hub) -> APIRouter:
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
         with hub.unit() as s:
             if action == "auth":
-                hub.index.check_token(request.headers.get("authorization", ""), namespace, name)
+                hub.index.check_token(s, request.headers.get("authorization", ""), namespace, name)
                 return JSONResponse("OK")
             user = index_user(hub, s, request, namespace, name)
             if action == "images":
