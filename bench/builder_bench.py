@@ -134,7 +134,7 @@ def push_latency(api: httpx.Client, tmp: Path, receiver: Receiver, pushes: int) 
     git("--git-dir", str(bare), "config", "wharf.triggerurl", info["trigger_url"])
     samples: dict[str, list[float]] = {"start": [], "webhook_overhead": [], "build": []}
     for n in range(pushes + 1):  # push 0 warms the worker and the engine's cache
-        (work / "n.txt").write_text(f"{n}\n")
+        (work / "n.txt").write_text(f"push {n}\n")
         git("-C", str(work), "commit", "-qam", str(n))
         known = {b["id"] for b in builds(api, "app")}
         seen = len(receiver.events)
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {
             "WHARF_HUB_BUILDER__BROKER_URL": redis.url,
             "WHARF_HUB_BUILDER__SECRET": SECRET,
-            "WHARF_HUB_BUILDER__BUILD_TIMEOUT": "120",
+            "WHARF_HUB_BUILDER__BUILD_TIMEOUT": "30",
             "WHARF_HUB_BUILDER__GRACE": "5",
             "WHARF_HUB_BUILDER__REAP_INTERVAL": "1",
             "WHARF_HUB_WEBHOOKS__POLL_INTERVAL": "0.05",
@@ -247,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.start()
         stack.callback(registry.stop)
         os.environ["WHARF_ENGINE_DEFAULT_INDEX"] = hub.url
+        (tmp / "engine").mkdir()
         engine = net.start_engine(stack, tmp / "engine", base.prepare_image(base.DEFAULT_IMAGE))
         workers = Workers(
             tmp / "workers",
@@ -255,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "WHARF_BUILDER_ENGINE_HOST": f"unix://{engine.sock}",
                 "WHARF_BUILDER_HUB_URL": hub.url,
                 "WHARF_BUILDER_HUB_SECRET": SECRET,
-                "WHARF_BUILDER_BUILD_TIMEOUT": "120",
+                "WHARF_BUILDER_BUILD_TIMEOUT": "30",
                 "WHARF_BUILDER_REDELIVERY_GRACE": "5",
             },
         )
@@ -287,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  git push -> image's push webhook, minus the build:   {overhead:7.0f} ms   target < 2000 ms: "
         f"{'met' if overhead < 2000 else 'not met'}   (build itself {build_ms:.0f} ms)"
     )
-    for label, r in (("20 repos", calm), ("20 repos, a worker killed", rough)):
+    for label, r in ((f"{args.repos} repos", calm), (f"{args.repos} repos, a worker killed", rough)):
         once = r["builds_per_repo"] == {1} and r["run_twice"] == 0
         print(
             f"  {label:28s} {r['total_s']:6.1f} s   {r['success']} built, {r['lost']} lost-and-failed, "

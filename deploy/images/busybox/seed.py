@@ -43,6 +43,8 @@ def seed(socket_path: str, image: Path, ref: str = "busybox:latest") -> str:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"Cmd": ["sh"]}
     changes = [f"CMD {json.dumps(meta.get('Cmd', ['sh']))}"]
     changes += [f"ENV {e}" for e in meta.get("Env", [])]
+    changes += [f"EXPOSE {port}" for port in meta.get("ExposedPorts", [])]
+    changes += [f"WORKDIR {meta['WorkingDir']}"] if meta.get("WorkingDir") else []
     repo, _, tag = ref.rpartition(":")
     query = urllib.parse.urlencode(
         [("fromSrc", "-"), ("repo", repo), ("tag", tag)] + [("changes", c) for c in changes]

@@ -1,0 +1,167 @@
+"""The official images made from Debian packages: built once into the cache, reproducible, runnable.
+
+The first run on a machine builds ``debian``, ``python`` and ``redis`` with mmdebstrap (a few minutes);
+later runs find them in the cache (``$WHARF_IMAGE_CACHE``, default ``/var/cache/wharf/images``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engines import REPO, Engine, needs_docker, wait_for
+
+IMAGES = ("debian", "python", "redis")
+ROOTFS = REPO / "deploy" / "images" / "rootfs.py"
+SEED_OFFICIAL = REPO / "deploy" / "images" / "seed_official.py"
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="mmdebstrap and the engine need root"),
+    pytest.mark.timeout(1500),  # the first run on a machine builds the three images
+]
+
+
+def rootfs(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOTFS), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Path]:
+    """Each image's cached tar, built now if this machine never built it."""
+    paths = {}
+    for name in IMAGES:
+        result = rootfs(name, "--if-missing")
+        assert result.returncode == 0, result.stderr
+        paths[name] = Path(result.stdout.strip())
+    return paths
+
+
+@pytest.fixture(scope="module")
+def seeded(engine: Engine, built: dict[str, Path]) -> Engine:
+    """The three images imported into the module's engine by the seeding script, as ``make run`` does."""
+    result = subprocess.run(
+        [sys.executable, str(SEED_OFFICIAL), "--host", engine.host, "--images", ",".join(IMAGES)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in IMAGES:
+        assert f"seeded {name}:latest" in result.stderr and str(built[name]) in result.stderr
+    return engine
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_second_build_is_a_cache_hit(built: dict[str, Path], name: str) -> None:
+    before = built[name].stat()
+    started = time.monotonic()
+    result = rootfs(name, "--if-missing")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == built[name]
+    assert f"{name} is cached" in result.stderr
+    after = built[name].stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    assert elapsed < 30, f"a cache hit took {elapsed:.1f} s"
+    assert re.fullmatch(rf"{name}-[0-9a-f]{{16}}\.tar", built[name].name)
+    assert not built[name].is_relative_to(REPO)  # outside the checkout: a fresh clone reuses it
+
+
+def _members(tar: Path) -> list[tarfile.TarInfo]:
+    with tarfile.open(tar, "r:") as archive:
+        return archive.getmembers()
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_rootfs_holds_nothing_of_the_build_machine(built: dict[str, Path], name: str) -> None:
+    config: dict[str, Any] = json.loads(built[name].with_name(built[name].name + ".json").read_text())
+    epoch = int(time.mktime(time.strptime(config["created"], "%Y-%m-%dT%H:%M:%SZ"))) - time.timezone
+    members = _members(built[name])
+    names = [m.name for m in members]
+    assert "etc/debian_version" in names and "var/lib/dpkg/status" in names
+    assert len(names) == len(set(names))
+    assert all(m.uname == "" and m.gname == "" and m.mtime <= epoch for m in members)
+    assert not [m.name for m in members if m.ischr() or m.isblk()]  # no device nodes
+    forbidden = re.compile(
+        r"(etc/(hostname|resolv\.conf|hosts)|var/lib/apt/lists/[^/]*_.*|var/cache/apt/.*\.(deb|bin)"
+        r"|var/log/.*\.log|.*/__pycache__.*|usr/share/(man|info|locale)/.+/.*"
+        r"|usr/share/doc/[^/]+/(?!copyright$).*)"
+    )
+    assert [n for n in names if forbidden.fullmatch(n)] == []
+    with tarfile.open(built[name], "r:") as archive:
+        machine_id = archive.extractfile("etc/machine-id") if "etc/machine-id" in names else None
+        assert machine_id is None or machine_id.read() == b""
+    assert config["packages"] and config["key"] in built[name].name
+
+
+@pytest.mark.slow
+def test_debian_builds_are_reproducible(tmp_path: Path) -> None:
+    """Two builds, the cache bypassed: byte-identical tars (the same layer digest once imported)."""
+    outputs = [tmp_path / "first.tar", tmp_path / "second.tar"]
+    for output in outputs:
+        result = rootfs("debian", "--output", str(output), "--quiet")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == str(output)
+    assert _sha256(outputs[0]) == _sha256(outputs[1])
+    configs = [json.loads(p.with_name(p.name + ".json").read_text()) for p in outputs]
+    assert configs[0] == configs[1]
+
+
+@needs_docker
+def test_debian_runs(seeded: Engine) -> None:
+    result = seeded.docker("run", "--rm", "debian", "cat", "/etc/debian_version", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(rb"\d+\.\d+\n", result.stdout)
+
+
+@needs_docker
+def test_python_imports_flask(seeded: Engine, built: dict[str, Path]) -> None:
+    config = json.loads(built["python"].with_name(built["python"].name + ".json").read_text())
+    result = seeded.docker("run", "--rm", "python", "python3", "-c", "import flask; print(flask.__version__)",
+                           timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert config["packages"]["python3-flask"].startswith(result.stdout.decode().strip() + "-")
+    pip = seeded.docker("run", "--rm", "python", "pip", "--version", timeout=120)
+    assert pip.returncode == 0 and pip.stdout.startswith(b"pip "), pip.stderr
+
+
+@pytest.fixture
+def redis_server(seeded: Engine) -> Iterator[str]:
+    result = seeded.docker("run", "-d", "--name", "officialredis", "redis", timeout=120)
+    assert result.returncode == 0, result.stderr
+    yield "officialredis"
+    seeded.docker("rm", "-f", "officialredis")
+
+
+@needs_docker
+def test_redis_answers_ping(seeded: Engine, redis_server: str) -> None:
+    config = seeded.json("GET", "/images/redis/json")["Config"]
+    assert config["Cmd"] == ["redis-server", "--protected-mode", "no"]
+    assert "6379/tcp" in config["ExposedPorts"]
+
+    def ping() -> bool:
+        return seeded.docker("exec", redis_server, "redis-cli", "ping").stdout == b"PONG\n"
+
+    wait_for(ping, timeout=30, interval=0.2)
+    linked = seeded.docker("run", "--rm", "--link", f"{redis_server}:db", "redis", "redis-cli", "-h", "db",
+                           "ping", timeout=120)  # fmt: skip
+    assert linked.returncode == 0 and linked.stdout == b"PONG\n", linked.stderr
