@@ -38,7 +38,8 @@ $(BUSYBOX): deploy/images/busybox/build.py
 # unix socket, no persistence) and one builder worker beside it, stopped (and waited for) when the
 # engine stops or make is interrupted. On first start the hub prints its first administrator;
 # busybox is seeded into the engine and pushed to the hub as the official image, so a fresh
-# engine's `wharf pull busybox` fetches it from here.
+# engine's `wharf pull busybox` fetches it from here; then (in the background, built once per machine
+# and cached under /var/cache/wharf/images) the official debian, python and redis images.
 run: RUN_REGISTRY_PORT ?= 5000
 run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
 run: RUN_HUB_PORT ?= 8080
@@ -50,6 +51,8 @@ run: setup
 	@( for i in $$(seq 1 100); do curl -sf --unix-socket $(RUN_SOCK) http://x/_ping >/dev/null 2>&1 && \
 	     curl -sf http://127.0.0.1:$(RUN_HUB_PORT)/v1/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
 	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) \
+	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json; \
+	   $(PY) deploy/images/seed_official.py --host unix://$(RUN_SOCK) \
 	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json ) &
 	@redis-server --port 0 --unixsocket $(RUN_BUILDER_ROOT)/redis.sock --unixsocketperm 700 --save "" \
 	    --appendonly no --dir $(RUN_BUILDER_ROOT) --logfile $(RUN_BUILDER_ROOT)/redis.log & REDIS=$$!; \
