@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
+    # TCP listeners (Docker's "Protect the Docker daemon socket"): TLS files default to
+    # ~/.wharf/{ca,server-cert,server-key}.pem (~/.docker when only that has a ca.pem)
+    tls: bool = False  # TLS on TCP listeners, any client accepted
+    tlsverify: bool = False  # TLS, and only clients with a certificate the CA signed
+    tlscacert: Path | None = None
+    tlscert: Path | None = None
+    tlskey: Path | None = None
+    insecure_tcp: bool = False  # plain TCP on a non-loopback address: root for whoever reaches it
+    allowed_hostnames: list[str] = Field(default_factory=list)
+    """``Host`` names TCP clients may use besides loopback, the -H addresses and the certificate's."""
+    group: str | None = None  # owns unix sockets (0660); default "wharf" if it exists, else root
 
     @field_validator("default_index")
     @classmethod
@@ -44,6 +55,10 @@ class Settings(BaseSettings):
         if scheme not in ("", "http", "https") or not rest or "/" in rest or " " in rest:
             raise ValueError(f"default index must be http(s)://host[:port] or host[:port], not {value!r}")
         return f"{scheme}://{rest}" if scheme else rest
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls or self.tlsverify
 
     @property
     def run_dir(self) -> Path:
