@@ -95,8 +95,9 @@ def test_real_clients_pass_on_tcp(tcp_engine: tuple[Engine, int]) -> None:
     eng, port = tcp_engine
     for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
         headers = {"Content-Type": "application/json", "Host": host}
-        status, answer = post(port, "/v1.44/containers/create?name=ok", json.dumps({"Image": "busybox"}).encode(),
-                              headers)  # fmt: skip
+        status, answer = post(
+            port, "/v1.44/containers/create?name=ok", json.dumps({"Image": "busybox"}).encode(), headers
+        )
         assert status == 201, answer
         assert eng.request("DELETE", "/containers/ok")[0] == 204
     client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{port}", version="auto")
@@ -116,12 +117,26 @@ def test_real_clients_pass_on_tcp(tcp_engine: tuple[Engine, int]) -> None:
 def test_docker_cli_passes_on_tcp(tcp_engine: tuple[Engine, int]) -> None:
     eng, port = tcp_engine
     env = {**eng.env, "DOCKER_HOST": f"tcp://127.0.0.1:{port}"}
-    run = subprocess.run([DOCKER, "run", "--rm", "-i", "busybox", "cat"], env=env, input=b"piped\n",
-                         capture_output=True, timeout=60)  # fmt: skip
+    run = subprocess.run(
+        [DOCKER, "run", "--rm", "-i", "busybox", "cat"],
+        env=env,
+        input=b"piped\n",
+        capture_output=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout == b"piped\n"
-    cid = subprocess.run([DOCKER, "run", "-d", "busybox", "sleep", "30"], env=env, capture_output=True,
-                         timeout=60, check=True).stdout.decode().strip()  # fmt: skip
+    cid = (
+        subprocess.run(
+            [DOCKER, "run", "-d", "busybox", "sleep", "30"],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     try:
         out = subprocess.run([DOCKER, "exec", cid, "echo", "in"], env=env, capture_output=True, timeout=60)
         assert out.stdout == b"in\n", out.stderr
@@ -133,7 +148,8 @@ def test_unix_socket_is_not_host_checked_but_json_is(tcp_engine: tuple[Engine, i
     eng, _ = tcp_engine
     status, _ = eng.request("GET", "/_ping", headers={"Host": "evil.example", "Origin": "http://x"})
     assert status == 200  # a browser cannot reach a unix socket; docker sends Host: api.moby.localhost
-    status, body = eng.request("POST", "/containers/create", json.dumps(EVIL_CONFIG).encode(),
-                               {"Content-Type": "text/plain"})  # fmt: skip
+    status, body = eng.request(
+        "POST", "/containers/create", json.dumps(EVIL_CONFIG).encode(), {"Content-Type": "text/plain"}
+    )
     assert status == 400 and b"must be 'application/json'" in body
     assert containers(eng) == []
