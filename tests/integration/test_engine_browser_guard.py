@@ -14,6 +14,7 @@ import json
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -32,7 +33,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def tcp_engine(busybox_tar: object) -> Iterator[tuple[Engine, int]]:
+def tcp_engine(busybox_tar: Path) -> Iterator[tuple[Engine, int]]:
     eng = make_engine()
     port = free_port()
     eng.extra = ("-H", f"tcp://127.0.0.1:{port}")
