@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,7 @@ CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
     ("floor", "runc run (floor)", None),
     ("wharf", "wharf run --rm busybox true", "floor"),
     ("docker-wharf", "docker run --rm busybox true -> wharf", "floor"),
+    ("docker-wharf-tls", "  same, tcp+tlsverify on loopback", "docker-wharf"),
     ("podman", "podman run --rm busybox true", "floor"),
     ("docker-podman", "docker run --rm busybox true -> podman", "floor"),
     ("python", "python -c pass (CLI floor)", None),
@@ -199,17 +201,44 @@ def setup_floor(tmp: Path, image: Path) -> Case:
     return Case(lambda i: [runc, "--root", str(state), "run", "--bundle", str(bundle), cid(i)], after=delete)
 
 
-def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path) -> Path:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path) -> tuple[Path, list[str]]:
+    """The engine on a unix socket and, with ``wharf-engine certs``, on loopback TCP with --tlsverify.
+
+    Returns the socket and the docker CLI's TLS flags (empty if the certificates could not be made)."""
     engine = tool(VENV_BIN / "wharf-engine")
     sock = tmp / "engine.sock"
     argv = [engine, "--data-root", str(tmp / "root"), "-H", f"unix://{sock}"]
     argv += ["--pidfile", str(tmp / "engine.pid")]
+    certs, tls_flags = tmp / "certs", []
+    try:
+        for command in (["init"], ["server"], ["client", "bench"]):
+            run_checked([engine, "certs", "--dir", str(certs), *command])
+        url = f"tcp://127.0.0.1:{free_port()}"
+        ca = ["--tlsverify", "--tlscacert", str(certs / "ca.pem")]
+        argv += [
+            "-H",
+            url,
+            *ca,
+            "--tlscert",
+            str(certs / "server-cert.pem"),
+            "--tlskey",
+            str(certs / "server-key.pem"),
+        ]
+        tls_flags = [*ca, "--tlscert", str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem"), "-H", url]
+    except Skip as exc:
+        log(f"no TLS certificates: {exc}")
     try:
         start_daemon(stack, "wharf-engine", argv, sock, tmp / "engine.log", os.environ)
     except Skip as exc:
         raise Skip(f"engine failed to start: {exc}") from exc
     import_image(sock, image)
-    return sock
+    return sock, tls_flags
 
 
 def podman_flags(tmp: Path, driver: str) -> list[str]:
@@ -278,15 +307,20 @@ def setup_cases(
 
     attempt(["floor"], lambda: [setup_floor(tmp, image)])
     try:
-        sock = setup_engine(stack, tmp, image)
+        sock, tls_flags = setup_engine(stack, tmp, image)
     except Skip as exc:
-        skipped.update(dict.fromkeys(("wharf", "docker-wharf", "wharf-ps"), str(exc)))
+        skipped.update(dict.fromkeys(("wharf", "docker-wharf", "docker-wharf-tls", "wharf-ps"), str(exc)))
     else:
         wharf_env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
         wharf = str(VENV_BIN / "wharf")
         attempt(["wharf"], lambda: [Case(fixed(tool(wharf), *true), wharf_env)])
         attempt(["wharf-ps"], lambda: [Case(fixed(tool(wharf), "ps"), wharf_env)])
         attempt(["docker-wharf"], lambda: [Case(fixed(tool(DOCKER), *true), docker_env(tmp, sock))])
+        if tls_flags:
+            tls_case = Case(fixed(tool(DOCKER), *tls_flags, *true), docker_env(tmp, sock))
+            attempt(["docker-wharf-tls"], lambda: [tls_case])
+        else:
+            skipped["docker-wharf-tls"] = "wharf-engine certs failed"
 
     try:
         podman, podman_env = setup_podman(stack, tmp, image)
@@ -358,6 +392,8 @@ def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, d
     return done
 
 
+TLS_TARGET = 1.10  # docker run over tcp+tlsverify vs the unix socket, same engine, same run
+
 # (ours, peer) for the lines under the table
 PEER_PAIRS = [("docker-wharf", "docker-podman"), ("docker-wharf", "podman"), ("wharf", "podman")]
 
@@ -380,6 +416,11 @@ def report(outcomes: dict[str, Outcome], rounds: int) -> str:
         a, b = outcomes[ours].median, outcomes[peer].median
         if a and b:
             lines.append(f"peer: {outcomes[ours].label} is {b / a:.1f}x faster than {outcomes[peer].label}")
+    tls, unix = outcomes["docker-wharf-tls"].median, outcomes["docker-wharf"].median
+    if tls and unix:
+        verdict = "met" if tls / unix < TLS_TARGET else "NOT met"
+        lines.append(f"tls: docker run over tcp+tlsverify is {tls / unix:.3f}x the unix socket "
+                     f"(+{tls - unix:.1f} ms; target < {TLS_TARGET:.2f}x: {verdict})")  # fmt: skip
     lines.append(f"{rounds} interleaved rounds after one warm-up run per case")
     return "\n".join(lines)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import grp
 import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from pathlib import Path
 
@@ -74,6 +76,23 @@ def test_client_of_another_ca_is_refused(tmp_path: Path) -> None:
     assert handshake(server, wrong.context()).startswith("refused")
     server_only = certs.server_context(None, ca / "server-cert.pem", ca / "server-key.pem", verify=False)
     assert handshake(server_only, TLSConfig(ca_cert=ca / "ca.pem").context()) == "hello"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl names the hashed CA directory")
+def test_only_the_given_ca_is_trusted_not_the_systems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca, _ = make_all(tmp_path / "one")
+    other_ca, mallory = make_all(tmp_path / "two")
+    system = tmp_path / "system"  # the "system" trust store, holding the other CA
+    system.mkdir()
+    hashed = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(other_ca / "ca.pem")],
+                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    (system / f"{hashed}.0").write_bytes((other_ca / "ca.pem").read_bytes())
+    monkeypatch.setenv("SSL_CERT_DIR", str(system))
+    server = certs.server_context(ca / "ca.pem", ca / "server-cert.pem", ca / "server-key.pem", verify=True)
+    wrong = TLSConfig(ca_cert=ca / "ca.pem", client_cert=mallory / "cert.pem", client_key=mallory / "key.pem")
+    assert handshake(server, wrong.context()).startswith("refused")
 
 
 def test_init_refuses_to_replace_a_ca(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import argparse
 import datetime
 import ipaddress
 import os
+import secrets
 import socket
 import ssl
 from pathlib import Path
@@ -84,7 +85,8 @@ def _builder(
     )
 
 
-def make_ca(directory: Path, *, days: int = 365, name: str = "wharf CA") -> None:
+def make_ca(directory: Path, *, days: int = 365, name: str | None = None) -> None:
+    name = name or f"wharf CA {secrets.token_hex(4)}"  # unique: two CAs' certificates never mix up
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     cert = (
@@ -168,7 +170,8 @@ def server_context(
     directory = default_cert_dir()
     cert = cert or directory / SERVER_CERT
     key = key or directory / SERVER_KEY
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # no system CAs, ever: a client certificate from a public CA must not make its holder root here
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(cert, key)
