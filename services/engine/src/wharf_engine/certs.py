@@ -173,6 +173,9 @@ def server_context(
     # no system CAs, ever: a client certificate from a public CA must not make its holder root here
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # TLS 1.3 session tickets cost a third of a handshake's CPU (two by default) and no client uses
+    # them: the docker CLI keeps no session cache, and every CLI command is a new process anyway
+    context.num_tickets = 0
     try:
         context.load_cert_chain(cert, key)
         if verify:
