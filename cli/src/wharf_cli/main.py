@@ -79,9 +79,11 @@ def _global_options(
     tlsverify: Annotated[
         bool | None, typer.Option("--tlsverify", help="Use TLS and verify the remote", show_default=False)
     ] = None,
-    tlscacert: Annotated[str | None, typer.Option(help="Trust certs signed only by this CA")] = None,
-    tlscert: Annotated[str | None, typer.Option(help="Path to TLS certificate file")] = None,
-    tlskey: Annotated[str | None, typer.Option(help="Path to TLS key file")] = None,
+    tlscacert: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Trust certs signed only by this CA")
+    ] = None,
+    tlscert: Annotated[str | None, typer.Option(metavar="PATH", help="Path to TLS certificate file")] = None,
+    tlskey: Annotated[str | None, typer.Option(metavar="PATH", help="Path to TLS key file")] = None,
 ) -> None:
     """TLS files default to $DOCKER_CERT_PATH, else ~/.wharf, else ~/.docker ({ca,cert,key}.pem)."""
     SESSION.configure(host, tls_options={"tls": tls, "verify": tlsverify, "ca_cert": tlscacert,

@@ -14,7 +14,6 @@ from typing import Any, Literal, Protocol
 
 from ._errors import EngineConnectionError, ProtocolError
 from ._hosts import EngineHost
-from ._tls import TLSConnection
 
 MAX_LINE = 65536
 READ_SIZE = 65536
@@ -22,7 +21,7 @@ Body = bytes | Iterable[bytes] | None
 
 
 class Connection(Protocol):
-    """What is used of a connection: a ``socket.socket``, or a :class:`TLSConnection`."""
+    """What is used of a connection: a ``socket.socket``, or a ``TLSConnection``."""
 
     def sendall(self, data: bytes, /) -> None: ...
     def shutdown(self, how: int, /) -> None: ...
@@ -47,6 +46,8 @@ def open_socket(host: EngineHost, timeout: float | None = None) -> Connection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if host.tls is None:
             return sock
+        from ._tlsconn import TLSConnection  # imports ssl: only TLS connections pay for it
+
         try:
             return TLSConnection(sock, host.tls.context(), host.address)
         except BaseException:
