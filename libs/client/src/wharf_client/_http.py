@@ -50,6 +50,11 @@ def open_socket(host: EngineHost, timeout: float | None = None) -> Connection:
 
         try:
             return TLSConnection(sock, host.tls.context(), host.address)
+        except OSError as exc:  # ssl.SSLError too: a certificate that does not verify, a missing file
+            sock.close()
+            error = EngineConnectionError(host.url, str(exc))
+            error.args = (f"TLS to the wharf engine at {host.url} failed: {exc}",)
+            raise error from exc
         except BaseException:
             sock.close()
             raise

@@ -15,6 +15,8 @@ import ssl
 import threading
 from typing import Literal
 
+from ._errors import ProtocolError
+
 READ_SIZE = 65536
 
 
@@ -66,6 +68,10 @@ class TLSConnection:
                     self._flush()  # TLS 1.3 may answer post-handshake messages
                 except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
                     return b""
+                except ssl.SSLError as exc:  # an alert: the engine refused our certificate
+                    raise ProtocolError(
+                        f"the engine refused the TLS connection: {exc.reason or exc}"
+                    ) from exc
             if not self._fill():
                 continue  # the next read reports the end (or the truncation) of the stream
 

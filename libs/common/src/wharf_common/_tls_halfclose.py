@@ -29,6 +29,12 @@ class HalfCloseSSLProtocol(_SSLProtocol):  # type: ignore[misc]
     _keep_open = False  # the protocol above answered True to eof_received
     _peer_fin = False  # the peer half-closed TCP: its close_notify will never come
 
+    def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
+        # asyncio drops the alert that says why (certificate required, unknown CA): send it
+        if handshake_exc is not None and self._transport is not None and (alert := self._outgoing.read()):
+            self._transport.write(alert)
+        super()._on_handshake_complete(handshake_exc)
+
     def _call_eof_received(self) -> None:
         if self._app_state != sslproto.AppProtocolState.STATE_CON_MADE:
             return
