@@ -117,6 +117,7 @@ def test_docker_cli_refused_without_client_certificate(tls_engine: TLSEngine) ->
         timeout=60,
     )
     assert no_cert.returncode != 0, no_cert.stdout
+    assert b"tls: certificate required" in no_cert.stderr  # the engine's alert says why
 
 
 @needs_docker
@@ -127,6 +128,7 @@ def test_docker_cli_refused_with_certificate_from_another_ca(tls_engine: TLSEngi
         timeout=60,
     )
     assert run.returncode != 0
+    assert b"tls: unknown certificate authority" in run.stderr, run.stderr
     assert tls_engine.engine.json("GET", "/containers/json?all=1") == []
 
 
