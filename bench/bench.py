@@ -3,7 +3,9 @@
 Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each round starts one case later)
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
-bench's own wharf engine and at ``podman system service``.
+bench's own wharf engine and at ``podman system service``; the TLS row runs the docker CLI against the same
+engine on loopback TCP with ``--tlsverify`` (certificates from ``wharf-engine certs``) and is compared to
+the unix socket (target: under 1.10x).
 
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
@@ -207,38 +209,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path) -> tuple[Path, list[str]]:
-    """The engine on a unix socket and, with ``wharf-engine certs``, on loopback TCP with --tlsverify.
+def engine_tls(tmp: Path) -> tuple[list[str], list[str]]:
+    """``wharf-engine certs`` in ``tmp``: the engine's flags for loopback TCP with --tlsverify, and the
+    docker CLI's flags for it."""
+    engine, certs = tool(VENV_BIN / "wharf-engine"), tmp / "certs"
+    for command in (["init"], ["server"], ["client", "bench"]):
+        run_checked([engine, "certs", "--dir", str(certs), *command])
+    url = f"tcp://127.0.0.1:{free_port()}"
+    ca = ["--tlsverify", "--tlscacert", str(certs / "ca.pem")]
+    server = ["--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")]
+    client = ["--tlscert", str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem")]
+    return ["-H", url, *ca, *server], [*ca, *client, "-H", url]
 
-    Returns the socket and the docker CLI's TLS flags (empty if the certificates could not be made)."""
+
+def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path, extra: Sequence[str] = ()) -> Path:
     engine = tool(VENV_BIN / "wharf-engine")
     sock = tmp / "engine.sock"
     argv = [engine, "--data-root", str(tmp / "root"), "-H", f"unix://{sock}"]
-    argv += ["--pidfile", str(tmp / "engine.pid")]
-    certs, tls_flags = tmp / "certs", []
-    try:
-        for command in (["init"], ["server"], ["client", "bench"]):
-            run_checked([engine, "certs", "--dir", str(certs), *command])
-        url = f"tcp://127.0.0.1:{free_port()}"
-        ca = ["--tlsverify", "--tlscacert", str(certs / "ca.pem")]
-        argv += [
-            "-H",
-            url,
-            *ca,
-            "--tlscert",
-            str(certs / "server-cert.pem"),
-            "--tlskey",
-            str(certs / "server-key.pem"),
-        ]
-        tls_flags = [*ca, "--tlscert", str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem"), "-H", url]
-    except Skip as exc:
-        log(f"no TLS certificates: {exc}")
+    argv += ["--pidfile", str(tmp / "engine.pid"), *extra]
     try:
         start_daemon(stack, "wharf-engine", argv, sock, tmp / "engine.log", os.environ)
     except Skip as exc:
         raise Skip(f"engine failed to start: {exc}") from exc
     import_image(sock, image)
-    return sock, tls_flags
+    return sock
 
 
 def podman_flags(tmp: Path, driver: str) -> list[str]:
@@ -307,7 +301,12 @@ def setup_cases(
 
     attempt(["floor"], lambda: [setup_floor(tmp, image)])
     try:
-        sock, tls_flags = setup_engine(stack, tmp, image)
+        engine_flags, tls_flags = engine_tls(tmp)
+    except Skip as exc:
+        engine_flags, tls_flags = [], []
+        log(f"no TLS certificates: {exc}")
+    try:
+        sock = setup_engine(stack, tmp, image, engine_flags)
     except Skip as exc:
         skipped.update(dict.fromkeys(("wharf", "docker-wharf", "docker-wharf-tls", "wharf-ps"), str(exc)))
     else:
