@@ -3,9 +3,7 @@
 Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each round starts one case later)
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
-bench's own wharf engine and at ``podman system service``; the TLS row runs the docker CLI against the same
-engine on loopback TCP with ``--tlsverify`` (certificates from ``wharf-engine certs``) and is compared to
-the unix socket (target: under 1.10x).
+bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s.
 
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
@@ -22,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,10 +29,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images" / "busybox"))
 from seed import UnixConnection, seed
+
+if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
+    from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
+else:
+    from tls_bench import CertsFailed, engine_tls, tls_verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -203,25 +205,6 @@ def setup_floor(tmp: Path, image: Path) -> Case:
     return Case(lambda i: [runc, "--root", str(state), "run", "--bundle", str(bundle), cid(i)], after=delete)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def engine_tls(tmp: Path) -> tuple[list[str], list[str]]:
-    """``wharf-engine certs`` in ``tmp``: the engine's flags for loopback TCP with --tlsverify, and the
-    docker CLI's flags for it."""
-    engine, certs = tool(VENV_BIN / "wharf-engine"), tmp / "certs"
-    for command in (["init"], ["server"], ["client", "bench"]):
-        run_checked([engine, "certs", "--dir", str(certs), *command])
-    url = f"tcp://127.0.0.1:{free_port()}"
-    ca = ["--tlsverify", "--tlscacert", str(certs / "ca.pem")]
-    server = ["--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")]
-    client = ["--tlscert", str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem")]
-    return ["-H", url, *ca, *server], [*ca, *client, "-H", url]
-
-
 def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path, extra: Sequence[str] = ()) -> Path:
     engine = tool(VENV_BIN / "wharf-engine")
     sock = tmp / "engine.sock"
@@ -301,10 +284,10 @@ def setup_cases(
 
     attempt(["floor"], lambda: [setup_floor(tmp, image)])
     try:
-        engine_flags, tls_flags = engine_tls(tmp)
-    except Skip as exc:
+        engine_flags, tls_flags = engine_tls(tool(VENV_BIN / "wharf-engine"), tmp)
+    except (Skip, CertsFailed) as exc:
         engine_flags, tls_flags = [], []
-        log(f"no TLS certificates: {exc}")
+        skipped["docker-wharf-tls"] = f"no TLS certificates: {exc}"
     try:
         sock = setup_engine(stack, tmp, image, engine_flags)
     except Skip as exc:
@@ -318,8 +301,6 @@ def setup_cases(
         if tls_flags:
             tls_case = Case(fixed(tool(DOCKER), *tls_flags, *true), docker_env(tmp, sock))
             attempt(["docker-wharf-tls"], lambda: [tls_case])
-        else:
-            skipped["docker-wharf-tls"] = "wharf-engine certs failed"
 
     try:
         podman, podman_env = setup_podman(stack, tmp, image)
@@ -391,8 +372,6 @@ def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, d
     return done
 
 
-TLS_TARGET = 1.10  # docker run over tcp+tlsverify vs the unix socket, same engine, same run
-
 # (ours, peer) for the lines under the table
 PEER_PAIRS = [("docker-wharf", "docker-podman"), ("docker-wharf", "podman"), ("wharf", "podman")]
 
@@ -415,11 +394,8 @@ def report(outcomes: dict[str, Outcome], rounds: int) -> str:
         a, b = outcomes[ours].median, outcomes[peer].median
         if a and b:
             lines.append(f"peer: {outcomes[ours].label} is {b / a:.1f}x faster than {outcomes[peer].label}")
-    tls, unix = outcomes["docker-wharf-tls"].median, outcomes["docker-wharf"].median
-    if tls and unix:
-        verdict = "met" if tls / unix < TLS_TARGET else "NOT met"
-        lines.append(f"tls: docker run over tcp+tlsverify is {tls / unix:.3f}x the unix socket "
-                     f"(+{tls - unix:.1f} ms; target < {TLS_TARGET:.2f}x: {verdict})")  # fmt: skip
+    if line := tls_verdict(outcomes["docker-wharf-tls"].median, outcomes["docker-wharf"].median):
+        lines.append(line)
     lines.append(f"{rounds} interleaved rounds after one warm-up run per case")
     return "\n".join(lines)
 
