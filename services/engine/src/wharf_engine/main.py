@@ -23,7 +23,8 @@ log = structlog.get_logger(__name__)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.")
+    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.",
+                                epilog="TLS certificates: wharf-engine certs --help")  # fmt: skip
     p.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path or tcp://127.0.0.1:2375")
     p.add_argument("--data-root", type=Path, help="root of persistent engine state")
     p.add_argument("--exec-root", type=Path, help="short directory for the shims' sockets")
