@@ -3,7 +3,7 @@
 Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each round starts one case later)
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
-bench's own wharf engine and at ``podman system service``.
+bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s.
 
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
@@ -29,10 +29,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images" / "busybox"))
 from seed import UnixConnection, seed
+
+if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
+    from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
+else:
+    from tls_bench import CertsFailed, engine_tls, tls_verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -49,6 +54,7 @@ CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
     ("floor", "runc run (floor)", None),
     ("wharf", "wharf run --rm busybox true", "floor"),
     ("docker-wharf", "docker run --rm busybox true -> wharf", "floor"),
+    ("docker-wharf-tls", "  same, tcp+tlsverify on loopback", "docker-wharf"),
     ("podman", "podman run --rm busybox true", "floor"),
     ("docker-podman", "docker run --rm busybox true -> podman", "floor"),
     ("python", "python -c pass (CLI floor)", None),
@@ -199,11 +205,11 @@ def setup_floor(tmp: Path, image: Path) -> Case:
     return Case(lambda i: [runc, "--root", str(state), "run", "--bundle", str(bundle), cid(i)], after=delete)
 
 
-def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path) -> Path:
+def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path, extra: Sequence[str] = ()) -> Path:
     engine = tool(VENV_BIN / "wharf-engine")
     sock = tmp / "engine.sock"
     argv = [engine, "--data-root", str(tmp / "root"), "-H", f"unix://{sock}"]
-    argv += ["--pidfile", str(tmp / "engine.pid")]
+    argv += ["--pidfile", str(tmp / "engine.pid"), *extra]
     try:
         start_daemon(stack, "wharf-engine", argv, sock, tmp / "engine.log", os.environ)
     except Skip as exc:
@@ -278,15 +284,23 @@ def setup_cases(
 
     attempt(["floor"], lambda: [setup_floor(tmp, image)])
     try:
-        sock = setup_engine(stack, tmp, image)
+        engine_flags, tls_flags = engine_tls(tool(VENV_BIN / "wharf-engine"), tmp)
+    except (Skip, CertsFailed) as exc:
+        engine_flags, tls_flags = [], []
+        skipped["docker-wharf-tls"] = f"no TLS certificates: {exc}"
+    try:
+        sock = setup_engine(stack, tmp, image, engine_flags)
     except Skip as exc:
-        skipped.update(dict.fromkeys(("wharf", "docker-wharf", "wharf-ps"), str(exc)))
+        skipped.update(dict.fromkeys(("wharf", "docker-wharf", "docker-wharf-tls", "wharf-ps"), str(exc)))
     else:
         wharf_env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
         wharf = str(VENV_BIN / "wharf")
         attempt(["wharf"], lambda: [Case(fixed(tool(wharf), *true), wharf_env)])
         attempt(["wharf-ps"], lambda: [Case(fixed(tool(wharf), "ps"), wharf_env)])
         attempt(["docker-wharf"], lambda: [Case(fixed(tool(DOCKER), *true), docker_env(tmp, sock))])
+        if tls_flags:
+            tls_case = Case(fixed(tool(DOCKER), *tls_flags, *true), docker_env(tmp, sock))
+            attempt(["docker-wharf-tls"], lambda: [tls_case])
 
     try:
         podman, podman_env = setup_podman(stack, tmp, image)
@@ -380,6 +394,8 @@ def report(outcomes: dict[str, Outcome], rounds: int) -> str:
         a, b = outcomes[ours].median, outcomes[peer].median
         if a and b:
             lines.append(f"peer: {outcomes[ours].label} is {b / a:.1f}x faster than {outcomes[peer].label}")
+    if line := tls_verdict(outcomes["docker-wharf-tls"].median, outcomes["docker-wharf"].median):
+        lines.append(line)
     lines.append(f"{rounds} interleaved rounds after one warm-up run per case")
     return "\n".join(lines)
 

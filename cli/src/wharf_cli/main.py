@@ -62,7 +62,7 @@ COMMANDS: dict[str, str] = {
     "logout": "registry",
     "search": "registry",
 }
-GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host")
+GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host", "--tlscacert", "--tlscert", "--tlskey")
 
 
 def _global_options(
@@ -75,8 +75,19 @@ def _global_options(
             help="Engine socket to connect to (unix:///path or tcp://host:port)",
         ),
     ] = None,
+    tls: Annotated[bool, typer.Option("--tls", help="Use TLS; implied by --tlsverify")] = False,
+    tlsverify: Annotated[
+        bool | None, typer.Option("--tlsverify", help="Use TLS and verify the remote", show_default=False)
+    ] = None,
+    tlscacert: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Trust certs signed only by this CA")
+    ] = None,
+    tlscert: Annotated[str | None, typer.Option(metavar="PATH", help="Path to TLS certificate file")] = None,
+    tlskey: Annotated[str | None, typer.Option(metavar="PATH", help="Path to TLS key file")] = None,
 ) -> None:
-    SESSION.configure(host)
+    """TLS files default to $DOCKER_CERT_PATH, else ~/.wharf, else ~/.docker ({ca,cert,key}.pem)."""
+    SESSION.configure(host, tls_options={"tls": tls, "verify": tlsverify, "ca_cert": tlscacert,
+                                         "cert": tlscert, "key": tlskey})  # fmt: skip
 
 
 def create_app(command: str | None = None) -> typer.Typer:

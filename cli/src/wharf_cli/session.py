@@ -1,23 +1,28 @@
-"""Process-wide CLI state: the ``-H`` flag and the lazily built engine client."""
+"""Process-wide CLI state: the ``-H`` and TLS flags and the lazily built engine client."""
 
 from __future__ import annotations
 
-from wharf_client import EngineClient, resolve_host
+from typing import Any
+
+from wharf_client import EngineClient, resolve_host, tls_config
 
 
 class _Session:
     def __init__(self) -> None:
         self.host_flag: str | None = None
+        self.tls_options: dict[str, Any] = {}
         self._client: EngineClient | None = None
 
-    def configure(self, host_flag: str | None) -> None:
+    def configure(self, host_flag: str | None, tls_options: dict[str, Any] | None = None) -> None:
         self.host_flag = host_flag
+        self.tls_options = tls_options or {}
         self._client = None
 
     @property
     def client(self) -> EngineClient:
         if self._client is None:
-            self._client = EngineClient(resolve_host(self.host_flag))
+            tls = tls_config(**self.tls_options) if self.tls_options else None
+            self._client = EngineClient(resolve_host(self.host_flag, tls=tls))
         return self._client
 
 

@@ -17,6 +17,7 @@ from ._errors import (
 from ._frames import STDERR, STDIN, STDOUT, FrameDecoder, demultiplex, encode_frame
 from ._hijack import HijackedStream
 from ._hosts import DEFAULT_HOST, EngineHost, parse_host, resolve_host
+from ._tls import TLSConfig, tls_config
 
 __all__ = [
     "CLIENT_API_VERSION",
@@ -39,9 +40,11 @@ __all__ = [
     "PermissionDeniedError",
     "ProtocolError",
     "ServerError",
+    "TLSConfig",
     "demultiplex",
     "encode_frame",
     "negotiate_version",
     "parse_host",
     "resolve_host",
+    "tls_config",
 ]

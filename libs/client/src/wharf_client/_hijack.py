@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from ._errors import ServerError
 from ._frames import SYSTEMERR, Frame, FrameDecoder, is_multiplexed
-from ._http import READ_SIZE, Response
+from ._http import READ_SIZE, Connection, Response
 
 UPGRADE_HEADERS: Mapping[str, str] = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
@@ -20,7 +20,7 @@ class HijackedStream:
     Reading and writing may happen from two threads.
     """
 
-    def __init__(self, sock: socket.socket, reader: io.BufferedReader, *, multiplexed: bool) -> None:
+    def __init__(self, sock: Connection, reader: io.BufferedReader, *, multiplexed: bool) -> None:
         self._sock = sock
         self._reader = reader
         self.multiplexed = multiplexed
@@ -39,7 +39,7 @@ class HijackedStream:
         self._sock.sendall(data)
 
     def close_write(self) -> None:
-        """Half-close: tell the engine that stdin has ended (``shutdown(SHUT_WR)``)."""
+        """Half-close: tell the engine that stdin has ended (``shutdown(SHUT_WR)``; TLS: ``close_notify``)."""
         if self._write_closed:
             return
         self._write_closed = True

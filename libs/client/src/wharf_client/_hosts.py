@@ -1,10 +1,12 @@
-"""Engine address selection and parsing (``unix://path``, ``tcp://host:port``)."""
+"""Engine address selection and parsing (``unix://path``, ``tcp://host:port``, TLS on TCP)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from ._tls import TLSConfig, tls_config
 
 DEFAULT_HOST = "unix:///run/wharf/engine.sock"
 DEFAULT_TCP_PORT = 2375
@@ -17,6 +19,7 @@ class EngineHost:
     scheme: str  # "unix" | "tcp"
     address: str  # socket path for unix, host name for tcp
     port: int = 0
+    tls: TLSConfig | None = None  # TCP only
 
     @property
     def url(self) -> str:
@@ -65,10 +68,19 @@ def parse_host(value: str) -> EngineHost:
     raise ValueError(f"invalid host {value!r}: unsupported scheme {scheme!r}")
 
 
-def resolve_host(flag: str | None = None, environ: Mapping[str, str] | None = None) -> EngineHost:
-    """Pick the engine address: ``-H``, then ``WHARF_HOST``, then ``DOCKER_HOST``, then the default."""
+def resolve_host(
+    flag: str | None = None, environ: Mapping[str, str] | None = None, *, tls: TLSConfig | None = None
+) -> EngineHost:
+    """Pick the engine address: ``-H``, then ``WHARF_HOST``, then ``DOCKER_HOST``, then the default.
+
+    A TCP address gets ``tls``, or the TLS that ``DOCKER_TLS_VERIFY`` and ``DOCKER_CERT_PATH`` ask for.
+    """
     env = os.environ if environ is None else environ
+    host = parse_host(DEFAULT_HOST)
     for candidate in (flag, env.get("WHARF_HOST"), env.get("DOCKER_HOST")):
         if candidate:
-            return parse_host(candidate)
-    return parse_host(DEFAULT_HOST)
+            host = parse_host(candidate)
+            break
+    if host.scheme == "tcp":
+        host = replace(host, tls=tls if tls is not None else tls_config(environ=env))
+    return host

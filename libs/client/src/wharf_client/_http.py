@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import socket
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from ._errors import EngineConnectionError, ProtocolError
 from ._hosts import EngineHost
@@ -20,7 +20,17 @@ READ_SIZE = 65536
 Body = bytes | Iterable[bytes] | None
 
 
-def open_socket(host: EngineHost, timeout: float | None = None) -> socket.socket:
+class Connection(Protocol):
+    """What is used of a connection: a ``socket.socket``, or a ``TLSConnection``."""
+
+    def sendall(self, data: bytes, /) -> None: ...
+    def shutdown(self, how: int, /) -> None: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+    def makefile(self, mode: Literal["rb"], /) -> io.BufferedReader: ...
+
+
+def open_socket(host: EngineHost, timeout: float | None = None) -> Connection:
     """Connect to the engine, translating OS errors into :class:`EngineConnectionError`."""
     try:
         if host.scheme == "unix":
@@ -34,7 +44,20 @@ def open_socket(host: EngineHost, timeout: float | None = None) -> socket.socket
             return sock
         sock = socket.create_connection((host.address, host.port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
+        if host.tls is None:
+            return sock
+        from ._tlsconn import TLSConnection  # imports ssl: only TLS connections pay for it
+
+        try:
+            return TLSConnection(sock, host.tls.context(), host.address)
+        except OSError as exc:  # ssl.SSLError too: a certificate that does not verify, a missing file
+            sock.close()
+            error = EngineConnectionError(host.url, str(exc))
+            error.args = (f"TLS to the wharf engine at {host.url} failed: {exc}",)
+            raise error from exc
+        except BaseException:
+            sock.close()
+            raise
     except PermissionError as exc:
         raise EngineConnectionError.permission_denied(host.url, str(exc)) from exc
     except OSError as exc:
@@ -48,7 +71,7 @@ def encode_request_head(method: str, target: str, headers: Mapping[str, str]) ->
 
 
 def send_request(
-    sock: socket.socket, method: str, target: str, headers: Mapping[str, str], body: Body = None
+    sock: Connection, method: str, target: str, headers: Mapping[str, str], body: Body = None
 ) -> None:
     """Write one request; an iterable body is sent with ``Transfer-Encoding: chunked`` as it is produced.
 
@@ -82,7 +105,7 @@ def send_request(
 class Response:
     """A response whose body is read incrementally from the socket; owns (and closes) the socket."""
 
-    def __init__(self, sock: socket.socket, reader: io.BufferedReader, method: str) -> None:
+    def __init__(self, sock: Connection, reader: io.BufferedReader, method: str) -> None:
         self._sock = sock
         self._reader = reader
         self.status, self.reason = _read_status_line(reader)
@@ -95,7 +118,7 @@ class Response:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     @property
-    def socket(self) -> socket.socket:
+    def socket(self) -> Connection:
         return self._sock
 
     @property

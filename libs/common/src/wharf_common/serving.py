@@ -3,6 +3,12 @@
 Shared by the engine and the registry: the pid file is written before serving and removed
 after, and uvicorn's habit of re-raising the shutdown signal (which would kill the process
 before its clean-up) is defused. uvicorn is imported here only when a service calls this.
+
+With ``tls``, TCP sockets speak TLS and unix sockets stay plain (``uvicorn.Config(ssl=...)``
+would wrap every socket). The TLS layer keeps asyncio's, with one change: the peer's end of
+stream (``close_notify``, or a TCP half-close) is delivered as a half-close to a protocol that
+asks to stay open, as on plain TCP, so that a hijacked stream (``docker run -i``) can still
+send output after the client's stdin has ended.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ._tls_halfclose import tls_dispatcher
 
 
 def tcp_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
@@ -36,10 +45,19 @@ def serve(
     *,
     pidfile: Path | None = None,
     cleanup: Callable[[], None] | None = None,
+    tls: ssl.SSLContext | None = None,
     **uvicorn_options: Any,
 ) -> None:
     import uvicorn
 
+    if tls is not None:
+        http = uvicorn_options.get("http", "auto")
+        if isinstance(http, str):
+            from uvicorn.config import HTTP_PROTOCOLS
+            from uvicorn.importer import import_from_string
+
+            http = import_from_string(HTTP_PROTOCOLS.get(http, http))
+        uvicorn_options["http"] = tls_dispatcher(http, tls)
     config = uvicorn.Config(app, log_config=None, access_log=False, **uvicorn_options)
     server = uvicorn.Server(config)
     if pidfile:

@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 
 from .api import errors
+from .api.guard import RequestGuardMiddleware, listener_names
 from .api.logging import RequestLogMiddleware
 from .api.routers import build, containers, distribution, execs, images, system, volumes
 from .api.version import VersionMiddleware
+from .certs import SERVER_CERT, default_cert_dir
 from .daemon.daemon import Daemon
 from .settings import Settings
 
@@ -50,6 +52,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         rules=[BodyRule.of(method, path, settings.max_upload_bytes) for method, path in STREAMED_BODIES],
     )  # inside VersionMiddleware: the paths it sees are unversioned
     app.add_middleware(VersionMiddleware)
+    certificate = (settings.tlscert or default_cert_dir() / SERVER_CERT) if settings.tls_enabled else None
+    names = listener_names(settings.hosts, settings.allowed_hostnames, certificate)
+    app.add_middleware(RequestGuardMiddleware, allowed_hosts=names)  # browsers: Origin, Host, JSON
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the versioned path as sent
     app.state.daemon = daemon
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import grp
 import os
 import socket
 import stat
@@ -13,6 +14,7 @@ import structlog
 from wharf_common.logging import configure_logging
 from wharf_common.serving import serve, tcp_listener
 
+from . import certs
 from .api.hijack import HijackProtocol
 from .app import create_app
 from .idmap import RemapUnavailable
@@ -22,7 +24,8 @@ log = structlog.get_logger(__name__)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.")
+    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.",
+                                epilog="TLS certificates: wharf-engine certs --help")  # fmt: skip
     p.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path or tcp://127.0.0.1:2375")
     p.add_argument("--data-root", type=Path, help="root of persistent engine state")
     p.add_argument("--exec-root", type=Path, help="short directory for the shims' sockets")
@@ -39,11 +42,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--userns-remap", metavar="default|USER[:GROUP]", help="run containers in a user namespace"
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("-G", "--group", help="group owning the unix sockets (default wharf, if it exists)")
+    p.add_argument(
+        "--tls", action="store_true", default=None, help="serve TCP over TLS; implied by --tlsverify"
+    )
+    p.add_argument(
+        "--tlsverify", action="store_true", default=None, help="TLS, and refuse clients the CA did not sign"
+    )
+    p.add_argument("--tlscacert", type=Path, help="trust client certificates signed by this CA only")
+    p.add_argument("--tlscert", type=Path, help="the server's certificate (default ~/.wharf/server-cert.pem)")
+    p.add_argument("--tlskey", type=Path, help="the server's key (default ~/.wharf/server-key.pem)")
+    p.add_argument(
+        "--insecure-tcp", action="store_true", default=None, help="allow plain TCP beyond loopback"
+    )
+    p.add_argument("--allowed-hostname", action="append", dest="allowed_hostnames", metavar="NAME",
+                   help="a Host name TCP clients may use (repeatable)")  # fmt: skip
     return p.parse_args(argv)
 
 
-def listen(host: str) -> socket.socket:
-    """A bound, listening socket for ``unix://path`` or ``tcp://addr:port``."""
+def socket_group(name: str | None) -> int:
+    """The gid owning unix sockets: ``--group``, else ``wharf`` if it exists, else root (0)."""
+    try:
+        return grp.getgrnam(name or "wharf").gr_gid
+    except KeyError:
+        if name:
+            raise SystemExit(f"group {name!r} not found (--group)") from None
+        return 0
+
+
+def listen(host: str, settings: Settings, gid: int = 0) -> socket.socket:
+    """A bound, listening socket for ``unix://path`` (mode 0660, group ``gid``) or ``tcp://addr:port``."""
     if host.startswith("unix://"):
         path = Path(host.removeprefix("unix://"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,13 +79,20 @@ def listen(host: str) -> socket.socket:
             path.unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(str(path))
+        os.chown(path, 0, gid)
         path.chmod(0o660)
     elif host.startswith("tcp://"):
-        addr, _, port = host.removeprefix("tcp://").rpartition(":")
-        if addr not in ("127.0.0.1", "localhost", "::1", "[::1]"):
-            raise SystemExit(
-                f"refusing plain TCP on {addr}: TLS is not supported yet, listen on loopback only"
-            )
+        rest = host.removeprefix("tcp://")
+        addr, _, port = rest.rpartition(":")
+        if rest.endswith("]") or not port.isdigit():  # tcp://HOST: Docker's ports, 2376 with TLS
+            addr, port = rest, "2376" if settings.tls_enabled else "2375"
+        loopback = addr in ("127.0.0.1", "localhost", "::1", "[::1]")
+        if not loopback and not settings.tlsverify:
+            if not settings.tls and not settings.insecure_tcp:
+                raise SystemExit(f"refusing plain TCP on {addr}: anyone who reaches it is root. Use "
+                                 "--tlsverify (see wharf-engine certs) or --insecure-tcp")  # fmt: skip
+            log.warning("engine.tcp_unauthenticated", address=f"{addr}:{port}", tls=settings.tls,
+                        warning="any client that reaches this address has root on this host")  # fmt: skip
         return tcp_listener(addr, int(port))
     else:
         raise SystemExit(f"unsupported host {host!r}: use unix:///path or tcp://127.0.0.1:PORT")
@@ -66,7 +101,11 @@ def listen(host: str) -> socket.socket:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["certs"]:
+        certs.main(argv[1:])
+        return
+    args = parse_args(argv)
     overrides = {
         k: v
         for k, v in {
@@ -82,6 +121,14 @@ def main(argv: list[str] | None = None) -> None:
             "log_level": args.log_level,
             "default_index": args.default_index,
             "userns_remap": args.userns_remap,
+            "group": args.group,
+            "tls": args.tls,
+            "tlsverify": args.tlsverify,
+            "tlscacert": args.tlscacert,
+            "tlscert": args.tlscert,
+            "tlskey": args.tlskey,
+            "insecure_tcp": args.insecure_tcp,
+            "allowed_hostnames": args.allowed_hostnames,
         }.items()
         if v is not None
     }
@@ -89,7 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     if os.geteuid() != 0:
         raise SystemExit("wharf-engine must run as root (namespaces, mounts, runc)")
-    sockets = [listen(h) for h in settings.hosts]
+    tls = None
+    if settings.tls_enabled and any(h.startswith("tcp://") for h in settings.hosts):
+        tls = certs.server_context(
+            settings.tlscacert, settings.tlscert, settings.tlskey, verify=settings.tlsverify
+        )
+    gid = socket_group(settings.group)
+    sockets = [listen(h, settings, gid) for h in settings.hosts]
     # our socket files, by inode: a newer engine may have bound the same path by the time we exit
     owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
              for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
@@ -113,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
 
     serve(
         app, sockets, pidfile=settings.pidfile, cleanup=forget_sockets, http=HijackProtocol, lifespan="on",
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=2, tls=tls,
     )  # fmt: skip
 
 

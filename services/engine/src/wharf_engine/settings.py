@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     context, ``ADD`` of a tar, ``docker cp``); holes of sparse files do not count."""
     layer_max_files: int = 1_000_000
     """Most entries one such archive may hold."""
+    # TCP listeners (Docker's "Protect the Docker daemon socket"): TLS files default to
+    # ~/.wharf/{ca,server-cert,server-key}.pem (~/.docker when only that has a ca.pem)
+    tls: bool = False  # TLS on TCP listeners, any client accepted
+    tlsverify: bool = False  # TLS, and only clients with a certificate the CA signed
+    tlscacert: Path | None = None
+    tlscert: Path | None = None
+    tlskey: Path | None = None
+    insecure_tcp: bool = False  # plain TCP on a non-loopback address: root for whoever reaches it
+    allowed_hostnames: list[str] = Field(default_factory=list)
+    """``Host`` names TCP clients may use besides loopback, the -H addresses and the certificate's."""
+    group: str | None = None  # owns unix sockets (0660); default "wharf" if it exists, else root
 
     @field_validator("default_index")
     @classmethod
@@ -59,6 +70,10 @@ class Settings(BaseSettings):
         if scheme not in ("", "http", "https") or not rest or "/" in rest or " " in rest:
             raise ValueError(f"default index must be http(s)://host[:port] or host[:port], not {value!r}")
         return f"{scheme}://{rest}" if scheme else rest
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls or self.tlsverify
 
     @property
     def run_dir(self) -> Path:
