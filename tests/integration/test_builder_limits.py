@@ -177,6 +177,18 @@ def test_a_redis_restart_during_a_build_loses_nothing(
     assert again["status"] == "success", again["log"]
 
 
+def test_cancel_stops_a_build_in_a_silent_step_and_removes_its_container(
+    api: httpx.Client, workers: Workers, engine: Engine
+) -> None:
+    build_id = start(api, "slow")
+    wait_for(lambda: "step started" in build(api, build_id)["log"], timeout=60, interval=0.3)
+    r = api.post(f"/repositories/alice/app/builds/{build_id}/cancel")
+    assert r.status_code == 200, r.text
+    done = wait_status(api, build_id, {"success", "failed", "cancelled"}, timeout=TIMEOUT - 1)
+    assert done["status"] == "cancelled", done
+    wait_for(lambda: not step_containers(engine), timeout=20)
+
+
 def test_a_worker_killed_mid_build_leaves_the_build_failed_and_it_is_not_run_twice(
     api: httpx.Client, workers: Workers
 ) -> None:

@@ -158,3 +158,22 @@ def test_an_unexpected_error_is_reported_as_failed_then_raised(tmp_path: Path) -
     with pytest.raises(RuntimeError):
         BuildExecutor(FakeEngine(hang=RuntimeError("boom")), reporter, tmp_path / "w").run(spec(source))
     assert reporter.statuses[-1] == ("failed", {"error": "internal error", "image_id": None})
+
+
+class CancelledMeanwhile(FakeReporter):
+    """The hub cancelled the build while it ran: what the executor's probe after an interrupt hears."""
+
+    def log(self, build_id: int, text: str) -> bool:
+        super().log(build_id, text)
+        return text == ""
+
+
+def test_an_interrupt_of_a_cancelled_build_ends_it_cancelled_not_timed_out(tmp_path: Path) -> None:
+    source, _ = make_repo(tmp_path, {"Dockerfile": "FROM busybox\n"})
+    reporter = CancelledMeanwhile()
+    executor = BuildExecutor(
+        FakeEngine(hang=Interrupted()), reporter, tmp_path / "w", interrupts=(Interrupted,)
+    )
+    outcome = executor.run(spec(source))
+    assert outcome.status == "cancelled"
+    assert statuses(reporter)[-1] == "cancelled"

@@ -7,6 +7,7 @@ It talks to the engine over the Docker Engine API (``wharf_client``) and to the 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,29 +53,57 @@ class Outcome:
 
 
 class LogSink:
-    """Buffers log text and sends it in pieces; remembers when the hub said "cancelled"."""
+    """Buffers log text and sends it in pieces, from the build's thread and, while a step is silent,
+    from a flusher thread (so the hub's page shows a step's output as it comes); remembers when the
+    hub said "cancelled"."""
 
     def __init__(self, reporter: BuildReporter, build_id: int) -> None:
         self._reporter = reporter
         self._build_id = build_id
         self._buffer: list[str] = []
         self._size = 0
-        self._last = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.cancelled = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._flusher, name=f"build-{self._build_id}-log", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _flusher(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS):
+            try:
+                self._send()
+            except Exception:  # the build's thread reports what matters; the log catches up later
+                log.debug("build.log_flush_failed", build_id=self._build_id, exc_info=True)
 
     def write(self, text: str) -> None:
         if not text:
             return
-        self._buffer.append(text)
-        self._size += len(text)
-        if self._size >= FLUSH_BYTES or time.monotonic() - self._last >= FLUSH_SECONDS:
+        with self._lock:
+            self._buffer.append(text)
+            self._size += len(text)
+            full = self._size >= FLUSH_BYTES
+        if full:
             self.flush()
+        elif self.cancelled:
+            raise BuildCancelled()
 
-    def flush(self) -> None:
-        self._last = time.monotonic()
-        if self._buffer:
+    def _send(self) -> None:
+        with self._lock:
+            if not self._buffer:
+                return
             text, self._buffer, self._size = "".join(self._buffer), [], 0
             self.cancelled = self._reporter.log(self._build_id, text) or self.cancelled
+
+    def flush(self) -> None:
+        self._send()
         if self.cancelled:
             raise BuildCancelled()
 
@@ -100,14 +129,19 @@ class BuildExecutor:
         """Runs ``spec`` to a final status, which is reported and returned; never raises for a
         build that fails (a bug in here is reported as a failed build, then raised)."""
         sink = LogSink(self.reporter, spec.id)
+        sink.start()
         checkout = self.workdir / f"build-{spec.id}-{time.monotonic_ns()}"
         structlog.contextvars.bind_contextvars(build_id=spec.id, repository=spec.repository)
         try:
             outcome = self._run(spec, sink, checkout)
         except self.interrupts:
-            timed_out = BuildTimedOut(self.timeout)
-            outcome = Outcome("failed", error=timed_out.message)
-            self._final(spec, sink, outcome, f"ERROR: {timed_out.message}\n")
+            if self._cancelled(spec):  # the hub interrupted it (a cancel), not the time limit
+                outcome = Outcome("cancelled", error="cancelled")
+                self._final(spec, sink, outcome, "Build cancelled.\n")
+            else:
+                timed_out = BuildTimedOut(self.timeout)
+                outcome = Outcome("failed", error=timed_out.message)
+                self._final(spec, sink, outcome, f"ERROR: {timed_out.message}\n")
         except BuildCancelled:
             outcome = Outcome("cancelled", error="cancelled")
             self._final(spec, sink, outcome, "Build cancelled.\n")
@@ -123,10 +157,17 @@ class BuildExecutor:
             self._final(spec, sink, failed, f"ERROR: internal error: {exc!r}\n")
             raise
         finally:
+            sink.stop()
             shutil.rmtree(checkout, ignore_errors=True)
             structlog.contextvars.unbind_contextvars("build_id", "repository")
         log.info("build.finished", build_id=spec.id, status=outcome.status)
         return outcome
+
+    def _cancelled(self, spec: BuildSpec) -> bool:
+        try:
+            return self.reporter.log(spec.id, "")
+        except Exception:  # the hub is away: call it the time limit
+            return False
 
     def _final(self, spec: BuildSpec, sink: LogSink, outcome: Outcome, text: str) -> None:
         try:

@@ -19,7 +19,7 @@ from .db import Database
 from .hub import Hub
 from .services.accounts import AccountService
 from .services.buildqueue import REAP, BuilderService, CeleryQueue, NoQueue
-from .services.builds import ENQUEUE, BuildService
+from .services.builds import ENQUEUE, INTERRUPT, BuildService
 from .services.index import PUSHED, IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
@@ -103,6 +103,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         settings.builder.reap_interval,
     )
     worker.register(ENQUEUE, builder.on_enqueue)
+    worker.register(INTERRUPT, builder.on_cancel)
     build_service = BuildService()
     index_service.push_listeners.append(build_service.on_base_pushed)
     worker.register(REAP, builder.on_reap)

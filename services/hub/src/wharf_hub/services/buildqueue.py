@@ -46,6 +46,15 @@ class BuildNotClaimable(Conflict):
 class BuildQueue(Protocol):
     def send(self, build_id: int) -> None: ...
 
+    def interrupt(self, build_id: int) -> None:
+        """Stop the build's task where it runs (a cancel)."""
+        ...
+
+
+def task_id(build_id: int) -> str:
+    """The task's id: known without storing it, so a cancel can name the task."""
+    return f"wharf-build-{build_id}"
+
 
 class CeleryQueue:
     """Sends ``run_build(id)`` to the builders' broker (Redis), by name."""
@@ -55,16 +64,28 @@ class CeleryQueue:
         self._app: Any = None
         self._lock = threading.Lock()
 
-    def send(self, build_id: int) -> None:
+    def _celery(self) -> Any:
         with self._lock:
             if self._app is None:
                 from celery import Celery  # only hubs with builders pay for the import
 
                 self._app = Celery("wharf_hub", broker=self.broker_url, set_as_current=False)
                 self._app.conf.broker_connection_retry_on_startup = True
-        self._app.send_task(
-            RUN_BUILD, args=[build_id], retry=True, retry_policy={"max_retries": 3, "interval_start": 0.2}
+            return self._app
+
+    def send(self, build_id: int) -> None:
+        self._celery().send_task(
+            RUN_BUILD,
+            args=[build_id],
+            task_id=task_id(build_id),
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2},
         )
+
+    def interrupt(self, build_id: int) -> None:
+        """Celery's revoke with SIGUSR1: the task gets SoftTimeLimitExceeded where it blocks (a
+        build step with no output), and the builder reports the build cancelled."""
+        self._celery().control.revoke(task_id(build_id), terminate=True, signal="SIGUSR1")
 
 
 class NoQueue:
@@ -72,6 +93,9 @@ class NoQueue:
 
     def send(self, build_id: int) -> None:
         raise RuntimeError("no builder broker configured (WHARF_HUB_BUILDER__BROKER_URL)")
+
+    def interrupt(self, build_id: int) -> None:
+        pass
 
 
 def _hash(secret: str) -> str:
@@ -102,6 +126,12 @@ class BuilderService:
             return
         self.queue.send(build.id)
         log.info("builds.sent", build_id=build.id)
+
+    def on_cancel(self, s: Session, payload: dict[str, Any]) -> None:
+        """The job a cancel of a running build queues: after commit, interrupt its task."""
+        build = s.get(Build, int(payload["build_id"]))
+        if build is not None and not build.is_final:
+            self.queue.interrupt(build.id)
 
     # ---- worker calls -----------------------------------------------------------------------------
 

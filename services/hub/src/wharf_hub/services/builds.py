@@ -31,6 +31,7 @@ from .names import TAG_RE, split_repository
 log = structlog.get_logger(__name__)
 
 ENQUEUE = "build.enqueue"
+INTERRUPT = "build.interrupt"
 SOURCE_TYPES = ("branch", "tag")
 MAX_RULES = 20
 SOURCE_RE = re.compile(r"(https?|ssh|git)://[^\s]+|[\w.-]+@[\w.-]+:[^\s]+|/[^\s]*")
@@ -376,6 +377,8 @@ class BuildService:
         build.cancel_requested = True
         if build.status == "queued":
             build.status, build.finished_at, build.error = "cancelled", utcnow(), "cancelled"
+        else:
+            enqueue(s, INTERRUPT, {"build_id": build.id})  # its worker stops it, even mid-step
         return build
 
     @staticmethod
