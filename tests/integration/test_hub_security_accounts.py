@@ -141,5 +141,7 @@ def test_forwarded_for_from_an_unconfigured_client_does_not_reset_the_throttle(s
         )
         answers.append(r.status_code)
     assert 429 in answers, answers
+    log = stack.hub.log_path.read_text()
+    assert "mallory|127.0.0.1" in log and "198.51.100." not in log  # counted against the real peer
     other = httpx.get(f"{stack.hub.url}/v1/users/", auth=("alice", USERS["alice"]))
     assert other.status_code == 200  # another account from the same address is not held up
