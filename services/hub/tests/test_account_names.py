@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wharf_hub.db.models import Job, NameTombstone, User
 from wharf_hub.factories import Factory, assert_problem, bearer
 from wharf_hub.hub import Hub
-from wharf_hub.services.access import Role, can_create, namespace_role
+from wharf_hub.services.access import Role, can_create, creatable_namespaces, namespace_role
 from wharf_hub.services.accounts import PURGE, name_unavailable
 from wharf_hub.services.errors import InvalidName
 from wharf_hub.web.testing import Browser
@@ -80,6 +80,7 @@ def test_an_account_called_library_cannot_push_or_create_official_images(
     with hub.db.session() as s:
         user = hub.accounts.get(s, "library")
         assert namespace_role(s, user, "library") == Role.NONE and not can_create(s, user, "library")
+        assert "library" not in creatable_namespaces(s, user)
         assert hub.repos.find(s, "library", "busybox") is None
 
 

@@ -88,7 +88,8 @@ def creatable_namespaces(s: Session, user: User) -> list[str]:
         .where(OrganizationMember.user_id == user.id)
         .order_by(Organization.name)
     )
-    return [user.username, *orgs, *([LIBRARY] if user.is_admin else [])]
+    own = [user.username] if user.username != LIBRARY else []  # an account from before names were reserved
+    return [*own, *orgs, *([LIBRARY] if user.is_admin else [])]
 
 
 __all__ = [
