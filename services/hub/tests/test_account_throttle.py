@@ -3,13 +3,18 @@ from configured proxies only, and rate limits on sign-up and reset mails."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 from wharf_hub.api.deps import client_address
+from wharf_hub.db.base import utcnow
+from wharf_hub.db.models import LoginThrottle
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
+from wharf_hub.services import throttle
 from wharf_hub.services.errors import TooManyAttempts, WrongCredentials
 from wharf_hub.web.testing import mail_links
 
@@ -96,3 +101,17 @@ def test_sign_up_mails_are_limited_per_source(client: TestClient, hub: Hub) -> N
     assert over.status_code == 429 and int(over.headers["retry-after"]) > 0
     with hub.db.session() as s:
         assert hub.accounts.find(s, "newbie_x") is None
+
+
+def test_long_quiet_counts_are_pruned(hub: Hub, factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failures for made-up names from many addresses do not pile up for ever."""
+    fail(hub, "203.0.113.1", 1, username="nobody_1")
+    with hub.db.session() as s:
+        row = s.get(LoginThrottle, hub.accounts.throttle.key("nobody_1", "203.0.113.1"))
+        assert row is not None
+        row.last_failure_at = utcnow() - timedelta(days=2)
+    monkeypatch.setattr(throttle, "PRUNE_EVERY", 1)
+    fail(hub, "203.0.113.2", 1, username="nobody_2")
+    with hub.db.session() as s:
+        assert s.get(LoginThrottle, hub.accounts.throttle.key("nobody_1", "203.0.113.1")) is None
+        assert s.get(LoginThrottle, hub.accounts.throttle.key("nobody_2", "203.0.113.2")) is not None

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from datetime import timedelta
 
 import structlog
@@ -24,6 +25,9 @@ from ..settings import MailLimitSettings, RateLimitSettings
 from .errors import TooManyAttempts
 
 log = structlog.get_logger(__name__)
+
+PRUNE_EVERY = 100
+"""About one failure in this many also deletes the rows of long-quiet (account, address) pairs."""
 
 
 class TooManyMails(TooManyAttempts):
@@ -68,6 +72,9 @@ class LoginThrottle:
 
     def _count(self, s: Session, key: str) -> None:
         now = utcnow()
+        if secrets.randbelow(PRUNE_EVERY) == 0:  # counts nobody will look at again
+            stale = now - timedelta(seconds=self.limit.window + self.limit.max_backoff)
+            s.execute(delete(ThrottleRow).where(ThrottleRow.last_failure_at < stale))
         row = s.get(ThrottleRow, key, with_for_update=True)
         if row is None:
             row = ThrottleRow(key=key, failures=0, last_failure_at=now)
@@ -104,6 +111,9 @@ class MailLimiter:
 
     def _take(self, s: Session, key: str, most: int, *, spend: bool) -> bool:
         now = utcnow()
+        if spend and secrets.randbelow(PRUNE_EVERY) == 0:
+            stale = now - timedelta(seconds=self.limit.window)
+            s.execute(delete(MailQuota).where(MailQuota.window_start < stale, MailQuota.key != key))
         row = s.get(MailQuota, key, with_for_update=True)
         if row is None or row.window_start + timedelta(seconds=self.limit.window) < now:
             if not spend:
