@@ -204,7 +204,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     ) -> Response:
         try:
             days = expires_in_days.strip()
-            if days and not days.isdigit():
+            if days and not (days.isascii() and days.isdigit() and len(days) <= 6):
                 raise InvalidName("The expiry is a number of days")
             with hub.unit() as s:
                 user = sessions.require_user(hub, s, request)
