@@ -16,7 +16,7 @@ from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.services import throttle
 from wharf_hub.services.errors import TooManyAttempts, WrongCredentials
-from wharf_hub.web.testing import mail_links
+from wharf_hub.web.testing import Browser, mail_links
 
 
 def fail(hub: Hub, address: str, times: int, username: str = "alice") -> None:
@@ -99,6 +99,9 @@ def test_sign_up_mails_are_limited_per_source(client: TestClient, hub: Hub) -> N
     body = {"username": "newbie_x", "email": "nx@example.test", "password": "a-long-password-9"}
     over = client.post("/api/v1/users", json=body)
     assert over.status_code == 429 and int(over.headers["retry-after"]) > 0
+    with TestClient(client.app, base_url="http://hub.test") as web:
+        page = Browser(web).submit("/signup", body)
+    assert page.status_code == 429 and int(page.headers["retry-after"]) > 0
     with hub.db.session() as s:
         assert hub.accounts.find(s, "newbie_x") is None
 

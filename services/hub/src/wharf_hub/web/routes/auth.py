@@ -69,9 +69,12 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
                 hub.accounts.signup(s, username, email, password, client_address(hub, request))
         except (*FORM_ERRORS, TooManyAttempts) as exc:
             form = {"username": username, "email": email}
-            return pages.render(
+            page = pages.render(
                 request, "signup.html", user=None, status=form_status(exc), error=exc.message, form=form
             )
+            if isinstance(exc, TooManyAttempts):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         return pages.render(request, "signup_done.html", user=None, email=email.strip())
 
     @r.get("/activate/{token}")
