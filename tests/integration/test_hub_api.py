@@ -54,7 +54,10 @@ def walk(http: httpx.Client, url: str, headers: dict[str, str]) -> list[dict[str
 
 
 def test_a_script_makes_a_token_then_works_with_bearer(http: httpx.Client) -> None:
-    created = http.post("/api/v1/user/tokens", json={"name": "script"}, auth=("alice", PASSWORD))
+    scopes = ["read", "write", "delete", "admin"]  # admin: it revokes itself at the end
+    created = http.post(
+        "/api/v1/user/tokens", json={"name": "script", "scopes": scopes}, auth=("alice", PASSWORD)
+    )
     assert created.status_code == 201, created.text
     token = created.json()
     auth = {"Authorization": f"Bearer {token['token']}"}

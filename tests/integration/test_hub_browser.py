@@ -129,7 +129,8 @@ def test_sign_up_create_repository_add_webhook_and_see_a_delivery(
     expect(page.locator("h1")).to_have_text("Check your mail")
 
     [link] = mail_links(stack.hub.outbox, "activate")
-    page.goto(link)
+    page.goto(link)  # the link opens a page; only its button activates
+    page.get_by_role("button", name="Activate my account").click()
     expect(page).to_have_url(f"{hub}/login?notice=activated")
     expect(page.get_by_role("status")).to_contain_text("Your account is active")
 

@@ -141,7 +141,7 @@ def test_public_profile_shows_no_email(client: TestClient, factory: Factory) -> 
 
 def test_password_change_needs_the_old_password(client: TestClient, hub: Hub, factory: Factory) -> None:
     alice = factory.user("alice")
-    auth = bearer(hub, alice)
+    auth = bearer(hub, alice, scopes=("admin",))
     wrong = client.put(
         "/api/v1/user/password", json={"old": "wrong-password-1", "new": NEW_PASSWORD}, headers=auth
     )
@@ -154,7 +154,7 @@ def test_password_change_needs_the_old_password(client: TestClient, hub: Hub, fa
     assert response.status_code == 204 and response.content == b""
     assert client.get("/api/v1/user", auth=("alice", NEW_PASSWORD)).status_code == 200
     assert client.get("/api/v1/user", auth=("alice", factory.password)).status_code == 401
-    assert client.get("/api/v1/user", headers=auth).status_code == 200  # tokens keep working
+    assert_problem(client.get("/api/v1/user", headers=auth), 401)  # every token is revoked
 
 
 def test_password_change_anonymous_is_401(client: TestClient) -> None:
@@ -166,7 +166,7 @@ def test_delete_account_needs_the_password_and_removes_repositories(
 ) -> None:
     alice = factory.user("alice")
     factory.repo(alice, "web")
-    auth = bearer(hub, alice)
+    auth = bearer(hub, alice, scopes=("read", "admin"))
     assert_problem(
         client.request("DELETE", "/api/v1/user", json={"password": "wrong-password-1"}, headers=auth), 401
     )
@@ -186,7 +186,11 @@ def test_token_is_created_with_basic_shown_once_then_listed_without_secret(
     client: TestClient, factory: Factory
 ) -> None:
     factory.user("alice")
-    created = client.post("/api/v1/user/tokens", json={"name": "ci"}, auth=("alice", factory.password))
+    created = client.post(
+        "/api/v1/user/tokens",
+        json={"name": "ci", "scopes": ["read", "admin"]},
+        auth=("alice", factory.password),
+    )
     assert created.status_code == 201
     token = created.json()
     assert token["name"] == "ci" and token["token"].startswith(token["prefix"]) and token["last_used"] is None
@@ -206,7 +210,7 @@ def test_a_token_works_as_a_basic_password(client: TestClient, hub: Hub, factory
 
 def test_a_revoked_token_stops_working(client: TestClient, hub: Hub, factory: Factory) -> None:
     alice = factory.user("alice")
-    keep, revoke = bearer(hub, alice, "keep"), bearer(hub, alice, "revoke")
+    keep, revoke = bearer(hub, alice, "keep", ("read", "admin")), bearer(hub, alice, "revoke")
     tokens = client.get("/api/v1/user/tokens", headers=keep).json()
     assert [t["name"] for t in tokens] == ["keep", "revoke"]
     response = client.delete(f"/api/v1/user/tokens/{tokens[1]['id']}", headers=keep)
@@ -220,9 +224,10 @@ def test_a_revoked_token_stops_working(client: TestClient, hub: Hub, factory: Fa
 
 def test_someone_elses_token_cannot_be_revoked(client: TestClient, hub: Hub, factory: Factory) -> None:
     alice, bob = factory.user("alice"), factory.user("bob_b")
-    bobs = bearer(hub, bob)
+    bobs = bearer(hub, bob, scopes=("read", "admin"))
     [bob_token] = client.get("/api/v1/user/tokens", headers=bobs).json()
-    assert_problem(client.delete(f"/api/v1/user/tokens/{bob_token['id']}", headers=bearer(hub, alice)), 404)
+    alices = bearer(hub, alice, scopes=("admin",))
+    assert_problem(client.delete(f"/api/v1/user/tokens/{bob_token['id']}", headers=alices), 404)
     assert client.get("/api/v1/user", headers=bobs).status_code == 200
 
 
@@ -246,12 +251,12 @@ def test_tokens_anonymous_is_401(
 def test_token_needs_a_name(
     client: TestClient, hub: Hub, factory: Factory, body: dict[str, str], detail: str
 ) -> None:
-    auth = bearer(hub, factory.user("alice"))
+    auth = bearer(hub, factory.user("alice"), scopes=("admin",))
     assert_problem(client.post("/api/v1/user/tokens", json=body, headers=auth), 400, detail)
 
 
 def test_token_id_must_be_a_number(client: TestClient, hub: Hub, factory: Factory) -> None:
-    auth = bearer(hub, factory.user("alice"))
+    auth = bearer(hub, factory.user("alice"), scopes=("admin",))
     assert_problem(client.delete("/api/v1/user/tokens/abc", headers=auth), 400, "token_id")
 
 

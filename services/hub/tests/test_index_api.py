@@ -131,9 +131,9 @@ def test_push_needs_credentials_and_your_own_namespace(client: TestClient, facto
 def test_admins_push_official_images_to_the_root_namespace(
     client: TestClient, hub: Hub, factory: Factory
 ) -> None:
-    factory.user("admin", admin=True)
+    factory.user("siteadmin", admin=True)
     response = client.put(
-        "/v1/repositories/busybox/", json=[], headers=TOKEN, auth=basic("admin", factory.password)
+        "/v1/repositories/busybox/", json=[], headers=TOKEN, auth=basic("siteadmin", factory.password)
     )
     assert response.status_code == 200
     token = TokenVerifier(hub.signer.public_key).verify(response.headers["x-docker-token"])
@@ -175,7 +175,7 @@ def test_path_tricks_in_repository_names_are_refused(client: TestClient, path: s
 
 
 def test_search_ranks_exact_then_official_then_stars(client: TestClient, hub: Hub, factory: Factory) -> None:
-    admin = factory.user("admin", admin=True)
+    admin = factory.user("siteadmin", admin=True)
     alice = factory.user("alice")
     factory.repo(alice, "web")
     factory.repo(alice, "webapp")

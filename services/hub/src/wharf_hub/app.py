@@ -17,7 +17,7 @@ from .api import errors
 from .api.routers import accounts, builds, collaborators, index, orgs, repos, search, stars, webhooks
 from .db import Database
 from .hub import Hub
-from .services.accounts import AccountService
+from .services.accounts import INITIAL_ADMIN, PURGE, AccountService
 from .services.buildqueue import REAP, BuilderService, CeleryQueue, NoQueue
 from .services.builds import ENQUEUE, INTERRUPT, BuildService
 from .services.index import PUSHED, IndexService
@@ -75,9 +75,19 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     signer = TokenSigner(load_or_create_private_key(settings.signing_key_path))
     _write_public_key(signer, settings.public_key_path)
     mailer = Mailer(settings.mail, settings.outbox)
-    accounts = AccountService(db, Passwords(settings.passwords), mailer, settings.login_limit, settings.url)
-    repos = RepositoryService()
     reader = RegistryReader(settings.registry_url, signer)
+    accounts = AccountService(
+        db,
+        Passwords(settings.passwords),
+        mailer,
+        settings.login_limit,
+        settings.url,
+        mail_limit=settings.mail_limit,
+        reader=reader,
+        initial_admin=settings.data_root / INITIAL_ADMIN,
+        token_max_days=settings.token_max_days,
+    )
+    repos = RepositoryService()
     index_service = IndexService(
         repos,
         signer,
@@ -90,6 +100,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     worker = Worker(db, settings.webhooks.poll_interval, settings.webhooks.threads)
     worker.register(PUSHED, index_service.on_pushed)
     worker.register(DELETED, index_service.on_deleted)
+    worker.register(PURGE, accounts.purge)
     secret_key = _secret_key(settings)
     webhook_service = WebhookService(settings.webhooks, settings.url, secret_key)
     index_service.push_listeners.append(webhook_service.on_push)

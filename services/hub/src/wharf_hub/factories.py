@@ -42,10 +42,13 @@ class Factory:
         return found
 
 
-def bearer(hub: Hub, user: User, name: str = "test") -> dict[str, str]:
-    """An ``Authorization`` header with a new personal access token of ``user``."""
+def bearer(
+    hub: Hub, user: User, name: str = "test", scopes: tuple[str, ...] = ("read", "write", "delete")
+) -> dict[str, str]:
+    """An ``Authorization`` header with a new personal access token of ``user`` (the default
+    scopes: everything but the account itself)."""
     with hub.db.session() as s:
-        secret = hub.accounts.create_token(s, Factory.reload(s, user), name).secret
+        secret = hub.accounts.create_token(s, Factory.reload(s, user), name, scopes).secret
     return {"Authorization": f"Bearer {secret}"}
 
 

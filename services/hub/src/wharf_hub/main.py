@@ -101,6 +101,7 @@ def serve(argv: list[str]) -> None:
         pidfile=settings.pidfile,
         cleanup=lambda: log.info("hub.stopped"),
         timeout_graceful_shutdown=5,
+        proxy_headers=False,  # X-Forwarded-For is read only from settings.trusted_proxies
     )
 
 
@@ -157,7 +158,9 @@ def bootstrap(argv: list[str]) -> None:
                     sys.stdout.write(f"wharf hub: administrator exists; its first password is in {record}\n")
                 return
             password = secrets.token_urlsafe(15)
-            hub.accounts.create_user(s, args.username, args.email, password, active=True, admin=True)
+            hub.accounts.create_user(
+                s, args.username, args.email, password, active=True, admin=True, allow_reserved=True
+            )
         fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump({"username": args.username, "password": password}, f)

@@ -8,9 +8,10 @@ Examples::
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,10 +69,25 @@ class PasswordSettings(BaseModel):
 
 
 class RateLimitSettings(BaseModel):
-    max_failures: int = 5
-    window: int = 300
-    """Seconds: after ``max_failures`` wrong passwords for one account or address, logins
-    are refused for this long."""
+    """Wrong passwords are counted per account *and* source address, so a stranger elsewhere
+    cannot lock a user out: after ``max_failures`` in a row from one address, each further
+    failure there makes that address wait ``backoff`` seconds, doubled every time, at most
+    ``max_backoff``. A right password (or any valid access token) clears the count."""
+
+    max_failures: int = Field(default=5, ge=1)
+    backoff: float = Field(default=2.0, gt=0)
+    max_backoff: float = Field(default=900.0, gt=0)
+    window: int = Field(default=3600, ge=1)
+    """Seconds without a failure after which the count starts again."""
+
+
+class MailLimitSettings(BaseModel):
+    """Sign-up and password-reset mails within ``window`` seconds: at most ``per_address`` to one
+    e-mail address and ``per_source`` asked for from one source address."""
+
+    per_address: int = Field(default=3, ge=1)
+    per_source: int = Field(default=10, ge=1)
+    window: int = Field(default=3600, ge=1)
 
 
 class Settings(BaseSettings):
@@ -101,6 +117,12 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     login_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    mail_limit: MailLimitSettings = Field(default_factory=MailLimitSettings)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """CIDRs of reverse proxies whose ``X-Forwarded-For`` names the client (empty: the peer
+    address is the client, whatever the headers say)."""
+    token_max_days: int = Field(default=3650, ge=1)
+    """The longest expiry a personal access token may be given."""
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     builder: BuilderSettings = Field(default_factory=BuilderSettings)
     max_body_bytes: int = 1 << 20
@@ -108,6 +130,13 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
     pidfile: Path | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # a ValueError names the bad entry
+        return value
 
     @property
     def url(self) -> str:
@@ -132,6 +161,7 @@ class Settings(BaseSettings):
 
 __all__ = [
     "BuilderSettings",
+    "MailLimitSettings",
     "MailSettings",
     "PasswordSettings",
     "RateLimitSettings",

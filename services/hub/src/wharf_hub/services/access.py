@@ -9,7 +9,7 @@
 | anonymous           | yes         | no           | no   | no                                     |
 
 A first push creates the repository when the pusher may push to the namespace: their own,
-an organisation they belong to, or (admins only) ``library``.
+an organisation they belong to, or (site admins only) ``library``, whatever the pusher's name.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def namespace_role(s: Session, user: User | None, namespace: str) -> Role:
     """The role ``user`` has on every repository of ``namespace`` (before collaborators)."""
     if user is None:
         return Role.NONE
+    if namespace == LIBRARY:  # first: an account called ``library`` gains nothing by its name
+        return Role.ADMIN if user.is_admin else Role.NONE
     if user.is_admin or namespace == user.username:
         return Role.ADMIN
-    if namespace == LIBRARY:
-        return Role.NONE
     member = s.scalar(
         select(OrganizationMember)
         .join(Organization, Organization.id == OrganizationMember.organization_id)
@@ -88,7 +88,8 @@ def creatable_namespaces(s: Session, user: User) -> list[str]:
         .where(OrganizationMember.user_id == user.id)
         .order_by(Organization.name)
     )
-    return [user.username, *orgs, *([LIBRARY] if user.is_admin else [])]
+    own = [user.username] if user.username != LIBRARY else []  # an account from before names were reserved
+    return [*own, *orgs, *([LIBRARY] if user.is_admin else [])]
 
 
 __all__ = [

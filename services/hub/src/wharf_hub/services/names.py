@@ -41,11 +41,47 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-def check_username(name: str) -> str:
+RESERVED_NAMES = frozenset(
+    [
+        "library",  # official images
+        "admin",
+        "root",
+        "v1",
+        "v2",
+        "api",
+        "_",
+        "_ping",
+        # the first path segments of the hub's pages and API
+        "account",
+        "activate",
+        "explore",
+        "login",
+        "logout",
+        "new",
+        "orgs",
+        "repositories",
+        "reset",
+        "search",
+        "settings",
+        "signup",
+        "static",
+        "u",
+        "user",
+        "users",
+    ]
+)
+"""Names no user or organisation may take: ``library`` holds the official images, the rest
+would be confused with the hub's own paths or with its administrators."""
+
+
+def check_username(name: str, *, allow_reserved: bool = False) -> str:
+    """A new user's or organisation's name (``allow_reserved`` only for ``wharf-hub bootstrap``)."""
     if not USERNAME_RE.fullmatch(name):
         raise InvalidName(
             "Invalid username: use 4 to 30 lowercase letters, digits or underscores ([a-z0-9_])"
         )
+    if name in RESERVED_NAMES and not allow_reserved:
+        raise InvalidName(f"The name {name} is reserved")
     return name
 
 
@@ -92,6 +128,7 @@ def split_repository(path: str) -> tuple[str, str]:
 
 
 __all__ = [
+    "RESERVED_NAMES",
     "check_email",
     "check_namespace",
     "check_password",

@@ -5,11 +5,12 @@ Organisation names share the namespace space with usernames."""
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wharf_common.errors import Conflict
 
 from ..db.models import Organization, OrganizationMember, User
+from .accounts import name_unavailable
 from .errors import AccessDenied, AlreadyExists, LoginRequired, NoSuchUser
 from .names import check_username
 
@@ -41,10 +42,7 @@ class OrganizationService:
         if user is None:
             raise LoginRequired()
         name = check_username(name)  # the same rules: it is a namespace
-        taken = s.scalar(select(func.count()).select_from(User).where(User.username == name)) or s.scalar(
-            select(func.count()).select_from(Organization).where(Organization.name == name)
-        )
-        if taken or name == "library":
+        if name_unavailable(s, name):  # users, organisations, reserved and deleted names
             raise AlreadyExists(f"The namespace {name} is taken")
         org = Organization(name=name)
         s.add(org)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ...hub import Hub
-from ..deps import api_signed_in
+from ..deps import api_signed_in, client_address
 from ..schemas.accounts import (
     Account,
     NewToken,
@@ -23,11 +23,14 @@ def router(hub: Hub) -> APIRouter:
     r = new_router()
 
     @r.post("/users", status_code=201, tags=["accounts"], summary="Sign up", responses=problems(409))
-    def sign_up(body: SignUp) -> Account:
+    def sign_up(body: SignUp, request: Request) -> Account:
         """Create an account. It stays inactive (and cannot sign in) until the link mailed to
         ``email`` is opened."""
         with hub.unit() as s:
-            return Account.of(hub.accounts.signup(s, body.username, body.email, body.password))
+            account = hub.accounts.signup(
+                s, body.username, body.email, body.password, client_address(hub, request)
+            )
+            return Account.of(account)
 
     @r.get("/user", tags=["accounts"], summary="The caller's account", responses=problems(401, 403))
     def get_me(request: Request) -> Account:
@@ -42,7 +45,9 @@ def router(hub: Hub) -> APIRouter:
         responses=problems(401, 403),
     )
     def delete_me(body: PasswordConfirmation, request: Request) -> None:
-        """Delete the account and every repository in its namespace; the password confirms it."""
+        """Delete the account and every repository in its namespace (from the registry too,
+        shortly after); the password confirms it. The name stays taken until the registry
+        content is gone."""
         with hub.unit() as s:
             hub.accounts.delete_account(s, api_signed_in(hub, s, request), body.password)
 
@@ -54,7 +59,8 @@ def router(hub: Hub) -> APIRouter:
         responses=problems(401, 403),
     )
     def change_password(body: PasswordChange, request: Request) -> None:
-        """Signs out every browser; access tokens keep working."""
+        """Signs out every browser and revokes every access token. An access token needs the
+        `admin` scope here, and the old password all the same."""
         with hub.unit() as s:
             hub.accounts.change_password(s, api_signed_in(hub, s, request), body.old, body.new)
 
@@ -73,9 +79,12 @@ def router(hub: Hub) -> APIRouter:
         responses=problems(401, 403),
     )
     def create_token(body: TokenRequest, request: Request) -> NewToken:
-        """The answer is the only time the secret is shown."""
+        """The answer is the only time the secret is shown. An access token may make another
+        only with the `admin` scope."""
         with hub.unit() as s:
-            return NewToken.created(hub.accounts.create_token(s, api_signed_in(hub, s, request), body.name))
+            user = api_signed_in(hub, s, request)
+            new = hub.accounts.create_token(s, user, body.name, tuple(body.scopes), body.expires_in_days)
+            return NewToken.created(new)
 
     @r.get(
         "/user/tokens", tags=["tokens"], summary="The caller's access tokens", responses=problems(401, 403)

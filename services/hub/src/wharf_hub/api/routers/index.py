@@ -15,9 +15,10 @@ from ...hub import Hub
 from ...services.accounts import EXISTS
 from ...services.errors import AlreadyExists, InvalidName, WrongCredentials
 from ...services.index import Grant
-from ...services.names import check_email, check_password, split_repository
+from ...services.names import split_repository
 from ...services.social import DEFAULT_PAGE_SIZE
-from ..deps import basic_user, index_user
+from ...services.tokens import Caller, Scope
+from ..deps import basic_caller, client_address, index_user
 
 REGISTRY_VERSION = "0.9.1"
 
@@ -58,6 +59,13 @@ def _split(path: str) -> tuple[str, str, str]:
     return namespace, name, suffix
 
 
+def _user(hub: Hub, s: Session, request: Request, scope: Scope) -> User | None:
+    """The Basic caller, when an access token has ``scope`` (read: pull tokens and ``docker
+    login``; write: push; delete: repository deletion)."""
+    caller = basic_caller(hub, s, request)
+    return caller.require(scope) if caller is not None else None
+
+
 def router(hub: Hub) -> APIRouter:
     r = APIRouter()
     r.add_api_route("/v1/_ping", _ping, methods=["GET", "HEAD"], include_in_schema=False)
@@ -79,7 +87,7 @@ def router(hub: Hub) -> APIRouter:
             if not email:
                 raise InvalidName("An e-mail address is required to create an account")
             try:
-                hub.accounts.signup(s, username, email, password)
+                hub.accounts.signup(s, username, email, password, client_address(hub, request))
             except AlreadyExists:
                 raise InvalidName(EXISTS) from None
         return JSONResponse("User Created", status_code=201)
@@ -88,7 +96,7 @@ def router(hub: Hub) -> APIRouter:
     @r.get("/v1/users", include_in_schema=False)
     def login(request: Request) -> Response:
         with hub.unit() as s:
-            if basic_user(hub, s, request) is None:
+            if _user(hub, s, request, Scope.READ) is None:
                 raise WrongCredentials()
         return JSONResponse("OK")
 
@@ -98,18 +106,11 @@ def router(hub: Hub) -> APIRouter:
         if not isinstance(data, dict):
             raise InvalidName("Invalid JSON")
         with hub.unit() as s:
-            user = basic_user(hub, s, request)
-            if user is None or user.username != username.lower():
+            caller: Caller | None = basic_caller(hub, s, request)
+            if caller is None or caller.user.username != username.lower():
                 raise WrongCredentials()
-            if data.get("email"):
-                email = check_email(str(data["email"]))
-                if hub.accounts.email_taken(s, email) and email.lower() != user.email_key:
-                    raise AlreadyExists(EXISTS)
-                user.email, user.email_key = email, email.lower()
-            if data.get("password"):
-                user.password_hash = hub.accounts.passwords.hash(
-                    check_password(str(data["password"]), username)
-                )
+            email, password = str(data.get("email") or ""), str(data.get("password") or "")
+            hub.accounts.update_v1(s, caller, email, password)
         return Response(status_code=204)
 
     # ---- repositories -----------------------------------------------------------------------
@@ -123,7 +124,7 @@ def router(hub: Hub) -> APIRouter:
             if action == "auth":
                 hub.index.check_token(s, request.headers.get("authorization", ""), namespace, name)
                 return JSONResponse("OK")
-            user = index_user(hub, s, request, namespace, name)
+            user = index_user(hub, s, request, namespace, name, Scope.WRITE)
             if action == "images":
                 hub.index.finish_push(s, user, namespace, name, body)
                 return Response(status_code=204)
@@ -137,7 +138,7 @@ def router(hub: Hub) -> APIRouter:
             raise InvalidName(f"Unknown index path: {path}")
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
         with hub.unit() as s:
-            grant = hub.index.start_pull(s, basic_user(hub, s, request), namespace, name)
+            grant = hub.index.start_pull(s, _user(hub, s, request, Scope.READ), namespace, name)
         return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
 
     @r.delete("/v1/repositories/{path:path}", include_in_schema=False)
@@ -145,7 +146,7 @@ def router(hub: Hub) -> APIRouter:
         namespace, name, _ = _split(path)
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
         with hub.unit() as s:
-            user = basic_user(hub, s, request)
+            user = _user(hub, s, request, Scope.DELETE)
             if wanted:  # step 1 of the delete flow: a delete token for the registry
                 grant = hub.index.start_delete(s, user, namespace, name)
                 return JSONResponse("", status_code=202, headers=_token_headers(grant, True))
@@ -185,11 +186,13 @@ def router(hub: Hub) -> APIRouter:
 
 
 def _optional_user(hub: Hub, s: Session, request: Request) -> User | None:
-    """Search works anonymously; bad credentials there just mean anonymous."""
+    """Search works anonymously; bad credentials, or a token without ``read``, just mean
+    anonymous."""
     try:
-        return basic_user(hub, s, request)
+        caller = basic_caller(hub, s, request)
     except WrongCredentials:
         return None
+    return caller.user if caller is not None and caller.allows(Scope.READ) else None
 
 
 __all__ = ["router"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from ...db.models import AccessToken, User
 from ...services.accounts import NewToken as CreatedToken
+from ...services.tokens import scope_list
 from .common import Input
 
 
@@ -61,15 +63,31 @@ class Account(Profile):
         )
 
 
+ScopeName = Literal["read", "write", "delete", "admin"]
+
+
 class TokenRequest(Input):
     name: str = Field(description="What the token is for.", examples=["ci"], max_length=100)
+    scopes: list[ScopeName] = Field(
+        default=["read", "write", "delete"],
+        description="`read` (pull, `docker login`, reading the API), `write` (push, changes), "
+        "`delete` (deleting repositories), `admin` (the account: e-mail and tokens). "
+        "`write` and `delete` bring `read`.",
+        min_length=1,
+        max_length=4,
+    )
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Days until the token stops working; none: never."
+    )
 
 
 class Token(BaseModel):
     id: int
     name: str
     prefix: str = Field(description="The start of the secret, to tell tokens apart.")
+    scopes: list[ScopeName]
     created_at: datetime
+    expires_at: datetime | None
     last_used: datetime | None
 
     @classmethod
@@ -78,7 +96,9 @@ class Token(BaseModel):
             id=token.id,
             name=token.name,
             prefix=token.prefix,
+            scopes=scope_list(token),  # type: ignore[arg-type]
             created_at=token.created_at,
+            expires_at=token.expires_at,
             last_used=token.last_used_at,
         )
 

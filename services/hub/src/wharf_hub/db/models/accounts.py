@@ -56,7 +56,11 @@ class AccessToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the secret
     prefix: Mapped[str] = mapped_column(String(16))  # shown in lists
+    scopes: Mapped[str] = mapped_column(String(100), default="read,write,delete")
+    """Comma-separated: ``read`` (pull), ``write`` (push), ``delete`` (delete repositories),
+    ``admin`` (the account itself: e-mail, tokens)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(back_populates="tokens")
@@ -73,6 +77,9 @@ class EmailToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    """For resets: a SHA-256 of the password hash when the link was made, so the link dies
+    with any change of the password."""
 
 
 class WebSession(Base):
@@ -88,10 +95,33 @@ class WebSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per key (``user:<name>`` or ``ip:<address>``) within the current window."""
+    """Failed logins of one account from one source address (``<account>|<address>``): after
+    a few, each further failure doubles the wait before the next try from there."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MailQuota(Base):
+    """Mails sent to one address (``to:<address>``) or for one source (``from:<ip>``) within
+    the current window (sign-up and reset mails)."""
+
+    __tablename__ = "mail_quota"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NameTombstone(Base):
+    """The name of a deleted account: nobody may take it until its registry content is gone
+    (the purge job deletes the row when it has removed every repository)."""
+
+    __tablename__ = "name_tombstones"
+
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,7 @@
 """automated builds
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-07 17:36:01.983016
 """
 
@@ -12,7 +12,7 @@ import wharf_hub.db.base
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,8 @@ from ...api.deps import client_address
 from ...db.models import User
 from ...hub import Hub
 from ...services.accounts import NewToken
-from ...services.errors import TooManyAttempts, WrongCredentials
+from ...services.errors import InvalidName, TooManyAttempts, WrongCredentials
+from ...services.tokens import scope_list
 from .. import sessions
 from ..pages import Pages, redirect, safe_next
 
@@ -42,7 +43,14 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     ) -> Response:
         tokens = sorted(user.tokens, key=lambda t: t.created_at, reverse=True)
         return pages.render(
-            request, "account.html", user=user, status=status, error=error, tokens=tokens, new_token=new_token
+            request,
+            "account.html",
+            user=user,
+            status=status,
+            error=error,
+            tokens=tokens,
+            new_token=new_token,
+            token_scopes=scope_list,
         )
 
     # ---- sign-up and activation ----------------------------------------------------------
@@ -58,15 +66,29 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     def signup(request: Request, username: Field = "", email: Field = "", password: Field = "") -> Response:
         try:
             with hub.unit() as s:
-                hub.accounts.signup(s, username, email, password)
-        except FORM_ERRORS as exc:
+                hub.accounts.signup(s, username, email, password, client_address(hub, request))
+        except (*FORM_ERRORS, TooManyAttempts) as exc:
             form = {"username": username, "email": email}
-            return pages.render(
+            page = pages.render(
                 request, "signup.html", user=None, status=form_status(exc), error=exc.message, form=form
             )
+            if isinstance(exc, TooManyAttempts):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         return pages.render(request, "signup_done.html", user=None, email=email.strip())
 
     @r.get("/activate/{token}")
+    def activation_form(request: Request, token: str) -> Response:
+        """The mailed link only shows a button: a GET (a mail scanner, a link preview) changes
+        nothing."""
+        try:
+            with hub.unit() as s:
+                account = hub.accounts.check_activation(s, token)
+                return pages.render(request, "activate.html", user=None, account=account, token=token)
+        except InvalidArgument as exc:
+            return pages.render(request, "error.html", user=None, status=400, code=400, message=exc.message)
+
+    @r.post("/activate/{token}")
     def activate(request: Request, token: str) -> Response:
         try:
             with hub.unit() as s:
@@ -88,7 +110,7 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
     def login(request: Request, username: Field = "", password: Field = "", next: Field = "/") -> Response:
         try:
             with hub.unit() as s:
-                user = hub.accounts.authenticate(s, username, password, client_address(request))
+                user = hub.accounts.authenticate(s, username, password, client_address(hub, request))
                 response = redirect(safe_next(next))
                 sessions.start(hub, s, response, user)
             return response
@@ -121,8 +143,15 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
 
     @r.post("/reset")
     def reset_request(request: Request, email: Field = "") -> Response:
-        with hub.unit() as s:
-            hub.accounts.request_reset(s, email)
+        try:
+            with hub.unit() as s:
+                hub.accounts.request_reset(s, email, client_address(hub, request))
+        except TooManyAttempts as exc:
+            page = pages.render(
+                request, "reset_request.html", user=None, sent=False, status=429, error=exc.message
+            )
+            page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         return pages.render(request, "reset_request.html", user=None, sent=True)
 
     @r.get("/reset/{token}")
@@ -170,11 +199,20 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
             return account_page(request, s, user, status=status, error=error)
 
     @r.post("/account/tokens")
-    def create_token(request: Request, name: Field = "") -> Response:
+    def create_token(
+        request: Request,
+        name: Field = "",
+        scopes: Annotated[list[str] | None, Form()] = None,
+        expires_in_days: Field = "",
+    ) -> Response:
         try:
+            days = expires_in_days.strip()
+            if days and not (days.isascii() and days.isdigit() and len(days) <= 6):
+                raise InvalidName("The expiry is a number of days")
             with hub.unit() as s:
                 user = sessions.require_user(hub, s, request)
-                new = hub.accounts.create_token(s, user, name)
+                granted = tuple(scopes or ("read",))  # nothing ticked: the least there is
+                new = hub.accounts.create_token(s, user, name, granted, int(days) if days else None)
                 return account_page(request, s, user, status=201, new_token=new)  # the secret, once
         except FORM_ERRORS as exc:
             error, status = exc.message, form_status(exc)
