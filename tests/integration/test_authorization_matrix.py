@@ -51,6 +51,7 @@ class Role:
     private: int  # and on a private one
     space: int  # on the namespace itself (WRITE: creates repositories there)
     org: int  # on an organisation (READ: sees it, ADMIN: manages its members)
+    scopes: frozenset[str] | None = None  # a personal access token's scopes; None: the password
 
 
 # role                   user      namespace  public  private  space  org
@@ -61,8 +62,16 @@ ROLES = {
     "org_member": Role("mark", "acme", WRITE, WRITE, WRITE, WRITE),
     "org_owner": Role("otto", "acme", ADMIN, ADMIN, ADMIN, ADMIN),
     "repo_owner": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ),
-    "site_admin": Role("root", "olivia", ADMIN, ADMIN, ADMIN, ADMIN),
+    "site_admin": Role("siteadmin", "olivia", ADMIN, ADMIN, ADMIN, ADMIN),
+    # the repository owner's personal access tokens: what a scope allows on top of the owner's
+    # rights, and nothing on web pages (the web login refuses tokens)
+    "pat_read": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ, frozenset({"read"})),
+    "pat_write": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ, frozenset({"read", "write"})),
+    "pat_delete": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ, frozenset({"read", "delete"})),
+    "pat_admin": Role("olivia", "olivia", ADMIN, ADMIN, ADMIN, READ, frozenset({"admin"})),
 }
+TOKENS: dict[str, str] = {}
+"""Role name → the secret of its access token (made when the stack starts)."""
 OWNERS = {"olivia": "olivia", "acme": "otto"}
 
 
@@ -169,8 +178,26 @@ ROUTES = [
 LOGIN = {"api": 401, "v1": 401, "web": 303}
 
 
+def scope_needed(route: Route) -> str:
+    """What a token needs: the registry token's access, else by method (as the hub decides)."""
+    if route.surface == "registry":
+        return route.access
+    return {"GET": "read", "DELETE": "delete"}.get(route.method, "write")
+
+
 def expected(route: Route, role: Role, visibility: str) -> int:
     level = {"space": role.space, "org": role.org}.get(route.scope, getattr(role, visibility))
+    if role.scopes is not None:
+        if route.surface == "web":
+            return expected(route, ROLES["anonymous"], visibility)
+        need = scope_needed(route)
+        if route.surface == "registry":  # the hub hands the token asked for, else a read token
+            granted = need if need in role.scopes else "read" if "read" in role.scopes else None
+            if granted is None:
+                return 401
+            return route.ok if granted == need and level >= route.needs else 403
+        if need not in role.scopes:
+            return 403
     if route.surface == "registry":
         return route.ok if level >= route.needs else 403 if level >= READ else 401
     if role.user is None and route.login:
@@ -192,10 +219,16 @@ class Repo:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "root"}
+    users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "siteadmin"}  # dedupes
     with hub_stack("wharf-matrix-", users, env=FAST_PASSWORDS) as built:
-        built.hub.create_user("root", PASSWORD, admin=True)
+        built.hub.create_user("siteadmin", PASSWORD, admin=True)
         make_org(built, "acme")
+        for name, role in ROLES.items():
+            if role.scopes is not None and role.user is not None:
+                body = {"name": name, "scopes": sorted(role.scopes)}
+                made = client(built, role.user).post("/api/v1/user/tokens", json=body)
+                assert made.status_code == 201, made.text
+                TOKENS[name] = made.json()["token"]
         try:
             yield built
         finally:
@@ -204,16 +237,21 @@ def stack() -> Iterator[Stack]:
             CLIENTS.clear()
 
 
-CLIENTS: dict[tuple[str, str | None], httpx.Client] = {}
-"""One keep-alive connection per (service, user) for the whole module."""
+CLIENTS: dict[tuple[str, str | None, str], httpx.Client] = {}
+"""One keep-alive connection per (service, user, password or token) for the whole module."""
 
 
-def client(stack: Stack, user: str | None, base: str | None = None) -> httpx.Client:
-    key = (base or stack.hub.url, user)
+def client(stack: Stack, user: str | None, base: str | None = None, secret: str = PASSWORD) -> httpx.Client:
+    key = (base or stack.hub.url, user, secret)
     if key not in CLIENTS:
-        auth = None if user is None else httpx.BasicAuth(user, PASSWORD)
+        auth = None if user is None else httpx.BasicAuth(user, secret)
         CLIENTS[key] = httpx.Client(base_url=key[0], auth=auth, timeout=60)
     return CLIENTS[key]
+
+
+def role_client(stack: Stack, role_name: str) -> httpx.Client:
+    role = ROLES[role_name]
+    return client(stack, role.user, secret=TOKENS.get(role_name, PASSWORD))
 
 
 def make_repo(stack: Stack, namespace: str, name: str, visibility: str, *, pushed: bool = True) -> Repo:
@@ -256,7 +294,10 @@ def browsers(stack: Stack) -> Iterator[dict[str, tuple[httpx.Client, str]]]:
             made[name] = (browser, "")
             page = browser.get("/login")
             token = csrf_token(page.text)
-            if role.user is not None:
+            if role.user is not None and role.scopes is not None:  # a token: the login refuses it
+                form = {"csrf_token": token, "username": role.user, "password": TOKENS[name]}
+                assert browser.post("/login", data=form).status_code != 303
+            elif role.user is not None:
                 form = {"csrf_token": token, "username": role.user, "password": PASSWORD}
                 assert browser.post("/login", data=form).status_code == 303
                 token = csrf_token(browser.get("/account").text)
@@ -279,9 +320,9 @@ FRESH = itertools.count(1)
 # ---- one cell -----------------------------------------------------------------------------------
 
 
-def registry_credentials(stack: Stack, role: Role, repo: str, access: str) -> dict[str, str]:
+def registry_credentials(stack: Stack, role_name: str, repo: str, access: str) -> dict[str, str]:
     """The token the hub hands ``role`` for ``access`` to ``repo``, else a read token, else none."""
-    http = client(stack, role.user)
+    http = role_client(stack, role_name)
     asks = {
         "delete": lambda: http.delete(f"/v1/repositories/{repo}/", headers=TOKEN),
         "write": lambda: http.put(f"/v1/repositories/{repo}/", json=[], headers=TOKEN),
@@ -344,7 +385,7 @@ def test_authorization(
     }
     path, body = fill(route.path, values), fill(route.body, values)
     if route.surface == "registry":
-        headers = registry_credentials(stack, role, repo.remote, route.access)
+        headers = registry_credentials(stack, role_name, repo.remote, route.access)
         content = json.dumps(body) if body == repo.image else body
         http = client(stack, None, stack.registry.url)
         response = http.request(route.method, path, content=content, headers=headers)
@@ -353,9 +394,9 @@ def test_authorization(
         data = {"csrf_token": token, **(body or {})} if route.method == "POST" else None
         response = browser.request(route.method, path, data=data, follow_redirects=False)
     else:
-        http = client(stack, role.user)
+        http = role_client(stack, role_name)
         response = http.request(route.method, path, json=body, headers=route.headers)
     want = expected(route, role, visibility)
     assert response.status_code == want, f"{route} as {role_name} on {visibility}: {response.text[:300]}"
-    if route.surface == "web" and want == 303 and role.user is None:
+    if route.surface == "web" and want == 303 and (role.user is None or role.scopes is not None):
         assert response.headers["location"].startswith("/login")

@@ -23,7 +23,14 @@ from wharf_hub.web.testing import Browser, csrf_token
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 CSRF_MESSAGE = "This form has expired or was not sent from this site"
-PATH_VALUES = {"namespace": "alice", "name": "web", "token": "some-token", "token_id": "1", "webhook_id": "1"}
+PATH_VALUES = {
+    "namespace": "alice",
+    "name": "web",
+    "token": "some-token",
+    "token_id": "1",
+    "webhook_id": "1",
+    "build_id": "1",
+}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ...hub import Hub
-from ..deps import api_signed_in
+from ..deps import api_signed_in, api_user
 from ..schemas.common import Input
 from ..v1 import new_router, problems
 
@@ -46,9 +46,11 @@ def router(hub: Hub) -> APIRouter:
             org = hub.orgs.create(s, api_signed_in(hub, s, request), body.name)
             return info(s, org.name)
 
-    @r.get("/orgs/{org}", summary="An organization and its members", responses=problems(404))
-    def get_org(org: str) -> OrganizationInfo:
+    @r.get("/orgs/{org}", summary="An organization and its members", responses=problems(401, 403, 404))
+    def get_org(org: str, request: Request) -> OrganizationInfo:
+        """Public; a credential that is given must be valid and allow reading, as everywhere."""
         with hub.unit() as s:
+            api_user(hub, s, request)
             return info(s, org)
 
     @r.put(
