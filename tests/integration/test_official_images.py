@@ -89,6 +89,19 @@ def test_second_build_is_a_cache_hit(built: dict[str, Path], name: str) -> None:
     assert not built[name].is_relative_to(REPO)  # outside the checkout: a fresh clone reuses it
 
 
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("nosuch", "error: no recipe for 'nosuch'"),
+        ("../busybox", "error: invalid image name '../busybox'"),
+    ],
+)
+def test_unknown_images_are_refused(name: str, error: str) -> None:
+    result = rootfs(name, "--if-missing", timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert error in result.stderr
+
+
 def _members(tar: Path) -> list[tarfile.TarInfo]:
     with tarfile.open(tar, "r:") as archive:
         return archive.getmembers()
