@@ -143,6 +143,13 @@ def test_debian_builds_are_reproducible(tmp_path: Path) -> None:
     assert configs[0] == configs[1]
 
 
+@pytest.mark.parametrize("name", IMAGES)
+def test_imported_layer_digest_is_the_tars(seeded: Engine, built: dict[str, Path], name: str) -> None:
+    """The layer is the tar as built: a reproducible tar is a reproducible layer digest."""
+    image = seeded.json("GET", f"/images/{name}/json")
+    assert image["RootFS"]["Layers"] == [f"sha256:{_sha256(built[name])}"]
+
+
 @needs_docker
 def test_debian_runs(seeded: Engine) -> None:
     result = seeded.docker("run", "--rm", "debian", "cat", "/etc/debian_version", timeout=120)
