@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def _members(tar: Path) -> list[tarfile.TarInfo]:
 @pytest.mark.parametrize("name", IMAGES)
 def test_rootfs_holds_nothing_of_the_build_machine(built: dict[str, Path], name: str) -> None:
     config: dict[str, Any] = json.loads(built[name].with_name(built[name].name + ".json").read_text())
-    epoch = int(time.mktime(time.strptime(config["created"], "%Y-%m-%dT%H:%M:%SZ"))) - time.timezone
+    epoch = datetime.fromisoformat(config["created"]).timestamp()
     members = _members(built[name])
     names = [m.name for m in members]
     assert "etc/debian_version" in names and "var/lib/dpkg/status" in names
