@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from engines import REPO, Engine, make_engine, needs_docker, wait_for
 from hubstack import hub_stack
+from seed import seed
 
 IMAGES = ("debian", "python", "redis")
 ROOTFS = REPO / "deploy" / "images" / "rootfs.py"
@@ -40,6 +41,13 @@ def rootfs(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [sys.executable, str(ROOTFS), *args], capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def seed_official(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SEED_OFFICIAL), "--host", engine.host, *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
 
 
 def _sha256(path: Path) -> str:
@@ -64,10 +72,7 @@ def built() -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def seeded(engine: Engine, built: dict[str, Path]) -> Engine:
     """The three images imported into the module's engine by the seeding script, as ``make run`` does."""
-    result = subprocess.run(
-        [sys.executable, str(SEED_OFFICIAL), "--host", engine.host, "--images", ",".join(IMAGES)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    result = seed_official(engine, "--images", ",".join(IMAGES))
     assert result.returncode == 0, result.stderr
     for name in IMAGES:
         assert f"seeded {name}:latest" in result.stderr and str(built[name]) in result.stderr
@@ -142,6 +147,22 @@ def test_debian_builds_are_reproducible(tmp_path: Path) -> None:
     assert _sha256(outputs[0]) == _sha256(outputs[1])
     configs = [json.loads(p.with_name(p.name + ".json").read_text()) for p in outputs]
     assert configs[0] == configs[1]
+
+
+def test_seeding_replaces_an_outdated_image_and_keeps_a_current_one(
+    fresh_engine: Engine, built: dict[str, Path], busybox_tar: Path
+) -> None:
+    seed(str(fresh_engine.socket), busybox_tar, "debian:latest")  # as if built from older packages
+    outdated = fresh_engine.json("GET", "/images/debian/json")["Id"]
+    result = seed_official(fresh_engine, "--images", "debian")
+    assert result.returncode == 0, result.stderr
+    current = fresh_engine.json("GET", "/images/debian/json")
+    assert current["Id"] != outdated and current["RootFS"]["Layers"] == [f"sha256:{_sha256(built['debian'])}"]
+    assert fresh_engine.request("GET", "/images/debian:seeding/json")[0] == 404
+    assert fresh_engine.request("GET", f"/images/{outdated}/json")[0] == 200  # untagged, not deleted
+    again = seed_official(fresh_engine, "--images", "debian")
+    assert again.returncode == 0, again.stderr
+    assert fresh_engine.json("GET", "/images/debian/json")["Id"] == current["Id"]
 
 
 @pytest.mark.parametrize("name", IMAGES)
