@@ -46,6 +46,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -129,16 +130,17 @@ class Recipe:
             known = ", ".join(available())
             raise BuildError(f"no recipe for {name!r} ({path} is missing); known: {known}")
         source = path.read_bytes()
-        data = tomllib.loads(source.decode())
-        config = dict(data.get("config", {}))
-        config.setdefault("Env", [ENV_PATH])
-        return cls(
-            name=name,
-            packages=tuple(data.get("packages", ())),
-            config=config,
-            drop=tuple(data.get("drop", ())),
-            source=source,
-        )
+        try:
+            data = tomllib.loads(source.decode())
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise BuildError(f"{path}: {exc}") from exc
+        packages, drop, config = data.get("packages", []), data.get("drop", []), data.get("config", {})
+        for key, value in (("packages", packages), ("drop", drop)):
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise BuildError(f"{path}: {key} must be a list of strings")
+        if not isinstance(config, dict):
+            raise BuildError(f"{path}: [config] must be a table")
+        return cls(name, tuple(packages), {"Env": [ENV_PATH], **config}, tuple(drop), source)
 
 
 def available() -> list[str]:
@@ -197,8 +199,13 @@ def resolve(recipe: Recipe, cache_dir: Path) -> list[str]:
     if memo.is_file():
         return memo.read_text().split()
     with tempfile.NamedTemporaryFile(prefix="empty-status-") as empty:
-        out = _run(["apt-get", "--simulate", "-q", "-o", f"Dir::State::status={empty.name}",
-                    "-o", "APT::Install-Recommends=false", "install", *selection])  # fmt: skip
+        try:
+            out = _run(["apt-get", "--simulate", "-q", "-o", f"Dir::State::status={empty.name}",
+                        "-o", "APT::Install-Recommends=false", "install", *selection])  # fmt: skip
+        except BuildError as exc:
+            raise BuildError(
+                f"apt cannot resolve {recipe.name} (is `apt-get update` needed?): {exc}"
+            ) from exc
     resolved = sorted(f"{m[1]}={m[2]}" for m in map(_INST.match, out.splitlines()) if m)
     if not resolved:
         raise BuildError("apt resolved no packages: run `apt-get update`")
@@ -281,7 +288,7 @@ def config_path(output: Path) -> Path:
     return output.with_name(output.name + ".json")
 
 
-def write_config(recipe: Recipe, output: Path, mtime: int, key: str) -> None:
+def write_config(recipe: Recipe, output: Path, mtime: int, key: str) -> dict[str, str]:
     versions = installed_versions(output)
     created = datetime.fromtimestamp(mtime, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     main = recipe.packages[0] if recipe.packages else "base-files"
@@ -296,6 +303,7 @@ def write_config(recipe: Recipe, output: Path, mtime: int, key: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
+    return versions
 
 
 def mmdebstrap_args(recipe: Recipe, target: Path) -> list[str]:
@@ -313,8 +321,10 @@ def mmdebstrap_args(recipe: Recipe, target: Path) -> list[str]:
     return [*args, suite(), str(target), *(str(path) for path in source_files())]
 
 
-def build(recipe: Recipe, output: Path, key: str) -> None:
-    """Run mmdebstrap and write the normalised tar and its config at ``output``, atomically."""
+def build(recipe: Recipe, output: Path, key: str) -> dict[str, str]:
+    """Run mmdebstrap and write the normalised tar and its config at ``output``, atomically.
+
+    Returns the installed package versions."""
     mtime = source_date_epoch()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{recipe.name}-build-", dir=output.parent) as tmp:
@@ -324,10 +334,11 @@ def build(recipe: Recipe, output: Path, key: str) -> None:
         _run(mmdebstrap_args(recipe, raw), env=env)
         count = normalise(raw, tar, mtime, recipe.drop)
         tar.chmod(0o644)
-        write_config(recipe, tar, mtime, key)
+        versions = write_config(recipe, tar, mtime, key)
         config_path(tar).replace(config_path(output))
         tar.replace(output)
     log.info("wrote %s (%d entries, %d MB)", output, count, output.stat().st_size >> 20)
+    return versions
 
 
 @contextlib.contextmanager
@@ -346,14 +357,22 @@ def cache_dir_default() -> Path:
 def ensure(name: str, *, cache_dir: Path | None = None, output: Path | None = None, if_missing: bool) -> Path:
     """Build image ``name`` unless ``if_missing`` and it exists; returns the tar's path."""
     recipe = Recipe.load(name)
+    if shutil.which("mmdebstrap") is None:
+        raise BuildError(
+            "mmdebstrap is not installed (`make system-packages` or `apt-get install mmdebstrap`)"
+        )
     cache = cache_dir or cache_dir_default()
-    key = cache_key(recipe, resolve(recipe, cache))
+    resolved = resolve(recipe, cache)
+    key = cache_key(recipe, resolved)
     target = output or cache / f"{name}-{key}.tar"
     with _locked(cache / f".{name}.lock"):
         if if_missing and target.is_file() and config_path(target).is_file():
             log.info("%s is cached: %s", name, target)
             return target
-        build(recipe, target, key)
+        installed = {f"{package}={version}" for package, version in build(recipe, target, key).items()}
+        if newer := sorted(installed - set(resolved)):
+            log.warning("the mirror had newer packages than this machine's apt lists (`apt-get update`"
+                        " makes a new key): %s", " ".join(newer))  # fmt: skip
         if output is None:
             _prune(cache, name, keep=target)
     return target

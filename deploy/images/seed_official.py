@@ -2,8 +2,9 @@
 """Seed the official images made from Debian packages (``debian``, ``python``, ``redis``) into an engine.
 
 Each image is built by ``deploy/images/rootfs.py`` unless its cache already holds it (the usual case: a
-machine builds each image once), imported into the engine as ``<name>:latest`` unless the engine has it,
-and, with ``--push-to-hub``, pushed to the hub (the engine's default index) as the official image
+machine builds each image once), imported into the engine as ``<name>:latest`` unless the engine's
+``<name>:latest`` already has that layer (after a rebuild, the tag moves to the new import), and, with
+``--push-to-hub``, pushed to the hub (the engine's default index) as the official image
 ``library/<name>``. One image failing does not stop the others; the exit status says whether all went in.
 
 Usage: seed_official.py --host unix:///run/wharf/engine.sock
@@ -14,6 +15,8 @@ Usage: seed_official.py --host unix:///run/wharf/engine.sock
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +26,47 @@ ROOTFS = HERE / "rootfs.py"
 IMAGES = ("debian", "python", "redis")
 
 sys.path.insert(0, str(HERE / "busybox"))
-from seed import push_to_hub, seed  # noqa: E402
+from seed import UnixConnection, push_to_hub, seed  # noqa: E402
+
+
+def _call(socket_path: str, method: str, path: str) -> tuple[int, bytes]:
+    conn = UnixConnection(socket_path)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def import_image(socket_path: str, name: str, tar: Path) -> str:
+    """``<name>:latest`` made of ``tar`` alone (its layer digest is the tar's sha256); returns its id."""
+    ref = f"{name}:latest"
+    status, body = _call(socket_path, "GET", f"/images/{ref}/json")
+    if status == 404:
+        return seed(socket_path, tar, ref)
+    if status != 200:
+        raise RuntimeError(f"inspecting {ref} failed ({status}): {body[:300]!r}")
+    current = json.loads(body)
+    if current.get("RootFS", {}).get("Layers") == [_sha256(tar)]:
+        return str(current["Id"])
+    staging = f"{name}:seeding"  # import beside the old image, then move the tag
+    _call(socket_path, "DELETE", f"/images/{staging}")
+    image_id = seed(socket_path, tar, staging)
+    for method, path in (("POST", f"/images/{staging}/tag?repo={name}&tag=latest"),
+                         ("DELETE", f"/images/{staging}")):  # fmt: skip
+        status, body = _call(socket_path, method, path)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path} failed ({status}): {body[:300]!r}")
+    return image_id
 
 
 def build_if_missing(name: str, cache_dir: Path | None) -> Path:
@@ -41,7 +84,7 @@ def seed_one(name: str, args: argparse.Namespace) -> None:
     socket_path = args.host.removeprefix("unix://")
     ref = f"{name}:latest"
     tar = build_if_missing(name, args.cache_dir)
-    image_id = seed(socket_path, tar, ref)
+    image_id = import_image(socket_path, name, tar)
     sys.stderr.write(f"seeded {ref} ({image_id[:19]}) from {tar}\n")
     if args.push_to_hub and args.hub_credentials:
         push_to_hub(socket_path, ref, args.hub_credentials, args.push_to_hub)
