@@ -45,6 +45,7 @@ run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
 run: RUN_HUB_PORT ?= 8080
 run: RUN_HUB_ROOT ?= /var/lib/wharf-hub
 run: RUN_BUILDER_ROOT ?= /var/lib/wharf-builder
+run: RUN_OFFICIAL_IMAGES ?= debian,python,redis
 run: setup
 	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT) $(RUN_HUB_ROOT) $(RUN_BUILDER_ROOT)
 	@WHARF_HUB_PORT=$(RUN_HUB_PORT) $(VENV)/bin/wharf-hub bootstrap --data-root $(RUN_HUB_ROOT)
@@ -52,7 +53,7 @@ run: setup
 	     curl -sf http://127.0.0.1:$(RUN_HUB_PORT)/v1/_ping >/dev/null 2>&1 && break; sleep 0.1; done; \
 	   $(PY) deploy/images/busybox/seed.py --host unix://$(RUN_SOCK) --image $(BUSYBOX) \
 	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json; \
-	   $(PY) deploy/images/seed_official.py --host unix://$(RUN_SOCK) \
+	   $(PY) deploy/images/seed_official.py --host unix://$(RUN_SOCK) --images "$(RUN_OFFICIAL_IMAGES)" \
 	     --push-to-hub http://127.0.0.1:$(RUN_HUB_PORT) --hub-credentials $(RUN_HUB_ROOT)/initial-admin.json ) &
 	@redis-server --port 0 --unixsocket $(RUN_BUILDER_ROOT)/redis.sock --unixsocketperm 700 --save "" \
 	    --appendonly no --dir $(RUN_BUILDER_ROOT) --logfile $(RUN_BUILDER_ROOT)/redis.log & REDIS=$$!; \
