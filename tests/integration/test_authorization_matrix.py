@@ -219,7 +219,7 @@ class Repo:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "siteadmin"}  # dedupes
+    users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "siteadmin"}
     with hub_stack("wharf-matrix-", users, env=FAST_PASSWORDS) as built:
         built.hub.create_user("siteadmin", PASSWORD, admin=True)
         make_org(built, "acme")
