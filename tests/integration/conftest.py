@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import buildstack
 import pytest
 from engines import BUSYBOX_TAR, REPO, Engine, make_engine
+from remap import MODES, RemapUser, remap_user_on_host, remapped_engine
 from seed import seed
+from wharf_builder.testing import RedisServer
 
 CLOSED_INDEX = "http://127.0.0.1:9"
 """The test engines' default index unless a module points them at its hub: nothing listens on the
@@ -77,3 +80,24 @@ def engine_b() -> Iterator[Engine]:
         yield eng
     finally:
         eng.cleanup()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway Redis for the automated-build tests (the builders' queue)."""
+    with buildstack.redis() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def remap_user() -> Iterator[RemapUser]:
+    """A user of the host's with subordinate ids, made for the module and removed after it."""
+    with remap_user_on_host() as user:
+        yield user
+
+
+@pytest.fixture(scope="module", params=MODES)
+def remapped(request: pytest.FixtureRequest, remap_user: RemapUser, busybox_tar: Path) -> Iterator[Engine]:
+    """An engine with ``--userns-remap`` for that user, in each mode (idmapped layers, chowned)."""
+    with remapped_engine(request.param, remap_user, busybox_tar) as eng:
+        yield eng

@@ -6,6 +6,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import buildstack
 import pytest
 from builds import build, context_tar, run
 from engines import Engine
@@ -233,3 +234,27 @@ def test_wharf_import_from_url_and_history(engine: Engine, served: Any, busybox_
     assert f"Imported from {base}/rootfs.tar" in history[1]
     quiet = engine.wharf("history", "-q", "--no-trunc", "urlimport:1").stdout.decode().split()
     assert quiet == [engine.json("GET", "/images/urlimport:1/json")["Id"]]
+
+
+def test_wharf_build_from_a_git_url_served_by_git_daemon(engine: Engine, tmp_path: Path) -> None:
+    """``wharf build -t NAME git://host/repo.git#ref:dir``, as ``docker build`` takes it."""
+    repo = tmp_path / "src"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "Dockerfile").write_text('FROM busybox\nCOPY msg /\nCMD ["cat", "/msg"]\n')
+    (repo / "app" / "msg").write_text("from main\n")
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "one", cwd=repo)
+    git("checkout", "-q", "-b", "stable", cwd=repo)
+    (repo / "app" / "msg").write_text("from stable\n")
+    git("commit", "-q", "-am", "two", cwd=repo)
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    git("clone", "-q", "--bare", str(repo), str(exported / "web.git"), cwd=tmp_path)
+    with buildstack.git_daemon(exported) as base:
+        built = engine.wharf("build", "-t", "fromdaemon", f"{base}/web.git#stable:app", timeout=120)
+        assert built.returncode == 0, built.stderr
+        missing = engine.wharf("build", f"{base}/nope.git", timeout=60)
+    assert b"Successfully tagged fromdaemon:latest" in built.stdout
+    assert run(engine, "fromdaemon") == (0, b"from stable\n")
+    assert missing.returncode != 0 and b"git clone" in missing.stderr

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import buildstack
 import httpx
 import pytest
 from engines import REPO, Engine, wait_for
@@ -31,47 +32,24 @@ from wharf_hub.webhooks.testing import Receiver
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-SECRET = "builder-secret-for-tests-0123456789"
 ALICE = ("alice", "pa55word")
 BOB = ("bobby", "b0bpass1")
 GOOD = 'FROM busybox\nCOPY greeting.txt /greeting.txt\nRUN cat /greeting.txt\nCMD ["cat", "/greeting.txt"]\n'
 BROKEN = "FROM busybox\nRUN echo about to fail && false\n"
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-redis-"))
-    server = RedisServer(root).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def stack(redis_server: RedisServer) -> Iterator[Stack]:
-    env = {"WHARF_HUB_BUILDER__BROKER_URL": redis_server.url, "WHARF_HUB_BUILDER__SECRET": SECRET}
-    with hub_stack("wharf-buildstack-", dict([ALICE, BOB]), env=env) as built:
+    with hub_stack("wharf-buildstack-", dict([ALICE, BOB]), env=buildstack.hub_env(redis_server)) as built:
         yield built
 
 
 @pytest.fixture(scope="module")
 def worker(stack: Stack, engine: Engine, redis_server: RedisServer) -> Iterator[WorkerProcess]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-builder-"))
-    env = {
-        "WHARF_BUILDER_BROKER_URL": redis_server.url,
-        "WHARF_BUILDER_ENGINE_HOST": engine.host,
-        "WHARF_BUILDER_HUB_URL": stack.hub.url,
-        "WHARF_BUILDER_HUB_SECRET": SECRET,
-        "WHARF_BUILDER_BUILD_TIMEOUT": "120",
-    }
-    process = WorkerProcess(root, env).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    env = buildstack.worker_env(redis_server, engine.host, stack.hub.url, build_timeout="120")
+    with buildstack.workers(env) as pool:
+        assert pool.current is not None
+        yield pool.current
 
 
 @pytest.fixture(scope="module")
@@ -355,3 +333,18 @@ def test_a_push_to_a_linked_base_repository_rebuilds_the_automated_one(
     build = wait_final(api, wait_for(linked_build, timeout=60)["id"])
     assert build["status"] == "success", build["log"]
     assert build["source_ref"] == "main" and build["tags"] == ["latest"]
+
+
+def test_a_source_served_by_git_daemon_builds_the_pushed_commit(
+    api: httpx.Client, automated: dict[str, Any], source: Path, worker: WorkerProcess
+) -> None:
+    rules = [{"source_type": "branch", "source_name": "main", "tag_template": "latest"}]
+    with buildstack.git_daemon(source.parent) as base:
+        body = {"source_url": f"{base}/{source.name}", "rules": rules}
+        assert api.put("/repositories/alice/web/autobuild", json=body).status_code == 200
+        sha = git("-C", str(source), "rev-parse", "main")
+        trigger_url = api.get("/repositories/alice/web/autobuild").json()["trigger_url"]
+        r = httpx.post(trigger_url, json={"source_type": "Branch", "source_name": "main", "commit": sha})
+        build = wait_final(api, r.json()["builds"][0])
+    assert build["status"] == "success", build["log"]
+    assert build["commit_sha"] == sha and "Cloning git://127.0.0.1" in build["log"]

@@ -19,15 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import buildstack
 import httpx
 import pytest
+from buildstack import Workers
 from engines import Engine, wait_for
 from hubstack import Stack, hub_stack
-from wharf_builder.testing import RedisServer, WorkerProcess
+from wharf_builder.testing import RedisServer
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-SECRET = "builder-limits-secret-0123456789abcdef"
 ALICE = ("alice", "pa55word")
 TIMEOUT = 6
 BRANCHES = {
@@ -36,66 +37,20 @@ BRANCHES = {
 }
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-redis-"))
-    server = RedisServer(root).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def stack(redis_server: RedisServer) -> Iterator[Stack]:
-    env = {
-        "WHARF_HUB_BUILDER__BROKER_URL": redis_server.url,
-        "WHARF_HUB_BUILDER__SECRET": SECRET,
-        "WHARF_HUB_BUILDER__BUILD_TIMEOUT": str(TIMEOUT),
-        "WHARF_HUB_BUILDER__GRACE": "3",
-        "WHARF_HUB_BUILDER__REAP_INTERVAL": "1",
-    }
+    env = buildstack.hub_env(redis_server, build_timeout=str(TIMEOUT), grace="3", reap_interval="1")
     with hub_stack("wharf-buildlimits-", dict([ALICE]), env=env) as built:
         yield built
 
 
-class Workers:
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
-        self.root, self.env, self.count = root, env, 0
-        self.current: WorkerProcess | None = None
-
-    def start(self) -> WorkerProcess:
-        self.count += 1
-        self.current = WorkerProcess(
-            self.root / str(self.count), self.env, name=f"builder{self.count}"
-        ).start()
-        return self.current
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.current is not None:
-            self.current.stop(sig)
-            self.current = None
-
-
 @pytest.fixture(scope="module")
 def workers(stack: Stack, engine: Engine, redis_server: RedisServer) -> Iterator[Workers]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-builders-"))
-    env = {
-        "WHARF_BUILDER_BROKER_URL": redis_server.url,
-        "WHARF_BUILDER_ENGINE_HOST": engine.host,
-        "WHARF_BUILDER_HUB_URL": stack.hub.url,
-        "WHARF_BUILDER_HUB_SECRET": SECRET,
-        "WHARF_BUILDER_BUILD_TIMEOUT": str(TIMEOUT),
-        "WHARF_BUILDER_REDELIVERY_GRACE": "3",
-    }
-    pool = Workers(root, env)
-    pool.start()
-    try:
+    env = buildstack.worker_env(
+        redis_server, engine.host, stack.hub.url, build_timeout=str(TIMEOUT), redelivery_grace="3"
+    )
+    with buildstack.workers(env) as pool:
         yield pool
-    finally:
-        pool.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

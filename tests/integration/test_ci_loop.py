@@ -16,13 +16,13 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import buildstack
 import httpx
 import pytest
 from engines import REPO, Engine, wait_for
@@ -32,7 +32,6 @@ from wharf_client import EngineClient
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-SECRET = "ci-loop-builder-secret-0123456789abcdef"
 ALICE = ("alice", "pa55word")
 APP = """from flask import Flask, request
 
@@ -114,21 +113,9 @@ def run_tests_in(engine: Engine, image: str) -> tuple[int, str]:
         client.container_remove(cid, force=True)
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-redis-"))
-    server = RedisServer(root).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def stack(redis_server: RedisServer) -> Iterator[Stack]:
-    env = {"WHARF_HUB_BUILDER__BROKER_URL": redis_server.url, "WHARF_HUB_BUILDER__SECRET": SECRET}
-    with hub_stack("wharf-ciloop-", dict([ALICE]), env=env) as built:
+    with hub_stack("wharf-ciloop-", dict([ALICE]), env=buildstack.hub_env(redis_server)) as built:
         yield built
 
 
@@ -145,19 +132,9 @@ def python_engine(engine: Engine) -> Engine:
 
 @pytest.fixture(scope="module")
 def worker(stack: Stack, python_engine: Engine, redis_server: RedisServer) -> Iterator[WorkerProcess]:
-    root = Path(tempfile.mkdtemp(prefix="wharf-builder-"))
-    env = {
-        "WHARF_BUILDER_BROKER_URL": redis_server.url,
-        "WHARF_BUILDER_ENGINE_HOST": python_engine.host,
-        "WHARF_BUILDER_HUB_URL": stack.hub.url,
-        "WHARF_BUILDER_HUB_SECRET": SECRET,
-    }
-    process = WorkerProcess(root, env).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with buildstack.workers(buildstack.worker_env(redis_server, python_engine.host, stack.hub.url)) as pool:
+        assert pool.current is not None
+        yield pool.current
 
 
 def git(*args: str) -> str:

@@ -13,39 +13,23 @@ import os
 import secrets
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from engines import Engine, make_engine, needs_docker
 from remap import (
-    MODES,
     SIZE,
     SUBGID,
     SUBUID,
     RemapUser,
     host_ids,
     ok,
-    remap_user_on_host,
-    remapped_engine,
     remove_line,
     running,
 )
 from seed import seed
 
 pytestmark = [pytest.mark.root, needs_docker]
-
-
-@pytest.fixture(scope="module")
-def remap_user() -> Iterator[RemapUser]:
-    with remap_user_on_host() as user:
-        yield user
-
-
-@pytest.fixture(scope="module", params=MODES)
-def remapped(request: pytest.FixtureRequest, remap_user: RemapUser, busybox_tar: Path) -> Iterator[Engine]:
-    with remapped_engine(request.param, remap_user, busybox_tar) as eng:
-        yield eng
 
 
 @pytest.fixture

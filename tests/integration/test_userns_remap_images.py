@@ -16,30 +16,15 @@ from pathlib import Path
 import pytest
 from engines import Engine, make_engine, needs_docker
 from remap import (
-    MODES,
     RemapUser,
     layer_members,
     mapped_start,
     ok,
-    remap_user_on_host,
-    remapped_engine,
     running,
 )
 from wharf_registry.testing import RegistryProcess
 
 pytestmark = [pytest.mark.root, needs_docker]
-
-
-@pytest.fixture(scope="module")
-def remap_user() -> Iterator[RemapUser]:
-    with remap_user_on_host() as user:
-        yield user
-
-
-@pytest.fixture(scope="module", params=MODES)
-def remapped(request: pytest.FixtureRequest, remap_user: RemapUser, busybox_tar: Path) -> Iterator[Engine]:
-    with remapped_engine(request.param, remap_user, busybox_tar) as eng:
-        yield eng
 
 
 def test_layers_on_disk_are_shifted_only_when_chowned(remapped: Engine, remap_user: RemapUser) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from wharf_common import serving
+from wharf_common.datadir import PRIVATE_UMASK, private_root
 from wharf_common.logging import configure_logging
 
 from .app import build_hub, create_app
@@ -20,18 +21,6 @@ from .db import migrate
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
-
-PRIVATE_UMASK = 0o077
-"""Everything the hub writes (database, keys, secret, outbox, pidfile) is its own alone."""
-
-
-def private_root(path: Path) -> None:
-    """Create the data root 0700, and take group and other access off one that exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        path.chmod(mode & 0o700)
-        log.info("hub.data_root_restricted", path=str(path), was=oct(mode))
 
 
 def _common(p: argparse.ArgumentParser) -> None:

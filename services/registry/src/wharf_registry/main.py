@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 from wharf_common import serving
+from wharf_common.datadir import PRIVATE_UMASK, private_root
 from wharf_common.logging import configure_logging
 
 from .access import add_user
@@ -21,18 +22,6 @@ from .settings import Settings
 from .storage import FilesystemStorageSettings, build_driver
 
 log = structlog.get_logger(__name__)
-
-PRIVATE_UMASK = 0o077
-"""Layers, image JSON, tags and uploads are the registry's alone (it serves them itself)."""
-
-
-def private_root(path: Path) -> None:
-    """Create the data root 0700, and take group and other access off one that exists."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        path.chmod(mode & 0o700)
-        log.info("registry.data_root_restricted", path=str(path), was=oct(mode))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
