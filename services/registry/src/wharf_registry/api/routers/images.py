@@ -16,6 +16,7 @@ from ...layers import ImageJson
 from ...metrics import Metrics
 from ...storage.base import PathNotFound
 from ..deps import Guard
+from ..errors import error_response
 from ..files import FileRangeResponse
 from ..ranges import RangeNotSatisfiable, parse_range
 from ..responses import cache_headers, json_response
@@ -92,8 +93,8 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
         headers = {**cache_headers(), "Accept-Ranges": "bytes"}
         try:
             byte_range = parse_range(request.headers.get("range"), size)
-        except RangeNotSatisfiable:
-            return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        except RangeNotSatisfiable as exc:
+            return error_response(416, exc.message, {**headers, "Content-Range": f"bytes */{size}"})
         start, end = byte_range or (0, size)
         status = 200
         if byte_range is not None:
