@@ -94,7 +94,7 @@ def with_examples(spec: dict[str, Any]) -> dict[str, Any]:
 def keep_token(token_id: int) -> Any:
     """Never revoke the fuzzer's own token (every later request would be anonymous)."""
 
-    def prepare(case: Case) -> None:
+    def prepare(case: Case[Any]) -> None:
         if case.path_parameters and case.path_parameters.get("token_id") == token_id:
             case.path_parameters["token_id"] = token_id + 1
 
