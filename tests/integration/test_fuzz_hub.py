@@ -118,3 +118,22 @@ def test_hub_api_answers_fuzzed_requests_without_server_errors(hub: Hub) -> None
 
 def tail(path: Path, lines: int = 60) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+# what the fuzzer found, one plain request each
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/user/tokens/{2**63}",  # past SQLite's INTEGER: OverflowError, a 500
+        f"/api/v1/user/tokens/{2**31}",  # past PostgreSQL's int4
+        f"/api/v1/repositories/{USER}/{REPO}/webhooks/{2**63}",
+    ],
+)
+def test_an_id_too_large_for_the_database_is_a_400(hub: Hub, path: str) -> None:
+    r = requests.delete(
+        f"{hub.process.url}{path}", headers={"Authorization": f"Bearer {hub.token}"}, timeout=30
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json") and r.json()["status"] == 400
