@@ -137,6 +137,17 @@ class Fuzzer:
         return failures
 
 
+def destructive_last(spec: dict[str, Any]) -> dict[str, Any]:
+    """Paths with a DELETE, and prunes, last: the examples' objects live until then."""
+
+    def destructive(item: tuple[str, Any]) -> bool:
+        path, operations = item
+        return path.endswith("/prune") or "delete" in operations
+
+    spec["paths"] = dict(sorted(spec["paths"].items(), key=destructive))
+    return spec
+
+
 def _resolve(spec: dict[str, Any], node: Any) -> Any:
     while isinstance(node, dict) and "$ref" in node:
         node = functools.reduce(lambda d, k: d[k], node["$ref"].removeprefix("#/").split("/"), spec)
@@ -172,4 +183,4 @@ def describe(case: Case[Any], response: Response, problem: str) -> str:
     )
 
 
-__all__ = ["EXAMPLES", "SEED", "Fuzzer", "json_of", "message_shape"]
+__all__ = ["EXAMPLES", "SEED", "Fuzzer", "destructive_last", "json_of", "message_shape"]

@@ -28,7 +28,7 @@ import pytest
 import schemathesis
 import yaml  # type: ignore[import-untyped]
 from engines import REPO, Engine, make_engine
-from fuzzing import Fuzzer, json_of
+from fuzzing import Fuzzer, destructive_last, json_of
 from schemathesis import Case, Response
 from seed import seed
 from wharf_engine.app import create_app
@@ -188,17 +188,6 @@ def keep_local(root: Path) -> Any:
     return prepare
 
 
-def operations_order(spec: dict[str, Any]) -> dict[str, Any]:
-    """Deleting and pruning last, so the examples' container, image and volume live till then."""
-
-    def destructive(item: tuple[str, Any]) -> bool:
-        path, operations = item
-        return path.endswith("/prune") or "delete" in operations
-
-    spec["paths"] = dict(sorted(spec["paths"].items(), key=destructive))
-    return spec
-
-
 # what the fuzzer found, one plain request each (before the fuzzing, which deletes the fixtures)
 
 
@@ -279,7 +268,7 @@ def test_unicode_digits_are_not_numbers(
 
 
 def test_engine_answers_fuzzed_requests_without_server_errors(engine: Fixture) -> None:
-    spec = operations_order(with_examples(yaml.safe_load(SPEC.read_text()), engine.container_id))
+    spec = destructive_last(with_examples(yaml.safe_load(SPEC.read_text()), engine.container_id))
     for method, path in HIJACKING:
         del spec["paths"][path][method.lower()]
     schema = schemathesis.openapi.from_dict(spec)
