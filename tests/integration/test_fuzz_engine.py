@@ -244,6 +244,20 @@ def test_an_exposed_port_that_does_not_parse_is_refused_at_create(engine: Fixtur
     assert engine.engine.request("GET", "/containers/json?all=1")[0] == 200
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/images/json?filters=%7B%22dangling%22%3A%5B%5D%7D",  # {"dangling": []}
+        "/volumes?filters=%7B%22dangling%22%3A%5B%5D%7D",
+        "/volumes?filters=%7B%22dangling%22%3A%7B%22k%22%3Afalse%7D%7D",  # {"dangling": {"k": false}}
+    ],
+)
+def test_a_filter_key_without_values_filters_nothing(engine: Fixture, path: str) -> None:
+    """It was ``filters["dangling"][0]``: an IndexError, a 500."""
+    status, body = engine.engine.request("GET", path)
+    assert status == 200, body
+
+
 # "²" is a digit to str.isdigit(), not to int()
 UNICODE_DIGITS = [
     ("GET", "/containers/fuzzbox/logs?stdout=1&tail=%C2%B2", None, 200),
