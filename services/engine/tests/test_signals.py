@@ -17,7 +17,8 @@ def test_default_when_absent() -> None:
     assert parse_signal("", default=signal.SIGTERM) == signal.SIGTERM
 
 
-@pytest.mark.parametrize("value", ["SIGNOPE", "0", "99", "-1"])
+# "²" (\u00b2) is a digit to str.isdigit(), not to int()
+@pytest.mark.parametrize("value", ["SIGNOPE", "0", "99", "-1", "\u00b2"])
 def test_invalid(value: str) -> None:
     with pytest.raises(InvalidArgument, match="Invalid signal"):
         parse_signal(value)

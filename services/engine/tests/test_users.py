@@ -47,3 +47,10 @@ def test_symlinked_passwd_is_not_followed(tmp_path: Path) -> None:
     (tmp_path / "etc" / "passwd").symlink_to("/etc/passwd")
     with pytest.raises(InvalidArgument):
         resolve_user(tmp_path, "root")
+
+
+@pytest.mark.parametrize("spec", ["\u00b2", "root:\u00b2"])
+def test_unicode_digits_are_not_ids(rootfs: Path, spec: str) -> None:
+    """ "²" is a digit to str.isdigit(), not to int(): a clear error, not a ValueError."""
+    with pytest.raises(InvalidArgument, match="unable to find"):
+        resolve_user(rootfs, spec)

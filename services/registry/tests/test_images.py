@@ -189,6 +189,7 @@ async def test_range_get_returns_206(client: httpx.AsyncClient) -> None:
     r = await client.get(f"/v1/images/{image_id}/layer", headers={"Range": f"bytes={len(layer)}-"})
     assert r.status_code == 416
     assert r.headers["content-range"] == f"bytes */{len(layer)}"
+    assert r.json() == {"error": "Requested range not satisfiable"}  # the v1 error shape, as every 4xx
 
 
 async def test_if_modified_since_is_304(client: httpx.AsyncClient) -> None:

@@ -36,7 +36,7 @@ def resolve_user(root: Path, spec: str) -> User:
         entry = next((e for e in passwd if len(e) >= 6 and (e[0] == user or e[2] == user)), None)
         if entry is not None:
             username, uid, gid, home = entry[0], int(entry[2]), int(entry[3]), entry[5]
-        elif user.isdigit():
+        elif user.isascii() and user.isdigit():
             uid, gid, home, username = int(user), int(user), "/", ""
         else:
             raise InvalidArgument(f"unable to find user {user}: no matching entries in passwd file")
@@ -48,7 +48,7 @@ def resolve_user(root: Path, spec: str) -> User:
         found = next((e for e in groups if len(e) >= 3 and (e[0] == group or e[2] == group)), None)
         if found is not None:
             gid = int(found[2])
-        elif group.isdigit():
+        elif group.isascii() and group.isdigit():
             gid = int(group)
         else:
             raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")

@@ -117,7 +117,9 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
     try:
-        bindings(exposed, host_config.get("PortBindings") or {}, False)  # 400 early
+        # 400 early: every binding and every exposed port must parse (as with -P), or the
+        # container would break every later listing of its ports
+        bindings(exposed, host_config.get("PortBindings") or {}, True)
         for link in host_config.get("Links") or []:
             referenced(daemon, str(link).partition(":")[0].lstrip("/"))
         mounts = resolve_mounts(daemon, full, host_config)

@@ -65,7 +65,7 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
         if config.get("comment") == SCRATCH_COMMENT:  # the builder's empty base, not a user image
             continue
         labels = (config.get("config") or {}).get("Labels") or {}
-        if "dangling" in filters:
+        if filters.get("dangling"):  # a key without values filters nothing, as in Docker
             want = filters["dangling"][0].lower() in ("true", "1")
             if want != (not tags):
                 continue

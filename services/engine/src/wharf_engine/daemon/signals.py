@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def parse_signal(value: str | int | None, default: int = signal.SIGKILL) -> int:
     if value is None or value == "":
         return default
-    if isinstance(value, int) or value.isdigit():
+    if isinstance(value, int) or (value.isascii() and value.isdigit()):
         number = int(value)
         if not 0 < number < 65:
             raise InvalidArgument(f"Invalid signal: {value}")

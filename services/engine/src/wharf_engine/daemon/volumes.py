@@ -45,7 +45,7 @@ def volume_inspect(daemon: Daemon, name: str) -> dict[str, Any]:
 def volume_list(daemon: Daemon, filters: dict[str, list[str]]) -> dict[str, Any]:
     out = []
     for record in daemon.volumes.all():
-        if "dangling" in filters:
+        if filters.get("dangling"):  # a key without values filters nothing, as in Docker
             dangling = filters["dangling"][0].lower() in ("true", "1")
             if dangling != (not _users(daemon, record["Name"])):
                 continue

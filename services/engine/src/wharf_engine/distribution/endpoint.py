@@ -49,7 +49,7 @@ class AuthConfig:
         if not username and data.get("auth"):  # "auth": base64("user:password")
             try:
                 username, _, password = base64.b64decode(str(data["auth"])).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 (UnicodeDecodeError)
                 raise InvalidRegistryAuth() from None
         return cls(username, password, str(data.get("serveraddress") or ""), str(data.get("email") or ""))
 

@@ -37,7 +37,7 @@ def parse_port(spec: str) -> tuple[int, str]:
     """``8000/tcp`` → (8000, "tcp")."""
     port, _, proto = spec.partition("/")
     proto = proto or "tcp"
-    if not port.isdigit() or not 0 < int(port) < 65536 or proto not in ("tcp", "udp"):
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536 or proto not in ("tcp", "udp"):
         raise InvalidArgument(f"invalid port specification: {spec!r}")
     return int(port), proto
 
@@ -50,7 +50,7 @@ def bindings(exposed: dict[str, object], port_bindings: dict[str, list[dict[str,
         port, proto = parse_port(spec)
         for host in hosts or [{}]:
             host_port = str(host.get("HostPort") or "0")
-            if not host_port.isdigit() or int(host_port) > 65535:
+            if not (host_port.isascii() and host_port.isdigit()) or int(host_port) > 65535:
                 raise InvalidArgument(f"invalid port specification: {host_port!r}")
             out.append(PortBinding(port, proto, host.get("HostIp") or "0.0.0.0", int(host_port)))
     if publish_all:

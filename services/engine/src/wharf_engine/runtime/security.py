@@ -106,7 +106,7 @@ def resources(host_config: dict[str, Any]) -> dict[str, Any]:
         cpus = str(host_config["CpusetCpus"])
         available = os.cpu_count() or 1
         for part in cpus.replace("-", ",").split(","):
-            if not part.isdigit() or int(part) >= available:
+            if not (part.isascii() and part.isdigit()) or int(part) >= available:
                 raise InvalidArgument(
                     f"Requested CPUs are not available - requested {cpus}, available: 0-{available - 1}"
                 )

@@ -6,14 +6,18 @@ which statuses an endpoint answers with, under their real media type.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.routing import APIRoute
 
 from .schemas.common import Problem
 
 PREFIX = "/api/v1"
+
+MAX_ROW_ID = 2**31 - 1  # an Integer primary key: PostgreSQL's int4 (SQLite's bound is 2**63 - 1)
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+"""A row's id in a path: a larger number is a 400, not the database's overflow (a 500)."""
 
 _PROBLEM = {"application/problem+json": {"schema": Problem.model_json_schema()}}
 _MEANINGS: dict[int | str, str] = {
@@ -48,4 +52,4 @@ def new_router(*tags: str) -> APIRouter:
     )
 
 
-__all__ = ["PREFIX", "new_router", "problems"]
+__all__ = ["MAX_ROW_ID", "PREFIX", "RowId", "new_router", "problems"]

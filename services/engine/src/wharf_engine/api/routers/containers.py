@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from wharf_common.errors import InvalidArgument
 
+from wharf_engine.api import schemas
 from wharf_engine.api.attach import attach_response
 from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters, qint
@@ -61,7 +62,7 @@ def router(backend: ContainerBackend) -> APIRouter:
 
     @r.post("/create", status_code=201)
     async def create(request: Request) -> Response:
-        body = await json_body(request)
+        body = schemas.check(schemas.ContainerCreate, await json_body(request))
         result = await backend.container_create(request.query_params.get("name") or None, body)
         return JSONResponse(result, status_code=201)
 
@@ -129,7 +130,8 @@ def router(backend: ContainerBackend) -> APIRouter:
         if not (stdout or stderr):
             raise InvalidArgument("Bad parameters: you must choose at least one stream")
         tail_raw = request.query_params.get("tail", "all")
-        tail = None if tail_raw in ("all", "") else int(tail_raw) if tail_raw.lstrip("-").isdigit() else None
+        digits = tail_raw.lstrip("-")
+        tail = int(tail_raw) if digits.isascii() and digits.isdigit() else None  # "all", "": everything
         if tail is not None and tail < 0:
             tail = None
         opts = LogOptions(

@@ -93,7 +93,7 @@ def router(backend: DistributionBackend) -> APIRouter:
         if not term:
             raise InvalidArgument("term is required")
         raw_limit = request.query_params.get("limit") or str(SEARCH_LIMIT)
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 100:
             raise InvalidArgument("limit must be between 1 and 100")
         return JSONResponse(await backend.image_search(term, int(raw_limit), registry_auth(request)))
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from wharf_common.errors import WharfError
 
+from wharf_engine.api import schemas
 from wharf_engine.api.attach import HijackedResponse, handshake, relay_stdio, take_over
 from wharf_engine.api.params import json_body, qint
 from wharf_engine.api.streams import content_type, mux
@@ -30,12 +31,12 @@ def router(backend: ExecBackend) -> APIRouter:
 
     @r.post("/containers/{ref}/exec", status_code=201)
     async def create(ref: str, request: Request) -> Response:
-        exec_id = backend.exec_create(ref, await json_body(request))
+        exec_id = backend.exec_create(ref, schemas.check(schemas.ExecConfig, await json_body(request)))
         return JSONResponse({"Id": exec_id}, status_code=201)
 
     @r.post("/exec/{exec_id}/start")
     async def start(exec_id: str, request: Request) -> Response:
-        body = await json_body(request, required=False)
+        body = schemas.check(schemas.ExecStart, await json_body(request, required=False))
         backend.exec_check(exec_id)  # 404 / 409 as plain HTTP errors, before the socket is taken
         if body.get("Detach"):
             await backend.exec_start(exec_id, detach=True)

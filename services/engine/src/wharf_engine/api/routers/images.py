@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from wharf_common.errors import InvalidArgument
 
+from wharf_engine.api import schemas
 from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters
 from wharf_engine.api.routers.distribution import PullBackend, pull_response
@@ -52,7 +53,7 @@ def commit_router(backend: ImageBackend) -> APIRouter:
         container = q.get("container")
         if not container:
             raise InvalidArgument("container is required")
-        overrides = await json_body(request, required=False)
+        overrides = schemas.check(schemas.ContainerConfig, await json_body(request, required=False))
         image_id = await backend.container_commit(
             container, repo=q.get("repo") or None, tag=q.get("tag") or None, comment=q.get("comment") or "",
             author=q.get("author") or "", pause=qbool(request, "pause", default=True),

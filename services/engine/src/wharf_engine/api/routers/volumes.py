@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from wharf_engine.api import schemas
 from wharf_engine.api.params import json_body, qbool, qfilters
 
 
@@ -27,7 +28,7 @@ def router(backend: VolumeBackend) -> APIRouter:
 
     @r.post("/create", status_code=201)
     async def create(request: Request) -> Response:
-        body = await json_body(request, required=False)
+        body = schemas.check(schemas.VolumeCreate, await json_body(request, required=False))
         labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
         return JSONResponse(backend.volume_create(body.get("Name") or None, labels), status_code=201)
 

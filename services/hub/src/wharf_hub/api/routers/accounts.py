@@ -16,7 +16,7 @@ from ..schemas.accounts import (
     Token,
     TokenRequest,
 )
-from ..v1 import new_router, problems
+from ..v1 import RowId, new_router, problems
 
 
 def router(hub: Hub) -> APIRouter:
@@ -100,7 +100,7 @@ def router(hub: Hub) -> APIRouter:
         summary="Revoke an access token",
         responses=problems(401, 403, 404),
     )
-    def delete_token(token_id: int, request: Request) -> None:
+    def delete_token(token_id: RowId, request: Request) -> None:
         with hub.unit() as s:
             hub.accounts.delete_token(s, api_signed_in(hub, s, request), token_id)
 

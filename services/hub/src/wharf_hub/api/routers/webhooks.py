@@ -24,7 +24,7 @@ from ..schemas.webhooks import (
     WebhookCreated,
     WebhookInfo,
 )
-from ..v1 import new_router, problems
+from ..v1 import RowId, new_router, problems
 
 WEBHOOKS = "/repositories/{namespace}/{name}/webhooks"
 CALLBACK = "/u/{namespace}/{name}/hook/{secret}/"
@@ -56,7 +56,7 @@ def _api(hub: Hub) -> APIRouter:
         summary="Remove a webhook",
         responses=problems(401, 403, 404),
     )
-    def remove_webhook(namespace: str, name: str, webhook_id: int, request: Request) -> None:
+    def remove_webhook(namespace: str, name: str, webhook_id: RowId, request: Request) -> None:
         with hub.unit() as s:
             user = api_signed_in(hub, s, request)
             hub.webhooks.remove(s, user, hub.repos.get(s, user, namespace, name), webhook_id)
@@ -67,7 +67,7 @@ def _api(hub: Hub) -> APIRouter:
         responses=problems(401, 403, 404),
     )
     def list_deliveries(
-        namespace: str, name: str, webhook_id: int, request: Request, limit: int = Query(50, ge=1, le=500)
+        namespace: str, name: str, webhook_id: RowId, request: Request, limit: int = Query(50, ge=1, le=500)
     ) -> list[DeliveryInfo]:
         """Every attempt, newest first."""
         with hub.unit() as s:
@@ -81,7 +81,7 @@ def _api(hub: Hub) -> APIRouter:
         summary="Send a test delivery",
         responses=problems(401, 403, 404),
     )
-    def test_webhook(namespace: str, name: str, webhook_id: int, request: Request) -> Response:
+    def test_webhook(namespace: str, name: str, webhook_id: RowId, request: Request) -> Response:
         """A sample push payload, delivered once by the worker; see the deliveries for the result."""
         with hub.unit() as s:
             user = api_signed_in(hub, s, request)

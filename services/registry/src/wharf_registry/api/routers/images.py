@@ -17,6 +17,7 @@ from ...metrics import Metrics
 from ...names import RepositoryName, parse_repository
 from ...storage.base import PathNotFound
 from ..deps import Guard, identity_of
+from ..errors import error_response
 from ..files import FileRangeResponse
 from ..ranges import RangeNotSatisfiable, parse_range
 from ..responses import cache_headers, json_response
@@ -111,8 +112,8 @@ def router(backend: ImagesBackend, guard: Guard, metrics: Metrics) -> APIRouter:
         headers = {**cache_headers(), "Accept-Ranges": "bytes"}
         try:
             byte_range = parse_range(request.headers.get("range"), size)
-        except RangeNotSatisfiable:
-            return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        except RangeNotSatisfiable as exc:
+            return error_response(416, exc.message, {**headers, "Content-Range": f"bytes */{size}"})
         start, end = byte_range or (0, size)
         status = 200
         if byte_range is not None:
