@@ -220,7 +220,10 @@ def small_engine() -> Iterator[Engine]:
 
 
 def test_engine_refuses_oversized_bodies_with_its_error_shape(small_engine: Engine) -> None:
-    status, body = small_engine.request("POST", "/containers/create", b"{" + b" " * (17 * MiB) + b"}")
+    big = b"{" + b" " * (17 * MiB) + b"}"
+    status, body = small_engine.request(
+        "POST", "/containers/create", big, {"Content-Type": "application/json"}
+    )
     assert status == 413
     assert json.loads(body) == {"message": "request body too large: the limit is 16777216 bytes"}
     # a streamed route, chunked: refused while it streams
