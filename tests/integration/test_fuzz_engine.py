@@ -248,6 +248,14 @@ def test_an_exposed_port_that_does_not_parse_is_refused_at_create(engine: Fixtur
     assert engine.engine.request("GET", "/containers/json?all=1")[0] == 200
 
 
+def test_a_name_filter_that_is_not_a_regular_expression_is_a_400(engine: Fixture) -> None:
+    """``filters={"name": ["?"]}`` was re.error ("nothing to repeat"), a 500."""
+    status, body = engine.engine.request(
+        "GET", "/containers/json?all=1&filters=%7B%22name%22%3A%5B%22%3F%22%5D%7D"
+    )
+    assert status == 400 and b"invalid filter 'name=?'" in body, body
+
+
 @pytest.mark.parametrize(
     "path",
     [
