@@ -109,6 +109,10 @@ class EngineFuzzer(Fuzzer):
             return None  # the fake runtime refused to create a container, as it should
         if response.status_code == 503 and CLOSED in message:
             return None  # the registry (a closed port) does not answer: 503, as it should
+        if response.status_code == 400 and len(response.request.url or "") > 60_000 and not body:
+            # httptools refuses a request line past 64 KiB before the app sees it, in plain text
+            # (uvicorn's "Invalid HTTP request received."): the serving layer's, left to it
+            return None
         return super().judge(response)
 
 
@@ -242,6 +246,14 @@ def test_an_exposed_port_that_does_not_parse_is_refused_at_create(engine: Fixtur
     status, answer = engine.engine.request("POST", "/containers/create", body)
     assert status == 400 and b"invalid port specification" in answer, answer
     assert engine.engine.request("GET", "/containers/json?all=1")[0] == 200
+
+
+def test_a_name_filter_that_is_not_a_regular_expression_is_a_400(engine: Fixture) -> None:
+    """``filters={"name": ["?"]}`` was re.error ("nothing to repeat"), a 500."""
+    status, body = engine.engine.request(
+        "GET", "/containers/json?all=1&filters=%7B%22name%22%3A%5B%22%3F%22%5D%7D"
+    )
+    assert status == 400 and b"invalid filter 'name=?'" in body, body
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wharf_common.errors import InvalidArgument
 from wharf_common.humanize import human_duration
 
 from wharf_engine.containers.container import ZERO_TIME, Container
@@ -102,13 +103,21 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
     return data
 
 
+def _name_pattern(value: str) -> re.Pattern[str]:
+    """``name=`` is a regular expression, as in Docker; a broken one is a 400, not a re.error."""
+    try:
+        return re.compile(value.removeprefix("/"))
+    except re.error as exc:
+        raise InvalidArgument(f"invalid filter 'name={value}': {exc}") from None
+
+
 def _matches(container: Container, filters: dict[str, list[str]]) -> bool:
     for key, values in filters.items():
         if not values:
             continue
         if key == "status" and container.state.status not in values:
             return False
-        if key == "name" and not any(re.search(v.removeprefix("/"), container.name) for v in values):
+        if key == "name" and not any(_name_pattern(v).search(container.name) for v in values):
             return False
         if key == "id" and not any(container.id.startswith(v) for v in values):
             return False
