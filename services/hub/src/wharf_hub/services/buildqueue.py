@@ -89,7 +89,8 @@ class CeleryQueue:
 
 
 class NoQueue:
-    """No builders configured: builds stay queued, and say why in their log."""
+    """No builders configured: builds stay queued; the job that would send one fails with this
+    message in the hub's log."""
 
     def send(self, build_id: int) -> None:
         raise RuntimeError("no builder broker configured (WHARF_HUB_BUILDER__BROKER_URL)")
