@@ -258,3 +258,13 @@ def test_walk_context_never_follows_symlinks(tmp_path: Path) -> None:
 def test_walk_context_can_exclude_dockerfile_and_dockerignore(tmp_path: Path) -> None:
     make_context(tmp_path, ["Dockerfile", ".dockerignore", "app.py"])
     assert walked(tmp_path, ignore("Dockerfile", ".dockerignore")) == ["app.py"]
+
+
+def test_context_paths_keep_what_dockerignore_keeps_plus_the_files_always_sent(tmp_path: Path) -> None:
+    from wharf_common.dockerignore import context_paths
+
+    for name in ("Dockerfile", "app.py", "secret.key", ".dockerignore"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / ".dockerignore").write_text("*.key\nDockerfile\n.dockerignore\n")
+    sent = [str(p) for p in context_paths(tmp_path, {"Dockerfile", ".dockerignore", "missing"})]
+    assert sent == ["app.py", ".dockerignore", "Dockerfile"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from wharf_common.errors import InvalidArgument
-from wharf_hub.factories import Factory, assert_problem
+from wharf_hub.factories import PASSWORD, Factory, assert_problem
 from wharf_hub.services.pushhooks import BadSignature, parse_push, verify
 
 SECRET = "It's a Secret to Everybody"
@@ -196,3 +196,30 @@ def test_a_push_for_an_unknown_repository_is_not_found(hooked: tuple[TestClient,
         "/api/v1/repositories/alice/nope/autobuild/push", content=body, headers=github(body, secret)
     )
     assert_problem(r, 404)
+
+
+def test_a_push_payload_over_the_hubs_usual_body_limit_is_read(
+    hooked: tuple[TestClient, str], factory: Factory
+) -> None:
+    """GitHub sends payloads up to 25 MB: this route's limit is that, not the hub's 1 MiB."""
+    client, secret = hooked
+    body = push(commits=[{"id": str(i), "message": "x" * 1000} for i in range(2000)])
+    assert len(body) > 1 << 20
+    r = client.post(
+        "/api/v1/repositories/alice/web/autobuild/push", content=body, headers=github(body, secret)
+    )
+    assert r.status_code == 202 and len(r.json()["builds"]) == 1
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(hooked: tuple[TestClient, str]) -> None:
+    client, secret = hooked
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert_problem(
+        client.post(
+            "/api/v1/repositories/alice/web/autobuild/push", content=deep, headers=github(deep, secret)
+        ),
+        400,
+    )
+    info = client.get("/api/v1/repositories/alice/web/autobuild", auth=httpx.BasicAuth("alice", PASSWORD))
+    url = info.json()["trigger_url"].split("://", 1)[1].split("/", 1)[1]
+    assert_problem(client.post(f"/{url}", content=deep), 400)

@@ -13,7 +13,7 @@ from typing import IO, Annotated
 
 import typer
 from wharf_client import ClientError
-from wharf_common.dockerignore import DockerIgnore, walk_context
+from wharf_common.dockerignore import context_paths
 from wharf_common.humanize import human_size
 
 from ..humanize import time_ago, truncate_id
@@ -31,8 +31,6 @@ def _context_tar(path: Path, dockerfile: str | None) -> tuple[IO[bytes], str | N
     Like docker: the Dockerfile and .dockerignore are always sent, and a Dockerfile from outside
     the context travels inside it under a random name.
     """
-    ignore_file = path / ".dockerignore"
-    ignore = DockerIgnore.from_text(ignore_file.read_text() if ignore_file.exists() else "")
     name = dockerfile
     extra: tuple[Path, str] | None = None
     if dockerfile:
@@ -46,14 +44,8 @@ def _context_tar(path: Path, dockerfile: str | None) -> tuple[IO[bytes], str | N
             extra = (candidate, name)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who sends and closes it
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        always = {name or "Dockerfile", ".dockerignore"}
-        sent = set()
-        for relative in walk_context(path, ignore):
+        for relative in context_paths(path, {name or "Dockerfile", ".dockerignore"}):
             tar.add(path / relative, arcname=str(relative), recursive=False)
-            sent.add(str(relative))
-        for forced in sorted(always - sent):
-            if (path / forced).is_file():
-                tar.add(path / forced, arcname=forced, recursive=False)
         if extra:
             tar.add(extra[0], arcname=extra[1], recursive=False)
     spool.seek(0)

@@ -319,6 +319,21 @@ def walk_context(root: Path, ignore: DockerIgnore) -> Iterator[Path]:
     yield from _walk(root, PurePosixPath(), ignore)
 
 
+def context_paths(root: Path, always: Iterable[str] = ()) -> Iterator[Path]:
+    """What ``docker build ROOT`` sends, relative to ``root``: the paths its ``.dockerignore``
+    keeps (:func:`walk_context`), then each of ``always`` (the Dockerfile, ``.dockerignore``)
+    that it left out and that is a file, as the docker CLI always sends those."""
+    ignore_file = root / ".dockerignore"
+    ignore = DockerIgnore.from_text(ignore_file.read_text() if ignore_file.is_file() else "")
+    sent = set()
+    for relative in walk_context(root, ignore):
+        sent.add(str(relative))
+        yield relative
+    for forced in sorted(set(always) - sent):
+        if (root / forced).is_file():
+            yield Path(forced)
+
+
 def _walk(root: Path, relative: PurePosixPath, ignore: DockerIgnore) -> Iterator[Path]:
     with os.scandir(root / relative) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
@@ -338,6 +353,7 @@ __all__ = [
     "DockerIgnoreSyntaxError",
     "IgnorePattern",
     "clean_path",
+    "context_paths",
     "read_patterns",
     "walk_context",
 ]

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from wharf_common.dockerignore import DockerIgnore, walk_context
+from wharf_common.dockerignore import context_paths
 
 from .errors import BuildUserError
 
@@ -31,19 +31,11 @@ def inside(root: Path, relative: str, what: str) -> Path:
 
 def context_tar(context: Path, dockerfile: str) -> IO[bytes]:
     """A temporary file holding the tar of ``context``, positioned at its start."""
-    ignore_file = context / ".dockerignore"
-    ignore = DockerIgnore.from_text(ignore_file.read_text() if ignore_file.is_file() else "")
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller sends and closes it
     with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        sent = set()
-        for relative in walk_context(context, ignore):
-            if relative.parts and relative.parts[0] == ".git":
-                continue
-            tar.add(context / relative, arcname=str(relative), recursive=False)
-            sent.add(str(relative))
-        for forced in sorted({dockerfile, ".dockerignore"} - sent):
-            if (context / forced).is_file():
-                tar.add(context / forced, arcname=forced, recursive=False)
+        for relative in context_paths(context, {dockerfile, ".dockerignore"}):
+            if relative.parts[0] != ".git":
+                tar.add(context / relative, arcname=str(relative), recursive=False)
     spool.seek(0)
     return spool
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from wharf_common.bodylimit import BodyLimitMiddleware
+from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_private_key, public_key_pem
 
 from . import web
@@ -169,6 +169,9 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
+        rules=[
+            BodyRule.of("POST", builds.PUSH_WEBHOOK, max(settings.max_body_bytes, builds.PUSH_WEBHOOK_BODY))
+        ],
         respond=lambda scope, status, message: errors.render(Request(scope), status, message, None),
     )
     app.state.hub = hub

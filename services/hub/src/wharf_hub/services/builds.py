@@ -23,6 +23,7 @@ from wharf_common.errors import InvalidArgument, NotFound, Unauthorized
 
 from ..db.base import utcnow
 from ..db.models import AutomatedBuild, Build, BuildLink, BuildRule, Repository, Tag, User
+from ..db.models.builds import is_pattern
 from .access import can_admin, can_pull, can_push
 from .errors import AccessDenied
 from .jobs import enqueue
@@ -69,7 +70,7 @@ class RuleSpec:
 
 def rule_pattern(source_name: str) -> re.Pattern[str] | None:
     """``/regex/`` rules as compiled patterns; plain names give None."""
-    if len(source_name) > 2 and source_name.startswith("/") and source_name.endswith("/"):
+    if is_pattern(source_name):
         return re.compile(source_name[1:-1])
     return None
 
@@ -314,13 +315,13 @@ class BuildService:
             elif source_type is not None and source_name is not None:
                 if rule_matches(rule, source_type, source_name):
                     wanted.append((rule, source_name))
-            elif rule.enabled and rule_pattern(rule.source_name) is None:
+            elif rule.enabled and not rule.is_pattern:
                 wanted.append((rule, rule.source_name))
         if rule_id is not None and not wanted:
             raise InvalidBuildSettings(f"no build rule {rule_id}")
         builds = []
         for rule, ref in wanted:
-            if rule_pattern(ref) is not None:
+            if is_pattern(ref):
                 raise InvalidBuildSettings(f"rule {rule.id} matches refs by pattern: give source_name")
             tag = image_tag(rule, ref)
             if not TAG_RE.fullmatch(tag):

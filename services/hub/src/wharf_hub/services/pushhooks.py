@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument, Unauthorized
 
 ZERO = "0" * 40
@@ -74,7 +74,7 @@ def _payload(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     if content_type.startswith("application/x-www-form-urlencoded"):
         raw = urllib.parse.parse_qs(body.decode(errors="replace")).get("payload", [""])[0]
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except ValueError:
         raise InvalidArgument("the webhook body is not JSON") from None
     if not isinstance(data, dict):

@@ -70,6 +70,15 @@ class BuildRule(Base):
     build_args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    @property
+    def is_pattern(self) -> bool:
+        """``/regex/`` rather than a branch or tag name: it has no ref of its own to build."""
+        return is_pattern(self.source_name)
+
+
+def is_pattern(source_name: str) -> bool:
+    return len(source_name) > 2 and source_name.startswith("/") and source_name.endswith("/")
+
 
 class Build(Base):
     __tablename__ = "builds"
