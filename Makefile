@@ -84,6 +84,7 @@ lint: venv
 		tests/integration; do \
 		$(VENV)/bin/mypy $$t || exit 1; done
 	$(PY) deploy/lint/module_size.py
+	$(PY) deploy/lint/outside_paths.py
 
 # the peers measured beside wharf (only `make bench` needs them)
 bench-packages:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fail when a source module grows past the size STYLE.md asks for (split it by concept)."""
+"""Fail when a source module grows past 450 lines: split it by concept, as docs/ARCHITECTURE.md says."""
 
 from __future__ import annotations
 
