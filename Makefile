@@ -99,6 +99,7 @@ bench: setup bench-packages
 	$(PY) bench/net_bench.py
 	$(PY) bench/registry_bench.py
 	$(PY) bench/hub_bench.py
+	$(PY) bench/hub_scale_bench.py
 	$(PY) bench/builder_bench.py
 
 clean:

@@ -14,7 +14,7 @@ from .services.accounts import AccountService
 from .services.buildqueue import BuilderService
 from .services.builds import BuildService
 from .services.index import IndexService
-from .services.jobs import Worker
+from .services.jobs import Worker, queued
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.repositories import RepositoryService
@@ -44,10 +44,11 @@ class Hub:
     @contextmanager
     def unit(self) -> Iterator[Session]:
         """One request's unit of work: committed when the block ends, then the worker is woken
-        (a job may have been queued)."""
+        if it queued a job."""
         with self.db.session() as s:
             yield s
-        self.worker.wake()
+        if queued(s):
+            self.worker.wake()
 
 
 __all__ = ["Hub"]

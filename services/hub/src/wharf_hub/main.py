@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from wharf_common import serving
+from wharf_common import prefork, serving
 from wharf_common.datadir import PRIVATE_UMASK, private_root
 from wharf_common.logging import configure_logging
 
@@ -35,6 +35,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     names = [
         "host",
         "port",
+        "workers",
         "data_root",
         "database_url",
         "public_url",
@@ -65,6 +66,7 @@ def serve(argv: list[str]) -> None:
     p.add_argument("--registry-url", help="where the hub reads tags (default http://127.0.0.1:5000)")
     p.add_argument("--registry-endpoint", action="append", help="X-Docker-Endpoints entry (repeatable)")
     p.add_argument("--no-worker", action="store_true", help="deliver webhooks from `wharf-hub worker` only")
+    p.add_argument("--workers", type=int, help="processes serving the port (default 1)")
     p.add_argument("--pidfile", type=Path)
     _common(p)
     args = p.parse_args(argv)
@@ -76,17 +78,20 @@ def serve(argv: list[str]) -> None:
     settings = _settings(args, **({"port": port} if args.port == 0 else {}))
     configure_logging(settings.log_level, json=settings.log_json)
     migrate.upgrade(settings.database)
-    app = create_app(settings)
+    if settings.workers > 1:  # keys and secrets made once, here, before the workers race for them
+        build_hub(settings).db.dispose()
     log.info(
         "hub.listening",
         host=settings.host,
         port=port,
         database=settings.database.split("@")[-1],
         public_key=str(settings.public_key_path),
+        workers=settings.workers,
     )
-    serving.serve(
-        app,
+    prefork.serve_workers(
+        lambda: create_app(settings),
         [sock],
+        settings.workers,
         pidfile=settings.pidfile,
         cleanup=lambda: log.info("hub.stopped"),
         timeout_graceful_shutdown=5,

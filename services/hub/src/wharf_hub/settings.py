@@ -97,6 +97,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes serving the port (``--workers``); with more than one, use PostgreSQL."""
     data_root: Path = Path("/var/lib/wharf-hub")
     database_url: str | None = None
     """SQLAlchemy URL; default ``sqlite:///<data root>/hub.db``."""

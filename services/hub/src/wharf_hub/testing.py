@@ -26,6 +26,7 @@ class HubProcess:
         env: dict[str, str] | None = None,
         worker: bool = True,
         allow_webhooks_to: str = "127.0.0.0/8",
+        workers: int = 1,
     ) -> None:
         self.root = root
         self.registry_url = registry_url
@@ -34,6 +35,7 @@ class HubProcess:
         self.extra_env = env or {}
         self.worker = worker
         self.allow_webhooks_to = allow_webhooks_to
+        self.workers = workers
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = root / "hub.log"
@@ -90,6 +92,8 @@ class HubProcess:
         ]
         if not self.worker:
             cmd.append("--no-worker")
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._env())
         log.close()

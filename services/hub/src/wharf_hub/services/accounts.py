@@ -206,13 +206,13 @@ class AccountService:
                 if not user.is_active:
                     raise AccountNotActive()
                 return self.tokens_store.caller(token)
-        self.throttle.check(s, username, address)
+        failures = self.throttle.check(s, username, address)
         if not self.passwords.verify(user.password_hash if user else None, password) or user is None:
             self.throttle.fail(username, address)
             raise WrongCredentials()
         if not user.is_active:
             raise AccountNotActive()
-        self.throttle.clear(s, username, address)
+        self.throttle.clear(s, failures)
         return Caller(user)
 
     def authenticate(self, s: Session, username: str, password: str, address: str | None = None) -> User:

@@ -141,10 +141,13 @@ class IndexService:
         A private repository is "not found" to everyone who may not pull it, signed in or not,
         so that the answer does not tell whether it exists."""
         repo = self.repos.get(s, user, namespace, name)
+        grant = Grant(self._token(repo, "read", user), self.endpoints, self._images(s, repo))
+        # the count last: its row lock is held from here to the commit, so every other pull of
+        # this repository (from any process) waits only for a commit, not for this whole request
         s.execute(
             update(Repository).where(Repository.id == repo.id).values(pull_count=Repository.pull_count + 1)
         )
-        return Grant(self._token(repo, "read", user), self.endpoints, self._images(s, repo))
+        return grant
 
     def start_delete(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
         repo = self._deletable(s, user, namespace, name)

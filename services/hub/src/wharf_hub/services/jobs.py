@@ -31,11 +31,23 @@ LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 5
 
 
+QUEUED = "wharf.jobs_queued"
+"""``Session.info`` key: set when the unit of work queued a job, so that only then is the worker
+woken after the commit (every request woke it before, and its claim query cost each request a
+read of the jobs table)."""
+
+
 def enqueue(s: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None) -> Job:
     job = Job(kind=kind, payload=payload, run_at=run_at or utcnow())
     s.add(job)
     s.flush()
+    s.info[QUEUED] = True
     return job
+
+
+def queued(s: Session) -> bool:
+    """Whether this session queued a job."""
+    return bool(s.info.get(QUEUED))
 
 
 class Worker:
@@ -144,4 +156,4 @@ class Worker:
         self._threads.clear()
 
 
-__all__ = ["Handler", "Worker", "enqueue"]
+__all__ = ["Handler", "Worker", "enqueue", "queued"]

@@ -4,7 +4,9 @@ A v1 client sends Basic credentials on every index request (login check, one tok
 push and pull); argon2 costs 50-200 ms on purpose (~210 ms on
 the 2-core bench host). A successful check is remembered for a few
 minutes keyed by the user's *current* hash and a SHA-256 of the password, so a password
-change forgets it at once and nothing reusable is kept in memory.
+change forgets it at once and nothing reusable is kept in memory. Checks of the same key that
+arrive while one is running wait for its answer instead of running argon2 again (an engine
+pulling with 16 connections, or a hub process that has just started, sent 16 at once).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Passwords:
         self._remember = remember
         self._limit = limit
         self._good: dict[tuple[str, str], float] = {}
+        self._running: dict[tuple[str, str], _Check] = {}
         self._lock = threading.Lock()
 
     def hash(self, password: str) -> str:
@@ -50,16 +53,36 @@ class Passwords:
             seen = self._good.get(key)
             if seen is not None and now - seen < self._remember:
                 return True
+            check = self._running.get(key)
+            first = check is None
+            if check is None:
+                check = self._running[key] = _Check()
+        if not first:
+            check.done.wait()
+            return check.ok
         try:
-            ok = self._hasher.verify(stored_hash, password)
+            check.ok = self._hasher.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
-            return False
-        if ok:
+            check.ok = False
+        finally:
             with self._lock:
-                if len(self._good) >= self._limit:
-                    self._good.clear()
-                self._good[key] = now
-        return ok
+                if check.ok:
+                    if len(self._good) >= self._limit:
+                        self._good.clear()
+                    self._good[key] = now
+                del self._running[key]
+            check.done.set()
+        return check.ok
+
+
+class _Check:
+    """One argon2 check in progress, and its answer for those who waited for it."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
 
 
 __all__ = ["Passwords"]

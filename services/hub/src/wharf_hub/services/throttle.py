@@ -49,12 +49,14 @@ class LoginThrottle:
     def key(account: str, address: str | None) -> str:
         return f"{account.lower()[:40]}|{(address or '-')[:59]}"
 
-    def check(self, s: Session, account: str, address: str | None) -> None:
-        """:class:`TooManyAttempts` while this account must wait at this address."""
+    def check(self, s: Session, account: str, address: str | None) -> ThrottleRow | None:
+        """:class:`TooManyAttempts` while this account must wait at this address; else the
+        account's count of failures here, if there is one (for :meth:`clear`)."""
         row = s.get(ThrottleRow, self.key(account, address))
         now = utcnow()
         if row is not None and row.blocked_until is not None and row.blocked_until > now:
             raise TooManyAttempts(_seconds(row.blocked_until - now))
+        return row
 
     def fail(self, account: str, address: str | None) -> None:
         """Count a failure, in a transaction of its own (the request's rolls back with the
@@ -88,8 +90,11 @@ class LoginThrottle:
             wait = min(self.limit.max_backoff, self.limit.backoff * 2.0 ** min(over, 40))
             row.blocked_until = now + timedelta(seconds=wait)
 
-    def clear(self, s: Session, account: str, address: str | None) -> None:
-        s.execute(delete(ThrottleRow).where(ThrottleRow.key == self.key(account, address)))
+    def clear(self, s: Session, row: ThrottleRow | None) -> None:
+        """Forget the failures :meth:`check` found; nothing to write when there were none (the
+        common case: a correct password would otherwise cost every request a write)."""
+        if row is not None:
+            s.execute(delete(ThrottleRow).where(ThrottleRow.key == row.key))
 
 
 class MailLimiter:
