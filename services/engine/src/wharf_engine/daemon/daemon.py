@@ -40,6 +40,7 @@ from . import (
     commit,
     cp,
     create,
+    df,
     images,
     inspect,
     lifecycle,
@@ -354,6 +355,9 @@ class Daemon:
     # -- system -------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         return inspect.system_info(self)
+
+    def system_df(self, kinds: list[str]) -> dict[str, Any]:
+        return df.system_df(self, kinds)
 
     def ncpu(self) -> int:
         return os.cpu_count() or 1
