@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from engines import Engine, needs_docker
@@ -74,3 +75,59 @@ def test_system_df_in_dockers_shape_and_with_the_cli(engine: Engine) -> None:
     finally:
         engine.docker("rm", "-f", "dfuser")
         engine.docker("volume", "rm", "dfvol")
+
+
+def _cgroup(controller: str, cid: str, name: str) -> str:
+    return (Path("/sys/fs/cgroup") / controller / "wharf" / cid / name).read_text().strip()
+
+
+def test_docker_update_applies_limits_to_the_running_container(engine: Engine) -> None:
+    cid = ok(engine.docker("run", "-d", "--name", "upd", "busybox", "sleep", "60")).strip()
+    try:
+        limits = ["--memory", "64m", "--memory-swap", "128m", "--cpus", "0.5", "--pids-limit", "40"]
+        out = ok(engine.docker("update", *limits, "--cpu-shares", "512", "--restart", "always", "upd"))
+        assert out.strip() == "upd"
+        assert _cgroup("memory", cid, "memory.limit_in_bytes") == str(64 * 1024 * 1024)
+        assert _cgroup("memory", cid, "memory.memsw.limit_in_bytes") == str(128 * 1024 * 1024)
+        assert _cgroup("cpu", cid, "cpu.cfs_quota_us") == "50000"
+        assert _cgroup("cpu", cid, "cpu.shares") == "512"
+        assert _cgroup("pids", cid, "pids.max") == "40"
+        host = engine.json("GET", "/containers/upd/json")["HostConfig"]
+        assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
+            64 * 1024 * 1024, 128 * 1024 * 1024, 500_000_000, 40,
+        )  # fmt: skip
+        assert host["RestartPolicy"] == {"Name": "always", "MaximumRetryCount": 0}
+        status, body = engine.request("POST", "/v1.45/containers/upd/update", {"CpuShares": 256})
+        assert (status, json.loads(body)) == (200, {"Warnings": []})
+        ok(engine.docker("restart", "-t", "0", "upd"))  # kept: the next start's spec has them
+        assert _cgroup("memory", cid, "memory.limit_in_bytes") == str(64 * 1024 * 1024)
+        assert _cgroup("cpu", cid, "cpu.shares") == "256"
+    finally:
+        engine.docker("rm", "-f", "upd")
+
+
+def test_update_refuses_what_it_cannot_do(engine: Engine) -> None:
+    ok(engine.docker("create", "--name", "updbad", "--memory", "64m", "--memory-swap", "96m", "busybox"))
+    try:
+        status, body = engine.request("POST", "/containers/updbad/update", {"Memory": 128 * 1024 * 1024})
+        assert status == 409 and b"smaller than already set memoryswap" in body
+        status, body = engine.request("POST", "/containers/updbad/update", {"CpusetMems": "0"})
+        assert status == 400 and b"CpusetMems" in body
+        status, body = engine.request("POST", "/containers/updbad/update", {"Memory": "64m"})
+        assert status == 400 and b"Memory" in body
+        status, body = engine.request(
+            "POST", "/containers/updbad/update", {"RestartPolicy": {"Name": "bogus"}}
+        )
+        assert status == 400 and b"bogus" in body
+        status, body = engine.request("POST", "/containers/updbad/update", {"BlkioWeight": 5})
+        assert status == 400 and b"10 to 1000" in body
+        if not Path("/sys/fs/cgroup/blkio/blkio.weight").exists():
+            status, body = engine.request("POST", "/containers/updbad/update", {"BlkioWeight": 300})
+            assert status == 400 and b"BlkioWeight" in body
+        assert engine.request("POST", "/containers/nosuch/update", {})[0] == 404
+        rm = engine.docker("run", "-d", "--rm", "--name", "updrm", "busybox", "sleep", "30")
+        assert rm.returncode == 0
+        refused = engine.docker("update", "--restart", "always", "updrm")
+        assert refused.returncode != 0 and b"AutoRemove is enabled" in refused.stderr
+    finally:
+        engine.docker("rm", "-f", "updbad", "updrm")

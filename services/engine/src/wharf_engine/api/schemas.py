@@ -40,7 +40,27 @@ class Ulimit(TypedDict, total=False):
     Hard: int | None
 
 
-class HostConfig(TypedDict, total=False):
+class Resources(TypedDict, total=False):
+    """The limits ``HostConfig`` shares with ``POST /containers/{id}/update``."""
+
+    CpusetCpus: str | None
+    CpusetMems: str | None
+    Memory: int | None
+    MemorySwap: int | None
+    MemoryReservation: int | None
+    CpuShares: int | None
+    CpuPeriod: int | None
+    CpuQuota: int | None
+    NanoCpus: int | None
+    PidsLimit: int | None
+    BlkioWeight: int | None
+
+
+class ContainerUpdate(Resources, total=False):
+    RestartPolicy: RestartPolicy | None
+
+
+class HostConfig(Resources, total=False):
     Binds: Strings
     Links: Strings
     VolumesFrom: Strings
@@ -52,7 +72,6 @@ class HostConfig(TypedDict, total=False):
     ExtraHosts: Strings
     SecurityOpt: Strings
     NetworkMode: str | None
-    CpusetCpus: str | None
     LogConfig: LogConfig | None
     RestartPolicy: RestartPolicy | None
     PortBindings: dict[str, list[PortBinding] | None] | None
@@ -60,13 +79,6 @@ class HostConfig(TypedDict, total=False):
     Privileged: bool | None
     PublishAllPorts: bool | None
     ReadonlyRootfs: bool | None
-    Memory: int | None
-    MemorySwap: int | None
-    CpuShares: int | None
-    CpuPeriod: int | None
-    CpuQuota: int | None
-    NanoCpus: int | None
-    PidsLimit: int | None
     ShmSize: int | None
     Ulimits: list[Ulimit] | None
     Tmpfs: StringMap

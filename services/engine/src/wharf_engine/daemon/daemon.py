@@ -55,6 +55,7 @@ from . import (
     start,
     stats,
     top,
+    update,
     userns,
     volumes,
     wait,
@@ -276,6 +277,9 @@ class Daemon:
 
     def container_rename(self, ref: str, name: str) -> None:
         rename.container_rename(self, ref, name)
+
+    async def container_update(self, ref: str, update_config: dict[str, Any]) -> dict[str, Any]:
+        return await update.container_update(self, ref, update_config)
 
     async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]:
         return await top.container_top(self, ref, ps_args)
