@@ -131,3 +131,74 @@ def test_update_refuses_what_it_cannot_do(engine: Engine) -> None:
         assert refused.returncode != 0 and b"AutoRemove is enabled" in refused.stderr
     finally:
         engine.docker("rm", "-f", "updbad", "updrm")
+
+
+def test_cheap_host_config_options_are_honoured(engine: Engine) -> None:
+    script = (
+        "cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj; df -k /dev/shm /run | tail -2; mount"
+    )
+    flags = ["--tmpfs", "/run:exec,size=2m", "--shm-size", "8m", "--sysctl", "net.ipv4.ip_forward=1"]
+    out = ok(engine.docker("run", "--rm", *flags, "--oom-score-adj", "300", "busybox", "sh", "-c", script))
+    lines = out.splitlines()
+    assert lines[:2] == ["1", "300"]
+    assert lines[2].split()[1] == "8192" and lines[3].split()[1] == "2048"
+    run = next(line for line in lines if " /run " in line)
+    assert "nosuid" in run and "noexec" not in run
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [(("--cgroup-parent", "/mine"), "HostConfig.CgroupParent"), (("--init",), "HostConfig.Init"),
+     (("--ipc", "host"), "HostConfig.IpcMode"), (("--pid", "host"), "HostConfig.PidMode"),
+     (("--runtime", "kata"), "HostConfig.Runtime"),
+     (("--volume-driver", "convoy"), "HostConfig.VolumeDriver"),
+     (("--device-cgroup-rule", "c 1:3 rwm"), "HostConfig.DeviceCgroupRules")],
+)  # fmt: skip
+def test_options_the_engine_cannot_honour_are_refused_by_name(
+    engine: Engine, flags: tuple[str, ...], field: str
+) -> None:
+    result = engine.docker("create", *flags, "busybox")
+    assert result.returncode != 0
+    assert field.encode() in result.stderr, result.stderr
+
+
+def test_default_bodies_of_docker_py_are_accepted(engine: Engine) -> None:
+    import docker
+
+    client = docker.DockerClient(base_url=engine.host, version="1.41")
+    try:
+        container = client.containers.create("busybox", "true", name="pydefaults")
+        container.remove()
+        made = client.api.create_container("busybox", "true", host_config=client.api.create_host_config())
+        client.api.remove_container(made["Id"])
+    finally:
+        client.close()
+
+
+def test_unknown_volume_drivers_and_options_are_400s(engine: Engine) -> None:
+    status, body = engine.request("POST", "/volumes/create", {"Name": "v1", "Driver": "convoy"})
+    assert status == 400 and 'plugin "convoy" not found' in json.loads(body)["message"]
+    status, body = engine.request("POST", "/volumes/create", {"Name": "v1", "DriverOpts": {"type": "nfs"}})
+    assert status == 400 and b"DriverOpts" in body
+    assert engine.request("POST", "/volumes/create", {"Name": "v1", "Driver": "local"})[0] == 201
+    engine.docker("volume", "rm", "v1")
+    status, body = engine.request("POST", "/containers/create",
+                                  {"Image": "busybox", "HostConfig": {"VolumeDriver": "convoy"}})  # fmt: skip
+    assert status == 400 and b"VolumeDriver" in body
+
+
+def test_log_drivers_as_docker(engine: Engine) -> None:
+    syslog = {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": "syslog"}}}
+    status, body = engine.request("POST", "/containers/create", syslog)
+    assert status == 400 and b"syslog" in body
+    ok(engine.docker("run", "--name", "nolog", "--log-driver", "none", "busybox", "echo", "hi"))
+    try:
+        result = engine.docker("logs", "nolog")
+        assert result.returncode != 0
+        assert b"configured logging driver does not support reading" in result.stderr
+        default = ok(engine.docker("create", "--log-opt", "max-size=1m", "busybox"))
+        log = engine.json("GET", f"/containers/{default.strip()}/json")["HostConfig"]["LogConfig"]
+        assert log == {"Type": "json-file", "Config": {"max-size": "1m"}}
+        engine.docker("rm", default.strip())
+    finally:
+        engine.docker("rm", "-f", "nolog")

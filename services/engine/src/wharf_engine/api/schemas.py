@@ -82,6 +82,15 @@ class HostConfig(Resources, total=False):
     ShmSize: int | None
     Ulimits: list[Ulimit] | None
     Tmpfs: StringMap
+    Sysctls: StringMap
+    Annotations: StringMap
+    MaskedPaths: Strings
+    ReadonlyPaths: Strings
+    OomScoreAdj: int | None
+    MemorySwappiness: int | None
+    OomKillDisable: bool | None
+    Runtime: str | None
+    VolumeDriver: str | None
     ConsoleSize: list[int] | None
 
 

@@ -14,7 +14,7 @@ from wharf_engine.logs import config as log_config
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
-from . import restart, userns
+from . import create_checks, restart, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -74,6 +74,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
     security.validate(host_config)
+    create_checks.check(config, host_config, runtime=daemon.settings.runtime)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     config.pop("NetworkingConfig", None)

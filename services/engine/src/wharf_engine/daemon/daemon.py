@@ -302,7 +302,15 @@ class Daemon:
         return self.events.stream(since=since, until=until, filters=filters)
 
     # -- volumes ------------------------------------------------------------
-    def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]:
+    def volume_create(
+        self,
+        name: str | None,
+        labels: dict[str, str],
+        *,
+        driver: str = "",
+        driver_opts: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        volumes.check_driver(driver, driver_opts)
         return volumes.volume_inspect(self, self.volumes.create(name, labels=labels)["Name"])
 
     def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
 from wharf_engine.containers.users import resolve_user
-from wharf_engine.runtime import security
+from wharf_engine.runtime import options, security
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
@@ -78,6 +78,7 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         userns=userns.joined_userns(daemon, container),
     )
     security.apply(spec, container.host_config)
+    options.apply(spec, container.host_config)
     bundle = container.dir / "bundle"
     if bundle.exists():
         shutil.rmtree(bundle)

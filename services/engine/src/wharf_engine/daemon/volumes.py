@@ -32,6 +32,16 @@ def referenced(daemon: Daemon, name: str) -> Container:
         raise InvalidArgument(f"could not get container for {name}: No such container: {name}") from None
 
 
+def check_driver(driver: str, driver_opts: dict[str, str] | None) -> None:
+    """Only the local driver, and without its mount options (type, device, o): 400 otherwise."""
+    if driver not in ("", "local"):
+        raise InvalidArgument(f'error looking up volume plugin {driver}: plugin "{driver}" not found')
+    if driver_opts:
+        raise InvalidArgument(
+            f"DriverOpts {sorted(driver_opts)} are not supported: local volumes here are plain directories"
+        )
+
+
 def _users(daemon: Daemon, name: str) -> list[str]:
     return [c.id for c in daemon.containers.all() if any(m.get("Name") == name for m in c.mounts)]
 
