@@ -60,7 +60,7 @@ def test_allowed_non_zero_values_are_accepted() -> None:
 
 
 def test_unknown_runtime_is_refused() -> None:
-    with pytest.raises(InvalidArgument, match="HostConfig.Runtime"):
+    with pytest.raises(InvalidArgument, match=r"HostConfig\.Runtime"):
         check({}, {"Runtime": "kata"}, runtime="runc")
 
 

@@ -94,6 +94,15 @@ class HostConfig(Resources, total=False):
     ConsoleSize: list[int] | None
 
 
+class Healthcheck(TypedDict, total=False):
+    Test: Strings
+    Interval: int | None
+    Timeout: int | None
+    Retries: int | None
+    StartPeriod: int | None
+    StartInterval: int | None
+
+
 class ContainerConfig(TypedDict, total=False):
     """``POST /commit``'s body; with ``HostConfig`` it is ``POST /containers/create``'s."""
 
@@ -117,6 +126,8 @@ class ContainerConfig(TypedDict, total=False):
     Labels: StringMap
     ExposedPorts: dict[str, Any] | None
     Volumes: dict[str, Any] | None
+    Healthcheck: Healthcheck | None
+    Shell: Strings
 
 
 class ContainerCreate(ContainerConfig, total=False):

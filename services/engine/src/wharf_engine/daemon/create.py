@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from wharf_common.errors import InvalidArgument
 
+from wharf_engine.containers import health
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
@@ -72,6 +73,8 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     if not argv:
         raise InvalidArgument("No command specified")
     host_config = dict(config.pop("HostConfig", None) or {})
+    healthcheck = health.merge(image_config.get("Healthcheck"), config.get("Healthcheck"))
+    health.validate(healthcheck)
     restart.validate(host_config)
     security.validate(host_config)
     create_checks.check(config, host_config, runtime=daemon.settings.runtime)
@@ -110,6 +113,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         "ExposedPorts": {**(image_config.get("ExposedPorts") or {}), **(config.get("ExposedPorts") or {})}
         or None,
     }
+    if healthcheck is not None:
+        full["Healthcheck"] = healthcheck
+    if config.get("Shell") or image_config.get("Shell"):
+        full["Shell"] = config.get("Shell") or image_config.get("Shell")
     if config.get("StopSignal") or image_config.get("StopSignal"):
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
     if config.get("StopTimeout") is not None:

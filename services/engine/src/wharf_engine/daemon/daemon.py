@@ -64,6 +64,7 @@ from . import auth as registry_auth
 from . import exec as execs
 from . import image_delete as rmi
 from .events import EventBus
+from .health import HealthMonitors
 from .network import Networks
 
 log = structlog.get_logger(__name__)
@@ -109,6 +110,7 @@ class Daemon:
         self.registries = RegistryService.from_settings(settings)  # names → index/registry, pings
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
+        self.health = HealthMonitors(self)
 
     def container_event(self, container: Container, action: str, **extra: str) -> None:
         attrs = {**(container.config.get("Labels") or {}), "image": str(container.config.get("Image") or ""),
@@ -123,6 +125,7 @@ class Daemon:
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""
+        self.health.stop(container.id)
         # a fresh context: the exit belongs to no request (not the start that armed the watch)
         task = asyncio.get_running_loop().create_task(
             monitor.handle_exit(self, container), context=contextvars.Context()
@@ -142,10 +145,14 @@ class Daemon:
 
     async def restore(self) -> None:
         await restore.restore(self)
+        for container in self.containers.all():
+            if container.state.running:  # probes begin again, as after Docker's restart
+                self.health.start(container)
 
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
         self.shims.close()
+        self.health.close()
         if self.idmapped is not None:
             self.idmapped.close()
         self.networks.teardown()

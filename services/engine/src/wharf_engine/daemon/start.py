@@ -164,6 +164,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         await daemon.runtime.kill(container.id, 9, all=True)
         raise
     network.refresh_linkers(daemon, container)
+    daemon.health.start(container)
     daemon.container_event(container, "start")
     log.info("container.started", container_id=container.id, pid=pid)
     container.notify()
