@@ -40,6 +40,32 @@ class Ulimit(TypedDict, total=False):
     Hard: int | None
 
 
+class BindOptions(TypedDict, total=False):
+    Propagation: str | None
+    CreateMountpoint: bool | None
+
+
+class VolumeOptions(TypedDict, total=False):
+    NoCopy: bool | None
+    Labels: StringMap
+    Subpath: str | None
+
+
+class TmpfsOptions(TypedDict, total=False):
+    SizeBytes: int | None
+    Mode: int | None
+
+
+class Mount(TypedDict, total=False):
+    Type: str | None
+    Source: str | None
+    Target: str | None
+    ReadOnly: bool | None
+    BindOptions: BindOptions | None
+    VolumeOptions: VolumeOptions | None
+    TmpfsOptions: TmpfsOptions | None
+
+
 class Resources(TypedDict, total=False):
     """The limits ``HostConfig`` shares with ``POST /containers/{id}/update``."""
 
@@ -91,6 +117,7 @@ class HostConfig(Resources, total=False):
     OomKillDisable: bool | None
     Runtime: str | None
     VolumeDriver: str | None
+    Mounts: list[Mount] | None
     ConsoleSize: list[int] | None
 
 
