@@ -66,6 +66,12 @@ class Mount(TypedDict, total=False):
     TmpfsOptions: TmpfsOptions | None
 
 
+class DeviceMapping(TypedDict, total=False):
+    PathOnHost: str | None
+    PathInContainer: str | None
+    CgroupPermissions: str | None
+
+
 class Resources(TypedDict, total=False):
     """The limits ``HostConfig`` shares with ``POST /containers/{id}/update``."""
 
@@ -118,6 +124,8 @@ class HostConfig(Resources, total=False):
     Runtime: str | None
     VolumeDriver: str | None
     Mounts: list[Mount] | None
+    Devices: list[DeviceMapping] | None
+    GroupAdd: Strings
     ConsoleSize: list[int] | None
 
 

@@ -12,7 +12,7 @@ import structlog
 from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
-from wharf_engine.containers.users import resolve_user
+from wharf_engine.containers.users import group_ids, resolve_user
 from wharf_engine.runtime import options, security
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
@@ -64,7 +64,10 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
             cwd=cwd,
             uid=user.uid,
             gid=user.gid,
-            additional_gids=user.additional_gids,
+            additional_gids=[
+                *user.additional_gids,
+                *group_ids(root, container.host_config.get("GroupAdd") or []),
+            ],
             terminal=container.tty,
             console_size=(int(console[0]), int(console[1])) if console and console[0] else None,
         ),

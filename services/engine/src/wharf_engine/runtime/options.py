@@ -13,6 +13,8 @@ from typing import Any
 
 from wharf_common.errors import InvalidArgument
 
+from . import devices
+
 TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
 _OPPOSITES = {"exec": "noexec", "suid": "nosuid", "dev": "nodev"}
 TMPFS_OPTIONS = {"rw", "ro", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "sync", "async", "dirsync",
@@ -70,6 +72,7 @@ def _numa_nodes() -> int:
 
 
 def validate(host_config: dict[str, Any]) -> None:
+    devices.devices(host_config)
     for destination, options in (host_config.get("Tmpfs") or {}).items():
         tmpfs_options(str(destination), str(options))
     shm = int(host_config.get("ShmSize") or 0)
@@ -103,6 +106,7 @@ def validate(host_config: dict[str, Any]) -> None:
 def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
     """Edit a built spec with the options above (already validated at create)."""
     linux, resources = spec["linux"], spec["linux"]["resources"]
+    devices.apply(spec, host_config)
     for destination, options in (host_config.get("Tmpfs") or {}).items():
         spec["mounts"].append(tmpfs_mount(str(destination), tmpfs_options(str(destination), str(options))))
     shm = int(host_config.get("ShmSize") or 0)
