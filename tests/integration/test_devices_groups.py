@@ -55,3 +55,10 @@ def test_bad_devices_are_400s(engine: Engine) -> None:
         status, body = engine.request("POST", "/containers/create",
                                       {"Image": "busybox", "HostConfig": {"Devices": [device]}})  # fmt: skip
         assert status == 400 and message in body, body
+
+
+def test_wharf_run_group_add_and_device(engine: Engine) -> None:
+    out = ok(engine.wharf("run", "--rm", "--group-add", "4242", "--device", "/dev/zero:/dev/z:r", "busybox",
+                          "sh", "-c", "id -G; stat -c %t:%T /dev/z"))  # fmt: skip
+    groups, device = out.splitlines()
+    assert "4242" in groups.split() and device == "1:5"

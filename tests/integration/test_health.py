@@ -183,3 +183,17 @@ def test_health_monitor_resumes_after_engine_restart(fresh_engine: Engine) -> No
     ok(engine.docker("exec", "hrestart", "touch", "/tmp/ok"))
     status_is(engine, "hrestart", "healthy")
     engine.docker("rm", "-f", "hrestart")
+
+
+def test_wharf_run_health_flags(engine: Engine, cleanup: list[str]) -> None:
+    cleanup.extend(["hwharf", "hwnone"])
+    ok(engine.wharf("run", "-d", "--name", "hwharf", "--health-cmd", "true", "--health-interval", "300ms",
+                    "--health-timeout", "2s", "--health-retries", "2", "--health-start-period", "1s",
+                    "busybox", "sleep", "60"))  # fmt: skip
+    check = engine.json("GET", "/containers/hwharf/json")["Config"]["Healthcheck"]
+    assert check == {"Test": ["CMD-SHELL", "true"], "Interval": 300_000_000, "Timeout": 2_000_000_000,
+                     "StartPeriod": 1_000_000_000, "StartInterval": 0, "Retries": 2}  # fmt: skip
+    status_is(engine, "hwharf", "healthy")
+    assert "(healthy)" in ok(engine.wharf("ps", "--filter", "name=hwharf"))
+    ok(engine.wharf("run", "-d", "--name", "hwnone", "--no-healthcheck", "busybox", "sleep", "60"))
+    assert engine.json("GET", "/containers/hwnone/json")["Config"]["Healthcheck"] == {"Test": ["NONE"]}
