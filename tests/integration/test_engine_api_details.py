@@ -202,3 +202,9 @@ def test_log_drivers_as_docker(engine: Engine) -> None:
         engine.docker("rm", default.strip())
     finally:
         engine.docker("rm", "-f", "nolog")
+
+
+def test_domainname_is_the_containers_uts_domain(engine: Engine) -> None:
+    out = ok(engine.docker("run", "--rm", "--hostname", "web", "--domainname", "example.test", "busybox",
+                           "cat", "/proc/sys/kernel/domainname"))  # fmt: skip
+    assert out.strip() == "example.test"

@@ -81,7 +81,7 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         userns=userns.joined_userns(daemon, container),
     )
     security.apply(spec, container.host_config)
-    options.apply(spec, container.host_config)
+    options.apply(spec, container.host_config, container.config)
     bundle = container.dir / "bundle"
     if bundle.exists():
         shutil.rmtree(bundle)

@@ -103,8 +103,12 @@ def validate(host_config: dict[str, Any]) -> None:
                 )
 
 
-def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
-    """Edit a built spec with the options above (already validated at create)."""
+def apply(spec: dict[str, Any], host_config: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+    """Edit a built spec with the options above (already validated at create), and the
+    container's ``Config.Domainname`` (its UTS domain name)."""
+    domainname = str((config or {}).get("Domainname") or "")
+    if domainname and host_config.get("NetworkMode") != "host":  # as dockerd: a UTS-namespaced sysctl
+        spec["linux"].setdefault("sysctl", {})["kernel.domainname"] = domainname
     linux, resources = spec["linux"], spec["linux"]["resources"]
     devices.apply(spec, host_config)
     for destination, options in (host_config.get("Tmpfs") or {}).items():
@@ -116,7 +120,7 @@ def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
                 mount["options"] = [o for o in mount["options"] if not o.startswith("size=")]
                 mount["options"].append(f"size={max(shm // 1024, 1)}k")
     if sysctls := _sysctls(host_config):
-        linux["sysctl"] = sysctls
+        linux.setdefault("sysctl", {}).update(sysctls)
     if score := int(host_config.get("OomScoreAdj") or 0):
         spec["process"]["oomScoreAdj"] = score
     if annotations := host_config.get("Annotations"):
