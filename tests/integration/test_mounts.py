@@ -112,3 +112,13 @@ def test_mount_fields_of_the_wrong_type_are_400s(engine: Engine) -> None:
         "POST", "/containers/create", {"Image": "busybox", "HostConfig": {"Mounts": [mount]}}
     )
     assert status == 400 and b"SizeBytes" in body
+
+
+def test_nul_bytes_in_mount_and_device_paths_are_400s(engine: Engine) -> None:
+    subpath = {"Type": "volume", "Target": "/x", "VolumeOptions": {"Subpath": "a\x00"}}
+    for host_config in ({"Mounts": [{"Type": "bind", "Source": "/tmp/a\x00b", "Target": "/x"}]},
+                        {"Mounts": [subpath]}, {"Devices": [{"PathOnHost": "/dev/zero\x00"}]}):  # fmt: skip
+        status, body = engine.request(
+            "POST", "/containers/create", {"Image": "busybox", "HostConfig": host_config}
+        )
+        assert status == 400 and b"NUL" in body, body

@@ -32,6 +32,8 @@ def _one(entry: Any) -> Device:
     permissions = str(entry.get("CgroupPermissions") or "rwm")
     if not host:
         raise InvalidArgument("HostConfig.Devices: PathOnHost must not be empty")
+    if "\0" in host or "\0" in inside:
+        raise InvalidArgument("HostConfig.Devices: a path contains a NUL byte")
     if not inside.startswith("/"):
         raise InvalidArgument(f"HostConfig.Devices: {inside} is not an absolute path")
     if not permissions or set(permissions) - set("rwm") or len(set(permissions)) != len(permissions):

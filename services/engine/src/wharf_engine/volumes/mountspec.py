@@ -34,6 +34,8 @@ def _fail(kind: str, message: str) -> InvalidMount:
 
 
 def _absolute(kind: str, path: str) -> str:
+    if "\0" in path:
+        raise _fail(kind, "invalid mount path: it contains a NUL byte")
     if not path.startswith("/"):
         raise _fail(kind, f"invalid mount path: '{path}' mount path must be absolute")
     return posixpath.normpath(path)
@@ -97,6 +99,8 @@ def _volume(mount: dict[str, Any], source: str, target: str, read_only: bool) ->
             "volume", "VolumeOptions.DriverConfig: this engine has only the local driver, without options"
         )
     subpath = str(options.get("Subpath") or "")
+    if "\0" in subpath:
+        raise _fail("volume", "invalid subpath: it contains a NUL byte")
     if subpath and (subpath.startswith("/") or ".." in subpath.split("/")):
         raise _fail("volume", f"invalid subpath {subpath!r}: it must be relative and can't contain '..'")
     labels = {str(k): str(v) for k, v in (options.get("Labels") or {}).items()}
