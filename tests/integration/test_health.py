@@ -84,6 +84,14 @@ def test_failing_probe_becomes_unhealthy_after_retries(engine: Engine, cleanup: 
     assert "(unhealthy)" in ok(engine.docker("ps", "--format", "{{.Status}}", "--filter", "name=hbad"))
 
 
+def test_probe_runs_as_the_container_user_with_its_added_groups(engine: Engine, cleanup: list[str]) -> None:
+    cleanup.append("hgroups")
+    ok(engine.docker("run", "-d", "--name", "hgroups", "-u", "nobody", "--group-add", "4242", "--health-cmd",
+                     "id -u; id -G", *FAST, "busybox", "sleep", "60"))  # fmt: skip
+    output = status_is(engine, "hgroups", "healthy")["Log"][0]["Output"].split()
+    assert output[0] == "65534" and "4242" in output[1:]
+
+
 def test_hanging_probe_is_killed_at_its_timeout(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hhang")
     flags = ["--health-cmd", "exec sleep 1000", "--health-timeout", "1s", "--health-interval", "300ms"]

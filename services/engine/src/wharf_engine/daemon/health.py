@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from wharf_common.errors import WharfError
 
 from wharf_engine.containers import health
 from wharf_engine.containers.container import Container, now_rfc3339
-from wharf_engine.containers.users import resolve_user
+from wharf_engine.containers.users import group_ids, resolve_user
 from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.runtime.spec import DEFAULT_CAPS, host_rlimits
 
@@ -95,10 +96,12 @@ class HealthMonitors:
 
 
 def _process(container: Container, argv: list[str]) -> dict[str, Any]:
-    user = resolve_user(rootfs(container), str(container.config.get("User") or ""))
+    root = rootfs(container)
+    user = resolve_user(root, str(container.config.get("User") or ""))
+    groups = [*user.additional_gids, *group_ids(root, container.host_config.get("GroupAdd") or [])]
     return {
         "terminal": False,
-        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": groups},
         "args": argv,
         "env": [e for e in container.config.get("Env") or [] if "=" in e],
         "cwd": container.config.get("WorkingDir") or "/",
@@ -121,7 +124,7 @@ async def run_probe(daemon: Daemon, container: Container, probe: health.Probe) -
             *runc, "--process", str(process_file), "--pid-file", str(pid_file), container.id,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    except OSError as exc:
+    except (OSError, WharfError) as exc:  # e.g. the image's /etc/passwd lost the container's user
         return {"Start": start, "End": now_rfc3339(), "ExitCode": -1, "Output": f"health probe: {exc}"}
     try:
         output, _ = await asyncio.wait_for(proc.communicate(), probe.timeout)
