@@ -31,6 +31,7 @@ from engines import REPO, Engine, make_engine
 from fuzzing import Fuzzer, destructive_last, json_of
 from schemathesis import Case, Response
 from seed import seed
+from wharf_engine.api.routers.swarm import NOT_A_MANAGER, NOT_IN_A_SWARM
 from wharf_engine.app import create_app
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.logs.jsonfile import parse_time
@@ -109,6 +110,8 @@ class EngineFuzzer(Fuzzer):
             return None  # the fake runtime refused to create a container, as it should
         if response.status_code == 503 and CLOSED in message:
             return None  # the registry (a closed port) does not answer: 503, as it should
+        if response.status_code == 503 and message in (NOT_A_MANAGER, NOT_IN_A_SWARM):
+            return None  # swarm endpoints answer as a Docker node outside a swarm does
         if response.status_code == 400 and len(response.request.url or "") > 60_000 and not body:
             # httptools refuses a request line past 64 KiB before the app sees it, in plain text
             # (uvicorn's "Invalid HTTP request received."): the serving layer's, left to it

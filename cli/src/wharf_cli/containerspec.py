@@ -35,6 +35,8 @@ class RunOptions:
     network: str | None = None
     restart: str | None = None
     console_size: tuple[int, int] | None = None  # (height, width)
+    healthcheck: dict[str, Any] | None = None  # Config.Healthcheck, from the --health-* flags
+    host_extra: dict[str, Any] = field(default_factory=dict)  # HostConfig fields from other flags
 
 
 def parse_env(values: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -133,7 +135,10 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
     }
     if exposed:
         config["ExposedPorts"] = exposed
+    if opts.healthcheck is not None:
+        config["Healthcheck"] = opts.healthcheck
     host_config: dict[str, Any] = {
+        **opts.host_extra,
         "AutoRemove": opts.auto_remove,
         "Binds": list(opts.volumes) or None,
         "NetworkMode": opts.network or "default",

@@ -106,6 +106,12 @@ class FakeBackend:
     async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]:
         return {}
 
+    async def container_update(self, ref: str, update_config: dict[str, Any]) -> dict[str, Any]:
+        return {"Warnings": []}
+
+    def system_df(self, kinds: list[str]) -> dict[str, Any]:
+        return {}
+
     def container_stats(self, ref: str, *, stream: bool) -> AsyncIterator[dict[str, Any]]:
         raise AssertionError("not used")
 

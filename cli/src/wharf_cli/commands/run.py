@@ -10,6 +10,7 @@ from wharf_client import ClientError, EngineClient, EngineError, NotFoundError
 from ..attach import AttachOptions, run_session
 from ..containerspec import RunOptions, SpecError, attach_streams, build_create_body, familiar_image
 from ..output import describe, err, out
+from ..runflags import HealthFlags, HostFlags
 from ..session import client
 from ..terminal import is_terminal, stdin_fd, terminal_size
 
@@ -77,8 +78,43 @@ def run(
     sig_proxy: Annotated[
         bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")
     ] = True,
+    health_cmd: Annotated[
+        str | None, typer.Option("--health-cmd", help="Command to run to check health")
+    ] = None,
+    health_interval: Annotated[
+        str | None, typer.Option("--health-interval", help="Time between running the check (ms|s|m|h)")
+    ] = None,
+    health_timeout: Annotated[
+        str | None, typer.Option("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h)")
+    ] = None,
+    health_retries: Annotated[
+        int | None, typer.Option("--health-retries", help="Consecutive failures needed to report unhealthy")
+    ] = None,
+    health_start_period: Annotated[
+        str | None,
+        typer.Option("--health-start-period", help="Start period before failures count (ms|s|m|h)"),
+    ] = None,
+    no_healthcheck: Annotated[
+        bool, typer.Option("--no-healthcheck", help="Disable any container-specified HEALTHCHECK")
+    ] = False,
+    group_add: Annotated[
+        list[str] | None, typer.Option("--group-add", help="Add additional groups to join")
+    ] = None,
+    device: Annotated[
+        list[str] | None, typer.Option("--device", help="Add a host device to the container")
+    ] = None,
 ) -> None:
     """Create and run a new container from an image."""
+    health = HealthFlags(
+        cmd=health_cmd, interval=health_interval, timeout=health_timeout, retries=health_retries,
+        start_period=health_start_period, none=no_healthcheck,
+    )  # fmt: skip
+    try:
+        healthcheck = health.healthcheck()
+        host_extra = HostFlags(group_add=list(group_add or []), devices=list(device or [])).host_config()
+    except SpecError as error:
+        err(f"wharf: {error}")
+        raise typer.Exit(125) from None
     opts = RunOptions(
         image=image,
         command=list(command or []),
@@ -99,6 +135,8 @@ def run(
         network=network,
         restart=restart,
         console_size=terminal_size() if tty else None,
+        healthcheck=healthcheck,
+        host_extra=host_extra,
     )
     try:
         attach_stdin, attach_stdout, attach_stderr = attach_streams(opts)

@@ -40,7 +40,59 @@ class Ulimit(TypedDict, total=False):
     Hard: int | None
 
 
-class HostConfig(TypedDict, total=False):
+class BindOptions(TypedDict, total=False):
+    Propagation: str | None
+    CreateMountpoint: bool | None
+
+
+class VolumeOptions(TypedDict, total=False):
+    NoCopy: bool | None
+    Labels: StringMap
+    Subpath: str | None
+
+
+class TmpfsOptions(TypedDict, total=False):
+    SizeBytes: int | None
+    Mode: int | None
+
+
+class Mount(TypedDict, total=False):
+    Type: str | None
+    Source: str | None
+    Target: str | None
+    ReadOnly: bool | None
+    BindOptions: BindOptions | None
+    VolumeOptions: VolumeOptions | None
+    TmpfsOptions: TmpfsOptions | None
+
+
+class DeviceMapping(TypedDict, total=False):
+    PathOnHost: str | None
+    PathInContainer: str | None
+    CgroupPermissions: str | None
+
+
+class Resources(TypedDict, total=False):
+    """The limits ``HostConfig`` shares with ``POST /containers/{id}/update``."""
+
+    CpusetCpus: str | None
+    CpusetMems: str | None
+    Memory: int | None
+    MemorySwap: int | None
+    MemoryReservation: int | None
+    CpuShares: int | None
+    CpuPeriod: int | None
+    CpuQuota: int | None
+    NanoCpus: int | None
+    PidsLimit: int | None
+    BlkioWeight: int | None
+
+
+class ContainerUpdate(Resources, total=False):
+    RestartPolicy: RestartPolicy | None
+
+
+class HostConfig(Resources, total=False):
     Binds: Strings
     Links: Strings
     VolumesFrom: Strings
@@ -52,7 +104,6 @@ class HostConfig(TypedDict, total=False):
     ExtraHosts: Strings
     SecurityOpt: Strings
     NetworkMode: str | None
-    CpusetCpus: str | None
     LogConfig: LogConfig | None
     RestartPolicy: RestartPolicy | None
     PortBindings: dict[str, list[PortBinding] | None] | None
@@ -60,17 +111,31 @@ class HostConfig(TypedDict, total=False):
     Privileged: bool | None
     PublishAllPorts: bool | None
     ReadonlyRootfs: bool | None
-    Memory: int | None
-    MemorySwap: int | None
-    CpuShares: int | None
-    CpuPeriod: int | None
-    CpuQuota: int | None
-    NanoCpus: int | None
-    PidsLimit: int | None
     ShmSize: int | None
     Ulimits: list[Ulimit] | None
     Tmpfs: StringMap
+    Sysctls: StringMap
+    Annotations: StringMap
+    MaskedPaths: Strings
+    ReadonlyPaths: Strings
+    OomScoreAdj: int | None
+    MemorySwappiness: int | None
+    OomKillDisable: bool | None
+    Runtime: str | None
+    VolumeDriver: str | None
+    Mounts: list[Mount] | None
+    Devices: list[DeviceMapping] | None
+    GroupAdd: Strings
     ConsoleSize: list[int] | None
+
+
+class Healthcheck(TypedDict, total=False):
+    Test: Strings
+    Interval: int | None
+    Timeout: int | None
+    Retries: int | None
+    StartPeriod: int | None
+    StartInterval: int | None
 
 
 class ContainerConfig(TypedDict, total=False):
@@ -96,6 +161,8 @@ class ContainerConfig(TypedDict, total=False):
     Labels: StringMap
     ExposedPorts: dict[str, Any] | None
     Volumes: dict[str, Any] | None
+    Healthcheck: Healthcheck | None
+    Shell: Strings
 
 
 class ContainerCreate(ContainerConfig, total=False):

@@ -60,3 +60,18 @@ def resolve_user(root: Path, spec: str) -> User:
         }
     )
     return User(uid=uid, gid=gid, home=home, additional_gids=extra)
+
+
+def group_ids(root: Path, groups: list[str]) -> list[int]:
+    """``--group-add``: names looked up in the container's /etc/group, numbers taken as they are."""
+    entries = _read(root, "group")
+    gids: list[int] = []
+    for group in groups:
+        found = next((e for e in entries if len(e) >= 3 and e[0] == group), None)
+        if found is not None and found[2].isdigit():
+            gids.append(int(found[2]))
+        elif group.isascii() and group.isdigit():
+            gids.append(int(group))
+        else:
+            raise InvalidArgument(f"Unable to find group {group}: no matching entries in group file")
+    return gids

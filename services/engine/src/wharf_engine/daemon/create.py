@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from wharf_common.errors import InvalidArgument
 
+from wharf_engine.containers import health
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
@@ -14,7 +15,7 @@ from wharf_engine.logs import config as log_config
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
-from . import restart, userns
+from . import create_checks, restart, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -72,8 +73,11 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     if not argv:
         raise InvalidArgument("No command specified")
     host_config = dict(config.pop("HostConfig", None) or {})
+    healthcheck = health.merge(image_config.get("Healthcheck"), config.get("Healthcheck"))
+    health.validate(healthcheck)
     restart.validate(host_config)
     security.validate(host_config)
+    create_checks.check(config, host_config, runtime=daemon.settings.runtime)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     config.pop("NetworkingConfig", None)
@@ -109,6 +113,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         "ExposedPorts": {**(image_config.get("ExposedPorts") or {}), **(config.get("ExposedPorts") or {})}
         or None,
     }
+    if healthcheck is not None:
+        full["Healthcheck"] = healthcheck
+    if config.get("Shell") or image_config.get("Shell"):
+        full["Shell"] = config.get("Shell") or image_config.get("Shell")
     if config.get("StopSignal") or image_config.get("StopSignal"):
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
     if config.get("StopTimeout") is not None:

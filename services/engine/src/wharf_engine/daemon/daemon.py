@@ -40,6 +40,7 @@ from . import (
     commit,
     cp,
     create,
+    df,
     images,
     inspect,
     lifecycle,
@@ -54,6 +55,7 @@ from . import (
     start,
     stats,
     top,
+    update,
     userns,
     volumes,
     wait,
@@ -62,6 +64,7 @@ from . import auth as registry_auth
 from . import exec as execs
 from . import image_delete as rmi
 from .events import EventBus
+from .health import HealthMonitors
 from .network import Networks
 
 log = structlog.get_logger(__name__)
@@ -107,6 +110,7 @@ class Daemon:
         self.registries = RegistryService.from_settings(settings)  # names → index/registry, pings
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
+        self.health = HealthMonitors(self)
 
     def container_event(self, container: Container, action: str, **extra: str) -> None:
         attrs = {**(container.config.get("Labels") or {}), "image": str(container.config.get("Image") or ""),
@@ -121,6 +125,7 @@ class Daemon:
 
     def on_exit(self, container: Container) -> None:
         """A shim has gone: settle its container in the background."""
+        self.health.stop(container.id)
         # a fresh context: the exit belongs to no request (not the start that armed the watch)
         task = asyncio.get_running_loop().create_task(
             monitor.handle_exit(self, container), context=contextvars.Context()
@@ -140,10 +145,14 @@ class Daemon:
 
     async def restore(self) -> None:
         await restore.restore(self)
+        for container in self.containers.all():
+            if container.state.running:  # probes begin again, as after Docker's restart
+                self.health.start(container)
 
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
         self.shims.close()
+        self.health.close()
         if self.idmapped is not None:
             self.idmapped.close()
         self.networks.teardown()
@@ -276,6 +285,9 @@ class Daemon:
     def container_rename(self, ref: str, name: str) -> None:
         rename.container_rename(self, ref, name)
 
+    async def container_update(self, ref: str, update_config: dict[str, Any]) -> dict[str, Any]:
+        return await update.container_update(self, ref, update_config)
+
     async def container_top(self, ref: str, ps_args: str) -> dict[str, Any]:
         return await top.container_top(self, ref, ps_args)
 
@@ -297,7 +309,15 @@ class Daemon:
         return self.events.stream(since=since, until=until, filters=filters)
 
     # -- volumes ------------------------------------------------------------
-    def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]:
+    def volume_create(
+        self,
+        name: str | None,
+        labels: dict[str, str],
+        *,
+        driver: str = "",
+        driver_opts: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        volumes.check_driver(driver, driver_opts)
         return volumes.volume_inspect(self, self.volumes.create(name, labels=labels)["Name"])
 
     def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]:
@@ -354,6 +374,9 @@ class Daemon:
     # -- system -------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         return inspect.system_info(self)
+
+    def system_df(self, kinds: list[str]) -> dict[str, Any]:
+        return df.system_df(self, kinds)
 
     def ncpu(self) -> int:
         return os.cpu_count() or 1

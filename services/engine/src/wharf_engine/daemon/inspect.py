@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from wharf_common.errors import InvalidArgument
 from wharf_common.humanize import human_duration
 
+from wharf_engine.containers import health
 from wharf_engine.containers.container import ZERO_TIME, Container
 from wharf_engine.distribution import INDEX_SERVER_ADDRESS
 from wharf_engine.logs.jsonfile import parse_time
@@ -42,7 +43,8 @@ def image_size(daemon: Daemon, image_id: str) -> int:
 def status_text(container: Container) -> str:
     state = container.state
     if state.status == "running":
-        return "Up " + human_duration(time.time() - parse_time(state.started_at))
+        up = "Up " + human_duration(time.time() - parse_time(state.started_at))
+        return up + health.status_suffix(state.health)
     if state.status == "paused":
         return "Up " + human_duration(time.time() - parse_time(state.started_at)) + " (Paused)"
     if state.status == "restarting":
@@ -120,6 +122,8 @@ def _matches(container: Container, filters: dict[str, list[str]]) -> bool:
         if key == "name" and not any(_name_pattern(v).search(container.name) for v in values):
             return False
         if key == "id" and not any(container.id.startswith(v) for v in values):
+            return False
+        if key == "health" and (container.state.health or {}).get("Status", "none") not in values:
             return False
         if key == "exited" and (
             container.state.status != "exited" or str(container.state.exit_code) not in values

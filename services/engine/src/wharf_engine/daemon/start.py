@@ -12,8 +12,8 @@ import structlog
 from wharf_common.errors import NotModified
 
 from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
-from wharf_engine.containers.users import resolve_user
-from wharf_engine.runtime import security
+from wharf_engine.containers.users import group_ids, resolve_user
+from wharf_engine.runtime import options, security
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
@@ -64,7 +64,10 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
             cwd=cwd,
             uid=user.uid,
             gid=user.gid,
-            additional_gids=user.additional_gids,
+            additional_gids=[
+                *user.additional_gids,
+                *group_ids(root, container.host_config.get("GroupAdd") or []),
+            ],
             terminal=container.tty,
             console_size=(int(console[0]), int(console[1])) if console and console[0] else None,
         ),
@@ -78,6 +81,7 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
         userns=userns.joined_userns(daemon, container),
     )
     security.apply(spec, container.host_config)
+    options.apply(spec, container.host_config, container.config)
     bundle = container.dir / "bundle"
     if bundle.exists():
         shutil.rmtree(bundle)
@@ -163,6 +167,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         await daemon.runtime.kill(container.id, 9, all=True)
         raise
     network.refresh_linkers(daemon, container)
+    daemon.health.start(container)
     daemon.container_event(container, "start")
     log.info("container.started", container_id=container.id, pid=pid)
     container.notify()

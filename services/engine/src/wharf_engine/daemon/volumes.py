@@ -14,6 +14,7 @@ from wharf_engine.containers.container import Container
 from wharf_engine.idmap import IdMap
 from wharf_engine.volumes.errors import InvalidMount, VolumeInUse
 from wharf_engine.volumes.mounts import parse_bind, parse_volumes_from
+from wharf_engine.volumes.mountspec import MountSpec, by_target, parse_all
 
 from .userns import give_to_root
 
@@ -30,6 +31,16 @@ def referenced(daemon: Daemon, name: str) -> Container:
         return daemon.containers.get(name)
     except NotFound:
         raise InvalidArgument(f"could not get container for {name}: No such container: {name}") from None
+
+
+def check_driver(driver: str, driver_opts: dict[str, str] | None) -> None:
+    """Only the local driver, and without its mount options (type, device, o): 400 otherwise."""
+    if driver not in ("", "local"):
+        raise InvalidArgument(f'error looking up volume plugin {driver}: plugin "{driver}" not found')
+    if driver_opts:
+        raise InvalidArgument(
+            f"DriverOpts {sorted(driver_opts)} are not supported: local volumes here are plain directories"
+        )
 
 
 def _users(daemon: Daemon, name: str) -> list[str]:
@@ -79,8 +90,10 @@ def _size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _volume_mount(daemon: Daemon, name: str | None, destination: str, read_only: bool) -> dict[str, Any]:
-    record = daemon.volumes.create(name, anonymous=name is None)
+def _volume_mount(
+    daemon: Daemon, name: str | None, destination: str, read_only: bool, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    record = daemon.volumes.create(name, anonymous=name is None, labels=labels)
     return {
         "Type": "volume",
         "Name": record["Name"],
@@ -93,20 +106,34 @@ def _volume_mount(daemon: Daemon, name: str | None, destination: str, read_only:
     }
 
 
+def _api_mount(daemon: Daemon, spec: MountSpec) -> dict[str, Any]:
+    """A ``HostConfig.Mounts`` entry as inspect's ``Mounts`` lists it (Docker's MountPoint)."""
+    if spec.type == "volume":
+        return {**_volume_mount(daemon, spec.source or None, spec.target, spec.read_only, spec.labels),
+                "Mode": "z"}  # fmt: skip
+    propagation = spec.propagation or ("rprivate" if spec.type == "bind" else "")
+    return {"Type": spec.type, "Source": spec.source, "Destination": spec.target, "Mode": "",
+            "RW": not spec.read_only, "Propagation": propagation}  # fmt: skip
+
+
 def resolve_mounts(
     daemon: Daemon, config: dict[str, Any], host_config: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The container's mounts: --volumes-from, then -v binds, then image and config VOLUMEs."""
     mounts: dict[str, dict[str, Any]] = {}
+    parse_all(host_config.get("Mounts"))  # every entry checked before any volume is made
     for spec in host_config.get("VolumesFrom") or []:
         name, mode = parse_volumes_from(str(spec))
         source = referenced(daemon, name)
         for mount in source.mounts:
+            if mount["Type"] == "tmpfs":  # a tmpfs is the other container's own memory
+                continue
             copied = dict(mount)
             if mode:
                 copied["RW"] = mode == "rw"
                 copied["Mode"] = mode
             mounts[copied["Destination"]] = copied
+    from_others = set(mounts)
     for spec in host_config.get("Binds") or []:
         bind = parse_bind(str(spec))
         if bind.is_volume:
@@ -122,6 +149,10 @@ def resolve_mounts(
                 "RW": not bind.read_only,
                 "Propagation": "rprivate",
             }
+    for spec in parse_all(host_config.get("Mounts")):
+        if spec.target in mounts and spec.target not in from_others:
+            raise InvalidMount(f"Duplicate mount point: {spec.target}")
+        mounts[spec.target] = _api_mount(daemon, spec)
     for destination in config.get("Volumes") or {}:
         if not str(destination).startswith("/"):
             raise InvalidMount(f"invalid mount path: '{destination}' mount path must be absolute")
@@ -137,7 +168,12 @@ def prepare_mounts(container: Container, root: Path, remap: IdMap | None = None)
     ownership the container sees (the root is mounted through the mapping).
     """
     spec_mounts = []
+    specs = by_target(container.host_config.get("Mounts"))
     for mount in container.mounts:
+        spec = specs.get(mount["Destination"])
+        if spec is not None and spec.type != "bind":  # --mount volume and tmpfs: options of their own
+            spec_mounts.append(mount_options(spec, mount, root, remap))
+            continue
         source = Path(mount["Source"])
         if mount["Type"] == "bind" and not source.exists():
             source.mkdir(parents=True, exist_ok=True)  # as Docker does for -v /missing:/x
@@ -145,10 +181,40 @@ def prepare_mounts(container: Container, root: Path, remap: IdMap | None = None)
         if mount["Type"] == "volume" and source.is_dir() and not any(source.iterdir()):
             give_to_root(remap, source)
             _copy_up(root, mount["Destination"], source)
-        options = ["rbind", "rprivate", "ro" if not mount.get("RW", True) else "rw"]
+        propagation = spec.propagation if spec is not None and spec.propagation else "rprivate"
+        options = ["rbind", propagation, "ro" if not mount.get("RW", True) else "rw"]
         spec_mounts.append({"destination": mount["Destination"], "type": "bind", "source": str(source),
                             "options": options})  # fmt: skip
     return spec_mounts
+
+
+def mount_options(spec: MountSpec, mount: dict[str, Any], root: Path, remap: IdMap | None) -> dict[str, Any]:
+    """The OCI mount of a ``--mount`` volume (its Subpath, NoCopy) or tmpfs (SizeBytes, Mode)."""
+    mode = "ro" if spec.read_only else "rw"
+    if spec.type == "tmpfs":
+        options = ["nosuid", "nodev", "noexec", mode]
+        if spec.tmpfs_size:
+            options.append(f"size={spec.tmpfs_size}")
+        if spec.tmpfs_mode:
+            options.append(f"mode={spec.tmpfs_mode:o}")
+        return {"destination": spec.target, "type": "tmpfs", "source": "tmpfs", "options": options}
+    volume = Path(mount["Source"])
+    if volume.is_dir() and not any(volume.iterdir()) and not spec.no_copy and not spec.subpath:
+        give_to_root(remap, volume)
+        _copy_up(root, spec.target, volume)
+    source = volume
+    if spec.subpath:
+        source = scoped(volume, spec.subpath)
+        if not source.is_dir() or source.is_symlink():
+            raise InvalidMount(
+                f"cannot access path {spec.subpath!r} in volume {mount.get('Name')}: no such directory"
+            )
+    return {
+        "destination": spec.target,
+        "type": "bind",
+        "source": str(source),
+        "options": ["rbind", "rprivate", mode],
+    }
 
 
 def _copy_up(root: Path, destination: str, volume: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .cleanup import delete_stopped
 from .errors import RuntimeFailure
@@ -73,17 +74,17 @@ class Runc:
         self.binary = binary
         self.root = root
 
-    async def _run(self, *args: str) -> str:
+    async def _run(self, *args: str, input: bytes | None = None) -> str:
         proc = await asyncio.create_subprocess_exec(
             self.binary,
             "--root",
             str(self.root),
             *args,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await proc.communicate()
+        out, err = await proc.communicate(input)
         if proc.returncode != 0:
             raise RuntimeFailure(err.decode(errors="replace").strip() or f"runc {args[0]} failed")
         return out.decode()
@@ -120,6 +121,10 @@ class Runc:
 
     async def resume(self, cid: str) -> None:
         await self._run("resume", cid)
+
+    async def update(self, cid: str, resources: dict[str, Any]) -> None:
+        """``runc update --resources -``: new cgroup limits (OCI ``linux.resources``) for a live container."""
+        await self._run("update", "--resources", "-", cid, input=json.dumps(resources).encode())
 
     async def delete(self, cid: str, *, force: bool = False) -> None:
         """``runc delete``; a container whose init has exited is cleaned up here, without runc."""

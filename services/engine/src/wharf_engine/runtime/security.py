@@ -38,6 +38,9 @@ def host_caps() -> list[str]:
     return list(DEFAULT_CAPS)
 
 
+BLKIO_WEIGHT = Path("/sys/fs/cgroup/blkio/blkio.weight")
+"""Present only when the host's block devices use a scheduler with weights (BFQ, CFQ)."""
+
 RLIMITS = {
     name: getattr(resource, "RLIMIT_" + name.upper())
     for name in ("core", "cpu", "data", "fsize", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
@@ -122,6 +125,16 @@ def resources(host_config: dict[str, Any]) -> dict[str, Any]:
     pids = int(host_config.get("PidsLimit") or 0)
     if pids > 0:
         out["pids"] = {"limit": pids}
+    weight = int(host_config.get("BlkioWeight") or 0)
+    if weight:
+        if not 10 <= weight <= 1000:
+            raise InvalidArgument("Range of blkio weight is from 10 to 1000")
+        if not BLKIO_WEIGHT.exists():
+            raise InvalidArgument(
+                "BlkioWeight is not possible here: this host's blkio cgroup has no weight control"
+                f" ({BLKIO_WEIGHT} is missing: it needs the BFQ I/O scheduler)"
+            )
+        out["blockIO"] = {"weight": weight}
     return out
 
 

@@ -26,6 +26,7 @@ PING_HEADERS = {
 
 class SystemBackend(Protocol):
     def info(self) -> dict[str, Any]: ...
+    def system_df(self, kinds: list[str]) -> dict[str, Any]: ...
     def system_events(
         self, *, since: float, until: float, filters: dict[str, list[str]]
     ) -> AsyncIterator[dict[str, Any]]: ...
@@ -92,6 +93,10 @@ def router(backend: SystemBackend) -> APIRouter:
                 yield json.dumps(event).encode() + b"\n"
 
         return StreamingResponse(body(), media_type="application/json")
+
+    @r.get("/system/df")
+    async def df(request: Request) -> Response:
+        return JSONResponse(backend.system_df(request.query_params.getlist("type")))
 
     @r.get("/info")
     async def info() -> Response:

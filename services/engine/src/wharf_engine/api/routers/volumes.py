@@ -12,7 +12,14 @@ from wharf_engine.api.params import json_body, qbool, qfilters
 
 
 class VolumeBackend(Protocol):
-    def volume_create(self, name: str | None, labels: dict[str, str]) -> dict[str, Any]: ...
+    def volume_create(
+        self,
+        name: str | None,
+        labels: dict[str, str],
+        *,
+        driver: str = "",
+        driver_opts: dict[str, str] | None = None,
+    ) -> dict[str, Any]: ...
     def volume_list(self, filters: dict[str, list[str]]) -> dict[str, Any]: ...
     def volume_inspect(self, name: str) -> dict[str, Any]: ...
     def volume_remove(self, name: str, *, force: bool) -> None: ...
@@ -30,7 +37,13 @@ def router(backend: VolumeBackend) -> APIRouter:
     async def create(request: Request) -> Response:
         body = schemas.check(schemas.VolumeCreate, await json_body(request, required=False))
         labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
-        return JSONResponse(backend.volume_create(body.get("Name") or None, labels), status_code=201)
+        created = backend.volume_create(
+            body.get("Name") or None,
+            labels,
+            driver=body.get("Driver") or "",
+            driver_opts=body.get("DriverOpts"),
+        )
+        return JSONResponse(created, status_code=201)
 
     @r.post("/prune")
     async def prune(request: Request) -> Response:
