@@ -6,7 +6,7 @@ kinds of reference are checked in every tracked text file:
 
 * a relative path that climbs out of the checkout (``../shared/DESIGN.md`` in the README);
 * an absolute path into the checkout's surroundings: the checkout itself (a file should name
-  its neighbours relatively) or a sibling of it (``/work/shared``, another worktree);
+  its neighbours relatively) or a sibling of it (a notes directory or another worktree next to it);
 * a Markdown document named in prose that the repository does not hold (``see STYLE.md``), or
   a Markdown link to a file it does not hold. Names in code spans and URLs are citations of
   other projects' files (``docs/sources/...`` in moby), not references into this checkout.
