@@ -1,6 +1,8 @@
 """Endpoint discovery (protocols.md A.1) and the sessions that pulls and pushes run in.
 
-Before it speaks to a host the engine pings ``/v1/_ping`` (the answer is kept for a while).
+Which protocol a host speaks is negotiated here, v2 first: ``GET /v2/`` answering 200 or 401
+(with its challenges) means a v2 registry (:mod:`.v2`); 404, anything else or no answer at all
+means v1, and the engine pings ``/v1/_ping`` (both answers are kept for a while).
 A standalone registry (``X-Docker-Registry-Standalone`` missing, ``true`` or ``1``) is its own
 index, spoken to as before. Anything else is an index, and the flow is the one of engine 1.5
 (A.7, A.8): the index checks the password and hands out a token plus the registries
@@ -30,6 +32,8 @@ from .names import (
     index_endpoint,
     registry_config,
 )
+from .v2 import V2Client
+from .v2auth import Challenge, TokenSource, parse_challenges
 
 if TYPE_CHECKING:
     from wharf_engine.settings import Settings
@@ -70,6 +74,7 @@ class RegistryService:
         self._ttl = ping_ttl
         self._clock = clock
         self._pings: dict[str, tuple[bool, float]] = {}
+        self._v2: dict[str, tuple[list[Challenge] | None, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryService:
@@ -114,6 +119,38 @@ class RegistryService:
         self._pings[endpoint.url] = (standalone, now + self._ttl)
         log.debug("registry.pinged", endpoint=endpoint.url, standalone=standalone)
         return standalone
+
+    async def v2_challenges(self, endpoint: Endpoint) -> list[Challenge] | None:
+        """``GET /v2/``: the registry's challenges (empty: it wants no credentials) when it speaks
+        v2, None when it does not (then v1 is tried, which reports an unreachable host)."""
+        now = self._clock()
+        cached = self._v2.get(endpoint.url)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        url = f"{endpoint.url}/v2/"
+        async with httpx.AsyncClient(
+            verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
+            transport=self._transport,
+        ) as http:  # fmt: skip
+            try:
+                response = await http.get(url)
+            except httpx.HTTPError as exc:
+                log.debug("registry.v2_ping_failed", endpoint=endpoint.url, error=type(exc).__name__)
+                return None  # not cached: the v1 ping says what is wrong, or it works next time
+        found: list[Challenge] | None = None
+        if response.status_code == 200:
+            found = []
+        elif response.status_code == 401:
+            found = parse_challenges(response.headers.get_list("www-authenticate"))
+        self._v2[endpoint.url] = (found, now + self._ttl)
+        log.debug("registry.v2_pinged", endpoint=endpoint.url, v2=found is not None)
+        return found
+
+    def v2_client(
+        self, endpoint: Endpoint, auth: AuthConfig, challenges: list[Challenge], scopes: tuple[str, ...]
+    ) -> V2Client:
+        tokens = TokenSource(endpoint, auth, challenges, transport=self._transport)
+        return V2Client(endpoint, auth, tokens, scopes, transport=self._transport)
 
     async def session(self, repository: Repository, auth: AuthConfig) -> Session:
         """A session for ``repository``: its endpoint is pinged first (errors come out here)."""
