@@ -86,8 +86,8 @@ async def image_push_v2(
 ) -> AsyncGenerator[Message, None]:  # fmt: skip
     scopes = (push_scope(repository.remote),)
     async with daemon.registries.v2_client(repository.index, auth, challenges, scopes) as client:
-        if client.tokens.needs_auth:  # refused credentials are a plain HTTP error, before any message
-            await client.tokens.authorization(scopes)
+        # as moby, the first line goes out before the registry is asked anything: refused
+        # credentials are the stream's error (a 401 answer would make the CLI prompt for a login)
         yield status(f"The push refers to repository [{ref.full_name}]")
         job = _Push(daemon, client, ref, repository, targets)
         try:
