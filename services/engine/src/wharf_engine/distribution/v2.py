@@ -93,8 +93,17 @@ class V2Client:
             reason = transport_reason(exc, self.endpoint.domain)
             raise RegistryUnreachable(method, self.url(path), reason) from None
         if response.status_code == 401:
-            raise RegistryUnauthorized(method, self.url(path), anonymous=self.auth.anonymous)
+            raise self._unauthorized(method, path, response)
         return response
+
+    def _unauthorized(self, method: str, path: str, response: httpx.Response) -> RegistryUnauthorized:
+        """A bearer token that was refused lacks the scope (the token server already took the
+        password): the registry's words say so; otherwise Docker's for missing or bad credentials."""
+        reason = None
+        if self.tokens.bearer is not None:
+            error = v2_error(method, self.url(path), response)
+            reason = error.detail.removeprefix("unauthorized: ") if error.code else None
+        return RegistryUnauthorized(method, self.url(path), anonymous=self.auth.anonymous, reason=reason)
 
     async def login(self) -> None:
         """``GET /v2/`` with the credentials (a bearer token with no scope, Basic, or nothing when
@@ -168,7 +177,8 @@ class V2Client:
         try:
             async with self._http.stream("GET", path, headers=headers) as response:
                 if response.status_code == 401:
-                    raise RegistryUnauthorized("GET", url, anonymous=self.auth.anonymous)
+                    await response.aread()
+                    raise self._unauthorized("GET", path, response)
                 if response.status_code != 200:
                     await response.aread()
                     raise v2_error("GET", url, response)
