@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -33,6 +34,7 @@ needs_go_registry = pytest.mark.skipif(
 class GoRegistry:
     users: dict[str, str] = field(default_factory=dict)  # htpasswd Basic auth when not empty
     token: dict[str, str] | None = None  # {"realm", "service", "issuer", "rootcertbundle"}: Bearer auth
+    tls: tuple[Path, Path] | None = None  # (certificate, key): HTTPS only
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="goreg-")))
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -56,6 +58,8 @@ class GoRegistry:
             f"  addr: {self.domain}",
             "  secret: wharf-tests",
         ]
+        if self.tls is not None:
+            lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
         if self.users:
             htpasswd = self.root / "htpasswd"
             htpasswd.write_text(
@@ -79,7 +83,9 @@ class GoRegistry:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"http://{self.domain}/v2/", timeout=1):
+                scheme = "https" if self.tls else "http"
+                unverified = ssl._create_unverified_context() if self.tls else None
+                with urllib.request.urlopen(f"{scheme}://{self.domain}/v2/", timeout=1, context=unverified):
                     return
             except urllib.error.HTTPError:
                 return  # 401: it answers, and wants credentials
@@ -106,4 +112,33 @@ class GoRegistry:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["BINARY", "GoRegistry", "needs_go_registry"]
+def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for ``host`` (an IP address SAN) and its key, as PEM files in ``directory``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    address = ipaddress.ip_address(host)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(address)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "registry.crt", directory / "registry.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+__all__ = ["BINARY", "GoRegistry", "needs_go_registry", "self_signed"]

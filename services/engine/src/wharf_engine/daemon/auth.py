@@ -27,10 +27,10 @@ log = structlog.get_logger(__name__)
 async def registry_login(daemon: Daemon, auth: AuthConfig) -> dict[str, str]:
     registries = daemon.registries
     endpoint = registries.login_endpoint(auth.server)
-    challenges = await registries.v2_challenges(endpoint)
-    if challenges is not None:
-        async with registries.v2_client(endpoint, auth, challenges, ()) as v2:
-            await v2.login()
+    v2 = await registries.negotiate_v2(endpoint)
+    if v2 is not None:
+        async with registries.v2_client(v2.endpoint, auth, v2.challenges, ()) as client:
+            await client.login()
         answer = LOGIN_SUCCEEDED
     elif await registries.standalone(endpoint):
         async with registries.client(endpoint, auth) as client:

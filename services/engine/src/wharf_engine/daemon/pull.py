@@ -80,9 +80,11 @@ async def image_pull(
     """v2 when the registry answers ``GET /v2/``, else v1 (:mod:`.pull_v2`, :func:`image_pull_v1`)."""
     ref = registry_reference(name, tag)
     repository = daemon.registries.repository(ref)
-    challenges = await daemon.registries.v2_challenges(repository.index)
-    if challenges is not None:
-        pulling = image_pull_v2(daemon, ref, v2_repository(repository, ref), auth, challenges, platform)
+    v2 = await daemon.registries.negotiate_v2(repository.index)
+    if v2 is not None:
+        pulling = image_pull_v2(
+            daemon, ref, v2_repository(repository, ref, v2.endpoint), auth, v2.challenges, platform
+        )
     else:
         if ref.digest:
             raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")

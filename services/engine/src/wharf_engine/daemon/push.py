@@ -105,9 +105,10 @@ async def image_push(
     """v2 when the registry answers ``GET /v2/`` (:mod:`.push_v2`), else v1."""
     ref, found = push_targets(daemon, name, tag)
     repository = daemon.registries.repository(ref)
-    challenges = await daemon.registries.v2_challenges(repository.index)
-    if challenges is not None:
-        pushing = image_push_v2(daemon, ref, found, v2_repository(repository, ref), auth, challenges)
+    v2 = await daemon.registries.negotiate_v2(repository.index)
+    if v2 is not None:
+        target = v2_repository(repository, ref, v2.endpoint)
+        pushing = image_push_v2(daemon, ref, found, target, auth, v2.challenges)
     else:
         pushing = image_push_v1(daemon, name, tag, auth)
     async for message in pushing:

@@ -41,10 +41,12 @@ class Repository:
         return f"{DEFAULT_INDEX_NAME if self.official else self.index.domain}/{self.remote}"
 
 
-def v2_repository(repository: Repository, ref: ImageReference) -> Repository:
-    """The repository as a v2 registry names it: ``library/`` only on the default index (Docker's
-    normalization), so ``127.0.0.1:5000/busybox`` is ``busybox`` there."""
-    return repository if repository.official else replace(repository, remote=ref.path)
+def v2_repository(repository: Repository, ref: ImageReference, endpoint: Endpoint) -> Repository:
+    """The repository as a v2 registry names it, at the endpoint negotiation chose: ``library/``
+    only on the default index (Docker's normalization), so ``127.0.0.1:5000/busybox`` is
+    ``busybox`` there."""
+    remote = repository.remote if repository.official else ref.path
+    return replace(repository, index=endpoint, remote=remote)
 
 
 def is_default_domain(domain: str | None) -> bool:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 import structlog
@@ -59,6 +60,15 @@ def is_standalone(header: str | None, body: bytes = b"") -> bool:
     return False if value else standalone
 
 
+@dataclass(frozen=True, slots=True)
+class V2Target:
+    """A registry that speaks v2: where (the scheme Docker's negotiation settled on) and its
+    ``WWW-Authenticate`` challenges (none: it wants no credentials)."""
+
+    endpoint: Endpoint
+    challenges: list[Challenge]
+
+
 class RegistryService:
     """Resolves names to endpoints, remembers what each endpoint is, opens sessions."""
 
@@ -74,7 +84,7 @@ class RegistryService:
         self._ttl = ping_ttl
         self._clock = clock
         self._pings: dict[str, tuple[bool, float]] = {}
-        self._v2: dict[str, tuple[list[Challenge] | None, float]] = {}
+        self._v2: dict[str, tuple[V2Target | None, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryService:
@@ -120,31 +130,50 @@ class RegistryService:
         log.debug("registry.pinged", endpoint=endpoint.url, standalone=standalone)
         return standalone
 
-    async def v2_challenges(self, endpoint: Endpoint) -> list[Challenge] | None:
-        """``GET /v2/``: the registry's challenges (empty: it wants no credentials) when it speaks
-        v2, None when it does not (then v1 is tried, which reports an unreachable host)."""
+    async def negotiate_v2(self, endpoint: Endpoint) -> V2Target | None:
+        """Whether ``endpoint`` speaks v2, and where: an insecure registry (the loopback
+        exception, ``insecure_registries``) is tried over HTTPS without verification first, then
+        over HTTP, as Docker does; any other over verified HTTPS only. None: not v2 (404, or no
+        answer: then v1 is tried, which reports an unreachable host)."""
         now = self._clock()
         cached = self._v2.get(endpoint.url)
         if cached is not None and cached[1] > now:
             return cached[0]
-        url = f"{endpoint.url}/v2/"
+        candidates = [endpoint]
+        if not endpoint.secure:
+            candidates.insert(0, Endpoint(endpoint.domain, f"https://{endpoint.domain}", verify=False))
+        found: V2Target | None = None
+        answered = False
+        for candidate in candidates:
+            challenges = await self._ping_v2(candidate)
+            if challenges is None:
+                continue
+            answered = True
+            if challenges is not False:
+                found = V2Target(candidate, challenges)
+                break
+        if answered:  # no answer at all is not kept: the v1 ping says what is wrong
+            self._v2[endpoint.url] = (found, now + self._ttl)
+        log.debug("registry.v2_pinged", endpoint=endpoint.url, v2=found.endpoint.url if found else None)
+        return found
+
+    async def _ping_v2(self, endpoint: Endpoint) -> list[Challenge] | Literal[False] | None:
+        """``GET /v2/``: the challenges (200: none), False when it answers but not as v2, None
+        when it does not answer (refused, TLS failure, timeout)."""
         async with httpx.AsyncClient(
             verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
             transport=self._transport,
         ) as http:  # fmt: skip
             try:
-                response = await http.get(url)
+                response = await http.get(f"{endpoint.url}/v2/")
             except httpx.HTTPError as exc:
                 log.debug("registry.v2_ping_failed", endpoint=endpoint.url, error=type(exc).__name__)
-                return None  # not cached: the v1 ping says what is wrong, or it works next time
-        found: list[Challenge] | None = None
+                return None
         if response.status_code == 200:
-            found = []
-        elif response.status_code == 401:
-            found = parse_challenges(response.headers.get_list("www-authenticate"))
-        self._v2[endpoint.url] = (found, now + self._ttl)
-        log.debug("registry.v2_pinged", endpoint=endpoint.url, v2=found is not None)
-        return found
+            return []
+        if response.status_code == 401:
+            return parse_challenges(response.headers.get_list("www-authenticate"))
+        return False
 
     def v2_client(
         self, endpoint: Endpoint, auth: AuthConfig, challenges: list[Challenge], scopes: tuple[str, ...]
@@ -224,4 +253,4 @@ class Session:
         await self.index.put_repository_images(self.remote, images, self._grant.endpoints)
 
 
-__all__ = ["PING_TTL", "RegistryService", "Session", "is_standalone"]
+__all__ = ["PING_TTL", "RegistryService", "Session", "V2Target", "is_standalone"]
