@@ -34,6 +34,7 @@ from wharf_engine.distribution import (
     TagNotFound,
 )
 from wharf_engine.distribution.client import ImageJson
+from wharf_engine.distribution.manifests import parse_platform
 from wharf_engine.distribution.names import v2_repository
 from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread, settled
 from wharf_engine.distribution.progress import (
@@ -79,6 +80,7 @@ async def image_pull(
 ) -> AsyncGenerator[Message, None]:
     """v2 when the registry answers ``GET /v2/``, else v1 (:mod:`.pull_v2`, :func:`image_pull_v1`)."""
     ref = registry_reference(name, tag)
+    parse_platform(platform)  # a bad --platform is refused before any registry is asked
     repository = daemon.registries.repository(ref)
     v2 = await daemon.registries.negotiate_v2(repository.index)
     if v2 is not None:
