@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 from wharf_common.errors import InvalidArgument
-from wharf_engine.distribution import AuthConfig, Endpoint, RegistryUnauthorized
+from wharf_engine.distribution import AuthConfig, Endpoint, RegistryService, RegistryUnauthorized
 from wharf_engine.distribution.manifests import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -146,3 +146,21 @@ def test_schema2_manifest_is_written_as_docker_writes_it() -> None:
     parsed = parse_manifest(raw)
     assert parsed.config.digest == sha256_digest(config) and parsed.config.size == len(config)
     assert [(layer.digest, layer.size) for layer in parsed.layers] == [("sha256:" + "c" * 64, 42)]
+
+
+def test_v1_registries_are_never_asked_for_v2() -> None:
+    asked: list[str] = []
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(registry)
+    pinned = RegistryService(
+        "http://127.0.0.1:9", ["127.0.0.0/8"], transport=transport, v1_only=["127.0.0.0/8"]
+    )
+    assert asyncio.run(pinned.negotiate_v2(pinned.endpoint("127.0.0.1:5000"))) is None and asked == []
+    free = RegistryService("http://127.0.0.1:9", ["127.0.0.0/8"], transport=transport)
+    found = asyncio.run(free.negotiate_v2(free.endpoint("127.0.0.1:5000")))
+    assert found is not None and found.endpoint.url == "https://127.0.0.1:5000"  # unverified HTTPS first
+    assert asked == ["https://127.0.0.1:5000/v2/"]

@@ -23,7 +23,7 @@ from wharf_common import jsonsafe
 from wharf_common.reference import ImageReference
 
 from .client import USER_AGENT, RegistryClient, transport_reason
-from .endpoint import AuthConfig, Endpoint, resolve_endpoint, server_domain, ssl_context
+from .endpoint import AuthConfig, Endpoint, is_insecure, resolve_endpoint, server_domain, ssl_context
 from .errors import RegistryUnreachable
 from .index import Grant, IndexClient
 from .names import (
@@ -75,9 +75,10 @@ class RegistryService:
     def __init__(
         self, default_index: str, insecure: list[str], ca_bundle: Path | None = None, *,
         transport: httpx.AsyncBaseTransport | None = None, ping_ttl: float = PING_TTL,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, v1_only: list[str] | None = None,
     ) -> None:  # fmt: skip
         self.insecure = insecure
+        self.v1_only = v1_only or []
         self.ca_bundle = ca_bundle
         self.default = index_endpoint(default_index, insecure, ca_bundle)
         self._transport = transport  # tests hand in an httpx.MockTransport
@@ -88,7 +89,8 @@ class RegistryService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryService:
-        return cls(settings.default_index, settings.insecure_registries, settings.ca_bundle)
+        return cls(settings.default_index, settings.insecure_registries, settings.ca_bundle,
+                   v1_only=settings.v1_registries)  # fmt: skip
 
     # ---- names ---------------------------------------------------------------------------------
 
@@ -135,6 +137,8 @@ class RegistryService:
         exception, ``insecure_registries``) is tried over HTTPS without verification first, then
         over HTTP, as Docker does; any other over verified HTTPS only. None: not v2 (404, or no
         answer: then v1 is tried, which reports an unreachable host)."""
+        if is_insecure(endpoint.domain, self.v1_only):  # the same matching: CIDRs or host[:port]
+            return None
         now = self._clock()
         cached = self._v2.get(endpoint.url)
         if cached is not None and cached[1] > now:
