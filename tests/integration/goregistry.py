@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import bcrypt
 import pytest
-from wharf_registry.testing import free_port
+from wharf_registry.testing import RegistryProcess, free_port
 
 BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 needs_go_registry = pytest.mark.skipif(
@@ -112,6 +113,31 @@ class GoRegistry:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class WharfV2Registry:
+    """wharf's own registry in standalone mode, seen as the v2 tests see a :class:`GoRegistry`."""
+
+    def __init__(self) -> None:
+        self.process = RegistryProcess()
+
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self.process.port}"
+
+    def start(self) -> None:
+        self.process.start()
+
+    def requests(self) -> list[str]:
+        """``METHOD /path`` of each request (its log has no query strings)."""
+        lines = self.process.log.read_text(errors="replace").splitlines()
+        return [f"{m[1]} {m[2]}" for line in lines if (m := _LOGGED.search(line))]
+
+    def cleanup(self) -> None:
+        self.process.cleanup()
+
+
+_LOGGED = re.compile(r"http\.request\s.*method=(\S+) .*path=(\S+)")
+
+
 def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
     """A certificate for ``host`` (an IP address SAN) and its key, as PEM files in ``directory``."""
     import datetime
@@ -141,4 +167,4 @@ def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-__all__ = ["BINARY", "GoRegistry", "needs_go_registry", "self_signed"]
+__all__ = ["BINARY", "GoRegistry", "WharfV2Registry", "needs_go_registry", "self_signed"]

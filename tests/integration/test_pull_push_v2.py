@@ -1,8 +1,9 @@
-"""Pull and push over v2 between real wharf engines and Debian's Go registry (v2 only, no auth).
+"""Pull and push over v2 between real wharf engines and a v2 registry, with no auth: Debian's Go
+registry (v2 only) and wharf's own registry in standalone mode.
 
 Engine A (the module's seeded engine) pushes busybox and a committed two-layer image with the
-docker CLI; engine B starts empty and pulls them (docker CLI, by tag and by digest, and
-docker-py). The Go registry's access log says what was uploaded and mounted.
+docker CLI; engine B pulls them (docker CLI, by tag and by digest, and docker-py). The
+registry's request log says what was uploaded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 import docker
 import pytest
 from engines import Engine, needs_docker
-from goregistry import GoRegistry, needs_go_registry
+from goregistry import GoRegistry, WharfV2Registry, needs_go_registry
+
+Registry = GoRegistry | WharfV2Registry
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, needs_docker, needs_go_registry]
 
@@ -27,9 +30,9 @@ DIGEST_LINE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def goreg() -> Iterator[GoRegistry]:
-    reg = GoRegistry()
+@pytest.fixture(scope="module", params=["go", "wharf"])
+def goreg(request: pytest.FixtureRequest) -> Iterator[Registry]:
+    reg: Registry = GoRegistry() if request.param == "go" else WharfV2Registry()
     try:
         reg.start()
         yield reg
@@ -42,7 +45,7 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> str:
     return result.stdout.decode()
 
 
-def manifest(reg: GoRegistry, repository: str, reference: str) -> bytes:
+def manifest(reg: Registry, repository: str, reference: str) -> bytes:
     request = urllib.request.Request(
         f"http://{reg.domain}/v2/{repository}/manifests/{reference}",
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
@@ -68,7 +71,7 @@ def commit(engine: Engine, name: str, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pushed(engine: Engine, goreg: GoRegistry) -> dict[str, str]:
+def pushed(engine: Engine, goreg: Registry) -> dict[str, str]:
     """``web``: a two-layer image pushed to ``<registry>/alice/web``; its digest and image id."""
     name = f"{goreg.domain}/alice/web"
     image_id = commit(engine, name, "hello-v2")
@@ -78,7 +81,7 @@ def pushed(engine: Engine, goreg: GoRegistry) -> dict[str, str]:
     return {"name": name, "digest": match["digest"], "image_id": image_id, "out": out}
 
 
-def test_docker_push_prints_the_manifest_digest_and_size(engine: Engine, goreg: GoRegistry) -> None:
+def test_docker_push_prints_the_manifest_digest_and_size(engine: Engine, goreg: Registry) -> None:
     name = f"{goreg.domain}/busybox"
     ok(engine.docker("tag", "busybox", name))
     out = ok(engine.docker("push", name))
@@ -92,7 +95,7 @@ def test_docker_push_prints_the_manifest_digest_and_size(engine: Engine, goreg: 
     assert f"{name}@{match['digest']}" in inspect(engine, name)["RepoDigests"]
 
 
-def test_push_stream_has_the_aux_result(engine: Engine, goreg: GoRegistry) -> None:
+def test_push_stream_has_the_aux_result(engine: Engine, goreg: Registry) -> None:
     name = f"{goreg.domain}/busybox"
     ok(engine.docker("tag", "busybox", f"{name}:aux"))
     status, body = engine.request("POST", f"/images/{name}/push?tag=aux", headers={"X-Registry-Auth": "e30="})
@@ -104,7 +107,7 @@ def test_push_stream_has_the_aux_result(engine: Engine, goreg: GoRegistry) -> No
     assert "Layer already exists" in {m.get("status") for m in messages}
 
 
-def test_second_push_uploads_nothing(engine: Engine, goreg: GoRegistry, pushed: dict[str, str]) -> None:
+def test_second_push_uploads_nothing(engine: Engine, goreg: Registry, pushed: dict[str, str]) -> None:
     before = len(goreg.requests())
     out = ok(engine.docker("push", pushed["name"]))
     sent = goreg.requests()[before:]
@@ -114,16 +117,15 @@ def test_second_push_uploads_nothing(engine: Engine, goreg: GoRegistry, pushed: 
 
 
 def test_push_to_another_repository_mounts_the_layers(
-    engine: Engine, goreg: GoRegistry, pushed: dict[str, str]
+    engine: Engine, goreg: Registry, pushed: dict[str, str]
 ) -> None:
     other = f"{goreg.domain}/bob/copy"
     ok(engine.docker("tag", pushed["name"], other))
     before = len(goreg.requests())
     out = ok(engine.docker("push", other))
     sent = goreg.requests()[before:]
-    assert "Mounted from alice/web" in out, out
-    assert [r for r in sent if "mount=" in r and "from=alice%2Fweb" in r], sent
-    assert not [r for r in sent if r.startswith("PUT /v2/bob/copy/blobs/uploads") and "6ba23a" in r], sent
+    assert out.count("Mounted from alice/web") == 2, out
+    assert len([r for r in sent if r.startswith("PUT /v2/bob/copy/blobs/uploads")]) == 1, sent  # the config
     assert DIGEST_LINE.search(out)["digest"] == pushed["digest"]  # type: ignore[index]
 
 
@@ -155,13 +157,13 @@ def test_pull_by_digest(engine_b: Engine, pushed: dict[str, str]) -> None:
     assert result.returncode != 0 and b"manifest unknown" in result.stderr, result
 
 
-def test_pull_of_an_unknown_tag_says_manifest_unknown(engine_b: Engine, goreg: GoRegistry) -> None:
+def test_pull_of_an_unknown_tag_says_manifest_unknown(engine_b: Engine, goreg: Registry) -> None:
     result = engine_b.docker("pull", f"{goreg.domain}/alice/web:nope")
     assert result.returncode != 0
     assert f"manifest for {goreg.domain}/alice/web:nope not found: manifest unknown" in result.stderr.decode()
 
 
-def test_docker_py_pulls_and_pushes(engine_b: Engine, goreg: GoRegistry, pushed: dict[str, str]) -> None:
+def test_docker_py_pulls_and_pushes(engine_b: Engine, goreg: Registry, pushed: dict[str, str]) -> None:
     client = docker.DockerClient(base_url=engine_b.host, version="1.41", timeout=60)
     try:
         image = client.images.pull(pushed["name"], tag="latest")
