@@ -179,3 +179,25 @@ def test_a_manifest_by_digest_must_hash_to_that_digest(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match=f"is not {wrong}"):
         asyncio.run(run_pull(daemon, wrong))
     assert daemon.images.ids() == []
+
+
+class GuardedRegistry(V2Registry):
+    """``/v2/`` is open; the repository answers a Bearer challenge; the token server is elsewhere."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.test":
+            self.requests.append(f"TOKEN {request.url.params['scope']}")
+            return httpx.Response(200, json={"token": "tok", "expires_in": 300})
+        if request.url.path != "/v2/" and request.headers.get("authorization") != "Bearer tok":
+            self.requests.append(f"401 {request.url.path}")
+            challenge = 'Bearer realm="http://auth.test/token",service="reg"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge}, json={"errors": []})
+        return super().__call__(request)
+
+
+def test_a_challenge_on_the_repository_is_answered_even_when_v2_was_open(tmp_path: Path) -> None:
+    registry = GuardedRegistry()
+    messages = asyncio.run(run_pull(FakeDaemon(tmp_path, registry)))
+    assert messages[-1]["status"].startswith("Status: Downloaded newer image")
+    assert registry.requests[1:3] == ["401 /v2/team/app/manifests/latest", "TOKEN repository:team/app:pull"]
+    assert len([r for r in registry.requests if r.startswith("TOKEN")]) == 1  # kept for the other requests

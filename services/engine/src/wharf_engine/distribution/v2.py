@@ -21,7 +21,7 @@ from .client import TIMEOUT, USER_AGENT, transport_reason
 from .endpoint import AuthConfig, Endpoint, ssl_context
 from .errors import RegistryError, RegistryUnauthorized, RegistryUnreachable
 from .manifests import ACCEPT, Fetched, sha256_digest
-from .v2auth import TokenSource, pull_scope
+from .v2auth import TokenSource, parse_challenges, pull_scope
 
 MAX_MANIFEST = 4 << 20  # bytes, as the reference registry reads at most
 
@@ -93,6 +93,10 @@ class V2Client:
             reason = transport_reason(exc, self.endpoint.domain)
             raise RegistryUnreachable(method, self.url(path), reason) from None
         if response.status_code == 401:
+            offered = parse_challenges(response.headers.get_list("www-authenticate"))
+            replayable = isinstance(kwargs.get("content"), bytes | None)
+            if replayable and self.tokens.adopt(offered):  # /v2/ was open, this repository is not
+                return await self._send(method, path, headers=headers, scopes=scopes, **kwargs)
             raise self._unauthorized(method, path, response)
         return response
 

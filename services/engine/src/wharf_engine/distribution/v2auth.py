@@ -89,9 +89,14 @@ class TokenSource:
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
         self._lock = asyncio.Lock()
 
-    @property
-    def needs_auth(self) -> bool:
-        return self.bearer is not None or self.basic
+    def adopt(self, challenges: list[Challenge]) -> bool:
+        """Take the challenges of a 401 when ``GET /v2/`` asked for nothing (a registry may guard
+        repositories only): True when there is something new to answer it with."""
+        if self.bearer is not None or self.basic:
+            return False
+        self.bearer = next((c for c in challenges if c.scheme == "bearer" and c.realm), None)
+        self.basic = self.bearer is None and any(c.scheme == "basic" for c in challenges)
+        return self.bearer is not None or (self.basic and not self.auth.anonymous)
 
     async def authorization(self, scopes: tuple[str, ...]) -> str | None:
         """The header value for a request that needs ``scopes`` (None: send nothing)."""
