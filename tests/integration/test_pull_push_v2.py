@@ -25,6 +25,8 @@ Registry = GoRegistry | WharfV2Registry
 
 pytestmark = [pytest.mark.root, pytest.mark.slow, needs_docker, needs_go_registry]
 
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DIGEST_LINE = re.compile(
     r"^(?P<tag>[\w.-]+): digest: (?P<digest>sha256:[0-9a-f]{64}) size: (?P<size>\d+)$", re.M
 )
@@ -48,7 +50,7 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> str:
 def manifest(reg: Registry, repository: str, reference: str) -> bytes:
     request = urllib.request.Request(
         f"http://{reg.domain}/v2/{repository}/manifests/{reference}",
-        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+        headers={"Accept": MANIFEST},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         body: bytes = response.read()
@@ -176,3 +178,30 @@ def test_docker_py_pulls_and_pushes(engine_b: Engine, goreg: Registry, pushed: d
         assert aux and aux[0]["Digest"] == pushed["digest"] and aux[0]["Tag"] == "v1", lines
     finally:
         client.close()
+
+
+def test_manifest_list_resolves_to_linux_amd64_or_the_platform_asked(
+    engine: Engine, engine_b: Engine, goreg: Registry
+) -> None:
+    name = f"{goreg.domain}/multi/busybox"
+    ok(engine.docker("tag", "busybox", name))
+    match = DIGEST_LINE.search(ok(engine.docker("push", name)))
+    assert match is not None
+    entry = {"mediaType": MANIFEST, "digest": match["digest"], "size": int(match["size"])}
+    arm64 = {"architecture": "arm64", "os": "linux", "variant": "v8"}
+    amd64 = {"architecture": "amd64", "os": "linux"}
+    manifests = [{**entry, "platform": arm64}, {**entry, "platform": amd64}]
+    index = json.dumps({"schemaVersion": 2, "mediaType": LIST, "manifests": manifests}).encode()
+    url = f"http://{goreg.domain}/v2/multi/busybox/manifests/multi"
+    request = urllib.request.Request(url, data=index, method="PUT", headers={"Content-Type": LIST})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    list_digest = "sha256:" + hashlib.sha256(index).hexdigest()
+
+    out = ok(engine_b.docker("pull", f"{name}:multi"))
+    assert f"Digest: {list_digest}" in out  # the tag's digest is the list's, as Docker records it
+    assert f"{name}@{list_digest}" in inspect(engine_b, f"{name}:multi")["RepoDigests"]
+    wrong = engine_b.docker("pull", "--platform", "linux/arm64", f"{name}:multi")  # its config says amd64
+    assert wrong.returncode != 0 and b"does not match the specified platform" in wrong.stderr, wrong
+    missing = engine_b.docker("pull", "--platform", "linux/s390x", f"{name}:multi")
+    assert missing.returncode != 0 and b"no matching manifest for linux/s390x" in missing.stderr, missing
