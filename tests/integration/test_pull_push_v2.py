@@ -153,6 +153,8 @@ def test_pull_by_digest(engine_b: Engine, pushed: dict[str, str]) -> None:
     assert f"Status: Downloaded newer image for {by_digest}" in out, out
     assert ok(engine_b.docker("run", "--rm", by_digest)).strip() == "hello-v2"
     assert inspect(engine_b, by_digest)["RepoDigests"] == [by_digest]
+    ok(engine_b.docker("image", "prune", "-f"))  # a name@digest reference keeps it, as in Docker
+    assert inspect(engine_b, by_digest)["RepoDigests"] == [by_digest]
     assert ok(engine_b.docker("rmi", by_digest)).splitlines()[0] == f"Untagged: {by_digest}"
     wrong = pushed["name"] + "@sha256:" + "0" * 64
     result = engine_b.docker("pull", wrong)

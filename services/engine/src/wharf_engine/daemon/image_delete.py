@@ -122,11 +122,12 @@ async def image_prune(daemon: Daemon, *, dangling_only: bool = True) -> dict[str
                 if children(daemon, image_id) or any(c.image_id == image_id for c in daemon.containers.all()):
                     continue
                 tags = daemon.references.refs_for(image_id)
-                if tags and dangling_only:
-                    continue
+                if (tags or daemon.repo_digests.refs_for(image_id)) and dangling_only:
+                    continue  # as moby: a name@digest reference keeps an image too
                 for tag in tags:
                     daemon.references.delete(tag)
                     deleted.append({"Untagged": tag})
+                deleted += _untag_digests(daemon, image_id, None)
                 daemon.images.delete(image_id)
                 deleted.append({"Deleted": image_id})
                 changed = True
