@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from wharf_common.bearer import BearerSigner, BearerVerifier, load_or_create_signing_key, write_certificate
 from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 from wharf_common.tokens import TokenSigner, TokenVerifier, load_or_create_private_key, public_key_pem
 
 from . import web
 from .api import errors
-from .api.routers import accounts, builds, collaborators, index, orgs, repos, search, stars, webhooks
+from .api.routers import accounts, builds, collaborators, index, orgs, repos, search, stars, v2token, webhooks
 from .db import Database
 from .hub import Hub
 from .services.accounts import INITIAL_ADMIN, PURGE, AccountService
@@ -26,6 +27,7 @@ from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.passwords import Passwords
 from .services.registry import RegistryReader
+from .services.registry_tokens import RegistryTokenService
 from .services.repositories import DELETED, RepositoryService
 from .services.social import SocialService
 from .services.webhooks import WebhookService
@@ -97,6 +99,16 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         settings.token_ttl,
         settings.url,
     )
+    bearer_key = load_or_create_signing_key(settings.bearer_key_path)
+    write_certificate(bearer_key, settings.bearer_certificate_path, settings.bearer_issuer)
+    bearer_signer = BearerSigner(bearer_key, settings.bearer_issuer)
+    registry_tokens = RegistryTokenService(
+        repos,
+        index_service,
+        bearer_signer,
+        BearerVerifier([bearer_key.public_key()], settings.bearer_issuer),
+        settings.bearer_ttl,
+    )
     worker = Worker(db, settings.webhooks.poll_interval, settings.webhooks.threads)
     worker.register(PUSHED, index_service.on_pushed)
     worker.register(DELETED, index_service.on_deleted)
@@ -126,6 +138,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         orgs=OrganizationService(),
         social=SocialService(),
         index=index_service,
+        registry_tokens=registry_tokens,
         webhooks=webhook_service,
         builds=build_service,
         builder=builder,
@@ -163,6 +176,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     pages = web.pages(hub)
     errors.install(app, page=web.error_page(hub, pages))
     app.include_router(index.router(hub))
+    app.include_router(v2token.router(hub))
     for api in (accounts, repos, collaborators, stars, search, webhooks, orgs, builds):
         app.include_router(api.router(hub))
     app.include_router(web.router(hub, pages))

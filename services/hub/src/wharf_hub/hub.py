@@ -17,6 +17,7 @@ from .services.index import IndexService
 from .services.jobs import Worker, queued
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
+from .services.registry_tokens import RegistryTokenService
 from .services.repositories import RepositoryService
 from .services.social import SocialService
 from .services.webhooks import WebhookService
@@ -32,6 +33,7 @@ class Hub:
     orgs: OrganizationService
     social: SocialService
     index: IndexService
+    registry_tokens: RegistryTokenService
     webhooks: WebhookService
     builds: BuildService
     builder: BuilderService

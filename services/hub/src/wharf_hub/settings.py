@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     """Ed25519 key that signs registry tokens; default ``<data root>/token-signing.pem`` (created
     on first start, its public half written beside it for the registry)."""
     token_ttl: int = 3600
+    bearer_key: Path | None = None
+    """EC P-256 key that signs v2 bearer tokens (JWT, ES256); default ``<data root>/bearer-signing.pem``
+    (created on first start, with a self-signed certificate beside it, ``.crt``, for registries:
+    wharf's ``WHARF_REGISTRY_BEARER__CERTIFICATE`` or a Go registry's ``auth.token.rootcertbundle``)."""
+    bearer_issuer: str = "wharf-hub"
+    """The tokens' ``iss``: registries are configured to trust exactly this issuer."""
+    bearer_ttl: int = Field(default=300, ge=10, le=86400)
+    """Seconds a v2 bearer token lasts (clients ask again when it expires)."""
     secret_key: SecretStr | None = None
     """Signs session cookies and CSRF tokens; default a random key kept in ``<data root>/secret``."""
     session_ttl: int = 14 * 24 * 3600
@@ -151,6 +159,14 @@ class Settings(BaseSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key or self.data_root / "token-signing.pem"
+
+    @property
+    def bearer_key_path(self) -> Path:
+        return self.bearer_key or self.data_root / "bearer-signing.pem"
+
+    @property
+    def bearer_certificate_path(self) -> Path:
+        return self.bearer_key_path.with_suffix(".crt")
 
     @property
     def public_key_path(self) -> Path:

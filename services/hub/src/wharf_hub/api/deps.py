@@ -11,7 +11,7 @@ from functools import lru_cache
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from ..db.models import User
+from ..db.models import Repository, User
 from ..hub import Hub
 from ..services.buildqueue import PUSH_USER
 from ..services.errors import AccessDenied, LoginRequired, WrongCredentials
@@ -60,27 +60,36 @@ def basic_caller(hub: Hub, s: Session, request: Request) -> Caller | None:
     return hub.accounts.authenticate_basic(s, header, client_address(hub, request))
 
 
+def build_credential(hub: Hub, s: Session, header: str) -> Repository | None:
+    """The repository an automated build's push credential (Basic ``wharf-build-<id>`` in the
+    ``Authorization`` value ``header``) may push to, while the build runs; None for any other
+    credential; :class:`WrongCredentials` if wrong."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not PUSH_USER.fullmatch(username):
+        return None
+    build = hub.builder.authenticate_push(s, username, password)
+    if build is None:
+        raise WrongCredentials()
+    return build.repository
+
+
 def index_user(
     hub: Hub, s: Session, request: Request, namespace: str, name: str, scope: Scope
 ) -> User | None:
     """The Basic caller when an access token has ``scope``; an automated build's push credential
     (``wharf-build-<id>``) acts for the owner of the repository it builds, on that repository only
     and while the build runs."""
-    header = request.headers.get("authorization") or ""
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            username, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            username = password = ""
-        if PUSH_USER.fullmatch(username):
-            build = hub.builder.authenticate_push(s, username, password)
-            if build is None:
-                raise WrongCredentials()
-            repo = build.repository
-            if (repo.namespace, repo.name) != (namespace, name) or repo.owner is None:
-                raise AccessDenied()
-            return repo.owner
+    repo = build_credential(hub, s, request.headers.get("authorization") or "")
+    if repo is not None:
+        if (repo.namespace, repo.name) != (namespace, name) or repo.owner is None:
+            raise AccessDenied()
+        return repo.owner
     caller = basic_caller(hub, s, request)
     return caller.require(scope) if caller is not None else None
 
@@ -125,6 +134,7 @@ __all__ = [
     "api_signed_in",
     "api_user",
     "basic_caller",
+    "build_credential",
     "client_address",
     "index_user",
     "required_scope",

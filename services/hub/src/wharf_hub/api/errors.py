@@ -2,6 +2,8 @@
 
 * ``/v1/...`` (the index engines speak to): a JSON string body, as the 2014 index answered
   (``"Username or email already exists"``), with ``WWW-Authenticate`` on 401;
+* ``/v2/...`` (the registry token endpoint): problem JSON, ``WWW-Authenticate: Basic`` on 401
+  (clients answer it with the user's password or access token);
 * ``/api/...`` and webhook callbacks (``/u/<ns>/<name>/hook/<secret>/``): problem JSON
   (RFC 9457) ``{"type","title","status","detail"}``;
 * web pages: the page renderer the web layer installs (plain text until it does).
@@ -23,6 +25,7 @@ from ..services.errors import TooManyAttempts
 
 PageRenderer = Callable[[Request, int, str], Response]
 V1_CHALLENGE = 'Basic realm="auth required",Token'
+V2_CHALLENGE = 'Basic realm="wharf-hub"'
 CALLBACK_PATH = re.compile(r"/u/[^/]+/[^/]+/hook/[^/]+/?$")
 
 
@@ -30,10 +33,16 @@ def render(request: Request, status: int, message: str, page: PageRenderer | Non
     path = request.url.path
     headers: dict[str, str] = {}
     if status == 401:
-        headers["WWW-Authenticate"] = V1_CHALLENGE if path.startswith("/v1/") else 'Bearer realm="wharf-hub"'
+        headers["WWW-Authenticate"] = (
+            V1_CHALLENGE
+            if path.startswith("/v1/")
+            else V2_CHALLENGE
+            if path.startswith("/v2/")
+            else 'Bearer realm="wharf-hub"'
+        )
     if path.startswith("/v1/") or path in ("/_ping",):
         return JSONResponse(message, status_code=status, headers=headers)
-    if path.startswith("/api/") or CALLBACK_PATH.match(path):
+    if path.startswith(("/api/", "/v2/")) or CALLBACK_PATH.match(path):
         title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
         body = {"type": "about:blank", "title": title, "status": status, "detail": message}
         return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")

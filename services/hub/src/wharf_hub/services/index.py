@@ -33,6 +33,13 @@ class TokenRevoked(AccessDenied):
 
 
 @dataclass(frozen=True, slots=True)
+class PushedTag:
+    image_id: str
+    size: int
+    digest: str | None = None  # a v2 push's manifest digest
+
+
+@dataclass(frozen=True, slots=True)
 class Grant:
     token: str
     endpoints: list[str]
@@ -204,21 +211,35 @@ class IndexService:
             if name not in known or known[name].image_id != image_id or name in claimed
         ]
         sizes = self.reader.sizes(repo.remote, sorted({remote_tags[n] for n in changed_names}))
+        changes = {n: PushedTag(remote_tags[n], sizes[remote_tags[n]]) for n in changed_names}
+        self.publish_tags(s, repo, pusher, changes, [r["id"] for r in self._images(s, repo)])
+
+    def publish_tags(
+        self,
+        s: Session,
+        repo: Repository,
+        pusher: User | None,
+        changes: dict[str, PushedTag],
+        images: list[str],
+    ) -> None:
+        """Pushed tags, however they came (read back after a v1 push, reported after a v2 one):
+        the tag rows, the activity, and the push listeners (webhooks, builds on this base)."""
+        known = {t.name: t for t in s.scalars(select(Tag).where(Tag.repository_id == repo.id))}
         changed: list[Tag] = []
-        for name in sorted(changed_names):
+        for name in sorted(changes):
+            pushed = changes[name]
             tag = known.get(name)
             if tag is None:
-                tag = Tag(repository_id=repo.id, name=name, image_id=remote_tags[name])
+                tag = Tag(repository_id=repo.id, name=name, image_id=pushed.image_id)
                 s.add(tag)
-            tag.image_id, tag.size, tag.pushed_at = remote_tags[name], sizes[remote_tags[name]], utcnow()
-            tag.pusher_id = pusher.id if pusher else None
+            tag.image_id, tag.size, tag.digest = pushed.image_id, pushed.size, pushed.digest
+            tag.pushed_at, tag.pusher_id = utcnow(), pusher.id if pusher else None
             changed.append(tag)
         s.flush()
-        images = [r["id"] for r in self._images(s, repo)]
         for tag in changed:
             record(s, pusher, repo, "push", f"{repo.full_name}:{tag.name}")
             for listener in self.push_listeners:
                 listener(s, repo, pusher, tag.name, images)
 
 
-__all__ = ["PUSHED", "Grant", "IndexService", "PushListener", "TokenRevoked", "image_entries"]
+__all__ = ["PUSHED", "Grant", "IndexService", "PushListener", "PushedTag", "TokenRevoked", "image_entries"]

@@ -55,6 +55,8 @@ class Tag(Base):
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(128))
     image_id: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str | None] = mapped_column(String(71), default=None)
+    """The manifest's ``sha256:…`` after a v2 push (None for a tag pushed over v1)."""
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     pushed_at: Mapped[datetime] = mapped_column(default=utcnow)
     pusher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
