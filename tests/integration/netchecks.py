@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +27,18 @@ def host_bridges() -> set[str]:
     return {line.split(":")[1].strip() for line in out.stdout.splitlines()}
 
 
+def bridges_in(*subnets: str) -> set[str]:
+    """The host's bridges with an IPv4 address in one of ``subnets`` (whoever made them)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "type", "bridge"], capture_output=True, text=True)
+    nets = [ipaddress.ip_network(s) for s in subnets]
+    found = set()
+    for line in out.stdout.splitlines():
+        fields = line.split()
+        if any(ipaddress.ip_interface(fields[3]).ip in net for net in nets):
+            found.add(fields[1])
+    return found
+
+
 def ports_of(bridge: str) -> list[str]:
     out = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True)
     return [line.split(":")[1].strip().split("@")[0] for line in out.stdout.splitlines()]
@@ -46,14 +59,9 @@ def isolation_table(engine: Engine) -> str:
 
 
 def footprint(engine: Engine) -> tuple[set[str], list[str], str, dict[str, dict[str, str]]]:
-    """Bridges on the host, the engine's user bridges with their ports, its isolation rules, its leases."""
-    bridges = engine.network_bridges()
-    return (
-        host_bridges(),
-        [f"{b}:{ports_of(b)}" for b in sorted(bridges)],
-        isolation_table(engine),
-        leases(engine),
-    )
+    """The engine's bridges (found by address) with their ports, its isolation rules, its leases."""
+    bridges = sorted(bridges_in(engine.pool, engine.subnet))
+    return set(bridges), [f"{b}:{ports_of(b)}" for b in bridges], isolation_table(engine), leases(engine)
 
 
 def bridge_of(engine: Engine, network: str) -> str:
