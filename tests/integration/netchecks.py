@@ -28,8 +28,8 @@ def host_bridges() -> set[str]:
 
 
 def bridges_in(*subnets: str) -> set[str]:
-    """The host's bridges with an IPv4 address in one of ``subnets`` (whoever made them)."""
-    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "type", "bridge"], capture_output=True, text=True)
+    """The host's interfaces (bridges, in practice) with an IPv4 address in one of ``subnets``."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
     nets = [ipaddress.ip_network(s) for s in subnets]
     found = set()
     for line in out.stdout.splitlines():
