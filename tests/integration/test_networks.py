@@ -280,7 +280,8 @@ def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine:
         # compose's links on a user network: EndpointsConfig.<net>.Links
         endpoint = {"Links": ["api:backend"], "Aliases": ["web"]}
         body = {"Image": "busybox", "Cmd": ["sh", "-c", "env; cat /etc/hosts"],
-                "HostConfig": {"NetworkMode": "svc"}, "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint}}}  # fmt: skip
+                "HostConfig": {"NetworkMode": "svc"},
+                "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint}}}  # fmt: skip
         cid = engine.json("POST", "/containers/create?name=linker", body)["Id"]
         engine.json("POST", f"/containers/{cid}/start")
         engine.json("POST", f"/containers/{cid}/wait")
