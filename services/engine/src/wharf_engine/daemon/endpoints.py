@@ -127,7 +127,7 @@ def _plan(daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any]
     names += [key for key in wanted if primary is None or store.find(key) is not primary]
     for key in names:
         settings = wanted.get(key) if key in wanted else wanted.get(primary.id if primary else "", {})
-        if key in (*DEFAULT_MODES, *PREDEFINED):
+        if key in (*DEFAULT_MODES, *PREDEFINED) or (key == mode and not is_user_mode(mode)):
             wrong = key in DEFAULT_MODES and mode not in DEFAULT_MODES
             if wrong or (key in ("host", "none") and key != mode):
                 raise InvalidArgument(f"conflicting options: NetworkMode {mode} and EndpointsConfig.{key}")
