@@ -98,18 +98,21 @@ class Networks:
 
 
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
-    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's)."""
-    targets = []
+    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's, the
+    same on every network), each (target, alias) once."""
+    targets: dict[tuple[str, str], tuple[Container, str]] = {}
     for spec in container.host_config.get("Links") or []:
         name, _, alias = str(spec).partition(":")
         target = daemon.containers.get(name.lstrip("/"))
-        targets.append((target, (alias or name).rsplit("/", 1)[-1]))
+        alias = (alias or name).rsplit("/", 1)[-1]
+        targets.setdefault((target.id, alias), (target, alias))
     for spec in endpoints.links_of(daemon, container):
         name, _, alias = spec.partition(":")
         found = daemon.containers.by_id.get(daemon.containers.by_name.get(name.lstrip("/")) or name)
         if found is not None and found.id != container.id and found.state.running:
-            targets.append((found, (alias or name).rsplit("/", 1)[-1]))
-    return targets
+            alias = (alias or name).rsplit("/", 1)[-1]
+            targets.setdefault((found.id, alias), (found, alias))
+    return list(targets.values())
 
 
 def hosts_lines(daemon: Daemon, container: Container) -> str:
