@@ -295,3 +295,20 @@ def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine:
             engine.docker("run", "--rm", "--mac-address", "02:42:ab:cd:ef:01", "busybox", "ip", "-o", "link")
         )
         assert "02:42:ab:cd:ef:01" in mac  # on the default bridge too
+
+
+def test_ip_range_gateway_and_aux_addresses_shape_the_leases(engine: Engine) -> None:
+    with networks(engine, "ranged"):
+        subnet = ipaddress.ip_network(spare_subnet(engine, -3))
+        ip_range, gateway, aux = str(list(subnet.subnets(new_prefix=28))[1]), str(subnet[62]), str(subnet[17])
+        ok(engine.docker("network", "create", "--subnet", str(subnet), "--ip-range", ip_range,
+                         "--gateway", gateway, "--aux-address", f"router={aux}", "ranged"))  # fmt: skip
+        config = json.loads(ok(engine.docker("network", "inspect", "-f", "{{json .IPAM.Config}}", "ranged")))
+        assert config == [{"Subnet": str(subnet), "IPRange": ip_range, "Gateway": gateway,
+                           "AuxiliaryAddresses": {"router": aux}}]  # fmt: skip
+        sleeper(engine, "ranged1", "--network", "ranged")
+        first = ipaddress.ip_address(ip_on(engine, "ranged1", "ranged"))
+        assert (
+            first in ipaddress.ip_network(ip_range) and str(first) != aux
+        )  # .16 is the range's network address
+        assert ok(engine.docker("exec", "ranged1", "ip", "route")).startswith(f"default via {gateway}")
