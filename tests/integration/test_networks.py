@@ -232,6 +232,18 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
                                           {"Name": "x4", "IPAM": {"Config": [{"Subnet": bad}]}})  # fmt: skip
             assert status == 400, (bad, body)
         fails(engine.docker("network", "create", "-d", "overlay", "x5"), "not found")
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.bridge.name=lo", "x7"),
+            "already in use",
+        )
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.bridge.name=" + "b" * 16, "x8"),
+            "invalid",
+        )
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.driver.mtu=big", "x9"), "invalid MTU"
+        )
+        fails(engine.docker("network", "create", "-o", "colour=red", "x10"), "colour is not supported")
         fails(engine.docker("network", "create", "--ipv6", "x6"), "EnableIPv6")
         fails(engine.docker("run", "-d", "--network", "taken", "--ip", "192.0.2.77", "busybox", "true"),
               "no configured subnet")  # fmt: skip
