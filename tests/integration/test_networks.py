@@ -87,6 +87,11 @@ def test_same_network_reaches_other_networks_do_not(engine: Engine) -> None:
         assert not reaches(engine, "blue1", ip_on(engine, "green1", "green"))
         [blue] = json.loads(ok(engine.docker("network", "inspect", "blue")))
         assert {c["Name"] for c in blue["Containers"].values()} == {"blue1", "blue2"}
+        listed = ok(engine.docker("ps", "--filter", "network=blue", "--format", "{{.Names}}")).split()
+        assert sorted(listed) == ["blue1", "blue2"]
+        assert ok(engine.docker("ps", "--filter", "network=bridge", "--format", "{{.Names}}")).split() == [
+            "default1"
+        ]
 
 
 def test_internal_network_has_no_route_out(engine: Engine) -> None:

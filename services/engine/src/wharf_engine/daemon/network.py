@@ -255,6 +255,15 @@ def refresh_linkers(daemon: Daemon, started: Container) -> None:
                 f.truncate()
 
 
+def on_any(daemon: Daemon, container: Container, refs: list[str]) -> bool:
+    """Whether ``container`` is on one of the networks ``refs`` names (name, id or id prefix)."""
+    value = mode(container)
+    found = [(value, predefined_id(daemon, value))] if value in ("bridge", "host", "none") else []
+    found += [(n.name, n.id) for n in daemon.networks.store.networks_of(container.id)]
+    return any(ref in (name, net_id) or (len(ref) >= 12 and net_id.startswith(ref)) for ref in refs
+               for name, net_id in found)  # fmt: skip
+
+
 def predefined_id(daemon: Daemon, name: str) -> str:
     """A stable id per engine for ``bridge``, ``host`` and ``none`` (Docker's are random, kept on disk)."""
     return hashlib.sha256(f"{daemon.id}:{name}".encode()).hexdigest()
