@@ -191,7 +191,8 @@ def test_links_work_on_a_user_network(engine: Engine) -> None:
 
 def test_create_without_host_config_gets_the_default_bridge(engine: Engine) -> None:
     body = {"Image": "busybox", "Cmd": ["sleep", "300"], "ExposedPorts": {"7000/tcp": {}}}
-    for extra in ({}, {"HostConfig": None}):
+    mac = {"MacAddress": "02:42:11:22:33:44"}  # Config.MacAddress (before API 1.44), then HostConfig's
+    for extra in ({}, {"HostConfig": None}, mac, {"HostConfig": mac}):
         cid = engine.json("POST", "/containers/create", {**body, **extra})["Id"]
         try:
             engine.json("POST", f"/containers/{cid}/start")
@@ -200,6 +201,9 @@ def test_create_without_host_config_gets_the_default_bridge(engine: Engine) -> N
             assert info["NetworkSettings"]["IPAddress"].startswith(engine.subnet.rsplit(".", 1)[0])
             assert set(info["NetworkSettings"]["Networks"]) == {"bridge"}
             assert info["NetworkSettings"]["Ports"] == {"7000/tcp": None}
+            if "MacAddress" in extra or extra.get("HostConfig"):
+                assert info["NetworkSettings"]["MacAddress"] == "02:42:11:22:33:44"
+                assert info["Config"]["MacAddress"] == "02:42:11:22:33:44"
         finally:
             engine.docker("rm", "-f", cid)
 
