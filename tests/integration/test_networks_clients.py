@@ -101,6 +101,7 @@ def test_networks_and_attachments_survive_an_engine_restart(fresh_engine: Engine
     before = footprint(engine)
     for how in (signal.SIGKILL, signal.SIGTERM):
         engine.stop(how)
+        assert isolation_table(engine) == before[2]  # the networks stay apart while the engine is down
         engine.start()
         assert footprint(engine)[:3] == before[:3]  # bridges, veths and isolation rules as they were
         inspected = json.loads(ok(engine.docker("network", "inspect", "lasting")))[0]
