@@ -11,7 +11,7 @@ from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 from .api import errors
 from .api.guard import RequestGuardMiddleware, listener_names
 from .api.logging import RequestLogMiddleware
-from .api.routers import build, containers, distribution, execs, images, swarm, system, volumes
+from .api.routers import build, containers, distribution, execs, images, networks, swarm, system, volumes
 from .api.version import VersionMiddleware
 from .certs import SERVER_CERT, default_cert_dir
 from .daemon.daemon import Daemon
@@ -46,6 +46,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(execs.router(daemon))
     app.include_router(volumes.router(daemon))
     app.include_router(swarm.router())
+    app.include_router(networks.router(daemon))
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

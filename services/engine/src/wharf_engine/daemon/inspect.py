@@ -97,7 +97,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
         },
         "Mounts": container.mounts,
         "Config": container.config,
-        "NetworkSettings": network.settings(container),
+        "NetworkSettings": network.settings(daemon, container),
     }
     if size:
         data["SizeRw"] = dir_size(fs / "upper")
@@ -151,6 +151,8 @@ def container_list(
     if not all and limit <= 0 and "status" not in filters:
         containers = [c for c in containers if c.state.running]
     containers = [c for c in containers if _matches(c, filters)]
+    if filters.get("network"):  # ``docker ps --filter network=NAME|ID``
+        containers = [c for c in containers if network.on_any(daemon, c, filters["network"])]
     if limit > 0:
         containers = containers[:limit]
     out = []
@@ -167,7 +169,7 @@ def container_list(
             "State": c.state.status,
             "Status": status_text(c),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
-            "NetworkSettings": {"Networks": network.settings(c)["Networks"]},
+            "NetworkSettings": {"Networks": network.settings(daemon, c)["Networks"]},
             "Mounts": c.mounts,
         }
         if size:
@@ -195,7 +197,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
         "DockerRootDir": str(daemon.root),
-        "Plugins": {"Volume": ["local"], "Network": ["none"], "Log": ["json-file"]},
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
         "MemoryLimit": True,
         "SwapLimit": False,
         "CpuCfsPeriod": True,
