@@ -13,6 +13,7 @@ from .api.deps import Guard
 from .api.middleware import RequestMiddleware
 from .api.routers import images, index, repositories, search, system
 from .index_access import IndexAuthority, load_index_key
+from .index_forward import IndexForwarder
 from .layers import LayerService
 from .metrics import Metrics
 from .reachable import ReachableImages, RepositoryImages
@@ -57,7 +58,8 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))
-        app.include_router(index.elsewhere_router())  # last: it must not shadow the routes above
+        forwarder = IndexForwarder(settings.index.url, settings.index.timeout) if settings.index.url else None
+        app.include_router(index.elsewhere_router(forwarder))  # last: it must not shadow the routes above
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

@@ -40,6 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--index-public-key", type=Path, metavar="PATH",
                    help="index mode: accept only tokens signed by this hub key (PEM, Ed25519; the hub "
                    "writes <hub data root>/token-signing.pub.pem); default standalone")  # fmt: skip
+    p.add_argument("--index-url", metavar="URL",
+                   help="index mode: the hub's address from here; the index calls engines send to this "
+                   "registry (login, push, pull of <this host>/ns/name) go on there")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -96,9 +99,10 @@ def serve(argv: list[str]) -> None:
         if v is not None
     }
     settings = Settings(**overrides)
-    if args.index_public_key is not None:  # the flag over WHARF_REGISTRY_INDEX__PUBLIC_KEY
-        index = settings.index.model_copy(update={"public_key": args.index_public_key})
-        settings = settings.model_copy(update={"index": index})
+    index_flags = {"public_key": args.index_public_key, "url": args.index_url}
+    index_flags = {k: v for k, v in index_flags.items() if v is not None}
+    if index_flags:  # the flags over WHARF_REGISTRY_INDEX__PUBLIC_KEY and __URL
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update=index_flags)})
     configure_logging(settings.log_level, json=settings.log_json)
     if isinstance(settings.storage, FilesystemStorageSettings):
         private_root(settings.storage.root or settings.data_root)
