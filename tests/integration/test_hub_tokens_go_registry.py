@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from ocilayout import make_layout
+from ocilayout import random_layer, sha256, write_layout
 from wharf_common.bearer import BearerSigner, parse_scope
 from wharf_hub.testing import HubProcess
 from wharf_registry.testing import free_port
@@ -122,12 +122,11 @@ def manifest(setup: Setup, name: str, bearer: str) -> httpx.Response:
 
 @pytest.fixture(scope="module")
 def pushed(setup: Setup) -> dict[str, str]:
-    layout = setup.root / "image"
-    digests = make_layout(layout)
+    layout = write_layout(setup.root / "image", [random_layer(4096)])
     done = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"alice:{PASSWORD}",
-                  f"oci:{layout}:latest", f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
+                  layout.ref(), f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return digests
+    return {"layer": sha256(layout.layers[0]), "manifest": layout.manifest_digest}
 
 
 def test_skopeo_pushes_and_pulls_with_a_hub_account(setup: Setup, pushed: dict[str, str]) -> None:
@@ -139,10 +138,9 @@ def test_skopeo_pushes_and_pulls_with_a_hub_account(setup: Setup, pushed: dict[s
 
 
 def test_strangers_cannot_push_to_someone_elses_namespace(setup: Setup, pushed: dict[str, str]) -> None:
-    layout = setup.root / "bobs"
-    make_layout(layout, b"not alice's\n")
+    layout = write_layout(setup.root / "bobs", [random_layer(1024)])
     done = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"bobby:{PASSWORD}",
-                  f"oci:{layout}:latest", f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
+                  layout.ref(), f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
     assert done.returncode != 0
     assert "unauthorized" in done.stderr.lower() or "denied" in done.stderr.lower(), done.stderr
 

@@ -197,11 +197,12 @@ async def test_ping_headers(client: httpx.AsyncClient) -> None:
         assert r.headers["x-request-id"]
 
 
-async def test_v2_is_404_without_distribution_header(client: httpx.AsyncClient) -> None:
+async def test_v2_base_answers_beside_v1(client: httpx.AsyncClient) -> None:
     r = await client.get("/v2/")
-    assert r.status_code == 404
-    assert "docker-distribution-api-version" not in r.headers
-    assert "error" in r.json()
+    assert r.status_code == 200
+    assert r.headers["docker-distribution-api-version"] == "registry/2.0"
+    assert r.json() == {}
+    assert "docker-distribution-api-version" not in (await client.get("/v1/_ping")).headers
 
 
 async def test_metrics_count_requests_and_bytes(client: httpx.AsyncClient) -> None:

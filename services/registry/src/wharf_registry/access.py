@@ -31,7 +31,7 @@ from pathlib import Path
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from wharf_common.errors import Forbidden, Unauthorized
 from wharf_common.tokens import Access
 
@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 _TOKEN_RE = re.compile(r"(\w+)[:=][\s\"]?([^\",]+)\"?")
 _USER_RE = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+VERIFIED_TTL = 60.0
+MAX_VERIFIED = 4096
 
 
 class AuthSettings(BaseModel):
@@ -51,6 +53,8 @@ class AuthSettings(BaseModel):
     token_secret: SecretStr | None = None
     """Key for the tokens the index routes issue; random per process when unset."""
     token_ttl: int = 3600
+    verified_ttl: float = Field(default=VERIFIED_TTL, ge=0)
+    """Seconds a verified user:password pair is not hashed again (0: hash every request)."""
 
 
 class AuthenticationRequired(Unauthorized):
@@ -78,11 +82,15 @@ class AccessScope:
 class UsersFile:
     """``user:hash`` lines, reloaded when the file changes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, remember: float = VERIFIED_TTL) -> None:
         self.path = path
         self._mtime: float | None = None
         self._users: dict[str, str] = {}
         self._hasher = PasswordHasher()
+        self._remember = remember
+        self._key = secrets.token_bytes(32)
+        self._verified: dict[bytes, float] = {}
+        """keyed HMACs of recently verified ``user:password`` pairs → when they expire."""
 
     def _load(self) -> dict[str, str]:
         try:
@@ -99,17 +107,33 @@ class UsersFile:
                     user, _, hashed = line.partition(":")
                     users[user] = hashed
             self._mtime, self._users = mtime, users
+            self._verified = {}  # a changed file: every password is checked again
         return self._users
 
     def verify(self, user: str, password: str) -> bool:
-        """Blocking (argon2 is slow on purpose): call from a thread."""
+        """Blocking (argon2 is slow on purpose): call from a thread.
+
+        A pair verified less than ``remember`` seconds ago (and the file unchanged since) is
+        not hashed again: a v2 push sends the same Basic credentials on every request, as
+        many as a layer has chunks, and argon2 made each of them cost ~50 ms of CPU.
+        """
         hashed = self._load().get(user)
         if hashed is None:
             return False
+        key = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
+        now = time.monotonic()
+        if self._verified.get(key, 0.0) > now:
+            return True
         try:
-            return self._hasher.verify(hashed, password)
+            ok = self._hasher.verify(hashed, password)
         except (VerificationError, InvalidHashError):
             return False
+        if ok and self._remember > 0:
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified = {k: t for k, t in self._verified.items() if t > now}
+            if len(self._verified) < MAX_VERIFIED:
+                self._verified[key] = now + self._remember
+        return ok
 
 
 def add_user(path: Path, user: str, password: str) -> None:
@@ -134,7 +158,7 @@ def add_user(path: Path, user: str, password: str) -> None:
 class Authenticator:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
-        self.users = UsersFile(settings.users_file) if settings.users_file else None
+        self.users = UsersFile(settings.users_file, settings.verified_ttl) if settings.users_file else None
         secret = settings.token_secret.get_secret_value().encode() if settings.token_secret else None
         self._secret = secret or secrets.token_bytes(32)
 

@@ -12,6 +12,8 @@ from .api import errors
 from .api.deps import Guard
 from .api.middleware import RequestMiddleware
 from .api.routers import images, index, repositories, search, system
+from .api.v2 import blobs as v2_blobs
+from .api.v2 import manifests as v2_manifests
 from .index_access import IndexAuthority, load_index_key
 from .index_forward import IndexForwarder
 from .layers import LayerService
@@ -21,6 +23,8 @@ from .search import SearchService
 from .settings import REGISTRY_VERSION, Settings
 from .storage import StorageDriver, build_driver
 from .tags import TagService
+from .v2 import V2Services, build_v2
+from .v2.access import BasicAuthority, V2Authority
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +39,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
     metrics = Metrics()
     layers = LayerService(storage, settings.uploads)
     tags = TagService(storage, layers)
+    v2 = build_v2(storage, layers, tags, settings.v2)
 
     app = FastAPI(title="wharf registry", docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app, metrics)
@@ -47,6 +52,7 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         app.include_router(index.router(tags, guard, auth, settings.endpoints))
         app.include_router(index.users_router(auth))
         app.include_router(search.router(SearchService(storage), guard))
+        _mount_v2(app, v2, BasicAuthority(auth))
     else:
         if settings.auth.users_file is not None:
             log.warning("registry.users_file_ignored", reason="index mode: only the hub's tokens count")
@@ -58,15 +64,27 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))
+        # index mode's v2 authority (the hub's Bearer tokens, ``v2/bearer.py``) is chosen here:
+        # _mount_v2(app, v2, <it>), and v2.on_manifest_put(<the hub's push report>)
         forwarder = IndexForwarder(settings.index.url, settings.index.timeout) if settings.index.url else None
         app.include_router(index.elsewhere_router(forwarder))  # last: it must not shadow the routes above
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
-        respond=lambda _scope, status, message: errors.error_response(status, message),
-        rules=[BodyRule.of("PUT", "/v1/images/[^/]+/layer", None)],  # streamed; uploads.max_layer_size rules
+        respond=errors.body_limit_response,
+        rules=[  # streamed: uploads.max_layer_size and v2.max_manifest_size rule
+            BodyRule.of("PUT", "/v1/images/[^/]+/layer", None),
+            BodyRule.of("POST PATCH PUT", "/v2/.+/blobs/uploads/?.*", None),
+            BodyRule.of("PUT", "/v2/.+/manifests/[^/]+", None),
+        ],
     )
     app.add_middleware(RequestMiddleware, metrics=metrics, version=REGISTRY_VERSION, flavor=settings.flavor)
     app.state.storage = storage
+    app.state.v2 = v2
     app.state.metrics = metrics
     return app
+
+
+def _mount_v2(app: FastAPI, v2: V2Services, authority: V2Authority) -> None:
+    app.include_router(v2_manifests.router(v2.manifests, v2.listing, authority))
+    app.include_router(v2_blobs.router(v2.blobs, v2.uploads, authority))

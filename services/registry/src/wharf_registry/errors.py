@@ -24,10 +24,6 @@ class ImageInProgress(InvalidArgument):
         super().__init__("Image is being uploaded, retry later")
 
 
-class InvalidImageJson(InvalidArgument):
-    """Malformed JSON, a missing or wrong ``id``, a bad ``parent``."""
-
-
 class MissingParent(InvalidArgument):
     def __init__(self) -> None:
         super().__init__("Image depends on a non existing parent")

@@ -54,11 +54,9 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from weakref import WeakValueDictionary
 
 import structlog
-from wharf_common import jsonsafe
 
 from . import names
 from .checksums import PayloadHasher, tarsums_of
@@ -71,14 +69,13 @@ from .errors import (
     ImageInProgress,
     ImageNotFound,
     ImageNotInRepository,
-    InvalidImageJson,
     MissingChecksum,
     MissingParent,
 )
-from .names import RepositoryName
+from .names import RepositoryName, parse_image_json
 from .quotas import NamespaceUsage, UploadLimits, capped
 from .storage import paths
-from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
+from .storage.base import PathNotFound, StorageDriver, check_path, get_bytes, put_bytes
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +93,7 @@ class LayerService:
         self.limits = limits or UploadLimits()
         self.usage = NamespaceUsage(storage, self.limits.namespace_quota)
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._linked: dict[str, str] = {}  # image id → the v2 blob that is its layer (a cache)
 
     def _lock(self, image_id: str) -> asyncio.Lock:
         lock = self._locks.get(image_id)
@@ -161,8 +159,8 @@ class LayerService:
         await self._require_complete(image_id)
         raw = await get_bytes(self.storage, paths.image_json(image_id))
         try:
-            size: int | None = await self.storage.size(paths.image_layer(image_id))
-        except PathNotFound:
+            size: int | None = await self.layer_size(image_id)
+        except ImageNotFound:
             size = None
         return ImageJson(raw, size, await self._stored_checksums(image_id))
 
@@ -179,18 +177,41 @@ class LayerService:
         try:
             return await self.storage.size(paths.image_layer(image_id))
         except PathNotFound:
+            pass
+        linked = await self._linked_layer(image_id)  # an image synthesised from a v2 manifest
+        if linked is None:
+            raise ImageNotFound()
+        try:
+            size = await self.storage.size(linked)
+        except PathNotFound:
             raise ImageNotFound() from None
+        if len(self._linked) >= 4096:
+            self._linked.clear()
+        self._linked[image_id] = linked
+        return size
+
+    async def _linked_layer(self, image_id: str) -> str | None:
+        try:
+            record = json.loads(await get_bytes(self.storage, paths.image_blob(image_id)))
+        except (PathNotFound, ValueError, UnicodeDecodeError):
+            return None
+        path = record.get("path") if isinstance(record, dict) else None
+        return check_path(path) if isinstance(path, str) else None
+
+    def _layer_path(self, image_id: str) -> str:
+        """``layer``, or the v2 blob :meth:`layer_size` found for it (blobs never move)."""
+        return self._linked.get(image_id) or paths.image_layer(image_id)
 
     def read_layer(self, image_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         """The layer's bytes ``[start, end)``; call :meth:`layer_size` first."""
-        return self.storage.read(paths.image_layer(image_id), start=start, end=end)
+        return self.storage.read(self._layer_path(image_id), start=start, end=end)
 
     def layer_redirect(self, image_id: str) -> str | None:
-        return self.storage.redirect_url(paths.image_layer(image_id))
+        return self.storage.redirect_url(self._layer_path(image_id))
 
     def layer_file(self, image_id: str) -> Path | None:
         """A local file holding the layer, to send without copying; None when storage has none."""
-        return self.storage.local_path(paths.image_layer(image_id))
+        return self.storage.local_path(self._layer_path(image_id))
 
     # ---- push -------------------------------------------------------------------------
 
@@ -203,7 +224,7 @@ class LayerService:
 
     async def put_image_json(self, image_id: str, raw: bytes, repo: RepositoryName | None = None) -> None:
         names.check_image_id(image_id)
-        data = _parse_image_json(image_id, raw)
+        data = parse_image_json(image_id, raw)
         parent = data.get("parent")
         async with self._lock(image_id):
             if await self._has_json(image_id) and not await self._in_progress(image_id):
@@ -416,24 +437,3 @@ async def _all(*steps: Awaitable[None]) -> None:
     for outcome in await asyncio.gather(*steps, return_exceptions=True):
         if isinstance(outcome, BaseException):
             raise outcome
-
-
-def _parse_image_json(image_id: str, raw: bytes) -> dict[str, Any]:
-    try:
-        data = jsonsafe.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidImageJson("Invalid JSON") from None
-    if not data or not isinstance(data, dict):
-        raise InvalidImageJson("Invalid JSON")
-    if "id" not in data:
-        raise InvalidImageJson("Missing key `id' in JSON")
-    if data["id"] != image_id:
-        raise InvalidImageJson("JSON data contains invalid id")
-    parent = data.get("parent")
-    if parent is not None and parent != "":
-        if not isinstance(parent, str):
-            raise InvalidImageJson("Invalid parent in JSON")
-        names.check_image_id(parent)
-        if parent == image_id:
-            raise InvalidImageJson("Image cannot be its own parent")
-    return data

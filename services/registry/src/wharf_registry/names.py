@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from wharf_common import jsonsafe
 from wharf_common.errors import InvalidArgument
 from wharf_common.reference import is_valid_tag
 
@@ -19,6 +21,10 @@ _IMAGE_ID_RE = re.compile(r"[a-f0-9]{64}", re.ASCII)
 # we also refuse leading dots and "..", which M15 lets through to the server.
 _NAMESPACE_RE = re.compile(r"[a-z0-9_](?:[a-z0-9_]|-(?!-)){0,28}[a-z0-9_]", re.ASCII)
 _REPO_RE = re.compile(r"[a-z0-9_-][a-z0-9_.-]{0,254}", re.ASCII)
+
+
+class InvalidImageJson(InvalidArgument):
+    """Malformed JSON, a missing or wrong ``id``, a bad ``parent``."""
 
 
 class InvalidRepositoryName(InvalidArgument):
@@ -77,3 +83,24 @@ def check_tag(tag: str) -> str:
     if not is_valid_tag(tag):
         raise InvalidTagName(tag)
     return tag
+
+
+def parse_image_json(image_id: str, raw: bytes) -> dict[str, Any]:
+    try:
+        data = jsonsafe.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidImageJson("Invalid JSON") from None
+    if not data or not isinstance(data, dict):
+        raise InvalidImageJson("Invalid JSON")
+    if "id" not in data:
+        raise InvalidImageJson("Missing key `id' in JSON")
+    if data["id"] != image_id:
+        raise InvalidImageJson("JSON data contains invalid id")
+    parent = data.get("parent")
+    if parent is not None and parent != "":
+        if not isinstance(parent, str):
+            raise InvalidImageJson("Invalid parent in JSON")
+        check_image_id(parent)
+        if parent == image_id:
+            raise InvalidImageJson("Image cannot be its own parent")
+    return data

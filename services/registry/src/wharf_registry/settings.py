@@ -20,6 +20,7 @@ from .access import AuthSettings
 from .index_access import IndexSettings
 from .quotas import UploadLimits
 from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettings
+from .v2.uploads import V2Limits
 
 REGISTRY_VERSION = "0.9.1"
 """What ``X-Docker-Registry-Version`` says: the v1 protocol of docker-registry 0.9.1."""
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     """Index mode (a hub's public key set): the hub's tokens replace ``auth``."""
     uploads: UploadLimits = Field(default_factory=UploadLimits)
     """Largest layer and image JSON, the namespace quota (``WHARF_REGISTRY_UPLOADS__*``)."""
+    v2: V2Limits = Field(default_factory=V2Limits)
+    """The v2 API: upload session lifetime, largest manifest, page size (``WHARF_REGISTRY_V2__*``)."""
     endpoints: list[str] = Field(default_factory=list)
     """``X-Docker-Endpoints`` the index routes announce; empty: the request's ``Host``."""
     flavor: str = "default"

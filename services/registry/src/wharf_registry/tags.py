@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
@@ -32,6 +32,7 @@ from .storage.base import PathNotFound, StorageDriver, get_bytes, put_bytes
 log = structlog.get_logger(__name__)
 
 _USER_AGENT_RE = re.compile(r"([^\s/]+)/([^\s/]+)")
+_TARGET_RE = re.compile(r"[a-f0-9]{64}|sha256:[a-f0-9]{64}", re.ASCII)
 
 
 class ImageScope(Protocol):
@@ -45,6 +46,8 @@ class TagService:
         self.storage = storage
         self.layers = layers
         self.scope: ImageScope | None = None  # index mode: set by the composition root
+        self.manifest_image: Callable[[RepositoryName, str], Awaitable[str | None]] | None = None
+        """v2: the v1 image id of a tag that names a manifest digest (None: not pullable over v1)."""
         self._listeners: list[Callable[[RepositoryName], None]] = []
 
     def add_listener(self, listener: Callable[[RepositoryName], None]) -> None:
@@ -77,11 +80,52 @@ class TagService:
                     continue  # deleted meanwhile, or an older registry's tag metadata
         return result
 
+    async def tag_target(self, repo: RepositoryName, tag: str) -> str:
+        """What the tag names: a v1 image id, or a v2 manifest digest (``sha256:<hex>``)."""
+        try:
+            raw = await get_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag))
+        except PathNotFound:
+            raise TagNotFound(tag) from None
+        value = raw.decode(errors="replace")
+        if _TARGET_RE.fullmatch(value):
+            return value
+        raise TagNotFound(tag)  # an older layout's metadata of tag "_<x>" named like tag "<x>_json"
+
+    async def tag_names(self, repo: RepositoryName) -> list[str]:
+        """Every tag of ``repo``, v1 and v2 (one namespace), sorted; [] when it has none."""
+        found = []
+        for entry in await self.storage.list(paths.repository(repo.namespace, repo.repo)):
+            if entry.startswith(paths.TAG_PREFIX):
+                tag = entry.removeprefix(paths.TAG_PREFIX)
+                try:
+                    await self.tag_target(repo, tag)
+                except TagNotFound:
+                    continue
+                found.append(tag)
+        return found
+
+    async def put_manifest_tag(
+        self, repo: RepositoryName, tag: str, digest: str, user_agent: str = ""
+    ) -> None:
+        """Point ``tag`` at a v2 manifest (``sha256:<hex>``), replacing whatever it named."""
+        names.check_tag(tag)
+        await put_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag), digest.encode())
+        self._changed(repo)
+        meta = json.dumps(_tag_metadata(user_agent)).encode()
+        await put_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag), meta)
+        await self._drop_legacy_tag_json(repo, tag)
+        log.info("tag.stored", repository=str(repo), tag=tag, manifest=digest)
+
     async def _read_tag(self, repo: RepositoryName, tag: str) -> str:
         try:
             raw = await get_bytes(self.storage, paths.tag(repo.namespace, repo.repo, tag))
         except PathNotFound:
             raise TagNotFound() from None
+        if raw.startswith(b"sha256:") and self.manifest_image is not None:
+            image_id = await self.manifest_image(repo, raw.decode(errors="replace"))
+            if image_id is None:
+                raise TagNotFound()  # an index, or an artifact: nothing a v1 client can pull
+            return image_id
         try:
             return names.check_image_id(raw.decode(errors="replace"))
         except InvalidArgument:  # an older layout's metadata of tag "_<x>" named like tag "<x>_json"

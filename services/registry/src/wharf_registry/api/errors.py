@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,15 +16,25 @@ from ..access import AuthenticationRequired
 from ..errors import ChecksumMismatch
 from ..metrics import Metrics
 from .responses import json_response
+from .v2.errors import is_v2, v2_error, v2_status_error
 
 
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return json_response({"error": message}, status=status, headers=headers)
 
 
+def body_limit_response(scope: Mapping[str, Any], status: int, message: str) -> Response:
+    """The 413 of the body limit, in the shape of the protocol the path belongs to."""
+    if is_v2(str(scope.get("path", ""))):
+        return v2_status_error(status, message)
+    return error_response(status, message)
+
+
 def install(app: FastAPI, metrics: Metrics) -> None:
-    async def wharf_error(_request: Request, exc: Exception) -> Response:
+    async def wharf_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WharfError)
+        if is_v2(request.url.path):
+            return v2_error(exc)
         if isinstance(exc, NotModified):
             return Response(status_code=304)
         if isinstance(exc, ChecksumMismatch):
@@ -35,12 +46,16 @@ def install(app: FastAPI, metrics: Metrics) -> None:
             headers = {"WWW-Authenticate": "Token"}
         return error_response(exc.status, exc.message, headers)
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if is_v2(request.url.path):
+            return v2_status_error(exc.status_code, detail, exc.headers)
         return error_response(exc.status_code, detail, exc.headers)
 
-    async def validation_error(_request: Request, exc: Exception) -> Response:
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        if is_v2(request.url.path):
+            return v2_status_error(400, str(exc))
         return error_response(400, str(exc))
 
     app.add_exception_handler(WharfError, wharf_error)

@@ -25,6 +25,7 @@ class RequestMiddleware:
             (b"x-docker-registry-version", version.encode()),
             (b"x-docker-registry-config", flavor.encode()),
         ]
+        self.v2_headers = [(b"docker-distribution-api-version", b"registry/2.0")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +34,8 @@ class RequestMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"")
         request_id = incoming.decode() if _REQUEST_ID_RE.fullmatch(incoming) else secrets.token_hex(8)
         started = time.monotonic()
+        path = scope["path"]
+        v2 = path == "/v2" or path.startswith("/v2/")
         status = 0
         bytes_in = bytes_out = 0
 
@@ -49,7 +52,7 @@ class RequestMiddleware:
                 status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),
-                    *self.headers,
+                    *(self.v2_headers if v2 else self.headers),
                     (b"x-request-id", request_id.encode()),
                 ]
             elif message["type"] == "http.response.body":

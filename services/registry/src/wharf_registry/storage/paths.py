@@ -18,6 +18,19 @@
                                               pushed there, or its content proven there
     namespaces/<ns>/_usage          bytes of layers published into the namespace (quota)
 
+The distribution spec (v2) beside it, on the same storage::
+
+    blobs/sha256/<hh>/<hex>/data    a blob (layer, config, manifest), stored once for every repository
+    blobs/sha256/<hh>/<hex>/link    instead of data: the storage path of a v1 layer holding these bytes
+    blobs/sha256/<hh>/<hex>/v1      the v1 image id synthesised from this manifest (its top image)
+    images/<id>/_blob               {"digest", "size"} of a v1 image's layer, once it was computed
+    uploads/<uuid>/info             {"repository", "started"}: an upload session
+    uploads/<uuid>/p<offset>        the chunks received, each an object named by where it starts
+    repositories/<ns>/<repo>/tag_<tag>              a v1 image id or a v2 manifest digest (one namespace)
+    repositories/<ns>/<repo>/_blobs/<hex>           the repository holds the blob (pushed, mounted)
+    repositories/<ns>/<repo>/_manifests/<hex>       the repository holds the manifest: {"mediaType"}
+    repositories/<ns>/<repo>/_referrers/<subject>/<hex>   a manifest whose subject is <subject>
+
 Layers live under ``images/`` only, so one pushed to many repositories is stored once.
 Every argument is validated before it gets here (:mod:`wharf_registry.names`).
 
@@ -107,3 +120,64 @@ def index_images(namespace: str, repo: str) -> str:
 
 def namespace_usage(namespace: str) -> str:
     return f"{NAMESPACES}/{namespace}/_usage"
+
+
+# ---- v2 -----------------------------------------------------------------------------------
+
+BLOBS = "blobs"
+UPLOADS = "uploads"
+UPLOAD_INFO = "info"
+UPLOAD_PART_PREFIX = "p"
+DIGEST_PREFIX = "sha256:"
+
+
+def blob_dir(hex_digest: str) -> str:
+    return f"{BLOBS}/sha256/{hex_digest[:2]}/{hex_digest}"
+
+
+def blob_data(hex_digest: str) -> str:
+    return f"{blob_dir(hex_digest)}/data"
+
+
+def blob_link(hex_digest: str) -> str:
+    return f"{blob_dir(hex_digest)}/link"
+
+
+def manifest_v1(hex_digest: str) -> str:
+    return f"{blob_dir(hex_digest)}/v1"
+
+
+def image_blob(image_id: str) -> str:
+    return f"{IMAGES}/{image_id}/_blob"
+
+
+def upload_dir(upload_id: str) -> str:
+    return f"{UPLOADS}/{upload_id}"
+
+
+def upload_info(upload_id: str) -> str:
+    return f"{UPLOADS}/{upload_id}/{UPLOAD_INFO}"
+
+
+def upload_part(upload_id: str, offset: int) -> str:
+    return f"{UPLOADS}/{upload_id}/{UPLOAD_PART_PREFIX}{offset:020d}"
+
+
+def repository_blob(namespace: str, repo: str, hex_digest: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_blobs/{hex_digest}"
+
+
+def repository_manifests(namespace: str, repo: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_manifests"
+
+
+def repository_manifest(namespace: str, repo: str, hex_digest: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_manifests/{hex_digest}"
+
+
+def referrers(namespace: str, repo: str, subject_hex: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_referrers/{subject_hex}"
+
+
+def referrer(namespace: str, repo: str, subject_hex: str, hex_digest: str) -> str:
+    return f"{REPOSITORIES}/{namespace}/{repo}/_referrers/{subject_hex}/{hex_digest}"

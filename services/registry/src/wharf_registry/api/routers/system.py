@@ -2,8 +2,7 @@
 
 The ping answers as DR does (protocols.md A.1): ``X-Docker-Registry-Standalone: true`` in
 standalone mode, ``false`` in index mode, which sends engines to the index for tokens.
-Nothing here answers ``/v2/``: an engine must not mistake this v1 registry for a v2 one,
-so ``/v2/`` is a plain 404 without ``Docker-Distribution-API-Version``.
+``/v2/`` is the v2 API's (``api/v2/``), mounted beside v1 on the same storage.
 """
 
 from __future__ import annotations
