@@ -20,6 +20,7 @@ from .gc import DEFAULT_GRACE, GcRefused, collect
 from .index_access import InvalidIndexKey
 from .settings import Settings
 from .storage import FilesystemStorageSettings, build_driver
+from .v2.bearer import InvalidBearerKey
 
 log = structlog.get_logger(__name__)
 
@@ -108,7 +109,7 @@ def serve(argv: list[str]) -> None:
         private_root(settings.storage.root or settings.data_root)
     try:
         app = create_app(settings)
-    except InvalidIndexKey as exc:
+    except (InvalidIndexKey, InvalidBearerKey) as exc:
         raise SystemExit(f"wharf-registry: {exc}") from None
     sock = serving.tcp_listener(settings.host, settings.port)
     index_mode = settings.index.public_key is not None
