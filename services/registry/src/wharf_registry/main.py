@@ -63,7 +63,8 @@ def gc(argv: list[str]) -> None:
     p = argparse.ArgumentParser(
         prog="wharf-registry gc",
         description="Remove the image objects no tag of any repository reaches (JSON, ancestry, layer, "
-        "checksum, uploads) and stale upload leftovers. Storage comes from the same WHARF_REGISTRY_* "
+        "checksum, uploads), the v2 blobs no manifest references, expired v2 upload sessions "
+        "and stale upload leftovers. Storage comes from the same WHARF_REGISTRY_* "
         "variables as the server; safe while it runs.",
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
@@ -78,7 +79,9 @@ def gc(argv: list[str]) -> None:
     configure_logging(args.log_level, json=settings.log_json)
     storage = build_driver(settings.storage, settings.data_root)
     try:
-        report = asyncio.run(collect(storage, grace=args.grace, dry_run=args.dry_run))
+        report = asyncio.run(
+            collect(storage, grace=args.grace, dry_run=args.dry_run, upload_ttl=settings.v2.upload_ttl)
+        )
     except GcRefused as exc:
         raise SystemExit(f"wharf-registry gc: {exc}") from None
     sys.stdout.write("".join(line + "\n" for line in report.lines()))
