@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from wharf_common.bearer import BearerToken, BearerVerifier, ResourceScope
-from wharf_hub.db.models import Activity, HookChain, Repository, Tag
+from wharf_hub.db.models import Activity, Build, HookChain, Repository, Tag
 from wharf_hub.factories import Factory, bearer
 from wharf_hub.hub import Hub
 
@@ -272,3 +272,26 @@ def test_reports_need_a_token_that_covers_them(client: TestClient, hub: Hub, fac
         assert response.status_code == 400, body
     with hub.db.session() as s:
         assert s.scalars(select(Tag)).all() == []
+
+
+def test_a_builds_push_credential_reaches_only_its_repository(
+    client: TestClient, hub: Hub, factory: Factory
+) -> None:
+    alice = factory.user("alice")
+    repo = factory.repo(alice, "web")
+    factory.repo(alice, "other")
+    with hub.db.session() as s:
+        source = {"source_url": "https://git.test/x.git", "source_type": "branch", "source_ref": "main"}
+        build = Build(repository_id=repo.id, trigger="manual", dockerfile="Dockerfile", context="/", **source)
+        s.add(build)
+        s.flush()
+        _, secret = hub.builder.claim(s, build.id, "worker-1")
+        username = f"wharf-build-{build.id}"
+    scopes = ("repository:alice/web:pull,push,delete", "repository:alice/other:pull,push")
+    token = token_for(client, hub, *scopes, auth=basic(username, secret))
+    assert token.subject == "alice"
+    assert granted(token, "alice/web") == {"pull", "push"} and granted(token, "alice/other") == set()
+    wrong = client.get(
+        "/v2/token", params={"service": SERVICE, "scope": scopes[0]}, auth=basic(username, "x")
+    )
+    assert wrong.status_code == 401
