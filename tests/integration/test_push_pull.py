@@ -33,6 +33,14 @@ LAYER_PUT = re.compile(r"method=PUT .*path=/v1/images/[0-9a-f]{64}/layer ")
 # ---- fixtures and helpers ----------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", autouse=True)
+def v1_only() -> Iterator[None]:
+    """This module tests the v1 client: its engines never ask wharf's registry ``GET /v2/``."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WHARF_ENGINE_V1_REGISTRIES", '["127.0.0.0/8"]')
+        yield
+
+
 @pytest.fixture(scope="module")
 def registry() -> Iterator[RegistryProcess]:
     reg = RegistryProcess()

@@ -87,6 +87,8 @@ class FakeHub:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         host, path = request.url.netloc.decode(), request.url.path
+        if path == "/v2/":  # a v1-only hub and registry: the engine falls back to v1
+            return httpx.Response(404)
         if path == "/v1/_ping":
             return httpx.Response(200, json={}, headers={} if host == STANDALONE else
                                   {"X-Docker-Registry-Standalone": "false"})  # fmt: skip
@@ -206,7 +208,11 @@ class FakeHub:
         return httpx.Response(200, json=True)
 
     def sent(self, host: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.netloc.decode() == host and r.url.path != "/v1/_ping"]
+        return [
+            r
+            for r in self.requests
+            if r.url.netloc.decode() == host and r.url.path not in ("/v1/_ping", "/v2/")
+        ]
 
 
 class FakeDaemon:

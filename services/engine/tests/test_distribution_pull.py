@@ -75,6 +75,8 @@ class FakeRegistry:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if path == "/v2/":  # a v1-only registry: the engine falls back to v1
+            return httpx.Response(404)
         self.requests.append(f"{request.method} {path}")
         if path == "/v1/_ping":  # no X-Docker-Registry-Standalone: a standalone registry
             return httpx.Response(200, json={})

@@ -20,7 +20,9 @@ class FakeBackend:
     def __init__(self) -> None:
         self.auths: list[AuthConfig] = []
 
-    async def image_pull(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:
+    async def image_pull(
+        self, name: str, tag: str | None, auth: AuthConfig, platform: str | None = None
+    ) -> ProgressStream:
         yield {"status": "never"}
 
     async def image_push(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:

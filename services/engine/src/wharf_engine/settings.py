@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     masquerade: bool = False  # outbound NAT from the bridge; off by default and in every test
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
+    v1_registries: list[str] = Field(default_factory=list)
+    """Registries never asked ``GET /v2/`` (CIDRs or ``host[:port]``): pulls and pushes use v1."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
     userns_remap: str = ""
     """``default`` or ``USER[:GROUP]``: every container's root is that user's subordinate ids on the

@@ -1,4 +1,7 @@
-"""Login (``POST /auth``): protocols.md A.10.
+"""Login (``POST /auth``): protocols.md A.10, and v2 registries first.
+
+A registry that answers ``GET /v2/`` is asked ``GET /v2/`` again with the credentials: through
+a bearer token its token server hands out for them (no scope), or as Basic (moby's ``loginV2``).
 
 An empty ``serveraddress`` and Docker's hub names (``https://index.docker.io/v1/``) mean the
 default index. A standalone registry checks the credentials with ``GET /v1/users/``; an index
@@ -24,7 +27,12 @@ log = structlog.get_logger(__name__)
 async def registry_login(daemon: Daemon, auth: AuthConfig) -> dict[str, str]:
     registries = daemon.registries
     endpoint = registries.login_endpoint(auth.server)
-    if await registries.standalone(endpoint):
+    v2 = await registries.negotiate_v2(endpoint)
+    if v2 is not None:
+        async with registries.v2_client(v2.endpoint, auth, v2.challenges, ()) as client:
+            await client.login()
+        answer = LOGIN_SUCCEEDED
+    elif await registries.standalone(endpoint):
         async with registries.client(endpoint, auth) as client:
             await client.login()
         answer = LOGIN_SUCCEEDED

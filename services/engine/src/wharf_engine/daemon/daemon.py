@@ -21,7 +21,9 @@ from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.distribution import AuthConfig, RegistryService, V1IdStore
 from wharf_engine.distribution.progress import ProgressStream
+from wharf_engine.distribution.v2meta import BlobMetadataStore
 from wharf_engine.idmap import IdMap
+from wharf_engine.images.digests import RepoDigestStore
 from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
 from wharf_engine.layers.idmapped import IdmappedOverlay
@@ -104,6 +106,8 @@ class Daemon:
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self.v1ids = V1IdStore(self.root)
+        self.repo_digests = RepoDigestStore(self.root)  # name@sha256:… of v2 pulls and pushes
+        self.blob_metadata = BlobMetadataStore(self.root)  # layer → registry blobs (v2 push)
         self.registries = RegistryService.from_settings(settings)  # names → index/registry, pings
         self._tasks: set[asyncio.Task[None]] = set()
         self.execs: dict[str, execs.Exec] = {}
@@ -261,8 +265,10 @@ class Daemon:
         return await archive.image_load(self, stream)
 
     # -- distribution -------------------------------------------------------
-    def image_pull(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:
-        return pull.image_pull(self, name, tag, auth)
+    def image_pull(
+        self, name: str, tag: str | None, auth: AuthConfig, platform: str | None = None
+    ) -> ProgressStream:
+        return pull.image_pull(self, name, tag, auth, platform)
 
     def image_push(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream:
         return push.image_push(self, name, tag, auth)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from wharf_common.errors import Conflict
 
-from .images import children, normalize, resolve_image
+from .images import children, digest_key, normalize, resolve_image
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -27,7 +27,13 @@ async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) ->
         by_tag = key is not None and key in tags
         short = image_id[7:19]
         deleted: list[dict[str, str]] = []
-        if by_tag and key is not None:
+        named = digest_key(ref)
+        if named is not None and daemon.repo_digests.get(named) == image_id:  # rmi name@sha256:…
+            daemon.repo_digests.delete(named)
+            deleted.append({"Untagged": named})
+            if tags or daemon.repo_digests.refs_for(image_id) or running or stopped:
+                return deleted
+        elif by_tag and key is not None:
             if len(tags) == 1 and (running or stopped) and not force:
                 user = (running or stopped)[0][:12]
                 raise Conflict(
@@ -36,7 +42,10 @@ async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) ->
                 )
             daemon.references.delete(key)
             deleted.append({"Untagged": key})
-            if len(tags) > 1 or running or stopped:
+            repository = key.rpartition(":")[0]
+            if not any(t.rpartition(":")[0] == repository for t in tags if t != key):
+                deleted += _untag_digests(daemon, image_id, repository)  # as moby: the repo's last tag
+            if len(tags) > 1 or running or stopped or daemon.repo_digests.refs_for(image_id):
                 return deleted
         else:
             if running:
@@ -57,6 +66,7 @@ async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) ->
             for tag in tags:
                 daemon.references.delete(tag)
                 deleted.append({"Untagged": tag})
+            deleted += _untag_digests(daemon, image_id, None)
             if stopped:
                 return deleted
         if children(daemon, image_id):
@@ -66,6 +76,16 @@ async def image_delete(daemon: Daemon, ref: str, *, force: bool, prune: bool) ->
         deleted.extend(_delete_chain(daemon, image_id, prune=prune))
         deleted.extend({"Deleted": d} for d in collect_layers(daemon))
         return deleted
+
+
+def _untag_digests(daemon: Daemon, image_id: str, repository: str | None) -> list[dict[str, str]]:
+    """Drop ``image_id``'s ``name@digest`` references (of ``repository`` only, unless None)."""
+    gone = []
+    for named in daemon.repo_digests.refs_for(image_id):
+        if repository is None or named.partition("@")[0] == repository:
+            daemon.repo_digests.delete(named)
+            gone.append({"Untagged": named})
+    return gone
 
 
 def _unused(daemon: Daemon, image_id: str) -> bool:
@@ -102,11 +122,12 @@ async def image_prune(daemon: Daemon, *, dangling_only: bool = True) -> dict[str
                 if children(daemon, image_id) or any(c.image_id == image_id for c in daemon.containers.all()):
                     continue
                 tags = daemon.references.refs_for(image_id)
-                if tags and dangling_only:
-                    continue
+                if (tags or daemon.repo_digests.refs_for(image_id)) and dangling_only:
+                    continue  # as moby: a name@digest reference keeps an image too
                 for tag in tags:
                     daemon.references.delete(tag)
                     deleted.append({"Untagged": tag})
+                deleted += _untag_digests(daemon, image_id, None)
                 daemon.images.delete(image_id)
                 deleted.append({"Deleted": image_id})
                 changed = True

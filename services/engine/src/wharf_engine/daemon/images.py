@@ -26,10 +26,21 @@ def normalize(ref: str) -> str | None:
     return str(parsed.with_default_tag())
 
 
+def digest_key(ref: str) -> str | None:
+    """The ``name@digest`` key a digest reference is stored under, or None (a tag is ignored)."""
+    try:
+        parsed = parse_reference(ref)
+    except InvalidReference:
+        return None
+    return f"{parsed.repository}@{parsed.digest}" if parsed.digest else None
+
+
 def resolve_image(daemon: Daemon, ref: str) -> str:
-    """Image id for a name[:tag], a full id or a unique id prefix."""
+    """Image id for a name[:tag], a name@digest, a full id or a unique id prefix."""
     key = normalize(ref)
     if key is not None and (image_id := daemon.references.get(key)):
+        return image_id
+    if (named := digest_key(ref)) is not None and (image_id := daemon.repo_digests.get(named)):
         return image_id
     found = daemon.images.search_prefix(ref)
     if found is not None:
@@ -81,7 +92,7 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
                 "Id": image_id,
                 "ParentId": config.get("parent", ""),
                 "RepoTags": tags,
-                "RepoDigests": [],
+                "RepoDigests": daemon.repo_digests.refs_for(image_id),
                 "Created": _created(config),
                 "Size": size,
                 "SharedSize": -1,
@@ -114,7 +125,7 @@ def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     return {
         "Id": image_id,
         "RepoTags": daemon.references.refs_for(image_id),
-        "RepoDigests": [],
+        "RepoDigests": daemon.repo_digests.refs_for(image_id),
         "Parent": config.get("parent", ""),
         "Comment": config.get("comment", ""),
         "Created": config.get("created", ""),

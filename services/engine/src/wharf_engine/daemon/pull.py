@@ -34,6 +34,8 @@ from wharf_engine.distribution import (
     TagNotFound,
 )
 from wharf_engine.distribution.client import ImageJson
+from wharf_engine.distribution.manifests import parse_platform
+from wharf_engine.distribution.names import v2_repository
 from wharf_engine.distribution.pipe import ChunkPipe, ReaderGone, in_thread, settled
 from wharf_engine.distribution.progress import (
     Emit,
@@ -47,6 +49,8 @@ from wharf_engine.distribution.progress import (
 from wharf_engine.distribution.v1 import PayloadHasher, chain_ids, check_json, image_config
 from wharf_engine.layers.store import Layer
 
+from .pull_v2 import image_pull_v2
+
 if TYPE_CHECKING:
     from .daemon import Daemon
 
@@ -58,24 +62,42 @@ PARALLEL_METADATA = 8
 
 
 def registry_reference(name: str, tag: str | None) -> ImageReference:
-    """``name`` (+ ``tag``) as a tagged reference: bare names stay bare (the default index)."""
+    """``name`` (+ ``tag``, which may be a digest) as a reference: bare names stay bare (the default
+    index); a reference with neither tag nor digest gets ``latest``."""
     try:
         ref = parse_reference(name)
-        if tag:
-            if ":" in tag:  # fromImage=x&tag=sha256:...: a digest
-                raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
+        if tag and ":" in tag:  # fromImage=x&tag=sha256:...: a digest
+            ref = ImageReference(ref.domain, ref.path, None, tag)
+        elif tag:
             ref = ImageReference(ref.domain, ref.path, tag)
     except InvalidReference as exc:
         raise InvalidArgument(str(exc)) from None
-    if ref.digest:
-        raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
     return ref.with_default_tag()
 
 
 async def image_pull(
-    daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
+    daemon: Daemon, name: str, tag: str | None, auth: AuthConfig, platform: str | None = None
 ) -> AsyncGenerator[Message, None]:
+    """v2 when the registry answers ``GET /v2/``, else v1 (:mod:`.pull_v2`, :func:`image_pull_v1`)."""
     ref = registry_reference(name, tag)
+    parse_platform(platform)  # a bad --platform is refused before any registry is asked
+    repository = daemon.registries.repository(ref)
+    v2 = await daemon.registries.negotiate_v2(repository.index)
+    if v2 is not None:
+        pulling = image_pull_v2(
+            daemon, ref, v2_repository(repository, ref, v2.endpoint), auth, v2.challenges, platform
+        )
+    else:
+        if ref.digest:
+            raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
+        pulling = image_pull_v1(daemon, ref, auth)
+    async for message in pulling:
+        yield message
+
+
+async def image_pull_v1(
+    daemon: Daemon, ref: ImageReference, auth: AuthConfig
+) -> AsyncGenerator[Message, None]:
     assert ref.tag is not None
     repository = daemon.registries.repository(ref)
     async with await daemon.registries.session(repository, auth) as session:

@@ -31,6 +31,7 @@ from wharf_common.errors import InvalidArgument, NotFound, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
 
 from wharf_engine.distribution import AuthConfig, RegistryClient, Session
+from wharf_engine.distribution.names import v2_repository
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
@@ -43,6 +44,7 @@ from wharf_engine.distribution.progress import (
 from wharf_engine.distribution.v1 import V1Layer, v1_chain
 
 from .push_layers import Export, LiveLayer, Payload, spool
+from .push_v2 import image_push_v2, push_targets
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -98,6 +100,22 @@ def _targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageReference
 
 
 async def image_push(
+    daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
+) -> AsyncGenerator[Message, None]:
+    """v2 when the registry answers ``GET /v2/`` (:mod:`.push_v2`), else v1."""
+    ref, found = push_targets(daemon, name, tag)
+    repository = daemon.registries.repository(ref)
+    v2 = await daemon.registries.negotiate_v2(repository.index)
+    if v2 is not None:
+        target = v2_repository(repository, ref, v2.endpoint)
+        pushing = image_push_v2(daemon, ref, found, target, auth, v2.challenges)
+    else:
+        pushing = image_push_v1(daemon, name, tag, auth)
+    async for message in pushing:
+        yield message
+
+
+async def image_push_v1(
     daemon: Daemon, name: str, tag: str | None, auth: AuthConfig
 ) -> AsyncGenerator[Message, None]:
     ref, targets = _targets(daemon, name, tag)

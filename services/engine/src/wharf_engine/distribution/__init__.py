@@ -1,4 +1,4 @@
-"""Pull and push against v1 registries and indexes (protocols.md A.1-A.10).
+"""Pull and push against v2 registries, and against v1 registries and indexes.
 
 * :mod:`.names`: which index or registry a name means (bare names: the default index);
 * :mod:`.endpoint`: a registry's URL (HTTP for insecure registries) and the caller's credentials;
@@ -7,7 +7,10 @@
 * :mod:`.client`: a typed async v1 registry client on httpx;
 * :mod:`.v1`: v1 ids and image JSON from local images and back, payload checksums;
 * :mod:`.v1ids`: the persisted map between v1 ids and local layers;
-* :mod:`.progress`: Docker's JSON progress messages.
+* :mod:`.progress`: Docker's JSON progress messages;
+* :mod:`.v2`, :mod:`.v2auth`, :mod:`.manifests`, :mod:`.v2meta`: the v2 / OCI distribution API
+  (HTTP, challenges and bearer tokens, manifests and platforms, which registry blobs hold a
+  layer); :meth:`.session.RegistryService.negotiate_v2` decides v2 or v1 per registry.
 
 The daemon's ``pull.py``, ``push.py``, ``auth.py`` and ``search.py`` drive these; nothing here
 imports ``api/`` or ``daemon/``.

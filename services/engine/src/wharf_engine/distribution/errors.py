@@ -20,8 +20,8 @@ class RegistryUnreachable(Unavailable):
 
 
 class RegistryUnauthorized(Unauthorized):
-    def __init__(self, method: str, url: str, *, anonymous: bool = False) -> None:
-        self.reason = "authentication required" if anonymous else "incorrect username or password"
+    def __init__(self, method: str, url: str, *, anonymous: bool = False, reason: str | None = None) -> None:
+        self.reason = reason or ("authentication required" if anonymous else "incorrect username or password")
         super().__init__(f'{method.capitalize()} "{url}": unauthorized: {self.reason}')
 
 

@@ -9,7 +9,7 @@ user typed: ``docker pull busybox`` tags ``busybox:latest``, as Docker does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,6 +39,14 @@ class Repository:
     def display(self) -> str:
         """The repository in messages: ``docker.io/alice/web``, ``127.0.0.1:5000/user/web``."""
         return f"{DEFAULT_INDEX_NAME if self.official else self.index.domain}/{self.remote}"
+
+
+def v2_repository(repository: Repository, ref: ImageReference, endpoint: Endpoint) -> Repository:
+    """The repository as a v2 registry names it, at the endpoint negotiation chose: ``library/``
+    only on the default index (Docker's normalization), so ``127.0.0.1:5000/busybox`` is
+    ``busybox`` there."""
+    remote = repository.remote if repository.official else ref.path
+    return replace(repository, index=endpoint, remote=remote)
 
 
 def is_default_domain(domain: str | None) -> bool:
@@ -116,4 +124,5 @@ __all__ = [
     "registry_endpoint",
     "remote_name",
     "split_search_term",
+    "v2_repository",
 ]

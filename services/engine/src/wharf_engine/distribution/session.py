@@ -1,6 +1,8 @@
 """Endpoint discovery (protocols.md A.1) and the sessions that pulls and pushes run in.
 
-Before it speaks to a host the engine pings ``/v1/_ping`` (the answer is kept for a while).
+Which protocol a host speaks is negotiated here, v2 first: ``GET /v2/`` answering 200 or 401
+(with its challenges) means a v2 registry (:mod:`.v2`); 404, anything else or no answer at all
+means v1, and the engine pings ``/v1/_ping`` (both answers are kept for a while).
 A standalone registry (``X-Docker-Registry-Standalone`` missing, ``true`` or ``1``) is its own
 index, spoken to as before. Anything else is an index, and the flow is the one of engine 1.5
 (A.7, A.8): the index checks the password and hands out a token plus the registries
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 import structlog
@@ -20,7 +23,7 @@ from wharf_common import jsonsafe
 from wharf_common.reference import ImageReference
 
 from .client import USER_AGENT, RegistryClient, transport_reason
-from .endpoint import AuthConfig, Endpoint, resolve_endpoint, server_domain, ssl_context
+from .endpoint import AuthConfig, Endpoint, is_insecure, resolve_endpoint, server_domain, ssl_context
 from .errors import RegistryUnreachable
 from .index import Grant, IndexClient
 from .names import (
@@ -30,6 +33,8 @@ from .names import (
     index_endpoint,
     registry_config,
 )
+from .v2 import V2Client
+from .v2auth import Challenge, TokenSource, parse_challenges
 
 if TYPE_CHECKING:
     from wharf_engine.settings import Settings
@@ -55,25 +60,37 @@ def is_standalone(header: str | None, body: bytes = b"") -> bool:
     return False if value else standalone
 
 
+@dataclass(frozen=True, slots=True)
+class V2Target:
+    """A registry that speaks v2: where (the scheme Docker's negotiation settled on) and its
+    ``WWW-Authenticate`` challenges (none: it wants no credentials)."""
+
+    endpoint: Endpoint
+    challenges: list[Challenge]
+
+
 class RegistryService:
     """Resolves names to endpoints, remembers what each endpoint is, opens sessions."""
 
     def __init__(
         self, default_index: str, insecure: list[str], ca_bundle: Path | None = None, *,
         transport: httpx.AsyncBaseTransport | None = None, ping_ttl: float = PING_TTL,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, v1_only: list[str] | None = None,
     ) -> None:  # fmt: skip
         self.insecure = insecure
+        self.v1_only = v1_only or []
         self.ca_bundle = ca_bundle
         self.default = index_endpoint(default_index, insecure, ca_bundle)
         self._transport = transport  # tests hand in an httpx.MockTransport
         self._ttl = ping_ttl
         self._clock = clock
         self._pings: dict[str, tuple[bool, float]] = {}
+        self._v2: dict[str, tuple[V2Target | None, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryService:
-        return cls(settings.default_index, settings.insecure_registries, settings.ca_bundle)
+        return cls(settings.default_index, settings.insecure_registries, settings.ca_bundle,
+                   v1_only=settings.v1_registries)  # fmt: skip
 
     # ---- names ---------------------------------------------------------------------------------
 
@@ -114,6 +131,59 @@ class RegistryService:
         self._pings[endpoint.url] = (standalone, now + self._ttl)
         log.debug("registry.pinged", endpoint=endpoint.url, standalone=standalone)
         return standalone
+
+    async def negotiate_v2(self, endpoint: Endpoint) -> V2Target | None:
+        """Whether ``endpoint`` speaks v2, and where: an insecure registry (the loopback
+        exception, ``insecure_registries``) is tried over HTTPS without verification first, then
+        over HTTP, as Docker does; any other over verified HTTPS only. None: not v2 (404, or no
+        answer: then v1 is tried, which reports an unreachable host)."""
+        if is_insecure(endpoint.domain, self.v1_only):  # the same matching: CIDRs or host[:port]
+            return None
+        now = self._clock()
+        cached = self._v2.get(endpoint.url)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        candidates = [endpoint]
+        if not endpoint.secure:
+            candidates.insert(0, Endpoint(endpoint.domain, f"https://{endpoint.domain}", verify=False))
+        found: V2Target | None = None
+        answered = False
+        for candidate in candidates:
+            challenges = await self._ping_v2(candidate)
+            if challenges is None:
+                continue
+            answered = True
+            if challenges is not False:
+                found = V2Target(candidate, challenges)
+                break
+        if answered:  # no answer at all is not kept: the v1 ping says what is wrong
+            self._v2[endpoint.url] = (found, now + self._ttl)
+        log.debug("registry.v2_pinged", endpoint=endpoint.url, v2=found.endpoint.url if found else None)
+        return found
+
+    async def _ping_v2(self, endpoint: Endpoint) -> list[Challenge] | Literal[False] | None:
+        """``GET /v2/``: the challenges (200: none), False when it answers but not as v2, None
+        when it does not answer (refused, TLS failure, timeout)."""
+        async with httpx.AsyncClient(
+            verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
+            transport=self._transport,
+        ) as http:  # fmt: skip
+            try:
+                response = await http.get(f"{endpoint.url}/v2/")
+            except httpx.HTTPError as exc:
+                log.debug("registry.v2_ping_failed", endpoint=endpoint.url, error=type(exc).__name__)
+                return None
+        if response.status_code == 200:
+            return []
+        if response.status_code == 401:
+            return parse_challenges(response.headers.get_list("www-authenticate"))
+        return False
+
+    def v2_client(
+        self, endpoint: Endpoint, auth: AuthConfig, challenges: list[Challenge], scopes: tuple[str, ...]
+    ) -> V2Client:
+        tokens = TokenSource(endpoint, auth, challenges, transport=self._transport)
+        return V2Client(endpoint, auth, tokens, scopes, transport=self._transport)
 
     async def session(self, repository: Repository, auth: AuthConfig) -> Session:
         """A session for ``repository``: its endpoint is pinged first (errors come out here)."""
@@ -187,4 +257,4 @@ class Session:
         await self.index.put_repository_images(self.remote, images, self._grant.endpoints)
 
 
-__all__ = ["PING_TTL", "RegistryService", "Session", "is_standalone"]
+__all__ = ["PING_TTL", "RegistryService", "Session", "V2Target", "is_standalone"]

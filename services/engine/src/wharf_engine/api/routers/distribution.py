@@ -27,7 +27,9 @@ SEARCH_LIMIT = 25
 
 
 class PullBackend(Protocol):
-    def image_pull(self, name: str, tag: str | None, auth: AuthConfig) -> ProgressStream: ...
+    def image_pull(
+        self, name: str, tag: str | None, auth: AuthConfig, platform: str | None = None
+    ) -> ProgressStream: ...
 
 
 class DistributionBackend(PullBackend, Protocol):
@@ -67,7 +69,9 @@ async def progress_response(messages: ProgressStream) -> Response:
 async def pull_response(backend: PullBackend, request: Request) -> Response:
     """``POST /images/create?fromImage=<name>&tag=<tag>`` (the images router hands it over)."""
     q = request.query_params
-    messages = backend.image_pull(q["fromImage"], q.get("tag") or None, registry_auth(request))
+    messages = backend.image_pull(
+        q["fromImage"], q.get("tag") or None, registry_auth(request), q.get("platform") or None
+    )
     return await progress_response(messages)
 
 

@@ -1,0 +1,251 @@
+"""ImagePush over the v2 / OCI distribution API: layers, config, then a schema 2 manifest per tag.
+
+Each layer goes through the same steps as in moby's ``push_v2.go``, several at once: the blobs
+this engine knows for it on this registry (:class:`~wharf_engine.distribution.v2meta.BlobMetadataStore`,
+filled by pulls and pushes) are asked for in the target repository (``Layer already exists``),
+then mounted from the repository that had them (``Mounted from alice/other``); only when neither
+works is the layer compressed (parallel gzip into a temporary file, hashed on the way) and
+uploaded. Then the config blob, and the manifest under each tag: the stream says
+``<tag>: digest: sha256:… size: N`` and an ``aux`` message with the same, as Docker does, and the
+digest becomes one of the image's ``RepoDigests``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import structlog
+from wharf_common.errors import InvalidArgument, NotFound, WharfError
+from wharf_common.reference import ImageReference, InvalidReference, is_valid_tag, parse_reference
+
+from wharf_engine.distribution import AuthConfig, Repository
+from wharf_engine.distribution.manifests import DOCKER_MANIFEST, schema2_manifest, sha256_digest
+from wharf_engine.distribution.pgzip import ParallelGzipWriter
+from wharf_engine.distribution.progress import (
+    Emit,
+    Message,
+    Throttle,
+    layer_progress,
+    layer_status,
+    run_with_progress,
+    status,
+)
+from wharf_engine.distribution.v2 import V2Client
+from wharf_engine.distribution.v2auth import Challenge, push_scope
+from wharf_engine.distribution.v2meta import BlobRecord
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = structlog.get_logger(__name__)
+
+PARALLEL_UPLOADS = 5  # as moby's max-concurrent-uploads
+COMPRESS_THREADS = min(4, os.cpu_count() or 2)
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    tag: str
+    image_id: str
+
+
+def push_targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageReference, list[Target]]:
+    """The repository and the local tags to push (every tag of it when ``tag`` is empty)."""
+    try:
+        ref = parse_reference(name)
+    except InvalidReference as exc:
+        raise InvalidArgument(str(exc)) from None
+    if ref.digest:
+        raise InvalidArgument("cannot push a digest reference")
+    tag = tag or ref.tag
+    repository = ref.repository
+    if tag and not is_valid_tag(tag):
+        raise InvalidArgument(f"invalid tag format: {tag}")
+    targets = [
+        Target(key.rpartition(":")[2], image_id)
+        for key, image_id in daemon.references.items()
+        if key.rpartition(":")[0] == repository and (not tag or key == f"{repository}:{tag}")
+    ]
+    if not targets:
+        raise NotFound(f"An image does not exist locally with the tag: {repository}")
+    return ImageReference(ref.domain, ref.path), targets
+
+
+async def image_push_v2(
+    daemon: Daemon, ref: ImageReference, targets: list[Target], repository: Repository,
+    auth: AuthConfig, challenges: list[Challenge],
+) -> AsyncGenerator[Message, None]:  # fmt: skip
+    scopes = (push_scope(repository.remote),)
+    async with daemon.registries.v2_client(repository.index, auth, challenges, scopes) as client:
+        # as moby, the first line goes out before the registry is asked anything: refused
+        # credentials are the stream's error (a 401 answer would make the CLI prompt for a login)
+        yield status(f"The push refers to repository [{ref.full_name}]")
+        job = _Push(daemon, client, ref, repository, targets)
+        try:
+            async for message in run_with_progress(job.run):
+                yield message
+        except WharfError as exc:
+            log.warning("image.push_failed", repository=ref.repository, error=exc.message)
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            log.info("image.push_abandoned", repository=ref.repository)
+            raise
+
+
+class _Push:
+    def __init__(
+        self, daemon: Daemon, client: V2Client, ref: ImageReference, repository: Repository,
+        targets: list[Target],
+    ) -> None:  # fmt: skip
+        self.daemon = daemon
+        self.client = client
+        self.ref = ref
+        self.remote = repository.remote
+        self.registry = repository.index.domain
+        self.targets = targets
+        self.blobs: dict[str, asyncio.Future[tuple[str, int]]] = {}  # diff id → (digest, size)
+        self.slots = asyncio.Semaphore(PARALLEL_UPLOADS)
+        self.spool_dir: Path | None = None
+
+    async def run(self, emit: Emit) -> None:
+        try:
+            for target in self.targets:
+                await self._push_image(target, emit)
+        finally:
+            for future in self.blobs.values():
+                future.cancel()
+            await asyncio.gather(*self.blobs.values(), return_exceptions=True)
+            if self.spool_dir is not None:
+                shutil.rmtree(self.spool_dir, ignore_errors=True)
+
+    async def _push_image(self, target: Target, emit: Emit) -> None:
+        config_raw = self.daemon.images.raw(target.image_id)
+        config = self.daemon.images.get(target.image_id)
+        diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        for diff_id in reversed(diff_ids):  # Docker lists the top layer first
+            if diff_id not in self.blobs:
+                emit(layer_status(_short(diff_id), "Preparing"))
+        fresh = [d for d in dict.fromkeys(diff_ids) if d not in self.blobs]
+        for index, diff_id in enumerate(reversed(fresh)):
+            if index >= PARALLEL_UPLOADS:
+                emit(layer_status(_short(diff_id), "Waiting"))
+        for diff_id in fresh:
+            self.blobs[diff_id] = asyncio.ensure_future(self._push_layer(diff_id, emit))
+        layers = [await self.blobs[d] for d in diff_ids]
+        config_digest = sha256_digest(config_raw)
+        if await self.client.blob_size(self.remote, config_digest) is None:
+            location = await self.client.start_upload(self.remote)
+            await self.client.put_blob(location, config_digest, len(config_raw), _once(config_raw))
+        manifest = schema2_manifest(config_raw, layers)
+        digest = await self.client.put_manifest(self.remote, target.tag, manifest, DOCKER_MANIFEST)
+        if digest != sha256_digest(manifest):
+            log.warning("image.push_digest_differs", sent=sha256_digest(manifest), answered=digest)
+            digest = sha256_digest(manifest)
+        async with self.daemon.image_lock:
+            self.daemon.repo_digests.add(self.ref.repository, digest, target.image_id)
+        name = f"{self.ref.repository}:{target.tag}"
+        self.daemon.events.emit("image", "push", name, {"name": name})
+        log.info("image.pushed", reference=name, digest=digest, layers=len(layers), protocol="v2")
+        emit(status(f"{target.tag}: digest: {digest} size: {len(manifest)}"))
+        emit({"progressDetail": {}, "aux": {"Tag": target.tag, "Digest": digest, "Size": len(manifest)}})
+
+    async def _push_layer(self, diff_id: str, emit: Emit) -> tuple[str, int]:
+        short = _short(diff_id)
+        async with self.slots:
+            found = await self._reuse(diff_id, short, emit)
+            if found is not None:
+                return found
+            path, digest, size = await self._compress(diff_id)
+            try:
+                if await self.client.blob_size(self.remote, digest) is not None:
+                    emit(layer_status(short, "Layer already exists"))
+                else:
+                    location = await self.client.start_upload(self.remote)
+                    body = self._progress(path, size, short, emit)
+                    await self.client.put_blob(location, digest, size, body)
+                    emit(layer_status(short, "Pushed"))
+            finally:
+                path.unlink(missing_ok=True)
+        self._remember(diff_id, digest)
+        return digest, size
+
+    async def _reuse(self, diff_id: str, short: str, emit: Emit) -> tuple[str, int] | None:
+        """A blob this registry has for the layer: in the target repository, or mounted from another."""
+        records = [r for r in self.daemon.blob_metadata.records(diff_id) if r.registry == self.registry]
+        for record in (r for r in records if r.repository == self.remote):
+            size = await self.client.blob_size(self.remote, record.digest)
+            if size is not None:
+                emit(layer_status(short, "Layer already exists"))
+                return record.digest, size
+        for record in (r for r in records if r.repository != self.remote):
+            try:
+                opened = await self.client.mount(self.remote, record.digest, record.repository)
+            except WharfError as exc:  # not allowed to read the other repository: upload instead
+                log.info("image.push_mount_refused", source=record.repository, error=exc.message)
+                continue
+            if opened is None:
+                size = await self.client.blob_size(self.remote, record.digest)
+                if size is not None:
+                    emit(layer_status(short, f"Mounted from {record.repository}"))
+                    self._remember(diff_id, record.digest)
+                    return record.digest, size
+        return None
+
+    def _remember(self, diff_id: str, digest: str) -> None:
+        self.daemon.blob_metadata.add(diff_id, BlobRecord(digest, self.registry, self.remote))
+
+    async def _compress(self, diff_id: str) -> tuple[Path, str, int]:
+        """The layer's tar through parallel gzip into a temporary file: its path, digest and size."""
+        if self.spool_dir is None:
+            self.spool_dir = Path(tempfile.mkdtemp(prefix="push-", dir=self.daemon.layers.tmp))
+        path = self.spool_dir / f"{diff_id.removeprefix('sha256:')}.gz"
+
+        def compress() -> tuple[str, int]:
+            hasher, size = hashlib.sha256(), 0
+            with path.open("wb") as out:
+
+                def sink(data: bytes) -> None:
+                    nonlocal size
+                    hasher.update(data)
+                    size += len(data)
+                    out.write(data)
+
+                with ParallelGzipWriter(sink, threads=COMPRESS_THREADS) as gz:
+                    self.daemon.layers.export(diff_id, gz)  # type: ignore[arg-type]
+            return "sha256:" + hasher.hexdigest(), size
+
+        digest, size = await asyncio.to_thread(compress)
+        return path, digest, size
+
+    @staticmethod
+    async def _progress(path: Path, total: int, short: str, emit: Emit) -> AsyncIterator[bytes]:
+        throttle, sent = Throttle(), 0
+        f: BinaryIO = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(f.read, CHUNK):
+                sent += len(chunk)
+                if throttle.ready(final=sent >= total):
+                    emit(layer_progress(short, "Pushing", sent, max(total, sent)))
+                yield chunk
+        finally:
+            f.close()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _short(digest: str) -> str:
+    return digest.partition(":")[2][:12]
+
+
+__all__ = ["Target", "image_push_v2", "push_targets"]
