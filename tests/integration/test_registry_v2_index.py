@@ -5,6 +5,9 @@ digest, pull counter, the repository's webhooks with Docker Hub's payload)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from engines import Engine
 from hubstack import Stack, hub_stack
 from ocilayout import Layout, random_layer, write_layout
 from wharf_hub.webhooks.testing import Receiver
@@ -165,3 +169,38 @@ def test_podman_logs_in_at_the_registry_and_pushes_and_pulls(stack: Stack, tmp: 
         assert [t["name"] for t in tags] == ["1"]
     finally:
         run(*base, "rmi", "--all", "--force", check=False)
+
+
+def stream(engine: Engine, method: str, path: str, auth: dict[str, str] | None = None) -> list[Any]:
+    header = base64.urlsafe_b64encode(json.dumps(auth or {}).encode()).decode()
+    status, body = engine.request(method, path, headers={"X-Registry-Auth": header})
+    assert status == 200, (status, body)
+    messages = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert not [m for m in messages if "error" in m], messages
+    return messages
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_an_engine_logs_in_pushes_and_pulls_by_the_registrys_address_over_v2(
+    engine: Engine, engine_b: Engine, stack: Stack
+) -> None:
+    address = host(stack)
+    wrong = {"username": "alice", "password": "nope", "serveraddress": address}
+    assert engine.request("POST", "/auth", wrong)[0] == 401
+    alice = {"username": "alice", "password": USERS["alice"], "serveraddress": address}
+    status, body = engine.request("POST", "/auth", alice)
+    assert (status, json.loads(body)["Status"]) == (200, "Login Succeeded")
+    assert engine.docker("tag", "busybox", f"{address}/alice/engine:v1").returncode == 0
+    pushed = stream(engine, "POST", f"/images/{address}/alice/engine/push?tag=v1", alice)
+    [summary] = [m["status"] for m in pushed if "digest: sha256:" in m.get("status", "")]
+    digest = summary.split("digest: ")[1].split()[0]
+    assert wait_for(lambda: httpx.get(f"{stack.hub.url}/api/v1/repositories/alice/engine").status_code == 200)
+    tags = wait_for(lambda: api(stack, "/repositories/alice/engine/tags")["results"])
+    assert [(t["name"], t["digest"]) for t in tags] == [("v1", digest)]
+    pulled = stream(engine_b, "POST", f"/images/create?fromImage={address}/alice/engine&tag=v1")
+    assert pulled[-1]["status"] == f"Status: Downloaded newer image for {address}/alice/engine:v1"
+    ran = engine_b.docker("run", "--rm", f"{address}/alice/engine:v1", "echo", "hello")
+    assert ran.returncode == 0 and ran.stdout == b"hello\n", ran.stderr
+    log = stack.registry.log.read_text()  # spoken over v2, not the v1 fallback
+    assert re.search(r"method=PUT .*path=/v2/alice/engine/manifests/v1", log)
