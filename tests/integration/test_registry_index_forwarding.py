@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,3 +82,5 @@ def test_an_engine_logs_in_pushes_and_pulls_by_the_registrys_address(
     assert pulled[-1]["status"] == f"Status: Downloaded newer image for {host}/alice/web:v1"
     ran = engine_b.docker("run", "--rm", f"{host}/alice/web:v1", "echo", "hello")
     assert ran.returncode == 0 and ran.stdout == b"hello\n", ran.stderr
+    log = stack.registry.log.read_text()  # v2 is off here (no bearer certificate): over v1
+    assert re.search(r"method=PUT .*path=/v1/repositories/alice/web/tags/v1", log), log[-2000:]
