@@ -295,3 +295,10 @@ def test_a_builds_push_credential_reaches_only_its_repository(
         "/v2/token", params={"service": SERVICE, "scope": scopes[0]}, auth=basic(username, "x")
     )
     assert wrong.status_code == 401
+
+
+def test_the_token_endpoint_is_in_the_openapi_description(client: TestClient) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert set(paths["/v2/token"]) == {"get", "post"} and set(paths["/v2/_registry/events"]) == {"post"}
+    assert "401" in paths["/v2/token"]["get"]["responses"]
+    assert "422" not in paths["/v2/token"]["post"]["responses"]
