@@ -98,6 +98,7 @@ bench: setup bench-packages
 	$(PY) bench/build_bench.py
 	$(PY) bench/net_bench.py
 	$(PY) bench/registry_bench.py
+	$(PY) bench/registry_v2_bench.py
 	$(PY) bench/hub_bench.py
 	$(PY) bench/builder_bench.py
 
