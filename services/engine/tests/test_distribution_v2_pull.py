@@ -201,3 +201,29 @@ def test_a_challenge_on_the_repository_is_answered_even_when_v2_was_open(tmp_pat
     assert messages[-1]["status"].startswith("Status: Downloaded newer image")
     assert registry.requests[1:3] == ["401 /v2/team/app/manifests/latest", "TOKEN repository:team/app:pull"]
     assert len([r for r in registry.requests if r.startswith("TOKEN")]) == 1  # kept for the other requests
+
+
+def test_layers_download_at_the_same_time(tmp_path: Path) -> None:
+    """Each blob answer waits until both layers were asked for: a one-at-a-time pull would stall."""
+    registry = V2Registry()
+    _, amd64 = registry.manifests["amd64"]
+    wanted = {layer["digest"] for layer in json.loads(amd64)["layers"]}
+    asked: set[str] = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        digest_asked = request.url.path.rpartition("/")[2]
+        if digest_asked in wanted:
+            asked.add(digest_asked)
+            for _ in range(500):
+                if asked == wanted:
+                    break
+                await asyncio.sleep(0.01)
+            assert asked == wanted, "the second layer was not asked for while the first was downloading"
+        return registry(request)
+
+    daemon = FakeDaemon(tmp_path, registry)
+    daemon.registries = RegistryService(
+        "http://127.0.0.1:9", ["127.0.0.0/8"], transport=httpx.MockTransport(handler)
+    )
+    messages = asyncio.run(run_pull(daemon))
+    assert messages[-1]["status"].startswith("Status: Downloaded newer image")
