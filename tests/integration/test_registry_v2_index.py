@@ -145,8 +145,21 @@ def test_private_repositories_and_read_only_tokens(stack: Stack, tmp: Path) -> N
 @pytest.mark.skipif(PODMAN is None, reason="podman is not installed (Debian package podman)")
 def test_podman_logs_in_at_the_registry_and_pushes_and_pulls(stack: Stack, tmp: Path) -> None:
     assert PODMAN is not None
-    base = [PODMAN, "--root", str(tmp / "storage"), "--runroot", str(tmp / "run"), "--storage-driver", "vfs",
-            "--events-backend", "none", "--cgroup-manager", "cgroupfs"]  # fmt: skip
+    base = [
+        PODMAN,
+        "--root",
+        str(tmp / "storage"),
+        "--runroot",
+        str(tmp / "run"),
+        "--storage-driver",
+        "vfs",
+        "--events-backend",
+        "none",
+        "--cgroup-manager",
+        "cgroupfs",
+        "--tmpdir",
+        str(tmp / "libpod"),
+    ]  # fmt: skip  (nothing shared with other podman runs)
     authfile = str(tmp / "auth.json")
     image: Layout = write_layout(tmp / "image", [random_layer(8_000)])
     try:
