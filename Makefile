@@ -60,8 +60,9 @@ run: setup
 	export WHARF_HUB_BUILDER__BROKER_URL=redis+socket://$(RUN_BUILDER_ROOT)/redis.sock; \
 	$(VENV)/bin/wharf-hub --host 127.0.0.1 --port $(RUN_HUB_PORT) --data-root $(RUN_HUB_ROOT) \
 	    --registry-url http://127.0.0.1:$(RUN_REGISTRY_PORT) --registry-endpoint 127.0.0.1:$(RUN_REGISTRY_PORT) & HUB=$$!; \
+	WHARF_REGISTRY_BEARER__CERTIFICATE=$(RUN_HUB_ROOT)/bearer-signing.crt \
 	$(VENV)/bin/wharf-registry --host 127.0.0.1 --port $(RUN_REGISTRY_PORT) --data-root $(RUN_REGISTRY_ROOT) \
-	    --index-public-key $(RUN_HUB_ROOT)/token-signing.pub.pem & REG=$$!; \
+	    --index-public-key $(RUN_HUB_ROOT)/token-signing.pub.pem --index-url http://127.0.0.1:$(RUN_HUB_PORT) & REG=$$!; \
 	( for i in $$(seq 1 100); do [ -S $(RUN_BUILDER_ROOT)/redis.sock ] && [ -f $(RUN_HUB_ROOT)/builder-secret ] && break; sleep 0.1; done; \
 	  exec $(VENV)/bin/wharf-builder worker --broker-url redis+socket://$(RUN_BUILDER_ROOT)/redis.sock \
 	    --engine-host unix://$(RUN_SOCK) --hub-url http://127.0.0.1:$(RUN_HUB_PORT) \
@@ -99,6 +100,7 @@ bench: setup bench-packages
 	$(PY) bench/net_bench.py
 	$(PY) bench/network_bench.py
 	$(PY) bench/registry_bench.py
+	$(PY) bench/registry_v2_bench.py
 	$(PY) bench/hub_bench.py
 	$(PY) bench/hub_scale_bench.py
 	$(PY) bench/builder_bench.py

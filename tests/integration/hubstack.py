@@ -27,8 +27,15 @@ def hub_stack(
     users: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     registry_env: dict[str, str] | None = None,
+    *,
+    forward_index: bool = False,
+    bearer: bool = False,
 ) -> Iterator[Stack]:
-    """Both processes stopped by pid and their roots removed on the way out, whatever happened."""
+    """Both processes stopped by pid and their roots removed on the way out, whatever happened.
+
+    ``forward_index``: the registry knows the hub's address (``index.url``) and passes the index
+    calls engines send to it (login, push and pull of ``<registry>/ns/name``) on to the hub.
+    ``bearer``: that, and v2 with the hub's bearer tokens (its ``bearer-signing.crt``)."""
     root = Path(tempfile.mkdtemp(prefix=prefix))
     port = free_port()
     hub = HubProcess(
@@ -41,7 +48,10 @@ def hub_stack(
             hub.create_user(name, password)
         registry.index_public_key = hub.public_key_path
         registry.root.mkdir()
-        registry.start(env=registry_env)
+        extra = {"WHARF_REGISTRY_INDEX__URL": hub.url} if forward_index or bearer else {}
+        if bearer:
+            extra["WHARF_REGISTRY_BEARER__CERTIFICATE"] = str(hub.root / "bearer-signing.crt")
+        registry.start(env={**extra, **(registry_env or {})})
         with pytest.MonkeyPatch.context() as environment:
             environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", hub.url)
             yield Stack(hub, registry)

@@ -13,7 +13,10 @@ follow from the rules of ``wharf_hub.services.access``:
 * a reader who may not do more gets 403;
 * on the registry the credential is the token the hub hands that role for that repository
   (the access the route needs, else a read token, else none): no token 401, a token that
-  does not cover the route 403.
+  does not cover the route 403;
+* over v2 the credential is the bearer token the hub's ``/v2/token`` hands that role for the
+  scope the route needs (the actions it may take, maybe none): 401 with ``insufficient_scope``
+  unless the token covers the route, as the Go registry answers.
 
 Real processes: a hub and a registry in index mode, with the hub's real tokens. Routes that
 change the repository (``fresh``) get a repository of their own in every cell. A role is a
@@ -77,7 +80,7 @@ OWNERS = {"olivia": "olivia", "acme": "otto"}
 
 @dataclass(frozen=True)
 class Route:
-    surface: str  # "api", "v1" (the hub's index), "web", "registry"
+    surface: str  # "api", "v1" (the hub's index), "web", "registry" (v1), "v2" (the registry's v2)
     method: str
     path: str  # {repo}, {name}, {image}, {new_image}, {webhook}, {visibility} are filled in
     needs: int
@@ -174,7 +177,11 @@ ROUTES = [
     Route("registry", "PUT", "/v1/images/{new_image}/json", WRITE, 200, body="{new_image_json}"),
     Route("registry", "DELETE", "/v1/repositories/{repo}/tags/latest", ADMIN, 200, fresh=True),
     Route("registry", "DELETE", "/v1/repositories/{repo}/", ADMIN, 200, fresh=True),
+    Route("v2", "GET", "/v2/{repo}/tags/list", READ, 200),
+    Route("v2", "POST", "/v2/{repo}/blobs/uploads/", WRITE, 202),
+    Route("v2", "DELETE", "/v2/{repo}/manifests/sha256:" + "0" * 64, ADMIN, 404),  # allowed: no such one
 ]
+V2_ACTIONS = {READ: "pull", WRITE: "pull,push", ADMIN: "delete"}
 LOGIN = {"api": 401, "v1": 401, "web": 303}
 
 
@@ -187,6 +194,9 @@ def scope_needed(route: Route) -> str:
 
 def expected(route: Route, role: Role, visibility: str) -> int:
     level = {"space": role.space, "org": role.org}.get(route.scope, getattr(role, visibility))
+    if route.surface == "v2":  # the hub grants what the role may, the registry wants all of it
+        scoped = role.scopes is None or route.access in role.scopes
+        return route.ok if level >= route.needs and scoped else 401
     if role.scopes is not None:
         if route.surface == "web":
             return expected(route, ROLES["anonymous"], visibility)
@@ -220,7 +230,7 @@ class Repo:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     users = {r.user: PASSWORD for r in ROLES.values() if r.user is not None and r.user != "siteadmin"}
-    with hub_stack("wharf-matrix-", users, env=FAST_PASSWORDS) as built:
+    with hub_stack("wharf-matrix-", users, env=FAST_PASSWORDS, bearer=True) as built:
         built.hub.create_user("siteadmin", PASSWORD, admin=True)
         make_org(built, "acme")
         for name, role in ROLES.items():
@@ -335,6 +345,16 @@ def registry_credentials(stack: Stack, role_name: str, repo: str, access: str) -
     return {}
 
 
+def bearer_credentials(stack: Stack, role_name: str, repo: str, needs: int) -> dict[str, str]:
+    """The bearer token the hub's ``/v2/token`` hands ``role`` for the scope a v2 route needs."""
+    scope = f"repository:{repo}:{V2_ACTIONS[needs]}"
+    answer = role_client(stack, role_name).get(
+        "/v2/token", params={"service": "wharf-registry", "scope": scope}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
 def fill(value: Any, values: dict[str, str]) -> Any:
     if value == "{is_private}":
         return values["visibility"] == "private"
@@ -389,6 +409,9 @@ def test_authorization(
         content = json.dumps(body) if body == repo.image else body
         http = client(stack, None, stack.registry.url)
         response = http.request(route.method, path, content=content, headers=headers)
+    elif route.surface == "v2":
+        headers = bearer_credentials(stack, role_name, repo.remote, route.needs)
+        response = client(stack, None, stack.registry.url).request(route.method, path, headers=headers)
     elif route.surface == "web":
         browser, token = browsers[role_name]
         data = {"csrf_token": token, **(body or {})} if route.method == "POST" else None

@@ -28,7 +28,7 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
     root = Path(tempfile.mkdtemp(prefix="whmk", dir="/tmp"))
     sock = root / "engine.sock"
     bridge = "whmk" + root.name[-6:]
-    env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
+    env = {**os.environ, "WHARF_HOST": f"unix://{sock}", "WHARF_CONFIG": str(root / "client")}
     port, hub_port = free_port(), free_port()
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
@@ -83,6 +83,26 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
         assert b"Status: Downloaded newer image for busybox:latest" in pulled.stdout
         assert wharf("run", "--rm", "busybox", "echo", "from", "the", "hub").stdout == b"from the hub\n"
         assert automated_build(root, hub_port, (admin["username"], admin["password"])) == "success"
+        # a name under the registry's own host: login, push and pull with the registry's address
+        name = f"127.0.0.1:{port}/{admin['username']}/web"
+        argv = [
+            str(VENV_BIN / "wharf"),
+            "login",
+            f"127.0.0.1:{port}",
+            "-u",
+            admin["username"],
+            "--password-stdin",
+        ]
+        login = subprocess.run(
+            argv, env=env, input=admin["password"].encode(), capture_output=True, timeout=60
+        )
+        assert login.returncode == 0, login.stderr
+        assert wharf("tag", "busybox", name).returncode == 0
+        pushed = wharf("push", name)
+        assert pushed.returncode == 0, pushed.stderr
+        assert wharf("rmi", name).returncode == 0
+        pulled = wharf("pull", name)
+        assert pulled.returncode == 0 and b"Downloaded newer image" in pulled.stdout, pulled.stderr
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

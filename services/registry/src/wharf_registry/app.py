@@ -15,6 +15,7 @@ from .api.routers import images, index, repositories, search, system
 from .api.v2 import blobs as v2_blobs
 from .api.v2 import manifests as v2_manifests
 from .index_access import IndexAuthority, load_index_key
+from .index_forward import IndexForwarder
 from .layers import LayerService
 from .metrics import Metrics
 from .reachable import ReachableImages, RepositoryImages
@@ -23,7 +24,9 @@ from .settings import REGISTRY_VERSION, Settings
 from .storage import StorageDriver, build_driver
 from .tags import TagService
 from .v2 import V2Services, build_v2
+from .v2 import names as v2_names
 from .v2.access import BasicAuthority, V2Authority
+from .v2.bearer import BearerAuthority, HubReporter, InvalidBearerKey, PullCounter, load_bearer_verifier
 
 log = structlog.get_logger(__name__)
 
@@ -63,9 +66,9 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
         app.include_router(images.router(layers, guard, metrics))
         app.include_router(repositories.router(tags, guard))
         app.include_router(repositories.delete_router(tags, guard))
-        # index mode's v2 authority (the hub's Bearer tokens, ``v2/bearer.py``) is chosen here:
-        # _mount_v2(app, v2, <it>), and v2.on_manifest_put(<the hub's push report>)
-        app.include_router(index.elsewhere_router())  # last: it must not shadow the routes above
+        _mount_v2_index(app, v2, settings)
+        forwarder = IndexForwarder(settings.index.url, settings.index.timeout) if settings.index.url else None
+        app.include_router(index.elsewhere_router(forwarder))  # last: it must not shadow the routes above
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
@@ -81,6 +84,31 @@ def create_app(settings: Settings, storage: StorageDriver | None = None) -> Fast
     app.state.v2 = v2
     app.state.metrics = metrics
     return app
+
+
+def _mount_v2_index(app: FastAPI, v2: V2Services, settings: Settings) -> None:
+    """Index mode's v2: the hub's bearer tokens; pushes and pulls reported to the hub."""
+    verifier = load_bearer_verifier(settings.bearer)
+    if verifier is None:
+        log.warning(
+            "registry.v2_off", reason="index mode without bearer.certificate (the hub's bearer-signing.crt)"
+        )
+        return
+    hub = settings.index.url.rstrip("/") if settings.index.url else None
+    realm = settings.bearer.realm or (f"{hub}/v2/token" if hub else None)
+    if realm is None:
+        raise InvalidBearerKey("v2 in index mode needs bearer.realm or index.url (where clients get tokens)")
+    authority = BearerAuthority(verifier, realm, settings.bearer.service)
+    _mount_v2(app, v2, authority)
+    if hub is not None and settings.bearer.report:
+
+        async def manifest(repository: str, digest: str) -> bytes:
+            return (await v2.manifests.get(v2_names.repository(repository), digest)).raw
+
+        reporter = HubReporter(hub, authority, manifest, timeout=settings.index.timeout)
+        v2.on_manifest_put(reporter.pushed)
+        app.add_middleware(PullCounter, reporter=reporter)
+        app.state.hub_reporter = reporter
 
 
 def _mount_v2(app: FastAPI, v2: V2Services, authority: V2Authority) -> None:

@@ -1,7 +1,10 @@
 """Garbage collection: remove the image objects no tag of any repository reaches.
 
 An image is *reachable* when a tag names it or it is in the ancestry of an image a tag
-names. ``wharf-registry gc`` removes every object under ``images/<id>/`` (JSON, ancestry,
+names, or when a kept v2 manifest was synthesised from it or serves its layer as a blob
+(:mod:`wharf_registry.v2.gc`: every manifest a repository holds is kept, with the blobs it
+references; other blobs older than ``grace`` are removed, and upload sessions past their
+lifetime). ``wharf-registry gc`` removes every object under ``images/<id>/`` (JSON, ancestry,
 layer, checksum, uploads) of the images that are not (and the repositories' records of their
 pushes, ``repositories/<ns>/<repo>/_images/<id>``), and the upload leftovers of complete
 images (uploads whose checksum never came). Then it counts each namespace's quota usage again
@@ -38,6 +41,7 @@ from .storage import paths
 from .storage.base import PathNotFound, StorageDriver, get_bytes
 from .storage.filesystem import FilesystemDriver
 from .storage.s3 import S3Driver
+from .v2 import gc as v2gc
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_GRACE = 3600.0
+DEFAULT_UPLOAD_TTL = 86400.0
 _IMAGE_ID = re.compile(r"[a-f0-9]{64}")
 _UPLOADS = "_uploads"
 
@@ -91,10 +96,13 @@ class GcReport:
     reachable: int = 0
     young: list[str] = field(default_factory=list)
     """Unreachable images kept: younger than the grace period, or ancestors of such an image."""
+    blobs: list[v2gc.BlobRemoval] = field(default_factory=list)
+    uploads: list[str] = field(default_factory=list)
+    """Expired v2 upload sessions."""
 
     @property
     def reclaimed(self) -> int:
-        return sum(r.size for r in self.removals)
+        return sum(r.size for r in self.removals) + sum(b.size for b in self.blobs)
 
     def lines(self) -> list[str]:
         images = sum(1 for r in self.removals if not r.uploads_only)
@@ -103,9 +111,13 @@ class GcReport:
         total = (
             f"total: {images} images and {uploads} upload leftovers, {self.reclaimed} bytes {verb}; "
             f"{self.reachable} reachable images kept, "
-            f"{len(self.young)} unreachable images younger than grace kept"
+            f"{len(self.young)} unreachable images younger than grace kept; "
+            f"{len(self.blobs)} blobs and {len(self.uploads)} expired upload sessions"
         )
-        return [*(r.line(self.dry_run) for r in self.removals), total]
+        action = "would remove" if self.dry_run else "removed"
+        sessions = [f"{action} upload session {u}" for u in self.uploads]
+        blobs = [b.line(self.dry_run) for b in self.blobs]
+        return [*(r.line(self.dry_run) for r in self.removals), *blobs, *sessions, total]
 
 
 # ---- what is stored ----------------------------------------------------------------------
@@ -242,11 +254,17 @@ def _is_young(objects: Iterable[StoredObject], now: float, grace: float) -> bool
     return any(o.mtime is None or now - o.mtime < grace for o in objects)
 
 
-async def plan(storage: StorageDriver, *, grace: float, now: float | None = None) -> GcReport:
+async def plan(
+    storage: StorageDriver, *, grace: float, now: float | None = None, upload_ttl: float = DEFAULT_UPLOAD_TTL
+) -> GcReport:
     """What a collection would remove now (removes nothing)."""
     now = time.time() if now is None else now
-    # tags first, images second: an image pushed and tagged in between is young, so kept
+    # manifests and tags first, blobs and images second: what is pushed in between is young
+    marks = await v2gc.mark(storage)
     tagged = await tagged_images(storage)
+    for image_id, labels in marks.v1_roots.items():
+        tagged.setdefault(image_id, []).extend(labels)
+    blobs = await v2gc.stored_blobs(storage)
     stored = await scan_images(storage)
     young = {image_id for image_id, objects in stored.items() if _is_young(objects, now, grace)}
     reachable: set[str] = set()  # what the tags reach
@@ -271,7 +289,23 @@ async def plan(storage: StorageDriver, *, grace: float, now: float | None = None
                 report.removals.append(Removal(image_id, leftovers, uploads_only=True))
         else:
             report.removals.append(Removal(image_id, tuple(sorted(objects, key=lambda o: o.path))))
+    removed = {r.image_id for r in report.removals if not r.uploads_only}
+    keep = set(marks.blobs)
+    for image_id in stored.keys() - removed:  # a kept v1 image's layer may be a blob
+        if any(o.path == "_blob" for o in stored[image_id]):
+            keep.update(await _blob_of(storage, image_id))
+    report.blobs = v2gc.unreferenced_blobs(blobs, keep, grace=grace, now=now)
+    report.uploads = await v2gc.expired_uploads(storage, upload_ttl, now)
     return report
+
+
+async def _blob_of(storage: StorageDriver, image_id: str) -> list[str]:
+    try:
+        record = await _read_json(storage, paths.image_blob(image_id))
+    except (PathNotFound, ValueError, UnicodeDecodeError):
+        return []
+    digest = record.get("digest") if isinstance(record, dict) else None
+    return [digest[7:]] if isinstance(digest, str) and digest.startswith("sha256:") else []
 
 
 def _stale_uploads(objects: list[StoredObject], now: float, grace: float) -> tuple[StoredObject, ...]:
@@ -309,13 +343,14 @@ async def _remove(storage: StorageDriver, removal: Removal) -> None:
 
 
 async def collect(
-    storage: StorageDriver, *, grace: float = DEFAULT_GRACE, dry_run: bool = False, now: float | None = None
-) -> GcReport:
+    storage: StorageDriver, *, grace: float = DEFAULT_GRACE, dry_run: bool = False, now: float | None = None,
+    upload_ttl: float = DEFAULT_UPLOAD_TTL,
+) -> GcReport:  # fmt: skip
     """Plan, and unless ``dry_run`` plan again and remove what both plans agree on."""
-    first = await plan(storage, grace=grace, now=now)
+    first = await plan(storage, grace=grace, now=now, upload_ttl=upload_ttl)
     if dry_run:
         return first
-    second = await plan(storage, grace=grace, now=now)
+    second = await plan(storage, grace=grace, now=now, upload_ttl=upload_ttl)
     agreed = {(r.image_id, r.uploads_only, tuple(o.path for o in r.objects)) for r in first.removals}
     report = GcReport(dry_run=False, reachable=second.reachable, young=second.young)
     for removal in second.removals:
@@ -329,6 +364,15 @@ async def collect(
                  size=removal.size)  # fmt: skip
         report.removals.append(removal)
     await _forget(storage, {r.image_id for r in report.removals if not r.uploads_only})
+    for blob in set(first.blobs) & set(second.blobs):
+        await v2gc.remove_blob(storage, blob)
+        log.info("gc.blob_removed", digest=blob.digest, size=blob.size)
+        report.blobs.append(blob)
+    report.blobs.sort(key=lambda b: b.digest)
+    for upload_id in set(first.uploads) & set(second.uploads):
+        await _delete(storage, paths.upload_dir(upload_id))
+        report.uploads.append(upload_id)
+    report.uploads.sort()
     await recount(storage)
     return report
 

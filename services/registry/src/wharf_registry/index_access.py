@@ -53,7 +53,9 @@ class IndexSettings(BaseModel):
     public_key: Path | None = None
     """The hub's token-signing public key (PEM, Ed25519)."""
     url: str | None = None
-    """Where to confirm tokens the hub may take back; default the address the token names."""
+    """The hub's address from here: where to confirm tokens the hub may take back (default the
+    address the token names), and where the index calls engines send to this registry's host
+    (``/v1/users/``, ``/v1/repositories/…``) are forwarded (unset: they are 404)."""
     recheck: float = 10.0
     """Seconds a confirmation holds: how long a revoked token may still be used."""
     timeout: float = 10.0

@@ -20,6 +20,7 @@ from .gc import DEFAULT_GRACE, GcRefused, collect
 from .index_access import InvalidIndexKey
 from .settings import Settings
 from .storage import FilesystemStorageSettings, build_driver
+from .v2.bearer import InvalidBearerKey
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--index-public-key", type=Path, metavar="PATH",
                    help="index mode: accept only tokens signed by this hub key (PEM, Ed25519; the hub "
                    "writes <hub data root>/token-signing.pub.pem); default standalone")  # fmt: skip
+    p.add_argument("--index-url", metavar="URL",
+                   help="index mode: the hub's address from here; the index calls engines send to this "
+                   "registry (login, push, pull of <this host>/ns/name) go on there")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -59,7 +63,8 @@ def gc(argv: list[str]) -> None:
     p = argparse.ArgumentParser(
         prog="wharf-registry gc",
         description="Remove the image objects no tag of any repository reaches (JSON, ancestry, layer, "
-        "checksum, uploads) and stale upload leftovers. Storage comes from the same WHARF_REGISTRY_* "
+        "checksum, uploads), the v2 blobs no manifest references, expired v2 upload sessions "
+        "and stale upload leftovers. Storage comes from the same WHARF_REGISTRY_* "
         "variables as the server; safe while it runs.",
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
@@ -74,7 +79,9 @@ def gc(argv: list[str]) -> None:
     configure_logging(args.log_level, json=settings.log_json)
     storage = build_driver(settings.storage, settings.data_root)
     try:
-        report = asyncio.run(collect(storage, grace=args.grace, dry_run=args.dry_run))
+        report = asyncio.run(
+            collect(storage, grace=args.grace, dry_run=args.dry_run, upload_ttl=settings.v2.upload_ttl)
+        )
     except GcRefused as exc:
         raise SystemExit(f"wharf-registry gc: {exc}") from None
     sys.stdout.write("".join(line + "\n" for line in report.lines()))
@@ -96,15 +103,16 @@ def serve(argv: list[str]) -> None:
         if v is not None
     }
     settings = Settings(**overrides)
-    if args.index_public_key is not None:  # the flag over WHARF_REGISTRY_INDEX__PUBLIC_KEY
-        index = settings.index.model_copy(update={"public_key": args.index_public_key})
-        settings = settings.model_copy(update={"index": index})
+    index_flags = {"public_key": args.index_public_key, "url": args.index_url}
+    index_flags = {k: v for k, v in index_flags.items() if v is not None}
+    if index_flags:  # the flags over WHARF_REGISTRY_INDEX__PUBLIC_KEY and __URL
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update=index_flags)})
     configure_logging(settings.log_level, json=settings.log_json)
     if isinstance(settings.storage, FilesystemStorageSettings):
         private_root(settings.storage.root or settings.data_root)
     try:
         app = create_app(settings)
-    except InvalidIndexKey as exc:
+    except (InvalidIndexKey, InvalidBearerKey) as exc:
         raise SystemExit(f"wharf-registry: {exc}") from None
     sock = serving.tcp_listener(settings.host, settings.port)
     index_mode = settings.index.public_key is not None

@@ -20,6 +20,7 @@ from .access import AuthSettings
 from .index_access import IndexSettings
 from .quotas import UploadLimits
 from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettings
+from .v2.bearer import BearerSettings
 from .v2.uploads import V2Limits
 
 REGISTRY_VERSION = "0.9.1"
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     """Standalone mode's Basic auth and tokens."""
     index: IndexSettings = Field(default_factory=IndexSettings)
+    bearer: BearerSettings = Field(default_factory=BearerSettings)
+    """Index mode over v2: the hub's bearer tokens (``WHARF_REGISTRY_BEARER__CERTIFICATE``)."""
     """Index mode (a hub's public key set): the hub's tokens replace ``auth``."""
     uploads: UploadLimits = Field(default_factory=UploadLimits)
     """Largest layer and image JSON, the namespace quota (``WHARF_REGISTRY_UPLOADS__*``)."""

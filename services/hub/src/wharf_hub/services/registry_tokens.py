@@ -113,6 +113,24 @@ def parse_events(body: Any) -> list[RegistryEvent]:
     return events
 
 
+def _covers(token: BearerToken, repository: str, action: str) -> bool:
+    """Whether ``token`` grants ``action`` on ``repository``, however either spells the name
+    (``busybox`` is ``library/busybox``)."""
+    try:
+        wanted = split_repository(repository)
+    except InvalidName:
+        return False
+    for scope in token.access:
+        if scope.type != REPOSITORY or action not in scope.actions:
+            continue
+        try:
+            if split_repository(scope.name) == wanted:
+                return True
+        except InvalidName:
+            continue
+    return False
+
+
 class RegistryTokenService:
     def __init__(
         self,
@@ -172,7 +190,7 @@ class RegistryTokenService:
         token = self.verifier.verify(credentials)
         events = parse_events(body)
         for event in events:
-            if not token.allows(REPOSITORY, event.repository, event.action):
+            if not _covers(token, event.repository, event.action):
                 raise AccessDenied(f"The token does not grant {event.action} on {event.repository[:100]}")
         for event in events:
             if event.action == "push":

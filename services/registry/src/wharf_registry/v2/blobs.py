@@ -8,15 +8,20 @@ copied: see :mod:`wharf_registry.v2.synthesis`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import structlog
 
 from ..names import RepositoryName
 from ..storage import paths
 from ..storage.base import PathNotFound, StorageDriver, check_path, get_bytes, put_bytes
 from .errors import BlobUnknown
 from .names import Digest
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +33,41 @@ class BlobInfo:
 
 
 class BlobStore:
+    """Durability: an uploaded blob is published without waiting for its fsync, which runs in the
+    background (:meth:`sync_later`); a manifest is the commit point, and :meth:`make_durable` waits
+    for the syncs of the blobs it references before the manifest is stored. (A crash of the host
+    may lose a blob no manifest references yet: the client then uploads it again.)
+    """
+
     def __init__(self, storage: StorageDriver) -> None:
         self.storage = storage
+        self._syncing: dict[str, asyncio.Task[None]] = {}
+
+    def sync_later(self, digest: Digest, path: str) -> None:
+        task = asyncio.create_task(self.storage.sync([path]))
+        self._syncing[digest.hex] = task
+        task.add_done_callback(lambda done: self._synced(digest.hex, done))
+
+    def _synced(self, hex_digest: str, task: asyncio.Task[None]) -> None:
+        if self._syncing.get(hex_digest) is task:
+            del self._syncing[hex_digest]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("blob.sync_failed", digest=hex_digest, error=str(task.exception()))
+
+    async def make_durable(self, digests: list[Digest]) -> None:
+        """Wait for the background syncs of ``digests`` (a failed one is done again, awaited)."""
+        for digest in digests:
+            task = self._syncing.get(digest.hex)
+            if task is None:
+                continue
+            try:
+                await asyncio.shield(task)
+            except PathNotFound:
+                continue
+            except OSError:
+                found = await self.locate(digest)
+                if found is not None:
+                    await self.storage.sync([found.path])
 
     async def locate(self, digest: Digest) -> BlobInfo | None:
         """Where ``digest``'s bytes are stored, whichever repository has them; None if nowhere."""

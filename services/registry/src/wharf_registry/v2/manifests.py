@@ -172,6 +172,7 @@ class ManifestService:
                 if await self.holds(repo, Digest.parse(child.digest)) is None:
                     raise ManifestBlobUnknown(child.digest)
             return
+        digests = []
         for descriptor in [manifest.config, *manifest.layers]:
             digest = Digest.parse(descriptor.digest)
             if descriptor.urls:  # a foreign layer: its bytes are elsewhere
@@ -179,6 +180,8 @@ class ManifestService:
             info = await self.blobs.locate(digest) if await self.blobs.held(repo, digest) else None
             if info is None:
                 raise ManifestBlobUnknown(descriptor.digest)
+            digests.append(digest)
+        await self.blobs.make_durable(digests)  # the commit point: its blobs on disk first
 
     async def delete(self, repo: RepositoryName, reference: str) -> None:
         """By digest: the repository forgets the manifest and the tags naming it; by tag: the tag."""

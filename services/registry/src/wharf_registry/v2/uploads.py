@@ -268,9 +268,9 @@ class UploadService:
         target = paths.blob_data(digest.hex)
         if len(state.parts) == 1:
             await self.storage.move(paths.upload_part(state.upload_id, 0), target, durable=False)
-            await self.storage.sync([target])
         else:
-            await self.storage.write(target, self._concat(state))
+            await self.storage.write(target, self._concat(state), durable=False)
+        self.blobs.sync_later(digest, target)  # the manifest that references it waits for it
         return BlobInfo(digest, target, state.size)
 
     async def _concat(self, state: UploadState) -> AsyncIterator[bytes]:
@@ -296,14 +296,35 @@ async def _update(h: Any, data: bytes | bytearray) -> None:
 
 
 async def _hashed(chunks: AsyncIterable[bytes], running: _Hash | None) -> AsyncIterator[bytes]:
+    """``chunks`` in batches of ``HASH_BATCH`` bytes, each hashed in a worker thread while the
+    next one comes in (hashlib lets go of the GIL): the loop only gathers bytes."""
     if running is None:
         async for chunk in chunks:
             yield chunk
         return
-    async for chunk in chunks:
-        running.h.update(chunk)
-        running.offset += len(chunk)
-        yield chunk
+    hashing: asyncio.Future[None] | None = None
+    pending = bytearray()
+    try:
+        async for chunk in chunks:
+            pending += chunk
+            if len(pending) < HASH_BATCH:
+                continue
+            batch, pending = bytes(pending), bytearray()
+            if hashing is not None:
+                await hashing  # in order: one batch at a time
+            hashing = asyncio.ensure_future(asyncio.to_thread(running.h.update, batch))
+            running.offset += len(batch)
+            yield batch
+        if hashing is not None:
+            await hashing
+            hashing = None
+        if pending:
+            running.h.update(pending)
+            running.offset += len(pending)
+            yield bytes(pending)
+    finally:
+        if hashing is not None and not hashing.done():
+            await asyncio.shield(hashing)  # (the thread runs on: let it end before the hash is dropped)
 
 
 __all__ = ["UploadService", "UploadState", "V2Limits"]

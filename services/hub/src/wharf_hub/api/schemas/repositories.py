@@ -93,13 +93,18 @@ class RepositoryDetail(RepositorySummary):
 
 class TagInfo(BaseModel):
     name: str = Field(examples=["latest"])
-    image_id: str = Field(description="The v1 image id (64 hex digits).")
+    image_id: str = Field(description="The image id (64 hex digits: the v1 id, or the config digest).")
+    digest: str | None = Field(
+        default=None, description="The manifest digest (``sha256:...``) of a tag pushed over v2."
+    )
     size: int = Field(description="Bytes of every layer of the image, as stored.")
     last_pushed: datetime
 
     @classmethod
     def of(cls, tag: Tag) -> TagInfo:
-        return cls(name=tag.name, image_id=tag.image_id, size=tag.size, last_pushed=tag.pushed_at)
+        return cls(
+            name=tag.name, image_id=tag.image_id, digest=tag.digest, size=tag.size, last_pushed=tag.pushed_at
+        )
 
 
 class CollaboratorAdd(Input):

@@ -1,6 +1,7 @@
 """The standalone index (DR ``index.py``): what an engine asks an index, answered locally.
 
-In index mode the hub answers these, and :func:`elsewhere_router` refuses them here.
+In index mode the hub answers these: :func:`elsewhere_router` passes them on to it (or
+refuses them when the registry does not know the hub's address).
 
 ``PUT /v1/repositories/<name>/`` and ``…/images`` are steps 3 and 6 of the v1 push
 (protocols.md A.7); ``GET …/images`` is step 2 of the pull (A.8); the users routes make
@@ -18,6 +19,7 @@ from wharf_common.tokens import Access
 
 from ...access import Authenticator
 from ...index_access import ServedByIndex
+from ...index_forward import IndexForwarder
 from ...names import RepositoryName, parse_repository
 from ..deps import Guard, identity_of
 from ..responses import json_response
@@ -100,8 +102,10 @@ def users_router(auth: Authenticator) -> APIRouter:
     return api
 
 
-def elsewhere_router() -> APIRouter:
-    """Index mode: 404 for the standalone index's routes and search; engines ask the hub.
+def elsewhere_router(forwarder: IndexForwarder | None = None) -> APIRouter:
+    """Index mode: the standalone index's routes and search are the hub's. With a
+    ``forwarder`` (``index.url`` set) they go on to the hub, so an engine that knows only this
+    registry's address logs in, pushes and pulls through it; without one they are 404.
 
     Include it after the repository routes, which it would otherwise shadow.
     """
@@ -116,8 +120,10 @@ def elsewhere_router() -> APIRouter:
         "/repositories/{repository:path}/": ["PUT"],  # DELETE is the registry's (delete token)
     }
 
-    async def served_by_index() -> Response:
-        raise ServedByIndex()
+    async def served_by_index(request: Request) -> Response:
+        if forwarder is None:
+            raise ServedByIndex()
+        return await forwarder.forward(request)
 
     for path, methods in routes.items():
         api.add_api_route(path, served_by_index, methods=methods, include_in_schema=False)
