@@ -53,3 +53,23 @@ def test_familiar_image_adds_latest() -> None:
     assert familiar_image("busybox") == "busybox:latest"
     assert familiar_image("localhost:5000/busybox") == "localhost:5000/busybox:latest"
     assert familiar_image("busybox:1.36") == "busybox:1.36"
+
+
+def test_create_body_carries_dns_flags_and_extra_hosts() -> None:
+    body = build_create_body(
+        RunOptions(
+            image="busybox",
+            dns=["10.0.0.53"],
+            dns_search=["corp.example"],
+            dns_options=["ndots:2"],
+            add_hosts=["db:10.0.0.7"],
+        )
+    )
+    host = body["HostConfig"]
+    assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (
+        ["10.0.0.53"],
+        ["corp.example"],
+        ["ndots:2"],
+    )
+    assert host["ExtraHosts"] == ["db:10.0.0.7"]
+    assert build_create_body(RunOptions(image="busybox"))["HostConfig"]["ExtraHosts"] is None

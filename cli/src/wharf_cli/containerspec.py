@@ -34,6 +34,10 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     network: str | None = None
     restart: str | None = None
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
     console_size: tuple[int, int] | None = None  # (height, width)
 
 
@@ -139,6 +143,10 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
         "NetworkMode": opts.network or "default",
         "PortBindings": bindings,
         "RestartPolicy": parse_restart(opts.restart) if opts.restart else {"Name": "no"},
+        "Dns": list(opts.dns),
+        "DnsSearch": list(opts.dns_search),
+        "DnsOptions": list(opts.dns_options),
+        "ExtraHosts": list(opts.add_hosts) or None,
     }
     if opts.console_size and opts.tty:
         host_config["ConsoleSize"] = list(opts.console_size)

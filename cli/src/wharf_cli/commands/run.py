@@ -74,6 +74,14 @@ def run(
     publish: Annotated[list[str] | None, typer.Option("-p", "--publish", help="Publish a port")] = None,
     network: Annotated[str | None, typer.Option("--network", help="Connect to a network")] = None,
     restart: Annotated[str | None, typer.Option("--restart", help="Restart policy")] = None,
+    dns: Annotated[list[str] | None, typer.Option("--dns", help="Set custom DNS servers")] = None,
+    dns_search: Annotated[
+        list[str] | None, typer.Option("--dns-search", help="Set custom DNS search domains")
+    ] = None,
+    dns_option: Annotated[list[str] | None, typer.Option("--dns-option", help="Set DNS options")] = None,
+    add_host: Annotated[
+        list[str] | None, typer.Option("--add-host", help="Add a custom host-to-IP mapping (host:ip)")
+    ] = None,
     sig_proxy: Annotated[
         bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")
     ] = True,
@@ -98,6 +106,10 @@ def run(
         publish=list(publish or []),
         network=network,
         restart=restart,
+        dns=list(dns or []),
+        dns_search=list(dns_search or []),
+        dns_options=list(dns_option or []),
+        add_hosts=list(add_host or []),
         console_size=terminal_size() if tty else None,
     )
     try:

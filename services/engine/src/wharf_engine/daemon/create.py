@@ -11,6 +11,7 @@ from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.logs import config as log_config
+from wharf_engine.network import dnsconfig
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
@@ -74,6 +75,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
     security.validate(host_config)
+    dnsconfig.validate(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     config.pop("NetworkingConfig", None)

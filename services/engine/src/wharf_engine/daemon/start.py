@@ -53,7 +53,9 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     remap = userns.remap_of(daemon, container)
     if not workdir.exists() and remap is None:  # a remapped one is made by runc, as the container's root
         workdir.mkdir(parents=True, exist_ok=True)
-    etc_files = write_etc_files(container, network.hosts_lines(daemon, container))
+    etc_files = write_etc_files(
+        container, network.hosts_lines(daemon, container), host_gateway=network.host_gateway(daemon)
+    )
     userns.give_to_root(remap, *(path for path, _ in etc_files))
     console = container.host_config.get("ConsoleSize") or None
     spec = build_spec(
