@@ -15,7 +15,7 @@ from wharf_engine.network import dnsconfig
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
-from . import restart, userns
+from . import endpoints, restart, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -78,7 +78,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     dnsconfig.validate(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
-    config.pop("NetworkingConfig", None)
+    networking = config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
     name = _choose_name(daemon, name)
     daemon.containers.reserve_name(name, cid)
@@ -115,7 +115,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
     if config.get("StopTimeout") is not None:
         full["StopTimeout"] = config["StopTimeout"]
-    host_config.setdefault("NetworkMode", "none")
+    if not host_config.get(
+        "NetworkMode"
+    ):  # as Docker: no HostConfig, or no NetworkMode, is the default bridge
+        host_config["NetworkMode"] = "default"
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
     try:
@@ -125,6 +128,9 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         for link in host_config.get("Links") or []:
             referenced(daemon, str(link).partition(":")[0].lstrip("/"))
         mounts = resolve_mounts(daemon, full, host_config)
+        if config.get("MacAddress"):
+            full["MacAddress"] = config["MacAddress"]
+        planned = endpoints.plan(daemon, cid, name, host_config, full, networking)
     except BaseException:
         daemon.containers.release_name(name)
         raise
@@ -147,5 +153,6 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     except BaseException:
         daemon.containers.release_name(name)
         raise
+    endpoints.record(daemon, planned)
     daemon.container_event(container, "create")
     return {"Id": cid, "Warnings": []}

@@ -95,7 +95,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
         },
         "Mounts": container.mounts,
         "Config": container.config,
-        "NetworkSettings": network.settings(container),
+        "NetworkSettings": network.settings(daemon, container),
     }
     if size:
         data["SizeRw"] = dir_size(fs / "upper")
@@ -163,7 +163,7 @@ def container_list(
             "State": c.state.status,
             "Status": status_text(c),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
-            "NetworkSettings": {"Networks": network.settings(c)["Networks"]},
+            "NetworkSettings": {"Networks": network.settings(daemon, c)["Networks"]},
             "Mounts": c.mounts,
         }
         if size:
