@@ -3,7 +3,9 @@
 Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each round starts one case later)
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
-bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s.
+bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s, and the DNS
+row (a container name looked up from inside a container on a user network) is ``dns_bench.py``'s, measured
+on the same engine after the table's rounds.
 
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images"
 from seed import UnixConnection, seed
 
 if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
+    from bench.dns_bench import DnsResult
     from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
 else:
     from tls_bench import CertsFailed, engine_tls, tls_verdict
@@ -411,6 +414,19 @@ def as_json(outcomes: dict[str, Outcome], rounds: int) -> dict[str, Any]:
     return {"rounds": rounds, "cases": cases}
 
 
+def dns_row(stack: contextlib.ExitStack, sock: Path, deadline: float) -> DnsResult:
+    """``dns_bench.py``'s row, measured on this bench's engine (a user network of its own)."""
+    if TYPE_CHECKING:
+        from bench.dns_bench import DnsResult, measure
+    else:  # imported here: dns_bench imports this module
+        from dns_bench import DnsResult, measure
+    if not sock.exists():
+        return DnsResult(skipped="no engine")
+    if time.monotonic() >= deadline:
+        return DnsResult(skipped="--max-seconds reached")
+    return measure(stack, sock)
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the ExitStack, so clean-up still runs
 
@@ -439,10 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"skipping {key}: {reason}")
         log(f"measuring {', '.join(cases)}: {args.rounds} rounds")
         rounds = measure(cases, outcomes, max(args.rounds, 0), deadline)
+        dns = dns_row(stack, Path(tmp) / "engine.sock", deadline)
 
-    print(report(outcomes, rounds))
+    print(report(outcomes, rounds) + "\n" + dns.line())
     if args.json is not None:
-        args.json.write_text(json.dumps(as_json(outcomes, rounds), indent=2) + "\n")
+        doc = as_json(outcomes, rounds) | {"dns": asdict(dns) | {"median_ms": dns.median}}
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 
 

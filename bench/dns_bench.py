@@ -42,11 +42,14 @@ if TYPE_CHECKING:
     from bench import bench as base
     from bench.net_bench import free_subnet, kill_leftovers
 else:
-    import bench as base
     from net_bench import free_subnet, kill_leftovers
 
+    import bench as base
+
+from seed import UnixConnection, seed  # bench.py (imported above) puts it on sys.path
+
 TARGET_MS = 2.0
-ROOTFS = base.REPO_ROOT / "deploy" / "images" / "rootfs.py"
+ROOTFS = Path(__file__).resolve().parents[1] / "deploy" / "images" / "rootfs.py"
 TARGET = "dnsbench-web"
 
 CLIENT = r"""
@@ -102,7 +105,7 @@ class DnsResult:
 
 
 def _api(sock: Path, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    conn = base.UnixConnection(str(sock))
+    conn = UnixConnection(str(sock))
     try:
         data = json.dumps(body).encode() if body is not None else None
         conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
@@ -123,7 +126,7 @@ def python_image(sock: Path) -> None:
     )  # fmt: skip
     if built.returncode != 0:
         raise base.Skip(f"the python image could not be built (exit {built.returncode})")
-    base.seed(str(sock), Path(built.stdout.strip().splitlines()[-1]), "python:latest")
+    seed(str(sock), Path(built.stdout.strip().splitlines()[-1]), "python:latest")
 
 
 def measure(stack: contextlib.ExitStack, sock: Path, lookups: int = 500) -> DnsResult:
@@ -139,8 +142,8 @@ def measure(stack: contextlib.ExitStack, sock: Path, lookups: int = 500) -> DnsR
         env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
         wharf = base.tool(base.VENV_BIN / "wharf")
         stack.callback(subprocess.run, [wharf, "rm", "-f", TARGET], env=env, capture_output=True, check=False)
-        base.run_checked([wharf, "run", "-d", "--name", TARGET, "--network", network, "busybox", "sleep", "600"],
-                         env=env)  # fmt: skip
+        target = ["run", "-d", "--name", TARGET, "--network", network, "busybox", "sleep", "600"]
+        base.run_checked([wharf, *target], env=env)
         out = base.run_checked(
             [
                 wharf,
@@ -184,8 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             root, sock = tmp / "root", tmp / "engine.sock"
             stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
             stack.callback(kill_leftovers, root / "runc")
-            engine = [base.tool(base.VENV_BIN / "wharf-engine"), "--data-root", str(root), "-H", f"unix://{sock}",
-                      "--pidfile", str(tmp / "engine.pid"), "--bridge", bridge, "--subnet", str(subnet)]  # fmt: skip
+            engine = [base.tool(base.VENV_BIN / "wharf-engine"), "--data-root", str(root),
+                      "-H", f"unix://{sock}", "--pidfile", str(tmp / "engine.pid"),
+                      "--bridge", bridge, "--subnet", str(subnet)]  # fmt: skip
             base.start_daemon(stack, "wharf-engine", engine, sock, tmp / "engine.log", os.environ)
             base.import_image(sock, image)
             started = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dns.flags
 import dns.message
+import dns.opcode
 import dns.rcode
 import dns.rdatatype
 from wharf_engine.network import dnsfast
@@ -47,7 +48,7 @@ def test_anything_unusual_is_left_to_the_full_path() -> None:
     two = dns.message.make_query("a", "A")
     two.question.append(dns.message.make_query("b", "A").question[0])
     update = dns.message.make_query("a", "A")
-    update.set_opcode(5)
+    update.set_opcode(dns.opcode.UPDATE)
     response = dns.message.make_response(dns.message.make_query("a", "A"))
     dotted = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03a.b\x00\x00\x01\x00\x01"
     for wire in (two.to_wire(), update.to_wire(), response.to_wire(), dotted, b"\x00" * 11, b"",
