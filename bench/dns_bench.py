@@ -38,15 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from bench import bench as base
-    from bench.net_bench import free_subnet, kill_leftovers
-else:
-    from net_bench import free_subnet, kill_leftovers
-
-    import bench as base
-
-from seed import UnixConnection, seed  # bench.py (imported above) puts it on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images" / "busybox"))
+from seed import UnixConnection, seed
 
 TARGET_MS = 2.0
 ROOTFS = Path(__file__).resolve().parents[1] / "deploy" / "images" / "rootfs.py"
@@ -78,6 +71,20 @@ print(json.dumps({"server": server, "address": address, "getaddrinfo": libc, "ra
 """
 
 
+class Skip(Exception):
+    """The row cannot be measured; the message says why."""
+
+
+def _run(argv: Sequence[str], env: dict[str, str], *, check: bool = True) -> str:
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise Skip(f"{argv[0]}: {exc}") from exc
+    if check and proc.returncode != 0:
+        raise Skip(f"{' '.join(argv[1:3])}… exited {proc.returncode}: {(proc.stderr or proc.stdout)[-300:]}")
+    return proc.stdout
+
+
 @dataclass(slots=True)
 class DnsResult:
     lookups: int = 0
@@ -89,6 +96,9 @@ class DnsResult:
     @property
     def median(self) -> float | None:
         return statistics.median(self.getaddrinfo_ms) if self.getaddrinfo_ms else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dns": asdict(self) | {"median_ms": self.median}}
 
     def line(self) -> str:
         """The bench table's line for the DNS row."""
@@ -125,54 +135,54 @@ def python_image(sock: Path) -> None:
         stdout=subprocess.PIPE, text=True, timeout=1200, check=False,
     )  # fmt: skip
     if built.returncode != 0:
-        raise base.Skip(f"the python image could not be built (exit {built.returncode})")
+        raise Skip(f"the python image could not be built (exit {built.returncode})")
     seed(str(sock), Path(built.stdout.strip().splitlines()[-1]), "python:latest")
 
 
 def measure(stack: contextlib.ExitStack, sock: Path, lookups: int = 500) -> DnsResult:
     """The DNS row against the engine at ``sock``: a network, a target, a timing client; all removed after."""
     result = DnsResult(lookups=lookups)
+    wharf = str(Path(sys.executable).parent / "wharf")
+    env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
     try:
         python_image(sock)
         network = f"dnsbench-{secrets.token_hex(3)}"
         status, body = _api(sock, "POST", "/networks/create", {"Name": network})
         if status != 201:
-            raise base.Skip(f"network create failed ({status}): {body!r:.200}")
+            raise Skip(f"network create failed ({status}): {body!r:.200}")
         stack.callback(_api, sock, "DELETE", f"/networks/{network}")
-        env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
-        wharf = base.tool(base.VENV_BIN / "wharf")
-        stack.callback(subprocess.run, [wharf, "rm", "-f", TARGET], env=env, capture_output=True, check=False)
-        target = ["run", "-d", "--name", TARGET, "--network", network, "busybox", "sleep", "600"]
-        base.run_checked([wharf, *target], env=env)
-        out = base.run_checked(
-            [
-                wharf,
-                "run",
-                "--rm",
-                "--network",
-                network,
-                "python",
-                "python3",
-                "-c",
-                CLIENT,
-                TARGET,
-                str(lookups),
-            ],
-            env=env,
-        )
-        data = json.loads(out.strip().splitlines()[-1])
+        stack.callback(_run, [wharf, "rm", "-f", TARGET], env, check=False)
+        _run([wharf, "run", "-d", "--name", TARGET, "--network", network, "busybox", "sleep", "600"], env)
+        client = ["--network", network, "python", "python3", "-c", CLIENT, TARGET, str(lookups)]
+        data = json.loads(_run([wharf, "run", "--rm", *client], env).strip().splitlines()[-1])
         result.server, result.getaddrinfo_ms, result.raw_ms = data["server"], data["getaddrinfo"], data["raw"]
-    except (base.Skip, ValueError, KeyError, OSError) as exc:
+    except (Skip, ValueError, KeyError, OSError) as exc:
         result.skipped = str(exc)
     return result
+
+
+def dns_row(stack: contextlib.ExitStack, sock: Path, deadline: float) -> DnsResult:
+    """``bench.py``'s DNS row, on its engine (whose socket is ``sock``) while it still runs."""
+    if not sock.exists():
+        return DnsResult(skipped="no engine")
+    if time.monotonic() >= deadline:
+        return DnsResult(skipped="--max-seconds reached")
+    return measure(stack, sock)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
     parser.add_argument("--lookups", type=int, default=500, help="timed lookups of each kind (default: 500)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--image", type=Path, default=base.DEFAULT_IMAGE, help="busybox rootfs tar")
+    parser.add_argument("--image", type=Path, help="busybox rootfs tar (default: bench.py's)")
     args = parser.parse_args(argv)
+    if TYPE_CHECKING:
+        from bench import bench as base
+        from bench.net_bench import free_subnet, kill_leftovers
+    else:  # here, not at the top: bench.py imports this module
+        from net_bench import free_subnet, kill_leftovers
+
+        import bench as base
     signal.signal(signal.SIGTERM, base._terminate)
     result = DnsResult(lookups=max(args.lookups, 10))
     with (
@@ -182,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tmp_name)
         stack.callback(base.unmount_under, tmp)  # runs last: after the engine has stopped
         try:
-            image = base.prepare_image(args.image.resolve())
+            image = base.prepare_image((args.image or base.DEFAULT_IMAGE).resolve())
             bridge, subnet = f"whb{secrets.token_hex(4)}", free_subnet()
             root, sock = tmp / "root", tmp / "engine.sock"
             stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
@@ -199,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result.skipped = str(exc)
     print(result.line())
     if args.json is not None:
-        args.json.write_text(json.dumps(asdict(result) | {"median_ms": result.median}, indent=2) + "\n")
+        args.json.write_text(json.dumps(result.as_json(), indent=2) + "\n")
     return 0
 
 

@@ -73,3 +73,23 @@ def test_create_body_carries_dns_flags_and_extra_hosts() -> None:
     )
     assert host["ExtraHosts"] == ["db:10.0.0.7"]
     assert build_create_body(RunOptions(image="busybox"))["HostConfig"]["ExtraHosts"] is None
+
+
+def test_network_alias_ip_and_mac_go_to_the_networks_endpoint() -> None:
+    opts = RunOptions(
+        "busybox", network="back", network_aliases=["db"], ip="10.9.0.5", mac_address="02:42:00:00:00:09"
+    )
+    body = build_create_body(opts)
+    assert body["HostConfig"]["NetworkMode"] == "back"
+    assert body["NetworkingConfig"] == {
+        "EndpointsConfig": {
+            "back": {
+                "Aliases": ["db"],
+                "IPAMConfig": {"IPv4Address": "10.9.0.5"},
+                "MacAddress": "02:42:00:00:00:09",
+            }
+        }
+    }
+    assert build_create_body(RunOptions("busybox"))["NetworkingConfig"] == {"EndpointsConfig": {}}
+    with pytest.raises(SpecError):
+        build_create_body(RunOptions("busybox", network_aliases=["db"]))  # the default bridge has no aliases

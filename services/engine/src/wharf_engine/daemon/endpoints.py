@@ -20,12 +20,20 @@ from wharf_common.errors import Conflict, InvalidArgument
 from wharf_engine.containers.container import Container
 from wharf_engine.network import bridges, netlink
 from wharf_engine.network.model import PREDEFINED, Endpoint, Network
+from wharf_engine.network.store import NoSuchNetwork
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 MAC = re.compile(r"^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$")
 DEFAULT_MODES = ("", "default", "bridge")
+
+
+class UnknownNetwork(InvalidArgument):
+    """At create a missing network is bad input (a 404 there makes clients pull the image)."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"network {ref} not found")
 
 
 class AddressTaken(Conflict):
@@ -104,6 +112,14 @@ def plan(daemon: Daemon, cid: str, name: str, host_config: dict[str, Any], confi
     if not isinstance(wanted, dict):
         raise InvalidArgument("NetworkingConfig.EndpointsConfig must be an object")
     mac = str(config.get("MacAddress") or host_config.get("MacAddress") or "")
+    try:
+        return _plan(daemon, cid, name, mode, wanted, mac, config)
+    except NoSuchNetwork as exc:
+        raise UnknownNetwork(exc.message.removeprefix("network ").removesuffix(" not found")) from None
+
+
+def _plan(daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any], mac: str,
+          config: dict[str, Any]) -> list[tuple[Network, Endpoint]]:  # fmt: skip
     planned: list[tuple[Network, Endpoint]] = []
     store = daemon.networks.store
     primary = store.get(mode) if is_user_mode(mode) else None
