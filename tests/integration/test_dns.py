@@ -231,3 +231,27 @@ def test_removing_a_network_closes_its_dns_listener(engine: Engine) -> None:
     finally:
         ok(engine.docker("network", "rm", "shortlived"))
     wait_for(lambda: f"{address}:53" not in dns_listeners(), timeout=5)
+
+
+def test_link_aliases_answer_on_user_networks(engine: Engine, networks: tuple[str, str]) -> None:
+    front, _ = networks
+    ok(engine.docker("run", "-d", "--name", "store", "--network", front, "busybox", "sleep", "300"))
+    linked = lookup(engine, front, "backing", "--link", "store:backing")  # DNS, not /etc/hosts
+    assert ip_on(engine, "store", front) in linked.stdout.decode(), linked.stderr
+    assert answers(engine, front, "backing") == []  # the alias is the linking container's own
+
+
+def test_names_are_answered_after_an_engine_restart(engine: Engine, upstream: FakeResolver) -> None:
+    """Last in the module: the engine restarts; its running containers and networks carry on."""
+    ok(engine.docker("network", "create", "kept"))
+    try:
+        ok(engine.docker("run", "-d", "--name", "survivor", "--network", "kept", "busybox", "sleep", "300"))
+        engine.stop()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("WHARF_ENGINE_DNS_UPSTREAMS", f'["127.0.0.1:{upstream.address[1]}"]')
+            engine.start()
+        assert answers(engine, "kept", "survivor") == [ip_on(engine, "survivor", "kept")]
+        assert answers(engine, "kept", "known.example") == ["10.9.9.9"]
+    finally:
+        engine.docker("rm", "-f", "survivor")
+        engine.docker("network", "rm", "kept")

@@ -63,15 +63,23 @@ class ContainerNames:
         if asker is None:
             return None
         cid, networks = asker
+        links = self._host_links(cid)
         found: list[str] = []
         for network in networks:
-            found += _lookup(network, cid, name)
+            found += _lookup(network, cid, name, links)
             suffix = "." + network.name.lower()
             if name.endswith(suffix):  # web.mynet: that network's web
                 found += _lookup(network, cid, name.removesuffix(suffix))
         if found:
             return list(dict.fromkeys(found))
         return [] if "." not in name else None
+
+    def _host_links(self, cid: str) -> list[str]:
+        """The asker's ``--link name:alias`` (HostConfig.Links): aliases on its user networks too."""
+        try:
+            return [str(link) for link in self.daemon.containers.get(cid).host_config.get("Links") or []]
+        except Exception:
+            return []
 
     def reverse(self, client: str, address: str) -> str | None:
         asker = self._asker(client)
@@ -94,11 +102,11 @@ class ContainerNames:
         return [Upstream(str(server)) for server in container.host_config.get("Dns") or []]
 
 
-def _lookup(network: Network, asker: str, name: str) -> list[str]:
+def _lookup(network: Network, asker: str, name: str, host_links: list[str]) -> list[str]:
     """Addresses of ``name`` on ``network``: endpoints' names and aliases, then the asker's links."""
     found = [e.ip for e in _active(network) if name in (n.lower() for n in e.dns_names)]
     mine = network.endpoints.get(asker)
-    for link in mine.links if mine is not None else []:
+    for link in [*(mine.links if mine is not None else []), *host_links]:
         target, _, alias = link.partition(":")
         if (alias or target).rsplit("/", 1)[-1].lower() == name:
             found += [e.ip for e in _active(network) if target.lstrip("/") in (e.name, e.container_id)]
