@@ -294,3 +294,15 @@ def test_upstream_parse_and_resolv_conf() -> None:
             Upstream.parse(bad)
     text = "# comment\nsearch example\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver bogus\n"
     assert resolv_conf_nameservers(text) == [Upstream("10.0.0.1"), Upstream("fe80::1")]
+
+
+def test_a_failing_name_table_gives_servfail_not_silence() -> None:
+    async def scenario(server: DnsServer, port: int, table: FakeTable) -> None:
+        def broken(client: str, name: str) -> list[str] | None:
+            raise RuntimeError("bug")
+
+        table.resolve = broken  # type: ignore[method-assign]
+        for tcp in (False, True):
+            assert (await ask(port, "web", tcp=tcp, timeout=2)).rcode() == dns.rcode.SERVFAIL
+
+    run(scenario)

@@ -69,7 +69,7 @@ class ContainerNames:
             found += _lookup(network, cid, name, links)
             suffix = "." + network.name.lower()
             if name.endswith(suffix):  # web.mynet: that network's web
-                found += _lookup(network, cid, name.removesuffix(suffix))
+                found += _lookup(network, cid, name.removesuffix(suffix), links)
         if found:
             return list(dict.fromkeys(found))
         return [] if "." not in name else None

@@ -219,7 +219,21 @@ class DnsServer:
     async def answer(
         self, wire: bytes, client: str, *, max_size: int = UDP_PAYLOAD, tcp: bool = False
     ) -> bytes | None:
-        """The reply to the query ``wire`` from ``client`` (None: no reply, the datagram was no query)."""
+        """The reply to the query ``wire`` from ``client`` (None: no reply, the datagram was no query).
+
+        A failing name table is the engine's bug, not the asker's: it gets SERVFAIL, never silence."""
+        try:
+            return await self._answer(wire, client, max_size=max_size, tcp=tcp)
+        except Exception:
+            log.exception("dns.answer_failed", client=client)
+            if len(wire) < 12 or wire[2] & 0x80:
+                return None
+            failed = dns.message.Message(id=struct.unpack("!H", wire[:2])[0])
+            failed.flags = dns.flags.QR | dns.flags.RA
+            failed.set_rcode(dns.rcode.SERVFAIL)
+            return failed.to_wire()
+
+    async def _answer(self, wire: bytes, client: str, *, max_size: int, tcp: bool) -> bytes | None:
         fast = self.answer_now(wire, client, tcp=tcp)
         if fast is not None:
             return fast
@@ -324,7 +338,10 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        wire = self.server.answer_now(data, str(addr[0]))  # the engine's names: at once, no task
+        try:
+            wire = self.server.answer_now(data, str(addr[0]))  # the engine's names: at once, no task
+        except Exception:  # answer() says SERVFAIL and logs it
+            wire = None
         if wire is not None:
             if self.transport is not None:
                 self.transport.sendto(wire, addr)
