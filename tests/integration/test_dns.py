@@ -241,6 +241,16 @@ def test_link_aliases_answer_on_user_networks(engine: Engine, networks: tuple[st
     assert answers(engine, front, "backing") == []  # the alias is the linking container's own
 
 
+def test_names_resolve_on_an_internal_network(engine: Engine) -> None:
+    ok(engine.docker("network", "create", "--internal", "sealed"))
+    try:
+        ok(engine.docker("run", "-d", "--name", "vault", "--network", "sealed", "busybox", "sleep", "300"))
+        assert answers(engine, "sealed", "vault") == [ip_on(engine, "vault", "sealed")]
+    finally:
+        engine.docker("rm", "-f", "vault")
+        engine.docker("network", "rm", "sealed")
+
+
 def test_names_are_answered_after_an_engine_restart(engine: Engine, upstream: FakeResolver) -> None:
     """Last in the module: the engine restarts; its running containers and networks carry on."""
     ok(engine.docker("network", "create", "kept"))

@@ -83,3 +83,15 @@ def test_bad_dns_settings_are_400_and_create_nothing(
     assert status == 400 and message in body.decode(), body
     assert engine.json("GET", "/containers/json?all=1") == before
     assert engine.request("GET", "/containers/baddns/json")[0] == 404
+
+
+def test_inspect_shows_empty_dns_settings_when_none_were_given(engine: Engine) -> None:
+    status, body = engine.request(
+        "POST", "/containers/create?name=plaindns", {"Image": "busybox", "Cmd": ["true"]}
+    )
+    assert status == 201, body
+    try:
+        host = engine.json("GET", "/containers/plaindns/json")["HostConfig"]
+        assert (host["Dns"], host["DnsOptions"], host["DnsSearch"], host["ExtraHosts"]) == ([], [], [], None)
+    finally:
+        engine.request("DELETE", "/containers/plaindns?force=1")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument
-from wharf_engine.network.dnsconfig import extra_hosts, parse_extra_host, resolv_conf, validate
+from wharf_engine.network.dnsconfig import extra_hosts, normalize, parse_extra_host, resolv_conf, validate
 
 HOST = (
     "# managed\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch corp.example lab.example\noptions edns0\n"
@@ -72,3 +72,12 @@ def test_good_values_pass() -> None:
     validate({"Dns": ["10.0.0.1", "fd00::53"], "DnsSearch": ["."], "DnsOptions": ["ndots:1"],
               "ExtraHosts": ["a:1.2.3.4", "b=host-gateway"]})  # fmt: skip
     assert parse_extra_host("db:fd00::7") == ("db", "fd00::7")
+
+
+def test_normalize_fills_what_docker_inspect_shows() -> None:
+    config: dict[str, Any] = {"Dns": None, "ExtraHosts": []}
+    normalize(config)
+    assert config == {"Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None}
+    given: dict[str, Any] = {"DnsSearch": ["a.example"], "ExtraHosts": ["db:10.0.0.7"]}
+    normalize(given)
+    assert given["DnsSearch"] == ["a.example"] and given["ExtraHosts"] == ["db:10.0.0.7"]

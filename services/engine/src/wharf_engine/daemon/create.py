@@ -75,7 +75,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
     security.validate(host_config)
-    dnsconfig.validate(host_config)
+    dnsconfig.normalize(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     networking = config.pop("NetworkingConfig", None)

@@ -62,6 +62,14 @@ def validate(host_config: dict[str, Any]) -> None:
         parse_extra_host(str(entry))
 
 
+def normalize(host_config: dict[str, Any]) -> None:
+    """At create: :func:`validate`, then the empty values Docker's inspect shows for what was not given."""
+    validate(host_config)
+    for key in ("Dns", "DnsOptions", "DnsSearch"):
+        host_config[key] = list(host_config.get(key) or [])
+    host_config["ExtraHosts"] = list(host_config.get("ExtraHosts") or []) or None
+
+
 def extra_hosts(host_config: dict[str, Any], host_gateway: str) -> str:
     """/etc/hosts lines for ``--add-host``, in the order given."""
     lines = ""
@@ -131,4 +139,4 @@ def _is_loopback_nameserver(line: str) -> bool:
     return len(fields) >= 2 and fields[0] == "nameserver" and _loopback(fields[1])
 
 
-__all__ = ["HOST_GATEWAY", "extra_hosts", "parse_extra_host", "resolv_conf", "validate"]
+__all__ = ["HOST_GATEWAY", "extra_hosts", "normalize", "parse_extra_host", "resolv_conf", "validate"]
