@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
+import urllib.request
 from urllib.parse import quote
 
 import pytest
@@ -258,3 +259,36 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
             ["/member"],
         ]
     assert leases(engine) == {}
+
+
+def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine: Engine) -> None:
+    with networks(engine, "svc"):
+        ok(engine.docker("network", "create", "svc"))
+        flags = ["--network", "svc", "-p", "127.0.0.1::8000", "--link-local-ip", "169.254.7.7"]
+        ok(
+            engine.docker(
+                "run", "-d", "--name", "api", *flags, "busybox", "httpd", "-f", "-p", "8000", "-h", "/etc"
+            )
+        )
+        port = ok(engine.docker("port", "api", "8000")).split(":")[-1].strip()
+        assert (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/passwd", timeout=5).read().startswith(b"root:")
+        )
+        assert "inet 169.254.7.7/16" in ok(engine.docker("exec", "api", "ip", "-4", "addr", "show", "eth0"))
+        ipam = ok(engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks.svc.IPAMConfig}}", "api"))
+        assert json.loads(ipam) == {"LinkLocalIPs": ["169.254.7.7"]}  # the CLI drops the empty IPv4Address
+        # compose's links on a user network: EndpointsConfig.<net>.Links
+        endpoint = {"Links": ["api:backend"], "Aliases": ["web"]}
+        body = {"Image": "busybox", "Cmd": ["sh", "-c", "env; cat /etc/hosts"],
+                "HostConfig": {"NetworkMode": "svc"},
+                "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint}}}  # fmt: skip
+        cid = engine.json("POST", "/containers/create?name=linker", body)["Id"]
+        engine.json("POST", f"/containers/{cid}/start")
+        engine.json("POST", f"/containers/{cid}/wait")
+        logs = ok(engine.docker("logs", cid))
+        ip = ip_on(engine, "api", "svc")
+        assert f"{ip}\tbackend" in logs and "BACKEND_NAME=/linker/backend" in logs
+        mac = ok(
+            engine.docker("run", "--rm", "--mac-address", "02:42:ab:cd:ef:01", "busybox", "ip", "-o", "link")
+        )
+        assert "02:42:ab:cd:ef:01" in mac  # on the default bridge too

@@ -82,7 +82,7 @@ def endpoint_from(network: Network, container_id: str, name: str, config: Any) -
     link_local = [str(a) for a in ipam.get("LinkLocalIPs") or []]
     for address in link_local:
         try:
-            if not ipaddress.ip_address(address).is_link_local:
+            if not ipaddress.IPv4Address(address).is_link_local:
                 raise ValueError(address)
         except ValueError:
             raise InvalidArgument(
@@ -127,7 +127,7 @@ def _plan(daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any]
     names += [key for key in wanted if primary is None or store.find(key) is not primary]
     for key in names:
         settings = wanted.get(key) if key in wanted else wanted.get(primary.id if primary else "", {})
-        if key in (*DEFAULT_MODES, *PREDEFINED):
+        if key in (*DEFAULT_MODES, *PREDEFINED) or (key == mode and not is_user_mode(mode)):
             wrong = key in DEFAULT_MODES and mode not in DEFAULT_MODES
             if wrong or (key in ("host", "none") and key != mode):
                 raise InvalidArgument(f"conflicting options: NetworkMode {mode} and EndpointsConfig.{key}")
@@ -197,6 +197,7 @@ async def plug(daemon: Daemon, container: Container, network: Network, endpoint:
     endpoint.host_veth = await asyncio.to_thread(
         bridges.plug, pid, network.bridge, endpoint.ifname, (endpoint.ip, endpoint.prefixlen), endpoint.mac,
         gateway=None if routed else network.gateway, isolated=not network.icc,
+        link_local=tuple(endpoint.link_local_ips),
     )  # fmt: skip
     if not routed:
         container.network["Routed"] = network.id
@@ -271,6 +272,24 @@ def restore(daemon: Daemon, containers: list[Container]) -> None:
                 network.endpoints[cid].clear_runtime()
         store.ipam(network).keep_only({cid for cid, e in network.endpoints.items() if e.active})
         store.save(network)
+
+
+def links_of(daemon: Daemon, container: Container) -> list[str]:
+    """The ``Links`` of the container's user-network endpoints (``name:alias``), as compose sends them."""
+    return [
+        link
+        for n in daemon.networks.store.networks_of(container.id)
+        for link in n.endpoints[container.id].links
+    ]
+
+
+def address_for(daemon: Daemon, target: Container, linker: Container) -> str:
+    """``target``'s address as ``linker`` reaches it: on a user network they share, else its primary one."""
+    for network in daemon.networks.store.networks_of(linker.id):
+        endpoint = network.endpoints.get(target.id)
+        if endpoint is not None and endpoint.active:
+            return endpoint.ip
+    return str(target.network.get("IPAddress") or "")
 
 
 def settings(daemon: Daemon, container: Container) -> dict[str, Any]:

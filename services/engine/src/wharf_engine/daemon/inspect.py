@@ -191,7 +191,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
         "DockerRootDir": str(daemon.root),
-        "Plugins": {"Volume": ["local"], "Network": ["none"], "Log": ["json-file"]},
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
         "MemoryLimit": True,
         "SwapLimit": False,
         "CpuCfsPeriod": True,

@@ -103,11 +103,17 @@ def host_gateway(daemon: Daemon) -> str:
 
 
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
+    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's)."""
     targets = []
     for spec in container.host_config.get("Links") or []:
         name, _, alias = str(spec).partition(":")
         target = daemon.containers.get(name.lstrip("/"))
         targets.append((target, (alias or name).rsplit("/", 1)[-1]))
+    for spec in endpoints.links_of(daemon, container):
+        name, _, alias = spec.partition(":")
+        found = daemon.containers.by_id.get(daemon.containers.by_name.get(name.lstrip("/")) or name)
+        if found is not None and found.id != container.id and found.state.running:
+            targets.append((found, (alias or name).rsplit("/", 1)[-1]))
     return targets
 
 
@@ -117,7 +123,7 @@ def hosts_lines(daemon: Daemon, container: Container) -> str:
     if ip:
         lines += f"{ip}\t{container.config.get('Hostname') or container.short_id}\n"
     for target, alias in _link_targets(daemon, container):
-        target_ip = target.network.get("IPAddress")
+        target_ip = endpoints.address_for(daemon, target, container)
         if target_ip and target.state.running:
             lines += (
                 f"{target_ip}\t{alias} {target.config.get('Hostname') or target.short_id} {target.name}\n"
@@ -136,7 +142,7 @@ def link_environment(daemon: Daemon, container: Container) -> list[str]:
         env += link_env(
             alias,
             container.name,
-            target.network.get("IPAddress", ""),
+            endpoints.address_for(daemon, target, container),
             exposed,
             target.config.get("Env") or [],
         )

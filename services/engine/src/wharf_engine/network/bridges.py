@@ -59,6 +59,7 @@ def plug(
     *,
     gateway: str | None,
     isolated: bool = False,
+    link_local: tuple[str, ...] = (),
 ) -> str:
     """A veth from ``bridge`` into the netns of ``pid`` as ``ifname``; returns the host end's name.
 
@@ -74,6 +75,8 @@ def plug(
         with _in_netns(pid) as ns:
             index = ns.link_index(ifname)
             ns.add_address(index, address[0], address[1])
+            for extra in link_local:  # IPAMConfig.LinkLocalIPs: 169.254.0.0/16 (IPv6 ones are refused)
+                ns.add_address(index, extra, 16)
             ns.set_up(index)
             ns.set_up(LOOPBACK_INDEX)
             if gateway:
