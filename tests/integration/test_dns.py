@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rrset
 import pytest
@@ -221,6 +222,15 @@ def test_other_names_are_forwarded_and_unknown_ones_fail_fast(
     assert failed.returncode != 0 and b"SERVFAIL" in failed.stdout + failed.stderr
     assert time.monotonic() - started < 20
     assert "known.example." in silent.queries
+
+
+def test_the_host_is_refused_names_and_forwarding(engine: Engine, networks: tuple[str, str]) -> None:
+    """Only the engine's containers are answered: no open resolver on the gateways, no name listing."""
+    front, _ = networks
+    ok(engine.docker("run", "-d", "--name", "private", "--network", front, "busybox", "sleep", "300"))
+    for name in ("known.example", "private"):
+        reply = dns.query.udp(dns.message.make_query(name, "A"), gateway(engine, front), timeout=5)
+        assert reply.rcode() == dns.rcode.REFUSED and reply.answer == []
 
 
 def test_removing_a_network_closes_its_dns_listener(engine: Engine) -> None:

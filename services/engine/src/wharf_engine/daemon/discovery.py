@@ -91,10 +91,10 @@ class ContainerNames:
                     return f"{endpoint.name}.{network.name}"
         return None
 
-    def forwarders(self, client: str) -> Sequence[Upstream]:
+    def forwarders(self, client: str) -> Sequence[Upstream] | None:
         asker = self._asker(client)
         if asker is None:
-            return []
+            return None  # not a container of this engine's networks: refused
         try:
             container = self.daemon.containers.get(asker[0])
         except Exception:
