@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from wharf_engine.containers.container import Container
+from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.network.dns import DnsServer, Upstream, resolv_conf_nameservers
 from wharf_engine.network.dnsconfig import resolv_conf
 from wharf_engine.network.model import Endpoint, Network
@@ -78,7 +79,7 @@ class ContainerNames:
         """The asker's ``--link name:alias`` (HostConfig.Links): aliases on its user networks too."""
         try:
             return [str(link) for link in self.daemon.containers.get(cid).host_config.get("Links") or []]
-        except Exception:
+        except NoSuchContainer:  # removed while its endpoint goes
             return []
 
     def reverse(self, client: str, address: str) -> str | None:
@@ -97,7 +98,7 @@ class ContainerNames:
             return None  # not a container of this engine's networks: refused
         try:
             container = self.daemon.containers.get(asker[0])
-        except Exception:
+        except NoSuchContainer:
             return []
         return [Upstream(str(server)) for server in container.host_config.get("Dns") or []]
 
@@ -151,7 +152,7 @@ def _refresh(daemon: Daemon, cid: str) -> None:
     """Connect or disconnect of a running container: its resolv.conf follows (rewritten in place)."""
     if not cid:
         return
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(NoSuchContainer, OSError):  # removed, or its directory already gone
         container = daemon.containers.get(cid)
         if not container.state.running:
             return
