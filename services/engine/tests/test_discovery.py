@@ -8,11 +8,13 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from pydantic import ValidationError
 from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.daemon.discovery import ContainerNames, HostResolvers
 from wharf_engine.network.dns import Upstream
 from wharf_engine.network.model import Endpoint, Network
 from wharf_engine.network.store import NetworkStore
+from wharf_engine.settings import Settings
 
 ENGINE_UPSTREAM = Upstream("10.255.0.53")
 
@@ -98,3 +100,10 @@ def test_host_resolvers_follow_the_file(tmp_path: Path) -> None:
     assert read() == [Upstream("10.0.0.3"), Upstream("10.0.0.4")]
     conf.unlink()
     assert read() == [Upstream("10.0.0.3"), Upstream("10.0.0.4")]  # replaced: the last ones meanwhile
+
+
+def test_dns_settings_are_checked_at_start() -> None:
+    assert Settings(dns_upstreams=["10.0.0.2", "127.0.0.1:5353"]).dns_timeout == 2.0
+    for bad in ({"dns_upstreams": ["dns.example"]}, {"dns_timeout": 0}, {"dns_max_inflight": 0}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)
