@@ -197,7 +197,7 @@ def test_unreachable_upstream_is_skipped_for_the_next_one() -> None:
         try:
             started = time.monotonic()
             assert addresses(await ask(port, "known.example")) == ["10.9.9.9"]
-            assert time.monotonic() - started < 1.5  # the refused port is not waited out
+            assert time.monotonic() - started < 2.5  # within the bound: the dead one gets its share at most
             server.upstreams = [dead]
             assert (await ask(port, "known.example")).rcode() == dns.rcode.SERVFAIL
             server.upstreams = []
