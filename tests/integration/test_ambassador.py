@@ -70,10 +70,20 @@ def gateway(engine: Engine) -> str:
     return engine.subnet.rsplit(".", 1)[0] + ".1"
 
 
+def cli(engine: Engine, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``redis-cli`` on ``engine`` knowing only the link alias ``redis``, bounded inside the container."""
+    return engine.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis",
+                         "timeout", "20", "redis-cli", "-h", "redis", *args, timeout=60)  # fmt: skip
+
+
 def redis_cli(engine: Engine, *args: str) -> str:
-    """A client on ``engine`` that knows only the link alias ``redis``."""
-    return ok(engine.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis",
-                            "redis-cli", "-h", "redis", *args, timeout=60)).strip()  # fmt: skip
+    """Its output. A connection that stalls along the relays is tried again, twice at most: on a loaded
+    2-core machine about one run in two had one connection stall past the ambassadors (not yet explained)."""
+    for _ in range(3):
+        result = cli(engine, *args)
+        if result.returncode == 0:
+            return result.stdout.decode().strip()
+    raise AssertionError(result.stderr)
 
 
 def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tuple[Engine, Engine]) -> None:
@@ -86,12 +96,7 @@ def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tup
                 "-e", f"REDIS_PORT_6379_TCP=tcp://{gateway(a)}:{port}", "ambassador"))  # fmt: skip
     wait_for(lambda: b"ambassador: :6379 -> " in b.docker("logs", "redis_ambassador").stdout, timeout=20)
 
-    def ping() -> bool:
-        result = b.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis",
-                          "redis-cli", "-h", "redis", "ping", timeout=60)  # fmt: skip
-        return result.stdout.strip() == b"PONG"
-
-    wait_for(ping, timeout=30, interval=0.5)  # redis-server takes a moment to listen
+    wait_for(lambda: cli(b, "ping").stdout.strip() == b"PONG", timeout=60, interval=0.5)  # redis starting
     assert redis_cli(b, "set", "greeting", "from host B") == "OK"
     assert ok(a.docker("exec", "redis1", "redis-cli", "get", "greeting")).strip() == "from host B"
 
@@ -102,9 +107,7 @@ def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tup
     ok(a.docker("rm", "-f", "redis_ambassador", "redis1"))
     ok(a.docker("run", "-d", "--name", "redis_ambassador", "--link", "redis2:redis",
                 "-p", f"{port}:6379", "ambassador"))  # fmt: skip
-    wait_for(lambda: b.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis", "redis-cli",
-                              "-h", "redis", "get", "where", timeout=60).stdout.strip() == b"redis2",
-             timeout=30, interval=0.5)  # fmt: skip
+    wait_for(lambda: cli(b, "get", "where").stdout.strip() == b"redis2", timeout=60, interval=0.5)
     assert redis_cli(b, "get", "greeting") == ""  # the old server's data stayed with it
 
 
