@@ -4,9 +4,9 @@ Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
 bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s, the network row
-``network_cycle.py``'s (``network_bench.py`` times its steps one by one). Everything lives in a private temp
-dir; a case whose tool is missing or whose set-up fails is printed as skipped. Every process started is
-stopped by pid and the temp dir removed on the way out (SIGTERM too).
+``network_cycle.py``'s (``network_bench.py`` times its steps one by one), the DNS row ``dns_bench.py``'s.
+Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
+skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
 
 Usage: ``.venv/bin/python bench/bench.py [--rounds 15] [--max-seconds 300] [--json PATH] [--image TAR]``
 """
@@ -36,9 +36,11 @@ from seed import UnixConnection, seed
 
 if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
     from bench import network_cycle
+    from bench.dns_bench import dns_row
     from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
 else:
     import network_cycle
+    from dns_bench import dns_row
     from tls_bench import CertsFailed, engine_tls, tls_verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -420,12 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="overall time budget (default: 300)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument(
-        "--image", type=Path, default=DEFAULT_IMAGE, help="busybox rootfs tar (built if default)"
-    )
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="busybox tar (built if default)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-
     deadline = time.monotonic() + args.max_seconds
     outcomes = {key: Outcome(key, label, baseline) for key, label, baseline in CASE_SPECS}
     with (
@@ -439,10 +438,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"skipping {key}: {reason}")
         log(f"measuring {', '.join(cases)}: {args.rounds} rounds")
         rounds = measure(cases, outcomes, max(args.rounds, 0), deadline)
+        dns = dns_row(stack, Path(tmp) / "engine.sock", deadline)  # on the engine, while it runs
 
-    print(report(outcomes, rounds))
+    print(report(outcomes, rounds) + "\n" + dns.line())
     if args.json is not None:
-        args.json.write_text(json.dumps(as_json(outcomes, rounds), indent=2) + "\n")
+        args.json.write_text(json.dumps(as_json(outcomes, rounds) | dns.as_json(), indent=2) + "\n")
     return 0
 
 

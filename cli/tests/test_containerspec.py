@@ -55,6 +55,26 @@ def test_familiar_image_adds_latest() -> None:
     assert familiar_image("busybox:1.36") == "busybox:1.36"
 
 
+def test_create_body_carries_dns_flags_and_extra_hosts() -> None:
+    body = build_create_body(
+        RunOptions(
+            image="busybox",
+            dns=["10.0.0.53"],
+            dns_search=["corp.example"],
+            dns_options=["ndots:2"],
+            add_hosts=["db:10.0.0.7"],
+        )
+    )
+    host = body["HostConfig"]
+    assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (
+        ["10.0.0.53"],
+        ["corp.example"],
+        ["ndots:2"],
+    )
+    assert host["ExtraHosts"] == ["db:10.0.0.7"]
+    assert build_create_body(RunOptions(image="busybox"))["HostConfig"]["ExtraHosts"] is None
+
+
 def test_network_alias_ip_and_mac_go_to_the_networks_endpoint() -> None:
     opts = RunOptions(
         "busybox", network="back", network_aliases=["db"], ip="10.9.0.5", mac_address="02:42:00:00:00:09"

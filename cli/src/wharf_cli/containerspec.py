@@ -37,6 +37,10 @@ class RunOptions:
     ip: str | None = None
     mac_address: str | None = None
     restart: str | None = None
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
     console_size: tuple[int, int] | None = None  # (height, width)
     healthcheck: dict[str, Any] | None = None  # Config.Healthcheck, from the --health-* flags
     host_extra: dict[str, Any] = field(default_factory=dict)  # HostConfig fields from other flags
@@ -147,6 +151,10 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
         "NetworkMode": opts.network or "default",
         "PortBindings": bindings,
         "RestartPolicy": parse_restart(opts.restart) if opts.restart else {"Name": "no"},
+        "Dns": list(opts.dns),
+        "DnsSearch": list(opts.dns_search),
+        "DnsOptions": list(opts.dns_options),
+        "ExtraHosts": list(opts.add_hosts) or None,
     }
     if opts.console_size and opts.tty:
         host_config["ConsoleSize"] = list(opts.console_size)

@@ -82,6 +82,14 @@ def run(
         str | None, typer.Option("--mac-address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     ] = None,
     restart: Annotated[str | None, typer.Option("--restart", help="Restart policy")] = None,
+    dns: Annotated[list[str] | None, typer.Option("--dns", help="Set custom DNS servers")] = None,
+    dns_search: Annotated[
+        list[str] | None, typer.Option("--dns-search", help="Set custom DNS search domains")
+    ] = None,
+    dns_option: Annotated[list[str] | None, typer.Option("--dns-option", help="Set DNS options")] = None,
+    add_host: Annotated[
+        list[str] | None, typer.Option("--add-host", help="Add a custom host-to-IP mapping (host:ip)")
+    ] = None,
     sig_proxy: Annotated[
         bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")
     ] = True,
@@ -144,6 +152,10 @@ def run(
         ip=ip,
         mac_address=mac_address,
         restart=restart,
+        dns=list(dns or []),
+        dns_search=list(dns_search or []),
+        dns_options=list(dns_option or []),
+        add_hosts=list(add_host or []),
         console_size=terminal_size() if tty else None,
         healthcheck=healthcheck,
         host_extra=host_extra,

@@ -12,6 +12,7 @@ from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.logs import config as log_config
+from wharf_engine.network import dnsconfig
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
@@ -78,6 +79,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     restart.validate(host_config)
     security.validate(host_config)
     create_checks.check(config, host_config, runtime=daemon.settings.runtime)
+    dnsconfig.normalize(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
     networking = config.pop("NetworkingConfig", None)

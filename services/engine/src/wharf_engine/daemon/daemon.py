@@ -44,6 +44,7 @@ from . import (
     cp,
     create,
     df,
+    discovery,
     images,
     inspect,
     lifecycle,
@@ -107,6 +108,7 @@ class Daemon:
             masquerade=settings.masquerade,
             pools=tuple(AddressPool.parse(p.base, p.size) for p in settings.default_address_pools),
         )
+        self.dns = discovery.dns_server(self)  # answers on user networks' gateways
         self.events = EventBus()
         self.runtime = Runc(settings.runtime, settings.data_root / "runc")
         self.shims = ShimLauncher()
@@ -163,6 +165,7 @@ class Daemon:
         self.health.close()
         if self.idmapped is not None:
             self.idmapped.close()
+        await self.dns.close_all()
         self.networks.teardown()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 

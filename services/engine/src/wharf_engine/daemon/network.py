@@ -14,7 +14,7 @@ from wharf_common.errors import Conflict, InvalidArgument
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.network import masquerade, netlink
+from wharf_engine.network import dnsconfig, masquerade, netlink
 from wharf_engine.network.ipam import IPAM
 from wharf_engine.network.isolation import Isolation
 from wharf_engine.network.links import link_env
@@ -97,6 +97,11 @@ class Networks:
                 masquerade.disable(network.bridge)
 
 
+def host_gateway(daemon: Daemon) -> str:
+    """``--add-host name:host-gateway``: the host's address on the default bridge, as Docker's default."""
+    return str(daemon.networks.ipam.gateway)
+
+
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
     """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's, the
     same on every network), each (target, alias) once."""
@@ -116,7 +121,7 @@ def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container,
 
 
 def hosts_lines(daemon: Daemon, container: Container) -> str:
-    lines = HOSTS_HEADER
+    lines = HOSTS_HEADER + dnsconfig.extra_hosts(container.host_config, host_gateway(daemon))
     ip = container.network.get("IPAddress")
     if ip:
         lines += f"{ip}\t{container.config.get('Hostname') or container.short_id}\n"

@@ -22,7 +22,7 @@ from wharf_engine.network.isolation import BridgeRule
 from wharf_engine.network.model import PREDEFINED, Network
 from wharf_engine.network.store import NoSuchNetwork
 
-from . import endpoints
+from . import discovery, endpoints
 from . import network as default_bridge
 
 if TYPE_CHECKING:
@@ -267,9 +267,11 @@ async def bring_up(daemon: Daemon, network: Network) -> None:
     masq = network.options.get("com.docker.network.bridge.enable_ip_masquerade", "true").lower() == "true"
     if daemon.networks.masquerade and masq and not network.internal:
         await asyncio.to_thread(masquerade.enable, network.bridge, network.subnet)
+    await discovery.network_up(daemon, network)
 
 
 async def tear_down(daemon: Daemon, network: Network) -> None:
+    await discovery.network_down(daemon, network)
     nat = daemon.networks.nats.pop(network.bridge, None)
     if nat is not None:
         await asyncio.to_thread(nat.close)
