@@ -197,6 +197,9 @@ class Daemon:
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         await remove.container_remove(self, ref, force=force, volumes=volumes)
 
+    def container_remove_link(self, name: str) -> None:
+        remove.container_remove_link(self, name)
+
     async def container_prune(self) -> dict[str, Any]:
         return await remove.container_prune(self)
 
