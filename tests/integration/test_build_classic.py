@@ -123,8 +123,21 @@ def test_cachefrom_gives_cache_hits_after_a_load(engine: Engine) -> None:
 
 
 @needs_docker
-def test_docker_build_cache_from_network_and_add_host(engine: Engine, tmp_path: Path) -> None:
+def test_docker_build_network_and_cache_from(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text(SHOW_NET)
     result = engine.docker("build", "--no-cache", "--network", "none", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert b"eth0" not in result.stdout + result.stderr
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE_CF)
+    assert engine.docker("build", "-t", "clicf:v1", str(tmp_path)).returncode == 0
+    saved = tmp_path / "saved.tar"
+    assert engine.docker("save", "-o", str(saved), "clicf:v1").returncode == 0
+    assert engine.docker("rmi", "clicf:v1").returncode == 0
+    assert engine.docker("load", "-i", str(saved)).returncode == 0
+    try:
+        result = engine.docker("build", "--cache-from", "clicf:v1", "-t", "clicf:v2", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count(b"Using cache") == 3, result.stdout
+    finally:
+        engine.request("DELETE", "/images/clicf:v1")
+        engine.request("DELETE", "/images/clicf:v2")
