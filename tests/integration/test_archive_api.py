@@ -134,3 +134,18 @@ def test_docker_cp_to_and_from_a_stopped_container(
     assert read_tar(result.stdout) == {"rootfile.txt": b"copied in\n"}
     result = engine.docker("cp", f"{cid}:/data/nope", str(tmp_path / "nope"))
     assert result.returncode != 0 and b"Could not find the file /data/nope" in result.stderr
+
+
+def test_put_into_a_read_only_volume_is_refused(engine: Engine, tmp_path: Path) -> None:
+    cid = engine.json(
+        "POST", "/containers/create",
+        {"Image": "busybox", "Cmd": ["sleep", "30"], "HostConfig": {"Binds": [f"{tmp_path}:/ro:ro"]}},
+    )["Id"]  # fmt: skip
+    try:
+        for _ in ("created", "running"):
+            status, body = engine.request("PUT", f"/containers/{cid}/archive?path=/ro", tar_of("x.txt", b"x"))
+            assert status == 403 and b"read-only" in body, (status, body)
+            assert not (tmp_path / "x.txt").exists()
+            engine.request("POST", f"/containers/{cid}/start")
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.errors import Forbidden, InvalidArgument, NotFound
 from wharf_common.tarfiles import ExtractLimits, extract_layer
 
 from wharf_engine.build.paths import scoped
@@ -213,6 +213,8 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
                 raise _not_found(container, path) from None
             raise
         try:
+            if os.fstatvfs(dest).f_flag & os.ST_RDONLY:  # a read-only volume, or a read-only root
+                raise Forbidden("mounted volume is marked read-only")
             remap = view_map(daemon, container)
             if remap is None:
                 await asyncio.to_thread(extract_layer, stream, dest, limits=daemon.layers.limits)
