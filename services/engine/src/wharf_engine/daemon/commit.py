@@ -12,6 +12,7 @@ from wharf_engine.runtime.errors import RuntimeFailure
 from wharf_engine.settings import ENGINE_VERSION
 
 from .archive import target_ref
+from .signals import runtime_exited
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -62,7 +63,7 @@ async def container_commit(
         try:
             await daemon.runtime.pause(container.id)
         except RuntimeFailure as exc:  # it exited meanwhile: Docker's 409, not the runtime's words
-            if _gone(exc) or not container.state.running:
+            if _gone(exc) or not container.state.running or await runtime_exited(daemon, container):
                 raise ContainerNotRunning(container.id) from None
             raise
     try:
@@ -72,7 +73,7 @@ async def container_commit(
             try:
                 await daemon.runtime.resume(container.id)
             except RuntimeFailure as exc:
-                if not _gone(exc):
+                if not _gone(exc) and not await runtime_exited(daemon, container):
                     raise
     created = now_rfc3339()
     history_entry: dict[str, Any] = {

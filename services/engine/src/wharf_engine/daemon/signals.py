@@ -53,7 +53,7 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
         await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
     except RuntimeFailure as exc:
         gone = "not running" in str(exc) or "does not exist" in str(exc)
-        if container.state.running and not gone and not await _exited(daemon, container):
+        if container.state.running and not gone and not await runtime_exited(daemon, container):
             raise
     if container.state.status == "paused":  # a frozen process takes its signal once thawed, as Docker
         await daemon.runtime.resume(container.id)
@@ -61,7 +61,7 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
         container.save()
 
 
-async def _exited(daemon: Daemon, container: Container) -> bool:
+async def runtime_exited(daemon: Daemon, container: Container) -> bool:
     """Whether the runtime has the container stopped or gone (a kill raced with its exit: runc
     then fails on the vanished cgroup), as Docker ignores a kill of a process already finished."""
     try:
