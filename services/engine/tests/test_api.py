@@ -56,6 +56,9 @@ class FakeBackend:
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         self.calls.append(("remove", (ref, force, volumes)))
 
+    def container_remove_link(self, name: str) -> None:
+        self.calls.append(("remove_link", (name,)))
+
     async def container_prune(self) -> dict[str, Any]:
         return {}
 
@@ -158,6 +161,15 @@ def test_not_found_renders_docker_message(backend: FakeBackend) -> None:
 def test_not_modified_is_304_without_body(backend: FakeBackend) -> None:
     response = request(backend, "POST", "/containers/started/start")
     assert response.status_code == 304 and response.content == b""
+
+
+def test_remove_link_takes_the_parent_and_alias(backend: FakeBackend) -> None:
+    """``docker rm --link /web/db`` sends ``DELETE /containers//web/db?link=1``."""
+    assert request(backend, "DELETE", "/containers//web/db?link=1").status_code == 204
+    assert request(backend, "DELETE", "/containers/web/db?link=1").status_code == 204
+    assert backend.calls[-2:] == [("remove_link", ("/web/db",)), ("remove_link", ("web/db",))]
+    response = request(backend, "DELETE", "/containers/web/db")  # no link=1: no such container
+    assert response.status_code == 404 and response.json() == {"message": "No such container: web/db"}
 
 
 def test_conflict_is_409(backend: FakeBackend) -> None:

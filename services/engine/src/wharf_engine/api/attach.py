@@ -16,6 +16,7 @@ from wharf_engine.api.hijack import Hijacked
 from wharf_engine.api.params import qbool
 from wharf_engine.api.streams import content_type, mux
 from wharf_engine.containers.container import Container, Stdio
+from wharf_engine.containers.detach import DEFAULT_DETACH_KEYS, EscapeMatcher, parse_detach_keys
 from wharf_engine.logs.jsonfile import LogOptions, read_logs
 from wharf_engine.settings import API_VERSION
 
@@ -64,14 +65,26 @@ async def relay_output(reader: asyncio.StreamReader, conn: Hijacked, *, tty: boo
             await conn.write(payload if tty else header + payload)
 
 
-async def relay_input(conn: Hijacked, writer: asyncio.StreamWriter, *, close_on_eof: bool) -> None:
-    """Client raw bytes → shim stdin frames; the client's half-close closes stdin when StdinOnce."""
+async def relay_input(
+    conn: Hijacked, writer: asyncio.StreamWriter, *, close_on_eof: bool, detach_keys: bytes
+) -> bool:
+    """Client raw bytes → shim stdin frames, until EOF (False) or the detach keys (True).
+
+    The client's half-close closes stdin when StdinOnce and no TTY, as Docker: on a TTY the
+    client's end (``docker run -it`` detached by its own escape proxy) leaves the shell running.
+    """
+    escape = EscapeMatcher(detach_keys)
     while data := await conn.reader.read(65536):
-        writer.write(struct.pack(">BxxxI", STDIN_FRAME, len(data)) + data)
-        await writer.drain()
+        data, detached = escape.feed(data)
+        if data:
+            writer.write(struct.pack(">BxxxI", STDIN_FRAME, len(data)) + data)
+            await writer.drain()
+        if detached:
+            return True
     if close_on_eof:
         writer.write(struct.pack(">BxxxI", CLOSE_STDIN, 0))
         await writer.drain()
+    return False
 
 
 def take_over(request: Request) -> Hijacked:
@@ -83,20 +96,51 @@ def take_over(request: Request) -> Hijacked:
 
 
 async def relay_stdio(
-    conn: Hijacked, stdio: Stdio, *, tty: bool, stdin: bool, wanted: set[int], close_on_eof: bool
-) -> None:
-    """Shim ↔ client until the process's output ends (it exited), then close the shim side."""
+    conn: Hijacked,
+    stdio: Stdio,
+    *,
+    tty: bool,
+    stdin: bool,
+    wanted: set[int],
+    close_on_eof: bool,
+    detach_keys: bytes = DEFAULT_DETACH_KEYS,
+    process_tty: bool | None = None,
+) -> bool:
+    """Shim ↔ client until the process's output ends (it exited) or the client typed the detach
+    keys (returns True; the process runs on), then close the shim side.
+
+    ``tty`` is the framing the client asked for; ``process_tty`` whether the process has a
+    terminal (the same unless an exec start asked for other framing than its create).
+    """
     reader, writer = stdio
+    has_tty = tty if process_tty is None else process_tty
     output = asyncio.ensure_future(relay_output(reader, conn, tty=tty, wanted=wanted))
-    inputs = asyncio.ensure_future(relay_input(conn, writer, close_on_eof=close_on_eof)) if stdin else None
+    inputs = (
+        asyncio.ensure_future(
+            relay_input(conn, writer, close_on_eof=close_on_eof and not has_tty, detach_keys=detach_keys)
+        )
+        if stdin
+        else None
+    )
+    gone = asyncio.ensure_future(conn.lost.wait())  # the client hung up: nothing to relay to
+    detached = False
     try:
-        await output
-    finally:
         if inputs is not None:
-            inputs.cancel()
+            await asyncio.wait({output, inputs, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if inputs.done() and not inputs.cancelled() and inputs.exception() is None and inputs.result():
+                detached = True
+        if not detached:
+            await asyncio.wait({output, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if output.done():
+                output.result()
+    finally:
+        for task in (output, inputs, gone):
+            if task is not None:
+                task.cancel()
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
+    return detached
 
 
 async def attach_response(backend: Any, container: Container, request: Request) -> Response:
@@ -104,6 +148,7 @@ async def attach_response(backend: Any, container: Container, request: Request) 
     stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
     if not (stream or logs):
         raise InvalidArgument("Either the stream or logs parameter must be true")
+    detach_keys = parse_detach_keys(request.query_params.get("detachKeys"))
     tty = container.tty
     conn = take_over(request)
     try:
@@ -113,7 +158,9 @@ async def attach_response(backend: Any, container: Container, request: Request) 
             async for record in read_logs(container.log_path, opts, lambda: False):
                 await conn.write(record.data if tty else mux(record.stream, record.data))
         if stream:
-            await relay(backend, container, conn, stdin=stdin, stdout=stdout, stderr=stderr)
+            await relay(
+                backend, container, conn, stdin=stdin, stdout=stdout, stderr=stderr, detach_keys=detach_keys
+            )
     except ConnectionError:
         pass
     finally:
@@ -122,7 +169,14 @@ async def attach_response(backend: Any, container: Container, request: Request) 
 
 
 async def relay(
-    backend: AttachBackend, container: Container, conn: Hijacked, *, stdin: bool, stdout: bool, stderr: bool
+    backend: AttachBackend,
+    container: Container,
+    conn: Hijacked,
+    *,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    detach_keys: bytes = DEFAULT_DETACH_KEYS,
 ) -> None:
     # a client that goes away before the container starts must not keep an attach pending
     attaching = asyncio.ensure_future(backend.container_attach(container))
@@ -137,5 +191,5 @@ async def relay(
     wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
     await relay_stdio(
         conn, attaching.result(), tty=container.tty, stdin=stdin, wanted=wanted,
-        close_on_eof=bool(container.config.get("StdinOnce")),
+        close_on_eof=bool(container.config.get("StdinOnce")), detach_keys=detach_keys,
     )  # fmt: skip

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 async def from_(b: BuildExecutor, instruction: From, global_args: dict[str, str]) -> StageState:
     await b.announce(instruction.original)
-    name, image_id = b.base_image(instruction, global_args)
+    name, image_id = await b.base_image(instruction, global_args)
     if image_id is None:
         state = StageState()
         await b.out.stream(" ---> \n" if name == "scratch" else "")

@@ -10,8 +10,9 @@ from typing import Any
 
 from wharf_common.dockerfile import Dockerfile, Instruction, parse
 from wharf_common.dockerfile.instructions import Arg, From
-from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.errors import InvalidArgument, NotFound, WharfError
 
+from . import cache_from
 from .backend import BuildBackend
 from .cache import BuildCache, cache_key
 from .output import BuildOutput
@@ -34,6 +35,9 @@ class BuildOptions:
     buildargs: dict[str, str | None] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     target: str | None = None
+    cachefrom: list[str] = field(default_factory=list)
+    networkmode: str = ""
+    extrahosts: list[str] = field(default_factory=list)
 
 
 def short(image_id: str) -> str:
@@ -59,6 +63,13 @@ class BuildExecutor:
         self.total = 0
         self.used_args: set[str] = set()
         self.escape = "\\"
+        self.cache_sources: list[tuple[str, dict[str, Any]]] = []
+        for name in options.cachefrom:  # a name that is not here gives no hits, as Docker
+            try:
+                image_id = backend.resolve_image(name)
+            except NotFound:
+                continue
+            self.cache_sources.append((image_id, backend.image_config(image_id)))
 
     # -- the whole file -----------------------------------------------------
     async def build(self, dockerfile: Dockerfile) -> str:
@@ -119,10 +130,26 @@ class BuildExecutor:
         if image_id is None:
             return None
         try:
-            self.backend.image_config(image_id)
+            image = self.backend.image_config(image_id)
         except NotFound:
             self.cache.forget(key)
             return None
+        if self.cache_sources and not cache_from.is_ancestor(self.cache_sources, image):
+            return None  # with cachefrom, only hits on the way to one of those images count
+        await self.out.stream(" ---> Using cache\n")
+        return image_id
+
+    async def cached_from(self, state: StageState, created_by: str, *, empty_layer: bool) -> str | None:
+        """A hit from the ``cachefrom`` images: the source itself at its last step, else this
+        step's image made from the source's layer."""
+        if self.options.nocache or not self.cache_sources:
+            return None
+        hit = cache_from.find(self.cache_sources, state, created_by, empty_layer=empty_layer)
+        if hit is None:
+            return None
+        image_id = hit.image_id or await self.backend.create_image(
+            state.image(created_by, empty_layer=empty_layer, diff_id=hit.diff_id)
+        )
         await self.out.stream(" ---> Using cache\n")
         return image_id
 
@@ -135,9 +162,10 @@ class BuildExecutor:
         key = cache_key(state.image_id, "#(nop) " + text, state.config)
         image_id = await self.cached(key)
         if image_id is None:
-            image_id = await self.backend.create_image(
-                state.image(f"/bin/sh -c #(nop)  {text}", empty_layer=True)
-            )
+            created_by = f"/bin/sh -c #(nop)  {text}"
+            image_id = await self.cached_from(state, created_by, empty_layer=True)
+            if image_id is None:
+                image_id = await self.backend.create_image(state.image(created_by, empty_layer=True))
             self.cache.put(key, image_id)
         await self.use(state, image_id)
 
@@ -153,7 +181,7 @@ class BuildExecutor:
     ) -> None:
         """A step that changes the filesystem in a step container; cached by ``key_extra``."""
         key = cache_key(state.image_id, created_by, [key_extra, state.config, step_config])
-        image_id = await self.cached(key)
+        image_id = await self.cached(key) or await self.cached_from(state, created_by, empty_layer=False)
         if image_id is None:
             step = await self.backend.create_step(state.image_id, step_config or state.config)
             if announce_container:
@@ -195,8 +223,10 @@ class BuildExecutor:
         except NotFound:
             raise BuildFailed(f"invalid from flag value {name}: no stage or image of that name") from None
 
-    def base_image(self, instruction: From, global_args: dict[str, str]) -> tuple[str, str | None]:
-        """(name as expanded, image id or None for scratch); earlier stages by name first."""
+    async def base_image(self, instruction: From, global_args: dict[str, str]) -> tuple[str, str | None]:
+        """(name as expanded, image id or None for scratch); earlier stages by name first, then
+        local images, then a pull from the registry the name says (the default index for a bare
+        name), as ``docker build`` does."""
         expanded = instruction.expand(global_args, self.escape)
         name = expanded.image
         if not name:
@@ -208,7 +238,8 @@ class BuildExecutor:
         try:
             return name, self.backend.resolve_image(name)
         except NotFound:
-            raise BuildFailed(
-                f"pull access denied for {name}, repository does not exist or may require 'docker login'"
-                " (this engine does not pull yet: load or import the image first)"
-            ) from None
+            pass
+        try:
+            return name, await self.backend.pull_image(name, self.out.progress)
+        except WharfError as exc:
+            raise BuildFailed(exc.message) from None

@@ -25,6 +25,10 @@ class BuildOutput:
     async def stream(self, text: str) -> None:
         self._put({"stream": text})
 
+    def progress(self, message: dict[str, Any]) -> None:
+        """A pull's progress message, as it is (``docker build`` shows the FROM image's pull)."""
+        self._put(dict(message))
+
     def aux(self, data: dict[str, Any]) -> None:
         self._put({"aux": data})
 

@@ -169,7 +169,8 @@ async def image_save(daemon: Daemon, names: list[str], out: BinaryIO) -> None:
     await asyncio.to_thread(_save, daemon, names, out)
 
 
-def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
+def _load(daemon: Daemon, stream: BinaryIO) -> tuple[list[tuple[str, list[str]]], list[tuple[str, int]]]:
+    """(image id and tags, per image), (diff id and size, per layer not held before)."""
     with tempfile.TemporaryDirectory(dir=daemon.layers.tmp) as tmp:
         try:
             extract_archive(stream, Path(tmp), limits=daemon.layers.limits)
@@ -181,6 +182,7 @@ def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
         except (OSError, ValueError):
             raise InvalidArgument("invalid archive: no valid manifest.json") from None
         loaded = []
+        layers: list[tuple[str, int]] = []
         for entry in manifest:
             raw = _inside(root, entry["Config"]).read_bytes()
             config = jsonsafe.loads(raw)
@@ -196,9 +198,10 @@ def _load(daemon: Daemon, stream: BinaryIO) -> list[tuple[str, list[str]]]:
                     raise InvalidArgument(
                         f"invalid diffID for layer: expected {expected}, got {layer.diff_id}"
                     )
+                layers.append((layer.diff_id, layer.size))
             image_id = daemon.images.put_raw(raw)
             loaded.append((image_id, list(entry.get("RepoTags") or [])))
-        return loaded
+        return loaded, layers
 
 
 def _inside(root: Path, name: str) -> Path:
@@ -208,16 +211,23 @@ def _inside(root: Path, name: str) -> Path:
     return path
 
 
-async def image_load(daemon: Daemon, stream: BinaryIO) -> list[str]:
-    loaded = await asyncio.to_thread(_load, daemon, stream)
-    messages = []
+async def image_load(daemon: Daemon, stream: BinaryIO, *, quiet: bool = True) -> list[dict[str, Any]]:
+    """The load's JSON messages: "Loading layer" progress unless ``quiet``, then what was loaded."""
+    loaded, layers = await asyncio.to_thread(_load, daemon, stream)
+    messages: list[dict[str, Any]] = []
+    if not quiet:
+        messages += [
+            {"status": "Loading layer", "progressDetail": {"current": size, "total": size},
+             "id": diff_id.removeprefix("sha256:")[:12]}
+            for diff_id, size in layers
+        ]  # fmt: skip
     async with daemon.image_lock:
         for image_id, tags in loaded:
             for tag in tags:
                 ref = target_ref(tag, None)
                 if ref:
                     daemon.references.add(ref, image_id)
-                    messages.append(f"Loaded image: {ref}")
+                    messages.append({"stream": f"Loaded image: {ref}\n"})
             if not tags:
-                messages.append(f"Loaded image ID: {image_id}")
+                messages.append({"stream": f"Loaded image ID: {image_id}\n"})
     return messages

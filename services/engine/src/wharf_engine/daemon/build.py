@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import structlog
 from wharf_common.dockerfile import Dockerfile, DockerfileSyntaxError, parse
+from wharf_common.dockerignore import DockerIgnore
 from wharf_common.errors import InvalidArgument
 from wharf_common.tarfiles import ExtractLimits, extract_layer
 
@@ -19,6 +21,7 @@ from wharf_engine.build.copy import looks_like_archive
 from wharf_engine.build.executor import BuildExecutor, BuildFailed, BuildOptions, short
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.build.paths import OutsideContext, inside_context
+from wharf_engine.distribution.endpoint import AuthConfig
 from wharf_engine.layers.mounts import is_mounted
 
 from .attach import pending_attach
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
+
+RED, RESET = "\x1b[91m", "\x1b[0m"
 
 SCRATCH_CONFIG: dict[str, Any] = {
     "architecture": "amd64",
@@ -45,8 +50,14 @@ SCRATCH_CONFIG: dict[str, Any] = {
 class DaemonBuildBackend:
     """The daemon as seen by the builder: step containers that live only for one step."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(
+        self, daemon: Daemon, *, network_mode: str = "", extra_hosts: list[str] | None = None
+    ) -> None:
         self.daemon = daemon
+        # RUN steps on the default bridge unless the request said otherwise, as Docker's
+        self.host_config: dict[str, Any] = {"NetworkMode": network_mode or "default"}
+        if extra_hosts:
+            self.host_config["ExtraHosts"] = list(extra_hosts)
 
     @property
     def extract_limits(self) -> ExtractLimits:
@@ -57,6 +68,11 @@ class DaemonBuildBackend:
 
     def image_config(self, image_id: str) -> dict[str, Any]:
         return self.daemon.images.get(image_id)
+
+    async def pull_image(self, name: str, progress: Callable[[dict[str, Any]], None]) -> str:
+        async for message in self.daemon.image_pull(name, None, AuthConfig()):
+            progress(message)
+        return resolve_image(self.daemon, name)
 
     async def create_image(self, config: dict[str, Any]) -> str:
         async with self.daemon.image_lock:
@@ -77,6 +93,7 @@ class DaemonBuildBackend:
             "WorkingDir": config.get("WorkingDir") or "",
             "User": config.get("User") or "",
             "Labels": {"wharf.build.step": "true"},
+            "HostConfig": dict(self.host_config),
         }
         result = await self.daemon.container_create(None, body)
         return str(result["Id"])
@@ -93,16 +110,17 @@ class DaemonBuildBackend:
         await self.daemon.container_start(step)
         reader, writer = await waiter
         try:
-            decoder = _Utf8Stream()
+            decoders = {1: _Utf8Stream(), 2: _Utf8Stream()}
             while True:
                 try:
                     header = await reader.readexactly(8)
                     payload = await reader.readexactly(int.from_bytes(header[4:8], "big"))
                 except asyncio.IncompleteReadError:
                     break
-                text = decoder.feed(payload)
-                if text:
-                    await output(text)
+                stderr = header[0] == 2
+                text = decoders[2 if stderr else 1].feed(payload)
+                if text:  # stderr in the classic builder's red, as Docker's StderrFormatter
+                    await output(f"{RED}{text}{RESET}" if stderr else text)
         finally:
             writer.close()
         return await self.daemon.container_wait(step, "not-running")
@@ -242,6 +260,25 @@ def read_dockerfile(context: Path, name: str) -> str:
     return path.read_text(errors="replace")
 
 
+def remove_ignored_build_files(context: Path, dockerfile_name: str) -> None:
+    """Once read, the Dockerfile and ``.dockerignore`` leave the context if ``.dockerignore``
+    excludes them (the CLI always sends them), as Docker's ``removeDockerfile``: ``ADD .`` then
+    leaves them out."""
+    ignore_file = context / ".dockerignore"
+    if not ignore_file.is_file() or ignore_file.is_symlink():
+        return
+    ignore = DockerIgnore.from_text(ignore_file.read_text(errors="replace"))
+    for name in (dockerfile_name, ".dockerignore"):
+        if not ignore.matches(name):
+            continue
+        try:
+            path = inside_context(context, name)
+        except OutsideContext:
+            continue
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+
+
 def load_dockerfile(context: Path, name: str) -> Dockerfile:
     """The parsed Dockerfile; a bad one is refused before the build starts streaming."""
     try:
@@ -260,7 +297,9 @@ async def image_build(
 ) -> str:
     """Run the build, streaming to ``output``; tags only when every step succeeded."""
     dockerfile = load_dockerfile(context, dockerfile_name)
-    executor = BuildExecutor(DaemonBuildBackend(daemon), BuildCache(daemon.root), output, context, options)
+    remove_ignored_build_files(context, dockerfile_name or "Dockerfile")
+    backend = DaemonBuildBackend(daemon, network_mode=options.networkmode, extra_hosts=options.extrahosts)
+    executor = BuildExecutor(backend, BuildCache(daemon.root), output, context, options)
     image_id = await executor.build(dockerfile)
     output.aux({"ID": image_id})
     await output.stream(f"Successfully built {short(image_id)}\n")

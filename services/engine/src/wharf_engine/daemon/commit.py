@@ -6,10 +6,13 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from wharf_engine.containers.container import Container, now_rfc3339
+from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.images.changes import apply_changes
+from wharf_engine.runtime.errors import RuntimeFailure
 from wharf_engine.settings import ENGINE_VERSION
 
 from .archive import target_ref
+from .signals import runtime_exited
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -57,12 +60,21 @@ async def container_commit(
     upper.mkdir(parents=True, exist_ok=True)
     paused = pause and container.state.status == "running"
     if paused:
-        await daemon.runtime.pause(container.id)
+        try:
+            await daemon.runtime.pause(container.id)
+        except RuntimeFailure as exc:  # it exited meanwhile: Docker's 409, not the runtime's words
+            if _gone(exc) or not container.state.running or await runtime_exited(daemon, container):
+                raise ContainerNotRunning(container.id) from None
+            raise
     try:
         layer = await asyncio.to_thread(daemon.layers.register_dir, upper, move=False)
     finally:
         if paused:
-            await daemon.runtime.resume(container.id)
+            try:
+                await daemon.runtime.resume(container.id)
+            except RuntimeFailure as exc:
+                if not _gone(exc) and not await runtime_exited(daemon, container):
+                    raise
     created = now_rfc3339()
     history_entry: dict[str, Any] = {
         "created": created,
@@ -94,3 +106,8 @@ async def container_commit(
         if target:
             daemon.references.add(target, image_id)
     return image_id
+
+
+def _gone(exc: RuntimeFailure) -> bool:
+    """The runtime's way of saying the container exited under us."""
+    return any(words in str(exc) for words in ("does not exist", "not running", "stopped"))

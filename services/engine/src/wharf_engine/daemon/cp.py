@@ -23,12 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.errors import Forbidden, InvalidArgument, NotFound
 from wharf_common.tarfiles import ExtractLimits, extract_layer
 
+from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
 from wharf_engine.idmap import IdMap
 from wharf_engine.layers.idmapped import MappedRootCredentials
+from wharf_engine.layers.mounts import bind_mount, unmount
 
 from .inroot import open_in_root, pseudo_devices, tree_to_tar
 from .rootfs import mount_rootfs, rootfs, unmount_rootfs
@@ -62,15 +64,52 @@ async def container_root(daemon: Daemon, container: Container) -> AsyncIterator[
         return
     async with container.lock:
         root = mount_rootfs(daemon, container)
+        volumes: list[Path] = []
         try:
             fd = os.open(root, _ROOT_FLAGS)
             try:
+                volumes = _mount_volumes(container, root, fd)
                 yield fd
             finally:
                 os.close(fd)
         finally:
+            for target in reversed(volumes):
+                unmount(target)
             if not container.state.running:
                 unmount_rootfs(container)
+
+
+def _mount_volumes(container: Container, root: Path, root_fd: int) -> list[Path]:
+    """A stopped container's volumes and binds, mounted in its root as a start would (so ``docker
+    cp`` sees them, as Docker's ``mountVolumes``); returns the mount points to detach after."""
+    mounted: list[Path] = []
+    try:
+        for mount in sorted(container.mounts, key=lambda m: len(str(m.get("Destination", "")))):
+            source = Path(str(mount.get("Source") or ""))
+            if mount.get("Type") not in ("bind", "volume") or not source.is_absolute() or not source.exists():
+                continue
+            destination = str(mount["Destination"])
+            inside = scoped(root, destination)  # links on the way resolved inside the root
+            if not inside.exists():
+                if source.is_dir():
+                    inside.mkdir(parents=True, exist_ok=True)
+                else:
+                    inside.parent.mkdir(parents=True, exist_ok=True)
+                    inside.touch()
+            fd = open_in_root(root_fd, destination, os.O_PATH)
+            try:  # the kernel's resolution, inside the root: where the mount goes
+                target = Path(f"/proc/self/fd/{fd}").readlink()
+            finally:
+                os.close(fd)
+            if not target.is_relative_to(root):
+                raise InvalidArgument(f"mount point {destination} leaves the container")
+            bind_mount(source, target, read_only=not mount.get("RW", True))
+            mounted.append(target)
+    except BaseException:
+        for target in reversed(mounted):
+            unmount(target)
+        raise
+    return mounted
 
 
 def _same_file(st: os.stat_result, path: Path) -> bool:
@@ -174,6 +213,8 @@ async def write_archive(daemon: Daemon, ref: str, path: str, stream: BinaryIO) -
                 raise _not_found(container, path) from None
             raise
         try:
+            if os.fstatvfs(dest).f_flag & os.ST_RDONLY:  # a read-only volume, or a read-only root
+                raise Forbidden("mounted volume is marked read-only")
             remap = view_map(daemon, container)
             if remap is None:
                 await asyncio.to_thread(extract_layer, stream, dest, limits=daemon.layers.limits)

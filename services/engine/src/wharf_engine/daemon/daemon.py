@@ -217,6 +217,9 @@ class Daemon:
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         await remove.container_remove(self, ref, force=force, volumes=volumes)
 
+    def container_remove_link(self, name: str) -> None:
+        remove.container_remove_link(self, name)
+
     async def container_prune(self) -> dict[str, Any]:
         return await remove.container_prune(self)
 
@@ -277,8 +280,11 @@ class Daemon:
     async def image_save(self, names: list[str], out: BinaryIO) -> None:
         await archive.image_save(self, names, out)
 
-    async def image_load(self, stream: BinaryIO) -> list[str]:
-        return await archive.image_load(self, stream)
+    async def image_load(self, stream: BinaryIO, *, quiet: bool = True) -> list[dict[str, Any]]:
+        return await archive.image_load(self, stream, quiet=quiet)
+
+    def image_legacy_container(self, ref: str) -> dict[str, Any]:
+        return images.image_legacy_container(self, ref)
 
     # -- distribution -------------------------------------------------------
     def image_pull(

@@ -13,6 +13,7 @@ import structlog
 from wharf_common.errors import Conflict, InvalidArgument, NotFound
 
 from wharf_engine.containers.container import Container, Stdio
+from wharf_engine.containers.detach import parse_detach_keys
 from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.containers.users import resolve_user
 from wharf_engine.images.store import write_atomic
@@ -47,6 +48,7 @@ class Exec:
     workdir: str
     env: list[str]
     privileged: bool
+    detach_keys: str = ""
     console_size: tuple[int, int] | None = None
     running: bool = False
     exit_code: int | None = None
@@ -70,7 +72,7 @@ class Exec:
             "OpenStdout": self.stdout,
             "CanRemove": False,
             "ContainerID": self.container_id,
-            "DetachKeys": "",
+            "DetachKeys": self.detach_keys,
             "Pid": self.pid,
         }
 
@@ -86,6 +88,8 @@ def exec_create(daemon: Daemon, ref: str, config: dict[str, Any]) -> str:
         cmd = [cmd]
     if not cmd or not all(isinstance(c, str) for c in cmd):
         raise InvalidArgument("No exec command specified")
+    detach_keys = str(config.get("DetachKeys") or "")
+    parse_detach_keys(detach_keys)  # a bad sequence is refused now, not at start
     exec_id = secrets.token_hex(32)
     daemon.execs[exec_id] = Exec(
         id=exec_id,
@@ -99,6 +103,7 @@ def exec_create(daemon: Daemon, ref: str, config: dict[str, Any]) -> str:
         workdir=str(config.get("WorkingDir") or container.config.get("WorkingDir") or "/"),
         env=[str(e) for e in config.get("Env") or []],
         privileged=bool(config.get("Privileged")),
+        detach_keys=detach_keys,
         console_size=_size(config.get("ConsoleSize")),
     )
     return exec_id
@@ -130,9 +135,25 @@ def _paths(daemon: Daemon, container: Container, item: Exec) -> ShimPaths:
     )
 
 
+def _container_env(container: Container) -> list[str]:
+    """The environment the container's process got (its ``--link`` variables and HOSTNAME included),
+    as Docker gives an exec; HOME and TERM only if the container set them (runc sets the exec user's
+    HOME, and TERM follows the exec's own Tty)."""
+    own = [e for e in container.config.get("Env") or [] if "=" in e]
+    try:
+        spec = json.loads((container.dir / "bundle" / "config.json").read_bytes())
+        env = [str(e) for e in spec["process"]["env"] if "=" in str(e)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return own
+    for key in ("HOME=", "TERM="):
+        if not any(e.startswith(key) for e in own):
+            env = [e for e in env if not e.startswith(key)]
+    return env
+
+
 def _process(container: Container, item: Exec) -> dict[str, Any]:
     user = resolve_user(rootfs(container), item.user)
-    env = [e for e in container.config.get("Env") or [] if "=" in e]
+    env = _container_env(container)
     overrides = {e.split("=", 1)[0] for e in item.env}
     env = [e for e in env if e.split("=", 1)[0] not in overrides] + [e for e in item.env if "=" in e]
     if item.tty and not any(e.startswith("TERM=") for e in env):

@@ -62,6 +62,20 @@ def status_text(container: Container) -> str:
     return "Created"
 
 
+def _host_config(container: Container) -> dict[str, Any]:
+    """The HostConfig as given, its ``Links`` in Docker's ``/name:/container/alias`` form."""
+    links = container.host_config.get("Links")
+    if not links:
+        return container.host_config
+    shown = []
+    for spec in links:
+        name, _, alias = str(spec).partition(":")
+        name = "/" + name.lstrip("/")
+        alias = (alias or name).rsplit("/", 1)[-1]
+        shown.append(f"{name}:/{container.name}/{alias}")
+    return {**container.host_config, "Links": shown}
+
+
 def container_inspect(daemon: Daemon, container: Container, *, size: bool = False) -> dict[str, Any]:
     fs = container.dir / "fs"
     diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
@@ -85,7 +99,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": None,
-        "HostConfig": container.host_config,
+        "HostConfig": _host_config(container),
         "GraphDriver": {
             "Name": "overlay2",
             "Data": {
@@ -213,7 +227,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": "1",
-        "NEventsListener": 0,
+        "NEventsListener": len(daemon.events.subscribers),
         "KernelVersion": uname.release,
         "OperatingSystem": "wharf engine on " + _os_name(),
         "OSVersion": "",

@@ -6,6 +6,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from wharf_common.errors import InvalidArgument, NotFound
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerRunning
@@ -36,6 +37,27 @@ async def container_remove(daemon: Daemon, ref: str, *, force: bool, volumes: bo
         await remove_stopped(daemon, container)
         if volumes:
             remove_anonymous(daemon, container)
+
+
+def container_remove_link(daemon: Daemon, name: str) -> None:
+    """``DELETE /containers/{parent}/{alias}?link=1`` (``docker rm --link``): the parent forgets the
+    link; the linked container stays."""
+    parent_name, _, alias = name.strip("/").rpartition("/")
+    if not parent_name or not alias:
+        raise InvalidArgument("Conflict, cannot remove the default link name of the container")
+    parent = daemon.containers.get(parent_name)
+    links = [str(spec) for spec in parent.host_config.get("Links") or []]
+    kept = [spec for spec in links if _alias(spec) != alias]
+    if len(kept) == len(links):
+        raise NotFound(f"No such link: /{parent.name}/{alias}")
+    parent.host_config["Links"] = kept or None
+    parent.save()
+    log.info("container.link_removed", container_id=parent.id, alias=alias)
+
+
+def _alias(spec: str) -> str:
+    name, _, alias = spec.partition(":")
+    return (alias or name).rsplit("/", 1)[-1]
 
 
 async def container_prune(daemon: Daemon) -> dict[str, Any]:

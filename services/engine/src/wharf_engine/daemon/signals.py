@@ -52,9 +52,20 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
     try:
         await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
     except RuntimeFailure as exc:
-        if container.state.running and "not running" not in str(exc) and "does not exist" not in str(exc):
+        gone = "not running" in str(exc) or "does not exist" in str(exc)
+        if container.state.running and not gone and not await runtime_exited(daemon, container):
             raise
     if container.state.status == "paused":  # a frozen process takes its signal once thawed, as Docker
         await daemon.runtime.resume(container.id)
         container.state.status = "running"
         container.save()
+
+
+async def runtime_exited(daemon: Daemon, container: Container) -> bool:
+    """Whether the runtime has the container stopped or gone (a kill raced with its exit: runc
+    then fails on the vanished cgroup), as Docker ignores a kill of a process already finished."""
+    try:
+        state = await daemon.runtime.state(container.id)
+    except RuntimeFailure:
+        return False
+    return state is None or state.status == "stopped"

@@ -162,8 +162,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     container.state.status = "running"
     container.state.error = ""
     container.state.exit_code = 0
-    container.state.started_at = now_rfc3339()
-    container.state.finished_at = ZERO_TIME
+    container.state.started_at = now_rfc3339()  # FinishedAt stays the last stop's, as Docker
     container.save()
     watch_exit(shim_pid, lambda: daemon.on_exit(container))
     try:

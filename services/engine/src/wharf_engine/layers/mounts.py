@@ -36,3 +36,20 @@ def is_mounted(target: Path) -> bool:
     wanted = str(target)
     with open("/proc/self/mounts") as f:
         return any(line.split()[1] == wanted for line in f)
+
+
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+
+
+def bind_mount(source: Path, target: Path, *, read_only: bool = False) -> None:
+    """Bind ``source`` (recursively) onto ``target``, read-only if asked."""
+    rc = _libc.mount(str(source).encode(), str(target).encode(), None, MS_BIND | MS_REC, None)
+    if rc == 0 and read_only:
+        rc = _libc.mount(None, str(target).encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+        if rc != 0:
+            err = ctypes.get_errno()
+            unmount(target)
+            raise SystemFault(f"bind mount {source} at {target} read-only: {os.strerror(err)}")
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise SystemFault(f"bind mount {source} at {target}: {os.strerror(err)}")

@@ -14,7 +14,7 @@ from wharf_common.errors import InvalidArgument, WharfError
 from wharf_common.reference import InvalidReference, parse_reference
 
 from wharf_engine.api.bridge import with_body
-from wharf_engine.api.params import qbool
+from wharf_engine.api.params import FALSE
 from wharf_engine.build.executor import BuildFailed, BuildOptions
 from wharf_engine.build.output import BuildOutput
 
@@ -29,16 +29,32 @@ class BuildBackend(Protocol):
     def build_cleanup(self, context: Path) -> None: ...
 
 
-def _json_map(request: Request, name: str) -> dict[str, Any]:
-    raw = request.query_params.get(name)
+def _first(request: Request, name: str) -> str | None:
+    """The first of repeated values, as Go's ``FormValue`` (Starlette's ``get`` gives the last)."""
+    values = request.query_params.getlist(name)
+    return values[0] if values else None
+
+
+def _flag(request: Request, name: str, default: bool = False) -> bool:
+    value = _first(request, name)
+    return default if value is None else value.strip().lower() not in FALSE
+
+
+def _json(request: Request, name: str, kind: type) -> Any:
+    raw = _first(request, name)
     if not raw:
-        return {}
+        return kind()
     try:
         data = jsonsafe.loads(raw)
     except ValueError:
         raise InvalidArgument(f"invalid {name}: {raw}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, kind):
         raise InvalidArgument(f"invalid {name}: {raw}")
+    return data
+
+
+def _json_map(request: Request, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = _json(request, name, dict)
     return data
 
 
@@ -58,19 +74,23 @@ def router(backend: BuildBackend) -> APIRouter:
 
     @r.post("/build")
     async def build(request: Request) -> Response:
+        # scalars are the first of repeated values, as moby's FormValue; t and extrahosts are lists
         options = BuildOptions(
-            nocache=qbool(request, "nocache"),
-            rm=qbool(request, "rm", default=True),
-            forcerm=qbool(request, "forcerm"),
+            nocache=_flag(request, "nocache"),
+            rm=_flag(request, "rm", default=True),
+            forcerm=_flag(request, "forcerm"),
             buildargs={
                 k: (None if v is None else str(v)) for k, v in _json_map(request, "buildargs").items()
             },
             labels={k: str(v) for k, v in _json_map(request, "labels").items()},
-            target=request.query_params.get("target") or None,
+            target=_first(request, "target") or None,
+            cachefrom=[str(name) for name in _json(request, "cachefrom", list)],
+            networkmode=_first(request, "networkmode") or "",
+            extrahosts=[h for h in request.query_params.getlist("extrahosts") if h],
         )
         tags = _tags(request)
-        dockerfile = request.query_params.get("dockerfile") or "Dockerfile"
-        remote = request.query_params.get("remote")
+        dockerfile = _first(request, "dockerfile") or "Dockerfile"
+        remote = _first(request, "remote")
         if remote:
             context = await backend.build_fetch_remote(remote)
         else:
@@ -80,7 +100,7 @@ def router(backend: BuildBackend) -> APIRouter:
         except BaseException:
             backend.build_cleanup(context)
             raise
-        output = BuildOutput(quiet=qbool(request, "q"))
+        output = BuildOutput(quiet=_flag(request, "q"))
 
         async def run() -> None:
             try:

@@ -16,6 +16,7 @@ from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters, qint
 from wharf_engine.api.streams import content_type, mux, path_stat_header
 from wharf_engine.containers.container import Container, Stdio
+from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 
 
@@ -26,6 +27,7 @@ class ContainerBackend(Protocol):
     async def container_kill(self, ref: str, signal: str | None) -> None: ...
     async def container_restart(self, ref: str, timeout: int | None) -> None: ...
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None: ...
+    def container_remove_link(self, name: str) -> None: ...
     async def container_wait(self, ref: str, condition: str) -> int: ...
     async def container_prune(self) -> dict[str, Any]: ...
     def container_get(self, ref: str) -> Container: ...
@@ -108,7 +110,18 @@ def router(backend: ContainerBackend) -> APIRouter:
 
     @r.delete("/{ref}", status_code=204)
     async def remove(ref: str, request: Request) -> Response:
+        if qbool(request, "link"):  # a bare name is no link: Docker's "default link name" conflict
+            backend.container_remove_link(ref)
         await backend.container_remove(ref, force=qbool(request, "force"), volumes=qbool(request, "v"))
+        return Response(status_code=204)
+
+    @r.delete("/{ref:path}/{alias}", status_code=204)
+    async def remove_link(ref: str, alias: str, request: Request) -> Response:
+        """``/containers/{parent}/{alias}?link=1``: a link's name has a slash (the CLI sends
+        ``/containers//parent/alias``)."""
+        if not qbool(request, "link"):
+            raise NoSuchContainer(f"{ref}/{alias}")
+        backend.container_remove_link(f"{ref}/{alias}")
         return Response(status_code=204)
 
     @r.post("/{ref}/wait")

@@ -13,6 +13,7 @@ from wharf_engine.api.attach import HijackedResponse, handshake, relay_stdio, ta
 from wharf_engine.api.params import json_body, qint
 from wharf_engine.api.streams import content_type, mux
 from wharf_engine.containers.container import Stdio
+from wharf_engine.containers.detach import parse_detach_keys
 
 
 class ExecBackend(Protocol):
@@ -42,7 +43,11 @@ def router(backend: ExecBackend) -> APIRouter:
             await backend.exec_start(exec_id, detach=True)
             return Response(status_code=200)
         info = backend.exec_inspect(exec_id)
-        tty = bool(info["ProcessConfig"]["tty"])
+        process_tty = bool(info["ProcessConfig"]["tty"])
+        # the framing follows the start request's Tty, as Docker (a pty's output in stdout frames,
+        # or a plain process's stdout and stderr raw); the detach keys: the query's, else create's
+        tty = bool(body["Tty"]) if body.get("Tty") is not None else process_tty
+        detach_keys = parse_detach_keys(request.query_params.get("detachKeys") or info["DetachKeys"])
         # take the socket at once: a client may send stdin as soon as its request is out
         conn = take_over(request)
         try:
@@ -61,10 +66,12 @@ def router(backend: ExecBackend) -> APIRouter:
                 return HijackedResponse()
             if stdio is not None:
                 wanted = {k for k, on in ((1, info["OpenStdout"]), (2, info["OpenStderr"])) if on}
-                await relay_stdio(
-                    conn, stdio, tty=tty, stdin=bool(info["OpenStdin"]), wanted=wanted, close_on_eof=True
-                )
-                await backend.exec_wait(exec_id)  # the exit code is known before the client asks
+                detached = await relay_stdio(
+                    conn, stdio, tty=tty, stdin=bool(info["OpenStdin"]), wanted=wanted, close_on_eof=True,
+                    detach_keys=detach_keys, process_tty=process_tty,
+                )  # fmt: skip
+                if not detached:
+                    await backend.exec_wait(exec_id)  # the exit code is known before the client asks
         except ConnectionError:
             pass
         finally:

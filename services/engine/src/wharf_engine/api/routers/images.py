@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from wharf_common.errors import InvalidArgument
+from wharf_common.bodylimit import BodyTooLarge
+from wharf_common.errors import InvalidArgument, WharfError
 
 from wharf_engine.api import schemas
 from wharf_engine.api.bridge import stream_from_thread, with_body
@@ -18,6 +20,7 @@ from wharf_engine.api.streams import json_line
 class ImageBackend(PullBackend, Protocol):
     def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]: ...
     def image_inspect(self, ref: str) -> dict[str, Any]: ...
+    def image_legacy_container(self, ref: str) -> dict[str, Any]: ...
     def image_history(self, ref: str) -> list[dict[str, Any]]: ...
     async def image_tag(self, ref: str, repo: str, tag: str | None) -> None: ...
     async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]: ...
@@ -25,7 +28,7 @@ class ImageBackend(PullBackend, Protocol):
         self, stream: BinaryIO, *, repo: str | None, tag: str | None, changes: list[str], message: str
     ) -> str: ...
     async def image_save(self, names: list[str], out: BinaryIO) -> None: ...
-    async def image_load(self, stream: BinaryIO) -> list[str]: ...
+    async def image_load(self, stream: BinaryIO, *, quiet: bool = True) -> list[dict[str, Any]]: ...
     async def image_prune(self, *, dangling_only: bool) -> dict[str, Any]: ...
     async def image_import_url(
         self, url: str, *, repo: str | None, tag: str | None, changes: list[str], message: str
@@ -104,10 +107,19 @@ def router(backend: ImageBackend) -> APIRouter:
 
     @r.post("/load")
     async def load(request: Request) -> Response:
-        messages = await with_body(request, backend.image_load)
-        # quiet only hides progress; the "Loaded image" lines are always sent, as Docker does
-        body = b"".join(json_line({"stream": m + "\n"}) for m in messages)
-        return Response(body, media_type="application/json")
+        quiet = qbool(request, "quiet", default=True)  # Docker's default: quiet
+        try:
+            messages = await with_body(request, lambda stream: backend.image_load(stream, quiet=quiet))
+        except BodyTooLarge:
+            raise
+        except WharfError as exc:  # a bad archive: an error line in a 200, as Docker's load stream
+            messages = [{"errorDetail": {"message": exc.message}, "error": exc.message}]
+
+        async def lines() -> AsyncIterator[bytes]:  # chunked JSON lines, as Docker streams them
+            for message in messages:
+                yield json_line(message)
+
+        return StreamingResponse(lines(), media_type="application/json")
 
     @r.get("/get")
     async def save_many(request: Request) -> Response:
@@ -121,8 +133,11 @@ def router(backend: ImageBackend) -> APIRouter:
         return await _save(backend, [name])
 
     @r.get("/{name:path}/json")
-    async def inspect(name: str) -> Response:
-        return JSONResponse(backend.image_inspect(name))
+    async def inspect(name: str, request: Request) -> Response:
+        info = backend.image_inspect(name)
+        if request.scope.get("wharf.api_version", (1, 45)) < (1, 45):  # the fields 1.45 dropped
+            info = {**info, **backend.image_legacy_container(name)}
+        return JSONResponse(info)
 
     @r.get("/{name:path}/history")
     async def history(name: str) -> Response:
