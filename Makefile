@@ -104,6 +104,7 @@ bench: setup bench-packages
 	$(PY) bench/registry_bench.py
 	$(PY) bench/hub_bench.py
 	$(PY) bench/builder_bench.py
+	$(PY) bench/compose_bench.py
 
 clean:
 	rm -rf $(VENV) .cache
