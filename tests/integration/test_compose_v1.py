@@ -95,6 +95,30 @@ def test_fig_links_ports_environment_and_volumes(project: Project) -> None:
     assert not volumes & set(anonymous)  # down -v removed the anonymous volumes
 
 
+def test_up_recreates_a_changed_service_and_keeps_its_volumes(project: Project) -> None:
+    """compose reads the image's ContainerConfig to carry volumes over (a KeyError before it was sent)."""
+    project.write(
+        {"docker-compose.yml": f"db:\n  image: busybox\n  command: {SLEEPER}\n  volumes: [/data]\n"}
+    )
+    project.ok("up", "-d")
+    first = project.container("db")["Id"]
+    project.ok("exec", "-T", "db", "sh", "-c", "echo kept > /data/k")
+    unchanged = project.run("up", "-d")
+    assert "is up-to-date" in unchanged.stderr and project.container("db")["Id"] == first
+    project.write({"docker-compose.yml": f"db:\n  image: busybox\n  command: {SLEEPER}\n  volumes: [/data]\n"
+                   "  environment: [CHANGED=1]\n"})  # fmt: skip
+    recreated = project.run("up", "-d")
+    assert recreated.returncode == 0, recreated.stderr
+    assert "Recreating" in recreated.stderr and "Traceback" not in recreated.stderr
+    second = project.container("db")["Id"]
+    assert second != first and "CHANGED=1" in project.container("db")["Config"]["Env"]
+    assert project.ok("exec", "-T", "db", "cat", "/data/k") == "kept\n"
+    project.ok("up", "-d", "--force-recreate")
+    assert project.container("db")["Id"] != second
+    assert project.ok("exec", "-T", "db", "cat", "/data/k") == "kept\n"
+    assert len(project.containers()) == 1  # the old containers are gone
+
+
 def test_scale_and_logs_follow(project: Project) -> None:
     project.write({
         "docker-compose.yml": """\
