@@ -44,13 +44,13 @@ $(BUSYBOX): deploy/images/busybox/build.py
 # engine stops or make is interrupted. On first start the hub prints its first administrator;
 # busybox is seeded into the engine and pushed to the hub as the official image, so a fresh
 # engine's `wharf pull busybox` fetches it from here; then (in the background, built once per machine
-# and cached under /var/cache/wharf/images) the official debian, python and redis images.
+# and cached under /var/cache/wharf/images) the official debian, python, redis and ambassador images.
 run: RUN_REGISTRY_PORT ?= 5000
 run: RUN_REGISTRY_ROOT ?= /var/lib/wharf-registry
 run: RUN_HUB_PORT ?= 8080
 run: RUN_HUB_ROOT ?= /var/lib/wharf-hub
 run: RUN_BUILDER_ROOT ?= /var/lib/wharf-builder
-run: RUN_OFFICIAL_IMAGES ?= debian,python,redis
+run: RUN_OFFICIAL_IMAGES ?= debian,python,redis,ambassador
 run: setup
 	@mkdir -p $(dir $(RUN_SOCK)) $(RUN_REGISTRY_ROOT) $(RUN_HUB_ROOT) $(RUN_BUILDER_ROOT)
 	@WHARF_HUB_PORT=$(RUN_HUB_PORT) $(VENV)/bin/wharf-hub bootstrap --data-root $(RUN_HUB_ROOT)

@@ -3,8 +3,8 @@
 Each case in ``CASE_SPECS`` runs once to warm up, then all run round-robin (each round starts one case later)
 and the table gives medians and the ratio to the case's floor: ``runc run`` of a prepared busybox bundle for
 the container cases, ``python -c pass`` for ``wharf ps``. The docker CLI cases point ``DOCKER_HOST`` at the
-bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s.
-
+bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_bench.py``'s, the network row
+``network_cycle.py``'s (``network_bench.py`` times its steps one by one), the DNS row ``dns_bench.py``'s.
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
 
@@ -35,8 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images"
 from seed import UnixConnection, seed
 
 if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
+    from bench import network_cycle
+    from bench.dns_bench import dns_row
     from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
 else:
+    import network_cycle
+    from dns_bench import dns_row
     from tls_bench import CertsFailed, engine_tls, tls_verdict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +61,7 @@ CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
     ("docker-wharf-tls", "  same, tcp+tlsverify on loopback", "docker-wharf"),
     ("podman", "podman run --rm busybox true", "floor"),
     ("docker-podman", "docker run --rm busybox true -> podman", "floor"),
+    ("docker-network", "docker network create..connect..rm", None),  # network_bench.py: each
     ("python", "python -c pass (CLI floor)", None),
     ("wharf-ps", "wharf ps", "python"),
 )
@@ -94,8 +99,7 @@ def run_checked(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[st
 
 
 def tool(path: Path | str) -> str:
-    found = shutil.which(str(path))
-    if found is None:
+    if (found := shutil.which(str(path))) is None:
         raise Skip(f"{path} not found")
     return found
 
@@ -175,8 +179,6 @@ class Outcome:
 
 
 # --- cases ---------------------------------------------------------------------------------------
-
-
 def prepare_image(image: Path) -> Path:
     if image == DEFAULT_IMAGE:
         run_checked([sys.executable, str(BUILD_SCRIPT), "--quiet", "--if-missing", "--output", str(image)])
@@ -274,8 +276,7 @@ def setup_cases(
         except Skip as exc:
             skipped.update(dict.fromkeys(keys, str(exc)))
 
-    python = str(VENV_BIN / "python")
-    attempt(["python"], lambda: [Case(fixed(tool(python), "-c", "pass"))])
+    attempt(["python"], lambda: [Case(fixed(tool(str(VENV_BIN / "python")), "-c", "pass"))])
     try:
         image = prepare_image(image_arg)
     except Skip as exc:
@@ -289,7 +290,7 @@ def setup_cases(
         engine_flags, tls_flags = [], []
         skipped["docker-wharf-tls"] = f"no TLS certificates: {exc}"
     try:
-        sock = setup_engine(stack, tmp, image, engine_flags)
+        sock = setup_engine(stack, tmp, image, [*engine_flags, *network_cycle.pool_flags()])
     except Skip as exc:
         skipped.update(dict.fromkeys(("wharf", "docker-wharf", "docker-wharf-tls", "wharf-ps"), str(exc)))
     else:
@@ -301,6 +302,8 @@ def setup_cases(
         if tls_flags:
             tls_case = Case(fixed(tool(DOCKER), *tls_flags, *true), docker_env(tmp, sock))
             attempt(["docker-wharf-tls"], lambda: [tls_case])
+        nenv, network = docker_env(tmp, sock), network_cycle.prepare
+        attempt(["docker-network"], lambda: [Case(network(stack, nenv, tmp, run_checked), nenv)])
 
     try:
         podman, podman_env = setup_podman(stack, tmp, image)
@@ -350,8 +353,7 @@ def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, d
         except Skip as exc:
             outcomes[key].skipped = f"warm-up failed: {exc}"
             del cases[key]
-    done = 0
-    keys = list(cases)
+    done, keys = 0, list(cases)
     for r in range(rounds):
         if time.monotonic() >= deadline:
             log(f"--max-seconds reached after {done} rounds")
@@ -420,12 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="overall time budget (default: 300)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument(
-        "--image", type=Path, default=DEFAULT_IMAGE, help="busybox rootfs tar (built if default)"
-    )
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="busybox tar (built if default)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-
     deadline = time.monotonic() + args.max_seconds
     outcomes = {key: Outcome(key, label, baseline) for key, label, baseline in CASE_SPECS}
     with (
@@ -439,10 +438,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"skipping {key}: {reason}")
         log(f"measuring {', '.join(cases)}: {args.rounds} rounds")
         rounds = measure(cases, outcomes, max(args.rounds, 0), deadline)
+        dns = dns_row(stack, Path(tmp) / "engine.sock", deadline)  # on the engine, while it runs
 
-    print(report(outcomes, rounds))
+    print(report(outcomes, rounds) + "\n" + dns.line())
     if args.json is not None:
-        args.json.write_text(json.dumps(as_json(outcomes, rounds), indent=2) + "\n")
+        args.json.write_text(json.dumps(as_json(outcomes, rounds) | dns.as_json(), indent=2) + "\n")
     return 0
 
 

@@ -53,3 +53,43 @@ def test_familiar_image_adds_latest() -> None:
     assert familiar_image("busybox") == "busybox:latest"
     assert familiar_image("localhost:5000/busybox") == "localhost:5000/busybox:latest"
     assert familiar_image("busybox:1.36") == "busybox:1.36"
+
+
+def test_create_body_carries_dns_flags_and_extra_hosts() -> None:
+    body = build_create_body(
+        RunOptions(
+            image="busybox",
+            dns=["10.0.0.53"],
+            dns_search=["corp.example"],
+            dns_options=["ndots:2"],
+            add_hosts=["db:10.0.0.7"],
+        )
+    )
+    host = body["HostConfig"]
+    assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (
+        ["10.0.0.53"],
+        ["corp.example"],
+        ["ndots:2"],
+    )
+    assert host["ExtraHosts"] == ["db:10.0.0.7"]
+    assert build_create_body(RunOptions(image="busybox"))["HostConfig"]["ExtraHosts"] is None
+
+
+def test_network_alias_ip_and_mac_go_to_the_networks_endpoint() -> None:
+    opts = RunOptions(
+        "busybox", network="back", network_aliases=["db"], ip="10.9.0.5", mac_address="02:42:00:00:00:09"
+    )
+    body = build_create_body(opts)
+    assert body["HostConfig"]["NetworkMode"] == "back"
+    assert body["NetworkingConfig"] == {
+        "EndpointsConfig": {
+            "back": {
+                "Aliases": ["db"],
+                "IPAMConfig": {"IPv4Address": "10.9.0.5"},
+                "MacAddress": "02:42:00:00:00:09",
+            }
+        }
+    }
+    assert build_create_body(RunOptions("busybox"))["NetworkingConfig"] == {"EndpointsConfig": {}}
+    with pytest.raises(SpecError):
+        build_create_body(RunOptions("busybox", network_aliases=["db"]))  # the default bridge has no aliases

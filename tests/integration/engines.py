@@ -55,6 +55,7 @@ class Engine:
     log: Path
     bridge: str = ""
     subnet: str = ""
+    pool: str = ""  # where the engine's user networks get their subnets
     extra: tuple[str, ...] = ()  # more engine flags, e.g. ("--icc", "false")
     proc: subprocess.Popen[bytes] | None = None
 
@@ -69,7 +70,8 @@ class Engine:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
-             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet, *self.extra],
+             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet,
+             *(["--default-address-pool", f"base={self.pool},size=26"] if self.pool else []), *self.extra],
             stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -147,8 +149,20 @@ class Engine:
         for target in sorted(mounts, reverse=True):
             if target.startswith(str(self.root)):
                 subprocess.run(["umount", "-l", target], capture_output=True)
+        for bridge in self.network_bridges():
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+
+    def network_bridges(self) -> list[str]:
+        """The bridges of the engine's user networks, as its network store records them."""
+        found = []
+        for path in (self.root / "data" / "networks").glob("*.json"):
+            try:
+                found.append(str(json.loads(path.read_text())["bridge"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return found
 
 
 def make_engine() -> Engine:
@@ -156,8 +170,9 @@ def make_engine() -> Engine:
     root = Path(tempfile.mkdtemp(prefix="wh", dir="/tmp"))  # short: shim sockets live under it
     bridge = "wht" + secrets.token_hex(4)
     subnet = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"
+    pool = f"10.{random.randint(100, 199)}.{random.randint(0, 63) * 4}.0/22"  # 16 networks of /26
     return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log",
-                  bridge=bridge, subnet=subnet)  # fmt: skip
+                  bridge=bridge, subnet=subnet, pool=pool)  # fmt: skip
 
 
 def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:

@@ -6,6 +6,7 @@ a test's teardown.
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +25,20 @@ def test_no_bridges_or_veths_left() -> None:
     veths = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True)
     masters = veths.stdout
     assert not any(f"master {p}" in masters for p in TEST_PREFIXES)
+
+
+def in_test_pools(address: str) -> bool:
+    """engines.py gives the test engines' user networks subnets of 10.100.0.0-10.199.255.255."""
+    ip = ipaddress.ip_interface(address).ip
+    return ip.version == 4 and ip.packed[0] == 10 and 100 <= ip.packed[1] <= 199
+
+
+def test_no_user_network_bridges_left() -> None:
+    """User networks' bridges (``br-<id>``) are known by their addresses, from the test engines' pools."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
+    left = [line.split()[1] for line in out.stdout.splitlines()
+            if in_test_pools(line.split()[3])]  # fmt: skip
+    assert left == []
 
 
 def test_no_mounts_left_under_test_roots() -> None:

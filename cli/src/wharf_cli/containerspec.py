@@ -33,7 +33,14 @@ class RunOptions:
     volumes: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     network: str | None = None
+    network_aliases: list[str] = field(default_factory=list)
+    ip: str | None = None
+    mac_address: str | None = None
     restart: str | None = None
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
     console_size: tuple[int, int] | None = None  # (height, width)
 
 
@@ -139,12 +146,33 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
         "NetworkMode": opts.network or "default",
         "PortBindings": bindings,
         "RestartPolicy": parse_restart(opts.restart) if opts.restart else {"Name": "no"},
+        "Dns": list(opts.dns),
+        "DnsSearch": list(opts.dns_search),
+        "DnsOptions": list(opts.dns_options),
+        "ExtraHosts": list(opts.add_hosts) or None,
     }
     if opts.console_size and opts.tty:
         host_config["ConsoleSize"] = list(opts.console_size)
     if opts.auto_remove and host_config["RestartPolicy"].get("Name") not in ("", "no"):
         raise SpecError("Conflicting options: --restart and --rm")
-    return {**config, "HostConfig": host_config, "NetworkingConfig": {"EndpointsConfig": {}}}
+    return {**config, "HostConfig": host_config, "NetworkingConfig": networking_config(opts)}
+
+
+def networking_config(opts: RunOptions) -> dict[str, Any]:
+    """``--network-alias``, ``--ip`` and ``--mac-address``: the endpoint of ``--network``, as docker."""
+    endpoint: dict[str, Any] = {}
+    if opts.network_aliases:
+        endpoint["Aliases"] = list(opts.network_aliases)
+    if opts.ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": opts.ip}
+    if opts.mac_address:
+        endpoint["MacAddress"] = opts.mac_address
+    if not endpoint:
+        return {"EndpointsConfig": {}}
+    network = opts.network or "default"
+    if network in ("default", "bridge") and (opts.network_aliases or opts.ip):
+        raise SpecError("network-scoped aliases and --ip are only supported for user-defined networks")
+    return {"EndpointsConfig": {network: endpoint}}
 
 
 def familiar_image(image: str) -> str:

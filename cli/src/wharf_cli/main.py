@@ -56,6 +56,7 @@ COMMANDS: dict[str, str] = {
     "cp": "cp",
     "events": "events",
     "volume": "volume",
+    "network": "network",
     "pull": "registry",
     "push": "registry",
     "login": "registry",

@@ -72,8 +72,23 @@ def run(
     hostname: Annotated[str | None, typer.Option("-h", "--hostname", help="Container host name")] = None,
     volume: Annotated[list[str] | None, typer.Option("-v", "--volume", help="Bind mount a volume")] = None,
     publish: Annotated[list[str] | None, typer.Option("-p", "--publish", help="Publish a port")] = None,
-    network: Annotated[str | None, typer.Option("--network", help="Connect to a network")] = None,
+    network: Annotated[str | None, typer.Option("--network", "--net", help="Connect to a network")] = None,
+    network_alias: Annotated[
+        list[str] | None, typer.Option("--network-alias", help="Add network-scoped alias for the container")
+    ] = None,
+    ip: Annotated[str | None, typer.Option("--ip", help="IPv4 address (e.g., 172.30.100.104)")] = None,
+    mac_address: Annotated[
+        str | None, typer.Option("--mac-address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+    ] = None,
     restart: Annotated[str | None, typer.Option("--restart", help="Restart policy")] = None,
+    dns: Annotated[list[str] | None, typer.Option("--dns", help="Set custom DNS servers")] = None,
+    dns_search: Annotated[
+        list[str] | None, typer.Option("--dns-search", help="Set custom DNS search domains")
+    ] = None,
+    dns_option: Annotated[list[str] | None, typer.Option("--dns-option", help="Set DNS options")] = None,
+    add_host: Annotated[
+        list[str] | None, typer.Option("--add-host", help="Add a custom host-to-IP mapping (host:ip)")
+    ] = None,
     sig_proxy: Annotated[
         bool, typer.Option("--sig-proxy/--no-sig-proxy", help="Proxy received signals")
     ] = True,
@@ -97,7 +112,14 @@ def run(
         volumes=list(volume or []),
         publish=list(publish or []),
         network=network,
+        network_aliases=list(network_alias or []),
+        ip=ip,
+        mac_address=mac_address,
         restart=restart,
+        dns=list(dns or []),
+        dns_search=list(dns_search or []),
+        dns_options=list(dns_option or []),
+        add_hosts=list(add_host or []),
         console_size=terminal_size() if tty else None,
     )
     try:

@@ -9,12 +9,21 @@ from ._containers import ContainersAPI
 from ._exec import ExecAPI
 from ._images import ImagesAPI
 from ._monitoring import MonitoringAPI
+from ._networks import NetworksAPI
 from ._registry import RegistryAPI
 from ._volumes import VolumesAPI
 
 
 class EngineClient(
-    ContainersAPI, ImagesAPI, BuildAPI, ExecAPI, VolumesAPI, ArchiveAPI, MonitoringAPI, RegistryAPI
+    ContainersAPI,
+    ImagesAPI,
+    BuildAPI,
+    ExecAPI,
+    VolumesAPI,
+    NetworksAPI,
+    ArchiveAPI,
+    MonitoringAPI,
+    RegistryAPI,
 ):
     """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
 

@@ -11,7 +11,7 @@ from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
 from .api import errors
 from .api.guard import RequestGuardMiddleware, listener_names
 from .api.logging import RequestLogMiddleware
-from .api.routers import build, containers, distribution, execs, images, system, volumes
+from .api.routers import build, containers, distribution, execs, images, networks, system, volumes
 from .api.version import VersionMiddleware
 from .certs import SERVER_CERT, default_cert_dir
 from .daemon.daemon import Daemon
@@ -45,6 +45,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(build.router(daemon))
     app.include_router(execs.router(daemon))
     app.include_router(volumes.router(daemon))
+    app.include_router(networks.router(daemon))
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

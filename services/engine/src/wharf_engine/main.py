@@ -9,6 +9,7 @@ import socket
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import structlog
 from wharf_common.logging import configure_logging
@@ -34,6 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--bridge", help="name of the default bridge (default wharf0)")
     p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
     p.add_argument("--icc", choices=["true", "false"], help="inter-container communication on the bridge")
+    p.add_argument("--default-address-pool", action="append", dest="address_pools",
+                   metavar="base=CIDR,size=N",
+                   help="where user networks' subnets come from (repeatable; default Docker's)")  # fmt: skip
     p.add_argument("--masquerade", action="store_true", default=None, help="NAT containers' outbound traffic")
     p.add_argument(
         "--default-index", metavar="URL", help="the hub bare image names mean (default http://127.0.0.1:8080)"
@@ -58,6 +62,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--allowed-hostname", action="append", dest="allowed_hostnames", metavar="NAME",
                    help="a Host name TCP clients may use (repeatable)")  # fmt: skip
     return p.parse_args(argv)
+
+
+def parse_pools(values: list[str] | None) -> list[dict[str, Any]] | None:
+    """``--default-address-pool base=10.10.0.0/16,size=24`` (dockerd's syntax), repeatable."""
+    if not values:
+        return None
+    pools = []
+    for value in values:
+        fields = dict(item.partition("=")[::2] for item in value.split(","))
+        if set(fields) != {"base", "size"} or not fields["size"].isdigit():
+            raise SystemExit(f"invalid --default-address-pool {value!r}: base=CIDR,size=N")
+        pools.append({"base": fields["base"], "size": int(fields["size"])})
+    return pools
 
 
 def socket_group(name: str | None) -> int:
@@ -118,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
             "subnet": args.subnet,
             "icc": None if args.icc is None else args.icc == "true",
             "masquerade": args.masquerade,
+            "default_address_pools": parse_pools(args.address_pools),
             "log_level": args.log_level,
             "default_index": args.default_index,
             "userns_remap": args.userns_remap,

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .network.dns import Upstream
+from .network.pool import DEFAULT_POOLS
 
 API_VERSION = "1.45"
 MIN_API_VERSION = "1.24"
 ENGINE_VERSION = "0.1.0"
+
+
+class AddressPoolSetting(BaseModel):
+    """One of ``default_address_pools``: ``{"base": "172.17.0.0/12", "size": 16}``."""
+
+    base: str
+    size: int
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: int) -> int:
+        if not 1 <= value <= 30:
+            raise ValueError("size must be 1-30")
+        return value
 
 
 class Settings(BaseSettings):
@@ -32,6 +49,19 @@ class Settings(BaseSettings):
     subnet: str = "172.30.0.0/16"
     icc: bool = True  # containers on the bridge may talk to each other (--icc=false isolates them)
     masquerade: bool = False  # outbound NAT from the bridge; off by default and in every test
+    dns_upstreams: list[str] = Field(default_factory=list)
+    """Where the engine's DNS server on user networks sends names it does not own (``ip`` or
+    ``ip:port``); empty: the host's resolv.conf nameservers. A container's ``--dns`` servers win."""
+    dns_timeout: float = Field(default=2.0, gt=0, le=30)
+    """Seconds the upstreams get for one query before the container is answered SERVFAIL."""
+    dns_max_inflight: int = Field(default=256, ge=1)
+    """Queries being answered at once (UDP beyond it is dropped: the client asks again)."""
+    default_address_pools: list[AddressPoolSetting] = Field(
+        default_factory=lambda: [AddressPoolSetting(base=b, size=s) for b, s in DEFAULT_POOLS]
+    )
+    """Where user networks' subnets come from (``docker network create`` without ``--subnet``): blocks of
+    ``size`` bits out of ``base``, the first one that overlaps no host route or address and no other
+    network (tests give each engine a pool of its own)."""
     insecure_registries: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "localhost"])
     """Registries spoken to over plain HTTP: CIDRs (``10.0.0.0/8``) or ``host[:port]`` names."""
     ca_bundle: Path | None = None  # CA certificates for HTTPS registries; default: the system's
@@ -61,6 +91,13 @@ class Settings(BaseSettings):
     allowed_hostnames: list[str] = Field(default_factory=list)
     """``Host`` names TCP clients may use besides loopback, the -H addresses and the certificate's."""
     group: str | None = None  # owns unix sockets (0660); default "wharf" if it exists, else root
+
+    @field_validator("dns_upstreams")
+    @classmethod
+    def _dns_upstreams(cls, value: list[str]) -> list[str]:
+        for item in value:
+            Upstream.parse(item)  # ValueError names the bad one
+        return value
 
     @field_validator("default_index")
     @classmethod

@@ -52,6 +52,7 @@ class HostConfig(TypedDict, total=False):
     ExtraHosts: Strings
     SecurityOpt: Strings
     NetworkMode: str | None
+    MacAddress: str | None
     CpusetCpus: str | None
     LogConfig: LogConfig | None
     RestartPolicy: RestartPolicy | None
@@ -96,11 +97,30 @@ class ContainerConfig(TypedDict, total=False):
     Labels: StringMap
     ExposedPorts: dict[str, Any] | None
     Volumes: dict[str, Any] | None
+    MacAddress: str | None
+
+
+class EndpointIPAMConfig(TypedDict, total=False):
+    IPv4Address: str | None
+    IPv6Address: str | None
+    LinkLocalIPs: Strings
+
+
+class EndpointSettings(TypedDict, total=False):
+    IPAMConfig: EndpointIPAMConfig | None
+    Links: Strings
+    Aliases: Strings
+    MacAddress: str | None
+    DriverOpts: StringMap
+
+
+class NetworkingConfig(TypedDict, total=False):
+    EndpointsConfig: dict[str, EndpointSettings | None] | None
 
 
 class ContainerCreate(ContainerConfig, total=False):
     HostConfig: HostConfig | None
-    NetworkingConfig: dict[str, Any] | None
+    NetworkingConfig: NetworkingConfig | None
 
 
 class ExecConfig(TypedDict, total=False):
@@ -128,6 +148,46 @@ class VolumeCreate(TypedDict, total=False):
     Driver: str | None
     DriverOpts: StringMap
     Labels: StringMap
+
+
+class IPAMConfig(TypedDict, total=False):
+    Subnet: str | None
+    IPRange: str | None
+    Gateway: str | None
+    AuxiliaryAddresses: StringMap
+
+
+class IPAM(TypedDict, total=False):
+    Driver: str | None
+    Config: list[IPAMConfig] | None
+    Options: StringMap
+
+
+class NetworkCreate(TypedDict, total=False):
+    Name: str
+    CheckDuplicate: bool | None
+    Driver: str | None
+    Scope: str | None
+    Internal: bool | None
+    Attachable: bool | None
+    Ingress: bool | None
+    ConfigOnly: bool | None
+    ConfigFrom: dict[str, Any] | None
+    EnableIPv6: bool | None
+    EnableIPv4: bool | None
+    IPAM: IPAM | None
+    Options: StringMap
+    Labels: StringMap
+
+
+class NetworkConnect(TypedDict, total=False):
+    Container: str
+    EndpointConfig: EndpointSettings | None
+
+
+class NetworkDisconnect(TypedDict, total=False):
+    Container: str
+    Force: bool | None
 
 
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {}

@@ -11,10 +11,11 @@ from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import generate_name, valid_name
 from wharf_engine.logs import config as log_config
+from wharf_engine.network import dnsconfig
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 
-from . import restart, userns
+from . import endpoints, restart, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -74,9 +75,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     host_config = dict(config.pop("HostConfig", None) or {})
     restart.validate(host_config)
     security.validate(host_config)
+    dnsconfig.normalize(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
-    config.pop("NetworkingConfig", None)
+    networking = config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
     name = _choose_name(daemon, name)
     daemon.containers.reserve_name(name, cid)
@@ -113,7 +115,10 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         full["StopSignal"] = config.get("StopSignal") or image_config.get("StopSignal")
     if config.get("StopTimeout") is not None:
         full["StopTimeout"] = config["StopTimeout"]
-    host_config.setdefault("NetworkMode", "none")
+    if not host_config.get(
+        "NetworkMode"
+    ):  # as Docker: no HostConfig, or no NetworkMode, is the default bridge
+        host_config["NetworkMode"] = "default"
     host_config.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host_config["AutoRemove"] = bool(host_config.get("AutoRemove"))
     try:
@@ -123,6 +128,9 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         for link in host_config.get("Links") or []:
             referenced(daemon, str(link).partition(":")[0].lstrip("/"))
         mounts = resolve_mounts(daemon, full, host_config)
+        if config.get("MacAddress"):
+            full["MacAddress"] = config["MacAddress"]
+        planned = endpoints.plan(daemon, cid, name, host_config, full, networking)
     except BaseException:
         daemon.containers.release_name(name)
         raise
@@ -145,5 +153,6 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     except BaseException:
         daemon.containers.release_name(name)
         raise
+    endpoints.record(daemon, planned)
     daemon.container_event(container, "create")
     return {"Id": cid, "Warnings": []}

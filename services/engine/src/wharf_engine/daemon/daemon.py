@@ -27,6 +27,7 @@ from wharf_engine.images.store import ImageStore
 from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.store import LayerStore
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.network.pool import AddressPool
 from wharf_engine.runtime.monitor import ShimLauncher
 from wharf_engine.runtime.runc import Runc
 from wharf_engine.settings import Settings
@@ -40,11 +41,14 @@ from . import (
     commit,
     cp,
     create,
+    discovery,
     images,
     inspect,
     lifecycle,
     logs,
     monitor,
+    network_connect,
+    networks,
     pull,
     push,
     remove,
@@ -97,7 +101,9 @@ class Daemon:
             settings.subnet,
             icc=settings.icc,
             masquerade=settings.masquerade,
+            pools=tuple(AddressPool.parse(p.base, p.size) for p in settings.default_address_pools),
         )
+        self.dns = discovery.dns_server(self)  # answers on user networks' gateways
         self.events = EventBus()
         self.runtime = Runc(settings.runtime, settings.data_root / "runc")
         self.shims = ShimLauncher()
@@ -146,6 +152,7 @@ class Daemon:
         self.shims.close()
         if self.idmapped is not None:
             self.idmapped.close()
+        await self.dns.close_all()
         self.networks.teardown()
         log.info("engine.shutdown", containers=len(self.containers.all()))
 
@@ -311,6 +318,28 @@ class Daemon:
 
     def volume_prune(self, *, all_volumes: bool = False) -> dict[str, Any]:
         return volumes.volume_prune(self, all_volumes=all_volumes)
+
+    # -- networks -----------------------------------------------------------
+    async def network_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await networks.network_create(self, body)
+
+    def network_inspect(self, ref: str) -> dict[str, Any]:
+        return networks.network_inspect(self, ref)
+
+    def network_list(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        return networks.network_list(self, filters)
+
+    async def network_connect(self, ref: str, container: str, config: dict[str, Any] | None) -> None:
+        await network_connect.network_connect(self, ref, container, config)
+
+    async def network_disconnect(self, ref: str, container: str, *, force: bool) -> None:
+        await network_connect.network_disconnect(self, ref, container, force=force)
+
+    async def network_remove(self, ref: str) -> None:
+        await networks.network_remove(self, ref)
+
+    async def network_prune(self, filters: dict[str, list[str]]) -> dict[str, Any]:
+        return await networks.network_prune(self, filters)
 
     # -- exec ---------------------------------------------------------------
     def exec_create(self, ref: str, config: dict[str, Any]) -> str:

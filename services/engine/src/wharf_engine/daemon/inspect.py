@@ -95,7 +95,7 @@ def container_inspect(daemon: Daemon, container: Container, *, size: bool = Fals
         },
         "Mounts": container.mounts,
         "Config": container.config,
-        "NetworkSettings": network.settings(container),
+        "NetworkSettings": network.settings(daemon, container),
     }
     if size:
         data["SizeRw"] = dir_size(fs / "upper")
@@ -163,7 +163,7 @@ def container_list(
             "State": c.state.status,
             "Status": status_text(c),
             "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
-            "NetworkSettings": {"Networks": network.settings(c)["Networks"]},
+            "NetworkSettings": {"Networks": network.settings(daemon, c)["Networks"]},
             "Mounts": c.mounts,
         }
         if size:
@@ -191,7 +191,7 @@ def system_info(daemon: Daemon) -> dict[str, Any]:
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
         "DockerRootDir": str(daemon.root),
-        "Plugins": {"Volume": ["local"], "Network": ["none"], "Log": ["json-file"]},
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
         "MemoryLimit": True,
         "SwapLimit": False,
         "CpuCfsPeriod": True,

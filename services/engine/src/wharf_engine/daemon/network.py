@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 from functools import partial
 from pathlib import Path
@@ -13,17 +14,23 @@ from wharf_common.errors import Conflict, InvalidArgument
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.network import masquerade, netlink
+from wharf_engine.network import dnsconfig, masquerade, netlink
 from wharf_engine.network.ipam import IPAM
+from wharf_engine.network.isolation import Isolation
 from wharf_engine.network.links import link_env
 from wharf_engine.network.nat import PortNat
+from wharf_engine.network.pool import DEFAULT_POOLS, AddressPool
 from wharf_engine.network.ports import PortBinding, PublishedPorts, bindings, parse_port
+from wharf_engine.network.store import NetworkStore
+
+from . import endpoints
 
 if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
 
+DEFAULT_ADDRESS_POOLS = tuple(AddressPool.parse(base, size) for base, size in DEFAULT_POOLS)
 HOSTS_HEADER = (
     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
@@ -37,10 +44,18 @@ def mode(container: Container) -> str:
 
 
 class Networks:
-    """The engine's bridge, address pool and DNAT table, and the published ports of running containers."""
+    """The engine's bridge, address pool and DNAT table, and the published ports of running containers;
+    the user networks (``store``), their isolation table and each user bridge's DNAT table."""
 
     def __init__(
-        self, root: Path, bridge: str, subnet: str, *, icc: bool = True, masquerade: bool = False
+        self,
+        root: Path,
+        bridge: str,
+        subnet: str,
+        *,
+        icc: bool = True,
+        masquerade: bool = False,
+        pools: tuple[AddressPool, ...] = DEFAULT_ADDRESS_POOLS,
     ) -> None:
         self.bridge = bridge
         self.icc = icc
@@ -50,6 +65,18 @@ class Networks:
         self.ports: dict[str, PublishedPorts] = {}
         self.nat = PortNat(bridge)
         self.ready = False
+        self.store = NetworkStore(root)
+        self.pools = pools
+        self.isolation = Isolation(bridge)
+        self.nats: dict[str, PortNat] = {}  # user bridge -> its DNAT table, made at its first port
+        self.lock = asyncio.Lock()  # network create and remove, one at a time
+
+    def nat_for(self, bridge: str | None) -> PortNat:
+        if not bridge or bridge == self.bridge:
+            return self.nat
+        if bridge not in self.nats:
+            self.nats[bridge] = PortNat(bridge)
+        return self.nats[bridge]
 
     def setup(self) -> None:
         if not self.ready:
@@ -61,26 +88,42 @@ class Networks:
     def teardown(self) -> None:
         """Engine shutdown: the NAT rules go; the bridge stays for the containers that run on."""
         self.nat.close()
+        for nat in self.nats.values():
+            nat.close()
+        self.isolation.close()
         if self.masquerade:
             masquerade.disable(self.bridge)
+            for network in self.store.networks.values():
+                masquerade.disable(network.bridge)
+
+
+def host_gateway(daemon: Daemon) -> str:
+    """``--add-host name:host-gateway``: the host's address on the default bridge, as Docker's default."""
+    return str(daemon.networks.ipam.gateway)
 
 
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
+    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's)."""
     targets = []
     for spec in container.host_config.get("Links") or []:
         name, _, alias = str(spec).partition(":")
         target = daemon.containers.get(name.lstrip("/"))
         targets.append((target, (alias or name).rsplit("/", 1)[-1]))
+    for spec in endpoints.links_of(daemon, container):
+        name, _, alias = spec.partition(":")
+        found = daemon.containers.by_id.get(daemon.containers.by_name.get(name.lstrip("/")) or name)
+        if found is not None and found.id != container.id and found.state.running:
+            targets.append((found, (alias or name).rsplit("/", 1)[-1]))
     return targets
 
 
 def hosts_lines(daemon: Daemon, container: Container) -> str:
-    lines = HOSTS_HEADER
+    lines = HOSTS_HEADER + dnsconfig.extra_hosts(container.host_config, host_gateway(daemon))
     ip = container.network.get("IPAddress")
     if ip:
         lines += f"{ip}\t{container.config.get('Hostname') or container.short_id}\n"
     for target, alias in _link_targets(daemon, container):
-        target_ip = target.network.get("IPAddress")
+        target_ip = endpoints.address_for(daemon, target, container)
         if target_ip and target.state.running:
             lines += (
                 f"{target_ip}\t{alias} {target.config.get('Hostname') or target.short_id} {target.name}\n"
@@ -99,7 +142,7 @@ def link_environment(daemon: Daemon, container: Container) -> list[str]:
         env += link_env(
             alias,
             container.name,
-            target.network.get("IPAddress", ""),
+            endpoints.address_for(daemon, target, container),
             exposed,
             target.config.get("Env") or [],
         )
@@ -109,7 +152,9 @@ def link_environment(daemon: Daemon, container: Container) -> list[str]:
 async def allocate(daemon: Daemon, container: Container) -> None:
     """Before the bundle is written: the address (for /etc/hosts) of a bridged container."""
     container.network = {}
-    if mode(container) != "bridge":
+    value = mode(container)
+    if value != "bridge":
+        await endpoints.allocate(daemon, container, value)
         return
     if not daemon.networks.ready:  # pyroute2 runs its own loop: keep it off the engine's thread
         await asyncio.to_thread(daemon.networks.setup)
@@ -118,8 +163,10 @@ async def allocate(daemon: Daemon, container: Container) -> None:
         "IPAddress": str(ip),
         "IPPrefixLen": daemon.networks.subnet.prefixlen,
         "Gateway": str(daemon.networks.ipam.gateway),
-        "MacAddress": netlink.mac_for(ip),
+        "MacAddress": container.config.get("MacAddress") or netlink.mac_for(ip),
+        "Bridge": daemon.networks.bridge,
     }
+    await endpoints.allocate(daemon, container, value)
 
 
 def netns_path(daemon: Daemon, container: Container) -> str | None:
@@ -139,21 +186,25 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
     if value == "bridge":
         ip = ipaddress.IPv4Address(container.network["IPAddress"])
         endpoint = await asyncio.to_thread(
-            partial(netlink.connect, isolated=not daemon.networks.icc),
+            partial(netlink.connect, isolated=not daemon.networks.icc, mac=container.network["MacAddress"]),
             pid, daemon.networks.bridge, ip, daemon.networks.subnet.prefixlen, container.network["Gateway"],
         )  # fmt: skip
         container.network["EndpointID"] = endpoint.host_veth
-    elif value == "none":
+        container.network["Routed"] = "bridge"
+    elif value == "none" or (endpoints.is_user_mode(value) and not container.network):
         await asyncio.to_thread(netlink.loopback_up, pid)
+    if value == "bridge" or endpoints.is_user_mode(value):
+        await endpoints.attach(daemon, container, pid)
     wanted = bindings(
         container.config.get("ExposedPorts") or {},
         container.host_config.get("PortBindings") or {},
         bool(container.host_config.get("PublishAllPorts")),
     )
     if wanted:
-        if value != "bridge":
-            raise Conflict("published ports need the bridge network")
-        ports = daemon.networks.ports[container.id] = PublishedPorts(daemon.networks.nat)
+        if not container.network.get("IPAddress"):
+            raise Conflict("published ports need a bridge network")
+        nat = daemon.networks.nat_for(container.network.get("Bridge"))
+        ports = daemon.networks.ports[container.id] = PublishedPorts(nat)
         for binding in wanted:
             await ports.publish(binding, container.network["IPAddress"])
         container.network["Ports"] = ports.api_ports()
@@ -165,7 +216,17 @@ async def detach(daemon: Daemon, container: Container) -> None:
     if published is not None:
         await published.close()
     daemon.networks.ipam.release(container.id)
+    await endpoints.detach(daemon, container)
     container.network = {}
+
+
+async def detach_primary(daemon: Daemon, container: Container) -> None:
+    """A running container left the network its NetworkMode names: its ports and address go."""
+    published = daemon.networks.ports.pop(container.id, None)
+    if published is not None:
+        await published.close()
+    routed = container.network.get("Routed")
+    container.network = {"Routed": routed} if routed else {}
 
 
 async def republish(daemon: Daemon, container: Container) -> None:
@@ -173,7 +234,8 @@ async def republish(daemon: Daemon, container: Container) -> None:
     ports = container.network.get("Ports") or {}
     if not ports or not container.network.get("IPAddress"):
         return
-    published = daemon.networks.ports[container.id] = PublishedPorts(daemon.networks.nat)
+    nat = daemon.networks.nat_for(container.network.get("Bridge"))
+    published = daemon.networks.ports[container.id] = PublishedPorts(nat)
     for spec, hosts in ports.items():
         port, proto = parse_port(spec)
         for host in hosts:
@@ -195,24 +257,38 @@ def refresh_linkers(daemon: Daemon, started: Container) -> None:
                 f.truncate()
 
 
-def settings(container: Container) -> dict[str, Any]:
+def predefined_id(daemon: Daemon, name: str) -> str:
+    """A stable id per engine for ``bridge``, ``host`` and ``none`` (Docker's are random, kept on disk)."""
+    return hashlib.sha256(f"{daemon.id}:{name}".encode()).hexdigest()
+
+
+def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
     net = container.network
     ip, gateway, mac = net.get("IPAddress", ""), net.get("Gateway", ""), net.get("MacAddress", "")
     networks: dict[str, Any] = {}
     value = mode(container)
     if value in ("bridge", "host", "none"):
         networks[value] = {
-            "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": value,
+            "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": predefined_id(daemon, value),
             "EndpointID": net.get("EndpointID", ""), "Gateway": gateway, "IPAddress": ip,
             "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None,
+            "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None, "DNSNames": None,
         }  # fmt: skip
+    networks.update(endpoints.settings(daemon, container))
+    if value != "bridge":  # Docker fills the top level for the default bridge only
+        ip, gateway, mac = "", "", ""
+    ports: dict[str, Any] = {}
+    if container.state.running:  # exposed but not published: null, as Docker lists them
+        ports = {spec: None for spec in container.config.get("ExposedPorts") or {}}
+        ports.update(net.get("Ports") or {})
     return {
         "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": net.get("Ports") or {}, "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None, "EndpointID": net.get("EndpointID", ""), "Gateway": gateway,
+        "LinkLocalIPv6PrefixLen": 0, "Ports": ports, "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None, "EndpointID": net.get("EndpointID", "") if ip else "",
+        "Gateway": gateway,
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip,
-        "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "", "MacAddress": mac, "Networks": networks,
+        "IPPrefixLen": net.get("IPPrefixLen", 0) if ip else 0, "IPv6Gateway": "", "MacAddress": mac,
+        "Networks": networks,
     }  # fmt: skip
 
 

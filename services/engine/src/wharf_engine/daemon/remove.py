@@ -10,6 +10,7 @@ import structlog
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerRunning
 
+from . import endpoints
 from .inspect import dir_size
 from .rootfs import shim_paths, unmount_rootfs
 from .signals import send_signal, wait_stopped
@@ -65,6 +66,7 @@ async def remove_stopped(daemon: Daemon, container: Container) -> None:
     unmount_rootfs(container)
     shim_paths(daemon, container).socket.unlink(missing_ok=True)
     daemon.containers.remove(container)
+    endpoints.forget(daemon, container)
     log.info("container.removed", container_id=container.id)
     daemon.container_event(container, "destroy")
     container.notify()

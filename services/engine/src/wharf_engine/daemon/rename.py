@@ -9,6 +9,8 @@ from wharf_common.errors import InvalidArgument
 from wharf_engine.containers.errors import InvalidName
 from wharf_engine.containers.names import valid_name
 
+from . import endpoints
+
 if TYPE_CHECKING:
     from .daemon import Daemon
 
@@ -27,4 +29,5 @@ def container_rename(daemon: Daemon, ref: str, new_name: str) -> None:
     daemon.containers.release_name(old)
     container.name = new_name
     container.save()
+    endpoints.renamed(daemon, container)
     daemon.container_event(container, "rename", oldName="/" + old)

@@ -9,7 +9,7 @@ import structlog
 
 from wharf_engine.runtime.monitor import shim_alive, watch_exit
 
-from . import network, restart
+from . import network, networks, restart
 from .monitor import handle_exit
 from .remove import remove_stopped
 
@@ -25,6 +25,7 @@ async def restore(daemon: Daemon) -> None:
     containers = daemon.containers.load()
     daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
     daemon.networks.nat.recover()  # route_localnet, should the engine's watcher have died with it
+    await networks.restore(daemon, containers)
     restart.on_engine_start(daemon, [c for c in containers if not c.state.running])
     for container in containers:
         if container.state.status == "removing":

@@ -12,6 +12,7 @@ from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.mounts import is_mounted, mount_overlay, unmount
 from wharf_engine.layers.shift import shift_entry, shift_tree
 from wharf_engine.logs.config import container_settings
+from wharf_engine.network import dnsconfig
 from wharf_engine.runtime.monitor import ShimPaths
 
 if TYPE_CHECKING:
@@ -75,15 +76,22 @@ def unmount_rootfs(container: Container) -> None:
     unmount(rootfs(container))
 
 
-def write_etc_files(container: Container, hosts: str | None = None) -> list[tuple[Path, str]]:
-    """hostname, hosts and resolv.conf live beside the container and are bind-mounted in."""
+def write_etc_files(
+    container: Container, hosts: str | None = None, *, nameserver: str | None = None, host_gateway: str = ""
+) -> list[tuple[Path, str]]:
+    """hostname, hosts and resolv.conf live beside the container and are bind-mounted in.
+
+    ``nameserver``: the engine's DNS server for a container on a user network (its only one).
+    """
     host_network = container.host_config.get("NetworkMode") == "host"
     hostname = (
         socket.gethostname() if host_network else container.config.get("Hostname") or container.short_id
     )
     (container.dir / "hostname").write_text(hostname + "\n")
     if host_network:  # the host's own names, as Docker does with --net host
-        (container.dir / "hosts").write_text(_read_host_file("/etc/hosts"))
+        (container.dir / "hosts").write_text(
+            _read_host_file("/etc/hosts") + dnsconfig.extra_hosts(container.host_config, host_gateway)
+        )
     elif hosts is not None:
         (container.dir / "hosts").write_text(hosts)
     else:
@@ -91,9 +99,14 @@ def write_etc_files(container: Container, hosts: str | None = None) -> list[tupl
             "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         )
-    host_resolv = _read_host_file("/etc/resolv.conf")
-    lines = [ln for ln in host_resolv.splitlines() if not ln.strip().startswith("nameserver 127.")]
-    (container.dir / "resolv.conf").write_text("\n".join(lines) + "\n")
+    (container.dir / "resolv.conf").write_text(
+        dnsconfig.resolv_conf(
+            _read_host_file("/etc/resolv.conf"),
+            container.host_config,
+            embedded=nameserver,
+            host_network=host_network,
+        )
+    )
     return [
         (container.dir / "hostname", "/etc/hostname"),
         (container.dir / "hosts", "/etc/hosts"),

@@ -18,7 +18,7 @@ from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
-from . import network, userns
+from . import discovery, network, userns
 from .remove import auto_remove
 from .rootfs import mount_rootfs, shim_paths, unmount_rootfs, write_etc_files
 from .volumes import prepare_mounts
@@ -53,7 +53,12 @@ def write_bundle(daemon: Daemon, container: Container, root: Path) -> Path:
     remap = userns.remap_of(daemon, container)
     if not workdir.exists() and remap is None:  # a remapped one is made by runc, as the container's root
         workdir.mkdir(parents=True, exist_ok=True)
-    etc_files = write_etc_files(container, network.hosts_lines(daemon, container))
+    etc_files = write_etc_files(
+        container,
+        network.hosts_lines(daemon, container),
+        nameserver=discovery.nameserver(daemon, container),
+        host_gateway=network.host_gateway(daemon),
+    )
     userns.give_to_root(remap, *(path for path, _ in etc_files))
     console = container.host_config.get("ConsoleSize") or None
     spec = build_spec(

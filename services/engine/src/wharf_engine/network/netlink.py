@@ -51,11 +51,18 @@ def mac_for(ip: ipaddress.IPv4Address) -> str:
 
 
 def connect(
-    pid: int, bridge: str, ip: ipaddress.IPv4Address, prefixlen: int, gateway: str, *, isolated: bool = False
+    pid: int,
+    bridge: str,
+    ip: ipaddress.IPv4Address,
+    prefixlen: int,
+    gateway: str,
+    *,
+    isolated: bool = False,
+    mac: str | None = None,
 ) -> Endpoint:
     """A veth from ``bridge`` into the netns of process ``pid`` as eth0 (blocking: run in a thread)."""
     host_name = "veth" + secrets.token_hex(4)
-    mac = mac_for(ip)
+    mac = mac or mac_for(ip)
     with Rtnl() as host:
         # one request: the peer is born inside the container's namespace with its MAC (moving a
         # device there costs ~13 ms), the host end on the bridge and up

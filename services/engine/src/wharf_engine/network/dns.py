@@ -1,0 +1,357 @@
+"""The engine's DNS server: container names and aliases on user networks, everything else forwarded.
+
+A container on a user-defined network has one nameserver, its network's gateway, where this server
+listens (UDP and TCP, port 53), as Docker's embedded resolver does at 127.0.0.11. Each query is
+answered from a :class:`NameTable`, scoped by the asking container's address (a container sees the
+names of the networks it shares, nothing else):
+
+- a list of addresses: the name is the engine's; ``A`` gets them, ``AAAA`` and other types an empty
+  answer (NODATA, so a resolver asking A and AAAA together keeps the A), all authoritative;
+- ``[]``: the engine owns the name but has no address for it: NXDOMAIN at once;
+- ``None``: not the engine's: the query goes to the upstream resolvers in turn (the asking
+  container's ``--dns`` servers, else the engine's), and their answer goes back as it came; when
+  none answers within ``timeout`` seconds the client gets SERVFAIL.
+
+``PTR`` queries for ``in-addr.arpa`` names ask :meth:`NameTable.reverse` the same way. Answers carry
+TTL 0: they change on every restart, rename and disconnect, so nothing should keep them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import struct
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.reversename
+import dns.rrset
+import structlog
+
+from . import dnsfast
+
+log = structlog.get_logger(__name__)
+
+DNS_PORT = 53
+UDP_PAYLOAD = 512  # the most a client without EDNS takes over UDP
+
+
+class NameTable(Protocol):
+    """Names the engine answers for, as seen by the container at ``client`` (its source address).
+
+    ``name`` is lower case, without the final dot.
+    """
+
+    def resolve(self, client: str, name: str) -> list[str] | None: ...
+
+    def reverse(self, client: str, address: str) -> str | None: ...
+
+    def forwarders(self, client: str) -> Sequence[Upstream]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    host: str
+    port: int = DNS_PORT
+
+    @classmethod
+    def parse(cls, value: str) -> Upstream:
+        """``1.2.3.4``, ``1.2.3.4:5353``, ``::1`` or ``[::1]:5353``; ValueError otherwise."""
+        value = value.strip()
+        host, port = value, DNS_PORT
+        if value.startswith("["):
+            host, _, rest = value[1:].partition("]")
+            if rest:
+                port = int(rest.removeprefix(":"))
+        elif value.count(":") == 1:
+            host, _, text = value.partition(":")
+            port = int(text)
+        ipaddress.ip_address(host)
+        if not 0 < port < 65536:
+            raise ValueError(f"port out of range: {value}")
+        return cls(host, port)
+
+
+def resolv_conf_nameservers(text: str) -> list[Upstream]:
+    """The ``nameserver`` lines of a resolv.conf (unparsable ones are skipped, as the C library does)."""
+    found: list[Upstream] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            with contextlib.suppress(ValueError):
+                found.append(Upstream.parse(fields[1].split("%", 1)[0]))
+    return found
+
+
+@dataclass
+class _Listener:
+    udp: asyncio.DatagramTransport
+    tcp: asyncio.Server
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class DnsServer:
+    """Listens on any number of addresses; every listener answers from the same table."""
+
+    def __init__(
+        self,
+        table: NameTable,
+        upstreams: Sequence[Upstream],
+        *,
+        timeout: float = 2.0,
+        max_inflight: int = 256,
+        tcp_idle: float = 10.0,
+    ) -> None:
+        self.table = table
+        self.upstreams = list(upstreams)
+        self.timeout = timeout
+        self.max_inflight = max_inflight
+        self.tcp_idle = tcp_idle
+        self._listeners: dict[str, _Listener] = {}
+        self._inflight = 0
+
+    @property
+    def addresses(self) -> list[str]:
+        return list(self._listeners)
+
+    async def listen(self, address: str, port: int = DNS_PORT) -> int:
+        """Answer on ``address`` (UDP and TCP, the same port; 0 picks one); returns the port."""
+        if address in self._listeners:
+            return int(self._listeners[address].udp.get_extra_info("sockname")[1])
+        loop = asyncio.get_running_loop()
+        udp, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpProtocol(self, address), local_addr=(address, port), reuse_port=False
+        )
+        port = int(udp.get_extra_info("sockname")[1])
+        try:
+            tcp = await asyncio.start_server(
+                lambda r, w: self._serve_tcp(address, r, w), address, port, reuse_address=True
+            )
+        except BaseException:
+            udp.close()
+            raise
+        self._listeners[address] = _Listener(udp, tcp)
+        log.info("dns.listening", address=address, port=port)
+        return port
+
+    async def close(self, address: str) -> None:
+        """Stop answering on ``address``: sockets closed, queries in flight dropped."""
+        listener = self._listeners.pop(address, None)
+        if listener is None:
+            return
+        listener.udp.close()
+        listener.tcp.close()
+        tasks = list(listener.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(listener.tcp.wait_closed(), 1)
+        log.info("dns.closed", address=address)
+
+    async def close_all(self) -> None:
+        for address in list(self._listeners):
+            await self.close(address)
+
+    def _spawn(self, address: str, coro: Coroutine[Any, Any, None]) -> bool:
+        listener = self._listeners.get(address)
+        if listener is None or self._inflight >= self.max_inflight:
+            coro.close()
+            return False
+        self._inflight += 1
+        task = asyncio.get_running_loop().create_task(coro)
+        listener.tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._inflight -= 1
+            listener.tasks.discard(t)
+
+        task.add_done_callback(done)
+        return True
+
+    async def _serve_tcp(
+        self, address: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peer = writer.get_extra_info("peername")
+        client = str(peer[0]) if peer else ""
+
+        async def serve() -> None:
+            try:
+                while True:
+                    (length,) = struct.unpack(
+                        "!H", await asyncio.wait_for(reader.readexactly(2), self.tcp_idle)
+                    )
+                    data = await asyncio.wait_for(reader.readexactly(length), self.tcp_idle)
+                    wire = await self.answer(data, client, max_size=65535, tcp=True)
+                    if wire is None:
+                        return
+                    writer.write(struct.pack("!H", len(wire)) + wire)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+                return
+            finally:
+                writer.close()
+
+        if not self._spawn(address, serve()):
+            writer.close()
+
+    def answer_now(self, wire: bytes, client: str, *, tcp: bool = False) -> bytes | None:
+        """The fast path: the reply to a plain query for one of the engine's names, or None."""
+        query = dnsfast.parse(wire)
+        if query is None or query.qclass != dnsfast.CLASS_IN or query.qtype == dns.rdatatype.PTR:
+            return None
+        addresses = self.table.resolve(client, query.name)
+        if addresses is None:
+            return None
+        return dnsfast.response(query, addresses, max_size=65535 if tcp else None)
+
+    async def answer(
+        self, wire: bytes, client: str, *, max_size: int = UDP_PAYLOAD, tcp: bool = False
+    ) -> bytes | None:
+        """The reply to the query ``wire`` from ``client`` (None: no reply, the datagram was no query).
+
+        A failing name table is the engine's bug, not the asker's: it gets SERVFAIL, never silence."""
+        try:
+            return await self._answer(wire, client, max_size=max_size, tcp=tcp)
+        except Exception:
+            log.exception("dns.answer_failed", client=client)
+            if len(wire) < 12 or wire[2] & 0x80:
+                return None
+            failed = dns.message.Message(id=struct.unpack("!H", wire[:2])[0])
+            failed.flags = dns.flags.QR | dns.flags.RA
+            failed.set_rcode(dns.rcode.SERVFAIL)
+            return failed.to_wire()
+
+    async def _answer(self, wire: bytes, client: str, *, max_size: int, tcp: bool) -> bytes | None:
+        fast = self.answer_now(wire, client, tcp=tcp)
+        if fast is not None:
+            return fast
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.message.ShortHeader:
+            return None
+        except dns.exception.DNSException:
+            (qid, flags) = struct.unpack("!HH", wire[:4])
+            if flags & dns.flags.QR:
+                return None
+            bad = dns.message.Message(id=qid)
+            bad.flags = dns.flags.QR
+            bad.set_rcode(dns.rcode.FORMERR)
+            return bad.to_wire()
+        if query.flags & dns.flags.QR:
+            return None
+        if query.opcode() != dns.opcode.QUERY:
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.NOTIMP)
+        elif len(query.question) != 1:
+            response = dns.message.make_response(query)
+            response.set_rcode(dns.rcode.FORMERR)
+        else:
+            response = self._local(query, client) or await self._forward(query, client, tcp=tcp)
+        if not tcp:
+            max_size = max(UDP_PAYLOAD, query.payload if query.edns >= 0 else UDP_PAYLOAD)
+        try:
+            return response.to_wire(max_size=max_size)
+        except dns.exception.TooBig:
+            truncated = dns.message.make_response(query)
+            truncated.flags |= dns.flags.TC
+            truncated.set_rcode(response.rcode())
+            return truncated.to_wire(max_size=max_size)
+
+    def _local(self, query: dns.message.Message, client: str) -> dns.message.Message | None:
+        question = query.question[0]
+        if question.rdclass != dns.rdataclass.IN:
+            return None
+        name = question.name.to_text(omit_final_dot=True).lower()
+        if question.rdtype == dns.rdatatype.PTR:
+            try:
+                address = dns.reversename.to_address(question.name)
+            except (dns.exception.SyntaxError, ValueError):
+                return None
+            target = self.table.reverse(client, address)
+            if target is None:
+                return None
+            response = _authoritative(query)
+            response.answer.append(
+                dns.rrset.from_text(question.name, 0, "IN", "PTR", dns.name.from_text(target).to_text())
+            )
+            return response
+        addresses = self.table.resolve(client, name)
+        if addresses is None:
+            return None
+        response = _authoritative(query)
+        if not addresses:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif question.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY):
+            response.answer.append(dns.rrset.from_text_list(question.name, 0, "IN", "A", addresses))
+        return response
+
+    async def _forward(self, query: dns.message.Message, client: str, *, tcp: bool) -> dns.message.Message:
+        upstreams = list(self.table.forwarders(client)) or self.upstreams
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        for index, upstream in enumerate(upstreams):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            share = remaining / (len(upstreams) - index)  # the last one gets what is left
+            try:
+                if tcp:  # UDP first, TCP when the answer did not fit, as a stub resolver does
+                    response, _ = await dns.asyncquery.udp_with_fallback(
+                        query, upstream.host, timeout=share, port=upstream.port, ignore_unexpected=True
+                    )
+                    return response
+                return await dns.asyncquery.udp(
+                    query, upstream.host, timeout=share, port=upstream.port, ignore_unexpected=True
+                )
+            except (dns.exception.DNSException, OSError, EOFError) as exc:
+                log.debug("dns.upstream_failed", upstream=upstream.host, port=upstream.port, error=repr(exc))
+        failed = dns.message.make_response(query)
+        failed.set_rcode(dns.rcode.SERVFAIL)
+        return failed
+
+
+def _authoritative(query: dns.message.Message) -> dns.message.Message:
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.AA | dns.flags.RA
+    return response
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, server: DnsServer, address: str) -> None:
+        self.server = server
+        self.address = address
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            wire = self.server.answer_now(data, str(addr[0]))  # the engine's names: at once, no task
+        except Exception:  # answer() says SERVFAIL and logs it
+            wire = None
+        if wire is not None:
+            if self.transport is not None:
+                self.transport.sendto(wire, addr)
+            return
+        self.server._spawn(self.address, self._reply(data, addr))
+
+    async def _reply(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        wire = await self.server.answer(data, str(addr[0]))
+        if wire is not None and self.transport is not None and not self.transport.is_closing():
+            self.transport.sendto(wire, addr)
+
+
+__all__ = ["DNS_PORT", "DnsServer", "NameTable", "Upstream", "resolv_conf_nameservers"]
