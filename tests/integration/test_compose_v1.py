@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,27 @@ def project(engine: Engine, compose_bin: Path, tmp_path: Path) -> Iterator[Proje
 
 def states(project: Project) -> dict[str, str]:
     return {c["Names"][0].lstrip("/"): c["State"] for c in project.containers()}
+
+
+def test_volume_list_filters_by_label_and_driver(engine: Engine) -> None:
+    """The label filter finds a project's volumes (it was ignored: every volume came back)."""
+    labeled = {"Name": "filtered-vol", "Labels": {"com.docker.compose.project": "filtered", "tier": "db"}}
+    engine.json("POST", "/volumes/create", labeled)
+    engine.json("POST", "/volumes/create", {"Name": "other-vol"})
+    try:
+
+        def names(filters: dict[str, list[str]]) -> set[str]:
+            query = urllib.parse.quote(json.dumps(filters))
+            return {v["Name"] for v in engine.json("GET", f"/volumes?filters={query}")["Volumes"]}
+
+        assert names({"label": ["com.docker.compose.project=filtered"]}) == {"filtered-vol"}
+        assert names({"label": ["tier", "com.docker.compose.project=filtered"]}) == {"filtered-vol"}
+        assert names({"label": ["tier=web"]}) == set()
+        assert {"filtered-vol", "other-vol"} <= names({"driver": ["local"]})
+        assert names({"driver": ["nfs"]}) == set()
+    finally:
+        engine.request("DELETE", "/volumes/filtered-vol")
+        engine.request("DELETE", "/volumes/other-vol")
 
 
 def test_fig_links_ports_environment_and_volumes(project: Project) -> None:
