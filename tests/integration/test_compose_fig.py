@@ -3,7 +3,9 @@
 ``docs/examples/fig`` holds the app, its Dockerfile (``FROM python``) and the compose files; the
 official ``python`` and ``redis`` images made from Debian packages are seeded into the module's
 engine from the image cache (built there first if this machine never built them). docker-compose
-builds the web image, starts both services, scales web to three, shows the logs and takes it down.
+builds the web image, starts both services, scales web to three, shows the logs and takes it down:
+once with the fig.yml of the course (format v1, ``links``), once with its format v3 twin, where web
+reaches ``redis`` through the engine's DNS on the project's network.
 """
 
 from __future__ import annotations
@@ -58,8 +60,10 @@ def hit(project: Project, index: int = 1) -> tuple[int, str]:
     return int(match[1]), match[2]
 
 
-def test_fig_example_up_scale_logs_down(fig: Project) -> None:
-    fig.env["COMPOSE_FILE"] = "fig.yml"
+@pytest.mark.parametrize("compose_file", ["fig.yml", "docker-compose.yml"])
+def test_fig_example_up_scale_logs_down(fig: Project, compose_file: str) -> None:
+    """fig.yml (format v1) links web to redis; docker-compose.yml (v3) finds it by name (DNS)."""
+    fig.env["COMPOSE_FILE"] = compose_file
     up = fig.run("up", "-d", timeout=300)
     assert up.returncode == 0, up.stderr
     assert "Successfully built" in up.stdout + up.stderr  # web is built FROM python
@@ -82,6 +86,6 @@ def test_fig_example_up_scale_logs_down(fig: Project) -> None:
 
     down = fig.run("down", "-v", "--rmi", "local", timeout=120)
     assert down.returncode == 0, down.stderr
-    assert fig.containers() == []
+    assert fig.containers() == [] and fig.networks() == []
     assert fig.engine.request("GET", f"/images/{fig.name}_web/json")[0] == 404
     assert fig.engine.request("GET", "/images/redis/json")[0] == 200  # not the project's to remove
