@@ -122,6 +122,7 @@ volumes:
     assert volumes[f"{project.name}_data"]["Labels"]["com.docker.compose.volume"] == "data"
     app = project.container("app")
     assert app["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert "80/tcp" in app["Config"]["ExposedPorts"] and app["NetworkSettings"]["Ports"]["80/tcp"] is None
     assert {"A=1", "FROM_FILE=yes"} <= set(app["Config"]["Env"])
     assert project.ok("exec", "-T", "app", "cat", "/bind/hello") == "bound\n"
     project.ok("exec", "-T", "app", "sh", "-c", "echo kept > /data/k")
@@ -140,6 +141,41 @@ volumes:
     assert project.ok("exec", "-T", "app", "cat", "/data/k") == "kept\n"
     project.ok("down", "-v")
     assert project.volumes() == [] and project.networks() == []
+
+
+def test_build_args_and_foreground_up(project: Project) -> None:
+    """``build`` with a context, another Dockerfile, args and labels; ``up`` attached to the logs."""
+    project.write({
+        "ctx/Dockerfile.alt": "FROM busybox\nARG GREETING=none\nRUN echo $GREETING > /g\n"
+        'CMD ["sh", "-c", "cat /g; exit 3"]\n',
+        "docker-compose.yml": f"""\
+version: "3.4"
+services:
+  app:
+    build:
+      context: ./ctx
+      dockerfile: Dockerfile.alt
+      args:
+        GREETING: hi-from-args
+      labels:
+        built.by: compose
+    image: {project.name}/app:1
+    depends_on: [side]
+  side:
+    image: busybox
+    command: {SLEEPER}
+""",
+    })  # fmt: skip
+    build = project.run("build")
+    assert build.returncode == 0, build.stderr
+    image = project.engine.json("GET", f"/images/{project.name}/app:1/json")
+    assert image["Config"]["Labels"]["built.by"] == "compose"
+    up = project.run("up", "--exit-code-from", "app", timeout=120)
+    assert up.returncode == 3, up.stderr
+    assert "app_1   | hi-from-args" in up.stdout and "exited with code 3" in up.stdout
+    assert {c["State"] for c in project.containers()} == {"exited"}  # the abort stopped side too
+    project.ok("down", "--rmi", "all")
+    assert project.engine.request("GET", f"/images/{project.name}/app:1/json")[0] == 404
 
 
 @pytest.fixture(scope="module")
