@@ -10,6 +10,7 @@ project's label is removed by API, so a failing test leaves nothing behind on it
 from __future__ import annotations
 
 import json
+import os
 import queue
 import secrets
 import subprocess
@@ -74,13 +75,21 @@ class Project:
             path.write_text(text)
 
     def run(
-        self, *args: str, timeout: float = 120, input: str | None = None, env: dict[str, str] | None = None
+        self, *args: str, timeout: float = 120, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.compose), "--ansi", "never", "-p", self.name, *args],
-            cwd=self.directory, env={**self.engine.env, **self.env, **(env or {})},
-            input=input, capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+        # compose execs through ``docker exec -i``: its stdin stays open, as a terminal's would (an
+        # exec whose stdin is at EOF from the start sometimes loses its output: an engine race that
+        # these tests are not about)
+        quiet_stdin, keep_open = os.pipe()
+        try:
+            return subprocess.run(
+                [str(self.compose), "--ansi", "never", "-p", self.name, *args],
+                cwd=self.directory, env={**self.engine.env, **self.env, **(env or {})},
+                stdin=quiet_stdin, capture_output=True, text=True, timeout=timeout, check=False,
+            )  # fmt: skip
+        finally:
+            os.close(quiet_stdin)
+            os.close(keep_open)
 
     def ok(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> str:
         result = self.run(*args, timeout=timeout, env=env)
