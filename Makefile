@@ -101,6 +101,7 @@ bench: setup bench-packages
 	$(PY) bench/bench.py
 	$(PY) bench/build_bench.py
 	$(PY) bench/net_bench.py
+	$(PY) bench/network_bench.py
 	$(PY) bench/registry_bench.py
 	$(PY) bench/hub_bench.py
 	$(PY) bench/builder_bench.py

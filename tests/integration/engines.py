@@ -170,7 +170,7 @@ def make_engine() -> Engine:
     root = Path(tempfile.mkdtemp(prefix="wh", dir="/tmp"))  # short: shim sockets live under it
     bridge = "wht" + secrets.token_hex(4)
     subnet = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"
-    pool = f"10.{random.randint(100, 199)}.{random.randint(0, 63) * 4}.0/22"  # 16 networks of /26
+    pool = f"10.{random.randint(100, 199)}.{random.randint(0, 15) * 16}.0/20"  # 64 networks of /26
     return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log",
                   bridge=bridge, subnet=subnet, pool=pool)  # fmt: skip
 

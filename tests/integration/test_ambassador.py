@@ -84,7 +84,7 @@ def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tup
                 "-p", f"{port}:6379", "ambassador"))  # fmt: skip
     ok(b.docker("run", "-d", "--name", "redis_ambassador", "--expose", "6379",
                 "-e", f"REDIS_PORT_6379_TCP=tcp://{gateway(a)}:{port}", "ambassador"))  # fmt: skip
-    assert "ambassador: :6379 -> " in ok(b.docker("logs", "redis_ambassador"))
+    wait_for(lambda: b"ambassador: :6379 -> " in b.docker("logs", "redis_ambassador").stdout, timeout=20)
 
     def ping() -> bool:
         result = b.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis",

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rrset
 import pytest
@@ -202,6 +203,22 @@ def test_a_running_container_sees_names_of_a_network_it_is_connected_to(
     assert ip_on(engine, "db", back) in out
 
 
+def test_a_bridge_container_connected_to_a_user_network_gets_the_engines_dns(
+    engine: Engine, networks: tuple[str, str]
+) -> None:
+    front, _ = networks
+    ok(engine.docker("run", "-d", "--name", "peer", "--network", front, "busybox", "sleep", "300"))
+    ok(engine.docker("run", "-d", "--name", "lone", "busybox", "sleep", "300"))
+    before = ok(engine.docker("exec", "lone", "cat", "/etc/resolv.conf"))
+    assert gateway(engine, front) not in before
+    ok(engine.docker("network", "connect", front, "lone"))
+    resolv = ok(engine.docker("exec", "lone", "cat", "/etc/resolv.conf"))
+    assert resolv.splitlines()[0] == f"nameserver {gateway(engine, front)}"  # rewritten in place
+    assert ip_on(engine, "peer", front) in ok(engine.docker("exec", "lone", "nslookup", "peer"))
+    ok(engine.docker("network", "disconnect", front, "lone"))
+    assert ok(engine.docker("exec", "lone", "cat", "/etc/resolv.conf")) == before
+
+
 def test_other_names_are_forwarded_and_unknown_ones_fail_fast(
     engine: Engine, networks: tuple[str, str], upstream: FakeResolver, silent: FakeResolver
 ) -> None:
@@ -221,6 +238,15 @@ def test_other_names_are_forwarded_and_unknown_ones_fail_fast(
     assert failed.returncode != 0 and b"SERVFAIL" in failed.stdout + failed.stderr
     assert time.monotonic() - started < 20
     assert "known.example." in silent.queries
+
+
+def test_the_host_is_refused_names_and_forwarding(engine: Engine, networks: tuple[str, str]) -> None:
+    """Only the engine's containers are answered: no open resolver on the gateways, no name listing."""
+    front, _ = networks
+    ok(engine.docker("run", "-d", "--name", "private", "--network", front, "busybox", "sleep", "300"))
+    for name in ("known.example", "private"):
+        reply = dns.query.udp(dns.message.make_query(name, "A"), gateway(engine, front), timeout=5)
+        assert reply.rcode() == dns.rcode.REFUSED and reply.answer == []
 
 
 def test_removing_a_network_closes_its_dns_listener(engine: Engine) -> None:

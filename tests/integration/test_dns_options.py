@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+import docker
 import pytest
 from engines import Engine, needs_docker
 
@@ -95,3 +96,19 @@ def test_inspect_shows_empty_dns_settings_when_none_were_given(engine: Engine) -
         assert (host["Dns"], host["DnsOptions"], host["DnsSearch"], host["ExtraHosts"]) == ([], [], [], None)
     finally:
         engine.request("DELETE", "/containers/plaindns?force=1")
+
+
+def test_docker_py_dns_settings_and_extra_hosts(engine: Engine) -> None:
+    client = docker.DockerClient(base_url=engine.host, version="1.45")
+    try:
+        out = client.containers.run(
+            "busybox", ["sh", "-c", "cat /etc/resolv.conf; echo ==; cat /etc/hosts"], remove=True,
+            dns=["10.0.0.53", "10.0.0.54"], dns_search=["corp.example"], dns_opt=["ndots:2"],
+            extra_hosts={"db": "10.0.0.7", "gw": "host-gateway"},
+        )  # fmt: skip
+        resolv, hosts = out.decode().split("==\n")
+        check(engine, resolv, hosts)
+        with pytest.raises(docker.errors.APIError, match="invalid IP address in add-host"):
+            client.containers.create("busybox", "true", extra_hosts={"db": "nowhere"})
+    finally:
+        client.close()

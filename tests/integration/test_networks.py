@@ -87,6 +87,11 @@ def test_same_network_reaches_other_networks_do_not(engine: Engine) -> None:
         assert not reaches(engine, "blue1", ip_on(engine, "green1", "green"))
         [blue] = json.loads(ok(engine.docker("network", "inspect", "blue")))
         assert {c["Name"] for c in blue["Containers"].values()} == {"blue1", "blue2"}
+        listed = ok(engine.docker("ps", "--filter", "network=blue", "--format", "{{.Names}}")).split()
+        assert sorted(listed) == ["blue1", "blue2"]
+        assert ok(engine.docker("ps", "--filter", "network=bridge", "--format", "{{.Names}}")).split() == [
+            "default1"
+        ]
 
 
 def test_internal_network_has_no_route_out(engine: Engine) -> None:
@@ -186,7 +191,8 @@ def test_links_work_on_a_user_network(engine: Engine) -> None:
 
 def test_create_without_host_config_gets_the_default_bridge(engine: Engine) -> None:
     body = {"Image": "busybox", "Cmd": ["sleep", "300"], "ExposedPorts": {"7000/tcp": {}}}
-    for extra in ({}, {"HostConfig": None}):
+    mac = {"MacAddress": "02:42:11:22:33:44"}  # Config.MacAddress (before API 1.44), then HostConfig's
+    for extra in ({}, {"HostConfig": None}, mac, {"HostConfig": mac}):
         cid = engine.json("POST", "/containers/create", {**body, **extra})["Id"]
         try:
             engine.json("POST", f"/containers/{cid}/start")
@@ -195,6 +201,9 @@ def test_create_without_host_config_gets_the_default_bridge(engine: Engine) -> N
             assert info["NetworkSettings"]["IPAddress"].startswith(engine.subnet.rsplit(".", 1)[0])
             assert set(info["NetworkSettings"]["Networks"]) == {"bridge"}
             assert info["NetworkSettings"]["Ports"] == {"7000/tcp": None}
+            if "MacAddress" in extra or extra.get("HostConfig"):
+                assert info["NetworkSettings"]["MacAddress"] == "02:42:11:22:33:44"
+                assert info["Config"]["MacAddress"] == "02:42:11:22:33:44"
         finally:
             engine.docker("rm", "-f", cid)
 
@@ -232,6 +241,18 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
                                           {"Name": "x4", "IPAM": {"Config": [{"Subnet": bad}]}})  # fmt: skip
             assert status == 400, (bad, body)
         fails(engine.docker("network", "create", "-d", "overlay", "x5"), "not found")
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.bridge.name=lo", "x7"),
+            "already in use",
+        )
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.bridge.name=" + "b" * 16, "x8"),
+            "invalid",
+        )
+        fails(
+            engine.docker("network", "create", "-o", "com.docker.network.driver.mtu=big", "x9"), "invalid MTU"
+        )
+        fails(engine.docker("network", "create", "-o", "colour=red", "x10"), "colour is not supported")
         fails(engine.docker("network", "create", "--ipv6", "x6"), "EnableIPv6")
         fails(engine.docker("run", "-d", "--network", "taken", "--ip", "192.0.2.77", "busybox", "true"),
               "no configured subnet")  # fmt: skip
@@ -262,8 +283,9 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
 
 
 def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine: Engine) -> None:
-    with networks(engine, "svc"):
+    with networks(engine, "svc", "svc2"):
         ok(engine.docker("network", "create", "svc"))
+        ok(engine.docker("network", "create", "svc2"))
         flags = ["--network", "svc", "-p", "127.0.0.1::8000", "--link-local-ip", "169.254.7.7"]
         ok(
             engine.docker(
@@ -281,14 +303,33 @@ def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine:
         endpoint = {"Links": ["api:backend"], "Aliases": ["web"]}
         body = {"Image": "busybox", "Cmd": ["sh", "-c", "env; cat /etc/hosts"],
                 "HostConfig": {"NetworkMode": "svc"},
-                "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint}}}  # fmt: skip
+                "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint, "svc2": endpoint}}}  # fmt: skip
         cid = engine.json("POST", "/containers/create?name=linker", body)["Id"]
         engine.json("POST", f"/containers/{cid}/start")
         engine.json("POST", f"/containers/{cid}/wait")
         logs = ok(engine.docker("logs", cid))
         ip = ip_on(engine, "api", "svc")
-        assert f"{ip}\tbackend" in logs and "BACKEND_NAME=/linker/backend" in logs
+        assert (
+            logs.count(f"{ip}\tbackend") == 1 and "BACKEND_NAME=/linker/backend" in logs
+        )  # once, not per network
         mac = ok(
             engine.docker("run", "--rm", "--mac-address", "02:42:ab:cd:ef:01", "busybox", "ip", "-o", "link")
         )
         assert "02:42:ab:cd:ef:01" in mac  # on the default bridge too
+
+
+def test_ip_range_gateway_and_aux_addresses_shape_the_leases(engine: Engine) -> None:
+    with networks(engine, "ranged"):
+        subnet = ipaddress.ip_network(spare_subnet(engine, -3))
+        ip_range, gateway, aux = str(list(subnet.subnets(new_prefix=28))[1]), str(subnet[62]), str(subnet[17])
+        ok(engine.docker("network", "create", "--subnet", str(subnet), "--ip-range", ip_range,
+                         "--gateway", gateway, "--aux-address", f"router={aux}", "ranged"))  # fmt: skip
+        config = json.loads(ok(engine.docker("network", "inspect", "-f", "{{json .IPAM.Config}}", "ranged")))
+        assert config == [{"Subnet": str(subnet), "IPRange": ip_range, "Gateway": gateway,
+                           "AuxiliaryAddresses": {"router": aux}}]  # fmt: skip
+        sleeper(engine, "ranged1", "--network", "ranged")
+        first = ipaddress.ip_address(ip_on(engine, "ranged1", "ranged"))
+        assert (
+            first in ipaddress.ip_network(ip_range) and str(first) != aux
+        )  # .16 is the range's network address
+        assert ok(engine.docker("exec", "ranged1", "ip", "route")).startswith(f"default via {gateway}")

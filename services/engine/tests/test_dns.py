@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(30)
 
 WEB_CLIENT = "127.0.0.2"  # shares a network with "web"
 OTHER_CLIENT = "127.0.0.3"  # shares none
+STRANGER = "127.0.0.4"  # no container of the engine's
 
 
 class FakeTable:
@@ -39,7 +40,9 @@ class FakeTable:
     def reverse(self, client: str, address: str) -> str | None:
         return self.ptr.get(client, {}).get(address)
 
-    def forwarders(self, client: str) -> Sequence[Upstream]:
+    def forwarders(self, client: str) -> Sequence[Upstream] | None:
+        if client == STRANGER:
+            return None
         return self.dns.get(client, [])
 
 
@@ -194,7 +197,7 @@ def test_unreachable_upstream_is_skipped_for_the_next_one() -> None:
         try:
             started = time.monotonic()
             assert addresses(await ask(port, "known.example")) == ["10.9.9.9"]
-            assert time.monotonic() - started < 1.5  # the refused port is not waited out
+            assert time.monotonic() - started < 2.5  # within the bound: the dead one gets its share at most
             server.upstreams = [dead]
             assert (await ask(port, "known.example")).rcode() == dns.rcode.SERVFAIL
             server.upstreams = []
@@ -306,3 +309,18 @@ def test_a_failing_name_table_gives_servfail_not_silence() -> None:
             assert (await ask(port, "web", tcp=tcp, timeout=2)).rcode() == dns.rcode.SERVFAIL
 
     run(scenario)
+
+
+def test_strangers_are_refused_forwarding() -> None:
+    async def main() -> None:
+        fake, upstream = await start_upstream()
+        server = DnsServer(FakeTable(), [upstream], timeout=1.0)
+        port = await server.listen("127.0.0.1", 0)
+        try:
+            assert (await ask(port, "known.example", source=STRANGER)).rcode() == dns.rcode.REFUSED
+            assert fake.queries == 0
+            assert addresses(await ask(port, "known.example")) == ["10.9.9.9"]
+        finally:
+            await server.close_all()
+
+    asyncio.run(main())

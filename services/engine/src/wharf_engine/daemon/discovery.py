@@ -7,7 +7,7 @@ source address): the names (container name, aliases, short id, ``name.network``)
 aliases of the running containers on the networks it is on; unknown single-label names are NXDOMAIN
 at once (the C library's search list still tries ``name.<domain>`` afterwards, upstream); anything
 else goes to the container's ``--dns`` servers, else the engine's upstreams (``dns_upstreams``, else
-the host's resolv.conf, loopback ones included: the engine runs in the host's namespace).
+the host's resolv.conf as it is now, loopback ones included: the engine runs in the host's namespace).
 
 Nothing here is cached: each answer reads the network store as it is, so connect, disconnect,
 rename, restart and removal are seen by the next query.
@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from wharf_engine.containers.container import Container
+from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.network.dns import DnsServer, Upstream, resolv_conf_nameservers
 from wharf_engine.network.dnsconfig import resolv_conf
 from wharf_engine.network.model import Endpoint, Network
@@ -39,8 +40,9 @@ HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 class ContainerNames:
     """The engine's :class:`~wharf_engine.network.dns.NameTable`: running endpoints of user networks."""
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Daemon, upstreams: Callable[[], list[Upstream]]) -> None:
         self.daemon = daemon
+        self.upstreams = upstreams  # the engine's, for containers without --dns
 
     def _asker(self, client: str) -> tuple[str, list[Network]] | None:
         """The container at address ``client`` and the user networks it is running on."""
@@ -78,7 +80,7 @@ class ContainerNames:
         """The asker's ``--link name:alias`` (HostConfig.Links): aliases on its user networks too."""
         try:
             return [str(link) for link in self.daemon.containers.get(cid).host_config.get("Links") or []]
-        except Exception:
+        except NoSuchContainer:  # removed while its endpoint goes
             return []
 
     def reverse(self, client: str, address: str) -> str | None:
@@ -91,15 +93,16 @@ class ContainerNames:
                     return f"{endpoint.name}.{network.name}"
         return None
 
-    def forwarders(self, client: str) -> Sequence[Upstream]:
+    def forwarders(self, client: str) -> Sequence[Upstream] | None:
         asker = self._asker(client)
         if asker is None:
-            return []
+            return None  # not a container of this engine's networks: refused
         try:
             container = self.daemon.containers.get(asker[0])
-        except Exception:
+        except NoSuchContainer:
             return []
-        return [Upstream(str(server)) for server in container.host_config.get("Dns") or []]
+        own = [Upstream(str(server)) for server in container.host_config.get("Dns") or []]
+        return own or self.upstreams()
 
 
 def _lookup(network: Network, asker: str, name: str, host_links: list[str]) -> list[str]:
@@ -117,24 +120,31 @@ def _active(network: Network) -> list[Endpoint]:
     return sorted((e for e in network.endpoints.values() if e.active), key=lambda e: e.order)
 
 
-def engine_upstreams(configured: Sequence[str]) -> list[Upstream]:
-    """``dns_upstreams`` when set, else the host's resolv.conf nameservers."""
-    if configured:
-        return [Upstream.parse(value) for value in configured]
-    try:
-        return resolv_conf_nameservers(HOST_RESOLV_CONF.read_text())
-    except OSError:
-        return []
+class HostResolvers:
+    """The host's resolv.conf nameservers, read again whenever the file changes (DHCP, a VPN)."""
+
+    def __init__(self, path: Path = HOST_RESOLV_CONF) -> None:
+        self.path = path
+        self._stamp: tuple[int, int, int] | None = None
+        self._found: list[Upstream] = []
+
+    def __call__(self) -> list[Upstream]:
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_ino, st.st_size)
+            if stamp != self._stamp:
+                self._found, self._stamp = resolv_conf_nameservers(self.path.read_text()), stamp
+        except OSError:
+            pass  # gone for a moment (being replaced): the last ones read
+        return self._found
 
 
 def dns_server(daemon: Daemon) -> DnsServer:
+    """The engine's server: upstreams from ``dns_upstreams``, else the host's, as they are now."""
     settings = daemon.settings
-    server = DnsServer(
-        ContainerNames(daemon),
-        engine_upstreams(settings.dns_upstreams),
-        timeout=settings.dns_timeout,
-        max_inflight=settings.dns_max_inflight,
-    )
+    configured = [Upstream.parse(value) for value in settings.dns_upstreams]
+    names = ContainerNames(daemon, (lambda: configured) if configured else HostResolvers())
+    server = DnsServer(names, [], timeout=settings.dns_timeout, max_inflight=settings.dns_max_inflight)
     daemon.networks.store.on_change(lambda _network, cid: _refresh(daemon, cid))
     return server
 
@@ -151,7 +161,7 @@ def _refresh(daemon: Daemon, cid: str) -> None:
     """Connect or disconnect of a running container: its resolv.conf follows (rewritten in place)."""
     if not cid:
         return
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(NoSuchContainer, OSError):  # removed, or its directory already gone
         container = daemon.containers.get(cid)
         if not container.state.running:
             return
@@ -184,4 +194,4 @@ async def network_down(daemon: Daemon, network: Network) -> None:
     await daemon.dns.close(network.gateway)
 
 
-__all__ = ["ContainerNames", "dns_server", "nameserver", "network_down", "network_up"]
+__all__ = ["ContainerNames", "HostResolvers", "dns_server", "nameserver", "network_down", "network_up"]

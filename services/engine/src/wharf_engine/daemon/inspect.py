@@ -147,6 +147,8 @@ def container_list(
     if not all and limit <= 0 and "status" not in filters:
         containers = [c for c in containers if c.state.running]
     containers = [c for c in containers if _matches(c, filters)]
+    if filters.get("network"):  # ``docker ps --filter network=NAME|ID``
+        containers = [c for c in containers if network.on_any(daemon, c, filters["network"])]
     if limit > 0:
         containers = containers[:limit]
     out = []

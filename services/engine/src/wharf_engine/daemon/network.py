@@ -103,18 +103,21 @@ def host_gateway(daemon: Daemon) -> str:
 
 
 def _link_targets(daemon: Daemon, container: Container) -> list[tuple[Container, str]]:
-    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's)."""
-    targets = []
+    """``HostConfig.Links``, then the running targets of the user networks' ``Links`` (compose's, the
+    same on every network), each (target, alias) once."""
+    targets: dict[tuple[str, str], tuple[Container, str]] = {}
     for spec in container.host_config.get("Links") or []:
         name, _, alias = str(spec).partition(":")
         target = daemon.containers.get(name.lstrip("/"))
-        targets.append((target, (alias or name).rsplit("/", 1)[-1]))
+        alias = (alias or name).rsplit("/", 1)[-1]
+        targets.setdefault((target.id, alias), (target, alias))
     for spec in endpoints.links_of(daemon, container):
         name, _, alias = spec.partition(":")
         found = daemon.containers.by_id.get(daemon.containers.by_name.get(name.lstrip("/")) or name)
         if found is not None and found.id != container.id and found.state.running:
-            targets.append((found, (alias or name).rsplit("/", 1)[-1]))
-    return targets
+            alias = (alias or name).rsplit("/", 1)[-1]
+            targets.setdefault((found.id, alias), (found, alias))
+    return list(targets.values())
 
 
 def hosts_lines(daemon: Daemon, container: Container) -> str:
@@ -255,6 +258,15 @@ def refresh_linkers(daemon: Daemon, started: Container) -> None:
             with open(hosts, "r+") as f:  # in place: the file is bind-mounted, its inode must stay
                 f.write(hosts_lines(daemon, other))
                 f.truncate()
+
+
+def on_any(daemon: Daemon, container: Container, refs: list[str]) -> bool:
+    """Whether ``container`` is on one of the networks ``refs`` names (name, id or id prefix)."""
+    value = mode(container)
+    found = [(value, predefined_id(daemon, value))] if value in ("bridge", "host", "none") else []
+    found += [(n.name, n.id) for n in daemon.networks.store.networks_of(container.id)]
+    return any(ref in (name, net_id) or (len(ref) >= 12 and net_id.startswith(ref)) for ref in refs
+               for name, net_id in found)  # fmt: skip
 
 
 def predefined_id(daemon: Daemon, name: str) -> str:

@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -60,12 +61,21 @@ def _predefined(daemon: Daemon, name: str, *, containers: bool) -> dict[str, Any
                                   "IPv4Address": f"{ip}/{c.network.get('IPPrefixLen')}" if ip else "",
                                   "IPv6Address": ""}  # fmt: skip
     return {
-        "Name": name, "Id": default_bridge.predefined_id(daemon, name), "Created": now_rfc3339(),
+        "Name": name, "Id": default_bridge.predefined_id(daemon, name), "Created": _engine_created(daemon),
         "Scope": "local", "Driver": driver, "EnableIPv6": False,
         "IPAM": {"Driver": "default", "Options": None, "Config": config},
         "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
         "ConfigOnly": False, "Containers": attached, "Options": options, "Labels": {},
     }  # fmt: skip
+
+
+def _engine_created(daemon: Daemon) -> str:
+    """When the predefined networks came to be: when the engine's data root got its id."""
+    try:
+        stamp = (daemon.settings.data_root / "engine-id").stat().st_mtime
+    except OSError:
+        return now_rfc3339()
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def find_predefined(daemon: Daemon, ref: str) -> str | None:

@@ -10,7 +10,9 @@ names of the networks it shares, nothing else):
 - ``[]``: the engine owns the name but has no address for it: NXDOMAIN at once;
 - ``None``: not the engine's: the query goes to the upstream resolvers in turn (the asking
   container's ``--dns`` servers, else the engine's), and their answer goes back as it came; when
-  none answers within ``timeout`` seconds the client gets SERVFAIL.
+  none answers within ``timeout`` seconds the client gets SERVFAIL. An address that is none of
+  the engine's containers (``forwarders`` is None) gets REFUSED: the engine is no open resolver
+  for whatever can route to a gateway.
 
 ``PTR`` queries for ``in-addr.arpa`` names ask :meth:`NameTable.reverse` the same way. Answers carry
 TTL 0: they change on every restart, rename and disconnect, so nothing should keep them.
@@ -57,7 +59,7 @@ class NameTable(Protocol):
 
     def reverse(self, client: str, address: str) -> str | None: ...
 
-    def forwarders(self, client: str) -> Sequence[Upstream]: ...
+    def forwarders(self, client: str) -> Sequence[Upstream] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +300,12 @@ class DnsServer:
         return response
 
     async def _forward(self, query: dns.message.Message, client: str, *, tcp: bool) -> dns.message.Message:
-        upstreams = list(self.table.forwarders(client)) or self.upstreams
+        own = self.table.forwarders(client)
+        if own is None:
+            refused = dns.message.make_response(query)
+            refused.set_rcode(dns.rcode.REFUSED)
+            return refused
+        upstreams = list(own) or self.upstreams
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         for index, upstream in enumerate(upstreams):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute
-from wharf_common.errors import Forbidden, InvalidArgument, Unavailable
+from wharf_common.errors import Forbidden, InvalidArgument
 
 DEFAULT_POOLS = (("172.17.0.0/16", 16), ("172.18.0.0/15", 16), ("172.20.0.0/14", 16), ("172.24.0.0/14", 16),
                  ("172.28.0.0/14", 16), ("192.168.0.0/16", 20))  # fmt: skip
@@ -24,9 +24,10 @@ class PoolOverlap(Forbidden):
         super().__init__(f"Pool overlaps with other one on this address space ({subnet})")
 
 
-class PoolsExhausted(Unavailable):
+class PoolsExhausted(Forbidden):
     def __init__(self) -> None:
-        super().__init__("all predefined address pools have been fully subnetted")
+        super().__init__("could not find an available, non-overlapping IPv4 address pool among the defaults "
+                         "to assign to the network")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
