@@ -47,6 +47,8 @@ def start_engine(stack: contextlib.ExitStack, tmp: Path, image: Path) -> dict[st
     root, sock = tmp / "root", tmp / "engine.sock"
     stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
     stack.callback(network_cycle.delete_user_bridges, root / "networks")
+    isolation = ["nft", "delete", "table", "ip", f"wharf_isolation_{bridge}"]  # outlives an engine that died
+    stack.callback(subprocess.run, isolation, capture_output=True, check=False)
     stack.callback(net_bench.kill_leftovers, root / "runc")
     argv = [base.tool(base.VENV_BIN / "wharf-engine"), "--data-root", str(root), "-H", f"unix://{sock}"]
     argv += [

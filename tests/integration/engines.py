@@ -151,6 +151,9 @@ class Engine:
                 subprocess.run(["umount", "-l", target], capture_output=True)
         for bridge in self.network_bridges():
             subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        subprocess.run(
+            ["nft", "delete", "table", "ip", f"wharf_isolation_{self.bridge}"], capture_output=True
+        )
         shutil.rmtree(self.root, ignore_errors=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 

@@ -333,3 +333,19 @@ def test_ip_range_gateway_and_aux_addresses_shape_the_leases(engine: Engine) -> 
             first in ipaddress.ip_network(ip_range) and str(first) != aux
         )  # .16 is the range's network address
         assert ok(engine.docker("exec", "ranged1", "ip", "route")).startswith(f"default via {gateway}")
+
+
+def test_automatic_subnets_skip_networks_and_host_addresses(engine: Engine) -> None:
+    blocks = [str(b) for b in ipaddress.ip_network(engine.pool).subnets(new_prefix=26)]
+    dummy = "whtd" + blocks[1].split(".")[2]  # another engine's bridge, as the host shows it
+    with networks(engine, "manual", "auto"):
+        subprocess.run(["ip", "link", "add", dummy, "type", "bridge"], check=True)
+        try:
+            address = f"{ipaddress.ip_network(blocks[1])[1]}/26"
+            subprocess.run(["ip", "addr", "add", address, "dev", dummy], check=True)
+            ok(engine.docker("network", "create", "--subnet", blocks[0], "manual"))
+            ok(engine.docker("network", "create", "auto"))
+            fmt = "{{(index .IPAM.Config 0).Subnet}}"
+            assert ok(engine.docker("network", "inspect", "-f", fmt, "auto")).strip() == blocks[2]
+        finally:
+            subprocess.run(["ip", "link", "del", dummy], capture_output=True)

@@ -101,6 +101,7 @@ def test_networks_and_attachments_survive_an_engine_restart(fresh_engine: Engine
     before = footprint(engine)
     for how in (signal.SIGKILL, signal.SIGTERM):
         engine.stop(how)
+        assert isolation_table(engine) == before[2]  # the networks stay apart while the engine is down
         engine.start()
         assert footprint(engine)[:3] == before[:3]  # bridges, veths and isolation rules as they were
         inspected = json.loads(ok(engine.docker("network", "inspect", "lasting")))[0]
@@ -112,6 +113,8 @@ def test_networks_and_attachments_survive_an_engine_restart(fresh_engine: Engine
     assert ip_on(engine, "third", "lasting") not in (first, ip_on(engine, "second", "lasting"))
     assert reaches(engine, "third", first)
     ok(engine.docker("start", "stopped"))
+    ok(engine.docker("network", "disconnect", "lasting", "second"))  # a veth plugged by the engine before
+    assert not reaches(engine, "second", first)
     ok(engine.docker("rm", "-f", "first", "second", "third", "stopped", "inside"))
     bridges = engine.network_bridges()
     ok(engine.docker("network", "rm", "lasting", "walled"))

@@ -285,7 +285,7 @@ async def apply_isolation(daemon: Daemon) -> None:
     if rules:
         await asyncio.to_thread(daemon.networks.isolation.apply, rules)
     else:  # no user network: no table
-        await asyncio.to_thread(daemon.networks.isolation.close)
+        await asyncio.to_thread(daemon.networks.isolation.remove)
 
 
 async def restore(daemon: Daemon, containers: list[Container]) -> None:

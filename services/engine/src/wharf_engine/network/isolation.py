@@ -2,8 +2,9 @@
 
 Forwarded traffic from one of the engine's bridges to another of them is dropped (containers on
 different networks cannot reach each other), and an ``Internal`` network's bridge forwards
-nothing in or out. The table is made with ``flags owner`` on the engine's own netlink socket, so
-it goes when the engine exits, as the port table does; the engine makes it again at start.
+nothing in or out. Unlike the port table, it outlives the engine (containers keep running while
+it restarts, and must stay apart): the engine replaces it at start and whenever its networks
+change, in one transaction, and deletes it when its last user network goes.
 """
 
 from __future__ import annotations
@@ -42,10 +43,9 @@ def ruleset(default_bridge: str, bridges: Sequence[BridgeRule]) -> str:
             rules.append(f'    iifname "{bridge.name}" oifname {{ {listed} }} drop\n')
     name = table(default_bridge)
     return (
-        f"table ip {name} {{ flags owner; }}\n"  # so that the delete below always finds it
+        f"table ip {name}\n"  # so that the delete below always finds it
         f"delete table ip {name}\n"
         f"table ip {name} {{\n"
-        "  flags owner\n"
         "  chain forward {\n"
         "    type filter hook forward priority -10; policy accept;\n"
         f"{''.join(rules)}"
@@ -66,15 +66,28 @@ class Isolation:
         with self._lock:
             if self._nft is None:
                 self._nft = Nftables()
-            rules = [BridgeRule(self.default_bridge), *bridges]
+            rules = [BridgeRule(self.default_bridge), *sorted(bridges, key=lambda b: b.name)]  # stable text
             try:
                 self._nft.run(ruleset(self.default_bridge, rules))
             except NftablesError:
                 log.error("network.isolation_failed", bridges=[b.name for b in rules])
                 raise
 
+    def remove(self) -> None:
+        """No user network any more: no table (gone already is fine)."""
+        with self._lock:
+            nft = self._nft if self._nft is not None else Nftables()
+            try:
+                nft.run(
+                    f"table ip {table(self.default_bridge)}\ndelete table ip {table(self.default_bridge)}\n"
+                )
+            finally:
+                if nft is not self._nft:
+                    nft.close()
+
     def close(self) -> None:
+        """Engine shutdown: the socket goes, the table stays for the containers that run on."""
         with self._lock:
             if self._nft is not None:
-                self._nft.close()  # the table is the socket's: it goes now
+                self._nft.close()
                 self._nft = None
