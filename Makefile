@@ -10,7 +10,7 @@ RUN_SOCK ?= /run/wharf/engine.sock
 RUN_BRIDGE ?= wharf0
 RUN_SUBNET ?= 172.30.0.0/16
 
-.PHONY: setup system-packages bench-packages venv run test lint bench clean
+.PHONY: setup system-packages bench-packages venv compose-venv run test lint bench clean
 
 setup: system-packages venv $(BUSYBOX)
 
@@ -30,6 +30,11 @@ $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml s
 	@# the CLI starts on every command: ship its bytecode (this environment may not write it)
 	$(PY) -m compileall -q -j 0 libs cli services >/dev/null
 	@touch $@
+
+# docker-compose 1.29 in a virtualenv of its own (.cache/compose-venv; the tests and the bench build it
+# on first use): prints the path of its docker-compose
+compose-venv:
+	@python3 deploy/compose/compose_venv.py
 
 $(BUSYBOX): deploy/images/busybox/build.py
 	python3 deploy/images/busybox/build.py --if-missing --output $@
@@ -104,6 +109,7 @@ bench: setup bench-packages
 	$(PY) bench/hub_bench.py
 	$(PY) bench/hub_scale_bench.py
 	$(PY) bench/builder_bench.py
+	$(PY) bench/compose_bench.py
 
 clean:
 	rm -rf $(VENV) .cache

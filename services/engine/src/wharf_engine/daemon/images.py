@@ -117,6 +117,14 @@ def _label_match(spec: str, labels: dict[str, str]) -> bool:
     return key in labels and (not eq or labels[key] == value)
 
 
+EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
+    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
+    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None, "Cmd": None,
+    "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None,
+}  # fmt: skip
+"""``ContainerConfig`` of an image no container made (imported, pulled from v2), as Docker shows it."""
+
+
 def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     image_id = resolve_image(daemon, ref)
     config = daemon.images.get(image_id)
@@ -132,6 +140,11 @@ def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
         "DockerVersion": config.get("docker_version", ""),
         "Author": config.get("author", ""),
         "Config": config.get("config") or {},
+        # Docker 26 (API 1.45) dropped these two, and docker-compose 1.29, which speaks the newest
+        # version the engine offers, then fails every recreate (KeyError: 'ContainerConfig'): kept
+        # at every version, as Docker 25 and podman send them
+        "Container": config.get("container", ""),
+        "ContainerConfig": config.get("container_config") or EMPTY_CONTAINER_CONFIG,
         "Architecture": config.get("architecture", "amd64"),
         "Os": config.get("os", "linux"),
         "Size": size,

@@ -62,10 +62,21 @@ def volume_list(daemon: Daemon, filters: dict[str, list[str]]) -> dict[str, Any]
                 continue
         if "name" in filters and not any(v in record["Name"] for v in filters["name"]):
             continue
+        if "driver" in filters and record.get("Driver") not in filters["driver"]:
+            continue
+        labels = record.get("Labels") or {}
+        if not all(_label_match(spec, labels) for spec in filters.get("label", [])):
+            continue
         record = dict(record)
         record.pop("Anonymous", None)
         out.append(record)
     return {"Volumes": out, "Warnings": []}
+
+
+def _label_match(spec: str, labels: dict[str, str]) -> bool:
+    """``key`` or ``key=value``, as ``docker volume ls --filter label=...``."""
+    key, eq, value = spec.partition("=")
+    return key in labels and (not eq or labels[key] == value)
 
 
 def volume_remove(daemon: Daemon, name: str, *, force: bool) -> None:
