@@ -283,9 +283,6 @@ class Daemon:
     async def image_load(self, stream: BinaryIO, *, quiet: bool = True) -> list[dict[str, Any]]:
         return await archive.image_load(self, stream, quiet=quiet)
 
-    def image_legacy_container(self, ref: str) -> dict[str, Any]:
-        return images.image_legacy_container(self, ref)
-
     # -- distribution -------------------------------------------------------
     def image_pull(
         self, name: str, tag: str | None, auth: AuthConfig, platform: str | None = None

@@ -197,21 +197,3 @@ async def image_tag(daemon: Daemon, ref: str, repo: str, tag: str | None) -> Non
         raise InvalidArgument("refusing to create a tag with a digest reference")
     async with daemon.image_lock:
         daemon.references.add(str(target.with_default_tag()), image_id)
-
-
-_EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
-    "Hostname": "", "Domainname": "", "User": "", "AttachStdin": False, "AttachStdout": False,
-    "AttachStderr": False, "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": None,
-    "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
-    "OnBuild": None, "Labels": None,
-}  # fmt: skip
-
-
-def image_legacy_container(daemon: Daemon, ref: str) -> dict[str, Any]:
-    """``Container`` and ``ContainerConfig`` of image inspect, for the API versions before 1.45
-    that had them: the image config's own, else what Docker showed for none (a zero config)."""
-    config = daemon.images.get(resolve_image(daemon, ref))
-    return {
-        "Container": str(config.get("container") or ""),
-        "ContainerConfig": config.get("container_config") or dict(_EMPTY_CONTAINER_CONFIG),
-    }

@@ -20,7 +20,6 @@ from wharf_engine.api.streams import json_line
 class ImageBackend(PullBackend, Protocol):
     def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]: ...
     def image_inspect(self, ref: str) -> dict[str, Any]: ...
-    def image_legacy_container(self, ref: str) -> dict[str, Any]: ...
     def image_history(self, ref: str) -> list[dict[str, Any]]: ...
     async def image_tag(self, ref: str, repo: str, tag: str | None) -> None: ...
     async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]: ...
@@ -133,11 +132,8 @@ def router(backend: ImageBackend) -> APIRouter:
         return await _save(backend, [name])
 
     @r.get("/{name:path}/json")
-    async def inspect(name: str, request: Request) -> Response:
-        info = backend.image_inspect(name)
-        if request.scope.get("wharf.api_version", (1, 45)) < (1, 45):  # the fields 1.45 dropped
-            info = {**info, **backend.image_legacy_container(name)}
-        return JSONResponse(info)
+    async def inspect(name: str) -> Response:
+        return JSONResponse(backend.image_inspect(name))
 
     @r.get("/{name:path}/history")
     async def history(name: str) -> Response:
