@@ -187,3 +187,28 @@ def test_podman_login_and_push_with_basic_auth(
     anonymous = podman("pull", "--tls-verify=false", "--authfile", str(podman.authfile) + ".none",
                        f"{host(auth_registry)}/alice/again:1", check=False)  # fmt: skip
     assert anonymous.returncode != 0
+
+
+def test_oras_pushes_an_artifact_and_a_referrer(
+    registry: RegistryProcess, tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``oras`` Python SDK: an artifact, then a signature-like artifact whose subject it is."""
+    oras_provider = pytest.importorskip("oras.provider")
+    oras_oci = pytest.importorskip("oras.oci")
+    monkeypatch.chdir(tmp)  # oras wants files under the working directory
+    Path("notes.txt").write_text("release notes\n")
+    Path("sig.txt").write_text("signed\n")
+    client = oras_provider.Registry(hostname=host(registry), insecure=True)
+    target = f"{host(registry)}/alice/notes"
+    assert client.push(target=f"{target}:v1", files=["notes.txt"]).status_code == 201
+    r = httpx.get(f"{registry.url}/v2/alice/notes/manifests/v1",
+                  headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
+    subject = oras_oci.Subject(mediaType=r.headers["content-type"], digest=r.headers["docker-content-digest"],
+                               size=len(r.content))  # fmt: skip
+    pushed = client.push(target=f"{target}:sig", files=["sig.txt"], subject=subject)
+    assert pushed.status_code == 201
+    referrers = httpx.get(f"{registry.url}/v2/alice/notes/referrers/{subject.digest}").json()
+    assert [m["digest"] for m in referrers["manifests"]] == [pushed.headers["docker-content-digest"]]
+    out = tmp / "pulled"
+    files = client.pull(target=f"{target}:v1", outdir=str(out))
+    assert [Path(f).read_text() for f in files] == ["release notes\n"]

@@ -112,7 +112,10 @@ async def test_only_what_no_tag_reaches_is_removed(storage: StorageDriver) -> No
     assert await image_paths(storage, orphan)  # nothing removed
     lines = dry.lines()
     assert len(lines) == 3 and all(line.startswith("would remove image ") for line in lines[:2])
-    assert lines[-1].startswith(f"total: 2 images and 0 upload leftovers, {dry.reclaimed} bytes would be")
+    assert lines[-1].startswith(
+        "total: 2 images and 0 upload leftovers, 0 blobs, 0 expired upload sessions, "
+        f"{dry.reclaimed} bytes would be"
+    )
 
     done = await collect(storage, now=now)
     assert sorted(r.image_id for r in done.removals) == sorted([orphan, orphan_parent])

@@ -109,10 +109,10 @@ class GcReport:
         uploads = sum(1 for r in self.removals if r.uploads_only)
         verb = "would be reclaimed" if self.dry_run else "reclaimed"
         total = (
-            f"total: {images} images and {uploads} upload leftovers, {self.reclaimed} bytes {verb}; "
+            f"total: {images} images and {uploads} upload leftovers, {len(self.blobs)} blobs, "
+            f"{len(self.uploads)} expired upload sessions, {self.reclaimed} bytes {verb}; "
             f"{self.reachable} reachable images kept, "
-            f"{len(self.young)} unreachable images younger than grace kept; "
-            f"{len(self.blobs)} blobs and {len(self.uploads)} expired upload sessions"
+            f"{len(self.young)} unreachable images younger than grace kept"
         )
         action = "would remove" if self.dry_run else "removed"
         sessions = [f"{action} upload session {u}" for u in self.uploads]

@@ -99,7 +99,7 @@ class FilesystemDriver:
         pending = bytearray()
         written = 0
 
-        def first(data: bytearray) -> BinaryIO:
+        def first(data: bytes | bytearray) -> BinaryIO:
             opened = self._open_temp(target, tmp)
             try:
                 opened.write(data)
@@ -120,14 +120,19 @@ class FilesystemDriver:
 
         try:
             async for chunk in chunks:
-                pending += chunk
                 written += len(chunk)
-                if len(pending) >= WRITE_BATCH:
+                data: bytes | bytearray
+                if not pending and len(chunk) >= WRITE_BATCH:
+                    data = chunk  # a batch already (v2 uploads hash in batches): no copy
+                else:
+                    pending += chunk
+                    if len(pending) < WRITE_BATCH:
+                        continue
                     data, pending = pending, bytearray()
-                    if f is None:
-                        f = await asyncio.to_thread(first, data)
-                    else:
-                        await asyncio.to_thread(f.write, data)
+                if f is None:
+                    f = await asyncio.to_thread(first, data)
+                else:
+                    await asyncio.to_thread(f.write, data)
             await asyncio.to_thread(last, f, pending)
         except BaseException:
             if f is not None:
