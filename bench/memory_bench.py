@@ -16,7 +16,9 @@ every ~50 ms during the load:
 - builder: idle only (a build needs a git push through the hub: ``builder_bench.py`` times that).
 
 The shim of each running container is the parent of its init process (the shim is its subreaper):
-median and max RSS and PSS over the 10. Goals: shim <= 10 MiB RSS, engine idle <= 80 MiB RSS.
+median and max RSS, PSS and private bytes (USS) over the 10: spares are forked from the shim
+server, so most of a shim's RSS is pages it shares with the server and its siblings.
+Goals: shim <= 10 MiB RSS, engine idle <= 80 MiB RSS.
 On the way out (SIGTERM too) containers are removed, every process stopped by pid, the bridge deleted,
 mounts under the temp dir unmounted and the dir removed. Everything is bounded (``--max-seconds``).
 
@@ -89,6 +91,12 @@ def pss(pid: int) -> int | None:
     """Proportional set size in bytes, or None when ``smaps_rollup`` cannot be read."""
     kib = _field_kib(f"/proc/{pid}/smaps_rollup", "Pss")
     return None if kib is None else kib * 1024
+
+
+def private(pid: int) -> int | None:
+    """Pages no other process maps (``Private_Clean`` + ``Private_Dirty``): what its exit frees."""
+    parts = [_field_kib(f"/proc/{pid}/smaps_rollup", k) for k in ("Private_Clean", "Private_Dirty")]
+    return None if None in parts else sum(p or 0 for p in parts) * 1024
 
 
 def children() -> dict[int, list[int]]:
@@ -182,6 +190,7 @@ class Sampler:
 class Shims:
     rss: list[float] = field(default_factory=list)  # MiB, one per running container
     pss: list[float] = field(default_factory=list)
+    private: list[float] = field(default_factory=list)
     error: str | None = None
 
 
@@ -223,6 +232,8 @@ def measure_shims(engine: net.Engine, ids: list[str]) -> Shims:
         shims.rss.append(rss(ppid) / MIB)
         if (size := pss(ppid)) is not None:
             shims.pss.append(size / MIB)
+        if (own := private(ppid)) is not None:
+            shims.private.append(own / MIB)
     return shims
 
 
@@ -258,8 +269,10 @@ def report(rows: list[Row], shims: Shims, notes: list[str]) -> str:
         pss_med = f"{statistics.median(shims.pss):.1f}" if shims.pss else "-"
         lines.append(f"{label:<34} {med:>9} {pss_med:>9} {max(shims.rss):>9.1f}  "
                      f"{f'<= {SHIM_GOAL:.0f} MiB RSS':<22} {shim_verdict(shims)}")  # fmt: skip
+        own = shims.private or [0.0]
         lines.append("  (shim columns: median RSS, median PSS, max RSS over the running containers; "
-                     f"max PSS {max(shims.pss, default=0):.1f})")  # fmt: skip
+                     f"max PSS {max(shims.pss, default=0):.1f}; private (USS) median "
+                     f"{statistics.median(own):.1f}, max {max(own):.1f})")  # fmt: skip
     else:
         lines.append(f"{'shim per container':<34} not measured: {shims.error}")
     lines += [f"note: {n}" for n in notes]
