@@ -110,6 +110,7 @@ bench: setup bench-packages
 	$(PY) bench/hub_scale_bench.py
 	$(PY) bench/builder_bench.py
 	$(PY) bench/compose_bench.py
+	$(PY) bench/memory_bench.py
 
 clean:
 	rm -rf $(VENV) .cache
