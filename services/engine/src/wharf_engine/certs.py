@@ -22,11 +22,11 @@ import secrets
 import socket
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+if TYPE_CHECKING:  # cryptography costs the daemon ~19 MiB: imported only by the functions that make
+    from cryptography import x509  # or read certificates, never by a daemon without TLS
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 CA_CERT, CA_KEY = "ca.pem", "ca-key.pem"
 SERVER_CERT, SERVER_KEY = "server-cert.pem", "server-key.pem"
@@ -51,6 +51,8 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 def _write_pair(directory: Path, cert_name: str, key_name: str, cert: x509.Certificate,
                 key: ec.EllipticCurvePrivateKey) -> None:  # fmt: skip
+    from ._x509 import serialization
+
     pem_key = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -60,6 +62,8 @@ def _write_pair(directory: Path, cert_name: str, key_name: str, cert: x509.Certi
 
 def parse_san(value: str) -> x509.GeneralName:
     """``DNS:name``, ``IP:addr`` or a bare name or address."""
+    from ._x509 import x509
+
     kind, sep, name = value.partition(":")
     if sep and kind.upper() in ("DNS", "IP"):
         return x509.DNSName(name) if kind.upper() == "DNS" else x509.IPAddress(ipaddress.ip_address(name))
@@ -72,6 +76,8 @@ def parse_san(value: str) -> x509.GeneralName:
 def _builder(
     subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, days: int
 ) -> x509.CertificateBuilder:
+    from ._x509 import NameOID, x509
+
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
@@ -86,6 +92,8 @@ def _builder(
 
 
 def make_ca(directory: Path, *, days: int = 365, name: str | None = None) -> None:
+    from ._x509 import NameOID, ec, hashes, x509
+
     name = name or f"wharf CA {secrets.token_hex(4)}"  # unique: two CAs' certificates never mix up
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -112,6 +120,8 @@ def make_ca(directory: Path, *, days: int = 365, name: str | None = None) -> Non
 
 
 def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    from ._x509 import ec, serialization, x509
+
     try:
         cert = x509.load_pem_x509_certificate((directory / CA_CERT).read_bytes())
         key = serialization.load_pem_private_key((directory / CA_KEY).read_bytes(), password=None)
@@ -127,6 +137,8 @@ def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
 def make_leaf(directory: Path, name: str, *, server: bool, sans: list[str], days: int = 365,
               out: Path | None = None) -> None:  # fmt: skip
     """A certificate the CA in ``directory`` signs: a server's (serverAuth, ``sans``) or a client's."""
+    from ._x509 import ExtendedKeyUsageOID, ec, hashes, x509
+
     ca_cert, ca_key = _load_ca(directory)
     key = ec.generate_private_key(ec.SECP256R1())
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -155,6 +167,8 @@ def make_leaf(directory: Path, name: str, *, server: bool, sans: list[str], days
 
 def certificate_names(path: Path) -> list[str]:
     """The DNS names a certificate is valid for (the engine accepts them as ``Host``)."""
+    from ._x509 import x509
+
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

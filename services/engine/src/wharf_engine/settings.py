@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .network.dns import Upstream
 from .network.pool import DEFAULT_POOLS
+from .network.upstreams import Upstream
 
 API_VERSION = "1.45"
 MIN_API_VERSION = "1.24"

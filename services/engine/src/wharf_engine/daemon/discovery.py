@@ -25,9 +25,10 @@ import structlog
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import NoSuchContainer
-from wharf_engine.network.dns import DnsServer, Upstream, resolv_conf_nameservers
+from wharf_engine.network.dns import DnsServer
 from wharf_engine.network.dnsconfig import resolv_conf
 from wharf_engine.network.model import Endpoint, Network
+from wharf_engine.network.upstreams import Upstream, resolv_conf_nameservers
 
 if TYPE_CHECKING:
     from .daemon import Daemon

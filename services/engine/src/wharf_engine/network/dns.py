@@ -22,30 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import struct
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.opcode
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.reversename
-import dns.rrset
 import structlog
 
 from . import dnsfast
+from .upstreams import DNS_PORT, Upstream, resolv_conf_nameservers
 
 log = structlog.get_logger(__name__)
 
-DNS_PORT = 53
 UDP_PAYLOAD = 512  # the most a client without EDNS takes over UDP
 
 
@@ -60,40 +48,6 @@ class NameTable(Protocol):
     def reverse(self, client: str, address: str) -> str | None: ...
 
     def forwarders(self, client: str) -> Sequence[Upstream] | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    host: str
-    port: int = DNS_PORT
-
-    @classmethod
-    def parse(cls, value: str) -> Upstream:
-        """``1.2.3.4``, ``1.2.3.4:5353``, ``::1`` or ``[::1]:5353``; ValueError otherwise."""
-        value = value.strip()
-        host, port = value, DNS_PORT
-        if value.startswith("["):
-            host, _, rest = value[1:].partition("]")
-            if rest:
-                port = int(rest.removeprefix(":"))
-        elif value.count(":") == 1:
-            host, _, text = value.partition(":")
-            port = int(text)
-        ipaddress.ip_address(host)
-        if not 0 < port < 65536:
-            raise ValueError(f"port out of range: {value}")
-        return cls(host, port)
-
-
-def resolv_conf_nameservers(text: str) -> list[Upstream]:
-    """The ``nameserver`` lines of a resolv.conf (unparsable ones are skipped, as the C library does)."""
-    found: list[Upstream] = []
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[0] == "nameserver":
-            with contextlib.suppress(ValueError):
-                found.append(Upstream.parse(fields[1].split("%", 1)[0]))
-    return found
 
 
 @dataclass
@@ -211,7 +165,7 @@ class DnsServer:
     def answer_now(self, wire: bytes, client: str, *, tcp: bool = False) -> bytes | None:
         """The fast path: the reply to a plain query for one of the engine's names, or None."""
         query = dnsfast.parse(wire)
-        if query is None or query.qclass != dnsfast.CLASS_IN or query.qtype == dns.rdatatype.PTR:
+        if query is None or query.qclass != dnsfast.CLASS_IN or query.qtype == dnsfast.TYPE_PTR:
             return None
         addresses = self.table.resolve(client, query.name)
         if addresses is None:
@@ -223,116 +177,11 @@ class DnsServer:
     ) -> bytes | None:
         """The reply to the query ``wire`` from ``client`` (None: no reply, the datagram was no query).
 
-        A failing name table is the engine's bug, not the asker's: it gets SERVFAIL, never silence."""
-        try:
-            return await self._answer(wire, client, max_size=max_size, tcp=tcp)
-        except Exception:
-            log.exception("dns.answer_failed", client=client)
-            if len(wire) < 12 or wire[2] & 0x80:
-                return None
-            failed = dns.message.Message(id=struct.unpack("!H", wire[:2])[0])
-            failed.flags = dns.flags.QR | dns.flags.RA
-            failed.set_rcode(dns.rcode.SERVFAIL)
-            return failed.to_wire()
+        Everything but the fast path is :mod:`~wharf_engine.network.dnsanswer`'s, imported here on
+        the first such query: dnspython costs an idle engine ~15 MiB it mostly never needs."""
+        from . import dnsanswer
 
-    async def _answer(self, wire: bytes, client: str, *, max_size: int, tcp: bool) -> bytes | None:
-        fast = self.answer_now(wire, client, tcp=tcp)
-        if fast is not None:
-            return fast
-        try:
-            query = dns.message.from_wire(wire)
-        except dns.message.ShortHeader:
-            return None
-        except dns.exception.DNSException:
-            (qid, flags) = struct.unpack("!HH", wire[:4])
-            if flags & dns.flags.QR:
-                return None
-            bad = dns.message.Message(id=qid)
-            bad.flags = dns.flags.QR
-            bad.set_rcode(dns.rcode.FORMERR)
-            return bad.to_wire()
-        if query.flags & dns.flags.QR:
-            return None
-        if query.opcode() != dns.opcode.QUERY:
-            response = dns.message.make_response(query)
-            response.set_rcode(dns.rcode.NOTIMP)
-        elif len(query.question) != 1:
-            response = dns.message.make_response(query)
-            response.set_rcode(dns.rcode.FORMERR)
-        else:
-            response = self._local(query, client) or await self._forward(query, client, tcp=tcp)
-        if not tcp:
-            max_size = max(UDP_PAYLOAD, query.payload if query.edns >= 0 else UDP_PAYLOAD)
-        try:
-            return response.to_wire(max_size=max_size)
-        except dns.exception.TooBig:
-            truncated = dns.message.make_response(query)
-            truncated.flags |= dns.flags.TC
-            truncated.set_rcode(response.rcode())
-            return truncated.to_wire(max_size=max_size)
-
-    def _local(self, query: dns.message.Message, client: str) -> dns.message.Message | None:
-        question = query.question[0]
-        if question.rdclass != dns.rdataclass.IN:
-            return None
-        name = question.name.to_text(omit_final_dot=True).lower()
-        if question.rdtype == dns.rdatatype.PTR:
-            try:
-                address = dns.reversename.to_address(question.name)
-            except (dns.exception.SyntaxError, ValueError):
-                return None
-            target = self.table.reverse(client, address)
-            if target is None:
-                return None
-            response = _authoritative(query)
-            response.answer.append(
-                dns.rrset.from_text(question.name, 0, "IN", "PTR", dns.name.from_text(target).to_text())
-            )
-            return response
-        addresses = self.table.resolve(client, name)
-        if addresses is None:
-            return None
-        response = _authoritative(query)
-        if not addresses:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        elif question.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY):
-            response.answer.append(dns.rrset.from_text_list(question.name, 0, "IN", "A", addresses))
-        return response
-
-    async def _forward(self, query: dns.message.Message, client: str, *, tcp: bool) -> dns.message.Message:
-        own = self.table.forwarders(client)
-        if own is None:
-            refused = dns.message.make_response(query)
-            refused.set_rcode(dns.rcode.REFUSED)
-            return refused
-        upstreams = list(own) or self.upstreams
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        for index, upstream in enumerate(upstreams):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            share = remaining / (len(upstreams) - index)  # the last one gets what is left
-            try:
-                if tcp:  # UDP first, TCP when the answer did not fit, as a stub resolver does
-                    response, _ = await dns.asyncquery.udp_with_fallback(
-                        query, upstream.host, timeout=share, port=upstream.port, ignore_unexpected=True
-                    )
-                    return response
-                return await dns.asyncquery.udp(
-                    query, upstream.host, timeout=share, port=upstream.port, ignore_unexpected=True
-                )
-            except (dns.exception.DNSException, OSError, EOFError) as exc:
-                log.debug("dns.upstream_failed", upstream=upstream.host, port=upstream.port, error=repr(exc))
-        failed = dns.message.make_response(query)
-        failed.set_rcode(dns.rcode.SERVFAIL)
-        return failed
-
-
-def _authoritative(query: dns.message.Message) -> dns.message.Message:
-    response = dns.message.make_response(query)
-    response.flags |= dns.flags.AA | dns.flags.RA
-    return response
+        return await dnsanswer.answer(self, wire, client, max_size=max_size, tcp=tcp)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -20,6 +20,7 @@ QR, AA, TC, RD, RA = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080
 NXDOMAIN = 3
 TYPE_A, TYPE_OPT, TYPE_ANY = 1, 41, 255
 CLASS_IN = 1
+TYPE_PTR = 12
 EDNS_PAYLOAD = 1232  # what the server offers back (the usual safe UDP size)
 UDP_PAYLOAD = 512
 
