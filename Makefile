@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry
+APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry nginx
 BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf

@@ -1,0 +1,263 @@
+"""Two hubs and two registries behind a TLS front, used by two engines on two "hosts".
+
+The shape of a multi-host deployment, on one machine: one PostgreSQL, one S3 store (moto's
+server), hub A and hub B (separate processes, separate data roots, one database, the same
+keys and secret), registry A and registry B (S3 storage, index mode), nginx with TLS in front
+of them (``deploy/nginx/wharf.conf.template``, as operators run it), and two engines, each in
+a network namespace of its own that reaches the front only over a veth and a bridge, trusting
+the front's CA. Engine 1 logs in and pushes; hub A and registry A are SIGKILLed while its
+second push runs; engine 2 pulls everything through the front and gets the same images, and
+the surviving hub shows both tags and the pulls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from engines import DOCKER, Engine, needs_docker, wait_for
+from multihost import NetnsEngine, Nginx, front_certificate, host_network, netns_engine, verified_context
+from seed import seed
+from wharf_hub.pgtesting import PostgresCluster, pg_bin
+from wharf_hub.testing import HubProcess
+from wharf_registry.testing import RegistryProcess, free_port
+
+pytestmark = [pytest.mark.root, pytest.mark.slow, needs_docker]
+
+USER, PASSWORD = "alice", "Wharf-Multi-Host-7"
+MOTO = Path(sys.executable).parent / "moto_server"
+COMMAND_TIMEOUT = 120
+
+
+@dataclass
+class Deployment:
+    front: str  # the front's address on the hosts' network
+    ca: Path
+    hubs: list[HubProcess]
+    registries: list[RegistryProcess]
+    engines: list[NetnsEngine]
+    nginx: Nginx
+
+    @property
+    def hub_url(self) -> str:
+        return f"https://{self.front}"
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.hub_url, verify=verified_context(self.ca), timeout=20)
+
+
+def moto_server(stack: ExitStack, log: Path) -> str:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    stack.callback(stop)
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(endpoint + "/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 30)
+    return endpoint
+
+
+@pytest.fixture(scope="module")
+def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces and engines need root")
+    if pg_bin() is None or not MOTO.exists():
+        pytest.skip("needs PostgreSQL's binaries and moto_server (moto[server])")
+    work = tmp_path_factory.mktemp("multihost")
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
+        net = stack.enter_context(host_network(2))
+        ca, certificate, key = front_certificate(work / "tls", net.front)
+        cluster = PostgresCluster().start()
+        stack.callback(cluster.stop)
+        database = cluster.database()
+        s3 = moto_server(stack, work / "moto.log")
+
+        # what every hub host shares: the database, the secret and the key files (copied to
+        # each host in production; here one directory both processes read)
+        keys = work / "keys"
+        keys.mkdir()
+        hub_env = {
+            "WHARF_HUB_SECRET_KEY": secrets.token_hex(32),
+            "WHARF_HUB_BUILDER__SECRET": secrets.token_hex(32),
+            "WHARF_HUB_SIGNING_KEY": str(keys / "token-signing.pem"),
+            "WHARF_HUB_BEARER_KEY": str(keys / "bearer-signing.pem"),
+            "WHARF_HUB_PUBLIC_URL": f"https://{net.front}",
+            "WHARF_HUB_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+            "SSL_CERT_FILE": str(ca),  # the hubs read tags from the registries through the front
+        }
+        hubs = []
+        for name in ("hub-a", "hub-b"):  # A first: it makes the keys that B then reads
+            hub = HubProcess(
+                work / name,
+                registry_url=f"https://{net.front}:5000",
+                registry_endpoint=f"{net.front}:5000",
+                database_url=database,
+                env=hub_env,
+            )
+            stack.callback(hub.stop)
+            hubs.append(hub.start())
+        hubs[0].create_user(USER, PASSWORD)
+
+        registry_env = {
+            "WHARF_REGISTRY_STORAGE__DRIVER": "s3",
+            "WHARF_REGISTRY_STORAGE__BUCKET": "wharf-layers",
+            "WHARF_REGISTRY_STORAGE__ENDPOINT_URL": s3,
+            "WHARF_REGISTRY_STORAGE__REGION": "us-east-1",
+            "WHARF_REGISTRY_STORAGE__ACCESS_KEY": "test",
+            "WHARF_REGISTRY_STORAGE__SECRET_KEY": "test",
+            "WHARF_REGISTRY_STORAGE__CREATE_BUCKET": "true",
+            "WHARF_REGISTRY_INDEX__URL": f"https://{net.front}",  # tokens confirmed through the front
+            "SSL_CERT_FILE": str(ca),
+        }
+        registries = []
+        for name in ("registry-a", "registry-b"):
+            registry = RegistryProcess(root=work / name, index_public_key=keys / "token-signing.pub.pem")
+            registry.root.mkdir()
+            stack.callback(registry.stop)
+            registry.start(env=registry_env)
+            registries.append(registry)
+
+        nginx = Nginx(work / "nginx", {
+            "WHARF_HUB_LISTEN": f"{net.front}:443",
+            "WHARF_REGISTRY_LISTEN": f"{net.front}:5000",
+            "WHARF_HUB_A": hubs[0].address, "WHARF_HUB_B": hubs[1].address,
+            "WHARF_REGISTRY_A": f"127.0.0.1:{registries[0].port}",
+            "WHARF_REGISTRY_B": f"127.0.0.1:{registries[1].port}",
+            "WHARF_TLS_CERTIFICATE": str(certificate), "WHARF_TLS_KEY": str(key),
+        })  # fmt: skip
+        stack.callback(nginx.stop)
+        nginx.start((net.front, 443), (net.front, 5000))
+
+        environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", f"https://{net.front}")
+        environment.setenv("WHARF_ENGINE_CA_BUNDLE", str(ca))
+        environment.setenv("DOCKER_CONFIG", str(work / "docker"))
+        engines = []
+        for ns in net.namespaces:
+            engine = netns_engine(ns)
+            stack.callback(engine.cleanup)
+            engine.start()
+            engines.append(engine)
+        seed(str(engines[0].socket), busybox_tar)
+        yield Deployment(net.front, ca, hubs, registries, engines, nginx)
+
+
+def ok(result: subprocess.CompletedProcess[bytes]) -> str:
+    assert result.returncode == 0, (result.stdout.decode()[-2000:], result.stderr.decode()[-2000:])
+    return result.stdout.decode()
+
+
+def build(engine: Engine, context: Path, tag: str, payload: bytes) -> str:
+    context.mkdir()
+    (context / "payload").write_bytes(payload)
+    (context / "Dockerfile").write_text("FROM busybox\nCOPY payload /payload\n")
+    ok(engine.docker("build", "-q", "-t", tag, str(context), timeout=COMMAND_TIMEOUT))
+    return hashlib.sha256(payload).hexdigest()
+
+
+def content(engine: Engine, tag: str) -> tuple[list[str], object, object]:
+    """What an image is, whichever protocol carried it: its layers' diff ids and its command and
+    environment (a v1 pull gives the image another id: its config is rebuilt from the v1 JSON)."""
+    found = engine.json("GET", f"/images/{tag}/json")
+    return found["RootFS"]["Layers"], found["Config"]["Cmd"], found["Config"]["Env"]
+
+
+def kill(process: HubProcess | RegistryProcess) -> None:
+    assert process.proc is not None
+    process.proc.send_signal(signal.SIGKILL)
+    process.proc.wait(10)
+
+
+def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midway(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    first, second = deployment.engines
+    repo = f"{USER}/web"
+    for engine in (first, second):  # each host logs in to the hub through the front
+        login = engine.docker("login", "-u", USER, "--password-stdin", input=PASSWORD.encode() + b"\n")
+        assert "Login Succeeded" in ok(login)
+
+    v1_sum = build(first, tmp_path / "v1", f"{repo}:v1", os.urandom(1 << 20))
+    v2_sum = build(first, tmp_path / "v2", f"{repo}:v2", os.urandom(24 << 20))
+    ok(first.docker("push", f"{repo}:v1", timeout=COMMAND_TIMEOUT))
+
+    hub_a, registry_a = deployment.hubs[0].address, f"127.0.0.1:{deployment.registries[0].port}"
+    served = [tried[-1] for tried in deployment.nginx.upstreams()]
+    assert hub_a in served and registry_a in served, "A held nothing yet: killing it would prove nothing"
+    seen = len(served)
+
+    # the second push: hub A and registry A die once it has begun talking to the registries
+    layer_puts = sum(1 for r in deployment.registries for _ in _layer_puts(r))
+    push = subprocess.Popen([DOCKER, "push", f"{repo}:v2"], env=first.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    killer = threading.Thread(target=_kill_when_uploading, args=(deployment, layer_puts), daemon=True)
+    killer.start()
+    push.communicate(timeout=COMMAND_TIMEOUT)
+    killer.join(30)
+    assert deployment.hubs[0].proc is None and deployment.registries[0].proc is None, "not killed"
+    retried = push.returncode != 0
+    if retried:  # the upload in flight died with registry A: pushing again must complete it
+        ok(first.docker("push", f"{repo}:v2", timeout=COMMAND_TIMEOUT))
+
+    for tag in ("v1", "v2"):  # the other host gets exactly what was pushed, through hub B and registry B
+        ok(second.docker("pull", f"{repo}:{tag}", timeout=COMMAND_TIMEOUT))
+        assert content(second, f"{repo}:{tag}") == content(first, f"{repo}:{tag}")
+    for tag, digest in (("v1", v1_sum), ("v2", v2_sum)):
+        shown = ok(second.docker("run", "--rm", f"{repo}:{tag}", "sha256sum", "/payload"))
+        assert shown.split()[0] == digest
+
+    skipped = [tried for tried in deployment.nginx.upstreams()[seen:] if len(tried) > 1]
+    assert any(t[0] == hub_a for t in skipped) and any(t[0] == registry_a for t in skipped), skipped
+    with deployment.api() as api:  # the surviving hub has both tags and counted both pulls
+        tags = api.get(f"/api/v1/repositories/{repo}/tags").json()["results"]
+        assert {t["name"] for t in tags} >= {"v1", "v2"}
+        detail = api.get(f"/api/v1/repositories/{repo}").json()
+        assert detail["pull_count"] >= 2
+
+
+def _layer_puts(registry: RegistryProcess) -> list[str]:
+    if not registry.log.exists():
+        return []
+    return [
+        line
+        for line in registry.log.read_text(errors="replace").splitlines()
+        if "/layer" in line and "PUT" in line
+    ]
+
+
+def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 60) -> None:
+    """SIGKILL hub A and registry A as soon as the push's first layer request has reached a registry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(len(_layer_puts(r)) for r in deployment.registries) > before:
+            break
+        time.sleep(0.01)
+    for process in (deployment.hubs[0], deployment.registries[0]):
+        kill(process)
+        process.proc = None
