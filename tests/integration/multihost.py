@@ -97,6 +97,7 @@ class NetnsEngine(Engine):
     """An engine whose network is a namespace's: its registry traffic leaves through the veth."""
 
     netns: str = ""
+    timeout: float = 90
 
     def start(self) -> None:
         command = [
@@ -106,7 +107,7 @@ class NetnsEngine(Engine):
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"engine exited: {self.log.read_text()[-2000:]}")
@@ -114,7 +115,7 @@ class NetnsEngine(Engine):
                 if self.request("GET", "/_ping")[0] == 200:
                     return
             time.sleep(0.05)
-        raise RuntimeError("engine did not answer /_ping within 30 s")
+        raise RuntimeError(f"engine did not answer /_ping within {self.timeout:.0f} s")
 
 
 def netns_engine(netns: str) -> NetnsEngine:

@@ -21,15 +21,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from engines import DOCKER, Engine, needs_docker, wait_for
 from multihost import NetnsEngine, Nginx, front_certificate, host_network, netns_engine, verified_context
 from seed import seed
+from wharf_common.bearer import load_or_create_signing_key
+from wharf_common.tokens import load_or_create_private_key, public_key_pem
 from wharf_hub.pgtesting import PostgresCluster, pg_bin
 from wharf_hub.testing import HubProcess
 from wharf_registry.testing import RegistryProcess, free_port
@@ -39,6 +43,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow, needs_docker]
 USER, PASSWORD = "alice", "Wharf-Multi-Host-7"
 MOTO = Path(sys.executable).parent / "moto_server"
 COMMAND_TIMEOUT = 120
+STARTUP = 90  # seconds for a process to answer: six start at once on a busy 2-core machine
 
 
 @dataclass
@@ -94,15 +99,16 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
         net = stack.enter_context(host_network(2))
         ca, certificate, key = front_certificate(work / "tls", net.front)
-        cluster = PostgresCluster().start()
+        pool = stack.enter_context(ThreadPoolExecutor(4))  # processes start side by side: faster
+        cluster = PostgresCluster()
         stack.callback(cluster.stop)
-        database = cluster.database()
-        s3 = moto_server(stack, work / "moto.log")
+        migrated = pool.submit(lambda: cluster.start().database())
+        s3 = pool.submit(moto_server, stack, work / "moto.log")
+        keys = shared_hub_keys(work / "keys")
+        database = migrated.result()
 
         # what every hub host shares: the database, the secret and the key files (copied to
         # each host in production; here one directory both processes read)
-        keys = work / "keys"
-        keys.mkdir()
         hub_env = {
             "WHARF_HUB_SECRET_KEY": secrets.token_hex(32),
             "WHARF_HUB_BUILDER__SECRET": secrets.token_hex(32),
@@ -113,7 +119,7 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "SSL_CERT_FILE": str(ca),  # the hubs read tags from the registries through the front
         }
         hubs = []
-        for name in ("hub-a", "hub-b"):  # A first: it makes the keys that B then reads
+        for name in ("hub-a", "hub-b"):
             hub = HubProcess(
                 work / name,
                 registry_url=f"https://{net.front}:5000",
@@ -121,14 +127,13 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
                 database_url=database,
                 env=hub_env,
             )
+            hub.port = free_port()
             stack.callback(hub.stop)
-            hubs.append(hub.start())
-        hubs[0].create_user(USER, PASSWORD)
-
+            hubs.append(hub)
         registry_env = {
             "WHARF_REGISTRY_STORAGE__DRIVER": "s3",
             "WHARF_REGISTRY_STORAGE__BUCKET": "wharf-layers",
-            "WHARF_REGISTRY_STORAGE__ENDPOINT_URL": s3,
+            "WHARF_REGISTRY_STORAGE__ENDPOINT_URL": s3.result(),
             "WHARF_REGISTRY_STORAGE__REGION": "us-east-1",
             "WHARF_REGISTRY_STORAGE__ACCESS_KEY": "test",
             "WHARF_REGISTRY_STORAGE__SECRET_KEY": "test",
@@ -141,9 +146,7 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             registry = RegistryProcess(root=work / name, index_public_key=keys / "token-signing.pub.pem")
             registry.root.mkdir()
             stack.callback(registry.stop)
-            registry.start(env=registry_env)
             registries.append(registry)
-
         nginx = Nginx(work / "nginx", {
             "WHARF_HUB_LISTEN": f"{net.front}:443",
             "WHARF_REGISTRY_LISTEN": f"{net.front}:5000",
@@ -153,19 +156,34 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "WHARF_TLS_CERTIFICATE": str(certificate), "WHARF_TLS_KEY": str(key),
         })  # fmt: skip
         stack.callback(nginx.stop)
-        nginx.start((net.front, 443), (net.front, 5000))
 
         environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", f"https://{net.front}")
         environment.setenv("WHARF_ENGINE_CA_BUNDLE", str(ca))
         environment.setenv("DOCKER_CONFIG", str(work / "docker"))
-        engines = []
-        for ns in net.namespaces:
-            engine = netns_engine(ns)
+        engines = [netns_engine(ns) for ns in net.namespaces]
+        for engine in engines:
             stack.callback(engine.cleanup)
-            engine.start()
-            engines.append(engine)
+        stack.callback(pool.shutdown, wait=True, cancel_futures=True)  # first out: no start still running
+        starting: list[Future[Any]] = [
+            *(pool.submit(hub.start, STARTUP) for hub in hubs),
+            *(pool.submit(registry.start, registry_env, STARTUP) for registry in registries),
+            *(pool.submit(engine.start) for engine in engines),
+            pool.submit(hubs[0].create_user, USER, PASSWORD),
+            pool.submit(nginx.start, (net.front, 443), (net.front, 5000)),
+        ]
+        for started in starting:
+            started.result(timeout=STARTUP + 30)
         seed(str(engines[0].socket), busybox_tar)
         yield Deployment(net.front, ca, hubs, registries, engines, nginx)
+
+
+def shared_hub_keys(directory: Path) -> Path:
+    """The hubs' token-signing (and v2 bearer) keys, made once for every hub host, and the public
+    half the registries trust."""
+    signing = load_or_create_private_key(directory / "token-signing.pem")
+    (directory / "token-signing.pub.pem").write_bytes(public_key_pem(signing.public_key()))
+    load_or_create_signing_key(directory / "bearer-signing.pem")
+    return directory
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:
