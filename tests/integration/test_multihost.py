@@ -7,7 +7,8 @@ of them (``deploy/nginx/wharf.conf.template``, as operators run it), and two eng
 a network namespace of its own that reaches the front only over a veth and a bridge, trusting
 the front's CA. Engine 1 logs in and pushes; hub A and registry A are SIGKILLed while its
 second push runs; engine 2 pulls everything through the front and gets the same images, and
-the surviving hub shows both tags and the pulls.
+the surviving hub shows both tags and the pulls. Then an automated build, run by a builder
+worker on the second host, is pushed through the front and pulled and run on the first.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import buildstack
 import httpx
 import pytest
 from engines import DOCKER, Engine, needs_docker, wait_for
 from multihost import NetnsEngine, Nginx, front_certificate, host_network, netns_engine, verified_context
 from seed import seed
+from wharf_builder.testing import RedisServer
 from wharf_common.bearer import load_or_create_signing_key
 from wharf_common.tokens import load_or_create_private_key, public_key_pem
 from wharf_hub.pgtesting import PostgresCluster, pg_bin
@@ -54,13 +57,15 @@ class Deployment:
     registries: list[RegistryProcess]
     engines: list[NetnsEngine]
     nginx: Nginx
+    builder_secret: str
 
     @property
     def hub_url(self) -> str:
         return f"https://{self.front}"
 
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.hub_url, verify=verified_context(self.ca), timeout=20)
+    def api(self, auth: tuple[str, str] | None = None) -> httpx.Client:
+        context = verified_context(self.ca)
+        return httpx.Client(base_url=self.hub_url, verify=context, auth=auth, timeout=20)
 
 
 def moto_server(stack: ExitStack, log: Path) -> str:
@@ -90,7 +95,9 @@ def moto_server(stack: ExitStack, log: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(
+    busybox_tar: Path, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     if os.geteuid() != 0:
         pytest.skip("network namespaces and engines need root")
     if pg_bin() is None or not MOTO.exists():
@@ -109,9 +116,11 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
         # what every hub host shares: the database, the secret and the key files (copied to
         # each host in production; here one directory both processes read)
+        builder_secret = secrets.token_hex(32)
         hub_env = {
             "WHARF_HUB_SECRET_KEY": secrets.token_hex(32),
-            "WHARF_HUB_BUILDER__SECRET": secrets.token_hex(32),
+            "WHARF_HUB_BUILDER__SECRET": builder_secret,
+            "WHARF_HUB_BUILDER__BROKER_URL": redis_server.url,
             "WHARF_HUB_SIGNING_KEY": str(keys / "token-signing.pem"),
             "WHARF_HUB_BEARER_KEY": str(keys / "bearer-signing.pem"),
             "WHARF_HUB_PUBLIC_URL": f"https://{net.front}",
@@ -173,8 +182,9 @@ def deployment(busybox_tar: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         ]
         for started in starting:
             started.result(timeout=STARTUP + 30)
-        seed(str(engines[0].socket), busybox_tar)
-        yield Deployment(net.front, ca, hubs, registries, engines, nginx)
+        for engine in engines:
+            seed(str(engine.socket), busybox_tar)
+        yield Deployment(net.front, ca, hubs, registries, engines, nginx, builder_secret)
 
 
 def shared_hub_keys(directory: Path) -> Path:
@@ -279,3 +289,65 @@ def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 6
     for process in (deployment.hubs[0], deployment.registries[0]):
         kill(process)
         process.proc = None
+
+
+def test_a_builder_on_one_host_builds_and_pushes_what_the_other_host_pulls(
+    deployment: Deployment, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """An automated build, queued by whichever hub the trigger reaches, built by a worker on the
+    second engine's host and pushed through the front; the first host pulls and runs it."""
+    first, second = deployment.engines
+    source = git_source(tmp_path)
+    env = {
+        "WHARF_BUILDER_BROKER_URL": redis_server.url,
+        "WHARF_BUILDER_ENGINE_HOST": second.host,
+        "WHARF_BUILDER_HUB_URL": deployment.hub_url,
+        "WHARF_BUILDER_HUB_SECRET": deployment.builder_secret,
+        "WHARF_BUILDER_BUILD_TIMEOUT": "120",
+        "SSL_CERT_FILE": str(deployment.ca),
+    }
+    with buildstack.workers(env), deployment.api(auth=(USER, PASSWORD)) as api:
+        created = api.post("/api/v1/repositories", json={"namespace": USER, "name": "auto"})
+        assert created.status_code == 201, created.text
+        rules = [{"source_type": "branch", "source_name": "main", "tag_template": "latest"}]
+        autobuild = api.put(f"/api/v1/repositories/{USER}/auto/autobuild",
+                            json={"source_url": str(source), "rules": rules})  # fmt: skip
+        assert autobuild.status_code == 200, autobuild.text
+        sha = git("-C", str(source), "rev-parse", "main")
+        trigger = api.post(
+            autobuild.json()["trigger_url"],
+            json={"source_type": "Branch", "source_name": "main", "commit": sha},
+        )
+        assert trigger.status_code == 202, trigger.text
+        [build_id] = trigger.json()["builds"]
+
+        def final() -> dict[str, Any] | None:
+            build: dict[str, Any] = api.get(f"/api/v1/repositories/{USER}/auto/builds/{build_id}").json()
+            return build if build["status"] in ("success", "failed", "cancelled") else None
+
+        build = wait_for(final, timeout=180, interval=0.5)
+    assert build["status"] == "success", build["log"]
+    assert build["commit_sha"] == sha
+    ok(first.docker("pull", f"{USER}/auto:latest", timeout=COMMAND_TIMEOUT))
+    assert ok(first.docker("run", "--rm", f"{USER}/auto:latest")) == "built on another host\n"
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=30)
+    return done.stdout.strip()
+
+
+def git_source(root: Path) -> Path:
+    """A bare repository whose ``main`` has a Dockerfile with a step that runs a container."""
+    bare, work = root / "auto.git", root / "work"
+    git("init", "-q", "--bare", "-b", "main", str(bare))
+    git("init", "-q", "-b", "main", str(work))
+    (work / "Dockerfile").write_text(
+        'FROM busybox\nCOPY greeting.txt /greeting.txt\nRUN cat /greeting.txt\nCMD ["cat", "/greeting.txt"]\n'
+    )
+    (work / "greeting.txt").write_text("built on another host\n")
+    git("-C", str(work), "add", "-A")
+    git("-C", str(work), "-c", "user.name=Alice", "-c", "user.email=alice@example.test", "commit", "-q",
+        "-m", "first version")  # fmt: skip
+    git("-C", str(work), "push", "-q", str(bare), "main")
+    return bare
