@@ -69,14 +69,14 @@ def host_network(count: int = 2) -> Iterator[HostNetwork]:
     tag = secrets.token_hex(3)
     subnet = free_subnet()
     hosts = list(subnet.hosts())
-    bridge = f"whmh{tag}"
+    bridge = f"whtm{tag}"  # "wht…": the names the host-is-clean test looks for
     namespaces = tuple(f"wharf-mh-{tag}-{i}" for i in range(count))
     try:
         ip("link", "add", bridge, "type", "bridge")
         ip("addr", "add", f"{hosts[0]}/24", "dev", bridge)
         ip("link", "set", bridge, "up")
         for i, ns in enumerate(namespaces):
-            outside, inside = f"whmh{tag}h{i}", f"whmh{tag}n{i}"
+            outside, inside = f"whtm{tag}h{i}", f"whtm{tag}n{i}"
             ip("netns", "add", ns)
             ip("link", "add", outside, "type", "veth", "peer", "name", inside)
             ip("link", "set", outside, "master", bridge, "up")
@@ -87,7 +87,7 @@ def host_network(count: int = 2) -> Iterator[HostNetwork]:
         yield HostNetwork(bridge, str(hosts[0]), namespaces, tuple(str(h) for h in hosts[1 : count + 1]))
     finally:
         for i, ns in enumerate(namespaces):
-            ip("link", "del", f"whmh{tag}h{i}", check=False)  # takes its peer with it
+            ip("link", "del", f"whtm{tag}h{i}", check=False)  # takes its peer with it
             ip("netns", "del", ns, check=False)
         ip("link", "del", bridge, check=False)
 
