@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,8 +31,18 @@ from typing import Any
 import buildstack
 import httpx
 import pytest
-from engines import DOCKER, Engine, needs_docker, wait_for
-from multihost import NetnsEngine, Nginx, front_certificate, host_network, netns_engine, verified_context
+import yaml  # type: ignore[import-untyped]
+from engines import DOCKER, REPO, Engine, needs_docker, wait_for
+from multihost import (
+    PLACEHOLDER,
+    TEMPLATE,
+    NetnsEngine,
+    Nginx,
+    front_certificate,
+    host_network,
+    netns_engine,
+    verified_context,
+)
 from seed import seed
 from wharf_builder.testing import RedisServer
 from wharf_common.bearer import load_or_create_signing_key
@@ -41,7 +51,14 @@ from wharf_hub.pgtesting import PostgresCluster, pg_bin
 from wharf_hub.testing import HubProcess
 from wharf_registry.testing import RegistryProcess, free_port
 
-pytestmark = [pytest.mark.root, pytest.mark.slow, needs_docker]
+HEAVY = (pytest.mark.root, pytest.mark.slow, needs_docker)  # the deployment's tests
+
+
+def heavy(test: Callable[..., None]) -> Callable[..., None]:
+    for mark in HEAVY:
+        test = mark(test)
+    return test
+
 
 USER, PASSWORD = "alice", "Wharf-Multi-Host-7"
 MOTO = Path(sys.executable).parent / "moto_server"
@@ -222,6 +239,7 @@ def kill(process: HubProcess | RegistryProcess) -> None:
     process.proc.wait(10)
 
 
+@heavy
 def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midway(
     deployment: Deployment, tmp_path: Path
 ) -> None:
@@ -291,6 +309,7 @@ def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 6
         process.proc = None
 
 
+@heavy
 def test_a_builder_on_one_host_builds_and_pushes_what_the_other_host_pulls(
     deployment: Deployment, redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -351,3 +370,22 @@ def git_source(root: Path) -> Path:
         "-m", "first version")  # fmt: skip
     git("-C", str(work), "push", "-q", str(bare), "main")
     return bare
+
+
+def test_docker_compose_describes_the_same_shape() -> None:
+    """The operators' compose file runs the template the test runs, with every placeholder
+    given, and its hubs and registries share what the test's share."""
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    front = services["front"]
+    assert any(str(TEMPLATE.relative_to(REPO)) in volume for volume in front["volumes"])
+    assert set(PLACEHOLDER.findall(TEMPLATE.read_text())) <= set(front["environment"])
+    hubs, registries = (
+        [services[n] for n in ("hub-a", "hub-b")],
+        [services[n] for n in ("registry-a", "registry-b")],
+    )
+    assert hubs[0]["environment"] == hubs[1]["environment"]
+    shared = {"WHARF_HUB_DATABASE_URL", "WHARF_HUB_SECRET_KEY", "WHARF_HUB_BUILDER__SECRET",
+              "WHARF_HUB_SIGNING_KEY", "WHARF_HUB_BEARER_KEY", "WHARF_HUB_PUBLIC_URL"}  # fmt: skip
+    assert shared <= set(hubs[0]["environment"])
+    assert registries[0] == registries[1]
+    assert registries[0]["environment"]["WHARF_REGISTRY_STORAGE__DRIVER"] == "s3"
