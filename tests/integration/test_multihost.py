@@ -17,6 +17,7 @@ import hashlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -68,7 +69,7 @@ STARTUP = 90  # seconds for a process to answer: six start at once on a busy 2-c
 
 @dataclass
 class Deployment:
-    front: str  # the front's address on the hosts' network
+    front: str  # the hub's address at the front (the registry's is on another port)
     ca: Path
     hubs: list[HubProcess]
     registries: list[RegistryProcess]
@@ -129,6 +130,8 @@ def deployment(
         migrated = pool.submit(lambda: cluster.start().database())
         s3 = pool.submit(moto_server, stack, work / "moto.log")
         keys = shared_hub_keys(work / "keys")
+        hub_port, registry_port = free_ports_on(net.front, 2)  # 443 and 5000 in production
+        front_hub, front_registry = f"{net.front}:{hub_port}", f"{net.front}:{registry_port}"
         database = migrated.result()
 
         # what every hub host shares: the database, the secret and the key files (copied to
@@ -140,7 +143,7 @@ def deployment(
             "WHARF_HUB_BUILDER__BROKER_URL": redis_server.url,
             "WHARF_HUB_SIGNING_KEY": str(keys / "token-signing.pem"),
             "WHARF_HUB_BEARER_KEY": str(keys / "bearer-signing.pem"),
-            "WHARF_HUB_PUBLIC_URL": f"https://{net.front}",
+            "WHARF_HUB_PUBLIC_URL": f"https://{front_hub}",
             "WHARF_HUB_TRUSTED_PROXIES": '["127.0.0.1/32"]',
             "SSL_CERT_FILE": str(ca),  # the hubs read tags from the registries through the front
         }
@@ -148,8 +151,8 @@ def deployment(
         for name in ("hub-a", "hub-b"):
             hub = HubProcess(
                 work / name,
-                registry_url=f"https://{net.front}:5000",
-                registry_endpoint=f"{net.front}:5000",
+                registry_url=f"https://{front_registry}",
+                registry_endpoint=front_registry,
                 database_url=database,
                 env=hub_env,
             )
@@ -164,7 +167,7 @@ def deployment(
             "WHARF_REGISTRY_STORAGE__ACCESS_KEY": "test",
             "WHARF_REGISTRY_STORAGE__SECRET_KEY": "test",
             "WHARF_REGISTRY_STORAGE__CREATE_BUCKET": "true",
-            "WHARF_REGISTRY_INDEX__URL": f"https://{net.front}",  # tokens confirmed through the front
+            "WHARF_REGISTRY_INDEX__URL": f"https://{front_hub}",  # tokens confirmed through the front
             "SSL_CERT_FILE": str(ca),
         }
         registries = []
@@ -174,8 +177,8 @@ def deployment(
             stack.callback(registry.stop)
             registries.append(registry)
         nginx = Nginx(work / "nginx", {
-            "WHARF_HUB_LISTEN": f"{net.front}:443",
-            "WHARF_REGISTRY_LISTEN": f"{net.front}:5000",
+            "WHARF_HUB_LISTEN": front_hub,
+            "WHARF_REGISTRY_LISTEN": front_registry,
             "WHARF_HUB_A": hubs[0].address, "WHARF_HUB_B": hubs[1].address,
             "WHARF_REGISTRY_A": f"127.0.0.1:{registries[0].port}",
             "WHARF_REGISTRY_B": f"127.0.0.1:{registries[1].port}",
@@ -183,7 +186,7 @@ def deployment(
         })  # fmt: skip
         stack.callback(nginx.stop)
 
-        environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", f"https://{net.front}")
+        environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", f"https://{front_hub}")
         environment.setenv("WHARF_ENGINE_CA_BUNDLE", str(ca))
         environment.setenv("DOCKER_CONFIG", str(work / "docker"))
         engines = [netns_engine(ns) for ns in net.namespaces]
@@ -195,13 +198,22 @@ def deployment(
             *(pool.submit(registry.start, registry_env, STARTUP) for registry in registries),
             *(pool.submit(engine.start) for engine in engines),
             pool.submit(hubs[0].create_user, USER, PASSWORD),
-            pool.submit(nginx.start, (net.front, 443), (net.front, 5000)),
+            pool.submit(nginx.start, (net.front, hub_port), (net.front, registry_port)),
         ]
         for started in starting:
             started.result(timeout=STARTUP + 30)
         for engine in engines:
             seed(str(engine.socket), busybox_tar)
-        yield Deployment(net.front, ca, hubs, registries, engines, nginx, builder_secret)
+        yield Deployment(front_hub, ca, hubs, registries, engines, nginx, builder_secret)
+
+
+def free_ports_on(address: str, count: int) -> list[int]:
+    """``count`` distinct ports free on ``address`` a moment ago (held together while chosen)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind((address, 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def shared_hub_keys(directory: Path) -> Path:
