@@ -5,9 +5,10 @@ server), hub A and hub B (separate processes, separate data roots, one database,
 keys and secret), registry A and registry B (S3 storage, index mode), nginx with TLS in front
 of them (``deploy/nginx/wharf.conf.template``, as operators run it), and two engines, each in
 a network namespace of its own that reaches the front only over a veth and a bridge, trusting
-the front's CA. Engine 1 logs in and pushes; hub A and registry A are SIGKILLed while its
-second push runs; engine 2 pulls everything through the front and gets the same images, and
-the surviving hub shows both tags and the pulls. Then an automated build, run by a builder
+the front's CA. Engine 1 logs in and pushes; during its second push, hub A and the registry
+receiving the new layer are SIGKILLed in the middle of the upload (the push fails; pushing
+again completes it); engine 2 pulls everything through the front and gets the same images,
+and the surviving hub shows both tags and the pulls. Then an automated build, run by a builder
 worker on the second host, is pushed through the front and pulled and run on the first.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -76,6 +78,7 @@ class Deployment:
     engines: list[NetnsEngine]
     nginx: Nginx
     builder_secret: str
+    killed_registry: int = -1  # which registry the second push's layer upload was cut off from
 
     @property
     def hub_url(self) -> str:
@@ -265,12 +268,13 @@ def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midwa
     v2_sum = build(first, tmp_path / "v2", f"{repo}:v2", os.urandom(24 << 20))
     ok(first.docker("push", f"{repo}:v1", timeout=COMMAND_TIMEOUT))
 
-    hub_a, registry_a = deployment.hubs[0].address, f"127.0.0.1:{deployment.registries[0].port}"
+    hub_a = deployment.hubs[0].address
+    registries = [f"127.0.0.1:{r.port}" for r in deployment.registries]
     served = [tried[-1] for tried in deployment.nginx.upstreams()]
-    assert hub_a in served and registry_a in served, "A held nothing yet: killing it would prove nothing"
+    assert hub_a in served and set(registries) <= set(served), "killing one would prove nothing"
     seen = len(served)
 
-    # the second push: hub A and registry A die once it has begun talking to the registries
+    # the second push: hub A and the registry that receives its new layer die during the upload
     layer_puts = sum(1 for r in deployment.registries for _ in _layer_puts(r))
     push = subprocess.Popen([DOCKER, "push", f"{repo}:v2"], env=first.env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
@@ -278,9 +282,9 @@ def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midwa
     killer.start()
     push.communicate(timeout=COMMAND_TIMEOUT)
     killer.join(30)
-    assert deployment.hubs[0].proc is None and deployment.registries[0].proc is None, "not killed"
-    retried = push.returncode != 0
-    if retried:  # the upload in flight died with registry A: pushing again must complete it
+    killed = deployment.killed_registry
+    assert deployment.hubs[0].proc is None and deployment.registries[killed].proc is None, "not killed"
+    if push.returncode != 0:  # the upload died with its registry: pushing again completes it
         ok(first.docker("push", f"{repo}:v2", timeout=COMMAND_TIMEOUT))
 
     for tag in ("v1", "v2"):  # the other host gets exactly what was pushed, through hub B and registry B
@@ -290,8 +294,11 @@ def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midwa
         shown = ok(second.docker("run", "--rm", f"{repo}:{tag}", "sha256sum", "/payload"))
         assert shown.split()[0] == digest
 
-    skipped = [tried for tried in deployment.nginx.upstreams()[seen:] if len(tried) > 1]
-    assert any(t[0] == hub_a for t in skipped) and any(t[0] == registry_a for t in skipped), skipped
+    # the front found the dead ones (the cut-off upload; a request it then passed to the other) and
+    # left them alone
+    after = deployment.nginx.upstreams()[seen:]
+    assert any(t[0] == hub_a and len(t) > 1 for t in after), after
+    assert any(t[0] == registries[killed] for t in after), after
     with deployment.api() as api:  # the surviving hub has both tags and counted both pulls
         tags = api.get(f"/api/v1/repositories/{repo}/tags").json()["results"]
         assert {t["name"] for t in tags} >= {"v1", "v2"}
@@ -310,15 +317,31 @@ def _layer_puts(registry: RegistryProcess) -> list[str]:
 
 
 def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 60) -> None:
-    """SIGKILL hub A and registry A as soon as the push's first layer request has reached a registry."""
+    """SIGKILL hub A, and the registry that receives the push's new layer while it reads it (once
+    it has read 4 MiB of it); registry A once a layer is stored if none was seen reading."""
+    ports = [r.port for r in deployment.registries]
+    start = [_bytes_received(port) for port in ports]
+    victim = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        reading = [i for i, port in enumerate(ports) if _bytes_received(port) - start[i] > 4 << 20]
+        if reading:
+            victim = reading[0]
+            break
         if sum(len(_layer_puts(r)) for r in deployment.registries) > before:
             break
-        time.sleep(0.01)
-    for process in (deployment.hubs[0], deployment.registries[0]):
+        time.sleep(0.002)
+    deployment.killed_registry = victim
+    for process in (deployment.hubs[0], deployment.registries[victim]):
         kill(process)
         process.proc = None
+
+
+def _bytes_received(port: int) -> int:
+    """What the connections to a loopback port have received (``ss``'s TCP info)."""
+    listed = subprocess.run(["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
+                            capture_output=True, text=True, timeout=10, check=False).stdout  # fmt: skip
+    return sum(int(m) for m in re.findall(r"bytes_received:(\d+)", listed))
 
 
 @heavy
