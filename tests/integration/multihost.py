@@ -7,7 +7,8 @@ machine that reaches the front over the network. :class:`NetnsEngine` runs an en
 one of them (only its network: its mounts stay in the host's mount namespace, so the usual
 cleanup finds them). :class:`Nginx` runs Debian's nginx as a test process with its own
 prefix, pid and logs, and its ``http`` block is ``deploy/nginx/wharf.conf.template``, the
-operators' file, with the test's addresses filled in. Everything is removed on the way out,
+operators' file, with the test's addresses filled in. Also: moto's S3 server, the keys every
+hub host shares, ports free on the front's address. Everything is removed on the way out,
 whatever happened.
 """
 
@@ -22,17 +23,23 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from engines import REPO, VENV_BIN, Engine, make_engine
+import httpx
+from engines import REPO, VENV_BIN, Engine, make_engine, wait_for
+from wharf_common.bearer import load_or_create_signing_key
+from wharf_common.tokens import load_or_create_private_key, public_key_pem
 from wharf_engine import certs
+from wharf_registry.testing import free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = REPO / "deploy" / "nginx" / "wharf.conf.template"
+MOTO = Path(sys.executable).parent / "moto_server"
 PLACEHOLDER = re.compile(r"\$\{(WHARF_[A-Z_]+)\}")
 
 
@@ -231,6 +238,57 @@ http {{
         self.proc = None
 
 
+def moto_server(stack: ExitStack, log: Path) -> str:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    stack.callback(stop)
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(endpoint + "/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 30)
+    return endpoint
+
+
+def free_ports_on(address: str, count: int) -> list[int]:
+    """``count`` distinct ports free on ``address`` a moment ago (held together while chosen)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind((address, 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+
+
+def shared_hub_keys(directory: Path) -> Path:
+    """The hubs' token-signing (and v2 bearer) keys, made once for every hub host, and the public
+    half the registries trust."""
+    signing = load_or_create_private_key(directory / "token-signing.pem")
+    (directory / "token-signing.pub.pem").write_bytes(public_key_pem(signing.public_key()))
+    load_or_create_signing_key(directory / "bearer-signing.pem")
+    return directory
+
+
+def bytes_received(port: int) -> int:
+    """What the connections to a loopback port have received (``ss``'s TCP info)."""
+    listed = subprocess.run(["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
+                            capture_output=True, text=True, timeout=10, check=False).stdout  # fmt: skip
+    return sum(int(m) for m in re.findall(r"bytes_received:(\d+)", listed))
+
+
 def verified_context(ca: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca))
 
@@ -239,9 +297,13 @@ __all__ = [
     "HostNetwork",
     "NetnsEngine",
     "Nginx",
+    "bytes_received",
+    "free_ports_on",
     "front_certificate",
     "host_network",
+    "moto_server",
     "netns_engine",
     "render",
+    "shared_hub_keys",
     "verified_context",
 ]

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,19 +34,22 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 from engines import DOCKER, REPO, Engine, needs_docker, wait_for
 from multihost import (
+    MOTO,
     PLACEHOLDER,
     TEMPLATE,
     NetnsEngine,
     Nginx,
+    bytes_received,
+    free_ports_on,
     front_certificate,
     host_network,
+    moto_server,
     netns_engine,
+    shared_hub_keys,
     verified_context,
 )
 from seed import seed
 from wharf_builder.testing import RedisServer
-from wharf_common.bearer import load_or_create_signing_key
-from wharf_common.tokens import load_or_create_private_key, public_key_pem
 from wharf_hub.pgtesting import PostgresCluster, pg_bin
 from wharf_hub.testing import HubProcess
 from wharf_registry.testing import RegistryProcess, free_port
@@ -64,7 +64,6 @@ def heavy(test: Callable[..., None]) -> Callable[..., None]:
 
 
 USER, PASSWORD = "alice", "Wharf-Multi-Host-7"
-MOTO = Path(sys.executable).parent / "moto_server"
 COMMAND_TIMEOUT = 120
 STARTUP = 90  # seconds for a process to answer: six start at once on a busy 2-core machine
 
@@ -87,32 +86,6 @@ class Deployment:
     def api(self, auth: tuple[str, str] | None = None) -> httpx.Client:
         context = verified_context(self.ca)
         return httpx.Client(base_url=self.hub_url, verify=context, auth=auth, timeout=20)
-
-
-def moto_server(stack: ExitStack, log: Path) -> str:
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    stack.callback(stop)
-    endpoint = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(endpoint + "/", timeout=1).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, 30)
-    return endpoint
 
 
 @pytest.fixture(scope="module")
@@ -210,24 +183,6 @@ def deployment(
         yield Deployment(front_hub, ca, hubs, registries, engines, nginx, builder_secret)
 
 
-def free_ports_on(address: str, count: int) -> list[int]:
-    """``count`` distinct ports free on ``address`` a moment ago (held together while chosen)."""
-    with ExitStack() as held:
-        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind((address, 0))
-        return [int(s.getsockname()[1]) for s in sockets]
-
-
-def shared_hub_keys(directory: Path) -> Path:
-    """The hubs' token-signing (and v2 bearer) keys, made once for every hub host, and the public
-    half the registries trust."""
-    signing = load_or_create_private_key(directory / "token-signing.pem")
-    (directory / "token-signing.pub.pem").write_bytes(public_key_pem(signing.public_key()))
-    load_or_create_signing_key(directory / "bearer-signing.pem")
-    return directory
-
-
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:
     assert result.returncode == 0, (result.stdout.decode()[-2000:], result.stderr.decode()[-2000:])
     return result.stdout.decode()
@@ -320,11 +275,11 @@ def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 6
     """SIGKILL hub A, and the registry that receives the push's new layer while it reads it (once
     it has read 4 MiB of it); registry A once a layer is stored if none was seen reading."""
     ports = [r.port for r in deployment.registries]
-    start = [_bytes_received(port) for port in ports]
+    start = [bytes_received(port) for port in ports]
     victim = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        reading = [i for i, port in enumerate(ports) if _bytes_received(port) - start[i] > 4 << 20]
+        reading = [i for i, port in enumerate(ports) if bytes_received(port) - start[i] > 4 << 20]
         if reading:
             victim = reading[0]
             break
@@ -335,13 +290,6 @@ def _kill_when_uploading(deployment: Deployment, before: int, timeout: float = 6
     for process in (deployment.hubs[0], deployment.registries[victim]):
         kill(process)
         process.proc = None
-
-
-def _bytes_received(port: int) -> int:
-    """What the connections to a loopback port have received (``ss``'s TCP info)."""
-    listed = subprocess.run(["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
-                            capture_output=True, text=True, timeout=10, check=False).stdout  # fmt: skip
-    return sum(int(m) for m in re.findall(r"bytes_received:(\d+)", listed))
 
 
 @heavy
