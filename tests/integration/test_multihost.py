@@ -35,6 +35,7 @@ import yaml  # type: ignore[import-untyped]
 from engines import DOCKER, REPO, Engine, needs_docker, wait_for
 from multihost import (
     MOTO,
+    NGINX,
     PLACEHOLDER,
     TEMPLATE,
     NetnsEngine,
@@ -94,8 +95,8 @@ def deployment(
 ) -> Iterator[Deployment]:
     if os.geteuid() != 0:
         pytest.skip("network namespaces and engines need root")
-    if pg_bin() is None or not MOTO.exists():
-        pytest.skip("needs PostgreSQL's binaries and moto_server (moto[server])")
+    if pg_bin() is None or not MOTO.exists() or not Path(NGINX).exists():
+        pytest.skip("needs PostgreSQL's binaries, moto_server (moto[server]) and nginx (make setup)")
     work = tmp_path_factory.mktemp("multihost")
     with ExitStack() as stack, pytest.MonkeyPatch.context() as environment:
         net = stack.enter_context(host_network(2))
