@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry
+APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry nginx
+# nginx: the multi-host test runs its own (the package's service, started by the install, is disabled)
 BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
@@ -20,6 +21,9 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		case " $$missing " in *" nginx "*) \
+			command -v systemctl >/dev/null 2>&1 && systemctl disable --now nginx >/dev/null 2>&1 || true;; \
+		esac; \
 	fi
 
 venv: $(VENV)/.synced
@@ -97,6 +101,9 @@ bench-packages:
 	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		case " $$missing " in *" nginx "*) \
+			command -v systemctl >/dev/null 2>&1 && systemctl disable --now nginx >/dev/null 2>&1 || true;; \
+		esac; \
 	fi
 
 bench: setup bench-packages
