@@ -1,4 +1,4 @@
-"""The container record and its state, persisted as JSON beside the container's files."""
+"""The container record, persisted as JSON beside the container's files; its state is ``state.State``."""
 
 from __future__ import annotations
 
@@ -6,52 +6,14 @@ import asyncio
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from wharf_engine.images.store import write_atomic
 
+from .state import ZERO_TIME, State, now_rfc3339
+
 Stdio = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(slots=True)
-class State:
-    """Docker's ``State``: status is one of created, running, paused, restarting, removing, exited, dead."""
-
-    status: str = "created"
-    pid: int = 0
-    exit_code: int = 0
-    error: str = ""
-    oom_killed: bool = False
-    started_at: str = ZERO_TIME
-    finished_at: str = ZERO_TIME
-    health: dict[str, Any] | None = None  # Docker's State.Health, with a healthcheck
-
-    @property
-    def running(self) -> bool:
-        return self.status in ("running", "paused")
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "Status": self.status,
-            "Running": self.running,
-            "Paused": self.status == "paused",
-            "Restarting": self.status == "restarting",
-            "OOMKilled": self.oom_killed,
-            "Dead": self.status == "dead",
-            "Pid": self.pid,
-            "ExitCode": self.exit_code,
-            "Error": self.error,
-            "StartedAt": self.started_at,
-            "FinishedAt": self.finished_at,
-            **({"Health": self.health} if self.health is not None else {}),
-        }
 
 
 @dataclass(slots=True)
@@ -95,14 +57,14 @@ class Container:
 
     def to_json(self) -> bytes:
         data = {name: getattr(self, name) for name in _PERSISTED}
-        data["state"] = {name: getattr(self.state, name) for name in _STATE_FIELDS}
+        data["state"] = self.state.to_dict()
         # compact: json's C encoder (with indent it falls back to the pure-Python one)
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes, directory: Path) -> Container:
         data = json.loads(raw)
-        state = State(**data.pop("state"))
+        state = State.from_dict(data.pop("state"))
         return cls(**data, state=state, dir=directory)
 
     def save(self) -> None:
@@ -110,9 +72,10 @@ class Container:
 
 
 # what container.json holds (computed once: dataclasses.fields and asdict cost more than the dump)
-_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(State))
 _PERSISTED = tuple(
     f.name
     for f in dataclasses.fields(Container)
     if f.name not in ("changed", "pending_attach", "lock", "dir", "state")
 )
+
+__all__ = ["ZERO_TIME", "Container", "State", "Stdio", "now_rfc3339"]

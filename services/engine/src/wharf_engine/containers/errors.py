@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wharf_common.errors import Conflict, InvalidArgument, NotFound
+from wharf_common.errors import Conflict, InvalidArgument, NotFound, SystemFault
 
 
 class NoSuchContainer(NotFound):
@@ -35,3 +35,12 @@ class ContainerNotRunning(Conflict):
 class InvalidName(InvalidArgument):
     def __init__(self, name: str) -> None:
         super().__init__(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+
+
+class InvalidStateTransition(SystemFault):
+    """A status change ``containers/state.py:TRANSITIONS`` does not declare: an engine bug."""
+
+    def __init__(self, status: str, event: str) -> None:
+        super().__init__(f"internal error: a {status} container cannot take the change {event!r}")
+        self.from_status = status
+        self.event = event

@@ -48,8 +48,9 @@ class HealthMonitors:
         probe = health.probe(container.config.get("Healthcheck"), container.config.get("Shell"))
         if probe is None:
             return
-        container.state.health = {**(container.state.health or health.starting()), "Status": health.STARTING,
-                                  "FailingStreak": 0}  # fmt: skip
+        container.state.set_health(
+            {**(container.state.health or health.starting()), "Status": health.STARTING, "FailingStreak": 0}
+        )
         container.save()
         task = asyncio.get_running_loop().create_task(
             self._monitor(container, probe), context=contextvars.Context()

@@ -56,6 +56,8 @@ def status_text(container: Container) -> str:
         return f"Restarting ({state.exit_code}) {ago} ago"
     if state.status == "removing":
         return "Removal In Progress"
+    if state.status == "dead":
+        return "Dead"
     if state.status == "exited" and state.finished_at != ZERO_TIME:
         ago = human_duration(time.time() - parse_time(state.finished_at))
         return f"Exited ({state.exit_code}) {ago} ago"

@@ -70,7 +70,7 @@ async def container_pause(daemon: Daemon, ref: str) -> None:
         if container.state.status != "running":
             raise ContainerNotRunning(container.id)
         await daemon.runtime.pause(container.id)
-        container.state.status = "paused"
+        container.state.set_paused()
         container.save()
     container.notify()
     daemon.container_event(container, "pause")
@@ -82,7 +82,7 @@ async def container_unpause(daemon: Daemon, ref: str) -> None:
         if container.state.status != "paused":
             raise Conflict(f"Container {container.id} is not paused")
         await daemon.runtime.resume(container.id)
-        container.state.status = "running"
+        container.state.set_unpaused()
         container.save()
     container.notify()
     daemon.container_event(container, "unpause")

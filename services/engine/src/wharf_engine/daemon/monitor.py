@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from wharf_engine.containers.container import Container, now_rfc3339
+from wharf_engine.containers.container import Container
 from wharf_engine.runtime.monitor import read_exit_file
 
 from . import network, restart
@@ -32,17 +32,11 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
         log.error("container.runtime_delete_failed", container_id=container.id, error=str(exc))
     await network.detach(daemon, container)
     unmount_rootfs(container)
-    container.state.status = "exited"
-    container.state.pid = 0
     container.shim_pid = 0
     if status is None:
-        container.state.exit_code = 255
-        container.state.error = "shim exited without an exit status"
-        container.state.finished_at = now_rfc3339()
+        container.state.set_stopped(255, error="shim exited without an exit status")
     else:
-        container.state.exit_code = status.exit_code
-        container.state.oom_killed = status.oom_killed
-        container.state.finished_at = status.finished_at or now_rfc3339()
+        container.state.set_stopped(status.exit_code, status.finished_at, oom_killed=status.oom_killed)
     container.save()
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
     daemon.container_event(container, "die", exitCode=str(container.state.exit_code))

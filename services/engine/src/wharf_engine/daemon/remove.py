@@ -6,10 +6,11 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from wharf_common.errors import InvalidArgument, NotFound
+from wharf_common.errors import InvalidArgument, NotFound, SystemFault
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerRunning
+from wharf_engine.containers.state import RESTARTING
 
 from . import endpoints
 from .inspect import dir_size
@@ -33,7 +34,8 @@ async def container_remove(daemon: Daemon, ref: str, *, force: bool, volumes: bo
                     "stop the container before removing or force remove"
                 )
             await send_signal(daemon, container, signal.SIGKILL)
-            await wait_stopped(container, 30)
+            if not await wait_stopped(container, 30):
+                raise SystemFault(f"could not kill running container {container.id}, cannot remove")
         await remove_stopped(daemon, container)
         if volumes:
             remove_anonymous(daemon, container)
@@ -64,9 +66,11 @@ async def container_prune(daemon: Daemon) -> dict[str, Any]:
     """Every stopped container goes (``docker container prune``)."""
     deleted, reclaimed = [], 0
     for container in daemon.containers.all():
-        if container.state.running or container.state.status == "restarting":
+        if container.state.running or container.state.status == RESTARTING:
             continue
         async with container.lock:
+            if container.state.running or container.state.status == RESTARTING:  # started meanwhile
+                continue
             reclaimed += dir_size(container.dir / "fs" / "upper")
             await remove_stopped(daemon, container)
         deleted.append(container.id)
@@ -82,10 +86,17 @@ async def auto_remove(daemon: Daemon, container: Container) -> None:
 async def remove_stopped(daemon: Daemon, container: Container) -> None:
     if container.id not in daemon.containers.by_id:
         return
-    container.state.status = "removing"
-    if (daemon.runtime.root / container.id).exists():
-        await daemon.runtime.delete(container.id, force=True)
-    unmount_rootfs(container)
+    container.state.set_removal_in_progress()
+    try:
+        if (daemon.runtime.root / container.id).exists():
+            await daemon.runtime.delete(container.id, force=True)
+        unmount_rootfs(container)
+    except Exception as exc:  # Docker's SetRemovalError: listed as dead until another rm
+        container.state.set_dead(f"driver failed to remove container: {exc}")
+        container.save()
+        container.notify()
+        log.error("container.remove_failed", container_id=container.id, error=str(exc))
+        raise
     shim_paths(daemon, container).socket.unlink(missing_ok=True)
     daemon.containers.remove(container)
     endpoints.forget(daemon, container)

@@ -9,6 +9,7 @@ import structlog
 from wharf_common.errors import InvalidArgument
 
 from wharf_engine.containers.container import Container
+from wharf_engine.containers.state import RESTARTING
 
 from .start import start_locked
 
@@ -52,7 +53,7 @@ def schedule(daemon: Daemon, container: Container) -> None:
     """After an exit the policy wants undone: start again with Docker's doubling back-off."""
     delay = min(0.1 * (2 ** min(container.restart_count, 10)), MAX_DELAY)
     container.restart_count += 1
-    container.state.status = "restarting"
+    container.state.set_restarting()
     container.save()
     container.notify()
     daemon.background(_restart_later(daemon, container, delay))
@@ -61,8 +62,8 @@ def schedule(daemon: Daemon, container: Container) -> None:
 async def _restart_later(daemon: Daemon, container: Container, delay: float) -> None:
     await asyncio.sleep(delay)
     if container.id not in daemon.containers.by_id or container.manually_stopped:
-        if container.state.status == "restarting":
-            container.state.status = "exited"
+        if container.state.status == RESTARTING:
+            container.state.set_restart_cancelled()
             container.save()
             container.notify()
         return
@@ -72,7 +73,8 @@ async def _restart_later(daemon: Daemon, container: Container, delay: float) -> 
         try:
             await start_locked(daemon, container)
         except Exception as exc:
-            container.state.status = "exited"
+            if container.state.status == RESTARTING:  # a start that failed to run has recorded it
+                container.state.set_restart_cancelled()
             container.save()
             container.notify()
             log.warning("container.restart_failed", container_id=container.id, error=str(exc))

@@ -57,7 +57,7 @@ async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
             raise
     if container.state.status == "paused":  # a frozen process takes its signal once thawed, as Docker
         await daemon.runtime.resume(container.id)
-        container.state.status = "running"
+        container.state.set_unpaused()
         container.save()
 
 

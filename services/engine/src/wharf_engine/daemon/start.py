@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
-from wharf_common.errors import NotModified
+from wharf_common.errors import Conflict, NotModified
 
-from wharf_engine.containers.container import ZERO_TIME, Container, now_rfc3339
+from wharf_engine.containers.container import Container
+from wharf_engine.containers.state import DEAD, REMOVING
 from wharf_engine.containers.users import group_ids, resolve_user
 from wharf_engine.runtime import options, security
 from wharf_engine.runtime.errors import StartFailure
@@ -121,6 +122,8 @@ async def container_start(daemon: Daemon, ref: str) -> None:
 
 async def start_locked(daemon: Daemon, container: Container) -> None:
     """Start ``container`` (its lock held): on any failure, nothing stays mounted or running."""
+    if container.state.status in (REMOVING, DEAD):  # as Docker
+        raise Conflict("container is marked for removal and cannot be started")
     paths = shim_paths(daemon, container)
     if (daemon.runtime.root / container.id).exists():  # a leftover from a crash
         await daemon.runtime.delete(container.id, force=True)
@@ -147,9 +150,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         await network.detach(daemon, container)
         unmount_rootfs(container)
         if isinstance(exc, StartFailure):  # the process could not start: Docker records 126/127
-            container.state.exit_code = exc.exit_code
-            container.state.error = str(exc)
-            container.state.status = "exited" if container.state.started_at != ZERO_TIME else "created"
+            container.state.set_start_failed(exc.exit_code, str(exc))
             container.save()
         raise
     # attachers waiting for this start connect to the shim before the process runs
@@ -158,11 +159,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         if not waiter.done():
             waiter.set_result(await connect(paths))
     container.shim_pid = shim_pid
-    container.state.pid = pid
-    container.state.status = "running"
-    container.state.error = ""
-    container.state.exit_code = 0
-    container.state.started_at = now_rfc3339()  # FinishedAt stays the last stop's, as Docker
+    container.state.set_running(pid)
     container.save()
     watch_exit(shim_pid, lambda: daemon.on_exit(container))
     try:
