@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError, EngineClient, NotFoundError
 
-from ..formatter import prepare
-from ..output import describe, err, fail, out
-from ..session import client
-from ..templates import Template, TemplateError
+from ...formatter import prepare
+from ...output import describe, err, fail, out
+from ...session import client
+from ...templates import Template, TemplateError
 
 TYPES = ("container", "image")
 

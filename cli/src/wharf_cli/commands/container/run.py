@@ -7,12 +7,12 @@ from typing import Annotated, NoReturn
 import typer
 from wharf_client import ClientError, EngineClient, EngineError, NotFoundError
 
-from ..attach import AttachOptions, run_session
-from ..containerspec import RunOptions, SpecError, attach_streams, build_create_body, familiar_image
-from ..output import describe, err, out
-from ..runflags import HealthFlags, HostFlags
-from ..session import client
-from ..terminal import is_terminal, stdin_fd, terminal_size
+from ...attach import AttachOptions, run_session
+from ...containerspec import RunOptions, SpecError, attach_streams, build_create_body, familiar_image
+from ...output import describe, err, out
+from ...runflags import HealthFlags, HostFlags
+from ...session import client
+from ...terminal import is_terminal, stdin_fd, terminal_size
 
 RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 

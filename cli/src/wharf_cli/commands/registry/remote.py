@@ -20,13 +20,13 @@ from wharf_client import ClientError, EngineError, JSONObject
 from wharf_common.humanize import human_size
 from wharf_common.reference import InvalidReference, parse_reference
 
-from .. import auth
-from ..formatter import render
-from ..humanize import ellipsis
-from ..output import err, fail, fail_client, out
-from ..session import client
-from ..terminal import is_terminal, stdin_fd
-from .images import split_reference
+from ... import auth
+from ...formatter import render
+from ...humanize import ellipsis
+from ...opts import split_reference
+from ...output import err, fail, fail_client, out
+from ...session import client
+from ...terminal import is_terminal, stdin_fd
 
 NON_TERMINAL_WIDTH = 200
 SEARCH_TITLES = {
