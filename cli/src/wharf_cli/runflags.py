@@ -53,15 +53,18 @@ class HealthFlags:
             return {"Test": ["NONE"]}
         if not given:
             return None
-        check: dict[str, Any] = {"Test": ["CMD-SHELL", self.cmd] if self.cmd else []}
+        # docker's HealthConfig marshals with omitempty: zero fields are left out (and inherited)
+        check: dict[str, Any] = {"Test": ["CMD-SHELL", self.cmd]} if self.cmd else {}
         for key, (value, flag) in timing.items():
             nanos = parse_duration(value, flag) if value else 0
             if nanos < 0:
                 raise SpecError(f"{flag} cannot be negative")
-            check[key] = nanos
+            if nanos:
+                check[key] = nanos
         if self.retries is not None and self.retries < 0:
             raise SpecError("--health-retries cannot be negative")
-        check["Retries"] = self.retries or 0
+        if self.retries:
+            check["Retries"] = self.retries
         return check
 
 

@@ -65,6 +65,8 @@ def inspect(
             failed = True
     if template is None:
         out(json.dumps(found, indent=4, ensure_ascii=False))
+    elif not found:
+        out()  # docker's TemplateInspector.Flush writes a newline when nothing was found
     else:
         for item in found:
             try:
