@@ -16,6 +16,7 @@ import typer
 from wharf_client import ClientError
 
 from . import _typer_speedups
+from .helptext import DockerGroup, docker_help
 from .output import describe, err
 from .session import SESSION
 
@@ -97,6 +98,7 @@ def create_app(command: str | None = None) -> typer.Typer:
     _typer_speedups.install()
     app = typer.Typer(
         name="wharf",
+        cls=DockerGroup,
         help="A self-sufficient runtime for containers",
         add_completion=False,
         no_args_is_help=True,
@@ -108,6 +110,7 @@ def create_app(command: str | None = None) -> typer.Typer:
     modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in modules:
         importlib.import_module(f"{__package__}.commands.{name}").register(app)
+    docker_help(app)
     return app
 
 
