@@ -25,7 +25,7 @@ def test_top_level_help_groups_commands_as_docker() -> None:
     titles = [line for line in lines if line.endswith(":") and not line.startswith(" ")]
     assert titles == ["Common Commands:", "Management Commands:", "Commands:", "Global Options:"]
     management = lines[lines.index("Management Commands:") + 1 : lines.index("Commands:") - 1]
-    assert [line.split()[0] for line in management] == ["image", "network", "volume"]
+    assert [line.split()[0] for line in management] == ["container", "image", "network", "system", "volume"]
     assert "  run      Create and run a new container from an image" in lines
     assert "  -H, --host string        Engine socket to connect to (unix:///path or tcp://host:port)" in lines
     assert lines[-1] == "Run 'wharf COMMAND --help' for more information on a command."

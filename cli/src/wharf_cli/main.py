@@ -17,6 +17,7 @@ from wharf_client import ClientError
 
 from . import _typer_speedups
 from .helptext import DockerGroup, docker_help
+from .management import MANAGEMENT, add_management
 from .output import describe, err
 from .session import SESSION
 
@@ -24,6 +25,7 @@ from .session import SESSION
 # cli/command/{container,image,volume,network,system,registry}
 COMMANDS: dict[str, str] = {
     "run": "container.run",
+    "create": "container.run",
     "start": "container.lifecycle",
     "stop": "container.lifecycle",
     "kill": "container.lifecycle",
@@ -52,7 +54,6 @@ COMMANDS: dict[str, str] = {
     "load": "image.images",
     "build": "image.build",
     "history": "image.build",
-    "image": "image.build",
     "volume": "volume.volumes",
     "network": "network.networks",
     "version": "system.info",
@@ -107,9 +108,15 @@ def create_app(command: str | None = None) -> typer.Typer:
         context_settings={"help_option_names": ["--help"]},
     )
     app.callback()(_global_options)
-    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        importlib.import_module(f"{__package__}.commands.{name}").register(app)
+    if command in MANAGEMENT:
+        add_management(app, command, COMMANDS)
+    else:
+        modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+        for name in modules:
+            importlib.import_module(f"{__package__}.commands.{name}").register(app)
+        if command not in COMMANDS:  # --help or an unknown command: everything
+            for group in MANAGEMENT:
+                add_management(app, group, COMMANDS)
     docker_help(app)
     return app
 

@@ -181,6 +181,3 @@ def image_prune(
 def register(app: typer.Typer) -> None:
     app.command("build")(build)
     app.command("history")(history)
-    image = typer.Typer(help="Manage images", no_args_is_help=True)
-    image.command("prune")(image_prune)
-    app.add_typer(image, name="image")
