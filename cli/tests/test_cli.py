@@ -118,12 +118,62 @@ def test_run_attached_streams_output_and_exits_with_status(engine: FakeEngine) -
     assert engine.requests_to("/containers/create")[0].json()["HostConfig"]["AutoRemove"] is True
 
 
-def test_run_missing_image_reports_unable_to_find(engine: FakeEngine) -> None:
+def test_run_missing_image_reports_unable_to_find_and_the_pull_error(engine: FakeEngine) -> None:
     engine.route("POST", "/containers/create", lambda req: Reply.error(404, "No such image: nope:latest"))
+    denied = "pull access denied for nope, repository does not exist or may require 'docker login'"
+    engine.route("POST", "/images/create", lambda req: Reply.error(404, denied))
     result = wharf(engine, "run", "nope")
     assert result.exit_code == 125
-    assert "Unable to find image 'nope:latest' locally" in result.stderr
-    assert "Error response from daemon: No such image: nope:latest" in result.stderr
+    assert result.stderr.startswith("Unable to find image 'nope:latest' locally\n")
+    assert f"Error response from daemon: {denied}" in result.stderr
+    assert engine.requests_to("/images/create")[0].param("fromImage") == "nope"
+
+
+def test_run_pulls_a_missing_image_then_creates_it(engine: FakeEngine) -> None:
+    creates: list[int] = []
+
+    def create(req: FakeRequest) -> Reply:
+        creates.append(1)
+        if len(creates) == 1:
+            return Reply.error(404, "No such image: busybox:latest")
+        return Reply.json({"Id": CID, "Warnings": []}, 201)
+
+    progress = [{"status": "Pulling from library/busybox", "id": "latest"},
+                {"status": "Pull complete", "id": "abc123", "progressDetail": {}},
+                {"status": "Status: Downloaded newer image for busybox:latest"}]  # fmt: skip
+    body = [json.dumps(line).encode() + b"\n" for line in progress]
+    engine.route("POST", "/containers/create", create)
+    engine.route("POST", "/images/create", lambda req: Reply(200, body))
+    engine.route("POST", "/containers/[^/]+/start", lambda req: Reply(204))
+    result = wharf(engine, "run", "-d", "busybox")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == CID + "\n"
+    assert result.stderr.splitlines() == [
+        "Unable to find image 'busybox:latest' locally",
+        "latest: Pulling from library/busybox",
+        "abc123: Pull complete",
+        "Status: Downloaded newer image for busybox:latest",
+    ]
+    assert len(creates) == 2
+
+
+def test_run_pull_never_does_not_pull(engine: FakeEngine) -> None:
+    engine.route("POST", "/containers/create", lambda req: Reply.error(404, "No such image: nope:latest"))
+    result = wharf(engine, "run", "--pull", "never", "nope")
+    assert result.exit_code == 125
+    assert "Unable to find image" not in result.stderr
+    assert not engine.requests_to("/images/create")
+
+
+def test_create_prints_the_id_without_starting(engine: FakeEngine) -> None:
+    _created(engine)
+    result = wharf(engine, "create", "--name", "web", "-P", "--link", "db:db", "busybox", "top")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == CID + "\n"
+    body = engine.requests_to("/containers/create")[0].json()
+    assert body["HostConfig"]["PublishAllPorts"] is True and body["HostConfig"]["Links"] == ["db:db"]
+    assert not engine.requests_to("/start")
+    assert "--detach" not in wharf(engine, "create", "--help").stdout
 
 
 def test_run_start_failure_maps_to_127(engine: FakeEngine) -> None:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from wharf_cli.containerspec import (
     RunOptions,
@@ -6,6 +8,8 @@ from wharf_cli.containerspec import (
     build_create_body,
     familiar_image,
     parse_env,
+    parse_env_file,
+    parse_expose,
     parse_publish,
 )
 
@@ -93,3 +97,37 @@ def test_network_alias_ip_and_mac_go_to_the_networks_endpoint() -> None:
     assert build_create_body(RunOptions("busybox"))["NetworkingConfig"] == {"EndpointsConfig": {}}
     with pytest.raises(SpecError):
         build_create_body(RunOptions("busybox", network_aliases=["db"]))  # the default bridge has no aliases
+
+
+def test_env_file_lines_come_before_env_flags(tmp_path: Path) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_text("# comment\n\nA=from file\n  B=2\nHOME\nUNSET\nC=\n")
+    assert parse_env_file(str(env_file), {"HOME": "/root"}) == ["A=from file", "B=2", "HOME=/root", "C="]
+    body = build_create_body(RunOptions("busybox", env=["A=flag"], env_files=[str(env_file)]))
+    assert body["Env"][0] == "A=from file" and body["Env"][-1] == "A=flag"
+
+
+def test_env_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"open .*missing.env: no such file or directory"):
+        parse_env_file(str(tmp_path / "missing.env"))
+    bad = tmp_path / "bad.env"
+    bad.write_text("MY VAR=1\n")
+    with pytest.raises(SpecError, match="variable 'MY VAR' contains whitespaces"):
+        parse_env_file(str(bad))
+
+
+def test_expose_adds_ports_and_ranges_without_publishing() -> None:
+    assert parse_expose(["80", "53/udp", "7000-7002"]) == {
+        "80/tcp": {}, "53/udp": {}, "7000/tcp": {}, "7001/tcp": {}, "7002/tcp": {},
+    }  # fmt: skip
+    body = build_create_body(RunOptions("busybox", expose=["80"], publish=["8080:81"]))
+    assert body["ExposedPorts"] == {"80/tcp": {}, "81/tcp": {}}
+    assert body["HostConfig"]["PortBindings"] == {"81/tcp": [{"HostIp": "", "HostPort": "8080"}]}
+    with pytest.raises(SpecError, match="invalid range format for --expose"):
+        parse_expose(["9-1"])
+
+
+def test_stop_signal_and_timeout_go_into_config() -> None:
+    body = build_create_body(RunOptions("busybox", stop_signal="SIGINT", stop_timeout=3))
+    assert (body["StopSignal"], body["StopTimeout"]) == ("SIGINT", 3)
+    assert "StopSignal" not in build_create_body(RunOptions("busybox"))

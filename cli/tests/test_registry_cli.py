@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 from wharf_cli import auth
-from wharf_cli.commands.registry import ProgressPrinter, go_duration, progress_text
+from wharf_cli.commands.registry.remote import ProgressPrinter, go_duration, progress_text
 from wharf_cli.main import create_app
 from wharf_client.testing import FakeEngine, FakeRequest, Reply
 

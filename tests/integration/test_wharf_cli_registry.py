@@ -91,3 +91,32 @@ def test_pull_of_an_unknown_tag_fails_on_stderr(
 ) -> None:
     result = engine_b.wharf("pull", f"127.0.0.1:{registry.port}/alice/none:zz")
     assert result.returncode == 1 and result.stderr.strip()
+
+
+def test_run_pulls_a_missing_image_with_progress(
+    engine: Engine, engine_b: Engine, registry: RegistryProcess, config: Path
+) -> None:
+    """``wharf run`` of an image the engine lacks pulls it first, with docker's lines on stderr."""
+    server = f"127.0.0.1:{registry.port}"
+    name = f"{server}/alice/runpull"
+    for eng in (engine, engine_b):
+        ok(eng.wharf("login", "-u", "alice", "--password-stdin", server, input=b"pa55word\n"))
+    ok(engine.wharf("tag", "busybox", name))
+    ok(engine.wharf("push", name))
+
+    result = engine_b.wharf("run", "--rm", name, "echo", "pulled by run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"pulled by run\n"
+    lines = result.stderr.decode().splitlines()
+    assert lines[0] == f"Unable to find image '{name}:latest' locally"
+    assert lines[1] == "latest: Pulling from alice/runpull"
+    assert any(line.endswith(": Pull complete") for line in lines)
+    assert lines[-1] == f"Status: Downloaded newer image for {name}:latest"
+    assert ok(engine_b.wharf("images", "-q", name)).strip()
+
+    again = engine_b.wharf("run", "--rm", name, "true")  # present now: no pull
+    assert again.returncode == 0 and again.stderr == b""
+    missing = engine_b.wharf("run", "--rm", f"{server}/alice/none:zz", "true")
+    assert missing.returncode == 125
+    assert missing.stderr.decode().startswith(f"Unable to find image '{server}/alice/none:zz' locally\n")
+    assert b"Error response from daemon:" in missing.stderr

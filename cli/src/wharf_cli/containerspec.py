@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STREAMS = ("stdin", "stdout", "stderr")
@@ -24,6 +25,7 @@ class RunOptions:
     auto_remove: bool = False
     name: str | None = None
     env: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
     workdir: str | None = None
     user: str | None = None
     entrypoint: str | None = None
@@ -32,6 +34,9 @@ class RunOptions:
     hostname: str | None = None
     volumes: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
+    expose: list[str] = field(default_factory=list)
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
     network: str | None = None
     network_aliases: list[str] = field(default_factory=list)
     ip: str | None = None
@@ -61,6 +66,46 @@ def parse_env(values: Sequence[str], environ: Mapping[str, str] | None = None) -
         else:
             result.append(key)
     return result
+
+
+def parse_env_file(path: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """docker's ``kvfile.Parse``: ``KEY=VALUE`` lines as they are, a bare ``KEY`` from the local
+    environment (dropped when unset), blank lines and ``#`` comments skipped."""
+    env = os.environ if environ is None else environ
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
+        raise SpecError(f"open {path}: {(error.strerror or str(error)).lower()}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"env file {path} contains invalid utf8 bytes") from None
+    result: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not key:
+            raise SpecError(f"invalid variable: {path}:{number}: no variable name")
+        if any(ch.isspace() for ch in key):
+            raise SpecError(f"variable '{key}' contains whitespaces")
+        if sep:
+            result.append(f"{key}={value}")
+        elif key.rstrip() in env:
+            result.append(f"{key.rstrip()}={env[key.rstrip()]}")
+    return result
+
+
+def parse_expose(values: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``--expose port[/proto]`` or a range ``start-end[/proto]`` into ExposedPorts keys."""
+    exposed: dict[str, dict[str, Any]] = {}
+    for item in values:
+        spec, _, proto = item.partition("/")
+        low, _, high = spec.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or int(high or low) < int(low):
+            raise SpecError(f"invalid range format for --expose: {item}")
+        for number in range(int(low), int(high or low) + 1):
+            exposed[f"{number}/{proto or 'tcp'}"] = {}
+    return exposed
 
 
 def parse_labels(values: Sequence[str]) -> dict[str, str]:
@@ -124,6 +169,7 @@ def attach_streams(opts: RunOptions) -> tuple[bool, bool, bool]:
 def build_create_body(opts: RunOptions) -> dict[str, Any]:
     attach_stdin, attach_stdout, attach_stderr = attach_streams(opts)
     exposed, bindings = parse_publish(opts.publish)
+    exposed = {**parse_expose(opts.expose), **exposed}
     config: dict[str, Any] = {
         "Hostname": opts.hostname or "",
         "User": opts.user or "",
@@ -133,7 +179,7 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
         "Tty": opts.tty,
         "OpenStdin": opts.interactive,
         "StdinOnce": opts.interactive and attach_stdin,
-        "Env": parse_env(opts.env),
+        "Env": [*(line for path in opts.env_files for line in parse_env_file(path)), *parse_env(opts.env)],
         "Cmd": list(opts.command) or None,
         "Image": opts.image,
         "WorkingDir": opts.workdir or "",
@@ -142,6 +188,10 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
     }
     if exposed:
         config["ExposedPorts"] = exposed
+    if opts.stop_signal:
+        config["StopSignal"] = opts.stop_signal
+    if opts.stop_timeout is not None:
+        config["StopTimeout"] = opts.stop_timeout
     if opts.healthcheck is not None:
         config["Healthcheck"] = opts.healthcheck
     host_config: dict[str, Any] = {

@@ -16,52 +16,55 @@ import typer
 from wharf_client import ClientError
 
 from . import _typer_speedups
+from .helptext import DockerGroup, docker_help
+from .management import MANAGEMENT, add_management
 from .output import describe, err
 from .session import SESSION
 
-# command name -> module under wharf_cli.commands that registers it
+# command name -> module under wharf_cli.commands that registers it, grouped by concept as docker/cli's
+# cli/command/{container,image,volume,network,system,registry}
 COMMANDS: dict[str, str] = {
-    "run": "run",
-    "start": "containers",
-    "stop": "containers",
-    "kill": "containers",
-    "restart": "containers",
-    "rm": "containers",
-    "wait": "containers",
-    "attach": "containers",
-    "ps": "ps",
-    "logs": "logs",
-    "inspect": "inspect",
-    "images": "images",
-    "tag": "images",
-    "rmi": "images",
-    "import": "images",
-    "save": "images",
-    "load": "images",
-    "build": "build",
-    "commit": "build",
-    "diff": "build",
-    "history": "build",
-    "export": "build",
-    "pause": "build",
-    "unpause": "build",
-    "image": "build",
-    "version": "system",
-    "info": "system",
-    "exec": "exec",
-    "port": "extras",
-    "rename": "extras",
-    "top": "extras",
-    "stats": "stats",
-    "cp": "cp",
-    "events": "events",
-    "volume": "volume",
-    "network": "network",
-    "pull": "registry",
-    "push": "registry",
-    "login": "registry",
-    "logout": "registry",
-    "search": "registry",
+    "run": "container.run",
+    "create": "container.run",
+    "start": "container.lifecycle",
+    "stop": "container.lifecycle",
+    "kill": "container.lifecycle",
+    "restart": "container.lifecycle",
+    "pause": "container.lifecycle",
+    "unpause": "container.lifecycle",
+    "rm": "container.lifecycle",
+    "rename": "container.lifecycle",
+    "wait": "container.lifecycle",
+    "attach": "container.lifecycle",
+    "ps": "container.ps",
+    "logs": "container.logs",
+    "exec": "container.exec",
+    "port": "container.port",
+    "top": "container.top",
+    "stats": "container.stats",
+    "cp": "container.cp",
+    "commit": "container.changes",
+    "diff": "container.changes",
+    "export": "container.changes",
+    "images": "image.images",
+    "tag": "image.images",
+    "rmi": "image.images",
+    "import": "image.images",
+    "save": "image.images",
+    "load": "image.images",
+    "build": "image.build",
+    "history": "image.build",
+    "volume": "volume.volumes",
+    "network": "network.networks",
+    "version": "system.info",
+    "info": "system.info",
+    "events": "system.events",
+    "inspect": "system.inspect",
+    "pull": "registry.remote",
+    "push": "registry.remote",
+    "login": "registry.remote",
+    "logout": "registry.remote",
+    "search": "registry.remote",
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("-H", "--host", "--tlscacert", "--tlscert", "--tlskey")
 
@@ -96,6 +99,7 @@ def create_app(command: str | None = None) -> typer.Typer:
     _typer_speedups.install()
     app = typer.Typer(
         name="wharf",
+        cls=DockerGroup,
         help="A self-sufficient runtime for containers",
         add_completion=False,
         no_args_is_help=True,
@@ -104,9 +108,16 @@ def create_app(command: str | None = None) -> typer.Typer:
         context_settings={"help_option_names": ["--help"]},
     )
     app.callback()(_global_options)
-    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        importlib.import_module(f"{__package__}.commands.{name}").register(app)
+    if command in MANAGEMENT:
+        add_management(app, command, COMMANDS)
+    else:
+        modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+        for name in modules:
+            importlib.import_module(f"{__package__}.commands.{name}").register(app)
+        if command not in COMMANDS:  # --help or an unknown command: everything
+            for group in MANAGEMENT:
+                add_management(app, group, COMMANDS)
+    docker_help(app)
     return app
 
 

@@ -53,30 +53,129 @@ class HealthFlags:
             return {"Test": ["NONE"]}
         if not given:
             return None
-        check: dict[str, Any] = {"Test": ["CMD-SHELL", self.cmd] if self.cmd else []}
+        # docker's HealthConfig marshals with omitempty: zero fields are left out (and inherited)
+        check: dict[str, Any] = {"Test": ["CMD-SHELL", self.cmd]} if self.cmd else {}
         for key, (value, flag) in timing.items():
             nanos = parse_duration(value, flag) if value else 0
             if nanos < 0:
                 raise SpecError(f"{flag} cannot be negative")
-            check[key] = nanos
+            if nanos:
+                check[key] = nanos
         if self.retries is not None and self.retries < 0:
             raise SpecError("--health-retries cannot be negative")
-        check["Retries"] = self.retries or 0
+        if self.retries:
+            check["Retries"] = self.retries
         return check
 
 
 @dataclass(slots=True)
 class HostFlags:
+    """``HostConfig`` fields of the flags that map one to one (links, privileges, resources, logging)."""
+
     group_add: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    volumes_from: list[str] = field(default_factory=list)
+    publish_all: bool = False
+    privileged: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    security_opt: list[str] = field(default_factory=list)
+    read_only: bool = False
+    tmpfs: list[str] = field(default_factory=list)
+    memory: str | None = None
+    memory_swap: str | None = None
+    shm_size: str | None = None
+    cpu_shares: int | None = None
+    cpus: str | None = None
+    pids_limit: int | None = None
+    ulimits: list[str] = field(default_factory=list)
+    sysctls: list[str] = field(default_factory=list)
+    log_driver: str | None = None
+    log_opts: list[str] = field(default_factory=list)
 
     def host_config(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if self.group_add:
-            out["GroupAdd"] = list(self.group_add)
+        lists = {
+            "GroupAdd": self.group_add, "Links": self.links, "VolumesFrom": self.volumes_from,
+            "CapAdd": self.cap_add, "CapDrop": self.cap_drop, "SecurityOpt": self.security_opt,
+        }  # fmt: skip
+        out.update({key: list(value) for key, value in lists.items() if value})
         if self.devices:
             out["Devices"] = [parse_device(d) for d in self.devices]
+        flags = {"PublishAllPorts": self.publish_all, "Privileged": self.privileged,
+                 "ReadonlyRootfs": self.read_only}  # fmt: skip
+        out.update({key: True for key, value in flags.items() if value})
+        if self.tmpfs:
+            out["Tmpfs"] = dict(item.partition(":")[::2] for item in self.tmpfs)
+        sizes = {"Memory": (self.memory, "--memory"), "MemorySwap": (self.memory_swap, "--memory-swap"),
+                 "ShmSize": (self.shm_size, "--shm-size")}  # fmt: skip
+        out.update({key: parse_bytes(value, flag) for key, (value, flag) in sizes.items() if value})
+        if self.cpu_shares is not None:
+            out["CpuShares"] = self.cpu_shares
+        if self.cpus is not None:
+            out["NanoCpus"] = parse_cpus(self.cpus)
+        if self.pids_limit is not None:
+            out["PidsLimit"] = self.pids_limit
+        if self.ulimits:
+            out["Ulimits"] = [parse_ulimit(u) for u in self.ulimits]
+        if self.sysctls:
+            out["Sysctls"] = dict(parse_pair(item, "--sysctl") for item in self.sysctls)
+        if self.log_driver or self.log_opts:
+            options = dict(parse_pair(item, "--log-opt") for item in self.log_opts)
+            out["LogConfig"] = {"Type": self.log_driver or "", "Config": options}
         return out
+
+
+_BYTES = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.IGNORECASE)
+
+
+def parse_bytes(value: str, flag: str) -> int:
+    """go-units ``RAMInBytes`` (``512m``, ``1g``, ``1.5GiB``: binary multiples); ``-1`` means unlimited."""
+    if value == "-1":
+        return -1
+    found = _BYTES.match(value.strip())
+    if not found:
+        raise SpecError(f'invalid argument "{value}" for "{flag}" flag: invalid size: \'{value}\'')
+    power = " kmgtp".index((found[2] or " ").lower())
+    return int(float(found[1]) * 1024**power)
+
+
+def parse_cpus(value: str) -> int:
+    """``--cpus 1.5`` into NanoCpus."""
+    try:
+        cpus = float(value)
+    except ValueError:
+        raise SpecError(
+            f'invalid argument "{value}" for "--cpus" flag: failed to parse {value} as a rational number'
+        ) from None
+    if cpus < 0:
+        raise SpecError("Range of CPUs is from 0.01 to the number of CPUs available")
+    return int(cpus * 1e9)
+
+
+def parse_pair(item: str, flag: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise SpecError(f'invalid argument "{item}" for "{flag}" flag: expected key=value')
+    return key, value
+
+
+def parse_ulimit(value: str) -> dict[str, Any]:
+    """``name=soft[:hard]`` (docker's ``units.ParseUlimit``)."""
+    name, sep, limits = value.partition("=")
+    soft, _, hard = limits.partition(":")
+    try:
+        numbers = int(soft), int(hard or soft)
+    except ValueError:
+        raise SpecError(f"invalid ulimit argument: {value}") from None
+    if not sep or not name:
+        raise SpecError(f"invalid ulimit argument: {value}")
+    if numbers[0] > numbers[1]:
+        raise SpecError(
+            f"ulimit soft limit must be less than or equal to hard limit: {numbers[0]} > {numbers[1]}"
+        )
+    return {"Name": name, "Soft": numbers[0], "Hard": numbers[1]}
 
 
 def parse_device(value: str) -> dict[str, str]:

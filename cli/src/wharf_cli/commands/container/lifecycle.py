@@ -1,4 +1,4 @@
-"""Container lifecycle commands: start, stop, kill, restart, rm, wait, attach."""
+"""Container lifecycle commands: start, stop, kill, restart, pause, unpause, rm, rename, wait, attach."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from wharf_client import ClientError, EngineError, NotFoundError
 
-from ..attach import AttachOptions, run_session
-from ..output import describe, err, fail, fail_client, out
-from ..session import client
+from ...attach import AttachOptions, run_session
+from ...output import describe, err, fail, fail_client, out
+from ...session import client
 
 Containers = Annotated[list[str], typer.Argument(metavar="CONTAINER...")]
 StopTime = Annotated[int | None, typer.Option("-t", "--time", help="Seconds to wait before killing it")]
@@ -154,11 +154,38 @@ def attach(
     raise typer.Exit(code)
 
 
+def pause(containers: Containers) -> None:
+    """Pause all processes within one or more containers."""
+    for_each(containers, lambda name: client().container_pause(name))
+
+
+def unpause(containers: Containers) -> None:
+    """Unpause all processes within one or more containers."""
+    for_each(containers, lambda name: client().container_unpause(name))
+
+
+def rename(
+    container: Annotated[str, typer.Argument(metavar="CONTAINER")],
+    new_name: Annotated[str, typer.Argument(metavar="NEW_NAME")],
+) -> None:
+    """Rename a container."""
+    old, new = container.strip(), new_name.strip()
+    if not old or not new:
+        fail("Error: Neither old nor new names may be empty")
+    try:
+        client().container_rename(old, new)
+    except ClientError as error:
+        fail_client(error)
+
+
 def register(app: typer.Typer) -> None:
     app.command("start")(start)
     app.command("stop")(stop)
     app.command("kill")(kill)
     app.command("restart")(restart)
     app.command("rm")(rm)
+    app.command("pause")(pause)
+    app.command("unpause")(unpause)
+    app.command("rename")(rename)
     app.command("wait")(wait)
     app.command("attach")(attach)

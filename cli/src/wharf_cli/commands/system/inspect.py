@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError, EngineClient, NotFoundError
 
-from ..formatter import prepare
-from ..output import describe, err, fail, out
-from ..session import client
-from ..templates import Template, TemplateError
+from ...formatter import prepare
+from ...output import describe, err, fail, out
+from ...session import client
+from ...templates import Template, TemplateError
 
 TYPES = ("container", "image")
 
@@ -65,6 +65,8 @@ def inspect(
             failed = True
     if template is None:
         out(json.dumps(found, indent=4, ensure_ascii=False))
+    elif not found:
+        out()  # docker's TemplateInspector.Flush writes a newline when nothing was found
     else:
         for item in found:
             try:

@@ -20,13 +20,13 @@ from wharf_client import ClientError, EngineError, JSONObject
 from wharf_common.humanize import human_size
 from wharf_common.reference import InvalidReference, parse_reference
 
-from .. import auth
-from ..formatter import render
-from ..humanize import ellipsis
-from ..output import err, fail, fail_client, out
-from ..session import client
-from ..terminal import is_terminal, stdin_fd
-from .images import split_reference
+from ... import auth
+from ...formatter import render
+from ...humanize import ellipsis
+from ...opts import split_reference
+from ...output import err, fail, fail_client, out
+from ...session import client
+from ...terminal import is_terminal, stdin_fd
 
 NON_TERMINAL_WIDTH = 200
 SEARCH_TITLES = {
@@ -144,9 +144,10 @@ class ProgressPrinter:
             self.show(message)
 
 
-def _printer() -> ProgressPrinter:
+def _printer(target: TextIO | None = None) -> ProgressPrinter:
+    target = sys.stdout if target is None else target
     try:
-        fd = sys.stdout.fileno()
+        fd = target.fileno()
     except (OSError, ValueError):  # not a real file (captured output)
         fd = -1
     terminal = fd >= 0 and is_terminal(fd)
@@ -156,7 +157,19 @@ def _printer() -> ProgressPrinter:
             width = os.get_terminal_size(fd).columns
         except OSError:
             pass
-    return ProgressPrinter(sys.stdout, terminal, width)
+    return ProgressPrinter(target, terminal, width)
+
+
+def pull_missing(image: str, *, quiet: bool = False) -> None:
+    """``docker run``'s pull of a missing image: the progress on stderr, ``ClientError`` on failure."""
+    repo, tag = split_reference(image.split("@", 1)[0])
+    if "@" in image:
+        tag = image.split("@", 1)[1]
+    messages = client().image_pull(repo, tag or "latest", auth=auth.auth_config(auth.registry_of(repo)))
+    printer = _printer(sys.stderr)
+    for message in messages:
+        if not quiet:
+            printer.show(message)
 
 
 def _stream(messages: Iterable[JSONObject], quiet: bool) -> None:

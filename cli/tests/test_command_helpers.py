@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from wharf_cli.commands.cp import CopyError, CopyInfo, prepare, rebase, split_cp_arg, split_dir_entry
-from wharf_cli.commands.events import parse_duration, pretty, rfc3339_nano, timestamp
-from wharf_cli.commands.extras import port_lines
-from wharf_cli.commands.stats import StatsEntry, cpu_percent, memory_usage
+from wharf_cli.commands.container.cp import (
+    CopyError,
+    CopyInfo,
+    prepare,
+    rebase,
+    split_cp_arg,
+    split_dir_entry,
+)
+from wharf_cli.commands.container.port import port_lines
+from wharf_cli.commands.container.stats import StatsEntry, cpu_percent, memory_usage
+from wharf_cli.commands.system.events import parse_duration, pretty, rfc3339_nano, timestamp
 from wharf_cli.main import create_app
 from wharf_client import STDERR, STDOUT, encode_frame
 from wharf_client.testing import FakeEngine, FakeRequest, Reply, write_upgrade

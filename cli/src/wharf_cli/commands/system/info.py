@@ -10,9 +10,9 @@ import typer
 from wharf_client import CLIENT_API_VERSION, ClientError
 from wharf_common.humanize import bytes_size
 
-from ..output import describe, err, fail, out
-from ..session import SESSION, client
-from ..templates import Template, TemplateError
+from ...output import describe, err, fail, out
+from ...session import SESSION, client
+from ...templates import Template, TemplateError
 
 CLIENT_VERSION = "0.1.0"
 

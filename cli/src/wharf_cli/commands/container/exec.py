@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError, EngineClient, HijackedStream
 
-from ..attach import pump_output, pump_stdin
-from ..containerspec import SpecError, parse_env
-from ..output import fail, fail_client, write_stream
-from ..session import client
-from ..terminal import is_terminal, on_resize, raw_terminal, stdin_fd, terminal_size
+from ...attach import pump_output, pump_stdin
+from ...containerspec import SpecError, parse_env
+from ...output import fail, fail_client, write_stream
+from ...session import client
+from ...terminal import is_terminal, on_resize, raw_terminal, stdin_fd, terminal_size
 
 EXEC_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 RESIZE_ATTEMPTS = 10

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError
 
-from ..formatter import prepare
-from ..output import fail, fail_client, out
-from ..session import client
-from ..templates import Template, TemplateError
-from .ps import parse_filters
+from ...formatter import prepare
+from ...opts import parse_filters
+from ...output import fail, fail_client, out
+from ...session import client
+from ...templates import Template, TemplateError
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

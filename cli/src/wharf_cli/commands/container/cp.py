@@ -22,9 +22,9 @@ import typer
 from wharf_client import ClientError, EngineClient, NotFoundError
 from wharf_common.humanize import human_size
 
-from ..output import err, fail, fail_client
-from ..session import client
-from ..terminal import is_terminal
+from ...output import err, fail, fail_client
+from ...session import client
+from ...terminal import is_terminal
 
 MODE_DIR = 1 << 31
 MODE_SYMLINK = 1 << 27

@@ -10,11 +10,11 @@ import typer
 from wharf_client import ClientError, EngineClient
 from wharf_common.humanize import bytes_size, human_size
 
-from ..formatter import render
-from ..humanize import truncate_id
-from ..output import describe, fail, out
-from ..session import client
-from ..terminal import is_terminal
+from ...formatter import render
+from ...humanize import truncate_id
+from ...output import describe, fail, out
+from ...session import client
+from ...terminal import is_terminal
 
 STATS_TITLES = {
     "Container": "CONTAINER",

@@ -1,4 +1,4 @@
-"""Image making: build, commit, diff, history, export, pause, unpause, image prune."""
+"""Image making: build, history, image prune."""
 
 from __future__ import annotations
 
@@ -16,13 +16,10 @@ from wharf_client import ClientError
 from wharf_common.dockerignore import context_paths
 from wharf_common.humanize import human_size
 
-from ..humanize import time_ago, truncate_id
-from ..output import err, fail, fail_client, out
-from ..session import client
-from ..terminal import is_terminal
-from .images import split_reference
-
-KIND = {0: "C", 1: "A", 2: "D"}
+from ...humanize import time_ago, truncate_id
+from ...output import err, fail, fail_client, out
+from ...session import client
+from ...terminal import is_terminal
 
 
 def _context_tar(path: Path, dockerfile: str | None) -> tuple[IO[bytes], str | None]:
@@ -129,34 +126,6 @@ def build(
         fail_client(error)
 
 
-def commit(
-    container: str,
-    repository: Annotated[str | None, typer.Argument(metavar="[REPOSITORY[:TAG]]")] = None,
-    message: Annotated[str | None, typer.Option("-m", "--message", help="Commit message")] = None,
-    author: Annotated[str | None, typer.Option("-a", "--author", help="Author")] = None,
-    change: Annotated[list[str] | None, typer.Option("-c", "--change", help="Dockerfile instruction")] = None,
-    pause: Annotated[bool, typer.Option("-p", "--pause/--no-pause", help="Pause during commit")] = True,
-) -> None:
-    """Create a new image from a container's changes."""
-    repo, tag = split_reference(repository) if repository else (None, None)
-    try:
-        result = client().container_commit(
-            container, repo=repo, tag=tag, comment=message, author=author, pause=pause, changes=change or []
-        )
-    except ClientError as error:
-        fail_client(error)
-    out(str(result["Id"]))
-
-
-def diff(container: str) -> None:
-    """Inspect changes to files or directories on a container's filesystem."""
-    try:
-        changes = client().container_changes(container)
-    except ClientError as error:
-        fail_client(error)
-    out("".join(f"{KIND.get(int(c['Kind']), '?')} {c['Path']}\n" for c in changes), end="")
-
-
 def history(
     image: str,
     no_trunc: Annotated[bool, typer.Option("--no-trunc", help="Don't truncate output")] = False,
@@ -181,49 +150,6 @@ def history(
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         out("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "   " + row[4])
-
-
-def export(
-    container: str,
-    output: Annotated[str | None, typer.Option("-o", "--output", help="Write to a file")] = None,
-) -> None:
-    """Export a container's filesystem as a tar archive."""
-    if output is None and is_terminal(1):
-        fail("cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    try:
-        chunks = client().container_export(container)
-        target = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
-        try:
-            for chunk in chunks:
-                target.write(chunk)
-        finally:
-            if output:
-                target.close()
-    except ClientError as error:
-        fail_client(error)
-
-
-def pause(containers: list[str]) -> None:
-    """Pause all processes within one or more containers."""
-    _each(containers, lambda c: client().container_pause(c))
-
-
-def unpause(containers: list[str]) -> None:
-    """Unpause all processes within one or more containers."""
-    _each(containers, lambda c: client().container_unpause(c))
-
-
-def _each(containers: list[str], action: object) -> None:
-    failed = False
-    for name in containers:
-        try:
-            action(name)  # type: ignore[operator]
-            out(name)
-        except ClientError as error:
-            err(str(error) if not hasattr(error, "message") else f"Error response from daemon: {error}")
-            failed = True
-    if failed:
-        raise typer.Exit(1)
 
 
 def image_prune(
@@ -254,12 +180,4 @@ def image_prune(
 
 def register(app: typer.Typer) -> None:
     app.command("build")(build)
-    app.command("commit")(commit)
-    app.command("diff")(diff)
     app.command("history")(history)
-    app.command("export")(export)
-    app.command("pause")(pause)
-    app.command("unpause")(unpause)
-    image = typer.Typer(help="Manage images", no_args_is_help=True)
-    image.command("prune")(image_prune)
-    app.add_typer(image, name="image")

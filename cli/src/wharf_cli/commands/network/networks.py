@@ -8,13 +8,11 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError
 
-from ..formatter import prepare, render
-from ..output import describe, fail, fail_client, out
-from ..session import client
-from ..templates import Template, TemplateError
-from .extras import natural_key
-from .ps import parse_filters
-from .volume import confirm, parse_labels
+from ...formatter import prepare, render
+from ...opts import confirm, natural_key, parse_filters, parse_labels
+from ...output import describe, fail, fail_client, out
+from ...session import client
+from ...templates import Template, TemplateError
 
 NETWORK_TITLES = {
     "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",

@@ -10,21 +10,12 @@ from typing import IO, Annotated
 import typer
 from wharf_client import ClientError, JSONObject
 
-from ..formatter import render
-from ..output import describe, err, fail, fail_client, out
-from ..session import client
-from ..terminal import is_terminal
-from ..views import IMAGE_TITLES, IMAGES_TABLE, image_rows
-from .ps import parse_filters
-
-
-def split_reference(reference: str) -> tuple[str, str | None]:
-    """``repo[:tag]`` into its parts (a ``:`` before the last ``/`` belongs to a registry port)."""
-    slash = reference.rfind("/")
-    colon = reference.rfind(":")
-    if colon > slash:
-        return reference[:colon], reference[colon + 1 :]
-    return reference, None
+from ...formatter import render
+from ...opts import parse_filters, split_reference
+from ...output import describe, err, fail, fail_client, out
+from ...session import client
+from ...terminal import is_terminal
+from ...views import IMAGE_TITLES, IMAGES_TABLE, image_rows
 
 
 def images(

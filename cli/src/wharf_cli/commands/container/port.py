@@ -1,24 +1,15 @@
-"""Small container commands: port, rename, top."""
+"""``wharf port``: a container's published ports."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import typer
 from wharf_client import ClientError
 
-from ..output import fail, fail_client, out
-from ..session import client
-from ..tabwriter import tabulate
-
-TOP_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
-TOP_MIN_WIDTH = 20
-
-
-def natural_key(text: str) -> list[Any]:
-    """``sortorder.NaturalLess``: runs of digits compare as numbers."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
+from ...opts import natural_key
+from ...output import fail, fail_client, out
+from ...session import client
 
 
 def join_host_port(host: str, port: str) -> str:
@@ -68,35 +59,5 @@ def port(
         out("\n".join(lines))
 
 
-def rename(
-    container: Annotated[str, typer.Argument(metavar="CONTAINER")],
-    new_name: Annotated[str, typer.Argument(metavar="NEW_NAME")],
-) -> None:
-    """Rename a container."""
-    old, new = container.strip(), new_name.strip()
-    if not old or not new:
-        fail("Error: Neither old nor new names may be empty")
-    try:
-        client().container_rename(old, new)
-    except ClientError as error:
-        fail_client(error)
-
-
-def top(
-    container: Annotated[str, typer.Argument(metavar="CONTAINER")],
-    ps_args: Annotated[list[str] | None, typer.Argument(metavar="[ps OPTIONS]")] = None,
-) -> None:
-    """Display the running processes of a container."""
-    try:
-        result = client().container_top(container, ps_args=" ".join(ps_args or []))
-    except ClientError as error:
-        fail_client(error)
-    lines = ["\t".join(result.get("Titles") or [])]
-    lines.extend("\t".join(str(cell) for cell in process) for process in result.get("Processes") or [])
-    out(tabulate(lines, min_width=TOP_MIN_WIDTH), end="")
-
-
 def register(app: typer.Typer) -> None:
     app.command("port")(port)
-    app.command("rename")(rename)
-    app.command("top", context_settings=TOP_CONTEXT)(top)

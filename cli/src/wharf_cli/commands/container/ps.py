@@ -6,22 +6,11 @@ from typing import Annotated
 
 import typer
 
-from ..formatter import render
-from ..output import fail, out
-from ..session import client
-from ..views import PS_TABLE, PS_TITLES, ContainerView
-
-
-def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
-    """``-f key=value`` (repeatable) into the Engine API's filter map."""
-    filters: dict[str, list[str]] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            message = "bad format of filter (expected name=value)"
-            fail(f'invalid argument "{item}" for "-f, --filter" flag: {message}')
-        filters.setdefault(key.strip().lower(), []).append(value)
-    return filters
+from ...formatter import render
+from ...opts import parse_filters
+from ...output import out
+from ...session import client
+from ...views import PS_TABLE, PS_TITLES, ContainerView
 
 
 def ps(

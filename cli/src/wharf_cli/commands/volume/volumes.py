@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
 from wharf_client import ClientError, NotFoundError
 from wharf_common.humanize import human_size
 
-from ..formatter import prepare, render
-from ..output import describe, err, fail, fail_client, out
-from ..session import client
-from ..templates import Template, TemplateError
-from .extras import natural_key
-from .ps import parse_filters
+from ...formatter import prepare, render
+from ...opts import confirm, natural_key, parse_filters, parse_labels
+from ...output import describe, err, fail, fail_client, out
+from ...session import client
+from ...templates import Template, TemplateError
 
 VOLUME_TITLES = {
     "Name": "VOLUME NAME",
@@ -73,10 +71,6 @@ class VolumeView:
     def Size(self) -> str:
         usage = self._v.get("UsageData") or {}
         return human_size(int(usage["Size"]), 4) if "Size" in usage else "N/A"
-
-
-def parse_labels(values: list[str] | None) -> dict[str, str]:
-    return {key: value for key, _, value in (item.partition("=") for item in values or [])}
 
 
 def create(
@@ -171,14 +165,6 @@ def rm(
         out(name)
     if errors:
         fail("\n".join(errors))
-
-
-def confirm(warning: str) -> bool:
-    """docker's ``PromptForConfirmation``: the question on stdout, the answer from stdin."""
-    out(f"{warning}\nAre you sure you want to continue? [y/N] ", end="")
-    sys.stdout.flush()
-    answer = sys.stdin.readline() if sys.stdin else ""
-    return answer.strip().lower() in ("y", "yes")
 
 
 def prune(

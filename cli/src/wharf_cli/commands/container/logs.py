@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from wharf_client import ClientError
 
-from ..humanize import parse_timestamp
-from ..output import fail, fail_client, write_stream
-from ..session import client
+from ...humanize import parse_timestamp
+from ...output import fail, fail_client, write_stream
+from ...session import client
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
