@@ -1,13 +1,16 @@
 """The course's names under the registry's own host, spelt ``localhost:<port>`` as Docker users
 write them: the real docker CLI against a wharf engine, a registry in index mode behind the
 hub. ``docker login localhost:<port>`` (the registry sends the client to the hub for its token),
-``docker tag busybox localhost:<port>/alice/web && docker push``, then ``docker pull`` back on
+``docker tag busybox localhost:<port>/alice/web && docker push`` (with the identity token the
+login left in the CLI's config instead of the password), then ``docker pull`` back on
 another engine and run it. ``localhost`` may resolve to ``::1`` first while the registry listens
 on 127.0.0.1: the pushing engine runs in a mount namespace of its own whose ``/etc/hosts`` says
 so, and must reach the registry as Docker does (every address in turn)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -87,6 +90,12 @@ def test_docker_login_push_and_pull_by_localhost_and_the_registry_port(
     login = cli(engine, tmp_path / "a", "login", address, "-u", "alice", "--password-stdin",
                 input=USERS["alice"].encode() + b"\n")  # fmt: skip
     assert "Login Succeeded" in ok(login)
+    # Docker's identity token: the token server's refresh token is kept instead of the password
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())["auths"][address]
+    assert saved["identitytoken"].startswith("wharf_pat_"), saved
+    assert USERS["alice"] not in base64.b64decode(saved.get("auth", "")).decode()
+    made = httpx.get(f"{stack.hub.url}/api/v1/user/tokens", auth=("alice", USERS["alice"])).json()
+    assert "registry login (docker)" in json.dumps(made)
 
     ok(engine.docker("tag", "busybox", name))
     out = ok(cli(engine, tmp_path / "a", "push", name))
