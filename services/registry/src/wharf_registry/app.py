@@ -107,6 +107,7 @@ def _mount_v2_index(app: FastAPI, v2: V2Services, settings: Settings) -> None:
 
         reporter = HubReporter(hub, authority, manifest, timeout=settings.index.timeout)
         v2.on_manifest_put(reporter.pushed)
+        v2.on_manifest_delete(reporter.deleted)
         app.add_middleware(PullCounter, reporter=reporter)
         app.state.hub_reporter = reporter
 

@@ -2,6 +2,7 @@
 
 A registry that answers ``GET /v2/`` is asked ``GET /v2/`` again with the credentials: through
 a bearer token its token server hands out for them (no scope), or as Basic (moby's ``loginV2``).
+A token server's refresh token comes back as ``IdentityToken`` (the CLI keeps it, not the password).
 
 An empty ``serveraddress`` and Docker's hub names (``https://index.docker.io/v1/``) mean the
 default index. A standalone registry checks the credentials with ``GET /v1/users/``; an index
@@ -30,8 +31,8 @@ async def registry_login(daemon: Daemon, auth: AuthConfig) -> dict[str, str]:
     v2 = await registries.negotiate_v2(endpoint)
     if v2 is not None:
         async with registries.v2_client(v2.endpoint, auth, v2.challenges, ()) as client:
-            await client.login()
-        answer = LOGIN_SUCCEEDED
+            identity = await client.login()
+        answer = {**LOGIN_SUCCEEDED, "IdentityToken": identity}
     elif await registries.standalone(endpoint):
         async with registries.client(endpoint, auth) as client:
             await client.login()

@@ -32,6 +32,7 @@ class AuthConfig:
     password: str = ""
     server: str = ""
     email: str = ""  # only sent when an index creates an account (protocols.md A.10)
+    identity_token: str = ""  # a token server's refresh token, kept by the client instead of the password
 
     @property
     def anonymous(self) -> bool:
@@ -51,7 +52,13 @@ class AuthConfig:
                 username, _, password = base64.b64decode(str(data["auth"])).decode().partition(":")
             except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 (UnicodeDecodeError)
                 raise InvalidRegistryAuth() from None
-        return cls(username, password, str(data.get("serveraddress") or ""), str(data.get("email") or ""))
+        return cls(
+            username,
+            password,
+            str(data.get("serveraddress") or ""),
+            str(data.get("email") or ""),
+            str(data.get("identitytoken") or ""),
+        )
 
 
 def decode_registry_auth(header: str | None) -> AuthConfig:

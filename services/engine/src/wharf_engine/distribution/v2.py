@@ -109,9 +109,11 @@ class V2Client:
             reason = error.detail.removeprefix("unauthorized: ") if error.code else None
         return RegistryUnauthorized(method, self.url(path), anonymous=self.auth.anonymous, reason=reason)
 
-    async def login(self) -> None:
+    async def login(self) -> str:
         """``GET /v2/`` with the credentials (a bearer token with no scope, Basic, or nothing when
-        the registry asks for none): 200 means they are good (moby's ``loginV2``)."""
+        the registry asks for none): 200 means they are good (moby's ``loginV2``). Returns the
+        identity token the token server handed out for the password, or ``""``."""
+        self.tokens.offline = True
         try:
             response = await self._send("GET", "/v2/", scopes=())
         except RegistryUnauthorized:
@@ -121,6 +123,7 @@ class V2Client:
                 "GET", self.url("/v2/"), response.status_code,
                 f"login attempt to {self.url('/v2/')} failed with status: {response.status_code}",
             )  # fmt: skip
+        return self.tokens.refresh_token
 
     # ---- manifests ------------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ authentication: the credentials go to the realm only, as ``Authorization: Basic`
 ``GET <realm>?service=…&scope=repository:<name>:pull[,push]&account=<user>``, which answers
 ``{"token"|"access_token", "expires_in", "issued_at"}``). Tokens are kept per set of scopes until
 they expire (``expires_in`` below 60 s counts as 60, as Docker's client reads it).
+
+At login the password goes with ``offline_token=true&client_id=docker``: a token server that
+answers with a ``refresh_token`` hands out Docker's identity token, which ``/auth`` returns as
+``IdentityToken`` and the client then sends instead of the password; with one, tokens are asked
+for with the OAuth2 form (``POST <realm>``, ``grant_type=refresh_token``), as Docker does.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ MIN_EXPIRY = 60  # seconds: Docker's client never trusts a token for less
 EXPIRY_MARGIN = 5  # seconds: a token this close to its expiry is fetched anew
 TOKEN_TIMEOUT = httpx.Timeout(30.0)
 MAX_TOKEN_RESPONSE = 1 << 20
+CLIENT_ID = "docker"  # what the token server sees as the client, as Docker's daemon says
 
 _PARAM = re.compile(r'\s*([a-zA-Z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*,?')
 
@@ -71,6 +77,7 @@ class _TokenAnswer(BaseModel):
     token: str = ""
     access_token: str = ""
     expires_in: int = MIN_EXPIRY
+    refresh_token: str | None = None
 
 
 class TokenSource:
@@ -88,6 +95,8 @@ class TokenSource:
         self._clock = clock
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
         self._lock = asyncio.Lock()
+        self.offline = False  # at login: ask for a refresh token (Docker's identity token)
+        self.refresh_token = ""
 
     def adopt(self, challenges: list[Challenge]) -> bool:
         """Take the challenges of a 401 when ``GET /v2/`` asked for nothing (a registry may guard
@@ -119,20 +128,29 @@ class TokenSource:
     async def _fetch(self, scopes: tuple[str, ...]) -> tuple[str, int]:
         assert self.bearer is not None
         params: list[tuple[str, str | int | float | bool | None]] = []
-        if service := self.bearer.params.get("service"):
+        service = self.bearer.params.get("service", "")
+        if service:
             params.append(("service", service))
         params += [("scope", scope) for scope in scopes]
-        headers = {}
-        if not self.auth.anonymous:
-            params.append(("account", self.auth.username))
-            headers["Authorization"] = self.auth.basic()
         realm = self.bearer.realm
         async with httpx.AsyncClient(
             verify=ssl_context(self.endpoint.verify), timeout=TOKEN_TIMEOUT, transport=self._transport,
             follow_redirects=True,
         ) as http:  # fmt: skip
             try:
-                response = await http.get(realm, params=params, headers=headers)
+                if self.auth.identity_token:
+                    form = {"grant_type": "refresh_token", "refresh_token": self.auth.identity_token,
+                            "client_id": CLIENT_ID, "scope": " ".join(scopes),
+                            **({"service": service} if service else {})}  # fmt: skip
+                    response = await http.post(realm, data=form)
+                else:
+                    headers = {}
+                    if not self.auth.anonymous:
+                        params.append(("account", self.auth.username))
+                        headers["Authorization"] = self.auth.basic()
+                        if self.offline:
+                            params += [("offline_token", "true"), ("client_id", CLIENT_ID)]
+                    response = await http.get(realm, params=params, headers=headers)
             except httpx.HTTPError as exc:
                 raise RegistryUnreachable("GET", realm, f"{type(exc).__name__}: {exc}") from None
         if response.status_code in (401, 403):
@@ -144,6 +162,8 @@ class TokenSource:
         except ValidationError:
             raise RegistryError("GET", realm, 200, "the token server sent no JSON token") from None
         token = answer.access_token or answer.token
+        if self.offline and answer.refresh_token:
+            self.refresh_token = answer.refresh_token
         if not token:
             raise RegistryError("GET", realm, 200, "the token server sent no token")
         log.debug("registry.token", realm=realm, scopes=list(scopes), expires_in=answer.expires_in)

@@ -32,18 +32,19 @@ from wharf_common.bearer import (
 )
 
 from ..db.base import utcnow
-from ..db.models import Repository, User
+from ..db.models import Repository, Tag, User
 from .access import can_admin, can_create, can_pull, can_push
 from .errors import AccessDenied, InvalidName, LoginRequired
 from .index import IndexService, PushedTag
 from .names import TAG_RE, split_repository
-from .repositories import RepositoryService
+from .repositories import RepositoryService, record
 from .tokens import Scope
 
 log = structlog.get_logger(__name__)
 
 MAX_SERVICE = 255
 MAX_EVENTS = 100
+ACTIONS = ("push", "delete", "pull")
 _NEEDS = {"pull": Scope.READ, "push": Scope.WRITE, "delete": Scope.DELETE}
 _DIGEST_HEX = frozenset("0123456789abcdef")
 
@@ -67,9 +68,10 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class RegistryEvent:
-    """One thing a registry did for a token's holder: a manifest pushed under a tag, or pulled."""
+    """One thing a registry did for a token's holder: a manifest pushed under a tag, a tag or
+    manifest deleted, or a manifest pulled."""
 
-    action: str  # "push" | "pull"
+    action: str  # "push" | "delete" | "pull"
     repository: str
     tag: str | None
     digest: str | None
@@ -89,6 +91,7 @@ def _digest(value: Any) -> str | None:
 
 def parse_events(body: Any) -> list[RegistryEvent]:
     """``{"events": [{"action", "target": {"repository", "tag"?, "digest", "size"?, "config"?}}]}``
+    (a delete names the tag removed, or the manifest's digest when it removed no tag)
     (the shape of a Go registry's notifications, only the fields the hub reads)."""
     items = body.get("events") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
@@ -96,8 +99,8 @@ def parse_events(body: Any) -> list[RegistryEvent]:
     events = []
     for item in items:
         target = item.get("target") if isinstance(item, dict) else None
-        if not isinstance(target, dict) or item.get("action") not in ("push", "pull"):
-            raise InvalidName("Every event needs an action (push or pull) and a target")
+        if not isinstance(target, dict) or item.get("action") not in ACTIONS:
+            raise InvalidName("Every event needs an action (push, delete or pull) and a target")
         repository, tag, size = target.get("repository"), target.get("tag"), target.get("size", 0)
         if not isinstance(repository, str) or not repository:
             raise InvalidName("Every event's target needs a repository")
@@ -108,6 +111,8 @@ def parse_events(body: Any) -> list[RegistryEvent]:
         digest, config = _digest(target.get("digest")), _digest(target.get("config"))
         if item["action"] == "push" and (tag is None or digest is None):
             raise InvalidName("A push event needs the tag and the manifest digest")
+        if item["action"] == "delete" and tag is None and digest is None:
+            raise InvalidName("A delete event needs the tag or the manifest digest")
         image_id = (config or digest or "").partition(":")[2] or None
         events.append(RegistryEvent(item["action"], repository, tag, digest, size, image_id))
     return events
@@ -186,7 +191,8 @@ class RegistryTokenService:
 
     def report(self, s: Session, credentials: str, body: Any) -> int:
         """Events a registry reports with the token of the client it served: each must be
-        covered by that token (push events by push access, pull events by pull access)."""
+        covered by that token (push events by push access, deletes by delete access, pull
+        events by pull access)."""
         token = self.verifier.verify(credentials)
         events = parse_events(body)
         for event in events:
@@ -195,6 +201,8 @@ class RegistryTokenService:
         for event in events:
             if event.action == "push":
                 self._pushed(s, token, event)
+            elif event.action == "delete":
+                self._deleted(s, token, event)
             else:
                 self._pulled(s, event)
         return len(events)
@@ -214,6 +222,25 @@ class RegistryTokenService:
         pushed = PushedTag(event.image_id, event.size, event.digest)
         self.index.publish_tags(s, repo, pusher, {event.tag: pushed}, [event.image_id])
         log.info("registry_token.pushed", repository=repo.remote, by=pusher.username, tag=event.tag)
+
+    def _deleted(self, s: Session, token: BearerToken, event: RegistryEvent) -> None:
+        """The tag the registry removed (or every tag of the deleted manifest) leaves the hub too."""
+        namespace, name = split_repository(event.repository)
+        repo = self.repos.find(s, namespace, name)
+        if repo is None:
+            return
+        query = select(Tag).where(Tag.repository_id == repo.id)
+        if event.tag is not None:
+            query = query.where(Tag.name == event.tag)
+        else:
+            query = query.where(Tag.digest == event.digest)
+        actor = s.scalar(select(User).where(User.username == token.subject)) if token.subject else None
+        for tag in list(s.scalars(query)):
+            s.delete(tag)
+            record(s, actor, repo, "delete", f"{repo.full_name}:{tag.name}")
+        s.flush()
+        log.info("registry_token.deleted", repository=repo.remote, by=token.subject, tag=event.tag,
+                 digest=event.digest)  # fmt: skip
 
     def _pulled(self, s: Session, event: RegistryEvent) -> None:
         try:

@@ -14,7 +14,7 @@ from ..storage.base import StorageDriver
 from ..tags import TagService
 from .blobs import BlobStore
 from .listing import Listing
-from .manifests import ManifestPushed, ManifestService
+from .manifests import ManifestDeleted, ManifestPushed, ManifestService
 from .synthesis import Synthesis
 from .uploads import UploadService, V2Limits
 
@@ -30,6 +30,10 @@ class V2Services:
     def on_manifest_put(self, listener: ManifestPushed) -> None:
         """Hear of every manifest pushed: ``await listener(repository, tag, digest, user)``."""
         self.manifests.listeners.append(listener)
+
+    def on_manifest_delete(self, listener: ManifestDeleted) -> None:
+        """Hear of every manifest or tag deleted: ``await listener(repository, tags, digest, user)``."""
+        self.manifests.delete_listeners.append(listener)
 
 
 def build_v2(storage: StorageDriver, layers: LayerService, tags: TagService, limits: V2Limits) -> V2Services:

@@ -13,10 +13,11 @@ an ES256 JWT of the hub's key (``bearer.certificate``: the hub's ``bearer-signin
 every action on the repository (names compared as this registry stores them: ``busybox`` is
 ``library/busybox``). ``/v2/`` takes any valid token; the catalog needs ``registry:catalog:*``.
 
-Pushes and pulls go to the hub (``POST <index.url>/v2/_registry/events``) in the background,
-each with the token the client used, which proves the right to what is reported: a manifest
-pushed under a tag (the hub records the tag and fires the repository's webhooks) and a manifest
-fetched (the pull counter). A report that fails is logged; it never fails the client's request.
+Pushes, deletes and pulls go to the hub (``POST <index.url>/v2/_registry/events``) in the
+background, each with the token the client used, which proves the right to what is reported: a
+manifest pushed under a tag (the hub records the tag and fires the repository's webhooks), a tag
+or manifest deleted (the hub drops the tags removed) and a manifest fetched (the pull counter).
+A report that fails is logged; it never fails the client's request.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from .errors import ChallengeRequired
 
 log = structlog.get_logger(__name__)
 
+REPORTED = frozenset({"push", "delete"})
+"""Actions whose tokens are kept to report them to the hub."""
 HUB_CERT_HINT = "the hub writes it to <hub data root>/bearer-signing.crt"
 MANIFEST_GET = re.compile(r"/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)")
 
@@ -108,7 +111,7 @@ class BearerAuthority:
         self.verifier = verifier
         self.realm = realm
         self.service = service
-        self._push_tokens: dict[tuple[str, str], tuple[str, int]] = {}
+        self._tokens: dict[tuple[str, str, str], tuple[str, int]] = {}
 
     def challenge(self, scope: str | None, error: str | None = None) -> str:
         text = f'Bearer realm="{self.realm}",service="{self.service}"'
@@ -143,22 +146,27 @@ class BearerAuthority:
             raise ChallengeRequired(
                 self.challenge(scope, "insufficient_scope"), f"insufficient scope: {scope} is not granted"
             )
-        if repository is not None and "push" in actions:
-            self._remember(repository, token.subject, raw, token.expires)
+        if repository is not None:
+            for action in actions & REPORTED:
+                self._remember(repository, token.subject, action, raw, token.expires)
         return token.subject or None
 
-    def _remember(self, repository: str, user: str, raw: str, expires: int) -> None:
-        if len(self._push_tokens) >= self.MAX_REMEMBERED:
+    def _remember(self, repository: str, user: str, action: str, raw: str, expires: int) -> None:
+        if len(self._tokens) >= self.MAX_REMEMBERED:
             now = int(time.time())
-            self._push_tokens = {k: v for k, v in self._push_tokens.items() if v[1] > now}
-            if len(self._push_tokens) >= self.MAX_REMEMBERED:
-                self._push_tokens.clear()
-        self._push_tokens[(repository, user)] = (raw, expires)
+            self._tokens = {k: v for k, v in self._tokens.items() if v[1] > now}
+            if len(self._tokens) >= self.MAX_REMEMBERED:
+                self._tokens.clear()
+        self._tokens[(repository, user, action)] = (raw, expires)
+
+    def token_for(self, repository: str, user: str | None, action: str) -> str | None:
+        """The token ``user`` last took ``action`` (push, delete) on ``repository`` with, while valid."""
+        found = self._tokens.get((repository, user or "", action))
+        return found[0] if found is not None and found[1] > time.time() else None
 
     def push_token(self, repository: str, user: str | None) -> str | None:
         """The token ``user`` last pushed to ``repository`` with, while it is valid."""
-        found = self._push_tokens.get((repository, user or ""))
-        return found[0] if found is not None and found[1] > time.time() else None
+        return self.token_for(repository, user, "push")
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -188,7 +196,10 @@ def describe(raw: bytes) -> dict[str, Any]:
 
 
 class HubReporter:
-    """Tells the hub of pushes (the manifest listener) and pulls (:class:`PullCounter`)."""
+    """Tells the hub of pushes and deletes (the manifest listeners) and pulls (:class:`PullCounter`)."""
+
+    BATCH = 100
+    """Events per report (the hub takes at most 100)."""
 
     def __init__(
         self,
@@ -219,19 +230,34 @@ class HubReporter:
             return
         self._spawn(token, {"action": "push", "target": target})
 
+    async def deleted(self, repository: str, tags: list[str], digest: str | None, user: str | None) -> None:
+        """The delete listener: the tags removed (or the digest, if none) with the deleter's token."""
+        token = self.authority.token_for(repository, user, "delete")
+        if token is None:
+            return
+        targets = [{"repository": repository, "tag": tag} for tag in tags]
+        if not targets and digest is not None:
+            targets = [{"repository": repository}]
+        for target in targets:
+            if digest is not None:
+                target["digest"] = digest
+        for start in range(0, len(targets), self.BATCH):
+            batch = targets[start : start + self.BATCH]
+            self._spawn(token, *({"action": "delete", "target": target} for target in batch))
+
     def pulled(self, repository: str, reference: str, token: str) -> None:
         self._spawn(token, {"action": "pull", "target": {"repository": repository, "reference": reference}})
 
-    def _spawn(self, token: str, event: dict[str, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._post(token, event))
+    def _spawn(self, token: str, *events: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._post(token, list(events)))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _post(self, token: str, event: dict[str, Any]) -> None:
+    async def _post(self, token: str, events: list[dict[str, Any]]) -> None:
         try:
             async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as http:
                 answer = await http.post(
-                    self.url, json={"events": [event]}, headers={"Authorization": f"Bearer {token}"}
+                    self.url, json={"events": events}, headers={"Authorization": f"Bearer {token}"}
                 )
         except httpx.HTTPError as exc:
             log.warning("bearer.report_failed", url=self.url, error=str(exc) or type(exc).__name__)

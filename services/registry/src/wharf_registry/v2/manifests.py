@@ -8,7 +8,8 @@ written, then the tag (tags are one namespace with v1's: :class:`~wharf_registry
 A manifest with a ``subject`` is recorded as one of its subject's referrers.
 
 A tag that names a v1 image (pushed over v1) is served as a synthesised schema-2 manifest
-(:mod:`wharf_registry.v2.synthesis`). Listeners hear of every push (the hub counts them).
+(:mod:`wharf_registry.v2.synthesis`). Listeners hear of every push (the hub counts them) and
+of every delete (the tags it removed, so the hub's tag list follows).
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ class ManifestPushed(Protocol):
     async def __call__(self, repository: str, tag: str | None, digest: str, user: str | None) -> None: ...
 
 
+class ManifestDeleted(Protocol):
+    """Told of each manifest or tag deleted: ``(repository, the tags removed, digest or None, user)``."""
+
+    async def __call__(
+        self, repository: str, tags: list[str], digest: str | None, user: str | None
+    ) -> None: ...
+
+
 class V1Images(Protocol):
     """:class:`~wharf_registry.v2.synthesis.Synthesis`: v1 images as manifests."""
 
@@ -64,6 +73,7 @@ class ManifestService:
         self.limits = limits
         self.v1: V1Images | None = None
         self.listeners: list[ManifestPushed] = []
+        self.delete_listeners: list[ManifestDeleted] = []
 
     async def read_body(self, chunks: AsyncIterable[bytes], length: int | None) -> bytes:
         limit = self.limits.max_manifest_size
@@ -183,21 +193,25 @@ class ManifestService:
             digests.append(digest)
         await self.blobs.make_durable(digests)  # the commit point: its blobs on disk first
 
-    async def delete(self, repo: RepositoryName, reference: str) -> None:
+    async def delete(self, repo: RepositoryName, reference: str, *, user: str | None = None) -> None:
         """By digest: the repository forgets the manifest and the tags naming it; by tag: the tag."""
         if not names.is_digest(reference):
+            tag = names.tag(reference)
             try:
-                await self.tags.delete_tag(repo, names.tag(reference))
+                await self.tags.delete_tag(repo, tag)
             except TagNotFound:
                 raise ManifestUnknown(reference) from None
+            await self._deleted(repo, [tag], None, user)
             return
         digest = Digest.parse(reference)
         if await self.holds(repo, digest) is None:
             raise ManifestUnknown(reference)
+        removed = []
         for tag in await self.tags.tag_names(repo):
             try:
                 if await self.tags.tag_target(repo, tag) == str(digest):
                     await self.tags.delete_tag(repo, tag)
+                    removed.append(tag)
             except TagNotFound:
                 continue
         try:
@@ -211,7 +225,14 @@ class ManifestService:
                 self.storage, paths.referrer(repo.namespace, repo.repo, subject.hex, digest.hex)
             )
         await _delete_quietly(self.storage, paths.repository_manifest(repo.namespace, repo.repo, digest.hex))
-        log.info("manifest.deleted", repository=str(repo), digest=str(digest))
+        log.info("manifest.deleted", repository=str(repo), digest=str(digest), tags=removed)
+        await self._deleted(repo, removed, str(digest), user)
+
+    async def _deleted(
+        self, repo: RepositoryName, tags: list[str], digest: str | None, user: str | None
+    ) -> None:
+        for listener in self.delete_listeners:
+            await listener(str(repo), tags, digest, user)
 
 
 async def _delete_quietly(storage: StorageDriver, path: str) -> None:
@@ -227,4 +248,12 @@ def is_index(media_type: str) -> bool:
 
 Hook = Callable[[str, str | None, str, str | None], Awaitable[None]]
 
-__all__ = ["Hook", "ManifestPushed", "ManifestService", "StoredManifest", "V1Images", "is_index"]
+__all__ = [
+    "Hook",
+    "ManifestDeleted",
+    "ManifestPushed",
+    "ManifestService",
+    "StoredManifest",
+    "V1Images",
+    "is_index",
+]

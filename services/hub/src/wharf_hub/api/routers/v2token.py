@@ -3,7 +3,10 @@
 ``GET /v2/token?service=…&scope=…`` (Basic with a password or an access token, or anonymous)
 and the OAuth2 form ``POST /v2/token`` (``grant_type=password`` with username and password, or
 ``grant_type=refresh_token`` with an access token as the refresh token) answer
-``{"token", "access_token", "expires_in", "issued_at"}``. ``POST /v2/_registry/events`` is
+``{"token", "access_token", "expires_in", "issued_at"}``. A password login with
+``offline_token=true`` (``docker login``) also gets a ``refresh_token``: a new access token of
+the account, named for the client, which the client keeps instead of the password (Docker's
+identity token). ``POST /v2/_registry/events`` is
 where a registry in index mode reports pushes and pulls, with the token of the client it served.
 """
 
@@ -36,6 +39,9 @@ class TokenResponse(BaseModel):
     access_token: str = Field(description="The same token, under its OAuth2 name.")
     expires_in: int = Field(description="Seconds the token lasts.")
     issued_at: str = Field(description="When it was issued (RFC 3339).")
+    refresh_token: str | None = Field(
+        None, description="After a password with offline_token=true: an access token to ask with next time."
+    )
 
 
 class EventsResponse(BaseModel):
@@ -75,6 +81,7 @@ def router(hub: Hub) -> APIRouter:
         TOKEN_PATH,
         summary="A registry bearer token (Docker's token authentication)",
         response_model=TokenResponse,
+        response_model_exclude_none=True,
         responses=problems(401),
     )
     def get_token(
@@ -82,18 +89,25 @@ def router(hub: Hub) -> APIRouter:
         service: Annotated[str, Query(max_length=255)] = "",
         scope: Annotated[list[str] | None, Query()] = None,
         account: Annotated[str | None, Query(max_length=100)] = None,
+        offline_token: bool = False,
+        client_id: Annotated[str, Query(max_length=60)] = "",
     ) -> dict[str, Any]:
         """Basic with a password or a personal access token, or no credentials for public pulls.
         Each scope (``repository:<name>:pull,push,delete``, ``registry:catalog:*``) is granted the
         actions the caller may take; the rest are left out (a token with empty access)."""
         with hub.unit() as s:
             who = _principal(hub, s, request, request.headers.get("authorization") or "", account)
-            return issue(s, who, service, scope or [])
+            answer = issue(s, who, service, scope or [])
+            if offline_token and who.user is not None and who.scopes is None and who.only is None:
+                name = f"registry login ({client_id or 'client'})"
+                answer["refresh_token"] = hub.accounts.create_token(s, who.user, name).secret
+            return answer
 
     @r.post(
         TOKEN_PATH,
         summary="A registry bearer token (OAuth2 form)",
         response_model=TokenResponse,
+        response_model_exclude_none=True,
         responses=problems(401),
     )
     def post_token(

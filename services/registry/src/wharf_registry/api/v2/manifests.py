@@ -23,7 +23,7 @@ class ManifestsBackend(Protocol):
         self, repo: RepositoryName, reference: str, raw: bytes, content_type: str | None, *,
         user: str | None = None, user_agent: str = "",
     ) -> tuple[StoredManifest, Manifest]: ...  # fmt: skip
-    async def delete(self, repo: RepositoryName, reference: str) -> None: ...
+    async def delete(self, repo: RepositoryName, reference: str, *, user: str | None = None) -> None: ...
 
 
 class ListingBackend(Protocol):
@@ -115,7 +115,7 @@ def router(manifests: ManifestsBackend, listing: ListingBackend, authority: V2Au
 
     @api.delete("/{name:path}/manifests/{reference}")
     async def delete_manifest(reference: str, caller: CallerDep) -> Response:
-        await manifests.delete(caller.repo, reference)
+        await manifests.delete(caller.repo, reference, user=caller.user)
         return Response(status_code=202, headers={"Content-Length": "0"})
 
     return api
