@@ -61,9 +61,7 @@ def test_up_waits_for_a_healthy_dependency(project: Project) -> None:
     assert db["State"]["Health"]["Status"] == "healthy"
     assert web["State"]["Running"] is True
     # web started only after db turned healthy
-    healthy_at = next(
-        entry["End"] for entry in db["State"]["Health"]["Log"] if entry["ExitCode"] == 0
-    )
+    healthy_at = next(entry["End"] for entry in db["State"]["Health"]["Log"] if entry["ExitCode"] == 0)
     assert web["State"]["StartedAt"] >= healthy_at[:19], (web["State"]["StartedAt"], healthy_at)
     assert time.monotonic() - began > 1.5
     assert "(healthy)" in project.ok("ps")
