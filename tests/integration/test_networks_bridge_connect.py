@@ -109,3 +109,14 @@ def test_bridge_connect_refuses_aliases_and_static_addresses(engine: Engine) -> 
         fails(engine.docker("network", "connect", "--alias", "x", "bridge", "picky"), "user defined networks")
         fails(engine.docker("network", "connect", "host", "picky"), "cannot be connected to the host")
         assert set(attached(engine, "picky")) == {"solo2"}
+
+
+def test_attachable_is_kept_and_check_duplicate_refuses_the_name_again(engine: Engine) -> None:
+    with networks(engine, "joinable"):
+        ok(engine.docker("network", "create", "--attachable", "joinable"))
+        assert ok(engine.docker("network", "inspect", "-f", "{{.Attachable}}", "joinable")).strip() == "true"
+        status, body = engine.request(
+            "POST", "/networks/create", {"Name": "joinable", "CheckDuplicate": True, "Attachable": True}
+        )
+        assert status == 409 and b"joinable" in body, body
+        assert engine.json("GET", "/networks/bridge")["Attachable"] is False
