@@ -283,3 +283,18 @@ def test_docker_exec_it_detaches_with_config_file_keys(engine: Engine, cat: str,
     pid = found.group(1).decode()
     assert engine.docker("exec", cat, "kill", "-0", pid).returncode == 0  # the exec'd shell runs on
     assert running(engine, cat)
+
+
+def test_exec_gets_the_container_ulimits(engine: Engine) -> None:
+    cid = engine.json(
+        "POST", "/containers/create",
+        {"Image": "busybox", "Cmd": ["sleep", "60"],
+         "HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 321, "Hard": 654}]}},
+    )["Id"]  # fmt: skip
+    try:
+        assert engine.request("POST", f"/containers/{cid}/start")[0] == 204
+        result = engine.docker("exec", cid, "sh", "-c", "ulimit -n; ulimit -Hn")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [b"321", b"654"]
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")

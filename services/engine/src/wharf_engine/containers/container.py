@@ -32,6 +32,8 @@ class Container:
     mounts: list[dict[str, Any]] = field(default_factory=list)  # Docker's MountPoint shape
     network: dict[str, Any] = field(default_factory=dict)  # address, gateway, mac, published ports
     manually_stopped: bool = False  # stop/kill by a user: "always" waits for the engine's restart
+    # on the default bridge after a network connect (True) or disconnect (False); None: as NetworkMode says
+    bridge_connected: bool | None = None
     dir: Path = Path()
     # not persisted: who waits on this container's next state change
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)

@@ -156,15 +156,17 @@ def record(daemon: Daemon, planned: list[tuple[Network, Endpoint]]) -> None:
         daemon.networks.store.save(network)
 
 
-def _ifnames(daemon: Daemon, container: Container) -> set[str]:
+def ifnames(daemon: Daemon, container: Container) -> set[str]:
     used = {"eth0"} if container.network.get("Bridge") == daemon.networks.bridge else set()
+    if container.network.get("DefaultBridge", {}).get("Ifname"):  # connected to the bridge after create
+        used.add(container.network["DefaultBridge"]["Ifname"])
     for network in daemon.networks.store.networks_of(container.id):
         if network.endpoints[container.id].ifname:
             used.add(network.endpoints[container.id].ifname)
     return used
 
 
-def _next_ifname(used: set[str]) -> str:
+def next_ifname(used: set[str]) -> str:
     n = 0
     while f"eth{n}" in used:
         n += 1
@@ -192,7 +194,7 @@ def release(daemon: Daemon, network: Network, endpoint: Endpoint) -> None:
 
 async def plug(daemon: Daemon, container: Container, network: Network, endpoint: Endpoint, pid: int) -> None:
     """The endpoint's veth into the running container (its default route when it has none yet)."""
-    endpoint.ifname = _next_ifname(_ifnames(daemon, container))
+    endpoint.ifname = next_ifname(ifnames(daemon, container))
     routed = container.network.get("Routed") or network.internal
     endpoint.host_veth = await asyncio.to_thread(
         bridges.plug, pid, network.bridge, endpoint.ifname, (endpoint.ip, endpoint.prefixlen), endpoint.mac,

@@ -19,6 +19,7 @@ from wharf_engine.containers.users import resolve_user
 from wharf_engine.images.store import write_atomic
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import ShimPaths, connect, read_exit_file, watch_exit
+from wharf_engine.runtime.security import rlimits
 from wharf_engine.runtime.spec import DEFAULT_CAPS, host_rlimits
 
 from .attach import RESIZE, shim_frame
@@ -166,7 +167,7 @@ def _process(container: Container, item: Exec) -> dict[str, Any]:
         "env": env,
         "cwd": item.workdir or "/",
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-        "rlimits": host_rlimits(),
+        "rlimits": rlimits(container.host_config, host_rlimits()),  # the container's Ulimits, as Docker
         "noNewPrivileges": False,
     }
 

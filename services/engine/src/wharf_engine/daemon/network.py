@@ -14,7 +14,7 @@ from wharf_common.errors import Conflict, InvalidArgument
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.network import dnsconfig, masquerade, netlink
+from wharf_engine.network import bridges, dnsconfig, masquerade, netlink
 from wharf_engine.network.ipam import IPAM
 from wharf_engine.network.isolation import Isolation
 from wharf_engine.network.links import link_env
@@ -41,6 +41,51 @@ def mode(container: Container) -> str:
     """bridge, host, none or container:<ref>; Docker's "default" is the bridge."""
     value = str(container.host_config.get("NetworkMode") or "default")
     return "bridge" if value in ("default", "bridge") else value
+
+
+def on_bridge(container: Container) -> bool:
+    """Whether the container belongs on the default bridge: its NetworkMode, unless a network connect
+    or disconnect said otherwise."""
+    if container.bridge_connected is not None:
+        return container.bridge_connected
+    return mode(container) == "bridge"
+
+
+def bridge_entry(container: Container) -> dict[str, Any]:
+    """The container's default-bridge endpoint: its primary one, or the second one a connect gave a
+    container of a user network (``DefaultBridge``)."""
+    second: dict[str, Any] | None = container.network.get("DefaultBridge")
+    if second is not None:
+        return second
+    return container.network if mode(container) == "bridge" else {}
+
+
+async def lease_bridge(daemon: Daemon, container: Container, mac: str = "") -> dict[str, Any]:
+    """An address on the default bridge for ``container`` (the bridge made if it is not yet)."""
+    if not daemon.networks.ready:  # pyroute2 runs its own loop: keep it off the engine's thread
+        await asyncio.to_thread(daemon.networks.setup)
+    ip = daemon.networks.ipam.allocate(container.id)
+    return {
+        "IPAddress": str(ip),
+        "IPPrefixLen": daemon.networks.subnet.prefixlen,
+        "Gateway": str(daemon.networks.ipam.gateway),
+        "MacAddress": mac or netlink.mac_for(ip),
+        "Bridge": daemon.networks.bridge,
+    }
+
+
+async def plug_bridge(daemon: Daemon, container: Container, pid: int) -> None:
+    """The second endpoint's veth (``DefaultBridge``) into the running container, after its user networks'."""
+    entry = container.network["DefaultBridge"]
+    ifname = endpoints.next_ifname(endpoints.ifnames(daemon, container))
+    routed = container.network.get("Routed")
+    entry["EndpointID"] = await asyncio.to_thread(
+        bridges.plug, pid, daemon.networks.bridge, ifname, (entry["IPAddress"], entry["IPPrefixLen"]),
+        entry["MacAddress"], gateway=None if routed else entry["Gateway"], isolated=not daemon.networks.icc,
+    )  # fmt: skip
+    entry["Ifname"] = ifname
+    if not routed:
+        container.network["Routed"] = "bridge"
 
 
 class Networks:
@@ -156,20 +201,11 @@ async def allocate(daemon: Daemon, container: Container) -> None:
     """Before the bundle is written: the address (for /etc/hosts) of a bridged container."""
     container.network = {}
     value = mode(container)
-    if value != "bridge":
-        await endpoints.allocate(daemon, container, value)
-        return
-    if not daemon.networks.ready:  # pyroute2 runs its own loop: keep it off the engine's thread
-        await asyncio.to_thread(daemon.networks.setup)
-    ip = daemon.networks.ipam.allocate(container.id)
-    container.network = {
-        "IPAddress": str(ip),
-        "IPPrefixLen": daemon.networks.subnet.prefixlen,
-        "Gateway": str(daemon.networks.ipam.gateway),
-        "MacAddress": container.config.get("MacAddress") or netlink.mac_for(ip),
-        "Bridge": daemon.networks.bridge,
-    }
+    if value == "bridge" and on_bridge(container):
+        container.network = await lease_bridge(daemon, container, container.config.get("MacAddress") or "")
     await endpoints.allocate(daemon, container, value)
+    if value != "bridge" and on_bridge(container):  # connected to the bridge too, after create
+        container.network["DefaultBridge"] = await lease_bridge(daemon, container)
 
 
 def netns_path(daemon: Daemon, container: Container) -> str | None:
@@ -186,7 +222,7 @@ def netns_path(daemon: Daemon, container: Container) -> str | None:
 async def attach(daemon: Daemon, container: Container, pid: int) -> None:
     """After ``runc create``, before the process runs: wire the netns and publish ports."""
     value = mode(container)
-    if value == "bridge":
+    if value == "bridge" and container.network.get("IPAddress"):
         ip = ipaddress.IPv4Address(container.network["IPAddress"])
         endpoint = await asyncio.to_thread(
             partial(netlink.connect, isolated=not daemon.networks.icc, mac=container.network["MacAddress"]),
@@ -194,10 +230,12 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
         )  # fmt: skip
         container.network["EndpointID"] = endpoint.host_veth
         container.network["Routed"] = "bridge"
-    elif value == "none" or (endpoints.is_user_mode(value) and not container.network):
+    elif value in ("none", "bridge") or (endpoints.is_user_mode(value) and not container.network):
         await asyncio.to_thread(netlink.loopback_up, pid)
     if value == "bridge" or endpoints.is_user_mode(value):
         await endpoints.attach(daemon, container, pid)
+    if "DefaultBridge" in container.network:
+        await plug_bridge(daemon, container, pid)
     wanted = bindings(
         container.config.get("ExposedPorts") or {},
         container.host_config.get("PortBindings") or {},
@@ -228,8 +266,7 @@ async def detach_primary(daemon: Daemon, container: Container) -> None:
     published = daemon.networks.ports.pop(container.id, None)
     if published is not None:
         await published.close()
-    routed = container.network.get("Routed")
-    container.network = {"Routed": routed} if routed else {}
+    container.network = {k: v for k, v in container.network.items() if k in ("Routed", "DefaultBridge")}
 
 
 async def republish(daemon: Daemon, container: Container) -> None:
@@ -263,7 +300,9 @@ def refresh_linkers(daemon: Daemon, started: Container) -> None:
 def on_any(daemon: Daemon, container: Container, refs: list[str]) -> bool:
     """Whether ``container`` is on one of the networks ``refs`` names (name, id or id prefix)."""
     value = mode(container)
-    found = [(value, predefined_id(daemon, value))] if value in ("bridge", "host", "none") else []
+    found = [(value, predefined_id(daemon, value))] if value in ("host", "none") else []
+    if on_bridge(container):
+        found.append(("bridge", predefined_id(daemon, "bridge")))
     found += [(n.name, n.id) for n in daemon.networks.store.networks_of(container.id)]
     return any(ref in (name, net_id) or (len(ref) >= 12 and net_id.startswith(ref)) for ref in refs
                for name, net_id in found)  # fmt: skip
@@ -279,14 +318,11 @@ def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
     ip, gateway, mac = net.get("IPAddress", ""), net.get("Gateway", ""), net.get("MacAddress", "")
     networks: dict[str, Any] = {}
     value = mode(container)
-    if value in ("bridge", "host", "none"):
-        networks[value] = {
-            "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": predefined_id(daemon, value),
-            "EndpointID": net.get("EndpointID", ""), "Gateway": gateway, "IPAddress": ip,
-            "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None, "DNSNames": None,
-        }  # fmt: skip
+    if value in ("host", "none"):
+        networks[value] = _predefined_entry(daemon, value, net)
     networks.update(endpoints.settings(daemon, container))
+    if on_bridge(container):
+        networks["bridge"] = _predefined_entry(daemon, "bridge", bridge_entry(container))
     if value != "bridge":  # Docker fills the top level for the default bridge only
         ip, gateway, mac = "", "", ""
     ports: dict[str, Any] = {}
@@ -301,6 +337,16 @@ def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip,
         "IPPrefixLen": net.get("IPPrefixLen", 0) if ip else 0, "IPv6Gateway": "", "MacAddress": mac,
         "Networks": networks,
+    }  # fmt: skip
+
+
+def _predefined_entry(daemon: Daemon, name: str, net: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": predefined_id(daemon, name),
+        "EndpointID": net.get("EndpointID", ""), "Gateway": net.get("Gateway", ""),
+        "IPAddress": net.get("IPAddress", ""), "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": net.get("MacAddress", ""),
+        "DriverOpts": None, "DNSNames": None,
     }  # fmt: skip
 
 

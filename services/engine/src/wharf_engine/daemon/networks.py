@@ -54,11 +54,13 @@ def _predefined(daemon: Daemon, name: str, *, containers: bool) -> dict[str, Any
         }
     if containers:
         for c in daemon.containers.all():
-            ip = c.network.get("IPAddress")
-            if c.state.running and default_bridge.mode(c) == name and (ip or name != "bridge"):
-                attached[c.id] = {"Name": c.name, "EndpointID": c.network.get("EndpointID", ""),
-                                  "MacAddress": c.network.get("MacAddress", ""),
-                                  "IPv4Address": f"{ip}/{c.network.get('IPPrefixLen')}" if ip else "",
+            net = default_bridge.bridge_entry(c) if name == "bridge" else c.network
+            ip = net.get("IPAddress")
+            on = default_bridge.on_bridge(c) if name == "bridge" else default_bridge.mode(c) == name
+            if c.state.running and on and (ip or name != "bridge"):
+                attached[c.id] = {"Name": c.name, "EndpointID": net.get("EndpointID", ""),
+                                  "MacAddress": net.get("MacAddress", ""),
+                                  "IPv4Address": f"{ip}/{net.get('IPPrefixLen')}" if ip else "",
                                   "IPv6Address": ""}  # fmt: skip
     return {
         "Name": name, "Id": default_bridge.predefined_id(daemon, name), "Created": _engine_created(daemon),

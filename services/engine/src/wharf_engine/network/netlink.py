@@ -36,8 +36,14 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
     with IPRoute() as ipr:
         found = ipr.link_lookup(ifname=name)
         if not found:
-            ipr.link("add", ifname=name, kind="bridge")
+            # a MAC of its own, set: a bridge whose MAC was never set takes its lowest port's, so it
+            # changes as containers come and go, and a running container's ARP entry for its gateway
+            # then names a MAC nobody answers for (its connections out stall in SYN_SENT)
+            ipr.link("add", ifname=name, kind="bridge", address=mac_for(gateway))
             found = ipr.link_lookup(ifname=name)
+        else:  # an earlier engine's bridge: its MAC kept as it is now, but set, so it stays
+            current = ipr.get_links(found[0])[0].get_attr("IFLA_ADDRESS")
+            ipr.link("set", index=found[0], address=current)
         index = found[0]
         addresses = {a.get("address") for a in ipr.get_addr(index=index)}
         if str(gateway) not in addresses:
