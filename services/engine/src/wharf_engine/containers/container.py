@@ -59,6 +59,8 @@ class Container:
 
     def to_json(self) -> bytes:
         data = {name: getattr(self, name) for name in _PERSISTED}
+        if data.get("bridge_connected") is None:  # unset: records stay as older engines wrote them
+            data.pop("bridge_connected", None)
         data["state"] = self.state.to_dict()
         # compact: json's C encoder (with indent it falls back to the pure-Python one)
         return json.dumps(data, separators=(",", ":")).encode()
