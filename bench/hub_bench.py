@@ -11,7 +11,9 @@
 2. A receiver (``http.server`` on 127.0.0.1) is added as ``<user>/web``'s webhook by the hub's JSON
    API; a wharf engine started here (``--default-index`` the hub) pushes busybox as
    ``<user>/web:<n>`` through the hub to a ``wharf-registry`` in index mode. Timed: push start to
-   receipt, and push end (the stream's last byte) to receipt, the hub's asynchronous part.
+   receipt, and push end (the stream's last byte) to receipt, the hub's asynchronous part (it
+   can be below zero: the hub queues the delivery in the engine's final ``PUT .../images`` and
+   wakes its worker at once, so the POST may arrive before the engine's stream has ended).
 
 Only 127.0.0.1 is used. On the way out (SIGTERM too) every process is stopped by pid, the engine's
 bridge deleted and the temp dirs removed.

@@ -7,7 +7,9 @@ import json
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from wharf_common.tokens import TokenVerifier
+from wharf_hub.db.models import Job, Tag
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 
@@ -256,3 +258,51 @@ def test_login_rate_limit_answers_429_with_retry_after(client: TestClient, facto
         assert client.get("/v1/users/", auth=basic("alice", "wrong-password-1")).status_code == 401
     limited = client.get("/v1/users/", auth=basic("alice", factory.password))
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+
+
+class FakeRegistry:
+    """The registry as the hub reads it back: ``latest`` names :data:`IMAGE`."""
+
+    def tags(self, remote: str) -> dict[str, str]:
+        return {"latest": IMAGE}
+
+    def sizes(self, remote: str, image_ids: list[str]) -> dict[str, int]:
+        return dict.fromkeys(image_ids, 1234)
+
+
+def _finish_push(client: TestClient, factory: Factory) -> None:
+    auth = basic("alice", factory.password)
+    assert (
+        client.put("/v1/repositories/alice/web/", json=[{"id": IMAGE}], headers=TOKEN, auth=auth).status_code
+        == 200
+    )
+    done = client.put("/v1/repositories/alice/web/images", json=[{"id": IMAGE, "Tag": "latest"}], auth=auth)
+    assert done.status_code == 204
+
+
+def _state(hub: Hub) -> tuple[list[str], dict[str, tuple[str, int]]]:
+    with hub.db.session() as s:
+        jobs = [j.kind for j in s.scalars(select(Job).order_by(Job.id))]
+        tags = {t.name: (t.image_id, t.size) for t in s.scalars(select(Tag))}
+    return jobs, tags
+
+
+def test_push_end_publishes_its_tags_in_the_same_request(
+    client: TestClient, hub: Hub, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub.index, "reader", FakeRegistry())
+    factory.user("alice")
+    _finish_push(client, factory)
+    jobs, tags = _state(hub)
+    assert tags == {"latest": (IMAGE, 1234)}  # no job to wait for: the tag is there at once
+    assert "repository.pushed" not in jobs
+
+
+def test_push_end_leaves_the_read_back_to_the_worker_when_the_registry_is_down(
+    client: TestClient, hub: Hub, factory: Factory
+) -> None:
+    factory.user("alice")
+    _finish_push(client, factory)  # the hub's registry is 127.0.0.1:9: refused
+    jobs, tags = _state(hub)
+    assert tags == {}
+    assert jobs[-1] == "repository.pushed"

@@ -38,6 +38,7 @@ class HubProcess:
         self.workers = workers
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self.worker_proc: subprocess.Popen[bytes] | None = None
         self.log_path = root / "hub.log"
 
     @property
@@ -141,20 +142,28 @@ class HubProcess:
         if done.returncode != 0:
             raise RuntimeError(f"create-user {name}: {done.stderr or done.stdout}")
 
+    def start_worker(self) -> None:
+        """A ``wharf-hub worker`` process on the same database (start the hub with
+        ``worker=False`` to have it deliver alone); :meth:`stop` stops it too."""
+        cmd = [sys.executable, "-m", "wharf_hub.main", "worker", "--registry-url", self.registry_url]
+        with (self.root / "worker.log").open("ab") as log:
+            self.worker_proc = subprocess.Popen(
+                [*cmd, *self._args()], stdout=log, stderr=subprocess.STDOUT, env=self._env()
+            )
+
     def settings(self) -> Settings:
         return Settings(data_root=self.root, database_url=self.database_url)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        for proc in (self.worker_proc, self.proc):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.proc = self.worker_proc = None
 
     def __enter__(self) -> HubProcess:
         return self.start()

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from wharf_common.errors import WharfError
 
@@ -52,9 +53,12 @@ def render(request: Request, status: int, message: str, page: PageRenderer | Non
 
 
 def install(app: FastAPI, page: PageRenderer | None = None) -> None:
+    """The handlers render in the thread pool: a web page's error looks up the signed-in user
+    in the database, which must not hold up the event loop."""
+
     async def wharf_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, WharfError)
-        response = render(request, exc.status, exc.message, page)
+        response = await run_in_threadpool(render, request, exc.status, exc.message, page)
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
@@ -62,7 +66,7 @@ def install(app: FastAPI, page: PageRenderer | None = None) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        response = render(request, exc.status_code, detail, page)
+        response = await run_in_threadpool(render, request, exc.status_code, detail, page)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
@@ -73,7 +77,7 @@ def install(app: FastAPI, page: PageRenderer | None = None) -> None:
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
             for e in exc.errors()
         )
-        return render(request, 400, problems or "invalid request", page)
+        return await run_in_threadpool(render, request, 400, problems or "invalid request", page)
 
     app.add_exception_handler(WharfError, wharf_error)
     app.add_exception_handler(HTTPException, http_error)

@@ -1,5 +1,5 @@
 """The v1 index (protocols.md A.4): tokens for pushes and pulls, the image lists, and what
-happens after a push (tags read back from the registry, webhooks started)."""
+happens when a push ends (tags read back from the registry, webhooks queued)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -129,17 +130,28 @@ class IndexService:
         return Grant(self._token(repo, "write", user), self.endpoints, [])
 
     def finish_push(self, s: Session, user: User | None, namespace: str, name: str, body: Any) -> None:
-        """``PUT /v1/repositories/<name>/images``: the push is done; read the tags back later."""
+        """``PUT /v1/repositories/<name>/images``: the push is done. Its tags are on the registry
+        by now (an engine tags before this call); they are read back here and published in this
+        unit of work, so its commit also queues the webhook deliveries. When the registry does
+        not answer, the read-back is a ``repository.pushed`` job (retried by the worker)."""
         entries = image_entries(body)
         if user is None:
             raise LoginRequired()
         repo = self.repos.get(s, user, namespace, name)  # "not found" unless the user may pull
         if not can_push(s, user, repo):
             raise AccessDenied()
+        claimed = sorted({e["Tag"] for e in entries if "Tag" in e})
+        try:  # before the writes: no write lock is held while the registry answers
+            changes = self._pushed_tags(s, repo, set(claimed))
+        except (httpx.HTTPError, ValueError) as exc:  # down, or not answering JSON
+            log.warning("index.read_back_failed", repository=repo.remote, error=str(exc))
+            changes = None
         self._add_images(s, repo, entries)
         repo.updated_at = utcnow()
-        claimed = sorted({e["Tag"] for e in entries if "Tag" in e})
-        enqueue(s, PUSHED, {"repository_id": repo.id, "pusher_id": user.id, "tags": claimed})
+        if changes is None:
+            enqueue(s, PUSHED, {"repository_id": repo.id, "pusher_id": user.id, "tags": claimed})
+        else:
+            self.publish_tags(s, repo, user, changes, [r["id"] for r in self._images(s, repo)])
         log.info("index.pushed", repository=repo.remote, by=user.username, tags=claimed)
 
     def start_pull(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
@@ -198,21 +210,23 @@ class IndexService:
             self.reader.delete(remote)
 
     def on_pushed(self, s: Session, payload: dict[str, Any]) -> None:
+        """The ``repository.pushed`` job: a push whose tags could not be read back at once."""
         repo = s.get(Repository, int(payload["repository_id"]))
         if repo is None:
             return  # deleted meanwhile
         pusher = s.get(User, int(payload["pusher_id"])) if payload.get("pusher_id") else None
-        known = {t.name: t for t in s.scalars(select(Tag).where(Tag.repository_id == repo.id))}
-        claimed = set(payload.get("tags", []))
+        changes = self._pushed_tags(s, repo, set(payload.get("tags", [])))
+        self.publish_tags(s, repo, pusher, changes, [r["id"] for r in self._images(s, repo)])
+
+    def _pushed_tags(self, s: Session, repo: Repository, claimed: set[str]) -> dict[str, PushedTag]:
+        """The registry's tags that are new, moved, or ``claimed`` by the push (re-pushed)."""
+        known = {t.name: t.image_id for t in s.scalars(select(Tag).where(Tag.repository_id == repo.id))}
         remote_tags = self.reader.tags(repo.remote)
         changed_names = [
-            name
-            for name, image_id in remote_tags.items()
-            if name not in known or known[name].image_id != image_id or name in claimed
+            name for name, image_id in remote_tags.items() if known.get(name) != image_id or name in claimed
         ]
         sizes = self.reader.sizes(repo.remote, sorted({remote_tags[n] for n in changed_names}))
-        changes = {n: PushedTag(remote_tags[n], sizes[remote_tags[n]]) for n in changed_names}
-        self.publish_tags(s, repo, pusher, changes, [r["id"] for r in self._images(s, repo)])
+        return {n: PushedTag(remote_tags[n], sizes[remote_tags[n]]) for n in changed_names}
 
     def publish_tags(
         self,

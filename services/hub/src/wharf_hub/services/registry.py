@@ -5,8 +5,17 @@ The hub signs its own read tokens, so it needs no account on the registry.
 
 from __future__ import annotations
 
+import functools
+import ssl
+
 import httpx
 from wharf_common.tokens import Access, TokenSigner
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Built once: reading the CA bundle for every client cost tens of milliseconds a call."""
+    return httpx.create_ssl_context()
 
 
 class RegistryReader:
@@ -18,7 +27,10 @@ class RegistryReader:
     def _client(self, remote: str, access: Access = "read") -> httpx.Client:
         token = self.signer.issue(remote, access, "", 60)
         return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Token {token}"}, timeout=self.timeout
+            base_url=self.url,
+            headers={"Authorization": f"Token {token}"},
+            timeout=self.timeout,
+            verify=_tls_context(),
         )
 
     def tags(self, remote: str) -> dict[str, str]:

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from wharf_common import jsonsafe
@@ -196,9 +197,22 @@ def _api(hub: Hub) -> APIRouter:
     return r
 
 
-def _internal(hub: Hub) -> APIRouter:
-    r = APIRouter(prefix="/api/builder", include_in_schema=False)
+async def _json_body(request: Request) -> object:
+    try:
+        return jsonsafe.loads(await request.body())
+    except ValueError:
+        raise InvalidArgument("malformed JSON") from None
 
+
+async def _log_piece(request: Request) -> str:
+    return (await request.body())[:MAX_LOG_PIECE].decode(errors="replace")
+
+
+JsonBody = Annotated[object, Depends(_json_body)]
+LogPiece = Annotated[str, Depends(_log_piece)]
+
+
+def _internal(hub: Hub) -> APIRouter:
     def check(request: Request) -> None:
         header = request.headers.get("authorization") or ""
         scheme, _, value = header.partition(" ")
@@ -206,25 +220,20 @@ def _internal(hub: Hub) -> APIRouter:
         if scheme.lower() != "bearer" or not secrets.compare_digest(value.strip().encode(), secret.encode()):
             raise Unauthorized("builder secret required")
 
-    async def json_body(request: Request) -> object:
-        try:
-            return jsonsafe.loads(await request.body())
-        except ValueError:
-            raise InvalidArgument("malformed JSON") from None
+    # the secret is checked first (a router dependency), before the bodies are read
+    r = APIRouter(prefix="/api/builder", include_in_schema=False, dependencies=[Depends(check)])
 
+    # plain ``def`` handlers: the bodies are read on the event loop by their dependencies, the
+    # database work runs in the thread pool
     @r.post("/builds/{build_id}/claim")
-    async def claim(build_id: int, request: Request) -> Response:
-        check(request)
-        body = await json_body(request)
+    def claim(build_id: int, body: JsonBody) -> Response:
         worker = str(body.get("worker") or "?") if isinstance(body, dict) else "?"
         with hub.unit() as s:
             build, secret = hub.builder.claim(s, build_id, worker)
             return JSONResponse(buildqueue.spec(build, build.repository, secret))
 
     @r.post("/builds/{build_id}/status")
-    async def status(build_id: int, request: Request) -> Response:
-        check(request)
-        body = await json_body(request)
+    def status(build_id: int, body: JsonBody) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("status"), str):
             raise InvalidArgument('expected {"status": ...}')
         with hub.unit() as s:
@@ -232,9 +241,7 @@ def _internal(hub: Hub) -> APIRouter:
         return JSONResponse({"cancelled": cancelled})
 
     @r.post("/builds/{build_id}/log")
-    async def append_log(build_id: int, request: Request) -> Response:
-        check(request)
-        text = (await request.body())[:MAX_LOG_PIECE].decode(errors="replace")
+    def append_log(build_id: int, text: LogPiece) -> Response:
         with hub.unit() as s:
             cancelled = hub.builder.append_log(s, build_id, text)
         return JSONResponse({"cancelled": cancelled})

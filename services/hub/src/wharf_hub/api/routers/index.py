@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from wharf_common import jsonsafe
@@ -30,6 +30,8 @@ def _ping() -> Response:
 
 
 async def _json(request: Request) -> Any:
+    """The JSON body, read on the event loop as a dependency, so that the handlers using it can
+    be plain ``def`` (their database work and password hashing run in the thread pool)."""
     body = await request.body()
     if not body.strip():
         return []
@@ -37,6 +39,9 @@ async def _json(request: Request) -> Any:
         return jsonsafe.loads(body)
     except ValueError:
         raise InvalidName("Invalid JSON") from None
+
+
+JsonBody = Annotated[Any, Depends(_json)]
 
 
 def _token_headers(grant: Grant, wanted: bool) -> dict[str, str]:
@@ -75,8 +80,7 @@ def router(hub: Hub) -> APIRouter:
 
     @r.post("/v1/users/", include_in_schema=False)
     @r.post("/v1/users", include_in_schema=False)
-    async def create_user(request: Request) -> Response:
-        data = await _json(request)
+    def create_user(request: Request, data: JsonBody) -> Response:
         if not isinstance(data, dict):
             raise InvalidName("Invalid JSON: expected an object with username, password and email")
         username, password = str(data.get("username") or ""), str(data.get("password") or "")
@@ -101,8 +105,7 @@ def router(hub: Hub) -> APIRouter:
         return JSONResponse("OK")
 
     @r.put("/v1/users/{username}/", include_in_schema=False)
-    async def update_user(username: str, request: Request) -> Response:
-        data = await _json(request)
+    def update_user(username: str, request: Request, data: JsonBody) -> Response:
         if not isinstance(data, dict):
             raise InvalidName("Invalid JSON")
         with hub.unit() as s:
@@ -116,9 +119,8 @@ def router(hub: Hub) -> APIRouter:
     # ---- repositories -----------------------------------------------------------------------
 
     @r.put("/v1/repositories/{path:path}", include_in_schema=False)
-    async def put_repository(path: str, request: Request) -> Response:
+    def put_repository(path: str, request: Request, body: JsonBody) -> Response:
         namespace, name, action = _split(path)
-        body = await _json(request)
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
         with hub.unit() as s:
             if action == "auth":
