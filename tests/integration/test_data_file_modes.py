@@ -15,8 +15,9 @@ from hubstack import hub_stack
 from v1flows import push
 
 PASSWORD = "modes-pass-1"
-PUBLIC_KEY = "token-signing.pub.pem"
-"""Public on purpose (0644): the registry reads it; the 0700 data root still guards it."""
+PUBLIC = {"token-signing.pub.pem", "bearer-signing.crt"}
+"""Public on purpose (0644): the v1 token key's public half and the v2 bearer key's certificate,
+which registries read; the 0700 data root still guards them."""
 WRITTEN_BY_THE_TEST = {"hub.log", "registry.log"}
 FAST_PASSWORDS = {"WHARF_HUB_PASSWORDS__TIME_COST": "1", "WHARF_HUB_PASSWORDS__MEMORY_COST": "8192"}
 
@@ -28,7 +29,7 @@ def loose(root: Path) -> list[str]:
         if path.name in WRITTEN_BY_THE_TEST or path.is_symlink():
             continue
         mode = stat.S_IMODE(path.lstat().st_mode)
-        allowed = 0o044 if path.name == PUBLIC_KEY else 0
+        allowed = 0o044 if path.name in PUBLIC else 0
         if mode & 0o077 & ~allowed:
             found.append(f"{path.relative_to(root.parent)} {oct(mode)}")
     return found
