@@ -172,6 +172,19 @@ def test_remove_link_takes_the_parent_and_alias(backend: FakeBackend) -> None:
     assert response.status_code == 404 and response.json() == {"message": "No such container: web/db"}
 
 
+def test_other_methods_on_a_path_with_a_slash_are_404_not_405(backend: FakeBackend) -> None:
+    """``docker inspect 127.0.0.1:5000/alice/web:t`` asks for a container of that name first and
+    goes on to the image only on a 404; the link route made it a 405."""
+    for method, path in (
+        ("GET", "/containers/127.0.0.1:5000/alice/web:t/json"),
+        ("HEAD", "/containers/alice/web/json"),
+        ("POST", "/containers/alice/web/start"),
+    ):
+        response = request(backend, method, path)
+        assert response.status_code == 404, (method, path, response.status_code)
+    assert request(backend, "POST", "/containers/c/kill").status_code == 409  # routes still reached
+
+
 def test_conflict_is_409(backend: FakeBackend) -> None:
     response = request(backend, "POST", "/containers/c/kill")
     assert response.status_code == 409 and "not running" in response.json()["message"]

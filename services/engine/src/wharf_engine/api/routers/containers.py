@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from wharf_common.errors import InvalidArgument
 
@@ -247,5 +247,15 @@ def router(backend: ContainerBackend) -> APIRouter:
         await backend.container_path_stat(ref, path)
         await with_body(request, lambda stream: backend.container_archive_put(ref, path, stream))
         return Response(status_code=200)
+
+    # last, so that it shadows nothing: the link route above matches any path with a slash, and
+    # without this every other method on such a path (GET /containers/reg:5000/a/b:t/json, which
+    # `docker inspect` sends for an image name before asking for the image) was 405, not the
+    # 404 that sends the CLI on to the image
+    @r.api_route(
+        "/{ref:path}/{alias}", methods=["GET", "HEAD", "POST", "PUT", "PATCH"], include_in_schema=False
+    )
+    async def not_found(ref: str, alias: str) -> Response:
+        raise HTTPException(status_code=404)
 
     return r
