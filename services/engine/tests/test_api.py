@@ -141,6 +141,7 @@ def request(backend: FakeBackend, method: str, path: str, **kwargs: Any) -> http
     errors.install(app)
     app.include_router(system.router(backend))
     app.include_router(containers.router(backend))
+    app.include_router(containers.fallback_router())
     app.add_middleware(VersionMiddleware)
 
     async def go() -> httpx.Response:

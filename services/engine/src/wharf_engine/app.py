@@ -47,6 +47,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     app.include_router(volumes.router(daemon))
     app.include_router(swarm.router())
     app.include_router(networks.router(daemon))
+    app.include_router(containers.fallback_router())  # last: see its docstring
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

@@ -248,10 +248,16 @@ def router(backend: ContainerBackend) -> APIRouter:
         await with_body(request, lambda stream: backend.container_archive_put(ref, path, stream))
         return Response(status_code=200)
 
-    # last, so that it shadows nothing: the link route above matches any path with a slash, and
-    # without this every other method on such a path (GET /containers/reg:5000/a/b:t/json, which
-    # `docker inspect` sends for an image name before asking for the image) was 405, not the
-    # 404 that sends the CLI on to the image
+    return r
+
+
+def fallback_router() -> APIRouter:
+    """Included after every other router (``app.py``), so that it shadows nothing: the link route
+    above matches any container path with a slash, and without this every other method on such a
+    path (``GET /containers/reg:5000/a/b:t/json``, which ``docker inspect`` sends for an image name
+    before asking for the image) was 405, not the 404 that sends the CLI on to the image."""
+    r = APIRouter(prefix="/containers")
+
     @r.api_route(
         "/{ref:path}/{alias}", methods=["GET", "HEAD", "POST", "PUT", "PATCH"], include_in_schema=False
     )
