@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry nginx
-# nginx: the multi-host test runs its own (the package's service, started by the install, is disabled)
+APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-server mmdebstrap docker-registry nginx \
+	skopeo podman buildah
+# nginx: the multi-host test runs its own (the package's service, started by the install, is disabled);
+# skopeo, podman, buildah: the registry v2 tests drive them as clients
 BENCH_PACKAGES := podman buildah docker-registry skopeo
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
