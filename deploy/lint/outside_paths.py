@@ -4,7 +4,7 @@
 A clone must be readable on its own: a reference a newcomer cannot follow is a defect. Three
 kinds of reference are checked in every tracked text file:
 
-* a relative path that climbs out of the checkout (``../shared/DESIGN.md`` in the README);
+* a relative path that climbs out of the checkout (``../notes/PLAN.md`` in the README);
 * an absolute path into the checkout's surroundings: the checkout itself (a file should name
   its neighbours relatively) or a sibling of it (a notes directory or another worktree next to it);
 * a Markdown document named in prose that the repository does not hold (``see STYLE.md``), or

@@ -12,7 +12,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "outside_paths.py"
 
 
 def lint(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "shared").mkdir()
+    (tmp_path / "notes").mkdir()
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -39,8 +39,8 @@ def test_clean_repository_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "reported"),
     [
-        ("README.md", "Read ../shared/DESIGN.md first.\n", "'../shared/DESIGN.md' climbs out"),
-        ("src/m.py", '"""As ../../shared/STYLE.md says."""\n', "climbs out of the repository"),
+        ("README.md", "Read ../notes/PLAN.md first.\n", "'../notes/PLAN.md' climbs out"),
+        ("src/m.py", '"""As ../../notes/STYLE.md says."""\n', "climbs out of the repository"),
         ("src/m.py", "x = 1  # see ../../../notes\n", "climbs out of the repository"),
         ("Makefile", "include ../common.mk\n", "'../common.mk' climbs out"),
         ("src/m.py", '"""See STYLE.md for the rules."""\n', "'STYLE.md' names a document"),
@@ -57,7 +57,7 @@ def test_outside_reference_is_reported(tmp_path: Path, name: str, text: str, rep
 def test_absolute_paths_beside_and_into_the_checkout_are_reported(tmp_path: Path) -> None:
     result = lint(
         tmp_path,
-        {"a.toml": f'doc = "{tmp_path}/shared/DESIGN.md"\n', "b.sh": f"cd {tmp_path}/repo/src\n"},
+        {"a.toml": f'doc = "{tmp_path}/notes/PLAN.md"\n', "b.sh": f"cd {tmp_path}/repo/src\n"},
     )
     assert result.returncode == 1
     assert "a.toml:1" in result.stderr and "names a path beside the repository" in result.stderr
