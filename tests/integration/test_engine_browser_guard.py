@@ -13,6 +13,7 @@ import http.client
 import json
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,4 +154,25 @@ def test_unix_socket_is_not_host_checked_but_json_is(tcp_engine: tuple[Engine, i
         "POST", "/containers/create", json.dumps(EVIL_CONFIG).encode(), {"Content-Type": "text/plain"}
     )
     assert status == 400 and b"must be 'application/json'" in body
+    assert containers(eng) == []
+
+
+def test_refusal_reads_a_slow_body_first(tcp_engine: tuple[Engine, int]) -> None:
+    """The refusal waits for the body, so a client still sending it reads the 400, not a reset."""
+    eng, _ = tcp_engine
+    body = b" " * 100_000 + json.dumps(EVIL_CONFIG).encode()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(30)
+        sock.connect(str(eng.socket))
+        head = (
+            "POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        time.sleep(0.3)  # the engine has the headers long before the body
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"must be 'application/json'" in answer
     assert containers(eng) == []

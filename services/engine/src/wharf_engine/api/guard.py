@@ -33,6 +33,8 @@ RAW_BODY_ROUTES = re.compile(
     r"^(?:POST /build|POST /images/create|POST /images/load|PUT /containers/[^/]+/archive)$"
 )
 """Routes whose body is a tar archive or a byte stream, as in Docker (no ``CheckForJSON`` there)."""
+DRAIN_LIMIT = 256 * 1024
+"""Body bytes read and dropped before a refusal, as Go's net/http does, so the client's send completes."""
 LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost", "ip6-loopback"})
 JSON_TYPE = "application/json"
 
@@ -113,6 +115,7 @@ class RequestGuardMiddleware:
             if message := json_body_error(scope["method"], path, headers):
                 status = 400
         if status:
+            await drain(receive)
             await send(
                 {
                     "type": "http.response.start",
@@ -123,3 +126,16 @@ class RequestGuardMiddleware:
             await send({"type": "http.response.body", "body": json.dumps({"message": message}).encode()})
             return
         await self.app(scope, receive, send)
+
+
+async def drain(receive: Receive) -> None:
+    """Read the refused request's body (up to ``DRAIN_LIMIT``): closing with unread data sends a reset
+    that the client sees as a broken pipe instead of the refusal."""
+    seen = 0
+    while seen <= DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
