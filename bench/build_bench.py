@@ -310,15 +310,19 @@ def targets(outcomes: dict[str, base.Outcome]) -> list[dict[str, Any]]:
         if o.key.endswith("-cached"):
             detail = "no samples" if median is None else f"{median:.3f} s"
             verdict = "n/a" if median is None else ("met" if median < CACHED_TARGET else "MISSED")
-            found.append({"target": f"cached rebuild < {CACHED_TARGET} s", "case": o.label} | {
-                "detail": detail, "verdict": verdict, "value": median})  # fmt: skip
+            found.append(
+                {"target": f"cached rebuild < {CACHED_TARGET} s", "case": o.label}
+                | {"detail": detail, "verdict": verdict, "value": median}
+            )
         if median is None or peer is None:
             verdict, detail = "n/a", "no samples"
         else:
             verdict = "met" if median < peer else "MISSED"
             detail = f"{median:.3f} s vs {peer:.3f} s ({peer / median:.2f}x faster)"
-        found.append({"target": "faster than buildah", "case": o.label, "detail": detail} | {
-            "verdict": verdict, "value": median, "peer": peer})  # fmt: skip
+        found.append(
+            {"target": "faster than buildah", "case": o.label, "detail": detail}
+            | {"verdict": verdict, "value": median, "peer": peer}
+        )
     return found
 
 
@@ -334,7 +338,7 @@ def as_json(
             | {"max_s": seconds(max(o.samples, default=None))}
             | {"ratio_to_peer": median / peer if median is not None and peer else None}
             | {"samples_s": [s / 1000 for s in o.samples], "failures": o.failures, "skipped": o.skipped}
-        )  # fmt: skip
+        )
     return {"rounds": rounds, "cases": cases, "targets": targets(outcomes), **extra}
 
 

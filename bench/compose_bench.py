@@ -128,9 +128,15 @@ def compose(compose_bin: str, side: Side, project_dir: Path, *args: str) -> floa
     try:
         start = time.perf_counter()
         proc = subprocess.run(
-            argv, cwd=project_dir, env=dict(side.env), stdin=subprocess.DEVNULL, capture_output=True,
-            text=True, timeout=STEP_TIMEOUT, check=False,
-        )  # fmt: skip
+            argv,
+            cwd=project_dir,
+            env=dict(side.env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=STEP_TIMEOUT,
+            check=False,
+        )
         elapsed = (time.perf_counter() - start) * 1000
     except subprocess.TimeoutExpired as exc:
         raise base.Skip(f"{' '.join(args)} timed out after {STEP_TIMEOUT:.0f}s") from exc
@@ -182,8 +188,15 @@ def setup(
     for side in sides.values():
         if side.skipped is None:  # runs before the daemons stop (the stack unwinds in reverse)
             down = [compose_bin, "-p", PROJECT, "down", "-v", "-t", "0"]
-            stack.callback(subprocess.run, down, cwd=project_dir, env=dict(side.env), capture_output=True,
-                           timeout=120, check=False)  # fmt: skip
+            stack.callback(
+                subprocess.run,
+                down,
+                cwd=project_dir,
+                env=dict(side.env),
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
     return sides
 
 

@@ -132,8 +132,11 @@ def python_image(sock: Path) -> None:
         return
     built = subprocess.run(
         [sys.executable, str(ROOTFS), "python", "--if-missing", "--quiet"],
-        stdout=subprocess.PIPE, text=True, timeout=1200, check=False,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
     if built.returncode != 0:
         raise Skip(f"the python image could not be built (exit {built.returncode})")
     seed(str(sock), Path(built.stdout.strip().splitlines()[-1]), "python:latest")
@@ -197,9 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             root, sock = tmp / "root", tmp / "engine.sock"
             stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
             stack.callback(kill_leftovers, root / "runc")
-            engine = [base.tool(base.VENV_BIN / "wharf-engine"), "--data-root", str(root),
-                      "-H", f"unix://{sock}", "--pidfile", str(tmp / "engine.pid"),
-                      "--bridge", bridge, "--subnet", str(subnet)]  # fmt: skip
+            engine = [
+                base.tool(base.VENV_BIN / "wharf-engine"),
+                "--data-root",
+                str(root),
+                "-H",
+                f"unix://{sock}",
+                "--pidfile",
+                str(tmp / "engine.pid"),
+                "--bridge",
+                bridge,
+                "--subnet",
+                str(subnet),
+            ]
             base.start_daemon(stack, "wharf-engine", engine, sock, tmp / "engine.log", os.environ)
             base.import_image(sock, image)
             started = time.monotonic()

@@ -72,13 +72,19 @@ REPOSITORIES, WIDTHS, WEBHOOK_BUDGET, RECEIPT_TIMEOUT = 200, (1, 16), 90.0, 30.0
 ENDPOINTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (  # key, label, path, headers
     ("floor", "GET /v1/_ping (floor)", "/v1/_ping", ()),
     ("search", "search q=web n=25", "/v1/search?q=web&n=25", ()),
-    ("token", f"token: {USER}/web/images", f"/v1/repositories/{USER}/web/images",
-     (f"Authorization: {BASIC}", "X-Docker-Token: true")),
-)  # fmt: skip
+    (
+        "token",
+        f"token: {USER}/web/images",
+        f"/v1/repositories/{USER}/web/images",
+        (f"Authorization: {BASIC}", "X-Docker-Token: true"),
+    ),
+)
 MODES = {False: "keep-alive", True: "new connection"}
-HOOK_ROWS = {"from_start": "webhook: push start -> receipt",
-             "from_end": "webhook: push end -> receipt (async)",
-             "push": "the push itself (engine -> hub + registry)"}  # fmt: skip
+HOOK_ROWS = {
+    "from_start": "webhook: push start -> receipt",
+    "from_end": "webhook: push end -> receipt (async)",
+    "push": "the push itself (engine -> hub + registry)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +132,9 @@ def seed_repositories(hub: HubProcess) -> None:
         services.db.dispose()
 
 
-def start_hubs(stack: contextlib.ExitStack, tmp: Path, registry_port: int,
-               notes: list[str]) -> dict[str, HubProcess]:  # fmt: skip
+def start_hubs(
+    stack: contextlib.ExitStack, tmp: Path, registry_port: int, notes: list[str]
+) -> dict[str, HubProcess]:
     """SQLite's hub (the registry's index) and, if PostgreSQL can start here, PostgreSQL's."""
     hubs: dict[str, HubProcess] = {}
     registry = f"http://127.0.0.1:{registry_port}"
@@ -167,8 +174,9 @@ def load(hub: HubProcess, case: Case, args: argparse.Namespace, secs: float, war
     return result
 
 
-def measure_rps(hubs: dict[str, HubProcess], args: argparse.Namespace, deadline: float,
-                notes: list[str]) -> tuple[dict[Case, Samples], int]:  # fmt: skip
+def measure_rps(
+    hubs: dict[str, HubProcess], args: argparse.Namespace, deadline: float, notes: list[str]
+) -> tuple[dict[Case, Samples], int]:
     cases = [Case(b, e[0], w, fresh) for b in hubs for fresh in MODES for w in WIDTHS for e in ENDPOINTS]
     results = {case: Samples() for case in cases}
     for case in cases:  # warm-up, untimed; also shows a broken case early
@@ -263,8 +271,15 @@ def engine_call(engine: net.Engine, method: str, path: str, auth: dict[str, str]
         raise base.Skip(f"{method} {path}: {response.status} {base.tail(text)}")
 
 
-def measure_webhook(stack: contextlib.ExitStack, tmp: Path, hub: HubProcess, registry_port: int,
-                    pushes: int, deadline: float, hook: Hook) -> None:  # fmt: skip
+def measure_webhook(
+    stack: contextlib.ExitStack,
+    tmp: Path,
+    hub: HubProcess,
+    registry_port: int,
+    pushes: int,
+    deadline: float,
+    hook: Hook,
+) -> None:
     """Pushes through a real engine; ms from push start and from push end to the receiver's POST."""
     registry = RegistryProcess(tmp / "registry", registry_port, hub.public_key_path)
     registry.root.mkdir()
@@ -290,8 +305,11 @@ def measure_webhook(stack: contextlib.ExitStack, tmp: Path, hub: HubProcess, reg
         if received is None:
             raise base.Skip(f"no webhook POST within {RECEIPT_TIMEOUT:.0f}s of the push of {USER}/web:{n}")
         if n:
-            for key, since, until in (("push", start, end), ("from_start", start, received),
-                                      ("from_end", end, received)):  # fmt: skip
+            for key, since, until in (
+                ("push", start, end),
+                ("from_start", start, received),
+                ("from_end", end, received),
+            ):
                 hook.samples[key].append((until - since) * 1000)
 
 
@@ -300,8 +318,10 @@ def stall(results: dict[Case, Samples]) -> str | None:
     kept, fresh = (results.get(Case("sqlite", "floor", 1, f), Samples()).median("p50_ms") for f in MODES)
     if kept is None or fresh is None or kept < 30 or kept < 10 * fresh:
         return None
-    return (f"_ping p50 is {kept:.1f} ms on a reused connection, {fresh:.2f} ms on a new one: ~40 ms "
-            "a request: Nagle's algorithm meets delayed ACKs (the hub sets no TCP_NODELAY)")  # fmt: skip
+    return (
+        f"_ping p50 is {kept:.1f} ms on a reused connection, {fresh:.2f} ms on a new one: ~40 ms "
+        "a request: Nagle's algorithm meets delayed ACKs (the hub sets no TCP_NODELAY)"
+    )
 
 
 # --- report -------------------------------------------------------------------------------------------
@@ -310,16 +330,20 @@ def report(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[st
         return "-" if v is None else format(v, fmt)
 
     group = f"{'req/s':>8} {'p50 ms':>7} {'vs floor':>8}"
-    lines = [f"{'hub requests/s (median)':<42} {'':>4}  {'keep-alive':^25}  {'new connection':^25}",
-             f"{'case':<42} {'conc':>4}  {group}  {group}"]  # fmt: skip
+    lines = [
+        f"{'hub requests/s (median)':<42} {'':>4}  {'keep-alive':^25}  {'new connection':^25}",
+        f"{'case':<42} {'conc':>4}  {group}  {group}",
+    ]
     for case in (c for c in results if not c.fresh):
         label = f"{case.backend}: " + next(e[1] for e in ENDPOINTS if e[0] == case.endpoint)
         cells, flags = [], []
         for c in (case, Case(case.backend, case.endpoint, case.width, True)):
             s = results.get(c, Samples(skipped="not run"))
             x = ratio(results, c)
-            cells.append(f"{num(s.median('rps')):>8} {num(s.median('p50_ms'), '.2f'):>7} "
-                         f"{'' if x is None else f'{x:.2f}x':>8}")  # fmt: skip
+            cells.append(
+                f"{num(s.median('rps')):>8} {num(s.median('p50_ms'), '.2f'):>7} "
+                f"{'' if x is None else f'{x:.2f}x':>8}"
+            )
             errors = sum(r["errors"] for r in s.runs)
             flags += [f"{MODES[c.fresh]}: {errors} errors ({s.runs[-1]['error_sample']})"] if errors else []
             flags += [f"{MODES[c.fresh]}: skipped: {s.skipped}"] if s.skipped else []
@@ -341,12 +365,26 @@ def report(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[st
 
 
 def as_json(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[str]) -> dict[str, Any]:
-    rows = [{"backend": c.backend, "endpoint": c.endpoint, "concurrency": c.width, "mode": MODES[c.fresh],
-             "rps": s.median("rps"), "p50_ms": s.median("p50_ms"), "p99_ms": s.median("p99_ms"),
-             "vs_floor": ratio(results, c), "errors": sum(r["errors"] for r in s.runs),
-             "skipped": s.skipped, "runs": s.runs} for c, s in results.items()]  # fmt: skip
-    webhook = {k: {"median_ms": statistics.median(v) if v else None, "samples_ms": v}
-               for k, v in hook.samples.items()}  # fmt: skip
+    rows = [
+        {
+            "backend": c.backend,
+            "endpoint": c.endpoint,
+            "concurrency": c.width,
+            "mode": MODES[c.fresh],
+            "rps": s.median("rps"),
+            "p50_ms": s.median("p50_ms"),
+            "p99_ms": s.median("p99_ms"),
+            "vs_floor": ratio(results, c),
+            "errors": sum(r["errors"] for r in s.runs),
+            "skipped": s.skipped,
+            "runs": s.runs,
+        }
+        for c, s in results.items()
+    ]
+    webhook = {
+        k: {"median_ms": statistics.median(v) if v else None, "samples_ms": v}
+        for k, v in hook.samples.items()
+    }
     return {"rounds": rounds, "rps": rows, "webhook": webhook | {"skipped": hook.error}, "notes": notes}
 
 

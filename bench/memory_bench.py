@@ -196,8 +196,14 @@ class Shims:
 
 # --- loads -------------------------------------------------------------------------------------------
 def docker(engine: net.Engine, *args: str, timeout: float = 60) -> str:
-    done = subprocess.run([str(base.DOCKER), *args], env=engine.env, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(base.DOCKER), *args],
+        env=engine.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode != 0:
         raise base.Skip(f"docker {' '.join(args[:2])} exited {done.returncode}: {base.tail(done.stderr)}")
     return done.stdout
@@ -256,23 +262,31 @@ def shim_verdict(shims: Shims) -> str:
 
 
 def report(rows: list[Row], shims: Shims, notes: list[str]) -> str:
-    lines = [f"{'service':<34} {'idle RSS':>9} {'idle PSS':>9} {'peak RSS':>9}  {'goal':<22} result",
-             f"{'':<34} {'MiB':>9} {'MiB':>9} {'MiB':>9}"]  # fmt: skip
+    lines = [
+        f"{'service':<34} {'idle RSS':>9} {'idle PSS':>9} {'peak RSS':>9}  {'goal':<22} result",
+        f"{'':<34} {'MiB':>9} {'MiB':>9} {'MiB':>9}",
+    ]
     for row in rows:
         goal = f"idle <= {ENGINE_IDLE_GOAL:.0f} MiB RSS" if row.goal == "idle" else "(figures only)"
         idle = row.note if row.idle_rss is None else mib(row.idle_rss)
-        lines.append(f"{row.service:<34} {idle:>9} {mib(row.idle_pss):>9} {mib(row.peak_rss):>9}  "
-                     f"{goal:<22} {row.verdict()}")  # fmt: skip
+        lines.append(
+            f"{row.service:<34} {idle:>9} {mib(row.idle_pss):>9} {mib(row.peak_rss):>9}  "
+            f"{goal:<22} {row.verdict()}"
+        )
     if shims.rss:
         label = f"shim per container (x{len(shims.rss)})"
         med = f"{statistics.median(shims.rss):.1f}"
         pss_med = f"{statistics.median(shims.pss):.1f}" if shims.pss else "-"
-        lines.append(f"{label:<34} {med:>9} {pss_med:>9} {max(shims.rss):>9.1f}  "
-                     f"{f'<= {SHIM_GOAL:.0f} MiB RSS':<22} {shim_verdict(shims)}")  # fmt: skip
+        lines.append(
+            f"{label:<34} {med:>9} {pss_med:>9} {max(shims.rss):>9.1f}  "
+            f"{f'<= {SHIM_GOAL:.0f} MiB RSS':<22} {shim_verdict(shims)}"
+        )
         own = shims.private or [0.0]
-        lines.append("  (shim columns: median RSS, median PSS, max RSS over the running containers; "
-                     f"max PSS {max(shims.pss, default=0):.1f}; private (USS) median "
-                     f"{statistics.median(own):.1f}, max {max(own):.1f})")  # fmt: skip
+        lines.append(
+            "  (shim columns: median RSS, median PSS, max RSS over the running containers; "
+            f"max PSS {max(shims.pss, default=0):.1f}; private (USS) median "
+            f"{statistics.median(own):.1f}, max {max(own):.1f})"
+        )
     else:
         lines.append(f"{'shim per container':<34} not measured: {shims.error}")
     lines += [f"note: {n}" for n in notes]
@@ -300,8 +314,9 @@ def start_services(
     return engine, engine_row, registry, hub
 
 
-def start_builder(stack: contextlib.ExitStack, tmp: Path, engine: net.Engine, hub: HubProcess,
-                  notes: list[str]) -> Row | None:  # fmt: skip
+def start_builder(
+    stack: contextlib.ExitStack, tmp: Path, engine: net.Engine, hub: HubProcess, notes: list[str]
+) -> Row | None:
     if not Path(REDIS_SERVER).is_file():
         notes.append("builder worker skipped: redis-server is not installed")
         return None
@@ -309,10 +324,15 @@ def start_builder(stack: contextlib.ExitStack, tmp: Path, engine: net.Engine, hu
     redis = RedisServer(tmp / "redis")
     stack.callback(redis.stop)
     redis.start()
-    worker = WorkerProcess(tmp / "builder", {
-        "WHARF_BUILDER_BROKER_URL": redis.url, "WHARF_BUILDER_ENGINE_HOST": f"unix://{engine.sock}",
-        "WHARF_BUILDER_HUB_URL": hub.url, "WHARF_BUILDER_HUB_SECRET": "memory-bench-secret",
-    })  # fmt: skip
+    worker = WorkerProcess(
+        tmp / "builder",
+        {
+            "WHARF_BUILDER_BROKER_URL": redis.url,
+            "WHARF_BUILDER_ENGINE_HOST": f"unix://{engine.sock}",
+            "WHARF_BUILDER_HUB_URL": hub.url,
+            "WHARF_BUILDER_HUB_SECRET": "memory-bench-secret",
+        },
+    )
     stack.callback(worker.stop)
     worker.start()
     proc = worker.proc
@@ -395,9 +415,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes.append(f"stopped: {type(exc).__name__}: {base.tail(str(exc))}")
     print(report(rows, shims, notes))
     if args.json is not None:
-        data = {"rows": [{k: v for k, v in asdict(r).items() if k != "pids"} | {"result": r.verdict()}
-                         for r in rows],
-                "shims": asdict(shims) | {"result": shim_verdict(shims)}, "notes": notes}  # fmt: skip
+        data = {
+            "rows": [
+                {k: v for k, v in asdict(r).items() if k != "pids"} | {"result": r.verdict()} for r in rows
+            ],
+            "shims": asdict(shims) | {"result": shim_verdict(shims)},
+            "notes": notes,
+        }
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return 0
 

@@ -38,11 +38,17 @@ def pool_flags() -> list[str]:
 def remove_networks(docker: str, env: Mapping[str, str]) -> None:
     """Every user network the engine still has (once its containers have gone)."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        found = subprocess.run([docker, "network", "ls", "-q", "--filter", "type=custom"], env=env,
-                               capture_output=True, text=True, timeout=30)  # fmt: skip
+        found = subprocess.run(
+            [docker, "network", "ls", "-q", "--filter", "type=custom"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if found.stdout.split():
-            subprocess.run([docker, "network", "rm", *found.stdout.split()], env=env, capture_output=True,
-                           timeout=60)  # fmt: skip
+            subprocess.run(
+                [docker, "network", "rm", *found.stdout.split()], env=env, capture_output=True, timeout=60
+            )
 
 
 def delete_user_bridges(store: Path) -> None:
@@ -78,5 +84,9 @@ def prepare(
 def steps(docker: str, name: str) -> Sequence[tuple[str, list[str]]]:
     """The four steps on network ``name``, each its own command (``network_bench.py`` times each)."""
     net = [docker, "network"]
-    return [("create", [*net, "create", name]), ("connect", [*net, "connect", name, TARGET]),
-            ("disconnect", [*net, "disconnect", name, TARGET]), ("rm", [*net, "rm", name])]  # fmt: skip
+    return [
+        ("create", [*net, "create", name]),
+        ("connect", [*net, "connect", name, TARGET]),
+        ("disconnect", [*net, "disconnect", name, TARGET]),
+        ("rm", [*net, "rm", name]),
+    ]

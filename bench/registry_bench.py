@@ -60,11 +60,14 @@ http: {{addr: "127.0.0.1:{port}"}}
 """
 # key, label; every row is wharf vs the peer
 ROWS = {
-    "push-big": "push 1x100 MiB layer", "pull-big": "pull 1x100 MiB layer",
-    "push-small": f"push {SMALL_LAYERS} small layers", "pull-small": f"pull {SMALL_LAYERS} small layers",
-    "raw-put": "raw layer PUT (curl)", "raw-get": "raw layer GET (curl)",
+    "push-big": "push 1x100 MiB layer",
+    "pull-big": "pull 1x100 MiB layer",
+    "push-small": f"push {SMALL_LAYERS} small layers",
+    "pull-small": f"pull {SMALL_LAYERS} small layers",
+    "raw-put": "raw layer PUT (curl)",
+    "raw-get": "raw layer GET (curl)",
     "concurrent": f"{CONCURRENT} concurrent GETs (total)",
-}  # fmt: skip
+}
 Results = dict[str, dict[str, list[float]]]  # row -> wharf | peer | floor -> MiB/s samples
 
 
@@ -142,8 +145,14 @@ def small_archive(tmp: Path, rng: random.Random) -> Path:
             names.append(f"{n:02d}/layer.tar")
             archive.add(layer, names[-1])
             layer.unlink()
-        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/l00.bin"]},
-                             "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()  # fmt: skip
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Cmd": ["/l00.bin"]},
+                "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            }
+        ).encode()
         manifest = json.dumps(
             [{"Config": "config.json", "RepoTags": ["bench/small:latest"], "Layers": names}]
         )
@@ -223,8 +232,13 @@ def raw_round(tmp: Path, wport: int, gport: int, blob: Path, res: Results) -> No
 
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     v2 = f"http://127.0.0.1:{gport}/v2/bench/raw"
-    head = subprocess.run(["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"],
-                          capture_output=True, text=True, timeout=30, check=False).stdout  # fmt: skip
+    head = subprocess.run(
+        ["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout
     location = next(
         (ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.lower().startswith("location:")), ""
     )
@@ -248,8 +262,10 @@ def raw_round(tmp: Path, wport: int, gport: int, blob: Path, res: Results) -> No
     (tmp / "copy.bin").unlink()
     for who, url in (("peer", go_get), ("wharf", wharf_get)):
         start = time.perf_counter()
-        procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", "/dev/null", url], stdin=subprocess.DEVNULL)
-                 for _ in range(CONCURRENT)]  # fmt: skip
+        procs = [
+            subprocess.Popen(["curl", "-sS", "-f", "-o", "/dev/null", url], stdin=subprocess.DEVNULL)
+            for _ in range(CONCURRENT)
+        ]
         try:
             codes = [p.wait(timeout=300) for p in procs]
         finally:
@@ -263,8 +279,9 @@ def raw_round(tmp: Path, wport: int, gport: int, blob: Path, res: Results) -> No
         res["concurrent"][who].append(CONCURRENT * BIG_BYTES / MIB / secs)
 
 
-def image_round(engine: net.Engine, tmp: Path, wport: int, gport: int,
-                images: dict[str, tuple[Path, int]], res: Results) -> None:  # fmt: skip
+def image_round(
+    engine: net.Engine, tmp: Path, wport: int, gport: int, images: dict[str, tuple[Path, int]], res: Results
+) -> None:
     docker, skopeo = str(base.DOCKER), base.tool("skopeo")
     for name, (archive, size) in images.items():
         mib = size / MIB
@@ -303,8 +320,18 @@ def summary(res: Results) -> list[dict[str, Any]]:
         w, p, f = (med(res[key][k]) for k in ("wharf", "peer", "floor"))
         ratio = w / p if w is not None and p else None
         verdict = "n/a" if ratio is None else ("met" if ratio >= 1 else "MISSED")
-        rows.append({"key": key, "label": label, "wharf_mib_s": w, "peer_mib_s": p, "floor_mib_s": f,
-                     "ratio": ratio, "verdict": verdict, "samples": res[key]})  # fmt: skip
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "wharf_mib_s": w,
+                "peer_mib_s": p,
+                "floor_mib_s": f,
+                "ratio": ratio,
+                "verdict": verdict,
+                "samples": res[key],
+            }
+        )
     return rows
 
 
@@ -317,10 +344,14 @@ def report(rows: list[dict[str, Any]], rounds: int, notes: list[str]) -> str:
     ]
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append(f"{r['label']:<34} {num(r['wharf_mib_s']):>8} {num(r['peer_mib_s']):>8} {ratio:>7} "
-                     f"{num(r['floor_mib_s']):>8}  {r['verdict']}")  # fmt: skip
-    lines.append(f"{rounds} rounds; wharf: docker CLI -> wharf engine -> wharf-registry (v1); "
-                 "peer: skopeo / curl -> docker-registry (v2); floor: cp of the layer files")  # fmt: skip
+        lines.append(
+            f"{r['label']:<34} {num(r['wharf_mib_s']):>8} {num(r['peer_mib_s']):>8} {ratio:>7} "
+            f"{num(r['floor_mib_s']):>8}  {r['verdict']}"
+        )
+    lines.append(
+        f"{rounds} rounds; wharf: docker CLI -> wharf engine -> wharf-registry (v1); "
+        "peer: skopeo / curl -> docker-registry (v2); floor: cp of the layer files"
+    )
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
 

@@ -47,12 +47,14 @@ else:
 MIB = 1 << 20
 BIG_BYTES, SMALL_LAYERS, CONCURRENT, SEED = 100 * MIB, 50, 20, 20240611
 ROWS = {
-    "push-big": "v2 push 1x100 MiB (skopeo)", "pull-big": "v2 pull 1x100 MiB (skopeo)",
+    "push-big": "v2 push 1x100 MiB (skopeo)",
+    "pull-big": "v2 pull 1x100 MiB (skopeo)",
     "push-small": f"v2 push {SMALL_LAYERS} layers (skopeo)",
     "pull-small": f"v2 pull {SMALL_LAYERS} layers (skopeo)",
-    "raw-put": "v2 blob POST+PUT (curl)", "raw-get": "v2 blob GET (curl)",
+    "raw-put": "v2 blob POST+PUT (curl)",
+    "raw-get": "v2 blob GET (curl)",
     "concurrent": f"v2 {CONCURRENT} concurrent GETs (total)",
-}  # fmt: skip
+}
 Results = dict[str, dict[str, list[float]]]  # row -> wharf | peer -> MiB/s samples
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -68,18 +70,35 @@ def layout(path: Path, layers: list[bytes]) -> int:
         return digest
 
     rootfs = {"type": "layers", "diff_ids": [put(x) for x in layers]}
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/true"]},
-                         "rootfs": rootfs}).encode()  # fmt: skip
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(config),
-                   "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": "sha256:" + hashlib.sha256(x).hexdigest(), "size": len(x)} for x in layers],
-    }).encode()  # fmt: skip
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/true"]}, "rootfs": rootfs}
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": put(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": "sha256:" + hashlib.sha256(x).hexdigest(),
+                    "size": len(x),
+                }
+                for x in layers
+            ],
+        }
+    ).encode()
     ref = {"org.opencontainers.image.ref.name": "latest"}
-    index = {"schemaVersion": 2, "manifests": [{"mediaType": OCI_MANIFEST, "digest": put(manifest),
-             "size": len(manifest), "annotations": ref}]}  # fmt: skip
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": put(manifest), "size": len(manifest), "annotations": ref}
+        ],
+    }
     (path / "index.json").write_text(json.dumps(index))
     (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     return sum(len(x) for x in layers)
@@ -147,8 +166,10 @@ def raw_round(tmp: Path, ports: dict[str, int], res: Results) -> None:
             raise base.Skip(f"GET {url} gave {got} bytes")
         res["raw-get"][who].append(BIG_BYTES / MIB / secs)
         start = time.perf_counter()
-        procs = [subprocess.Popen(["curl", "-sS", "-f", "-o", "/dev/null", url], stdin=subprocess.DEVNULL)
-                 for _ in range(CONCURRENT)]  # fmt: skip
+        procs = [
+            subprocess.Popen(["curl", "-sS", "-f", "-o", "/dev/null", url], stdin=subprocess.DEVNULL)
+            for _ in range(CONCURRENT)
+        ]
         try:
             codes = [p.wait(timeout=300) for p in procs]
         finally:
@@ -167,8 +188,17 @@ def summary(res: Results) -> list[dict[str, Any]]:
         w, p = v1bench.med(res[key]["wharf"]), v1bench.med(res[key]["peer"])
         ratio = w / p if w is not None and p else None
         verdict = "n/a" if ratio is None else ("met" if ratio >= 1 else "MISSED")
-        rows.append({"key": key, "label": label, "wharf_mib_s": w, "peer_mib_s": p, "ratio": ratio,
-                     "verdict": verdict, "samples": res[key]})  # fmt: skip
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "wharf_mib_s": w,
+                "peer_mib_s": p,
+                "ratio": ratio,
+                "verdict": verdict,
+                "samples": res[key],
+            }
+        )
     return rows
 
 
@@ -179,10 +209,14 @@ def report(rows: list[dict[str, Any]], rounds: int, notes: list[str]) -> str:
     lines = [f"{'MiB/s (median)':<38} {'wharf':>8} {'Go':>8} {'w/Go':>7}  target wharf >= Go"]
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append(f"{r['label']:<38} {num(r['wharf_mib_s']):>8} {num(r['peer_mib_s']):>8} {ratio:>7}  "
-                     f"{r['verdict']}")  # fmt: skip
-    lines.append(f"{rounds} rounds; the same client (skopeo, curl) against wharf-registry's v2 API and "
-                 "docker-registry 2.8")  # fmt: skip
+        lines.append(
+            f"{r['label']:<38} {num(r['wharf_mib_s']):>8} {num(r['peer_mib_s']):>8} {ratio:>7}  "
+            f"{r['verdict']}"
+        )
+    lines.append(
+        f"{rounds} rounds; the same client (skopeo, curl) against wharf-registry's v2 API and "
+        "docker-registry 2.8"
+    )
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
 

@@ -41,5 +41,7 @@ def tls_verdict(tls: float | None, unix: float | None) -> str | None:
     if not tls or not unix:
         return None
     verdict = "met" if tls / unix < TLS_TARGET else "NOT met"
-    return (f"tls: docker run over tcp+tlsverify is {tls / unix:.3f}x the unix socket "
-            f"(+{tls - unix:.1f} ms; target < {TLS_TARGET:.2f}x: {verdict})")  # fmt: skip
+    return (
+        f"tls: docker run over tcp+tlsverify is {tls / unix:.3f}x the unix socket "
+        f"(+{tls - unix:.1f} ms; target < {TLS_TARGET:.2f}x: {verdict})"
+    )

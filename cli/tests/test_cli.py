@@ -138,9 +138,11 @@ def test_run_pulls_a_missing_image_then_creates_it(engine: FakeEngine) -> None:
             return Reply.error(404, "No such image: busybox:latest")
         return Reply.json({"Id": CID, "Warnings": []}, 201)
 
-    progress = [{"status": "Pulling from library/busybox", "id": "latest"},
-                {"status": "Pull complete", "id": "abc123", "progressDetail": {}},
-                {"status": "Status: Downloaded newer image for busybox:latest"}]  # fmt: skip
+    progress = [
+        {"status": "Pulling from library/busybox", "id": "latest"},
+        {"status": "Pull complete", "id": "abc123", "progressDetail": {}},
+        {"status": "Status: Downloaded newer image for busybox:latest"},
+    ]
     body = [json.dumps(line).encode() + b"\n" for line in progress]
     engine.route("POST", "/containers/create", create)
     engine.route("POST", "/images/create", lambda req: Reply(200, body))

@@ -197,8 +197,12 @@ def test_stats_figures_are_computed_like_dockers_cli() -> None:
     assert memory_usage(SAMPLE["memory_stats"]) == 2 << 20  # type: ignore[arg-type]
     entry = StatsEntry("web", SAMPLE)
     assert (entry.ID, entry.Name, entry.CPUPerc, entry.MemUsage, entry.MemPerc) == (
-        "4f1d2c3b5a6e", "web", "40.00%", "2MiB / 1GiB", "0.20%"
-    )  # fmt: skip
+        "4f1d2c3b5a6e",
+        "web",
+        "40.00%",
+        "2MiB / 1GiB",
+        "0.20%",
+    )
     assert (entry.NetIO, entry.BlockIO, entry.PIDs) == ("1.5kB / 0B", "4.1kB / 1B", "2")
 
 
@@ -229,19 +233,42 @@ def test_event_times_parse_like_dockers_timetypes() -> None:
 
 def test_events_print_like_docker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
-    event = {"Type": "container", "Action": "start", "timeNano": 1_704_164_645_000_000_001,
-             "Actor": {"ID": CID, "Attributes": {"name": "x", "image": "busybox"}}}  # fmt: skip
+    event = {
+        "Type": "container",
+        "Action": "start",
+        "timeNano": 1_704_164_645_000_000_001,
+        "Actor": {"ID": CID, "Attributes": {"name": "x", "image": "busybox"}},
+    }
     assert rfc3339_nano(1_704_164_645_000_000_001) == "2024-01-02T03:04:05.000000001Z"
     assert pretty(event) == f"2024-01-02T03:04:05.000000001Z container start {CID} (image=busybox, name=x)"
 
 
 def test_events_stream_with_filters_and_format(engine: FakeEngine) -> None:
-    events = [{"Type": "container", "Action": a, "Actor": {"ID": CID, "Attributes": {"name": "x"}},
-               "status": a, "time": 1, "timeNano": 1_000_000_000} for a in ("create", "start")]  # fmt: skip
+    events = [
+        {
+            "Type": "container",
+            "Action": a,
+            "Actor": {"ID": CID, "Attributes": {"name": "x"}},
+            "status": a,
+            "time": 1,
+            "timeNano": 1_000_000_000,
+        }
+        for a in ("create", "start")
+    ]
     body = iter([json.dumps(e).encode() + b"\n" for e in events])
     engine.route("GET", "/events", lambda req: Reply(200, body, {"Content-Type": "application/json"}))
-    result = wharf(engine, "events", "--since", "5", "--until", "6", "-f", "type=container",
-                   "--format", "{{.Status}} {{.Actor.Attributes.name}}")  # fmt: skip
+    result = wharf(
+        engine,
+        "events",
+        "--since",
+        "5",
+        "--until",
+        "6",
+        "-f",
+        "type=container",
+        "--format",
+        "{{.Status}} {{.Actor.Attributes.name}}",
+    )
     assert result.stdout == "create x\nstart x\n"
     request = engine.requests_to("/events")[0]
     assert (request.param("since"), request.param("until")) == ("5", "6")

@@ -118,8 +118,12 @@ def test_env_file_errors(tmp_path: Path) -> None:
 
 def test_expose_adds_ports_and_ranges_without_publishing() -> None:
     assert parse_expose(["80", "53/udp", "7000-7002"]) == {
-        "80/tcp": {}, "53/udp": {}, "7000/tcp": {}, "7001/tcp": {}, "7002/tcp": {},
-    }  # fmt: skip
+        "80/tcp": {},
+        "53/udp": {},
+        "7000/tcp": {},
+        "7001/tcp": {},
+        "7002/tcp": {},
+    }
     body = build_create_body(RunOptions("busybox", expose=["80"], publish=["8080:81"]))
     assert body["ExposedPorts"] == {"80/tcp": {}, "81/tcp": {}}
     assert body["HostConfig"]["PortBindings"] == {"81/tcp": [{"HostIp": "", "HostPort": "8080"}]}

@@ -45,8 +45,20 @@ def test_run_help_has_dockers_usage_and_sorted_pflag_rows() -> None:
     assert by_name["cpu-shares"].startswith("  -c, --cpu-shares int ")
     assert by_name["sig-proxy"].endswith("(default true)")
     assert by_name["pull"].endswith('(default "missing")')
-    for flag in ("publish-all", "link", "volumes-from", "privileged", "expose", "env-file", "dns", "add-host",
-                 "network", "health-cmd", "health-interval", "health-retries"):  # fmt: skip
+    for flag in (
+        "publish-all",
+        "link",
+        "volumes-from",
+        "privileged",
+        "expose",
+        "env-file",
+        "dns",
+        "add-host",
+        "network",
+        "health-cmd",
+        "health-interval",
+        "health-retries",
+    ):
         assert flag in by_name
 
 

@@ -218,5 +218,7 @@ def test_a_docker_login_to_the_default_hub_is_used(engine: FakeEngine, tmp_path:
     )
     for name in ("alice/web", "docker.io/alice/web", "index.docker.io/library/busybox", "busybox"):
         assert auth.auth_config(auth.registry_of(name)) == {
-            "username": "bob", "password": "secret", "serveraddress": "https://index.docker.io/v1/"
-        }  # fmt: skip
+            "username": "bob",
+            "password": "secret",
+            "serveraddress": "https://index.docker.io/v1/",
+        }

@@ -33,11 +33,17 @@ def test_health_flags_make_dockers_healthcheck() -> None:
 
 
 def test_devices_and_groups() -> None:
-    assert parse_device("/dev/zero") == {"PathOnHost": "/dev/zero", "PathInContainer": "/dev/zero",
-                                         "CgroupPermissions": "rwm"}  # fmt: skip
+    assert parse_device("/dev/zero") == {
+        "PathOnHost": "/dev/zero",
+        "PathInContainer": "/dev/zero",
+        "CgroupPermissions": "rwm",
+    }
     assert parse_device("/dev/zero:r")["CgroupPermissions"] == "r"
-    assert parse_device("/dev/zero:/dev/z:rw") == {"PathOnHost": "/dev/zero", "PathInContainer": "/dev/z",
-                                                   "CgroupPermissions": "rw"}  # fmt: skip
+    assert parse_device("/dev/zero:/dev/z:rw") == {
+        "PathOnHost": "/dev/zero",
+        "PathInContainer": "/dev/z",
+        "CgroupPermissions": "rw",
+    }
     with pytest.raises(SpecError):
         parse_device("/dev/zero:/dev/z:rwx")
     assert HostFlags().host_config() == {}
@@ -46,22 +52,47 @@ def test_devices_and_groups() -> None:
 
 def test_course_flags_map_to_host_config() -> None:
     host = HostFlags(
-        links=["db:db", "cache"], volumes_from=["data"], publish_all=True, privileged=True,
-        cap_add=["NET_ADMIN"], cap_drop=["MKNOD"], read_only=True, tmpfs=["/run:size=1m", "/tmp"],
-        memory="512m", memory_swap="-1", shm_size="64MiB", cpu_shares=512, cpus="1.5", pids_limit=50,
-        ulimits=["nofile=1024:2048", "nproc=10"], sysctls=["net.ipv4.ip_forward=1"],
-        log_driver="json-file", log_opts=["max-size=1m"],
-    ).host_config()  # fmt: skip
+        links=["db:db", "cache"],
+        volumes_from=["data"],
+        publish_all=True,
+        privileged=True,
+        cap_add=["NET_ADMIN"],
+        cap_drop=["MKNOD"],
+        read_only=True,
+        tmpfs=["/run:size=1m", "/tmp"],
+        memory="512m",
+        memory_swap="-1",
+        shm_size="64MiB",
+        cpu_shares=512,
+        cpus="1.5",
+        pids_limit=50,
+        ulimits=["nofile=1024:2048", "nproc=10"],
+        sysctls=["net.ipv4.ip_forward=1"],
+        log_driver="json-file",
+        log_opts=["max-size=1m"],
+    ).host_config()
     assert host == {
-        "Links": ["db:db", "cache"], "VolumesFrom": ["data"], "CapAdd": ["NET_ADMIN"], "CapDrop": ["MKNOD"],
-        "PublishAllPorts": True, "Privileged": True, "ReadonlyRootfs": True,
-        "Tmpfs": {"/run": "size=1m", "/tmp": ""}, "Memory": 512 * 1024**2, "MemorySwap": -1,
-        "ShmSize": 64 * 1024**2, "CpuShares": 512, "NanoCpus": 1_500_000_000, "PidsLimit": 50,
-        "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048},
-                    {"Name": "nproc", "Soft": 10, "Hard": 10}],
+        "Links": ["db:db", "cache"],
+        "VolumesFrom": ["data"],
+        "CapAdd": ["NET_ADMIN"],
+        "CapDrop": ["MKNOD"],
+        "PublishAllPorts": True,
+        "Privileged": True,
+        "ReadonlyRootfs": True,
+        "Tmpfs": {"/run": "size=1m", "/tmp": ""},
+        "Memory": 512 * 1024**2,
+        "MemorySwap": -1,
+        "ShmSize": 64 * 1024**2,
+        "CpuShares": 512,
+        "NanoCpus": 1_500_000_000,
+        "PidsLimit": 50,
+        "Ulimits": [
+            {"Name": "nofile", "Soft": 1024, "Hard": 2048},
+            {"Name": "nproc", "Soft": 10, "Hard": 10},
+        ],
         "Sysctls": {"net.ipv4.ip_forward": "1"},
         "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}},
-    }  # fmt: skip
+    }
     assert HostFlags().host_config() == {}
 
 
@@ -82,5 +113,9 @@ def test_bad_host_flags_are_spec_errors(host: HostFlags, message: str) -> None:
 
 def test_parse_bytes_uses_binary_multiples() -> None:
     assert [parse_bytes(v, "-m") for v in ("1024", "1k", "1.5g", "2MB", "3 GiB")] == [
-        1024, 1024, 1536 * 1024**2, 2 * 1024**2, 3 * 1024**3,
-    ]  # fmt: skip
+        1024,
+        1024,
+        1536 * 1024**2,
+        2 * 1024**2,
+        3 * 1024**3,
+    ]

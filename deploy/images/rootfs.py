@@ -200,8 +200,19 @@ def resolve(recipe: Recipe, cache_dir: Path) -> list[str]:
         return memo.read_text().split()
     with tempfile.NamedTemporaryFile(prefix="empty-status-") as empty:
         try:
-            out = _run(["apt-get", "--simulate", "-q", "-o", f"Dir::State::status={empty.name}",
-                        "-o", "APT::Install-Recommends=false", "install", *selection])  # fmt: skip
+            out = _run(
+                [
+                    "apt-get",
+                    "--simulate",
+                    "-q",
+                    "-o",
+                    f"Dir::State::status={empty.name}",
+                    "-o",
+                    "APT::Install-Recommends=false",
+                    "install",
+                    *selection,
+                ]
+            )
         except BuildError as exc:
             raise BuildError(
                 f"apt cannot resolve {recipe.name} (is `apt-get update` needed?): {exc}"
@@ -371,8 +382,11 @@ def ensure(name: str, *, cache_dir: Path | None = None, output: Path | None = No
             return target
         installed = {f"{package}={version}" for package, version in build(recipe, target, key).items()}
         if newer := sorted(installed - set(resolved)):
-            log.warning("the mirror had newer packages than this machine's apt lists (`apt-get update`"
-                        " makes a new key): %s", " ".join(newer))  # fmt: skip
+            log.warning(
+                "the mirror had newer packages than this machine's apt lists (`apt-get update`"
+                " makes a new key): %s",
+                " ".join(newer),
+            )
         if output is None:
             _prune(cache, name, keep=target)
     return target

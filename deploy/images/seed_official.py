@@ -61,8 +61,10 @@ def import_image(socket_path: str, name: str, tar: Path) -> str:
     staging = f"{name}:seeding"  # import beside the old image, then move the tag
     _call(socket_path, "DELETE", f"/images/{staging}")
     image_id = seed(socket_path, tar, staging)
-    for method, path in (("POST", f"/images/{staging}/tag?repo={name}&tag=latest"),
-                         ("DELETE", f"/images/{staging}")):  # fmt: skip
+    for method, path in (
+        ("POST", f"/images/{staging}/tag?repo={name}&tag=latest"),
+        ("DELETE", f"/images/{staging}"),
+    ):
         status, body = _call(socket_path, method, path)
         if status >= 300:
             raise RuntimeError(f"{method} {path} failed ({status}): {body[:300]!r}")

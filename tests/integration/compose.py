@@ -84,9 +84,14 @@ class Project:
         try:
             return subprocess.run(
                 [str(self.compose), "--ansi", "never", "-p", self.name, *args],
-                cwd=self.directory, env={**self.engine.env, **self.env, **(env or {})},
-                stdin=quiet_stdin, capture_output=True, text=True, timeout=timeout, check=False,
-            )  # fmt: skip
+                cwd=self.directory,
+                env={**self.engine.env, **self.env, **(env or {})},
+                stdin=quiet_stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         finally:
             os.close(quiet_stdin)
             os.close(keep_open)
@@ -98,9 +103,13 @@ class Project:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [str(self.compose), "--ansi", "never", "-p", self.name, *args], cwd=self.directory,
-            env={**self.engine.env, **self.env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [str(self.compose), "--ansi", "never", "-p", self.name, *args],
+            cwd=self.directory,
+            env={**self.engine.env, **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def _label_filter(self) -> str:
         return urllib.parse.quote(json.dumps({"label": [f"{PROJECT_LABEL}={self.name}"]}))

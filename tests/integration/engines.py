@@ -69,12 +69,24 @@ class Engine:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
-             "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet,
-             *(["--default-address-pool", f"base={self.pool},size=26"] if self.pool else []), *self.extra],
+            [
+                str(VENV_BIN / "wharf-engine"),
+                "--data-root",
+                str(self.root / "data"),
+                "-H",
+                self.host,
+                "--pidfile",
+                str(self.pidfile),
+                "--bridge",
+                self.bridge,
+                "--subnet",
+                self.subnet,
+                *(["--default-address-pool", f"base={self.pool},size=26"] if self.pool else []),
+                *self.extra,
+            ],
             stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -174,8 +186,15 @@ def make_engine() -> Engine:
     bridge = "wht" + secrets.token_hex(4)
     subnet = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"
     pool = f"10.{random.randint(100, 199)}.{random.randint(0, 15) * 16}.0/20"  # 64 networks of /26
-    return Engine(root=root, socket=root / "e.sock", pidfile=root / "engine.pid", log=root / "engine.log",
-                  bridge=bridge, subnet=subnet, pool=pool)  # fmt: skip
+    return Engine(
+        root=root,
+        socket=root / "e.sock",
+        pidfile=root / "engine.pid",
+        log=root / "engine.log",
+        bridge=bridge,
+        subnet=subnet,
+        pool=pool,
+    )
 
 
 def wait_for(predicate: Any, timeout: float = 10, interval: float = 0.05) -> Any:

@@ -108,10 +108,22 @@ class NetnsEngine(Engine):
 
     def start(self) -> None:
         command = [
-            "nsenter", f"--net=/run/netns/{self.netns}", "--",
-            str(VENV_BIN / "wharf-engine"), "--data-root", str(self.root / "data"), "-H", self.host,
-            "--pidfile", str(self.pidfile), "--bridge", self.bridge, "--subnet", self.subnet, *self.extra,
-        ]  # fmt: skip
+            "nsenter",
+            f"--net=/run/netns/{self.netns}",
+            "--",
+            str(VENV_BIN / "wharf-engine"),
+            "--data-root",
+            str(self.root / "data"),
+            "-H",
+            self.host,
+            "--pidfile",
+            str(self.pidfile),
+            "--bridge",
+            self.bridge,
+            "--subnet",
+            self.subnet,
+            *self.extra,
+        ]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.timeout
@@ -127,8 +139,15 @@ class NetnsEngine(Engine):
 
 def netns_engine(netns: str) -> NetnsEngine:
     base = make_engine()
-    return NetnsEngine(root=base.root, socket=base.socket, pidfile=base.pidfile, log=base.log,
-                       bridge=base.bridge, subnet=base.subnet, netns=netns)  # fmt: skip
+    return NetnsEngine(
+        root=base.root,
+        socket=base.socket,
+        pidfile=base.pidfile,
+        log=base.log,
+        bridge=base.bridge,
+        subnet=base.subnet,
+        netns=netns,
+    )
 
 
 def front_certificate(directory: Path, address: str) -> tuple[Path, Path, Path]:
@@ -204,15 +223,19 @@ http {{
         conf = self.write_config()
         test = subprocess.run(
             [NGINX, "-t", "-p", str(self.prefix), "-e", str(self.error_log), "-c", str(conf)],
-            capture_output=True, text=True, timeout=20, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
         if test.returncode != 0:
             raise RuntimeError(f"nginx -t: {test.stderr}")
         with (self.prefix / "nginx.out").open("ab") as out:
             self.proc = subprocess.Popen(
                 [NGINX, "-p", str(self.prefix), "-e", str(self.error_log), "-c", str(conf)],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         pending = list(addresses)
         while pending:
@@ -284,8 +307,13 @@ def shared_hub_keys(directory: Path) -> Path:
 
 def bytes_received(port: int) -> int:
     """What the connections to a loopback port have received (``ss``'s TCP info)."""
-    listed = subprocess.run(["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
-                            capture_output=True, text=True, timeout=10, check=False).stdout  # fmt: skip
+    listed = subprocess.run(
+        ["ss", "-Htin", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
     return sum(int(m) for m in re.findall(r"bytes_received:(\d+)", listed))
 
 

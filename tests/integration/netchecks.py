@@ -53,8 +53,9 @@ def leases(engine: Engine) -> dict[str, dict[str, str]]:
 
 
 def isolation_table(engine: Engine) -> str:
-    out = subprocess.run(["nft", "list", "table", "ip", f"wharf_isolation_{engine.bridge}"],
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        ["nft", "list", "table", "ip", f"wharf_isolation_{engine.bridge}"], capture_output=True, text=True
+    )
     return out.stdout
 
 
@@ -65,8 +66,10 @@ def footprint(engine: Engine) -> tuple[set[str], list[str], str, dict[str, dict[
 
 
 def bridge_of(engine: Engine, network: str) -> str:
-    return str(engine.json("GET", f"/networks/{network}")["Options"].get("com.docker.network.bridge.name") or
-               "br-" + engine.json("GET", f"/networks/{network}")["Id"][:12])  # fmt: skip
+    return str(
+        engine.json("GET", f"/networks/{network}")["Options"].get("com.docker.network.bridge.name")
+        or "br-" + engine.json("GET", f"/networks/{network}")["Id"][:12]
+    )
 
 
 def ip_on(engine: Engine, container: str, network: str) -> str:

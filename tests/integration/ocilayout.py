@@ -60,22 +60,37 @@ def write_layout(path: Path, layers: list[bytes], tag: str = "latest", cmd: str 
     diff_ids = [sha256(gzip.decompress(layer)) for layer in layers]
     env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
     history = [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(len(layers))]
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-        "config": {"Cmd": [cmd], "Env": env},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": history,
-    }, sort_keys=True).encode()  # fmt: skip
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": put(config), "size": len(config)},
-        "layers": [{"mediaType": OCI_LAYER, "digest": put(x), "size": len(x)} for x in layers],
-    }).encode()  # fmt: skip
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": "2024-01-01T00:00:00Z",
+            "config": {"Cmd": [cmd], "Env": env},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": history,
+        },
+        sort_keys=True,
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": put(config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": put(x), "size": len(x)} for x in layers],
+        }
+    ).encode()
     digest = put(manifest)
-    index = {"schemaVersion": 2, "manifests": [{
-        "mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
-        "annotations": {"org.opencontainers.image.ref.name": tag},
-    }]}  # fmt: skip
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": digest,
+                "size": len(manifest),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
     (path / "index.json").write_text(json.dumps(index))
     (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     return Layout(path, digest, config, layers)

@@ -59,8 +59,11 @@ def remap_user_on_host() -> Iterator[RemapUser]:
     if os.geteuid() != 0:
         pytest.skip("creating a user needs root")
     name = "whr" + secrets.token_hex(4)
-    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/bin/false", name],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/bin/false", name],
+        check=True,
+        capture_output=True,
+    )
     start = _free_start()
     line = f"{name}:{start}:{SIZE}"
     try:

@@ -33,8 +33,11 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> str:
 def cached_image(name: str) -> Path:
     result = subprocess.run(
         [sys.executable, str(ROOTFS), name, "--if-missing", "--quiet"],
-        stdout=subprocess.PIPE, text=True, timeout=800, check=False,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=800,
+        check=False,
+    )
     assert result.returncode == 0, f"building {name} failed"
     return Path(result.stdout.strip().splitlines()[-1])
 
@@ -72,8 +75,20 @@ def gateway(engine: Engine) -> str:
 
 def cli(engine: Engine, *args: str) -> subprocess.CompletedProcess[bytes]:
     """``redis-cli`` on ``engine`` knowing only the link alias ``redis``, bounded inside the container."""
-    return engine.docker("run", "--rm", "--link", "redis_ambassador:redis", "redis",
-                         "timeout", "20", "redis-cli", "-h", "redis", *args, timeout=60)  # fmt: skip
+    return engine.docker(
+        "run",
+        "--rm",
+        "--link",
+        "redis_ambassador:redis",
+        "redis",
+        "timeout",
+        "20",
+        "redis-cli",
+        "-h",
+        "redis",
+        *args,
+        timeout=60,
+    )
 
 
 def redis_cli(engine: Engine, *args: str) -> str:
@@ -86,10 +101,32 @@ def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tup
     a, b = hosts
     port = free_port()
     ok(a.docker("run", "-d", "--name", "redis1", "redis"))
-    ok(a.docker("run", "-d", "--name", "redis_ambassador", "--link", "redis1:redis",
-                "-p", f"{port}:6379", "ambassador"))  # fmt: skip
-    ok(b.docker("run", "-d", "--name", "redis_ambassador", "--expose", "6379",
-                "-e", f"REDIS_PORT_6379_TCP=tcp://{gateway(a)}:{port}", "ambassador"))  # fmt: skip
+    ok(
+        a.docker(
+            "run",
+            "-d",
+            "--name",
+            "redis_ambassador",
+            "--link",
+            "redis1:redis",
+            "-p",
+            f"{port}:6379",
+            "ambassador",
+        )
+    )
+    ok(
+        b.docker(
+            "run",
+            "-d",
+            "--name",
+            "redis_ambassador",
+            "--expose",
+            "6379",
+            "-e",
+            f"REDIS_PORT_6379_TCP=tcp://{gateway(a)}:{port}",
+            "ambassador",
+        )
+    )
     wait_for(lambda: b"ambassador: :6379 -> " in b.docker("logs", "redis_ambassador").stdout, timeout=20)
 
     wait_for(lambda: cli(b, "ping").stdout.strip() == b"PONG", timeout=60, interval=0.5)  # redis starting
@@ -101,8 +138,19 @@ def test_client_reaches_redis_on_another_host_through_two_ambassadors(hosts: tup
     wait_for(lambda: a.docker("exec", "redis2", "redis-cli", "ping").stdout.strip() == b"PONG", timeout=30)
     ok(a.docker("exec", "redis2", "redis-cli", "set", "where", "redis2"))
     ok(a.docker("rm", "-f", "redis_ambassador", "redis1"))
-    ok(a.docker("run", "-d", "--name", "redis_ambassador", "--link", "redis2:redis",
-                "-p", f"{port}:6379", "ambassador"))  # fmt: skip
+    ok(
+        a.docker(
+            "run",
+            "-d",
+            "--name",
+            "redis_ambassador",
+            "--link",
+            "redis2:redis",
+            "-p",
+            f"{port}:6379",
+            "ambassador",
+        )
+    )
     wait_for(lambda: cli(b, "get", "where").stdout.strip() == b"redis2", timeout=60, interval=0.5)
     assert redis_cli(b, "get", "greeting") == ""  # the old server's data stayed with it
 

@@ -56,10 +56,14 @@ def with_volumes(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     bind.mkdir()
     (bind / "host.txt").write_bytes(b"from the host\n")
     cid = engine.json(
-        "POST", "/containers/create",
-        {"Image": "busybox", "Cmd": ["sh", "-c", "cat /data/put.txt /bind/put.txt; echo vol > /data/v.txt"],
-         "HostConfig": {"Binds": ["archvol:/data", f"{bind}:/bind"]}},
-    )["Id"]  # fmt: skip
+        "POST",
+        "/containers/create",
+        {
+            "Image": "busybox",
+            "Cmd": ["sh", "-c", "cat /data/put.txt /bind/put.txt; echo vol > /data/v.txt"],
+            "HostConfig": {"Binds": ["archvol:/data", f"{bind}:/bind"]},
+        },
+    )["Id"]
     yield str(cid), bind
     engine.request("DELETE", f"/containers/{cid}?force=1&v=1")
     engine.request("DELETE", "/volumes/archvol")
@@ -99,9 +103,10 @@ def test_archive_on_a_stopped_container_reads_and_writes_its_volume(
     status, _ = engine.request("PUT", f"/containers/{cid}/archive?path=/data", tar_of("late.txt", b"late\n"))
     assert status == 200
     reader = engine.json(
-        "POST", "/containers/create",
+        "POST",
+        "/containers/create",
         {"Image": "busybox", "Cmd": ["cat", "/data/late.txt"], "HostConfig": {"Binds": ["archvol:/data"]}},
-    )["Id"]  # fmt: skip
+    )["Id"]
     try:
         engine.request("POST", f"/containers/{reader}/start")
         assert engine.json("POST", f"/containers/{reader}/wait")["StatusCode"] == 0
@@ -138,9 +143,10 @@ def test_docker_cp_to_and_from_a_stopped_container(
 
 def test_put_into_a_read_only_volume_is_refused(engine: Engine, tmp_path: Path) -> None:
     cid = engine.json(
-        "POST", "/containers/create",
+        "POST",
+        "/containers/create",
         {"Image": "busybox", "Cmd": ["sleep", "30"], "HostConfig": {"Binds": [f"{tmp_path}:/ro:ro"]}},
-    )["Id"]  # fmt: skip
+    )["Id"]
     try:
         for _ in ("created", "running"):
             status, body = engine.request("PUT", f"/containers/{cid}/archive?path=/ro", tar_of("x.txt", b"x"))

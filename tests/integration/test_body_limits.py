@@ -111,8 +111,12 @@ def test_hub_refuses_a_300_mb_chunked_post_without_growing(hub: HubProcess, path
     assert growth < 64 * MiB, f"the hub grew by {growth / MiB:.0f} MiB"  # it was 330 MiB
     detail = "request body too large: the limit is 1048576 bytes"
     if problem:
-        assert json.loads(body) == {"type": "about:blank", "title": "Request Entity Too Large",
-                                    "status": 413, "detail": detail}  # fmt: skip
+        assert json.loads(body) == {
+            "type": "about:blank",
+            "title": "Request Entity Too Large",
+            "status": 413,
+            "detail": detail,
+        }
     else:
         assert json.loads(body) == detail  # the v1 index answers a JSON string
     assert http_request(_hub_address(hub), "GET", "/v1/_ping", b"")[0] == 200  # still serving

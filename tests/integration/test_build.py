@@ -113,8 +113,9 @@ def test_build_args_labels_and_arg_defaults(engine: Engine) -> None:
     dockerfile = (
         'FROM busybox\nARG WHO=nobody\nARG UNSET\nRUN echo "hi $WHO [$UNSET]" > /who\nCMD ["cat", "/who"]\n'
     )
-    query = urllib.parse.urlencode({"t": "args", "buildargs": json.dumps({"WHO": "wharf"}),
-                                    "labels": json.dumps({"team": "core"})})  # fmt: skip
+    query = urllib.parse.urlencode(
+        {"t": "args", "buildargs": json.dumps({"WHO": "wharf"}), "labels": json.dumps({"team": "core"})}
+    )
     assert build(engine, {"Dockerfile": dockerfile}, query)[0] == 200
     assert run(engine, "args") == (0, b"hi wharf []\n")
     image = engine.json("GET", "/images/args/json")

@@ -80,8 +80,18 @@ def git(*args: str) -> str:
 
 def commit(work: Path, message: str) -> None:
     git("-C", str(work), "add", "-A")
-    git("-C", str(work), "-c", "user.name=Alice", "-c", "user.email=alice@example.test", "commit", "-q",
-        "-m", message)  # fmt: skip
+    git(
+        "-C",
+        str(work),
+        "-c",
+        "user.name=Alice",
+        "-c",
+        "user.email=alice@example.test",
+        "commit",
+        "-q",
+        "-m",
+        message,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -122,10 +122,19 @@ def stack(redis_server: RedisServer) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def python_engine(engine: Engine) -> Engine:
     seeded = subprocess.run(
-        [sys.executable, str(REPO / "deploy" / "images" / "seed_official.py"), "--host", engine.host,
-         "--images", "python"],
-        capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "deploy" / "images" / "seed_official.py"),
+            "--host",
+            engine.host,
+            "--images",
+            "python",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     assert seeded.returncode == 0, seeded.stderr
     return engine
 
@@ -196,9 +205,16 @@ def test_a_push_builds_tests_in_the_image_and_deploys_only_when_green(
             wait_for(lambda: deploy_receiver.received, timeout=600, interval=0.5)
             assert results[0][0] == 0 and "OK" in results[0][1], results[0][1]
             green = wait_for(
-                lambda: next((c for c in api.get("/repositories/alice/flaskapp/webhooks/chains").json()
-                              if c["state"] == "success"), None), timeout=30
-            )  # fmt: skip
+                lambda: next(
+                    (
+                        c
+                        for c in api.get("/repositories/alice/flaskapp/webhooks/chains").json()
+                        if c["state"] == "success"
+                    ),
+                    None,
+                ),
+                timeout=30,
+            )
             assert green["payload"]["push_data"]["tag"] == "latest"
             [build] = api.get("/repositories/alice/flaskapp/builds").json()
             assert build["status"] == "success"
@@ -208,9 +224,16 @@ def test_a_push_builds_tests_in_the_image_and_deploys_only_when_green(
             wait_for(lambda: len(results) == 2, timeout=600, interval=0.5)
             assert results[1][0] != 0 and "FAILED" in results[1][1], results[1][1]
             red = wait_for(
-                lambda: next((c for c in api.get("/repositories/alice/flaskapp/webhooks/chains").json()
-                              if c["state"] == "failure"), None), timeout=30
-            )  # fmt: skip
+                lambda: next(
+                    (
+                        c
+                        for c in api.get("/repositories/alice/flaskapp/webhooks/chains").json()
+                        if c["state"] == "failure"
+                    ),
+                    None,
+                ),
+                timeout=30,
+            )
             assert "FAILED" in red["description"]
             assert len(deploy_receiver.received) == 1, "the deploy step ran for a red commit"
     finally:

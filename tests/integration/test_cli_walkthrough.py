@@ -117,8 +117,17 @@ def test_course_walkthrough_matches_docker(walk: Walk, tmp_path: Path) -> None:
     walk.same("port", "{c}-pub", "92", stderr=True)
 
     # --link
-    linked = walk.same("run", "--name", "{c}-linker", "--link", "{c}-loop:db", "busybox",
-                       "sh", "-c", "echo $DB_NAME; grep -c -w db /etc/hosts")  # fmt: skip
+    linked = walk.same(
+        "run",
+        "--name",
+        "{c}-linker",
+        "--link",
+        "{c}-loop:db",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $DB_NAME; grep -c -w db /etc/hosts",
+    )
     assert linked == "/C-linker/db\n1\n"
 
     # -v and --volumes-from
@@ -128,8 +137,12 @@ def test_course_walkthrough_matches_docker(walk: Walk, tmp_path: Path) -> None:
     # the flags issue 15 lists: --env-file, --dns, --add-host, --privileged, --health-*
     env_file = tmp_path / "app.env"
     env_file.write_text("# settings\nA=from file\nB=2\n")
-    assert walk.same("run", "--rm", "--env-file", str(env_file), "-e", "B=3", "busybox",
-                     "sh", "-c", 'echo "$A/$B"') == "from file/3\n"  # fmt: skip
+    assert (
+        walk.same(
+            "run", "--rm", "--env-file", str(env_file), "-e", "B=3", "busybox", "sh", "-c", 'echo "$A/$B"'
+        )
+        == "from file/3\n"
+    )
     walk.same(
         "run", "--rm", "--add-host", "db.example:10.1.2.3", "busybox", "grep", "db.example", "/etc/hosts"
     )

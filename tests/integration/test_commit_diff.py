@@ -26,8 +26,14 @@ def test_diff_lists_added_changed_deleted_without_runtime_files(engine: Engine) 
     cid = run(engine, "differ", "echo hi > /etc/greeting; rm /bin/vi; mkdir -p /srv/app; touch /srv/app/x")
     changes = {c["Path"]: c["Kind"] for c in engine.json("GET", f"/containers/{cid}/changes")}
     assert changes == {
-        "/bin": 0, "/bin/vi": 2, "/etc": 0, "/etc/greeting": 1, "/srv": 1, "/srv/app": 1, "/srv/app/x": 1,
-    }  # fmt: skip
+        "/bin": 0,
+        "/bin/vi": 2,
+        "/etc": 0,
+        "/etc/greeting": 1,
+        "/srv": 1,
+        "/srv/app": 1,
+        "/srv/app/x": 1,
+    }
     engine.request("DELETE", f"/containers/{cid}")
 
 

@@ -34,14 +34,26 @@ def official(engine: Engine) -> Engine:
     for name in ("python", "redis"):
         built = subprocess.run(
             [sys.executable, str(REPO / "deploy/images/rootfs.py"), name, "--if-missing"],
-            capture_output=True, text=True, timeout=1200, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
         assert built.returncode == 0, built.stderr
     seeded = subprocess.run(
-        [sys.executable, str(REPO / "deploy/images/seed_official.py"), "--host", engine.host,
-         "--images", "python,redis"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "deploy/images/seed_official.py"),
+            "--host",
+            engine.host,
+            "--images",
+            "python,redis",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert seeded.returncode == 0, seeded.stderr
     return engine
 

@@ -51,9 +51,13 @@ def project(engine: Engine, compose_bin: Path, tmp_path: Path) -> Iterator[Proje
 
 def test_up_waits_for_a_healthy_dependency(project: Project) -> None:
     # healthy only from the third probe on (about 2 s after start): compose must wait for it
-    project.write({"docker-compose.yml": project_file(
-        '["CMD-SHELL", "n=$$(cat /n 2>/dev/null || echo 0); echo $$((n+1)) > /n; [ $$n -ge 2 ]"]', 10
-    )})  # fmt: skip
+    project.write(
+        {
+            "docker-compose.yml": project_file(
+                '["CMD-SHELL", "n=$$(cat /n 2>/dev/null || echo 0); echo $$((n+1)) > /n; [ $$n -ge 2 ]"]', 10
+            )
+        }
+    )
     began = time.monotonic()
     up = project.run("up", "-d", timeout=120)
     assert up.returncode == 0, up.stderr

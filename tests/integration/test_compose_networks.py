@@ -94,10 +94,11 @@ def test_default_and_extra_networks_with_aliases(project: Project) -> None:
 
 
 def test_named_volumes_outlive_down_and_go_with_down_v(project: Project) -> None:
-    project.write({
-        "app.env": "FROM_FILE=yes\n",
-        "bind/hello": "bound\n",
-        "docker-compose.yml": f"""\
+    project.write(
+        {
+            "app.env": "FROM_FILE=yes\n",
+            "bind/hello": "bound\n",
+            "docker-compose.yml": f"""\
 version: "3.8"
 services:
   app:
@@ -115,7 +116,8 @@ services:
 volumes:
   data: {{}}
 """,
-    })  # fmt: skip
+        }
+    )
     project.ok("up", "-d", "--scale", "peer=2")
     volumes = {v["Name"]: v for v in project.volumes()}
     assert f"{project.name}_data" in volumes
@@ -145,10 +147,11 @@ volumes:
 
 def test_build_args_and_foreground_up(project: Project) -> None:
     """``build`` with a context, another Dockerfile, args and labels; ``up`` attached to the logs."""
-    project.write({
-        "ctx/Dockerfile.alt": "FROM busybox\nARG GREETING=none\nRUN echo $GREETING > /g\n"
-        'CMD ["sh", "-c", "cat /g; exit 3"]\n',
-        "docker-compose.yml": f"""\
+    project.write(
+        {
+            "ctx/Dockerfile.alt": "FROM busybox\nARG GREETING=none\nRUN echo $GREETING > /g\n"
+            'CMD ["sh", "-c", "cat /g; exit 3"]\n',
+            "docker-compose.yml": f"""\
 version: "3.4"
 services:
   app:
@@ -165,7 +168,8 @@ services:
     image: busybox
     command: {SLEEPER}
 """,
-    })  # fmt: skip
+        }
+    )
     build = project.run("build")
     assert build.returncode == 0, build.stderr
     image = project.engine.json("GET", f"/images/{project.name}/app:1/json")
@@ -190,8 +194,9 @@ def registry() -> Iterator[RegistryProcess]:
 
 def test_missing_image_makes_no_container(project: Project, registry: RegistryProcess) -> None:
     missing = f"127.0.0.1:{registry.port}/compose/nosuch"
-    project.write({
-        "docker-compose.yml": f"""\
+    project.write(
+        {
+            "docker-compose.yml": f"""\
 version: "3"
 services:
   db:
@@ -204,7 +209,8 @@ services:
 volumes:
   data: {{}}
 """,
-    })  # fmt: skip
+        }
+    )
     result = project.run("up", "-d")
     assert result.returncode == 1
     assert f"manifest for {missing}:latest not found" in result.stderr, result.stderr

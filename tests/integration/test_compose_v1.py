@@ -129,8 +129,12 @@ def test_up_recreates_a_changed_service_and_keeps_its_volumes(project: Project) 
     project.ok("exec", "-T", "db", "sh", "-c", "echo kept > /data/k")
     unchanged = project.run("up", "-d")
     assert "is up-to-date" in unchanged.stderr and project.container("db")["Id"] == first
-    project.write({"docker-compose.yml": f"db:\n  image: busybox\n  command: {SLEEPER}\n  volumes: [/data]\n"
-                   "  environment: [CHANGED=1]\n"})  # fmt: skip
+    project.write(
+        {
+            "docker-compose.yml": f"db:\n  image: busybox\n  command: {SLEEPER}\n  volumes: [/data]\n"
+            "  environment: [CHANGED=1]\n"
+        }
+    )
     recreated = project.run("up", "-d")
     assert recreated.returncode == 0, recreated.stderr
     assert "Recreating" in recreated.stderr and "Traceback" not in recreated.stderr
@@ -144,13 +148,15 @@ def test_up_recreates_a_changed_service_and_keeps_its_volumes(project: Project) 
 
 
 def test_scale_and_logs_follow(project: Project) -> None:
-    project.write({
-        "docker-compose.yml": """\
+    project.write(
+        {
+            "docker-compose.yml": """\
 worker:
   image: busybox
   command: sh -c 'echo started $$HOSTNAME; trap "echo bye; exit 0" TERM; while true; do sleep 0.2; done'
 """,
-    })  # fmt: skip
+        }
+    )
     project.ok("up", "-d", "--scale", "worker=3")
     assert len(project.containers()) == 3
     project.ok("scale", "worker=2")  # the old command: scales down to two, the newest goes
@@ -215,12 +221,14 @@ def test_exec_and_run_rm(project: Project, through: str) -> None:
 
 
 def test_build_env_file_and_restart_policy(project: Project) -> None:
-    project.write({
-        "app/Dockerfile": "FROM busybox\nRUN echo built > /built\n"
-        "CMD cat /built && echo $GREETING && sleep 0.3 && exit 1\n",
-        "app.env": "# the environment file\nGREETING=from-env-file\n",
-        "docker-compose.yml": "app:\n  build: app\n  env_file: app.env\n  restart: on-failure\n",
-    })  # fmt: skip
+    project.write(
+        {
+            "app/Dockerfile": "FROM busybox\nRUN echo built > /built\n"
+            "CMD cat /built && echo $GREETING && sleep 0.3 && exit 1\n",
+            "app.env": "# the environment file\nGREETING=from-env-file\n",
+            "docker-compose.yml": "app:\n  build: app\n  env_file: app.env\n  restart: on-failure\n",
+        }
+    )
     build = project.run("build")
     assert build.returncode == 0, build.stderr
     assert "Successfully tagged" in build.stdout + build.stderr
@@ -297,8 +305,9 @@ def test_missing_image_is_composes_error_and_creates_nothing(
     project: Project, registry: RegistryProcess
 ) -> None:
     missing = f"127.0.0.1:{registry.port}/compose/nosuch"
-    project.write({
-        "docker-compose.yml": f"""\
+    project.write(
+        {
+            "docker-compose.yml": f"""\
 db:
   image: busybox
   command: {SLEEPER}
@@ -307,7 +316,8 @@ web:
   image: {missing}
   links: [db]
 """,
-    })  # fmt: skip
+        }
+    )
     volumes_before = project.engine.json("GET", "/volumes")["Volumes"]
     result = project.run("up", "-d")
     assert result.returncode == 1

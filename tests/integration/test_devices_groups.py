@@ -16,8 +16,21 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def test_group_add_names_and_numbers(engine: Engine) -> None:
-    out = ok(engine.docker("run", "--rm", "--group-add", "daemon", "--group-add", "4242", "-u", "nobody",
-                           "busybox", "id", "-G"))  # fmt: skip
+    out = ok(
+        engine.docker(
+            "run",
+            "--rm",
+            "--group-add",
+            "daemon",
+            "--group-add",
+            "4242",
+            "-u",
+            "nobody",
+            "busybox",
+            "id",
+            "-G",
+        )
+    )
     gids = out.split()
     assert "1" in gids and "4242" in gids  # busybox's daemon group is gid 1
     missing = engine.docker("run", "--rm", "--group-add", "nosuchgroup", "busybox", "true")
@@ -48,17 +61,32 @@ def test_device_is_created_and_allowed_with_its_permissions(engine: Engine) -> N
 
 
 def test_bad_devices_are_400s(engine: Engine) -> None:
-    cases = [({"PathOnHost": "/dev/nosuch"}, b"no such file"),
-             ({"PathOnHost": "/etc/hostname"}, b"not a device node"),
-             ({"PathOnHost": "/dev/zero", "CgroupPermissions": "rwx"}, b"permissions")]  # fmt: skip
+    cases = [
+        ({"PathOnHost": "/dev/nosuch"}, b"no such file"),
+        ({"PathOnHost": "/etc/hostname"}, b"not a device node"),
+        ({"PathOnHost": "/dev/zero", "CgroupPermissions": "rwx"}, b"permissions"),
+    ]
     for device, message in cases:
-        status, body = engine.request("POST", "/containers/create",
-                                      {"Image": "busybox", "HostConfig": {"Devices": [device]}})  # fmt: skip
+        status, body = engine.request(
+            "POST", "/containers/create", {"Image": "busybox", "HostConfig": {"Devices": [device]}}
+        )
         assert status == 400 and message in body, body
 
 
 def test_wharf_run_group_add_and_device(engine: Engine) -> None:
-    out = ok(engine.wharf("run", "--rm", "--group-add", "4242", "--device", "/dev/zero:/dev/z:r", "busybox",
-                          "sh", "-c", "id -G; stat -c %t:%T /dev/z"))  # fmt: skip
+    out = ok(
+        engine.wharf(
+            "run",
+            "--rm",
+            "--group-add",
+            "4242",
+            "--device",
+            "/dev/zero:/dev/z:r",
+            "busybox",
+            "sh",
+            "-c",
+            "id -G; stat -c %t:%T /dev/z",
+        )
+    )
     groups, device = out.splitlines()
     assert "4242" in groups.split() and device == "1:5"

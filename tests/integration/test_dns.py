@@ -143,8 +143,21 @@ def test_names_and_aliases_resolve_for_containers_on_the_same_network(
     engine: Engine, networks: tuple[str, str]
 ) -> None:
     front, back = networks
-    ok(engine.docker("run", "-d", "--name", "web", "--network", front, "--network-alias", "www",
-                     "busybox", "sleep", "300"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            front,
+            "--network-alias",
+            "www",
+            "busybox",
+            "sleep",
+            "300",
+        )
+    )
     web_ip = ip_on(engine, "web", front)
     short_id = ok(engine.docker("inspect", "-f", "{{.Id}}", "web"))[:12]
     assert answers(engine, front, "web") == [web_ip]

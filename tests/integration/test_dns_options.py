@@ -10,8 +10,20 @@ from engines import Engine, needs_docker
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(120)]
 
-FLAGS = ("--dns", "10.0.0.53", "--dns", "10.0.0.54", "--dns-search", "corp.example",
-         "--dns-option", "ndots:2", "--add-host", "db:10.0.0.7", "--add-host", "gw:host-gateway")  # fmt: skip
+FLAGS = (
+    "--dns",
+    "10.0.0.53",
+    "--dns",
+    "10.0.0.54",
+    "--dns-search",
+    "corp.example",
+    "--dns-option",
+    "ndots:2",
+    "--add-host",
+    "db:10.0.0.7",
+    "--add-host",
+    "gw:host-gateway",
+)
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -58,8 +70,11 @@ def test_wharf_run_dns_flags_and_add_host(engine: Engine) -> None:
 
 
 def test_add_host_with_host_network_is_appended_to_the_hosts_file(engine: Engine) -> None:
-    out = ok(engine.wharf("run", "--rm", "--network", "host", "--add-host", "db:10.0.0.7", "busybox",
-                          "cat", "/etc/hosts"))  # fmt: skip
+    out = ok(
+        engine.wharf(
+            "run", "--rm", "--network", "host", "--add-host", "db:10.0.0.7", "busybox", "cat", "/etc/hosts"
+        )
+    )
     assert out.splitlines()[-1] == "10.0.0.7\tdb"
 
 
@@ -102,10 +117,14 @@ def test_docker_py_dns_settings_and_extra_hosts(engine: Engine) -> None:
     client = docker.DockerClient(base_url=engine.host, version="1.45")
     try:
         out = client.containers.run(
-            "busybox", ["sh", "-c", "cat /etc/resolv.conf; echo ==; cat /etc/hosts"], remove=True,
-            dns=["10.0.0.53", "10.0.0.54"], dns_search=["corp.example"], dns_opt=["ndots:2"],
+            "busybox",
+            ["sh", "-c", "cat /etc/resolv.conf; echo ==; cat /etc/hosts"],
+            remove=True,
+            dns=["10.0.0.53", "10.0.0.54"],
+            dns_search=["corp.example"],
+            dns_opt=["ndots:2"],
             extra_hosts={"db": "10.0.0.7", "gw": "host-gateway"},
-        )  # fmt: skip
+        )
         resolv, hosts = out.decode().split("==\n")
         check(engine, resolv, hosts)
         with pytest.raises(docker.errors.APIError, match="invalid IP address in add-host"):

@@ -80,15 +80,27 @@ def test_docker_login_push_and_pull_by_localhost_and_the_registry_port(
 ) -> None:
     engine = ipv6_first_engine
     assert engine.proc is not None
-    seen = subprocess.run(["nsenter", "-t", str(engine.proc.pid), "-m", "getent", "ahosts", "localhost"],
-                          capture_output=True, text=True, timeout=10)  # fmt: skip
+    seen = subprocess.run(
+        ["nsenter", "-t", str(engine.proc.pid), "-m", "getent", "ahosts", "localhost"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert seen.stdout.split()[0] == "::1", seen  # the registry listens on 127.0.0.1 only
     address = f"localhost:{stack.registry.port}"
     name = f"{address}/alice/web"
     wrong = cli(engine, tmp_path / "a", "login", address, "-u", "alice", "--password-stdin", input=b"nope\n")
     assert wrong.returncode != 0, wrong
-    login = cli(engine, tmp_path / "a", "login", address, "-u", "alice", "--password-stdin",
-                input=USERS["alice"].encode() + b"\n")  # fmt: skip
+    login = cli(
+        engine,
+        tmp_path / "a",
+        "login",
+        address,
+        "-u",
+        "alice",
+        "--password-stdin",
+        input=USERS["alice"].encode() + b"\n",
+    )
     assert "Login Succeeded" in ok(login)
     # Docker's identity token: the token server's refresh token is kept instead of the password
     saved = json.loads((tmp_path / "a" / "config.json").read_text())["auths"][address]

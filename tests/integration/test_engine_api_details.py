@@ -27,9 +27,17 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> str:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/swarm"), ("GET", "/v1.41/nodes"), ("GET", "/services"), ("POST", "/v1.45/services/create"),
-     ("GET", "/tasks"), ("GET", "/secrets/x"), ("DELETE", "/v1.43/configs/x"), ("POST", "/swarm/init")],
-)  # fmt: skip
+    [
+        ("GET", "/swarm"),
+        ("GET", "/v1.41/nodes"),
+        ("GET", "/services"),
+        ("POST", "/v1.45/services/create"),
+        ("GET", "/tasks"),
+        ("GET", "/secrets/x"),
+        ("DELETE", "/v1.43/configs/x"),
+        ("POST", "/swarm/init"),
+    ],
+)
 def test_swarm_endpoints_answer_503_not_a_manager(engine: Engine, method: str, path: str) -> None:
     status, body = engine.request(method, path, {} if method == "POST" else None)
     assert status == 503, body
@@ -94,8 +102,11 @@ def test_docker_update_applies_limits_to_the_running_container(engine: Engine) -
         assert _cgroup("pids", cid, "pids.max") == "40"
         host = engine.json("GET", "/containers/upd/json")["HostConfig"]
         assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
-            64 * 1024 * 1024, 128 * 1024 * 1024, 500_000_000, 40,
-        )  # fmt: skip
+            64 * 1024 * 1024,
+            128 * 1024 * 1024,
+            500_000_000,
+            40,
+        )
         assert host["RestartPolicy"] == {"Name": "always", "MaximumRetryCount": 0}
         status, body = engine.request("POST", "/v1.45/containers/upd/update", {"CpuShares": 256})
         assert (status, json.loads(body)) == (200, {"Warnings": []})
@@ -148,12 +159,16 @@ def test_cheap_host_config_options_are_honoured(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("flags", "field"),
-    [(("--cgroup-parent", "/mine"), "HostConfig.CgroupParent"), (("--init",), "HostConfig.Init"),
-     (("--ipc", "host"), "HostConfig.IpcMode"), (("--pid", "host"), "HostConfig.PidMode"),
-     (("--runtime", "kata"), "HostConfig.Runtime"),
-     (("--volume-driver", "convoy"), "HostConfig.VolumeDriver"),
-     (("--device-cgroup-rule", "c 1:3 rwm"), "HostConfig.DeviceCgroupRules")],
-)  # fmt: skip
+    [
+        (("--cgroup-parent", "/mine"), "HostConfig.CgroupParent"),
+        (("--init",), "HostConfig.Init"),
+        (("--ipc", "host"), "HostConfig.IpcMode"),
+        (("--pid", "host"), "HostConfig.PidMode"),
+        (("--runtime", "kata"), "HostConfig.Runtime"),
+        (("--volume-driver", "convoy"), "HostConfig.VolumeDriver"),
+        (("--device-cgroup-rule", "c 1:3 rwm"), "HostConfig.DeviceCgroupRules"),
+    ],
+)
 def test_options_the_engine_cannot_honour_are_refused_by_name(
     engine: Engine, flags: tuple[str, ...], field: str
 ) -> None:
@@ -182,8 +197,9 @@ def test_unknown_volume_drivers_and_options_are_400s(engine: Engine) -> None:
     assert status == 400 and b"DriverOpts" in body
     assert engine.request("POST", "/volumes/create", {"Name": "v1", "Driver": "local"})[0] == 201
     engine.docker("volume", "rm", "v1")
-    status, body = engine.request("POST", "/containers/create",
-                                  {"Image": "busybox", "HostConfig": {"VolumeDriver": "convoy"}})  # fmt: skip
+    status, body = engine.request(
+        "POST", "/containers/create", {"Image": "busybox", "HostConfig": {"VolumeDriver": "convoy"}}
+    )
     assert status == 400 and b"VolumeDriver" in body
 
 
@@ -205,6 +221,17 @@ def test_log_drivers_as_docker(engine: Engine) -> None:
 
 
 def test_domainname_is_the_containers_uts_domain(engine: Engine) -> None:
-    out = ok(engine.docker("run", "--rm", "--hostname", "web", "--domainname", "example.test", "busybox",
-                           "cat", "/proc/sys/kernel/domainname"))  # fmt: skip
+    out = ok(
+        engine.docker(
+            "run",
+            "--rm",
+            "--hostname",
+            "web",
+            "--domainname",
+            "example.test",
+            "busybox",
+            "cat",
+            "/proc/sys/kernel/domainname",
+        )
+    )
     assert out.strip() == "example.test"

@@ -27,10 +27,22 @@ def test_engine_serves_every_host_flag() -> None:
     second = eng.root / "second.sock"
     port = free_port()
     proc = subprocess.Popen(
-        [str(VENV_BIN / "wharf-engine"), "--data-root", str(eng.root / "data"), "-H", eng.host,
-         "-H", f"unix://{second}", "-H", f"tcp://127.0.0.1:{port}", "--pidfile", str(eng.pidfile)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(VENV_BIN / "wharf-engine"),
+            "--data-root",
+            str(eng.root / "data"),
+            "-H",
+            eng.host,
+            "-H",
+            f"unix://{second}",
+            "-H",
+            f"tcp://127.0.0.1:{port}",
+            "--pidfile",
+            str(eng.pidfile),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: second.exists() and eng.pidfile.exists(), timeout=20)
         assert int(eng.pidfile.read_text()) == proc.pid
@@ -62,7 +74,9 @@ def test_engine_serves_every_host_flag() -> None:
 def test_plain_tcp_off_loopback_is_refused(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(VENV_BIN / "wharf-engine"), "--data-root", str(tmp_path / "d"), "-H", "tcp://0.0.0.0:2375"],
-        capture_output=True, timeout=30, env={**os.environ},
-    )  # fmt: skip
+        capture_output=True,
+        timeout=30,
+        env={**os.environ},
+    )
     assert result.returncode != 0
     assert b"refusing plain TCP" in result.stderr

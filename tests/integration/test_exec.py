@@ -55,8 +55,19 @@ def test_docker_exec_output_exit_codes_stdin_user_workdir(engine: Engine, runnin
     assert (
         engine.docker("exec", "-i", "exectarget", "tr", "a-z", "A-Z", input=b"piped\n").stdout == b"PIPED\n"
     )
-    result = engine.docker("exec", "-u", "nobody", "-w", "/tmp", "-e", "FOO=bar", "exectarget", "sh", "-c",
-                           "id -u; pwd; echo $FOO")  # fmt: skip
+    result = engine.docker(
+        "exec",
+        "-u",
+        "nobody",
+        "-w",
+        "/tmp",
+        "-e",
+        "FOO=bar",
+        "exectarget",
+        "sh",
+        "-c",
+        "id -u; pwd; echo $FOO",
+    )
     assert result.stdout == b"65534\n/tmp\nbar\n"
     result = engine.docker("exec", "exectarget", "no-such-binary")
     assert result.returncode == 127 and b"executable file not found" in result.stdout + result.stderr

@@ -80,9 +80,10 @@ def running(engine: Engine, cid: str) -> bool:
 def cat(engine: Engine) -> Iterator[str]:
     """A container running ``cat`` with an open stdin (``docker run -di``)."""
     cid = engine.json(
-        "POST", "/containers/create",
+        "POST",
+        "/containers/create",
         {"Image": "busybox", "Cmd": ["cat"], "OpenStdin": True, "AttachStdin": True},
-    )["Id"]  # fmt: skip
+    )["Id"]
     engine.request("POST", f"/containers/{cid}/start")
     yield str(cid)
     engine.request("DELETE", f"/containers/{cid}?force=1")
@@ -192,13 +193,15 @@ def test_exec_detach_keys_from_create_and_start_query(engine: Engine, cat: str) 
 
 def test_exec_gets_the_link_environment(engine: Engine) -> None:
     db = engine.json(
-        "POST", "/containers/create?name=linkdb",
+        "POST",
+        "/containers/create?name=linkdb",
         {"Image": "busybox", "Cmd": ["sleep", "60"], "Env": ["SECRET=s3"], "ExposedPorts": {"5432/tcp": {}}},
-    )["Id"]  # fmt: skip
+    )["Id"]
     web = engine.json(
-        "POST", "/containers/create?name=linkweb",
+        "POST",
+        "/containers/create?name=linkweb",
         {"Image": "busybox", "Cmd": ["sleep", "60"], "HostConfig": {"Links": ["linkdb:db"]}},
-    )["Id"]  # fmt: skip
+    )["Id"]
     try:
         engine.request("POST", f"/containers/{db}/start")
         assert engine.request("POST", f"/containers/{web}/start")[0] == 204
@@ -253,15 +256,17 @@ def pty_keys(env: dict[str, str], argv: list[str], steps: list[tuple[bytes, byte
 def test_docker_run_it_detaches_and_the_shell_runs_on(engine: Engine) -> None:
     try:
         output, code = pty_keys(
-            engine.env, [DOCKER, "run", "-it", "--name", "detachme", "busybox", "sh"],
+            engine.env,
+            [DOCKER, "run", "-it", "--name", "detachme", "busybox", "sh"],
             [(b"# ", b"echo mark$((40+2))\r"), (b"mark42", b"\x10\x11")],
-        )  # fmt: skip
+        )
         assert (code, running(engine, "detachme")) == (0, True), (output, code)  # docker run says nothing
         # the same shell is still there: attach again, use it, detach again
         output, code = pty_keys(
-            engine.env, [DOCKER, "attach", "detachme"],
+            engine.env,
+            [DOCKER, "attach", "detachme"],
             [(b"", b"\r"), (b"# ", b"echo back$((1+1))\r"), (b"back2", b"\x10\x11")],
-        )  # fmt: skip
+        )
         assert b"back2" in output and b"read escape sequence" in output, output
         time.sleep(0.3)
         assert running(engine, "detachme")
@@ -274,9 +279,10 @@ def test_docker_exec_it_detaches_with_config_file_keys(engine: Engine, cat: str,
     (tmp_path / "config.json").write_text(json.dumps({"detachKeys": "ctrl-x,x"}))
     env = {**engine.env, "DOCKER_CONFIG": str(tmp_path)}
     output, _ = pty_keys(
-        env, [DOCKER, "exec", "-it", cat, "sh"],
+        env,
+        [DOCKER, "exec", "-it", cat, "sh"],
         [(b"# ", b"echo pid$((0))$$\r"), (b"pid0", b"\x18x")],
-    )  # fmt: skip
+    )
     assert b"read escape sequence" in output, output
     found = re.search(rb"pid0(\d+)", output)
     assert found, output
@@ -287,10 +293,14 @@ def test_docker_exec_it_detaches_with_config_file_keys(engine: Engine, cat: str,
 
 def test_exec_gets_the_container_ulimits(engine: Engine) -> None:
     cid = engine.json(
-        "POST", "/containers/create",
-        {"Image": "busybox", "Cmd": ["sleep", "60"],
-         "HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 321, "Hard": 654}]}},
-    )["Id"]  # fmt: skip
+        "POST",
+        "/containers/create",
+        {
+            "Image": "busybox",
+            "Cmd": ["sleep", "60"],
+            "HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 321, "Hard": 654}]},
+        },
+    )["Id"]
     try:
         assert engine.request("POST", f"/containers/{cid}/start")[0] == 204
         result = engine.docker("exec", cid, "sh", "-c", "ulimit -n; ulimit -Hn")

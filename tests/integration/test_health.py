@@ -46,8 +46,20 @@ def cleanup(engine: Engine) -> Iterator[list[str]]:
 def test_healthy_container_state_ps_events_and_filter(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hok")
     since = str(time.time() - 1)
-    ok(engine.docker("run", "-d", "--name", "hok", "--health-cmd", "echo probing; true", *FAST,
-                     "busybox", "sleep", "60"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "hok",
+            "--health-cmd",
+            "echo probing; true",
+            *FAST,
+            "busybox",
+            "sleep",
+            "60",
+        )
+    )
     assert health(engine, "hok")["Status"] == "starting"
     state = status_is(engine, "hok", "healthy")
     assert state["FailingStreak"] == 0
@@ -62,8 +74,19 @@ def test_healthy_container_state_ps_events_and_filter(engine: Engine, cleanup: l
         engine.json("GET", "/containers/hok/json")["Id"][:12]
     ]
     assert ok(engine.docker("ps", "-q", "--filter", "health=unhealthy")).strip() == ""
-    events = ok(engine.docker("events", "--since", since, "--until", str(time.time()), "--format",
-                              "{{json .}}", "--filter", "container=hok"))  # fmt: skip
+    events = ok(
+        engine.docker(
+            "events",
+            "--since",
+            since,
+            "--until",
+            str(time.time()),
+            "--format",
+            "{{json .}}",
+            "--filter",
+            "container=hok",
+        )
+    )
     health_events = [json.loads(line) for line in events.splitlines() if "health_status" in line]
     assert health_events and health_events[0]["Action"] == "health_status: healthy"
     assert (
@@ -76,8 +99,22 @@ def test_healthy_container_state_ps_events_and_filter(engine: Engine, cleanup: l
 
 def test_failing_probe_becomes_unhealthy_after_retries(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hbad")
-    ok(engine.docker("run", "-d", "--name", "hbad", "--health-cmd", "exit 3", "--health-retries", "2", *FAST,
-                     "busybox", "sleep", "60"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "hbad",
+            "--health-cmd",
+            "exit 3",
+            "--health-retries",
+            "2",
+            *FAST,
+            "busybox",
+            "sleep",
+            "60",
+        )
+    )
     state = status_is(engine, "hbad", "unhealthy")
     assert state["FailingStreak"] >= 2
     assert all(e["ExitCode"] == 3 for e in state["Log"])
@@ -86,8 +123,24 @@ def test_failing_probe_becomes_unhealthy_after_retries(engine: Engine, cleanup: 
 
 def test_probe_runs_as_the_container_user_with_its_added_groups(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hgroups")
-    ok(engine.docker("run", "-d", "--name", "hgroups", "-u", "nobody", "--group-add", "4242", "--health-cmd",
-                     "id -u; id -G", *FAST, "busybox", "sleep", "60"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "hgroups",
+            "-u",
+            "nobody",
+            "--group-add",
+            "4242",
+            "--health-cmd",
+            "id -u; id -G",
+            *FAST,
+            "busybox",
+            "sleep",
+            "60",
+        )
+    )
     output = status_is(engine, "hgroups", "healthy")["Log"][0]["Output"].split()
     assert output[0] == "65534" and "4242" in output[1:]
 
@@ -138,10 +191,13 @@ def test_image_healthcheck_no_healthcheck_and_create_overrides(
 
 @pytest.mark.parametrize(
     ("healthcheck", "message"),
-    [({"Test": ["CMD", "true"], "Interval": 10}, b"Interval in Healthcheck cannot be less than 1ms"),
-     ({"Test": ["CMD", "true"], "Retries": -1}, b"Retries in Healthcheck cannot be negative"),
-     ({"Test": ["BOGUS"]}, b"BOGUS"), ({"Test": ["CMD", "true"], "Timeout": "1s"}, b"Timeout")],
-)  # fmt: skip
+    [
+        ({"Test": ["CMD", "true"], "Interval": 10}, b"Interval in Healthcheck cannot be less than 1ms"),
+        ({"Test": ["CMD", "true"], "Retries": -1}, b"Retries in Healthcheck cannot be negative"),
+        ({"Test": ["BOGUS"]}, b"BOGUS"),
+        ({"Test": ["CMD", "true"], "Timeout": "1s"}, b"Timeout"),
+    ],
+)
 def test_bad_healthchecks_are_400s(engine: Engine, healthcheck: dict[str, object], message: bytes) -> None:
     status, body = engine.request(
         "POST", "/containers/create", {"Image": "busybox", "Healthcheck": healthcheck}
@@ -156,9 +212,12 @@ def test_docker_py_healthcheck(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hpy")
     try:
         container = client.containers.run(
-            "busybox", "sleep 60", name="hpy", detach=True,
+            "busybox",
+            "sleep 60",
+            name="hpy",
+            detach=True,
             healthcheck={"test": ["CMD", "true"], "interval": 200_000_000, "retries": 1},
-        )  # fmt: skip
+        )
         container.reload()
         assert container.health == "starting"
         wait_for(lambda: container.reload() or container.health == "healthy", 10, 0.1)
@@ -168,10 +227,18 @@ def test_docker_py_healthcheck(engine: Engine, cleanup: list[str]) -> None:
 
 def test_failures_in_the_start_period_do_not_count(engine: Engine, cleanup: list[str]) -> None:
     cleanup.append("hstart")
-    check = {"Test": ["CMD-SHELL", "false"], "Interval": 60_000_000_000, "Retries": 1,
-             "StartPeriod": 60_000_000_000, "StartInterval": 200_000_000}  # fmt: skip
-    created = engine.json("POST", "/containers/create?name=hstart",
-                          {"Image": "busybox", "Cmd": ["sleep", "60"], "Healthcheck": check})  # fmt: skip
+    check = {
+        "Test": ["CMD-SHELL", "false"],
+        "Interval": 60_000_000_000,
+        "Retries": 1,
+        "StartPeriod": 60_000_000_000,
+        "StartInterval": 200_000_000,
+    }
+    created = engine.json(
+        "POST",
+        "/containers/create?name=hstart",
+        {"Image": "busybox", "Cmd": ["sleep", "60"], "Healthcheck": check},
+    )
     assert engine.request("POST", f"/containers/{created['Id']}/start")[0] == 204
     wait_for(
         lambda: len(health(engine, "hstart").get("Log") or []) >= 3, 10, 0.1
@@ -195,12 +262,35 @@ def test_health_monitor_resumes_after_engine_restart(fresh_engine: Engine) -> No
 
 def test_wharf_run_health_flags(engine: Engine, cleanup: list[str]) -> None:
     cleanup.extend(["hwharf", "hwnone"])
-    ok(engine.wharf("run", "-d", "--name", "hwharf", "--health-cmd", "true", "--health-interval", "300ms",
-                    "--health-timeout", "2s", "--health-retries", "2", "--health-start-period", "1s",
-                    "busybox", "sleep", "60"))  # fmt: skip
+    ok(
+        engine.wharf(
+            "run",
+            "-d",
+            "--name",
+            "hwharf",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "300ms",
+            "--health-timeout",
+            "2s",
+            "--health-retries",
+            "2",
+            "--health-start-period",
+            "1s",
+            "busybox",
+            "sleep",
+            "60",
+        )
+    )
     check = engine.json("GET", "/containers/hwharf/json")["Config"]["Healthcheck"]
-    assert check == {"Test": ["CMD-SHELL", "true"], "Interval": 300_000_000, "Timeout": 2_000_000_000,
-                     "StartPeriod": 1_000_000_000, "Retries": 2}  # fmt: skip
+    assert check == {
+        "Test": ["CMD-SHELL", "true"],
+        "Interval": 300_000_000,
+        "Timeout": 2_000_000_000,
+        "StartPeriod": 1_000_000_000,
+        "Retries": 2,
+    }
     status_is(engine, "hwharf", "healthy")
     assert "(healthy)" in ok(engine.wharf("ps", "--filter", "name=hwharf"))
     ok(engine.wharf("run", "-d", "--name", "hwnone", "--no-healthcheck", "busybox", "sleep", "60"))

@@ -114,8 +114,12 @@ def test_id_taken_first_by_another_user_is_never_tagged_with_their_content(
     top = chain[-1]
     with httpx.Client(base_url=stack.hub.url, timeout=30) as hub:
         mallory = ("mallory", USERS["mallory"])
-        r = hub.put("/v1/repositories/mallory/bait/", json=[{"id": top.v1_id}], auth=mallory,
-                    headers={"X-Docker-Token": "true"})  # fmt: skip
+        r = hub.put(
+            "/v1/repositories/mallory/bait/",
+            json=[{"id": top.v1_id}],
+            auth=mallory,
+            headers={"X-Docker-Token": "true"},
+        )
         assert r.status_code == 200, r.text
         token = {"Authorization": f"Token {r.headers['x-docker-token']}"}
     evil = make_layer({"b": b"mallory's\n"})
@@ -135,8 +139,10 @@ def test_id_taken_first_by_another_user_is_never_tagged_with_their_content(
     assert not [
         m for m in messages if m.get("id") == top.v1_id[:12] and m.get("status") == "Layer already exists"
     ]
-    status, body = engine_b.request("POST", "/images/create?fromImage=bobby/trap&tag=v1",
-                                    headers={"X-Registry-Auth": base64.urlsafe_b64encode(
-                                        json.dumps(creds("bobby")).encode()).decode()})  # fmt: skip
+    status, body = engine_b.request(
+        "POST",
+        "/images/create?fromImage=bobby/trap&tag=v1",
+        headers={"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(creds("bobby")).encode()).decode()},
+    )
     assert status == 404 or b"error" in body  # no tag: nothing to pull, and never mallory's layer
     assert engine_b.request("GET", "/images/bobby/trap:v1/json")[0] == 404

@@ -60,8 +60,11 @@ def setup() -> Iterator[Setup]:
         hub.start()
         hub.create_user("alice", PASSWORD)
         hub.create_user("bobby", PASSWORD)
-        made = httpx.post(f"{hub.url}/api/v1/repositories", json={"namespace": "alice", "name": "web"},
-                          auth=("alice", PASSWORD))  # fmt: skip
+        made = httpx.post(
+            f"{hub.url}/api/v1/repositories",
+            json={"namespace": "alice", "name": "web"},
+            auth=("alice", PASSWORD),
+        )
         assert made.status_code == 201, made.text
         port = free_port()
         config = root / "go.yml"
@@ -123,24 +126,42 @@ def manifest(setup: Setup, name: str, bearer: str) -> httpx.Response:
 @pytest.fixture(scope="module")
 def pushed(setup: Setup) -> dict[str, str]:
     layout = write_layout(setup.root / "image", [random_layer(4096)])
-    done = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"alice:{PASSWORD}",
-                  layout.ref(), f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
+    done = skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"alice:{PASSWORD}",
+        layout.ref(),
+        f"docker://{setup.registry}/alice/web:latest",
+    )
     assert done.returncode == 0, done.stderr
     return {"layer": sha256(layout.layers[0]), "manifest": layout.manifest_digest}
 
 
 def test_skopeo_pushes_and_pulls_with_a_hub_account(setup: Setup, pushed: dict[str, str]) -> None:
     back = setup.root / "back"
-    done = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"bobby:{PASSWORD}",
-                  f"docker://{setup.registry}/alice/web:latest", f"oci:{back}:latest")  # fmt: skip
+    done = skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        f"bobby:{PASSWORD}",
+        f"docker://{setup.registry}/alice/web:latest",
+        f"oci:{back}:latest",
+    )
     assert done.returncode == 0, done.stderr  # a public repository: anyone signed in pulls
     assert (back / "blobs" / "sha256" / pushed["layer"].partition(":")[2]).exists()
 
 
 def test_strangers_cannot_push_to_someone_elses_namespace(setup: Setup, pushed: dict[str, str]) -> None:
     layout = write_layout(setup.root / "bobs", [random_layer(1024)])
-    done = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"bobby:{PASSWORD}",
-                  layout.ref(), f"docker://{setup.registry}/alice/web:latest")  # fmt: skip
+    done = skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"bobby:{PASSWORD}",
+        layout.ref(),
+        f"docker://{setup.registry}/alice/web:latest",
+    )
     assert done.returncode != 0
     assert "unauthorized" in done.stderr.lower() or "denied" in done.stderr.lower(), done.stderr
 
@@ -165,10 +186,12 @@ def test_the_go_registry_accepts_genuine_tokens_only(setup: Setup, pushed: dict[
 
 def test_a_pull_token_does_not_push(setup: Setup, pushed: dict[str, str]) -> None:
     pull = token(setup, "repository:alice/web:pull")
-    upload = httpx.post(f"http://{setup.registry}/v2/alice/web/blobs/uploads/",
-                        headers={"Authorization": f"Bearer {pull}"})  # fmt: skip
+    upload = httpx.post(
+        f"http://{setup.registry}/v2/alice/web/blobs/uploads/", headers={"Authorization": f"Bearer {pull}"}
+    )
     assert upload.status_code == 401 and "insufficient_scope" in upload.headers["www-authenticate"]
     push = token(setup, "repository:alice/web:pull,push")
-    started = httpx.post(f"http://{setup.registry}/v2/alice/web/blobs/uploads/",
-                         headers={"Authorization": f"Bearer {push}"})  # fmt: skip
+    started = httpx.post(
+        f"http://{setup.registry}/v2/alice/web/blobs/uploads/", headers={"Authorization": f"Bearer {push}"}
+    )
     assert started.status_code == 202, started.text

@@ -80,8 +80,12 @@ def push(stack: Stack, hub: httpx.Client, repo: str, tag: str = "latest") -> tup
     """An engine's v1 push (protocols.md A.7) by hand; the image id and how long the final
     ``PUT .../images`` (the one that fires the webhooks) took."""
     image_id = random_image_id()
-    r = hub.put(f"/v1/repositories/alice/{repo}/", json=[{"id": image_id}], auth=ALICE,
-                headers={"X-Docker-Token": "true"})  # fmt: skip
+    r = hub.put(
+        f"/v1/repositories/alice/{repo}/",
+        json=[{"id": image_id}],
+        auth=ALICE,
+        headers={"X-Docker-Token": "true"},
+    )
     assert r.status_code == 200, r.text
     token = {"Authorization": f"Token {r.headers['x-docker-token']}"}
     raw, layer = image_json(image_id), make_layer({"hello": repo.encode()})

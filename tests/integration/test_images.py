@@ -42,9 +42,11 @@ def import_tar(engine: Engine, data: bytes, repo: str, changes: list[str] = ()) 
 
 def test_import_applies_changes_and_runs(engine: Engine, busybox_tar: Path) -> None:
     status, body = import_tar(
-        engine, busybox_tar.read_bytes(), "imported:v2",
-        ["CMD [\"sh\", \"-c\", \"echo $GREETING from $(pwd)\"]", "ENV GREETING=hey", "WORKDIR /srv"],
-    )  # fmt: skip
+        engine,
+        busybox_tar.read_bytes(),
+        "imported:v2",
+        ['CMD ["sh", "-c", "echo $GREETING from $(pwd)"]', "ENV GREETING=hey", "WORKDIR /srv"],
+    )
     assert status == 200, body
     image_id = json.loads(body)["status"]
     config = engine.json("GET", "/images/imported:v2/json")

@@ -79,10 +79,18 @@ def test_cp_cannot_escape_through_symlinks(engine: Engine, tmp_path: Path) -> No
 
 def test_events_stream_with_filters(engine: Engine) -> None:
     proc = subprocess.Popen(
-        [DOCKER, "events", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
-         "--filter", "type=container"],
-        env=engine.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            DOCKER,
+            "events",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+            "--filter",
+            "type=container",
+        ],
+        env=engine.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         time.sleep(0.5)
         ok(engine.docker("run", "--rm", "--name", "evented", "busybox", "true"))

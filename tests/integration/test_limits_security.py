@@ -49,8 +49,20 @@ def test_capabilities_default_drop_add_and_privileged(engine: Engine) -> None:
 def test_default_seccomp_profile_blocks_namespace_games(engine: Engine) -> None:
     result = run(engine, "busybox", "unshare", "-n", "true")
     assert result.returncode != 0 and b"Operation not permitted" in result.stderr
-    assert run(engine, "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN", "busybox",
-               "unshare", "-n", "true").returncode == 0  # fmt: skip
+    assert (
+        run(
+            engine,
+            "--security-opt",
+            "seccomp=unconfined",
+            "--cap-add",
+            "SYS_ADMIN",
+            "busybox",
+            "unshare",
+            "-n",
+            "true",
+        ).returncode
+        == 0
+    )
 
 
 def test_ulimits_within_and_beyond_the_host(engine: Engine) -> None:

@@ -25,8 +25,11 @@ def numbers(text: str) -> list[int]:
 
 def test_rotation_keeps_max_file_files_and_logs_reads_across_them(engine: Engine) -> None:
     script = f"for i in $(seq 1 300); do echo $i {PAD}; done"
-    cid = ok(engine.docker("run", "-d", "--log-opt", "max-size=2k", "--log-opt", "max-file=3",
-                           "busybox", "sh", "-c", script)).strip()  # fmt: skip
+    cid = ok(
+        engine.docker(
+            "run", "-d", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox", "sh", "-c", script
+        )
+    ).strip()
     try:
         ok(engine.docker("wait", cid))
         log = Path(ok(engine.docker("inspect", "-f", "{{.LogPath}}", cid)).strip())
@@ -55,8 +58,20 @@ def test_rotation_keeps_max_file_files_and_logs_reads_across_them(engine: Engine
 
 def test_follow_reads_on_across_rotations(engine: Engine) -> None:
     script = f"for i in $(seq 1 200); do echo $i {PAD}; usleep 5000; done"
-    cid = ok(engine.docker("run", "-d", "--log-opt", "max-size=1500", "--log-opt", "max-file=10",
-                           "busybox", "sh", "-c", script)).strip()  # fmt: skip
+    cid = ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--log-opt",
+            "max-size=1500",
+            "--log-opt",
+            "max-file=10",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        )
+    ).strip()
     try:
         follow = subprocess.run([DOCKER, "logs", "-f", cid], env=engine.env, capture_output=True, timeout=60)
         assert follow.returncode == 0, follow.stderr
@@ -68,8 +83,20 @@ def test_follow_reads_on_across_rotations(engine: Engine) -> None:
 
 
 def test_max_file_one_truncates_and_local_and_none_drivers(engine: Engine) -> None:
-    one = ok(engine.docker("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=1", "busybox",
-                           "sh", "-c", f"for i in $(seq 1 100); do echo $i {PAD}; done")).strip()  # fmt: skip
+    one = ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--log-opt",
+            "max-size=1k",
+            "--log-opt",
+            "max-file=1",
+            "busybox",
+            "sh",
+            "-c",
+            f"for i in $(seq 1 100); do echo $i {PAD}; done",
+        )
+    ).strip()
     local = ok(engine.docker("run", "-d", "--log-driver", "local", "busybox", "echo", "local")).strip()
     none = ok(engine.docker("run", "-d", "--log-driver", "none", "busybox", "echo", "gone")).strip()
     try:
@@ -107,9 +134,10 @@ def test_bad_log_configs_are_400s(engine: Engine, log_config: dict[str, object],
 def test_good_log_configs_are_kept(engine: Engine) -> None:
     for driver in ("json-file", "local", "none"):
         status, body = engine.request(
-            "POST", "/containers/create",
+            "POST",
+            "/containers/create",
             {"Image": "busybox", "HostConfig": {"LogConfig": {"Type": driver, "Config": {}}}},
-        )  # fmt: skip
+        )
         assert status == 201, body
         cid = json.loads(body)["Id"]
         shown = engine.json("GET", f"/containers/{cid}/json")

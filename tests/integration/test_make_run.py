@@ -31,20 +31,35 @@ def test_make_run_seeds_busybox_and_runs_hello_world() -> None:
     env = {**os.environ, "WHARF_HOST": f"unix://{sock}", "WHARF_CONFIG": str(root / "client")}
     port, hub_port = free_port(), free_port()
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"RUN_ROOT={root}/data", f"RUN_SOCK={sock}",
-         f"RUN_BRIDGE={bridge}", "RUN_SUBNET=10.199.254.0/24",
-         f"RUN_REGISTRY_PORT={port}", f"RUN_REGISTRY_ROOT={root}/registry",
-         f"RUN_HUB_PORT={hub_port}", f"RUN_HUB_ROOT={root}/hub", f"RUN_BUILDER_ROOT={root}/builder",
-         "RUN_OFFICIAL_IMAGES="],  # the official images have tests of their own
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            "make",
+            "--no-print-directory",
+            "run",
+            f"RUN_ROOT={root}/data",
+            f"RUN_SOCK={sock}",
+            f"RUN_BRIDGE={bridge}",
+            "RUN_SUBNET=10.199.254.0/24",
+            f"RUN_REGISTRY_PORT={port}",
+            f"RUN_REGISTRY_ROOT={root}/registry",
+            f"RUN_HUB_PORT={hub_port}",
+            f"RUN_HUB_ROOT={root}/hub",
+            f"RUN_BUILDER_ROOT={root}/builder",
+            "RUN_OFFICIAL_IMAGES=",
+        ],  # the official images have tests of their own
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
 
         def hello() -> bool:
             result = subprocess.run(
                 [str(VENV_BIN / "wharf"), "run", "--rm", "busybox", "echo", "hello", "world"],
-                env=env, capture_output=True, timeout=30,
-            )  # fmt: skip
+                env=env,
+                capture_output=True,
+                timeout=30,
+            )
             return result.returncode == 0 and result.stdout == b"hello world\n"
 
         def pings(at: int) -> bool:

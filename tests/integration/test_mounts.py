@@ -36,24 +36,49 @@ def test_mount_bind_volume_and_tmpfs_with_the_cli(engine: Engine, names: list[st
     )
     names.append("mnt")
     script = "cat /b/host.txt /s/f; touch /b/x 2>&1; df -k /t | tail -1; stat -c %a /t; ls /v"
-    out = ok(engine.docker(
-        "run", "--name", "mnt",
-        "--mount", f"type=bind,source={tmp_path},target=/b,readonly,bind-propagation=rslave",
-        "--mount", "type=volume,source=mvol,target=/v",
-        "--mount", "type=volume,source=mvol,target=/s,volume-subpath=sub",
-        "--mount", "type=tmpfs,target=/t,tmpfs-size=1048576,tmpfs-mode=1770",
-        "-v", "/anon", "busybox", "sh", "-c", script,
-    ))  # fmt: skip
+    out = ok(
+        engine.docker(
+            "run",
+            "--name",
+            "mnt",
+            "--mount",
+            f"type=bind,source={tmp_path},target=/b,readonly,bind-propagation=rslave",
+            "--mount",
+            "type=volume,source=mvol,target=/v",
+            "--mount",
+            "type=volume,source=mvol,target=/s,volume-subpath=sub",
+            "--mount",
+            "type=tmpfs,target=/t,tmpfs-size=1048576,tmpfs-mode=1770",
+            "-v",
+            "/anon",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        )
+    )
     lines = out.splitlines()
     assert lines[:2] == ["from the host", "deep"]
     assert "Read-only file system" in lines[2]
     assert lines[3].split()[1] == "1024" and lines[4] == "1770" and lines[5] == "sub"
     mounts = {m["Destination"]: m for m in engine.json("GET", "/containers/mnt/json")["Mounts"]}
-    assert mounts["/b"] == {"Type": "bind", "Source": str(tmp_path), "Destination": "/b", "Mode": "",
-                            "RW": False, "Propagation": "rslave"}  # fmt: skip
+    assert mounts["/b"] == {
+        "Type": "bind",
+        "Source": str(tmp_path),
+        "Destination": "/b",
+        "Mode": "",
+        "RW": False,
+        "Propagation": "rslave",
+    }
     assert mounts["/v"]["Type"] == "volume" and mounts["/v"]["Name"] == "mvol" and mounts["/v"]["RW"]
-    assert mounts["/t"] == {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "", "RW": True,
-                            "Propagation": ""}  # fmt: skip
+    assert mounts["/t"] == {
+        "Type": "tmpfs",
+        "Source": "",
+        "Destination": "/t",
+        "Mode": "",
+        "RW": True,
+        "Propagation": "",
+    }
     assert mounts["/anon"]["Type"] == "volume"
     host = engine.json("GET", "/containers/mnt/json")["HostConfig"]["Mounts"]
     assert [m["Type"] for m in host] == ["bind", "volume", "volume", "tmpfs"]
@@ -61,27 +86,44 @@ def test_mount_bind_volume_and_tmpfs_with_the_cli(engine: Engine, names: list[st
 
 def test_volume_nocopy_and_labels(engine: Engine, names: list[str]) -> None:
     names.append("mnocopy")
-    out = ok(engine.docker("run", "--name", "mnocopy", "--mount",
-                           "type=volume,source=mlabelled,target=/etc,volume-nocopy,volume-label=team=a",
-                           "busybox", "ls", "/etc"))  # fmt: skip
+    out = ok(
+        engine.docker(
+            "run",
+            "--name",
+            "mnocopy",
+            "--mount",
+            "type=volume,source=mlabelled,target=/etc,volume-nocopy,volume-label=team=a",
+            "busybox",
+            "ls",
+            "/etc",
+        )
+    )
     assert out.strip() == ""  # not the image's /etc
     assert engine.json("GET", "/volumes/mlabelled")["Labels"] == {"team": "a"}
 
 
 @pytest.mark.parametrize(
     ("mount", "message"),
-    [({"Type": "bind", "Source": "/no/such/dir", "Target": "/x"},
-      'invalid mount config for type "bind": bind source path does not exist: /no/such/dir'),
-     ({"Type": "bind", "Target": "/x"}, 'for type "bind": field Source must not be empty'),
-     ({"Type": "nfs", "Target": "/x"}, 'invalid mount config for type "nfs": mount type unknown'),
-     ({"Type": "tmpfs", "Source": "/tmp", "Target": "/x"}, "field Source must not be specified"),
-     ({"Type": "volume", "Target": "/x", "BindOptions": {"Propagation": "shared"}},
-      "field BindOptions must not be specified"),
-     ({"Type": "volume", "Target": "relative"}, "must be absolute"),
-     ({"Type": "volume", "Target": "/x", "VolumeOptions": {"Subpath": "../up"}}, "can't contain '..'"),
-     ({"Type": "bind", "Source": "/tmp", "Target": "/x", "BindOptions": {"Propagation": "sideways"}},
-      "invalid propagation mode")],
-)  # fmt: skip
+    [
+        (
+            {"Type": "bind", "Source": "/no/such/dir", "Target": "/x"},
+            'invalid mount config for type "bind": bind source path does not exist: /no/such/dir',
+        ),
+        ({"Type": "bind", "Target": "/x"}, 'for type "bind": field Source must not be empty'),
+        ({"Type": "nfs", "Target": "/x"}, 'invalid mount config for type "nfs": mount type unknown'),
+        ({"Type": "tmpfs", "Source": "/tmp", "Target": "/x"}, "field Source must not be specified"),
+        (
+            {"Type": "volume", "Target": "/x", "BindOptions": {"Propagation": "shared"}},
+            "field BindOptions must not be specified",
+        ),
+        ({"Type": "volume", "Target": "relative"}, "must be absolute"),
+        ({"Type": "volume", "Target": "/x", "VolumeOptions": {"Subpath": "../up"}}, "can't contain '..'"),
+        (
+            {"Type": "bind", "Source": "/tmp", "Target": "/x", "BindOptions": {"Propagation": "sideways"}},
+            "invalid propagation mode",
+        ),
+    ],
+)
 def test_bad_mounts_are_400s_with_dockers_messages(
     engine: Engine, mount: dict[str, object], message: str
 ) -> None:
@@ -116,8 +158,11 @@ def test_mount_fields_of_the_wrong_type_are_400s(engine: Engine) -> None:
 
 def test_nul_bytes_in_mount_and_device_paths_are_400s(engine: Engine) -> None:
     subpath = {"Type": "volume", "Target": "/x", "VolumeOptions": {"Subpath": "a\x00"}}
-    for host_config in ({"Mounts": [{"Type": "bind", "Source": "/tmp/a\x00b", "Target": "/x"}]},
-                        {"Mounts": [subpath]}, {"Devices": [{"PathOnHost": "/dev/zero\x00"}]}):  # fmt: skip
+    for host_config in (
+        {"Mounts": [{"Type": "bind", "Source": "/tmp/a\x00b", "Target": "/x"}]},
+        {"Mounts": [subpath]},
+        {"Devices": [{"PathOnHost": "/dev/zero\x00"}]},
+    ):
         status, body = engine.request(
             "POST", "/containers/create", {"Image": "busybox", "HostConfig": host_config}
         )

@@ -153,14 +153,19 @@ def deployment(
             registry.root.mkdir()
             stack.callback(registry.stop)
             registries.append(registry)
-        nginx = Nginx(work / "nginx", {
-            "WHARF_HUB_LISTEN": front_hub,
-            "WHARF_REGISTRY_LISTEN": front_registry,
-            "WHARF_HUB_A": hubs[0].address, "WHARF_HUB_B": hubs[1].address,
-            "WHARF_REGISTRY_A": f"127.0.0.1:{registries[0].port}",
-            "WHARF_REGISTRY_B": f"127.0.0.1:{registries[1].port}",
-            "WHARF_TLS_CERTIFICATE": str(certificate), "WHARF_TLS_KEY": str(key),
-        })  # fmt: skip
+        nginx = Nginx(
+            work / "nginx",
+            {
+                "WHARF_HUB_LISTEN": front_hub,
+                "WHARF_REGISTRY_LISTEN": front_registry,
+                "WHARF_HUB_A": hubs[0].address,
+                "WHARF_HUB_B": hubs[1].address,
+                "WHARF_REGISTRY_A": f"127.0.0.1:{registries[0].port}",
+                "WHARF_REGISTRY_B": f"127.0.0.1:{registries[1].port}",
+                "WHARF_TLS_CERTIFICATE": str(certificate),
+                "WHARF_TLS_KEY": str(key),
+            },
+        )
         stack.callback(nginx.stop)
 
         environment.setenv("WHARF_ENGINE_DEFAULT_INDEX", f"https://{front_hub}")
@@ -232,8 +237,9 @@ def test_push_on_one_host_pull_on_another_with_a_hub_and_a_registry_killed_midwa
 
     # the second push: hub A and the registry that receives its new layer die during the upload
     layer_puts = sum(1 for r in deployment.registries for _ in _layer_puts(r))
-    push = subprocess.Popen([DOCKER, "push", f"{repo}:v2"], env=first.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    push = subprocess.Popen(
+        [DOCKER, "push", f"{repo}:v2"], env=first.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     killer = threading.Thread(target=_kill_when_uploading, args=(deployment, layer_puts), daemon=True)
     killer.start()
     push.communicate(timeout=COMMAND_TIMEOUT)
@@ -313,8 +319,9 @@ def test_a_builder_on_one_host_builds_and_pushes_what_the_other_host_pulls(
         created = api.post("/api/v1/repositories", json={"namespace": USER, "name": "auto"})
         assert created.status_code == 201, created.text
         rules = [{"source_type": "branch", "source_name": "main", "tag_template": "latest"}]
-        autobuild = api.put(f"/api/v1/repositories/{USER}/auto/autobuild",
-                            json={"source_url": str(source), "rules": rules})  # fmt: skip
+        autobuild = api.put(
+            f"/api/v1/repositories/{USER}/auto/autobuild", json={"source_url": str(source), "rules": rules}
+        )
         assert autobuild.status_code == 200, autobuild.text
         sha = git("-C", str(source), "rev-parse", "main")
         trigger = api.post(
@@ -350,8 +357,18 @@ def git_source(root: Path) -> Path:
     )
     (work / "greeting.txt").write_text("built on another host\n")
     git("-C", str(work), "add", "-A")
-    git("-C", str(work), "-c", "user.name=Alice", "-c", "user.email=alice@example.test", "commit", "-q",
-        "-m", "first version")  # fmt: skip
+    git(
+        "-C",
+        str(work),
+        "-c",
+        "user.name=Alice",
+        "-c",
+        "user.email=alice@example.test",
+        "commit",
+        "-q",
+        "-m",
+        "first version",
+    )
     git("-C", str(work), "push", "-q", str(bare), "main")
     return bare
 
@@ -368,8 +385,14 @@ def test_docker_compose_describes_the_same_shape() -> None:
         [services[n] for n in ("registry-a", "registry-b")],
     )
     assert hubs[0]["environment"] == hubs[1]["environment"]
-    shared = {"WHARF_HUB_DATABASE_URL", "WHARF_HUB_SECRET_KEY", "WHARF_HUB_BUILDER__SECRET",
-              "WHARF_HUB_SIGNING_KEY", "WHARF_HUB_BEARER_KEY", "WHARF_HUB_PUBLIC_URL"}  # fmt: skip
+    shared = {
+        "WHARF_HUB_DATABASE_URL",
+        "WHARF_HUB_SECRET_KEY",
+        "WHARF_HUB_BUILDER__SECRET",
+        "WHARF_HUB_SIGNING_KEY",
+        "WHARF_HUB_BEARER_KEY",
+        "WHARF_HUB_PUBLIC_URL",
+    }
     assert shared <= set(hubs[0]["environment"])
     assert registries[0] == registries[1]
     assert registries[0]["environment"]["WHARF_REGISTRY_STORAGE__DRIVER"] == "s3"

@@ -80,8 +80,24 @@ def httpd(engine: Engine, name: str, *publish: str) -> tuple[str, str]:
 
 
 def test_publish_all_exposed_ports_answers_on_loopback(engine: Engine) -> None:
-    ok(engine.docker("run", "-d", "--name", "web", "-P", "--expose", "8000", "busybox",
-                     "httpd", "-f", "-p", "8000", "-h", "/etc"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-P",
+            "--expose",
+            "8000",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "8000",
+            "-h",
+            "/etc",
+        )
+    )
     try:
         port = ok(engine.docker("port", "web", "8000")).splitlines()[0].rsplit(":", 1)[1]
         assert (
@@ -102,8 +118,23 @@ def test_publish_all_exposed_ports_answers_on_loopback(engine: Engine) -> None:
 
 def test_explicit_port_mapping_and_port_in_use(engine: Engine) -> None:
     port = free_port()
-    ok(engine.docker("run", "-d", "--name", "mapped", "-p", f"{port}:8000", "busybox",
-                     "httpd", "-f", "-p", "8000", "-h", "/etc"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "mapped",
+            "-p",
+            f"{port}:8000",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "8000",
+            "-h",
+            "/etc",
+        )
+    )
     try:
         assert fetch(f"http://127.0.0.1:{port}/passwd").startswith(b"root:")
         before = (engine.json("GET", "/containers/json?all=1"), veths(engine))
@@ -117,8 +148,25 @@ def test_explicit_port_mapping_and_port_in_use(engine: Engine) -> None:
 
 
 def test_containers_reach_each_other_by_ip_and_by_link(engine: Engine) -> None:
-    ok(engine.docker("run", "-d", "--name", "db", "-e", "SECRET=s3", "--expose", "6379", "busybox",
-                     "httpd", "-f", "-p", "6379", "-h", "/etc"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "-d",
+            "--name",
+            "db",
+            "-e",
+            "SECRET=s3",
+            "--expose",
+            "6379",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "6379",
+            "-h",
+            "/etc",
+        )
+    )
     try:
         ip = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db")).strip()
         out = ok(engine.docker("run", "--rm", "busybox", "wget", "-qO-", f"http://{ip}:6379/hostname"))
@@ -127,8 +175,11 @@ def test_containers_reach_each_other_by_ip_and_by_link(engine: Engine) -> None:
         assert f"CACHE_PORT=tcp://{ip}:6379" in env
         assert f"CACHE_PORT_6379_TCP_ADDR={ip}" in env and "CACHE_PORT_6379_TCP_PROTO=tcp" in env
         assert "CACHE_NAME=/webapp/cache" in env and "CACHE_ENV_SECRET=s3" in env
-        via_alias = ok(engine.docker("run", "--rm", "--link", "db:cache", "busybox", "wget", "-qO-",
-                                     "http://cache:6379/hostname"))  # fmt: skip
+        via_alias = ok(
+            engine.docker(
+                "run", "--rm", "--link", "db:cache", "busybox", "wget", "-qO-", "http://cache:6379/hostname"
+            )
+        )
         assert via_alias.strip()
         missing = engine.docker("run", "--rm", "--link", "ghost:g", "busybox", "true")
         assert missing.returncode != 0 and b"No such container: ghost" in missing.stderr
@@ -198,8 +249,23 @@ def test_icc_false_isolates_containers_but_not_published_ports(busybox_tar: Path
     try:
         engine.start()
         seed(str(engine.socket), busybox_tar)
-        ok(engine.docker("run", "-d", "--name", "lonely", "-p", "127.0.0.1::8000", "busybox",
-                         "httpd", "-f", "-p", "8000", "-h", "/etc"))  # fmt: skip
+        ok(
+            engine.docker(
+                "run",
+                "-d",
+                "--name",
+                "lonely",
+                "-p",
+                "127.0.0.1::8000",
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "8000",
+                "-h",
+                "/etc",
+            )
+        )
         ip = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "lonely")).strip()
         blocked = engine.docker(
             "run", "--rm", "busybox", "wget", "-T", "2", "-qO-", f"http://{ip}:8000/hostname"
@@ -273,8 +339,9 @@ def test_published_udp_port_reaches_the_container(engine: Engine) -> None:
         pid = ok(engine.docker("inspect", "-f", "{{.State.Pid}}", "udp")).strip()
         ip = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "udp")).strip()
         assert f"127.0.0.1 . {port} : {ip} . 9000" in nat_rules(engine)
-        echo = subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", UDP_ECHO],
-                                stdout=subprocess.PIPE)  # fmt: skip
+        echo = subprocess.Popen(
+            ["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", UDP_ECHO], stdout=subprocess.PIPE
+        )
         try:
             assert echo.stdout is not None and echo.stdout.readline() == b"ready\n"
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:

@@ -135,8 +135,9 @@ def test_connect_and_disconnect_hot_plug_a_running_container(engine: Engine) -> 
         assert "eth1" not in ok(engine.docker("exec", "roamer", "ip", "-o", "link"))
         assert len(ports_of(two_bridge)) == 1
         assert not reaches(engine, "roamer", peer)
-        assert set(json.loads(ok(engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}",
-                                               "roamer")))) == {"one"}  # fmt: skip
+        assert set(
+            json.loads(ok(engine.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", "roamer")))
+        ) == {"one"}
         containers = json.loads(ok(engine.docker("network", "inspect", "-f", "{{json .Containers}}", "two")))
         assert [c["Name"] for c in containers.values()] == ["peer"]
 
@@ -147,8 +148,19 @@ def test_static_ip_mac_and_aliases_at_create_are_echoed(engine: Engine) -> None:
         ip = str(ipaddress.ip_network(subnet)[9])
         ok(engine.docker("network", "create", "--subnet", subnet, "fixed"))
         mac = ["--mac-address", "02:42:de:ad:be:ef"]
-        cid = sleeper(engine, "pinned", "--network", "fixed", "--ip", ip, *mac,
-                      "--network-alias", "pin", "--network-alias", "p2")  # fmt: skip
+        cid = sleeper(
+            engine,
+            "pinned",
+            "--network",
+            "fixed",
+            "--ip",
+            ip,
+            *mac,
+            "--network-alias",
+            "pin",
+            "--network-alias",
+            "p2",
+        )
         fmt = '{{json (index .NetworkSettings.Networks "fixed")}}'
         ep = json.loads(ok(engine.docker("inspect", "-f", fmt, "pinned")))
         net_id = ok(engine.docker("network", "inspect", "-f", "{{.Id}}", "fixed")).strip()
@@ -168,8 +180,25 @@ def test_static_ip_mac_and_aliases_at_create_are_echoed(engine: Engine) -> None:
 def test_links_work_on_a_user_network(engine: Engine) -> None:
     with networks(engine, "linked"):
         ok(engine.docker("network", "create", "linked"))
-        ok(engine.docker("run", "-d", "--name", "store", "--network", "linked", "--expose", "6379",
-                         "busybox", "httpd", "-f", "-p", "6379", "-h", "/etc"))  # fmt: skip
+        ok(
+            engine.docker(
+                "run",
+                "-d",
+                "--name",
+                "store",
+                "--network",
+                "linked",
+                "--expose",
+                "6379",
+                "busybox",
+                "httpd",
+                "-f",
+                "-p",
+                "6379",
+                "-h",
+                "/etc",
+            )
+        )
         ip = ip_on(engine, "store", "linked")
         out = ok(
             engine.docker(
@@ -237,8 +266,9 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
         default_subnet = {"Name": "x3", "IPAM": {"Config": [{"Subnet": engine.subnet}]}}
         assert engine.request("POST", "/networks/create", default_subnet)[0] == 403
         for bad in ("10.1.2.3", "10.300.0.0/24", "10.100.0.1/24", "fd00::/64", "banana"):
-            status, body = engine.request("POST", "/networks/create",
-                                          {"Name": "x4", "IPAM": {"Config": [{"Subnet": bad}]}})  # fmt: skip
+            status, body = engine.request(
+                "POST", "/networks/create", {"Name": "x4", "IPAM": {"Config": [{"Subnet": bad}]}}
+            )
             assert status == 400, (bad, body)
         fails(engine.docker("network", "create", "-d", "overlay", "x5"), "not found")
         fails(
@@ -254,10 +284,23 @@ def test_bad_input_is_refused_and_leaves_nothing_behind(engine: Engine) -> None:
         )
         fails(engine.docker("network", "create", "-o", "colour=red", "x10"), "colour is not supported")
         fails(engine.docker("network", "create", "--ipv6", "x6"), "EnableIPv6")
-        fails(engine.docker("run", "-d", "--network", "taken", "--ip", "192.0.2.77", "busybox", "true"),
-              "no configured subnet")  # fmt: skip
-        fails(engine.docker("run", "-d", "--network", "taken", "--ip", str(ipaddress.ip_network(subnet)[5]),
-                            "busybox", "true"), "Address already in use")  # fmt: skip
+        fails(
+            engine.docker("run", "-d", "--network", "taken", "--ip", "192.0.2.77", "busybox", "true"),
+            "no configured subnet",
+        )
+        fails(
+            engine.docker(
+                "run",
+                "-d",
+                "--network",
+                "taken",
+                "--ip",
+                str(ipaddress.ip_network(subnet)[5]),
+                "busybox",
+                "true",
+            ),
+            "Address already in use",
+        )
         fails(
             engine.docker("run", "-d", "--network", "nowhere", "busybox", "true"), "network nowhere not found"
         )
@@ -301,9 +344,12 @@ def test_ports_link_local_addresses_and_endpoint_links_on_a_user_network(engine:
         assert json.loads(ipam) == {"LinkLocalIPs": ["169.254.7.7"]}  # the CLI drops the empty IPv4Address
         # compose's links on a user network: EndpointsConfig.<net>.Links
         endpoint = {"Links": ["api:backend"], "Aliases": ["web"]}
-        body = {"Image": "busybox", "Cmd": ["sh", "-c", "env; cat /etc/hosts"],
-                "HostConfig": {"NetworkMode": "svc"},
-                "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint, "svc2": endpoint}}}  # fmt: skip
+        body = {
+            "Image": "busybox",
+            "Cmd": ["sh", "-c", "env; cat /etc/hosts"],
+            "HostConfig": {"NetworkMode": "svc"},
+            "NetworkingConfig": {"EndpointsConfig": {"svc": endpoint, "svc2": endpoint}},
+        }
         cid = engine.json("POST", "/containers/create?name=linker", body)["Id"]
         engine.json("POST", f"/containers/{cid}/start")
         engine.json("POST", f"/containers/{cid}/wait")
@@ -322,11 +368,30 @@ def test_ip_range_gateway_and_aux_addresses_shape_the_leases(engine: Engine) -> 
     with networks(engine, "ranged"):
         subnet = ipaddress.ip_network(spare_subnet(engine, -3))
         ip_range, gateway, aux = str(list(subnet.subnets(new_prefix=28))[1]), str(subnet[62]), str(subnet[17])
-        ok(engine.docker("network", "create", "--subnet", str(subnet), "--ip-range", ip_range,
-                         "--gateway", gateway, "--aux-address", f"router={aux}", "ranged"))  # fmt: skip
+        ok(
+            engine.docker(
+                "network",
+                "create",
+                "--subnet",
+                str(subnet),
+                "--ip-range",
+                ip_range,
+                "--gateway",
+                gateway,
+                "--aux-address",
+                f"router={aux}",
+                "ranged",
+            )
+        )
         config = json.loads(ok(engine.docker("network", "inspect", "-f", "{{json .IPAM.Config}}", "ranged")))
-        assert config == [{"Subnet": str(subnet), "IPRange": ip_range, "Gateway": gateway,
-                           "AuxiliaryAddresses": {"router": aux}}]  # fmt: skip
+        assert config == [
+            {
+                "Subnet": str(subnet),
+                "IPRange": ip_range,
+                "Gateway": gateway,
+                "AuxiliaryAddresses": {"router": aux},
+            }
+        ]
         sleeper(engine, "ranged1", "--network", "ranged")
         first = ipaddress.ip_address(ip_on(engine, "ranged1", "ranged"))
         assert (

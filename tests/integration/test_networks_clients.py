@@ -37,8 +37,13 @@ def test_docker_py_as_compose_uses_networks(engine: Engine, client: docker.Docke
         networking = api.create_networking_config(
             {"shop_default": api.create_endpoint_config(aliases=["db", "shop_db_1"])}
         )
-        created = api.create_container("busybox", ["httpd", "-f", "-p", "80", "-h", "/etc"], name="shop_db_1",
-                                       host_config=host_config, networking_config=networking)  # fmt: skip
+        created = api.create_container(
+            "busybox",
+            ["httpd", "-f", "-p", "80", "-h", "/etc"],
+            name="shop_db_1",
+            host_config=host_config,
+            networking_config=networking,
+        )
         api.start(created["Id"])
         web = client.containers.run(
             "busybox", ["sleep", "300"], name="shop_web_1", detach=True, network="shop_default"

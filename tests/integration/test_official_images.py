@@ -46,8 +46,11 @@ def rootfs(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str
 def seed_official(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SEED_OFFICIAL), "--host", engine.host, *args],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -182,8 +185,9 @@ def test_debian_runs(seeded: Engine) -> None:
 @needs_docker
 def test_python_imports_flask(seeded: Engine, built: dict[str, Path]) -> None:
     config = json.loads(built["python"].with_name(built["python"].name + ".json").read_text())
-    result = seeded.docker("run", "--rm", "python", "python3", "-c", "import flask; print(flask.__version__)",
-                           timeout=120)  # fmt: skip
+    result = seeded.docker(
+        "run", "--rm", "python", "python3", "-c", "import flask; print(flask.__version__)", timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert config["packages"]["python3-flask"].startswith(result.stdout.decode().strip() + "-")
     # pip installs into the image's python, as with the official image (no PEP 668 refusal)
@@ -215,8 +219,9 @@ def test_redis_answers_ping(seeded: Engine, redis_server: str) -> None:
         return seeded.docker("exec", redis_server, "redis-cli", "ping").stdout == b"PONG\n"
 
     wait_for(ping, timeout=30, interval=0.2)
-    linked = seeded.docker("run", "--rm", "--link", f"{redis_server}:db", "redis", "redis-cli", "-h", "db",
-                           "ping", timeout=120)  # fmt: skip
+    linked = seeded.docker(
+        "run", "--rm", "--link", f"{redis_server}:db", "redis", "redis-cli", "-h", "db", "ping", timeout=120
+    )
     assert linked.returncode == 0 and linked.stdout == b"PONG\n", linked.stderr
 
 
@@ -230,10 +235,23 @@ def test_seeded_debian_is_the_hubs_official_image(built: dict[str, Path], tmp_pa
         stack.hub.create_user("chief", "official-images-pw", admin=True)
         with running_engine() as seeder:
             result = subprocess.run(
-                [sys.executable, str(SEED_OFFICIAL), "--host", seeder.host, "--images", "debian",
-                 "--push-to-hub", stack.hub.url, "--hub-credentials", str(credentials)],
-                capture_output=True, text=True, timeout=600, check=False,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(SEED_OFFICIAL),
+                    "--host",
+                    seeder.host,
+                    "--images",
+                    "debian",
+                    "--push-to-hub",
+                    stack.hub.url,
+                    "--hub-credentials",
+                    str(credentials),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
             assert result.returncode == 0, result.stderr
             assert f"pushed debian:latest to {stack.hub.url} (official image)" in result.stderr
         with urllib.request.urlopen(f"{stack.hub.url}/v1/search?q=debian", timeout=10) as response:

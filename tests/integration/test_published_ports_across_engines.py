@@ -48,8 +48,20 @@ def hosts(busybox_tar: Path) -> Iterator[tuple[Engine, Engine]]:
 def test_connections_in_a_row_to_another_engines_published_port(hosts: tuple[Engine, Engine]) -> None:
     a, b = hosts
     port = free_port()
-    ok(a.docker("run", "-d", "--name", "web", "-p", f"{port}:80", "busybox", "sh", "-c",
-                "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"))  # fmt: skip
+    ok(
+        a.docker(
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            f"{port}:80",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www",
+        )
+    )
     gateway = a.subnet.rsplit(".", 1)[0] + ".1"
     # each wget bounded by the applet timeout (busybox wget -T is unreliable); a stalled one says FAIL
     script = (
@@ -89,8 +101,20 @@ def test_a_running_container_reaches_another_engine_while_its_bridge_changes(
 ) -> None:
     a, b = hosts
     port = free_port()
-    ok(a.docker("run", "-d", "--name", "web2", "-p", f"{port}:80", "busybox", "sh", "-c",
-                "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www"))  # fmt: skip
+    ok(
+        a.docker(
+            "run",
+            "-d",
+            "--name",
+            "web2",
+            "-p",
+            f"{port}:80",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www",
+        )
+    )
     ok(b.docker("run", "-d", "--name", "caller", "busybox", "sleep", "300"))
     gateway = a.subnet.rsplit(".", 1)[0] + ".1"
     try:

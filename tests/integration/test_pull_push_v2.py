@@ -133,8 +133,12 @@ def test_push_to_another_repository_mounts_the_layers(
 
 def test_pull_into_an_empty_engine_runs_with_digests(engine_b: Engine, pushed: dict[str, str]) -> None:
     out = ok(engine_b.docker("pull", pushed["name"]))
-    for line in ("latest: Pulling from alice/web", "Pull complete", f"Digest: {pushed['digest']}",
-                 f"Status: Downloaded newer image for {pushed['name']}:latest"):  # fmt: skip
+    for line in (
+        "latest: Pulling from alice/web",
+        "Pull complete",
+        f"Digest: {pushed['digest']}",
+        f"Status: Downloaded newer image for {pushed['name']}:latest",
+    ):
         assert line in out, out
     assert ok(engine_b.docker("run", "--rm", pushed["name"])).strip() == "hello-v2"
     found = inspect(engine_b, pushed["name"])

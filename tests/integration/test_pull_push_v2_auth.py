@@ -47,9 +47,11 @@ def login(
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [DOCKER, "login", reg.domain, "-u", user, "--password-stdin"],
-        env={**engine.env, "DOCKER_CONFIG": str(config)}, input=password.encode(), capture_output=True,
+        env={**engine.env, "DOCKER_CONFIG": str(config)},
+        input=password.encode(),
+        capture_output=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def test_basic_auth_login_push_and_pull(

@@ -40,12 +40,21 @@ def token_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenSetup
         hub.start()
         for user in ("alice", "bobby"):
             hub.create_user(user, PASSWORD)
-        made = httpx.post(f"{hub.url}/api/v1/repositories", json={"namespace": "alice", "name": "web"},
-                          auth=("alice", PASSWORD), timeout=30)  # fmt: skip
+        made = httpx.post(
+            f"{hub.url}/api/v1/repositories",
+            json={"namespace": "alice", "name": "web"},
+            auth=("alice", PASSWORD),
+            timeout=30,
+        )
         assert made.status_code == 201, made.text
-        registry = GoRegistry(token={"realm": f"{hub.url}/v2/token", "service": "go-registry.test",
-                                     "issuer": "wharf-hub",
-                                     "rootcertbundle": str(hub.root / "bearer-signing.crt")})  # fmt: skip
+        registry = GoRegistry(
+            token={
+                "realm": f"{hub.url}/v2/token",
+                "service": "go-registry.test",
+                "issuer": "wharf-hub",
+                "rootcertbundle": str(hub.root / "bearer-signing.crt"),
+            }
+        )
         registry.start()
         yield TokenSetup(hub, registry)
     finally:
@@ -71,8 +80,16 @@ def test_token_auth_login_push_and_anonymous_pull(
     name = f"{domain}/alice/web"
     wrong = cli(engine, tmp_path / "a", "login", domain, "-u", "alice", "--password-stdin", input=b"nope\n")
     assert wrong.returncode != 0 and b"unauthorized" in wrong.stderr, wrong
-    login = cli(engine, tmp_path / "a", "login", domain, "-u", "alice", "--password-stdin",
-                input=PASSWORD.encode() + b"\n")  # fmt: skip
+    login = cli(
+        engine,
+        tmp_path / "a",
+        "login",
+        domain,
+        "-u",
+        "alice",
+        "--password-stdin",
+        input=PASSWORD.encode() + b"\n",
+    )
     assert "Login Succeeded" in ok(login)
 
     ok(engine.docker("tag", "busybox", name))
@@ -83,8 +100,18 @@ def test_token_auth_login_push_and_anonymous_pull(
     assert f"Status: Downloaded newer image for {name}:latest" in pulled
     assert ok(engine_b.docker("run", "--rm", name, "echo", "ran")).strip() == "ran"
 
-    ok(cli(engine_b, tmp_path / "b", "login", domain, "-u", "bobby", "--password-stdin",
-           input=PASSWORD.encode() + b"\n"))  # fmt: skip
+    ok(
+        cli(
+            engine_b,
+            tmp_path / "b",
+            "login",
+            domain,
+            "-u",
+            "bobby",
+            "--password-stdin",
+            input=PASSWORD.encode() + b"\n",
+        )
+    )
     ok(engine_b.docker("tag", name, f"{name}:bobby"))
     refused = cli(engine_b, tmp_path / "b", "push", f"{name}:bobby")
     assert refused.returncode != 0 and b"unauthorized" in refused.stderr, refused
@@ -94,9 +121,12 @@ def test_token_auth_login_push_and_anonymous_pull(
 def test_docker_py_pulls_a_private_repository_with_a_token(
     engine: Engine, engine_b: Engine, token_setup: TokenSetup
 ) -> None:
-    made = httpx.post(f"{token_setup.hub.url}/api/v1/repositories",
-                      json={"namespace": "alice", "name": "secret", "is_private": True},
-                      auth=("alice", PASSWORD), timeout=30)  # fmt: skip
+    made = httpx.post(
+        f"{token_setup.hub.url}/api/v1/repositories",
+        json={"namespace": "alice", "name": "secret", "is_private": True},
+        auth=("alice", PASSWORD),
+        timeout=30,
+    )
     assert made.status_code == 201, made.text
     name = f"{token_setup.registry.domain}/alice/secret"
     ok(engine.docker("tag", "busybox", name))

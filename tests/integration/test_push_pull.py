@@ -159,8 +159,13 @@ def test_search_finds_pushed_repository(engine: Engine, registry: RegistryProces
     ok(engine.docker("tag", "busybox", f"{name}:latest"))
     statuses(push(engine, name, "latest"))
     found = engine.json("GET", f"/images/search?term=127.0.0.1:{registry.port}/searchme")
-    assert {"name": "user/searchme", "description": "", "star_count": 0, "is_official": False,
-            "is_automated": False} in found  # fmt: skip
+    assert {
+        "name": "user/searchme",
+        "description": "",
+        "star_count": 0,
+        "is_official": False,
+        "is_automated": False,
+    } in found
     status, body = engine.request("GET", "/images/search?term=searchme")  # the default index: down
     assert status == 503 and b"/v1/_ping" in body and b"connection refused" in body
     if Path(DOCKER).exists():
@@ -188,8 +193,12 @@ def auth_registry() -> Iterator[RegistryProcess]:
     reg = RegistryProcess()
     try:
         users = reg.root / "users"
-        subprocess.run([str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
-                       input=b"pa55word\n", check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
+            input=b"pa55word\n",
+            check=True,
+            capture_output=True,
+        )
         reg.start({"WHARF_REGISTRY_AUTH__USERS_FILE": str(users)})
         yield reg
     finally:
@@ -198,9 +207,12 @@ def auth_registry() -> Iterator[RegistryProcess]:
 
 @needs_docker
 def test_docker_cli_login_push_pull(
-    engine: Engine, engine_b: Engine, auth_registry: RegistryProcess, tmp_path: Path,
+    engine: Engine,
+    engine_b: Engine,
+    auth_registry: RegistryProcess,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     server = f"127.0.0.1:{auth_registry.port}"
     name = f"{server}/alice/cli"
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "anonymous"))
@@ -268,8 +280,9 @@ def test_pull_errors_leave_no_image(engine_b: Engine, registry: RegistryProcess)
     assert status == 503 and b"connection refused" in body
     status, body = engine_b.request("POST", "/images/create?fromImage=busybox&tag=latest")
     assert status == 503  # the default index (conftest.CLOSED_INDEX) is down
-    assert re.fullmatch(r'Get "http://[^"]+/v1/_ping": dial tcp \S+: connect: connection refused',
-                        json.loads(body)["message"])  # fmt: skip
+    assert re.fullmatch(
+        r'Get "http://[^"]+/v1/_ping": dial tcp \S+: connect: connection refused', json.loads(body)["message"]
+    )
     status, body = engine_b.request("POST", f"/images/{name}/push?tag=absent")
     assert status == 404 and b"An image does not exist locally with the tag" in body
 

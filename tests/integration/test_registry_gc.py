@@ -33,8 +33,10 @@ def registry() -> Iterator[RegistryProcess]:
 def gc(registry: RegistryProcess, *args: str) -> list[str]:
     result = subprocess.run(
         [str(WHARF_REGISTRY), "gc", "--data-root", str(registry.data), *args],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 

@@ -77,12 +77,20 @@ def push_image(
         for i in range(0, len(layer), 32 << 10):
             yield layer[i : i + (32 << 10)]
 
-    r = http.put(f"/v1/images/{image_id}/layer", content=chunked(),
-                 headers={**auth, "Content-Type": "application/octet-stream"})  # fmt: skip
+    r = http.put(
+        f"/v1/images/{image_id}/layer",
+        content=chunked(),
+        headers={**auth, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 200, r.text
-    r = http.put(f"/v1/images/{image_id}/checksum",
-                 headers={**auth, "X-Docker-Checksum-Payload": payload_checksum(raw, layer),
-                          "X-Docker-Checksum": "tarsum+sha256:" + "0" * 64})  # fmt: skip
+    r = http.put(
+        f"/v1/images/{image_id}/checksum",
+        headers={
+            **auth,
+            "X-Docker-Checksum-Payload": payload_checksum(raw, layer),
+            "X-Docker-Checksum": "tarsum+sha256:" + "0" * 64,
+        },
+    )
     assert r.status_code == 200, r.text
 
 
@@ -113,8 +121,11 @@ def test_push_then_pull_with_hub_tokens(
     write = token(hub, "alice/web", "write")
     push_image(http, write, base, layers[base])
     push_image(http, write, top, layers[top], parent=base)
-    r = http.put("/v1/repositories/alice/web/tags/v1", content=json.dumps(top),
-                 headers={**write, "Content-Type": "application/json"})  # fmt: skip
+    r = http.put(
+        "/v1/repositories/alice/web/tags/v1",
+        content=json.dumps(top),
+        headers={**write, "Content-Type": "application/json"},
+    )
     assert (r.status_code, r.json()) == (200, True)
     assert "repositories/alice/web/tag_v1" in registry.files("repositories")
 

@@ -33,8 +33,12 @@ def test_basic_auth_with_users_file() -> None:
     reg = RegistryProcess()
     try:
         users = reg.root / "users"
-        subprocess.run([str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
-                       input=b"pa55word\n", check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
+            input=b"pa55word\n",
+            check=True,
+            capture_output=True,
+        )
         reg.start({"WHARF_REGISTRY_AUTH__USERS_FILE": str(users)})
         out = curl("-i", reg.url + "/v1/repositories/alice/web/tags").stdout.decode()
         assert out.startswith("HTTP/1.1 401")
@@ -104,8 +108,13 @@ def test_push_pull_on_s3_storage(moto_endpoint: str) -> None:
             assert http.get(f"/v1/images/{image_id}/layer").content == layer
             r = http.get(f"/v1/images/{image_id}/layer", headers={"Range": "bytes=5-9"})
             assert (r.status_code, r.content) == (206, layer[5:10])
-        s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="layers").get("Contents", []))
         assert f"images/{image_id}/layer" in keys
         assert not [k for k in keys if "_uploads" in k]

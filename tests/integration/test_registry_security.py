@@ -44,11 +44,13 @@ def public_key(hub: TokenSigner) -> Iterator[Path]:
 def registry(public_key: Path) -> Iterator[RegistryProcess]:
     reg = RegistryProcess(index_public_key=public_key)
     try:
-        reg.start(env={
-            "WHARF_REGISTRY_UPLOADS__MAX_LAYER_SIZE": str(LAYER_LIMIT),
-            "WHARF_REGISTRY_UPLOADS__MAX_IMAGE_JSON_SIZE": "8192",
-            "WHARF_REGISTRY_UPLOADS__NAMESPACE_QUOTA": str(QUOTA),
-        })  # fmt: skip
+        reg.start(
+            env={
+                "WHARF_REGISTRY_UPLOADS__MAX_LAYER_SIZE": str(LAYER_LIMIT),
+                "WHARF_REGISTRY_UPLOADS__MAX_IMAGE_JSON_SIZE": "8192",
+                "WHARF_REGISTRY_UPLOADS__NAMESPACE_QUOTA": str(QUOTA),
+            }
+        )
         yield reg
         assert reg.stop() == 0, reg.log.read_text()[-2000:]
     finally:
@@ -219,8 +221,9 @@ def test_namespace_quota_is_413_and_leaves_nothing(
     image_id, auth = random_image_id(), token(hub, "carol/r3")
     answers = push(http, auth, image_id, image_json(image_id), blob + b"3")
     assert (answers[-1].status_code, answers[-1].json()) == (
-        413, {"error": f"Upload exceeds the quota of namespace carol ({QUOTA} bytes)"}
-    )  # fmt: skip
+        413,
+        {"error": f"Upload exceeds the quota of namespace carol ({QUOTA} bytes)"},
+    )
     assert [f for f in registry.files(f"images/{image_id}") if "_uploads" in f or ".tmp" in f] == []
     other = random_image_id()
     assert statuses(push(http, token(hub, "dave/r0"), other, image_json(other), blob)) == [200] * 3

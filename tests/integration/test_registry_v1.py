@@ -65,12 +65,19 @@ def push_image(http: httpx.Client, image_id: str, layer: bytes, parent: str | No
         for i in range(0, len(layer), 32 << 10):
             yield layer[i : i + (32 << 10)]
 
-    r = http.put(f"/v1/images/{image_id}/layer", content=chunked(),
-                 headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    r = http.put(
+        f"/v1/images/{image_id}/layer",
+        content=chunked(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 200, r.text
-    r = http.put(f"/v1/images/{image_id}/checksum",
-                 headers={"X-Docker-Checksum-Payload": payload_checksum(raw, layer),
-                          "X-Docker-Checksum": "tarsum+sha256:" + "0" * 64})  # fmt: skip
+    r = http.put(
+        f"/v1/images/{image_id}/checksum",
+        headers={
+            "X-Docker-Checksum-Payload": payload_checksum(raw, layer),
+            "X-Docker-Checksum": "tarsum+sha256:" + "0" * 64,
+        },
+    )
     assert r.status_code == 200, r.text
     return raw
 
@@ -111,8 +118,11 @@ def test_push_then_pull_by_hand(registry: RegistryProcess, http: httpx.Client) -
     base, top = random_image_id(), random_image_id()
     layers = {base: make_layer({"bin/sh": b"#!/bin/sh\n"}), top: make_layer({"etc/motd": b"hello\n"})}
     # push (A.7): index PUT, then json/layer/checksum per image root first, tag, images PUT
-    r = http.put("/v1/repositories/alice/web/", json=[{"id": base}, {"id": top, "Tag": "v1"}],
-                 headers={"X-Docker-Token": "true"})  # fmt: skip
+    r = http.put(
+        "/v1/repositories/alice/web/",
+        json=[{"id": base}, {"id": top, "Tag": "v1"}],
+        headers={"X-Docker-Token": "true"},
+    )
     assert r.status_code == 200
     assert r.headers["x-docker-token"] and r.headers["x-docker-endpoints"] == f"127.0.0.1:{registry.port}"
     for image_id, parent in ((base, None), (top, base)):
@@ -208,8 +218,10 @@ def test_checksum_mismatch_stores_nothing(registry: RegistryProcess, http: httpx
     r = http.put(f"/v1/images/{image_id}/checksum", headers={"X-Docker-Checksum-Payload": wrong})
     assert (r.status_code, r.json()) == (400, {"error": "Checksum mismatch"})
     assert registry.files(f"images/{image_id}") == [
-        f"images/{image_id}/_inprogress", f"images/{image_id}/ancestry", f"images/{image_id}/json",
-    ]  # fmt: skip
+        f"images/{image_id}/_inprogress",
+        f"images/{image_id}/ancestry",
+        f"images/{image_id}/json",
+    ]
     assert http.get(f"/v1/images/{image_id}/layer").status_code == 400
 
 
@@ -264,8 +276,9 @@ def test_path_traversal_in_repository_names(registry: RegistryProcess, http: htt
     push_image(http, image_id, make_layer({"a": b"1"}))
     for method, suffix in (("GET", "/tags"), ("PUT", "/tags/latest"), ("DELETE", "/")):
         url = f"{registry.url}/v1/repositories/{name}{suffix}"
-        out = curl("--path-as-is", "-X", method, "-d", json.dumps(image_id),
-                            "-w", "\n%{http_code}", url).stdout.decode()  # fmt: skip
+        out = curl(
+            "--path-as-is", "-X", method, "-d", json.dumps(image_id), "-w", "\n%{http_code}", url
+        ).stdout.decode()
         body, _, code = out.rpartition("\n")
         assert code == "400", out
         assert json.loads(body)["error"].startswith("Invalid repository name")
@@ -301,7 +314,9 @@ def test_concurrent_pushes_of_one_layer(registry: RegistryProcess) -> None:
         t.join(60)
     assert errors == []
     assert registry.files(f"images/{image_id}") == [
-        f"images/{image_id}/_checksum", f"images/{image_id}/ancestry",
-        f"images/{image_id}/json", f"images/{image_id}/layer",
-    ]  # fmt: skip
+        f"images/{image_id}/_checksum",
+        f"images/{image_id}/ancestry",
+        f"images/{image_id}/json",
+        f"images/{image_id}/layer",
+    ]
     assert httpx.get(f"{registry.url}/v1/images/{image_id}/layer").content == layer

@@ -40,8 +40,15 @@ class Buildah:
 
     def __init__(self, root: Path) -> None:
         assert BUILDAH is not None
-        self.base = [BUILDAH, "--root", str(root / "storage"), "--runroot", str(root / "run"),
-                     "--storage-driver", "vfs"]  # fmt: skip
+        self.base = [
+            BUILDAH,
+            "--root",
+            str(root / "storage"),
+            "--runroot",
+            str(root / "run"),
+            "--storage-driver",
+            "vfs",
+        ]
         self.root = root
 
     def __call__(self, *args: str) -> str:
@@ -105,9 +112,20 @@ def _push_in_index_mode(buildah: Buildah, stack: Stack, engine: Engine) -> None:
     name = f"127.0.0.1:{stack.registry.port}/alice/built"
     buildah.build("localhost/built:1")
     creds = f"alice:{USERS['alice']}"
-    refused = subprocess.run([*buildah.base, "push", "--tls-verify=false", "--creds", "alice:wrong",
-                              "localhost/built:1", f"docker://{name}:1"],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    refused = subprocess.run(
+        [
+            *buildah.base,
+            "push",
+            "--tls-verify=false",
+            "--creds",
+            "alice:wrong",
+            "localhost/built:1",
+            f"docker://{name}:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode != 0
     buildah(
         "push",

@@ -81,9 +81,19 @@ class Podman:
 
     def __init__(self, root: Path) -> None:
         assert PODMAN is not None
-        self.base = [PODMAN, "--root", str(root / "storage"), "--runroot", str(root / "run"),
-                     "--storage-driver", "vfs", "--events-backend", "none",
-                     "--cgroup-manager", "cgroupfs"]  # fmt: skip
+        self.base = [
+            PODMAN,
+            "--root",
+            str(root / "storage"),
+            "--runroot",
+            str(root / "run"),
+            "--storage-driver",
+            "vfs",
+            "--events-backend",
+            "none",
+            "--cgroup-manager",
+            "cgroupfs",
+        ]
         self.authfile = root / "auth.json"
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -172,11 +182,27 @@ def test_skopeo_with_basic_auth(auth_registry: RegistryProcess, image: Layout, t
 def test_podman_login_and_push_with_basic_auth(
     auth_registry: RegistryProcess, image: Layout, podman: Podman
 ) -> None:
-    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"{USER}:{PASSWORD}",
-           image.ref(), f"docker://{host(auth_registry)}/alice/login:1")  # fmt: skip
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"{USER}:{PASSWORD}",
+        image.ref(),
+        f"docker://{host(auth_registry)}/alice/login:1",
+    )
     authfile = str(podman.authfile)
-    bad = podman("login", "--tls-verify=false", "--authfile", authfile, "-u", USER, "-p", "wrong",
-                 host(auth_registry), check=False)  # fmt: skip
+    bad = podman(
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        authfile,
+        "-u",
+        USER,
+        "-p",
+        "wrong",
+        host(auth_registry),
+        check=False,
+    )
     assert bad.returncode != 0
     podman(
         "login", "--tls-verify=false", "--authfile", authfile, "-u", USER, "-p", PASSWORD, host(auth_registry)
@@ -184,8 +210,14 @@ def test_podman_login_and_push_with_basic_auth(
     podman("pull", "--tls-verify=false", "--authfile", authfile, f"{host(auth_registry)}/alice/login:1")
     podman("tag", f"{host(auth_registry)}/alice/login:1", f"{host(auth_registry)}/alice/again:1")
     podman("push", "--tls-verify=false", "--authfile", authfile, f"{host(auth_registry)}/alice/again:1")
-    anonymous = podman("pull", "--tls-verify=false", "--authfile", str(podman.authfile) + ".none",
-                       f"{host(auth_registry)}/alice/again:1", check=False)  # fmt: skip
+    anonymous = podman(
+        "pull",
+        "--tls-verify=false",
+        "--authfile",
+        str(podman.authfile) + ".none",
+        f"{host(auth_registry)}/alice/again:1",
+        check=False,
+    )
     assert anonymous.returncode != 0
 
 
@@ -201,10 +233,13 @@ def test_oras_pushes_an_artifact_and_a_referrer(
     client = oras_provider.Registry(hostname=host(registry), insecure=True)
     target = f"{host(registry)}/alice/notes"
     assert client.push(target=f"{target}:v1", files=["notes.txt"]).status_code == 201
-    r = httpx.get(f"{registry.url}/v2/alice/notes/manifests/v1",
-                  headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})  # fmt: skip
-    subject = oras_oci.Subject(mediaType=r.headers["content-type"], digest=r.headers["docker-content-digest"],
-                               size=len(r.content))  # fmt: skip
+    r = httpx.get(
+        f"{registry.url}/v2/alice/notes/manifests/v1",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    subject = oras_oci.Subject(
+        mediaType=r.headers["content-type"], digest=r.headers["docker-content-digest"], size=len(r.content)
+    )
     pushed = client.push(target=f"{target}:sig", files=["sig.txt"], subject=subject)
     assert pushed.status_code == 201
     referrers = httpx.get(f"{registry.url}/v2/alice/notes/referrers/{subject.digest}").json()

@@ -79,8 +79,14 @@ def test_v2_deletes_leave_the_hubs_tag_list(stack: Stack, tmp: Path) -> None:
     registry = f"127.0.0.1:{stack.registry.port}"
     for tag, size in (("v1", 6_000), ("v2", 7_000), ("v3", 8_000)):
         image = write_layout(tmp / tag, [random_layer(size)])
-        skopeo("copy", "--dest-tls-verify=false", "--dest-creds", ":".join(ALICE),
-               image.ref(), f"docker://{registry}/alice/web:{tag}")  # fmt: skip
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            ":".join(ALICE),
+            image.ref(),
+            f"docker://{registry}/alice/web:{tag}",
+        )
     assert settle(stack, ["v1", "v2", "v3"]) == ["v1", "v2", "v3"]
 
     # skopeo delete resolves the tag and deletes the manifest by digest: its tags go
@@ -102,6 +108,8 @@ def test_v2_deletes_leave_the_hubs_tag_list(stack: Stack, tmp: Path) -> None:
     )
     assert deleted.status_code == 202, deleted.text
     assert settle(stack, ["v3"]) == ["v3"]
-    listed = httpx.get(f"http://{registry}/v2/alice/web/tags/list",
-                       headers={"Authorization": f"Bearer {token(stack, ALICE, 'pull')}"})  # fmt: skip
+    listed = httpx.get(
+        f"http://{registry}/v2/alice/web/tags/list",
+        headers={"Authorization": f"Bearer {token(stack, ALICE, 'pull')}"},
+    )
     assert listed.json()["tags"] == ["v3"]  # the registry and the hub agree

@@ -85,12 +85,21 @@ def test_a_skopeo_push_shows_on_the_hub_and_fires_the_webhook(stack: Stack, tmp:
     )
     assert made.status_code == 201, made.text
     with Receiver() as receiver:
-        hook = httpx.post(f"{stack.hub.url}/api/v1/repositories/alice/web/webhooks",
-                          json={"name": "ci", "url": receiver.url}, auth=ALICE)  # fmt: skip
+        hook = httpx.post(
+            f"{stack.hub.url}/api/v1/repositories/alice/web/webhooks",
+            json={"name": "ci", "url": receiver.url},
+            auth=ALICE,
+        )
         assert hook.status_code == 201, hook.text
         image = write_layout(tmp / "image", [random_layer(20_000)])
-        skopeo("copy", "--dest-tls-verify=false", "--dest-creds", ":".join(ALICE),
-               image.ref(), f"docker://{host(stack)}/alice/web:v1")  # fmt: skip
+        skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            ":".join(ALICE),
+            image.ref(),
+            f"docker://{host(stack)}/alice/web:v1",
+        )
         [delivery] = receiver.wait_for(1, timeout=30)
     payload = delivery.json()
     assert payload["push_data"]["tag"] == "v1" and payload["push_data"]["pusher"] == "alice"
@@ -106,8 +115,15 @@ def test_a_skopeo_push_shows_on_the_hub_and_fires_the_webhook(stack: Stack, tmp:
 def test_a_first_v2_push_creates_the_repository_and_strangers_are_refused(stack: Stack, tmp: Path) -> None:
     image = write_layout(tmp / "image", [random_layer(5_000)])
     target = f"docker://{host(stack)}/alice/fresh:1"
-    refused = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", f"bobby:{USERS['bobby']}",
-                     image.ref(), target, check=False)  # fmt: skip
+    refused = skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        f"bobby:{USERS['bobby']}",
+        image.ref(),
+        target,
+        check=False,
+    )
     assert refused.returncode != 0 and "denied" in refused.stderr.lower(), refused.stderr
     anonymous = skopeo("copy", "--dest-tls-verify=false", image.ref(), target, check=False)
     assert anonymous.returncode != 0
@@ -130,8 +146,9 @@ def test_private_repositories_and_read_only_tokens(stack: Stack, tmp: Path) -> N
     )
     assert stranger.returncode != 0
     assert skopeo("inspect", "--tls-verify=false", target, check=False).returncode != 0
-    made_token = httpx.post(f"{stack.hub.url}/api/v1/user/tokens", json={"name": "ro", "scopes": ["read"]},
-                            auth=ALICE)  # fmt: skip
+    made_token = httpx.post(
+        f"{stack.hub.url}/api/v1/user/tokens", json={"name": "ro", "scopes": ["read"]}, auth=ALICE
+    )
     assert made_token.status_code == 201, made_token.text
     read_only = f"alice:{made_token.json()['token']}"
     assert '"amd64"' in skopeo("inspect", "--tls-verify=false", "--creds", read_only, target).stdout
@@ -159,15 +176,36 @@ def test_podman_logs_in_at_the_registry_and_pushes_and_pulls(stack: Stack, tmp: 
         "cgroupfs",
         "--tmpdir",
         str(tmp / "libpod"),
-    ]  # fmt: skip  (nothing shared with other podman runs)
+    ]  # nothing shared with other podman runs
     authfile = str(tmp / "auth.json")
     image: Layout = write_layout(tmp / "image", [random_layer(8_000)])
     try:
-        bad = run(*base, "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "nope",
-                  host(stack), check=False)  # fmt: skip
+        bad = run(
+            *base,
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            authfile,
+            "-u",
+            "alice",
+            "-p",
+            "nope",
+            host(stack),
+            check=False,
+        )
         assert bad.returncode != 0
-        run(*base, "login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", USERS["alice"],
-            host(stack))  # fmt: skip
+        run(
+            *base,
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            authfile,
+            "-u",
+            "alice",
+            "-p",
+            USERS["alice"],
+            host(stack),
+        )
         run(*base, "pull", image.ref())
         image_id = run(*base, "images", "-q").stdout.split()[0]
         name = f"{host(stack)}/alice/pod:1"

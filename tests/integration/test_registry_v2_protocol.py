@@ -61,9 +61,13 @@ def v1_push(url: str, repository: str, tag: str, layers: list[bytes]) -> list[di
     with httpx.Client(base_url=url, timeout=60) as http:
         for i, layer in enumerate(layers):
             image_id = random_image_id()
-            raw = image_json(image_id, parent, created=f"2024-02-0{i + 1}T00:00:00Z",
-                             container_config={"Cmd": ["/bin/sh", "-c", f"#(nop) step {i}"]},
-                             config={"Cmd": ["cat", "/etc/motd"], "Env": ["V1=yes"]})  # fmt: skip
+            raw = image_json(
+                image_id,
+                parent,
+                created=f"2024-02-0{i + 1}T00:00:00Z",
+                container_config={"Cmd": ["/bin/sh", "-c", f"#(nop) step {i}"]},
+                config={"Cmd": ["cat", "/etc/motd"], "Env": ["V1=yes"]},
+            )
             base = f"/v1/images/{image_id}"
             assert http.put(f"{base}/json", content=raw).status_code == 200
             assert http.put(f"{base}/layer", content=layer).status_code == 200
@@ -98,7 +102,9 @@ def test_v1_push_then_skopeo_pull_gives_the_same_layers_and_config(
     image_config = json.loads(config)
     assert image_config["config"] == pushed[-1]["config"]
     assert [h["created_by"] for h in image_config["history"]] == [
-        "/bin/sh -c #(nop) step 0", "/bin/sh -c #(nop) step 1"]  # fmt: skip
+        "/bin/sh -c #(nop) step 0",
+        "/bin/sh -c #(nop) step 1",
+    ]
     digests = {json.loads(skopeo("inspect", "--tls-verify=false", ref))["Digest"] for _ in range(2)}
     assert len(digests) == 1  # stable
     # and back over v1: the same images
@@ -149,8 +155,10 @@ def test_interrupted_upload_leaves_nothing_and_expires(registry: RegistryProcess
     r = httpx.post(f"{registry.url}/v2/alice/cut/blobs/uploads/")
     location = r.headers["location"]
     with socket.create_connection(("127.0.0.1", registry.port), timeout=10) as sock:
-        head = (f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
-                "Content-Type: application/octet-stream\r\n\r\n")  # fmt: skip
+        head = (
+            f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
         sock.sendall(head.encode() + b"x" * 200_000)
     time.sleep(0.5)
     status = httpx.get(registry.url + location)
@@ -168,10 +176,16 @@ def test_interrupted_upload_leaves_nothing_and_expires(registry: RegistryProcess
 @needs_curl
 def test_names_with_path_tricks_are_refused(registry: RegistryProcess) -> None:
     assert CURL is not None
-    paths = ["/v2/../../etc/passwd", "/v2/alice/../../blobs/uploads/", "/v2/alice/%2e%2e/x/tags/list",
-             "/v2/alice/..%2f..%2fimages/tags/list", "/v2/alice/web/blobs/sha256:..%2f..%2fx",
-             "/v2/alice/web/manifests/..%2f..%2fetc", "/v2/ALICE/web/tags/list",
-             "/v2/a/b/c/tags/list"]  # fmt: skip
+    paths = [
+        "/v2/../../etc/passwd",
+        "/v2/alice/../../blobs/uploads/",
+        "/v2/alice/%2e%2e/x/tags/list",
+        "/v2/alice/..%2f..%2fimages/tags/list",
+        "/v2/alice/web/blobs/sha256:..%2f..%2fx",
+        "/v2/alice/web/manifests/..%2f..%2fetc",
+        "/v2/ALICE/web/tags/list",
+        "/v2/a/b/c/tags/list",
+    ]
     for path in paths:
         for method in ("GET", "POST", "PUT"):
             argv = [CURL, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--path-as-is", "-X", method]

@@ -113,22 +113,46 @@ def probe_errnos(engine: Engine, probe: Path, *flags: str) -> dict[str, int]:
 
 def test_syscalls_docker_keeps_from_unprivileged_containers(engine: Engine, probe: Path) -> None:
     assert probe_errnos(engine, probe) == {
-        "clone_newuser": errno.EPERM, "clone_newns": errno.EPERM, "clone_plain": 0, "clone3": errno.ENOSYS,
-        "fsopen": errno.EPERM, "io_uring_setup": errno.EPERM, "personality_no_aslr": errno.EPERM,
+        "clone_newuser": errno.EPERM,
+        "clone_newns": errno.EPERM,
+        "clone_plain": 0,
+        "clone3": errno.ENOSYS,
+        "fsopen": errno.EPERM,
+        "io_uring_setup": errno.EPERM,
+        "personality_no_aslr": errno.EPERM,
         "personality_linux32": 0,
-    }  # fmt: skip
+    }
     admin = probe_errnos(engine, probe, "--cap-add", "SYS_ADMIN")
-    assert admin == {"clone_newuser": 0, "clone_newns": 0, "clone_plain": 0, "clone3": 0, "fsopen": 0,
-                     "io_uring_setup": errno.EPERM, "personality_no_aslr": errno.EPERM,
-                     "personality_linux32": 0}  # fmt: skip
+    assert admin == {
+        "clone_newuser": 0,
+        "clone_newns": 0,
+        "clone_plain": 0,
+        "clone3": 0,
+        "fsopen": 0,
+        "io_uring_setup": errno.EPERM,
+        "personality_no_aslr": errno.EPERM,
+        "personality_linux32": 0,
+    }
 
 
 def test_privileged_and_unconfined_have_no_filter(engine: Engine) -> None:
     assert seccomp_mode(engine) == "2"  # filtered
     assert seccomp_mode(engine, "--privileged") == "0"
     assert seccomp_mode(engine, "--security-opt", "seccomp=unconfined") == "0"
-    assert run(engine, "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN", "busybox",
-               "unshare", "-m", "true").returncode == 0  # fmt: skip
+    assert (
+        run(
+            engine,
+            "--security-opt",
+            "seccomp=unconfined",
+            "--cap-add",
+            "SYS_ADMIN",
+            "busybox",
+            "unshare",
+            "-m",
+            "true",
+        ).returncode
+        == 0
+    )
 
 
 def test_ordinary_programs_still_work(engine: Engine) -> None:
@@ -145,23 +169,40 @@ def test_ordinary_programs_still_work(engine: Engine) -> None:
 def test_a_docker_format_profile_is_applied_with_its_conditions(engine: Engine, tmp_path: Path) -> None:
     profile = tmp_path / "profile.json"
     profile.write_text(
-        json.dumps({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
-                        {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
-            "syscalls": [
-                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
-                 "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
-                {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": ["s390x"]}},
-            ],
-        })
-    )  # fmt: skip
+        json.dumps(
+            {
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "archMap": [
+                    {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
+                    {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]},
+                ],
+                "syscalls": [
+                    {
+                        "names": ["mkdir", "mkdirat"],
+                        "action": "SCMP_ACT_ERRNO",
+                        "errnoRet": 1,
+                        "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+                    },
+                    {"names": ["rmdir"], "action": "SCMP_ACT_ERRNO", "includes": {"arches": ["s390x"]}},
+                ],
+            }
+        )
+    )
     opt = f"seccomp={profile}"
     refused = run(engine, "--security-opt", opt, "busybox", "mkdir", "/made")
     assert refused.returncode != 0 and b"Operation not permitted" in refused.stderr
     # the mkdir rule excludes CAP_SYS_ADMIN holders; the rmdir rule is for another arch
-    allowed = run(engine, "--security-opt", opt, "--cap-add", "SYS_ADMIN", "busybox", "sh", "-c",
-                  "mkdir /made && rmdir /made")  # fmt: skip
+    allowed = run(
+        engine,
+        "--security-opt",
+        opt,
+        "--cap-add",
+        "SYS_ADMIN",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /made && rmdir /made",
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert seccomp_mode(engine, "--security-opt", opt) == "2"
 
@@ -169,7 +210,8 @@ def test_a_docker_format_profile_is_applied_with_its_conditions(engine: Engine, 
 @pytest.mark.parametrize("profile", ["not json", '{"syscalls": []}', '{"defaultAction": "SCMP_ACT_NOPE"}'])
 def test_a_broken_profile_is_a_clear_400(engine: Engine, profile: str) -> None:
     status, body = engine.request(
-        "POST", "/containers/create",
+        "POST",
+        "/containers/create",
         {"Image": "busybox", "HostConfig": {"SecurityOpt": [f"seccomp={profile}"]}},
-    )  # fmt: skip
+    )
     assert status == 400 and b"invalid seccomp profile" in body, (status, body)

@@ -38,8 +38,13 @@ def alive(pid: int) -> bool:
 
 
 def run(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["docker", "run", "--rm", "busybox", *args], env=engine.env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        ["docker", "run", "--rm", "busybox", *args],
+        env=engine.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_containers_start_after_the_shim_server_was_killed(fresh_engine: Engine) -> None:

@@ -24,8 +24,9 @@ FAST_PASSWORDS = {"WHARF_HUB_PASSWORDS__TIME_COST": "1", "WHARF_HUB_PASSWORDS__M
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     users = dict.fromkeys(("alice", "colin"), PASSWORD)
-    with hub_stack("wharf-revoke-", users, env=FAST_PASSWORDS,
-                   registry_env={"WHARF_REGISTRY_INDEX__RECHECK": "0.5"}) as built:  # fmt: skip
+    with hub_stack(
+        "wharf-revoke-", users, env=FAST_PASSWORDS, registry_env={"WHARF_REGISTRY_INDEX__RECHECK": "0.5"}
+    ) as built:
         push(built, "alice/web", "alice", PASSWORD)
         yield built
 
@@ -52,8 +53,11 @@ def test_a_removed_collaborator_stops_writing_at_once(stack: Stack, registry: ht
     assert put_tag(registry, auth, "alice/web", "latest", image_id) == 403
     refused = registry.put(f"/v1/images/{random_image_id()}/json", content=b"{}", headers=auth)
     assert refused.status_code == 403 and "revoked" in refused.json()["error"]
-    tags = httpx.get(f"{stack.registry.url}/v1/repositories/alice/web/tags", headers=write_token(
-        stack, "alice/web", "alice", PASSWORD), timeout=30).json()  # fmt: skip
+    tags = httpx.get(
+        f"{stack.registry.url}/v1/repositories/alice/web/tags",
+        headers=write_token(stack, "alice/web", "alice", PASSWORD),
+        timeout=30,
+    ).json()
     assert set(tags) == {"latest", "colin"} and tags["latest"] != image_id
 
 

@@ -85,8 +85,11 @@ def test_privileged_needs_userns_host(remapped: Engine) -> None:
     refused = remapped.docker("run", "--rm", "--privileged", "busybox", "true")
     assert refused.returncode != 0
     assert b"privileged mode is incompatible with user namespaces" in refused.stderr
-    status, _ = remapped.request("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"],
-                                 "HostConfig": {"Privileged": True}})  # fmt: skip
+    status, _ = remapped.request(
+        "POST",
+        "/containers/create",
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Privileged": True}},
+    )
     assert status == 400
     out = ok(
         remapped.docker(
@@ -97,8 +100,11 @@ def test_privileged_needs_userns_host(remapped: Engine) -> None:
 
 
 def test_unknown_userns_mode_is_a_bad_parameter(remapped: Engine) -> None:
-    status, body = remapped.request("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"],
-                                    "HostConfig": {"UsernsMode": "private:x"}})  # fmt: skip
+    status, body = remapped.request(
+        "POST",
+        "/containers/create",
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"UsernsMode": "private:x"}},
+    )
     assert status == 400, body
     assert "USER mode" in json.loads(body)["message"]
 
@@ -132,8 +138,19 @@ def test_root_files_volumes_and_etc_files_are_the_containers_own(
 
 def test_limits_and_read_only_root_apply_to_a_remapped_container(remapped: Engine) -> None:
     files = ["memory/memory.limit_in_bytes", "pids/pids.max"]
-    out = ok(remapped.docker("run", "--rm", "-m", "64m", "--pids-limit", "50", "busybox", "cat",
-                              *(f"/sys/fs/cgroup/{f}" for f in files)))  # fmt: skip
+    out = ok(
+        remapped.docker(
+            "run",
+            "--rm",
+            "-m",
+            "64m",
+            "--pids-limit",
+            "50",
+            "busybox",
+            "cat",
+            *(f"/sys/fs/cgroup/{f}" for f in files),
+        )
+    )
     assert out.split() == ["67108864", "50"]
     result = remapped.docker("run", "--rm", "--read-only", "busybox", "touch", "/x")
     assert result.returncode != 0 and b"Read-only file system" in result.stderr
@@ -169,8 +186,11 @@ def test_engine_refuses_a_user_without_subordinate_ids(monkeypatch: pytest.Monke
     if os.geteuid() != 0:
         pytest.skip("the engine needs root")
     name = "whn" + secrets.token_hex(4)
-    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/bin/false", name],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/bin/false", name],
+        check=True,
+        capture_output=True,
+    )
     eng = make_engine()
     monkeypatch.setenv("WHARF_ENGINE_USERNS_REMAP", name)  # the setting, as the environment gives it
     try:
@@ -219,8 +239,10 @@ def test_default_makes_the_wharfremap_user_and_its_ranges(busybox_tar: Path) -> 
                 if text is None:
                     path.unlink(missing_ok=True)
                 else:
-                    remove_line(path, next((x for x in path.read_text().splitlines()
-                                             if x.startswith("wharfremap:")), ""))  # fmt: skip
+                    remove_line(
+                        path,
+                        next((x for x in path.read_text().splitlines() if x.startswith("wharfremap:")), ""),
+                    )
             subprocess.run(["userdel", "wharfremap"], capture_output=True)
             subprocess.run(["groupdel", "wharfremap"], capture_output=True)
 

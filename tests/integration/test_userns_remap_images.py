@@ -95,8 +95,12 @@ def test_cp_and_export_of_a_running_container_carry_in_container_ids(
             info = tarfile.TarInfo("in.txt")
             info.size, info.uid, info.gid = 3, 1000, 1001
             tar.addfile(info, io.BytesIO(b"hi\n"))
-        put = remapped.request("PUT", f"/containers/{cid}/archive?path=/tmp", buf.getvalue(),
-                               {"Content-Type": "application/x-tar"})  # fmt: skip
+        put = remapped.request(
+            "PUT",
+            f"/containers/{cid}/archive?path=/tmp",
+            buf.getvalue(),
+            {"Content-Type": "application/x-tar"},
+        )
         assert put[0] == 200, put
         assert ok(remapped.docker("exec", cid, "stat", "-c", "%u:%g", "/tmp/in.txt")).strip() == "1000:1001"
         status, got = remapped.request("GET", f"/containers/{cid}/archive?path=/own")

@@ -48,8 +48,19 @@ def test_data_container_and_volumes_from_chain(engine: Engine) -> None:
             "run", "--name", "datavol", "-v", "/shared", "busybox", "sh", "-c", "echo one > /shared/f"
         )
     )
-    ok(engine.docker("run", "--name", "middle", "--volumes-from", "datavol", "busybox", "sh", "-c",
-                     "echo two >> /shared/f"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "--name",
+            "middle",
+            "--volumes-from",
+            "datavol",
+            "busybox",
+            "sh",
+            "-c",
+            "echo two >> /shared/f",
+        )
+    )
     assert (
         ok(engine.docker("run", "--rm", "--volumes-from", "middle", "busybox", "cat", "/shared/f"))
         == "one\ntwo\n"
@@ -86,8 +97,19 @@ def test_image_volume_gets_image_content_and_rm_cleans_anonymous(engine: Engine)
 
 
 def test_commit_never_captures_volumes(engine: Engine) -> None:
-    ok(engine.docker("run", "--name", "volcommit", "-v", "/data", "busybox", "sh", "-c",
-                     "echo in-volume > /data/v; echo in-layer > /layer"))  # fmt: skip
+    ok(
+        engine.docker(
+            "run",
+            "--name",
+            "volcommit",
+            "-v",
+            "/data",
+            "busybox",
+            "sh",
+            "-c",
+            "echo in-volume > /data/v; echo in-layer > /layer",
+        )
+    )
     ok(engine.docker("commit", "volcommit", "volcommit:1"))
     out = engine.docker("run", "--rm", "volcommit:1", "sh", "-c", "cat /layer; ls /data/v")
     assert out.stdout == b"in-layer\n" and out.returncode != 0

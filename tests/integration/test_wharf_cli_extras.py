@@ -46,8 +46,11 @@ def udp_port() -> int:
 @pytest.fixture
 def target(engine: Engine, udp_port: int) -> Iterator[str]:
     """A running busybox container publishing 8000/tcp (to any port) and 90/udp; its full id."""
-    cid = out(engine.wharf("run", "-d", "--name", TARGET, "-p", "8000", "-p", f"{udp_port}:90/udp",
-                           "busybox", "sleep", "600")).strip()  # fmt: skip
+    cid = out(
+        engine.wharf(
+            "run", "-d", "--name", TARGET, "-p", "8000", "-p", f"{udp_port}:90/udp", "busybox", "sleep", "600"
+        )
+    ).strip()
     yield cid
     engine.wharf("rm", "-f", TARGET)
 
@@ -67,8 +70,21 @@ def test_exec_passes_output_arguments_and_exit_code_through(engine: Engine, targ
     result = engine.wharf("exec", TARGET, "sh", "-c", "echo out; echo err >&2")
     assert (result.stdout, result.stderr) == (b"out\n", b"err\n")
     assert out(engine.wharf("exec", "-i", TARGET, "tr", "a-z", "A-Z", input=b"piped\n")) == "PIPED\n"
-    result = engine.wharf("exec", "-u", "nobody", "-w", "/tmp", "-e", "FOO=bar", "-e", "X=1", TARGET,
-                          "sh", "-c", "id -u; pwd; echo $FOO$X")  # fmt: skip
+    result = engine.wharf(
+        "exec",
+        "-u",
+        "nobody",
+        "-w",
+        "/tmp",
+        "-e",
+        "FOO=bar",
+        "-e",
+        "X=1",
+        TARGET,
+        "sh",
+        "-c",
+        "id -u; pwd; echo $FOO$X",
+    )
     assert out(result) == "65534\n/tmp\nbar1\n"
 
 
@@ -110,9 +126,11 @@ def test_exec_tty_starts_with_the_console_size(engine: Engine, target: str) -> N
 
 # -- port -------------------------------------------------------------------------------------------
 def test_port_lists_and_looks_up_mappings(engine: Engine, target: str, udp_port: int) -> None:
-    host_port = out(engine.wharf("inspect", "--format",
-                                 '{{(index (index .NetworkSettings.Ports "8000/tcp") 0).HostPort}}',
-                                 TARGET)).strip()  # fmt: skip
+    host_port = out(
+        engine.wharf(
+            "inspect", "--format", '{{(index (index .NetworkSettings.Ports "8000/tcp") 0).HostPort}}', TARGET
+        )
+    ).strip()
     assert (
         out(engine.wharf("port", TARGET))
         == f"90/udp -> 0.0.0.0:{udp_port}\n8000/tcp -> 0.0.0.0:{host_port}\n"
@@ -255,9 +273,22 @@ def test_cp_into_container_follows_dockers_rules(engine: Engine, target: str, tm
     out(engine.wharf("cp", f"{tmp_path}/dir/.", f"{TARGET}:/tmp/contents"))
     script = "cat /tmp/one.txt /tmp/renamed; cd /tmp; find dir newdir contents | sort"
     listing = out(engine.wharf("exec", TARGET, "sh", "-c", script))
-    assert listing.split() == ["one", "one", "contents", "contents/sub", "contents/sub/y", "contents/x",
-                               "dir", "dir/sub", "dir/sub/y", "dir/x",
-                               "newdir", "newdir/sub", "newdir/sub/y", "newdir/x"]  # fmt: skip
+    assert listing.split() == [
+        "one",
+        "one",
+        "contents",
+        "contents/sub",
+        "contents/sub/y",
+        "contents/x",
+        "dir",
+        "dir/sub",
+        "dir/sub/y",
+        "dir/x",
+        "newdir",
+        "newdir/sub",
+        "newdir/sub/y",
+        "newdir/x",
+    ]
     owner = out(engine.wharf("exec", TARGET, "stat", "-c", "%u:%g", "/tmp/dir/x"))
     assert owner == "0:0\n"
     assert (
@@ -283,8 +314,11 @@ def test_events_prints_past_events_between_since_and_until(engine: Engine) -> No
     cid = out(engine.wharf("inspect", "--format", "{{.Id}}", "wx-events")).strip()
     until = f"{time.time():.3f}"  # "0s" would do, but like docker it counts in whole seconds
     try:
-        lines = out(engine.wharf("events", "--since", since, "--until", until, "-f", "container=wx-events",
-                                 timeout=20)).splitlines()  # fmt: skip
+        lines = out(
+            engine.wharf(
+                "events", "--since", since, "--until", until, "-f", "container=wx-events", timeout=20
+            )
+        ).splitlines()
         start = [line for line in lines if " container start " in line]
         assert len(start) == 1, lines
         assert re.fullmatch(
@@ -293,8 +327,21 @@ def test_events_prints_past_events_between_since_and_until(engine: Engine) -> No
             start[0],
         )
         template = "{{.Action}} {{.Actor.Attributes.name}}"
-        actions = out(engine.wharf("events", "--since", since, "--until", until, "-f", "container=wx-events",
-                                   "-f", "event=die", "--format", template))  # fmt: skip
+        actions = out(
+            engine.wharf(
+                "events",
+                "--since",
+                since,
+                "--until",
+                until,
+                "-f",
+                "container=wx-events",
+                "-f",
+                "event=die",
+                "--format",
+                template,
+            )
+        )
         assert actions == "die wx-events\n"
         raw = out(engine.wharf("events", "--since", "1m", "--until", until, "--format", "json"))
         assert any(json.loads(line)["Actor"]["ID"] == cid for line in raw.splitlines())

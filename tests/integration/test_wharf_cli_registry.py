@@ -21,8 +21,12 @@ def registry() -> Iterator[RegistryProcess]:
     reg = RegistryProcess()
     try:
         users = reg.root / "users"
-        subprocess.run([str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
-                       input=b"pa55word\n", check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [str(VENV_BIN / "wharf-registry"), "adduser", str(users), "alice"],
+            input=b"pa55word\n",
+            check=True,
+            capture_output=True,
+        )
         reg.start({"WHARF_REGISTRY_AUTH__USERS_FILE": str(users)})
         yield reg
     finally:

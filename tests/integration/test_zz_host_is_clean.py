@@ -36,8 +36,7 @@ def in_test_pools(address: str) -> bool:
 def test_no_user_network_bridges_left() -> None:
     """User networks' bridges (``br-<id>``) are known by their addresses, from the test engines' pools."""
     out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True)
-    left = [line.split()[1] for line in out.stdout.splitlines()
-            if in_test_pools(line.split()[3])]  # fmt: skip
+    left = [line.split()[1] for line in out.stdout.splitlines() if in_test_pools(line.split()[3])]
     assert left == []
 
 

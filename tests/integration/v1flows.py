@@ -20,8 +20,13 @@ def basic(user: str | None, password: str) -> httpx.BasicAuth | None:
 
 def write_token(stack: Stack, repository: str, user: str, password: str) -> dict[str, str]:
     """``PUT /v1/repositories/<repository>/`` on the hub: the registry's ``Authorization`` header."""
-    r = httpx.put(f"{stack.hub.url}/v1/repositories/{repository}/", json=[], headers=ASK_FOR_TOKEN,
-                  auth=basic(user, password), timeout=30)  # fmt: skip
+    r = httpx.put(
+        f"{stack.hub.url}/v1/repositories/{repository}/",
+        json=[],
+        headers=ASK_FOR_TOKEN,
+        auth=basic(user, password),
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": "Token " + r.headers["x-docker-token"]}
 
@@ -30,25 +35,34 @@ def upload_image(registry: httpx.Client, auth: dict[str, str], content: bytes = 
     """One new image (JSON, layer, checksum) on the registry; its id."""
     image_id = random_image_id()
     raw, layer = image_json(image_id), make_layer({"etc/motd": content})
-    r = registry.put(f"/v1/images/{image_id}/json", content=raw,
-                     headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    r = registry.put(
+        f"/v1/images/{image_id}/json", content=raw, headers={**auth, "Content-Type": "application/json"}
+    )
     assert r.status_code == 200, r.text
 
     def chunks() -> Iterator[bytes]:
         yield layer
 
-    r = registry.put(f"/v1/images/{image_id}/layer", content=chunks(),
-                     headers={**auth, "Content-Type": "application/octet-stream"})  # fmt: skip
+    r = registry.put(
+        f"/v1/images/{image_id}/layer",
+        content=chunks(),
+        headers={**auth, "Content-Type": "application/octet-stream"},
+    )
     assert r.status_code == 200, r.text
-    r = registry.put(f"/v1/images/{image_id}/checksum",
-                     headers={**auth, "X-Docker-Checksum-Payload": payload_checksum(raw, layer)})  # fmt: skip
+    r = registry.put(
+        f"/v1/images/{image_id}/checksum",
+        headers={**auth, "X-Docker-Checksum-Payload": payload_checksum(raw, layer)},
+    )
     assert r.status_code == 200, r.text
     return image_id
 
 
 def put_tag(registry: httpx.Client, auth: dict[str, str], repository: str, tag: str, image_id: str) -> int:
-    r = registry.put(f"/v1/repositories/{repository}/tags/{tag}", content=json.dumps(image_id),
-                     headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    r = registry.put(
+        f"/v1/repositories/{repository}/tags/{tag}",
+        content=json.dumps(image_id),
+        headers={**auth, "Content-Type": "application/json"},
+    )
     return r.status_code
 
 
@@ -58,8 +72,12 @@ def push(stack: Stack, repository: str, user: str, password: str, tag: str = "la
     with httpx.Client(base_url=stack.registry.url, timeout=30) as registry:
         image_id = upload_image(registry, auth)
         assert put_tag(registry, auth, repository, tag, image_id) == 200
-    r = httpx.put(f"{stack.hub.url}/v1/repositories/{repository}/images",
-                  json=[{"id": image_id, "Tag": tag}], auth=basic(user, password), timeout=30)  # fmt: skip
+    r = httpx.put(
+        f"{stack.hub.url}/v1/repositories/{repository}/images",
+        json=[{"id": image_id, "Tag": tag}],
+        auth=basic(user, password),
+        timeout=30,
+    )
     assert r.status_code == 204, r.text
     return image_id
 

@@ -103,8 +103,11 @@ class DockerGroup(TyperGroup):
         if root:
             common = [(n, short(visible[n])) for n in COMMON if n in visible]
             groups = [(n, short(c)) for n, c in sorted(visible.items()) if isinstance(c, TyperGroup)]
-            rest = [(n, short(c)) for n, c in sorted(visible.items())
-                    if n not in COMMON and not isinstance(c, TyperGroup)]  # fmt: skip
+            rest = [
+                (n, short(c))
+                for n, c in sorted(visible.items())
+                if n not in COMMON and not isinstance(c, TyperGroup)
+            ]
             sections = [("Common Commands", common), ("Management Commands", groups), ("Commands", rest)]
         else:
             sections = [("Commands", [(n, short(c)) for n, c in sorted(visible.items())])]

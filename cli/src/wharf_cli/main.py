@@ -90,8 +90,10 @@ def _global_options(
     tlskey: Annotated[str | None, typer.Option(metavar="PATH", help="Path to TLS key file")] = None,
 ) -> None:
     """TLS files default to $DOCKER_CERT_PATH, else ~/.wharf, else ~/.docker ({ca,cert,key}.pem)."""
-    SESSION.configure(host, tls_options={"tls": tls, "verify": tlsverify, "ca_cert": tlscacert,
-                                         "cert": tlscert, "key": tlskey})  # fmt: skip
+    SESSION.configure(
+        host,
+        tls_options={"tls": tls, "verify": tlsverify, "ca_cert": tlscacert, "cert": tlscert, "key": tlskey},
+    )
 
 
 def create_app(command: str | None = None) -> typer.Typer:

@@ -11,19 +11,51 @@ import typer
 
 # group -> (help, {subcommand: top-level command, or "module:function" for a group-only command})
 MANAGEMENT: dict[str, tuple[str, dict[str, str]]] = {
-    "container": ("Manage containers", {
-        "attach": "attach", "commit": "commit", "cp": "cp", "create": "create", "diff": "diff",
-        "exec": "exec", "export": "export", "kill": "kill", "logs": "logs", "ls": "ps", "pause": "pause",
-        "port": "port", "rename": "rename", "restart": "restart", "rm": "rm", "run": "run", "start": "start",
-        "stats": "stats", "stop": "stop", "top": "top", "unpause": "unpause", "wait": "wait",
-    }),
-    "image": ("Manage images", {
-        "build": "build", "history": "history", "import": "import", "load": "load", "ls": "images",
-        "prune": "image.build:image_prune", "pull": "pull", "push": "push", "rm": "rmi", "save": "save",
-        "tag": "tag",
-    }),
+    "container": (
+        "Manage containers",
+        {
+            "attach": "attach",
+            "commit": "commit",
+            "cp": "cp",
+            "create": "create",
+            "diff": "diff",
+            "exec": "exec",
+            "export": "export",
+            "kill": "kill",
+            "logs": "logs",
+            "ls": "ps",
+            "pause": "pause",
+            "port": "port",
+            "rename": "rename",
+            "restart": "restart",
+            "rm": "rm",
+            "run": "run",
+            "start": "start",
+            "stats": "stats",
+            "stop": "stop",
+            "top": "top",
+            "unpause": "unpause",
+            "wait": "wait",
+        },
+    ),
+    "image": (
+        "Manage images",
+        {
+            "build": "build",
+            "history": "history",
+            "import": "import",
+            "load": "load",
+            "ls": "images",
+            "prune": "image.build:image_prune",
+            "pull": "pull",
+            "push": "push",
+            "rm": "rmi",
+            "save": "save",
+            "tag": "tag",
+        },
+    ),
     "system": ("Manage wharf", {"events": "events", "info": "info"}),
-}  # fmt: skip
+}
 
 
 def add_management(app: typer.Typer, group: str, commands: Mapping[str, str]) -> None:

@@ -10,8 +10,15 @@ from typing import Any
 from .containerspec import SpecError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
-          "h": 3_600_000_000_000}  # fmt: skip
+_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
 
 
 def parse_duration(value: str, flag: str) -> int:
@@ -97,19 +104,29 @@ class HostFlags:
     def host_config(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         lists = {
-            "GroupAdd": self.group_add, "Links": self.links, "VolumesFrom": self.volumes_from,
-            "CapAdd": self.cap_add, "CapDrop": self.cap_drop, "SecurityOpt": self.security_opt,
-        }  # fmt: skip
+            "GroupAdd": self.group_add,
+            "Links": self.links,
+            "VolumesFrom": self.volumes_from,
+            "CapAdd": self.cap_add,
+            "CapDrop": self.cap_drop,
+            "SecurityOpt": self.security_opt,
+        }
         out.update({key: list(value) for key, value in lists.items() if value})
         if self.devices:
             out["Devices"] = [parse_device(d) for d in self.devices]
-        flags = {"PublishAllPorts": self.publish_all, "Privileged": self.privileged,
-                 "ReadonlyRootfs": self.read_only}  # fmt: skip
+        flags = {
+            "PublishAllPorts": self.publish_all,
+            "Privileged": self.privileged,
+            "ReadonlyRootfs": self.read_only,
+        }
         out.update({key: True for key, value in flags.items() if value})
         if self.tmpfs:
             out["Tmpfs"] = dict(item.partition(":")[::2] for item in self.tmpfs)
-        sizes = {"Memory": (self.memory, "--memory"), "MemorySwap": (self.memory_swap, "--memory-swap"),
-                 "ShmSize": (self.shm_size, "--shm-size")}  # fmt: skip
+        sizes = {
+            "Memory": (self.memory, "--memory"),
+            "MemorySwap": (self.memory_swap, "--memory-swap"),
+            "ShmSize": (self.shm_size, "--shm-size"),
+        }
         out.update({key: parse_bytes(value, flag) for key, (value, flag) in sizes.items() if value})
         if self.cpu_shares is not None:
             out["CpuShares"] = self.cpu_shares

@@ -127,8 +127,10 @@ def _sparse_source(path: Path, size: int) -> dict[int, bytes]:
 
 
 @needs_gnu_tar
-@pytest.mark.parametrize("flags", [["--format=gnu"], ["--format=pax", "--sparse-version=1.0"],
-                                   ["--format=pax", "--sparse-version=0.1"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags",
+    [["--format=gnu"], ["--format=pax", "--sparse-version=1.0"], ["--format=pax", "--sparse-version=0.1"]],
+)
 def test_a_one_tebibyte_sparse_file_round_trips_sparsely(tmp_path: Path, flags: list[str]) -> None:
     source = tmp_path / "src"
     source.mkdir()

@@ -86,8 +86,12 @@ def test_only_the_given_ca_is_trusted_not_the_systems(
     other_ca, mallory = make_all(tmp_path / "two")
     system = tmp_path / "system"  # the "system" trust store, holding the other CA
     system.mkdir()
-    hashed = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(other_ca / "ca.pem")],
-                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    hashed = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(other_ca / "ca.pem")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (system / f"{hashed}.0").write_bytes((other_ca / "ca.pem").read_bytes())
     monkeypatch.setenv("SSL_CERT_DIR", str(system))
     server = certs.server_context(ca / "ca.pem", ca / "server-cert.pem", ca / "server-key.pem", verify=True)

@@ -14,9 +14,17 @@ def test_exec_and_shell_forms() -> None:
 def test_env_label_expose_volume_workdir_user() -> None:
     cfg = apply_changes(
         {"Env": ["PATH=/bin", "A=1"]},
-        ["ENV A=2 B=3", "ENV C hello world", "LABEL team=core", "EXPOSE 80 53/udp", "VOLUME /data",
-         "WORKDIR /srv", "USER nobody", "STOPSIGNAL SIGINT"],
-    )  # fmt: skip
+        [
+            "ENV A=2 B=3",
+            "ENV C hello world",
+            "LABEL team=core",
+            "EXPOSE 80 53/udp",
+            "VOLUME /data",
+            "WORKDIR /srv",
+            "USER nobody",
+            "STOPSIGNAL SIGINT",
+        ],
+    )
     assert cfg["Env"] == ["PATH=/bin", "A=2", "B=3", "C=hello world"]
     assert cfg["Labels"] == {"team": "core"}
     assert cfg["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}}

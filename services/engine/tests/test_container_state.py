@@ -62,8 +62,15 @@ SRC = Path(state_py.__file__).resolve().parents[1]  # the wharf_engine package
 def used(status: str) -> State:
     """A state in ``status`` carrying a previous run's leftovers, which a transition must settle."""
     live = status in ("running", "paused")
-    return State(status=status, pid=99 if live else 0, exit_code=3, error="old", oom_killed=True,
-                 started_at="2026-01-01T00:00:00.000000Z", finished_at=ZERO_TIME)  # fmt: skip
+    return State(
+        status=status,
+        pid=99 if live else 0,
+        exit_code=3,
+        error="old",
+        oom_killed=True,
+        started_at="2026-01-01T00:00:00.000000Z",
+        finished_at=ZERO_TIME,
+    )
 
 
 def apply(state: State, event: str) -> None:
@@ -193,12 +200,30 @@ def test_no_module_writes_state_fields_outside_state_py() -> None:
 # --- container.json keeps its format ---------------------------------------------------------
 
 OLD_RECORD = {
-    "id": "c" * 64, "name": "old", "created": "2026-01-01T00:00:00Z", "image_id": "sha256:" + "a" * 64,
-    "config": {"Image": "busybox"}, "host_config": {}, "path": "sh", "args": ["-c", "true"],
-    "shim_pid": 0, "restart_count": 2, "mounts": [], "network": {}, "manually_stopped": True,
-    "state": {"status": "exited", "pid": 0, "exit_code": 1, "error": "", "oom_killed": False,
-              "started_at": "2026-01-01T00:00:01Z", "finished_at": "2026-01-01T00:00:02Z", "health": None},
-}  # fmt: skip
+    "id": "c" * 64,
+    "name": "old",
+    "created": "2026-01-01T00:00:00Z",
+    "image_id": "sha256:" + "a" * 64,
+    "config": {"Image": "busybox"},
+    "host_config": {},
+    "path": "sh",
+    "args": ["-c", "true"],
+    "shim_pid": 0,
+    "restart_count": 2,
+    "mounts": [],
+    "network": {},
+    "manually_stopped": True,
+    "state": {
+        "status": "exited",
+        "pid": 0,
+        "exit_code": 1,
+        "error": "",
+        "oom_killed": False,
+        "started_at": "2026-01-01T00:00:01Z",
+        "finished_at": "2026-01-01T00:00:02Z",
+        "health": None,
+    },
+}
 
 
 def test_container_json_written_by_an_older_engine_reads_and_writes_the_same(tmp_path: Path) -> None:

@@ -13,8 +13,17 @@ def make(store: ContainerStore, cid: str, name: str) -> Container:
     directory = store.directory(cid)
     (directory / "fs" / "upper" / "etc").mkdir(parents=True)
     (directory / "fs" / "upper" / "etc" / "written").write_text("data")
-    container = Container(id=cid, name=name, created="", image_id="sha256:x", config={}, host_config={},
-                          path="true", args=[], dir=directory)  # fmt: skip
+    container = Container(
+        id=cid,
+        name=name,
+        created="",
+        image_id="sha256:x",
+        config={},
+        host_config={},
+        path="true",
+        args=[],
+        dir=directory,
+    )
     store.add(container)
     store.reserve_name(name, cid)
     return container

@@ -13,20 +13,33 @@ from wharf_engine.runtime import options
 
 BODIES = json.loads((Path(__file__).parent / "data" / "create_bodies.json").read_text())
 ASKING = {
-    "HostConfig.VolumeDriver": "convoy", "HostConfig.CgroupnsMode": "private", "HostConfig.IpcMode": "host",
-    "HostConfig.PidMode": "host", "HostConfig.UTSMode": "host", "HostConfig.Cgroup": "container:x",
-    "HostConfig.CgroupParent": "/mine", "HostConfig.StorageOpt": {"size": "1G"},
-    "HostConfig.Isolation": "hyperv", "HostConfig.BlkioWeightDevice": [{"Path": "/dev/sda", "Weight": 10}],
+    "HostConfig.VolumeDriver": "convoy",
+    "HostConfig.CgroupnsMode": "private",
+    "HostConfig.IpcMode": "host",
+    "HostConfig.PidMode": "host",
+    "HostConfig.UTSMode": "host",
+    "HostConfig.Cgroup": "container:x",
+    "HostConfig.CgroupParent": "/mine",
+    "HostConfig.StorageOpt": {"size": "1G"},
+    "HostConfig.Isolation": "hyperv",
+    "HostConfig.BlkioWeightDevice": [{"Path": "/dev/sda", "Weight": 10}],
     "HostConfig.BlkioDeviceReadBps": [{"Path": "/dev/sda", "Rate": 1}],
     "HostConfig.BlkioDeviceWriteBps": [{"Path": "/dev/sda", "Rate": 1}],
     "HostConfig.BlkioDeviceReadIOps": [{"Path": "/dev/sda", "Rate": 1}],
     "HostConfig.BlkioDeviceWriteIOps": [{"Path": "/dev/sda", "Rate": 1}],
-    "HostConfig.CpuRealtimePeriod": 1000, "HostConfig.CpuRealtimeRuntime": 100,
-    "HostConfig.DeviceCgroupRules": ["c 1:3 rwm"], "HostConfig.DeviceRequests": [{"Count": -1}],
-    "HostConfig.KernelMemory": 1 << 20, "HostConfig.KernelMemoryTCP": 1 << 20, "HostConfig.CpuCount": 2,
-    "HostConfig.CpuPercent": 50, "HostConfig.IOMaximumIOps": 10, "HostConfig.IOMaximumBandwidth": 10,
-    "HostConfig.Init": True, "Config.NetworkDisabled": True,
-}  # fmt: skip
+    "HostConfig.CpuRealtimePeriod": 1000,
+    "HostConfig.CpuRealtimeRuntime": 100,
+    "HostConfig.DeviceCgroupRules": ["c 1:3 rwm"],
+    "HostConfig.DeviceRequests": [{"Count": -1}],
+    "HostConfig.KernelMemory": 1 << 20,
+    "HostConfig.KernelMemoryTCP": 1 << 20,
+    "HostConfig.CpuCount": 2,
+    "HostConfig.CpuPercent": 50,
+    "HostConfig.IOMaximumIOps": 10,
+    "HostConfig.IOMaximumBandwidth": 10,
+    "HostConfig.Init": True,
+    "Config.NetworkDisabled": True,
+}
 
 
 def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -55,8 +68,18 @@ def test_real_clients_default_bodies_are_accepted(client: str) -> None:
 
 
 def test_allowed_non_zero_values_are_accepted() -> None:
-    check({}, {"VolumeDriver": "local", "IpcMode": "shareable", "CgroupnsMode": "host", "Runtime": "runc",
-               "Isolation": "default", "MemorySwappiness": -1}, runtime="runc")  # fmt: skip
+    check(
+        {},
+        {
+            "VolumeDriver": "local",
+            "IpcMode": "shareable",
+            "CgroupnsMode": "host",
+            "Runtime": "runc",
+            "Isolation": "default",
+            "MemorySwappiness": -1,
+        },
+        runtime="runc",
+    )
 
 
 def test_unknown_runtime_is_refused() -> None:
@@ -66,13 +89,19 @@ def test_unknown_runtime_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("host_config", "message"),
-    [({"Tmpfs": {"relative": ""}}, "tmpfs mount point"), ({"Tmpfs": {"/x": "bogus"}}, "tmpfs option"),
-     ({"ShmSize": -1}, "SHM size"), ({"Sysctls": {"kernel.hostname": "x"}}, "not whitelisted"),
-     ({"Sysctls": {"net.ipv4.ip_forward": "1"}, "NetworkMode": "host"}, "host network"),
-     ({"OomScoreAdj": 2000}, "range for oom score"), ({"OomScoreAdj": -5}, "CAP_SYS_RESOURCE"),
-     ({"MemorySwappiness": 101}, "swappiness"), ({"CpusetMems": "63"}, "memory nodes"),
-     ({"Memory": 10 << 20, "MemoryReservation": 20 << 20}, "reservation")],
-)  # fmt: skip
+    [
+        ({"Tmpfs": {"relative": ""}}, "tmpfs mount point"),
+        ({"Tmpfs": {"/x": "bogus"}}, "tmpfs option"),
+        ({"ShmSize": -1}, "SHM size"),
+        ({"Sysctls": {"kernel.hostname": "x"}}, "not whitelisted"),
+        ({"Sysctls": {"net.ipv4.ip_forward": "1"}, "NetworkMode": "host"}, "host network"),
+        ({"OomScoreAdj": 2000}, "range for oom score"),
+        ({"OomScoreAdj": -5}, "CAP_SYS_RESOURCE"),
+        ({"MemorySwappiness": 101}, "swappiness"),
+        ({"CpusetMems": "63"}, "memory nodes"),
+        ({"Memory": 10 << 20, "MemoryReservation": 20 << 20}, "reservation"),
+    ],
+)
 def test_honoured_options_with_bad_values_are_400s(host_config: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         check({}, host_config, runtime="runc")
@@ -88,13 +117,27 @@ def _spec() -> dict[str, Any]:
 
 def test_options_edit_the_spec() -> None:
     spec = _spec()
-    options.apply(spec, {
-        "Tmpfs": {"/run": "exec,size=1m"}, "ShmSize": 1 << 20, "Sysctls": {"net.ipv4.ip_forward": "1"},
-        "OomScoreAdj": 100, "Annotations": {"a": "b"}, "MaskedPaths": [], "MemoryReservation": 8 << 20,
-        "MemorySwappiness": 10, "OomKillDisable": True, "CpusetMems": "0",
-    })  # fmt: skip
-    assert spec["mounts"][1] == {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
-                                 "options": ["nosuid", "nodev", "exec", "size=1m"]}  # fmt: skip
+    options.apply(
+        spec,
+        {
+            "Tmpfs": {"/run": "exec,size=1m"},
+            "ShmSize": 1 << 20,
+            "Sysctls": {"net.ipv4.ip_forward": "1"},
+            "OomScoreAdj": 100,
+            "Annotations": {"a": "b"},
+            "MaskedPaths": [],
+            "MemoryReservation": 8 << 20,
+            "MemorySwappiness": 10,
+            "OomKillDisable": True,
+            "CpusetMems": "0",
+        },
+    )
+    assert spec["mounts"][1] == {
+        "destination": "/run",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["nosuid", "nodev", "exec", "size=1m"],
+    }
     assert spec["mounts"][0]["options"] == ["nosuid", "size=1024k"]
     assert spec["linux"]["sysctl"] == {"net.ipv4.ip_forward": "1"}
     assert spec["process"]["oomScoreAdj"] == 100 and spec["annotations"] == {"a": "b"}

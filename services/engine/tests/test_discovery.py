@@ -30,8 +30,14 @@ class Containers:
 
 
 def network(store: NetworkStore, name: str, subnet: str, *endpoints: Endpoint) -> Network:
-    net = Network(id=name * 4, name=name, created="", bridge=f"br-{name}", subnet=subnet,
-                  gateway=subnet.replace("0/24", "1"))  # fmt: skip
+    net = Network(
+        id=name * 4,
+        name=name,
+        created="",
+        bridge=f"br-{name}",
+        subnet=subnet,
+        gateway=subnet.replace("0/24", "1"),
+    )
     net.endpoints = {e.container_id: e for e in endpoints}
     for endpoint in endpoints:
         endpoint.network_id = net.id
@@ -42,18 +48,30 @@ def network(store: NetworkStore, name: str, subnet: str, *endpoints: Endpoint) -
 def endpoint(
     cid: str, name: str, ip: str, *aliases: str, links: tuple[str, ...] = (), order: int = 0
 ) -> Endpoint:
-    return Endpoint(network_id="", container_id=cid, name=name, aliases=list(aliases), links=list(links),
-                    ip=ip, prefixlen=24, order=order)  # fmt: skip
+    return Endpoint(
+        network_id="",
+        container_id=cid,
+        name=name,
+        aliases=list(aliases),
+        links=list(links),
+        ip=ip,
+        prefixlen=24,
+        order=order,
+    )
 
 
 @pytest.fixture
 def names(tmp_path: Path) -> ContainerNames:
     store = NetworkStore(tmp_path)
     web = "a" * 64
-    network(store, "front", "10.1.0.0/24",
-            endpoint(web, "Web", "10.1.0.2", "www", order=1),
-            endpoint("b" * 64, "client", "10.1.0.3", links=("/Web:/client/site",), order=2),
-            endpoint("c" * 64, "stopped", "", order=3))  # fmt: skip
+    network(
+        store,
+        "front",
+        "10.1.0.0/24",
+        endpoint(web, "Web", "10.1.0.2", "www", order=1),
+        endpoint("b" * 64, "client", "10.1.0.3", links=("/Web:/client/site",), order=2),
+        endpoint("c" * 64, "stopped", "", order=3),
+    )
     network(
         store, "back", "10.2.0.0/24", endpoint("d" * 64, "db", "10.2.0.2"), endpoint(web, "Web", "10.2.0.3")
     )

@@ -51,9 +51,15 @@ def test_registry_auth_garbage_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("domain", "insecure"),
-    [("127.0.0.1:5000", True), ("127.9.9.9", True), ("localhost:5000", True), ("[::1]:5000", False),
-     ("registry.example.com:5000", False), ("10.0.0.5:5000", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1:5000", True),
+        ("127.9.9.9", True),
+        ("localhost:5000", True),
+        ("[::1]:5000", False),
+        ("registry.example.com:5000", False),
+        ("10.0.0.5:5000", False),
+    ],
+)
 def test_insecure_registries_match_cidrs_and_names(domain: str, insecure: bool) -> None:
     assert is_insecure(domain, LOOPBACK) is insecure
 

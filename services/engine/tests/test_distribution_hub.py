@@ -73,9 +73,15 @@ class FakeHub:
         self.layers = {BASE: layer({"bin/sh": b"#!sh\n"}), TOP: layer({"greeting": b"hello\n"})}
         self.jsons = {
             BASE: json.dumps({"id": BASE, "created": "2024-01-01T00:00:00Z"}).encode(),
-            TOP: json.dumps({"id": TOP, "parent": BASE, "created": "2024-01-02T00:00:00Z",
-                             "config": {"Cmd": ["cat", "/greeting"]}}).encode(),
-        }  # fmt: skip
+            TOP: json.dumps(
+                {
+                    "id": TOP,
+                    "parent": BASE,
+                    "created": "2024-01-02T00:00:00Z",
+                    "config": {"Cmd": ["cat", "/greeting"]},
+                }
+            ).encode(),
+        }
         self.checksums = {i: payload(self.jsons[i], self.layers[i]) for i in self.jsons}
         self.tags: dict[str, dict[str, str]] = {"alice/web": {"latest": TOP}}
         self.uploading: set[str] = set()
@@ -90,8 +96,9 @@ class FakeHub:
         if path == "/v2/":  # a v1-only hub and registry: the engine falls back to v1
             return httpx.Response(404)
         if path == "/v1/_ping":
-            return httpx.Response(200, json={}, headers={} if host == STANDALONE else
-                                  {"X-Docker-Registry-Standalone": "false"})  # fmt: skip
+            return httpx.Response(
+                200, json={}, headers={} if host == STANDALONE else {"X-Docker-Registry-Standalone": "false"}
+            )
         if host == HUB:
             return self.index(request, path)
         if host == REGISTRY:
@@ -128,10 +135,22 @@ class FakeHub:
                 return httpx.Response(401, json="Wrong login/password")
             return httpx.Response(200 if self.users[user][1] else 403, json="OK")
         if path == "/v1/search":
-            item = {"name": "alice/web", "description": "the web", "star_count": 2, "is_official": False,
-                    "is_trusted": False, "is_automated": False}  # fmt: skip
-            found = {"query": request.url.params["q"], "num_results": 1, "num_pages": 1, "page": 1,
-                     "page_size": 25, "results": [item]}  # fmt: skip
+            item = {
+                "name": "alice/web",
+                "description": "the web",
+                "star_count": 2,
+                "is_official": False,
+                "is_trusted": False,
+                "is_automated": False,
+            }
+            found = {
+                "query": request.url.params["q"],
+                "num_results": 1,
+                "num_pages": 1,
+                "page": 1,
+                "page_size": 25,
+                "results": [item],
+            }
             return httpx.Response(200, json=found)
         match = re.fullmatch(r"/v1/repositories/([^/]+/[^/]+)/(images)?", path)
         assert match, path
@@ -186,8 +205,10 @@ class FakeHub:
                 current = json.loads(self.jsons[current]).get("parent", "")
             return httpx.Response(200, json=ancestry)
         if what == "json":
-            headers = {"X-Docker-Size": str(len(self.layers[image_id])),
-                       "X-Docker-Checksum-Payload": self.checksums[image_id]}  # fmt: skip
+            headers = {
+                "X-Docker-Size": str(len(self.layers[image_id])),
+                "X-Docker-Checksum-Payload": self.checksums[image_id],
+            }
             return httpx.Response(200, content=self.jsons[image_id], headers=headers)
         return httpx.Response(200, content=self.layers[image_id])
 
@@ -295,12 +316,15 @@ def test_push_follows_the_index_flow(daemon: Any, hub: FakeHub) -> None:
     assert (last.method, last.url.path) == ("PUT", "/v1/repositories/alice/web/images")
     headers, body = hub.finished[0]
     assert headers.get_list("x-docker-endpoints") == [f"http://{REGISTRY}/v1/"]
-    assert body == [{"id": TOP, "Tag": "latest", "checksum": hub.checksums[TOP]},
-                    {"id": BASE, "checksum": hub.checksums[BASE]}]  # fmt: skip
+    assert body == [
+        {"id": TOP, "Tag": "latest", "checksum": hub.checksums[TOP]},
+        {"id": BASE, "checksum": hub.checksums[BASE]},
+    ]
 
     for request in hub.sent(REGISTRY):
-        assert re.fullmatch(r'Token signature=\w+,repository="alice/web",access=write',
-                            request.headers["authorization"])  # fmt: skip
+        assert re.fullmatch(
+            r'Token signature=\w+,repository="alice/web",access=write', request.headers["authorization"]
+        )
     assert hub.tags == {"alice/web": {"latest": TOP}}
     assert set(hub.layers) == {BASE, TOP} and not hub.uploading
 
@@ -346,22 +370,31 @@ def test_push_anonymous_or_to_another_namespace_is_refused(daemon: Any, hub: Fak
 
 @pytest.mark.parametrize(
     ("credentials", "outcome"),
-    [(ALICE, "Login Succeeded"),
-     (AuthConfig("carol", "s3cret", "https://index.docker.io/v1/", "carol@example.test"),
-      f"Account created. Please see the documentation of the registry http://{HUB}/v1/ "
-      "for instructions how to activate it.")],
-)  # fmt: skip
+    [
+        (ALICE, "Login Succeeded"),
+        (
+            AuthConfig("carol", "s3cret", "https://index.docker.io/v1/", "carol@example.test"),
+            f"Account created. Please see the documentation of the registry http://{HUB}/v1/ "
+            "for instructions how to activate it.",
+        ),
+    ],
+)
 def test_login_to_the_default_index(daemon: Any, credentials: AuthConfig, outcome: str) -> None:
     assert asyncio.run(auth.registry_login(daemon, credentials)) == {"Status": outcome, "IdentityToken": ""}
 
 
 @pytest.mark.parametrize(
     ("credentials", "error", "message"),
-    [(AuthConfig("alice", "nope"), RegistryUnauthorized,
-      f'Get "http://{HUB}/v1/users/": unauthorized: incorrect username or password'),
-     (AuthConfig("bob", "b0b"), AccountInactive, "Account is not Active. Please see the documentation"),
-     (AuthConfig("dave", "pw"), RegistrationFailed, "Registration: An e-mail address is required")],
-)  # fmt: skip
+    [
+        (
+            AuthConfig("alice", "nope"),
+            RegistryUnauthorized,
+            f'Get "http://{HUB}/v1/users/": unauthorized: incorrect username or password',
+        ),
+        (AuthConfig("bob", "b0b"), AccountInactive, "Account is not Active. Please see the documentation"),
+        (AuthConfig("dave", "pw"), RegistrationFailed, "Registration: An e-mail address is required"),
+    ],
+)
 def test_login_refusals(daemon: Any, credentials: AuthConfig, error: type[WharfError], message: str) -> None:
     with pytest.raises(error) as caught:
         asyncio.run(auth.registry_login(daemon, credentials))
@@ -376,8 +409,15 @@ def test_login_to_a_standalone_registry_only_checks(daemon: Any, hub: FakeHub) -
 
 def test_search_a_bare_term_asks_the_default_index(daemon: Any, hub: FakeHub) -> None:
     found = asyncio.run(search.image_search(daemon, "web", 10, ALICE))
-    assert found == [{"name": "alice/web", "description": "the web", "star_count": 2, "is_official": False,
-                      "is_automated": False}]  # fmt: skip
+    assert found == [
+        {
+            "name": "alice/web",
+            "description": "the web",
+            "star_count": 2,
+            "is_official": False,
+            "is_automated": False,
+        }
+    ]
     (request,) = hub.sent(HUB)
     assert request.url.params["q"] == "web" and request.url.params["n"] == "10"
     assert request.headers["authorization"] == ALICE.basic()

@@ -24,11 +24,16 @@ HUB = Endpoint("127.0.0.1:8080", "http://127.0.0.1:8080")
 
 @pytest.mark.parametrize(
     ("name", "remote"),
-    [("busybox", "library/busybox"), ("alice/web", "alice/web"),
-     ("docker.io/library/busybox", "library/busybox"), ("docker.io/alice/web", "alice/web"),
-     ("index.docker.io/alice/web", "alice/web"),
-     ("registry-1.docker.io/alice/web", "alice/web"), ("registry-1.docker.io/busybox", "library/busybox")],
-)  # fmt: skip
+    [
+        ("busybox", "library/busybox"),
+        ("alice/web", "alice/web"),
+        ("docker.io/library/busybox", "library/busybox"),
+        ("docker.io/alice/web", "alice/web"),
+        ("index.docker.io/alice/web", "alice/web"),
+        ("registry-1.docker.io/alice/web", "alice/web"),
+        ("registry-1.docker.io/busybox", "library/busybox"),
+    ],
+)
 def test_bare_and_docker_io_names_mean_the_default_index(name: str, remote: str) -> None:
     repository = describe(parse_reference(name), HUB, LOOPBACK, None)
     assert repository.index == HUB and repository.remote == remote and repository.official
@@ -51,10 +56,14 @@ def test_host_port_names_their_registry() -> None:
 
 @pytest.mark.parametrize(
     ("given", "url"),
-    [("http://127.0.0.1:8080", "http://127.0.0.1:8080"), ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080"),
-     ("https://hub.example.com", "https://hub.example.com"), ("127.0.0.1:8080", "http://127.0.0.1:8080"),
-     ("hub.example.com:443", "https://hub.example.com:443")],
-)  # fmt: skip
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080"),
+        ("https://hub.example.com", "https://hub.example.com"),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("hub.example.com:443", "https://hub.example.com:443"),
+    ],
+)
 def test_default_index_url_or_host_port(given: str, url: str) -> None:
     assert index_endpoint(given, LOOPBACK).url == url
 
@@ -105,11 +114,21 @@ def test_registry_config_names_the_default_index_like_docker() -> None:
 
 @pytest.mark.parametrize(
     ("header", "body", "standalone"),
-    [(None, b"{}", True), ("", b"", True), ("true", b"{}", True), ("True", b"", True), ("1", b"", True),
-     ("false", b"{}", False), ("False", b"", False), ("0", b"", False), ("mirror", b"", False),
-     (None, b'{"standalone": false}', False), ("true", b'{"standalone": false}', True),
-     (None, b"true", True)],
-)  # fmt: skip
+    [
+        (None, b"{}", True),
+        ("", b"", True),
+        ("true", b"{}", True),
+        ("True", b"", True),
+        ("1", b"", True),
+        ("false", b"{}", False),
+        ("False", b"", False),
+        ("0", b"", False),
+        ("mirror", b"", False),
+        (None, b'{"standalone": false}', False),
+        ("true", b'{"standalone": false}', True),
+        (None, b"true", True),
+    ],
+)
 def test_ping_header_says_standalone_as_engine_1_5_reads_it(
     header: str | None, body: bytes, standalone: bool
 ) -> None:
@@ -118,9 +137,13 @@ def test_ping_header_says_standalone_as_engine_1_5_reads_it(
 
 def test_tokens_are_joined_whole_and_endpoints_split() -> None:
     headers = httpx.Headers(
-        [("X-Docker-Token", 'signature=abc,repository="alice/web",access=write'), ("X-Docker-Token", "sig2"),
-         ("X-Docker-Endpoints", "127.0.0.1:5000, 127.0.0.1:5001"), ("X-Docker-Endpoints", "127.0.0.1:5002")]
-    )  # fmt: skip
+        [
+            ("X-Docker-Token", 'signature=abc,repository="alice/web",access=write'),
+            ("X-Docker-Token", "sig2"),
+            ("X-Docker-Endpoints", "127.0.0.1:5000, 127.0.0.1:5001"),
+            ("X-Docker-Endpoints", "127.0.0.1:5002"),
+        ]
+    )
     grant = read_grant(headers, HUB)
     assert grant.token == 'signature=abc,repository="alice/web",access=write,sig2'
     assert [e.url for e in grant.endpoints] == [

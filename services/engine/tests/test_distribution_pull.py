@@ -63,13 +63,27 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.layers = {BASE: layer({"bin/sh": b"#!sh\n"}), TOP: layer({"greeting": b"hello\n"})}
         self.jsons = {
-            BASE: json.dumps({"id": BASE, "created": "2024-01-01T00:00:00Z",
-                              "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) ADD x"]}}).encode(),
-            TOP: json.dumps({"id": TOP, "parent": BASE, "created": "2024-01-02T00:00:00Z",
-                             "config": {"Cmd": ["cat", "/greeting"]}, "os": "linux"}).encode(),
-        }  # fmt: skip
-        self.checksums = {i: "sha256:" + hashlib.sha256(self.jsons[i] + b"\n" + self.layers[i]).hexdigest()
-                          for i in self.layers}  # fmt: skip
+            BASE: json.dumps(
+                {
+                    "id": BASE,
+                    "created": "2024-01-01T00:00:00Z",
+                    "container_config": {"Cmd": ["/bin/sh", "-c", "#(nop) ADD x"]},
+                }
+            ).encode(),
+            TOP: json.dumps(
+                {
+                    "id": TOP,
+                    "parent": BASE,
+                    "created": "2024-01-02T00:00:00Z",
+                    "config": {"Cmd": ["cat", "/greeting"]},
+                    "os": "linux",
+                }
+            ).encode(),
+        }
+        self.checksums = {
+            i: "sha256:" + hashlib.sha256(self.jsons[i] + b"\n" + self.layers[i]).hexdigest()
+            for i in self.layers
+        }
         self.requests: list[str] = []
         self.status = 200
 
@@ -92,8 +106,10 @@ class FakeRegistry:
         if what == "ancestry":
             return httpx.Response(200, json=[TOP, BASE])
         if what == "json":
-            headers = {"X-Docker-Size": str(len(self.layers[image_id])),
-                       "X-Docker-Checksum-Payload": self.checksums[image_id]}  # fmt: skip
+            headers = {
+                "X-Docker-Size": str(len(self.layers[image_id])),
+                "X-Docker-Checksum-Payload": self.checksums[image_id],
+            }
             return httpx.Response(200, content=self.jsons[image_id], headers=headers)
         return httpx.Response(200, content=self.layers[image_id])
 
@@ -164,9 +180,8 @@ def test_pull_denied_is_not_found_so_clients_do_not_prompt(tmp_path: Path, regis
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("127.0.0.1:5000/Web", "must be lowercase"),
-     ("127.0.0.1:5000/web@sha256:" + "a" * 64, "by digest")],
-)  # fmt: skip
+    [("127.0.0.1:5000/Web", "must be lowercase"), ("127.0.0.1:5000/web@sha256:" + "a" * 64, "by digest")],
+)
 def test_pull_refuses_names_it_cannot_serve(tmp_path: Path, name: str, message: str) -> None:
     stream = pull.image_pull(cast(Any, FakeDaemon(tmp_path)), name, None, AuthConfig())
     with pytest.raises(WharfError, match=message):

@@ -64,8 +64,10 @@ def test_push_streams_progress_and_passes_credentials() -> None:
     header = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": "p"}).encode()).decode()
     response, backend = call("POST", "/images/h:5/u/web/push?tag=v1", headers={"X-Registry-Auth": header})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-    assert lines(response) == [{"status": "The push refers to repository [h:5/u/web]"},
-                               {"status": "Pushed", "progressDetail": {}, "id": "abc"}]  # fmt: skip
+    assert lines(response) == [
+        {"status": "The push refers to repository [h:5/u/web]"},
+        {"status": "Pushed", "progressDetail": {}, "id": "abc"},
+    ]
     assert backend.auths == [AuthConfig("u", "p")]
 
 
@@ -78,8 +80,10 @@ def test_error_before_the_first_message_is_an_http_error() -> None:
 def test_error_after_the_first_message_ends_the_stream() -> None:
     response, _ = call("POST", "/images/h:5/u/web/push?tag=broken")
     assert response.status_code == 200
-    assert lines(response)[-1] == {"errorDetail": {"message": "unauthorized: authentication required"},
-                                   "error": "unauthorized: authentication required"}  # fmt: skip
+    assert lines(response)[-1] == {
+        "errorDetail": {"message": "unauthorized: authentication required"},
+        "error": "unauthorized: authentication required",
+    }
 
 
 def test_bad_registry_auth_header_is_a_400() -> None:

@@ -90,8 +90,12 @@ def test_changing_the_top_config_keeps_the_base_id() -> None:
 
 def test_derived_id_depends_on_parent_layer_and_json() -> None:
     body = {"created": "x"}
-    ids = {derive_id(None, BASE, body), derive_id("p" * 64, BASE, body), derive_id(None, TOP, body),
-           derive_id(None, BASE, {"created": "y"})}  # fmt: skip
+    ids = {
+        derive_id(None, BASE, body),
+        derive_id("p" * 64, BASE, body),
+        derive_id(None, TOP, body),
+        derive_id(None, BASE, {"created": "y"}),
+    }
     assert len(ids) == 4
 
 
@@ -102,8 +106,9 @@ def test_image_config_from_v1_round_trip_and_stable() -> None:
     assert rebuilt["config"] == config()["config"]
     assert rebuilt["rootfs"] == {"type": "layers", "diff_ids": [BASE, TOP]}
     assert [h["created_by"] for h in rebuilt["history"]] == [
-        "/bin/sh -c #(nop) ADD file", "/bin/sh -c echo hi > /x",
-    ]  # fmt: skip
+        "/bin/sh -c #(nop) ADD file",
+        "/bin/sh -c echo hi > /x",
+    ]
     assert rebuilt["created"] == "2024-01-02T00:00:00Z" and rebuilt["os"] == "linux"
     assert image_config(jsons, [BASE, TOP]) == rebuilt
 
@@ -118,8 +123,9 @@ def test_check_json_refuses_wrong_id_or_parent() -> None:
 def test_v1_id_store_reuses_ids_only_under_the_same_parent(tmp_path: Path) -> None:
     store = V1IdStore(tmp_path)
     chains = chain_ids([BASE, TOP])
-    store.record([("1" * 64, None, BASE, chains[0]), ("2" * 64, "1" * 64, TOP, chains[1])], "sha256:img",
-                 prefer=True)  # fmt: skip
+    store.record(
+        [("1" * 64, None, BASE, chains[0]), ("2" * 64, "1" * 64, TOP, chains[1])], "sha256:img", prefer=True
+    )
     reloaded = V1IdStore(tmp_path)
     assert reloaded.diff_id("2" * 64) == TOP
     assert reloaded.layer_id(chains[0], None) == "1" * 64

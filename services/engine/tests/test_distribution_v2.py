@@ -35,10 +35,12 @@ ENDPOINT = Endpoint("127.0.0.1:5000", "http://127.0.0.1:5000")
 
 
 def test_challenges_are_parsed_with_quotes_and_several_schemes() -> None:
-    found = parse_challenges([
-        f'Bearer realm="{REALM}",service="registry.test",scope="repository:a/b:pull repository:c:push"',
-        'Basic realm="x, y"',
-    ])  # fmt: skip
+    found = parse_challenges(
+        [
+            f'Bearer realm="{REALM}",service="registry.test",scope="repository:a/b:pull repository:c:push"',
+            'Basic realm="x, y"',
+        ]
+    )
     assert [c.scheme for c in found] == ["bearer", "basic"]
     assert found[0].realm == REALM and found[0].params["service"] == "registry.test"
     assert found[0].params["scope"] == "repository:a/b:pull repository:c:push"
@@ -114,8 +116,15 @@ def entry(arch: str, digest_char: str, variant: str = "") -> dict[str, object]:
 
 
 def test_platform_selection_from_a_manifest_list() -> None:
-    index = parse_index(json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": [
-        entry("arm", "1", "v7"), entry("arm64", "2", "v8"), entry("amd64", "3")]}).encode())  # fmt: skip
+    index = parse_index(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": DOCKER_LIST,
+                "manifests": [entry("arm", "1", "v7"), entry("arm64", "2", "v8"), entry("amd64", "3")],
+            }
+        ).encode()
+    )
     assert select_platform(index, parse_platform(None)).digest == "sha256:" + "3" * 64
     assert select_platform(index, parse_platform("linux/arm64")).digest == "sha256:" + "2" * 64
     assert select_platform(index, parse_platform("linux/aarch64/v8")).digest == "sha256:" + "2" * 64

@@ -71,23 +71,42 @@ class V2Registry:
         entries = []
         for arch in ("arm64", "amd64"):
             plain = tar({"arch": arch.encode()})
-            layers = [(gzip.compress(tar({"bin/sh": b"#!sh\n"}), mtime=0), DOCKER_LAYER),
-                      (plain, "application/vnd.oci.image.layer.v1.tar")]  # fmt: skip
+            layers = [
+                (gzip.compress(tar({"bin/sh": b"#!sh\n"}), mtime=0), DOCKER_LAYER),
+                (plain, "application/vnd.oci.image.layer.v1.tar"),
+            ]
             diff_ids = [digest(gzip.decompress(layers[0][0])), digest(plain)]
-            config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": ["sh"]},
-                                 "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()  # fmt: skip
+            config = json.dumps(
+                {
+                    "architecture": arch,
+                    "os": "linux",
+                    "config": {"Cmd": ["sh"]},
+                    "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                }
+            ).encode()
             self.blobs[digest(config)] = config
             descriptors = []
             for body, kind in layers:
                 self.blobs[digest(body)] = body
                 descriptors.append({"mediaType": kind, "digest": digest(body), "size": len(body)})
-            manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": descriptors,
-                                   "config": {"mediaType": DOCKER_CONFIG, "digest": digest(config),
-                                              "size": len(config)}}).encode()  # fmt: skip
+            manifest = json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "layers": descriptors,
+                    "config": {"mediaType": DOCKER_CONFIG, "digest": digest(config), "size": len(config)},
+                }
+            ).encode()
             self.manifests[digest(manifest)] = (OCI_MANIFEST, manifest)
             self.manifests[arch] = (OCI_MANIFEST, manifest)
-            entries.append({"mediaType": OCI_MANIFEST, "digest": digest(manifest), "size": len(manifest),
-                            "platform": {"os": "linux", "architecture": arch}})  # fmt: skip
+            entries.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": digest(manifest),
+                    "size": len(manifest),
+                    "platform": {"os": "linux", "architecture": arch},
+                }
+            )
         index = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": entries}).encode()
         self.manifests["latest"] = self.manifests[digest(index)] = (DOCKER_LIST, index)
         self.list_digest = digest(index)
@@ -129,7 +148,9 @@ def test_a_manifest_list_pulls_the_amd64_image_and_records_the_list_digest(tmp_p
     by_digest = asyncio.run(run_pull(daemon, registry.list_digest))
     assert by_digest[-1] == {"status": f"Status: Image is up to date for {NAME}@{registry.list_digest}"}
     assert [m["status"] for m in by_digest if m.get("id") and m["id"] != registry.list_digest] == [
-        "Already exists", "Already exists"]  # fmt: skip
+        "Already exists",
+        "Already exists",
+    ]
 
     arm = asyncio.run(run_pull(FakeDaemon(tmp_path / "arm", registry), platform="linux/arm64"))
     assert arm[-1]["status"].startswith("Status: Downloaded newer image")

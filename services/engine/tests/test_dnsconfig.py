@@ -69,8 +69,14 @@ def test_bad_values_are_refused_with_the_value_named(config: dict[str, Any], mes
 
 
 def test_good_values_pass() -> None:
-    validate({"Dns": ["10.0.0.1", "fd00::53"], "DnsSearch": ["."], "DnsOptions": ["ndots:1"],
-              "ExtraHosts": ["a:1.2.3.4", "b=host-gateway"]})  # fmt: skip
+    validate(
+        {
+            "Dns": ["10.0.0.1", "fd00::53"],
+            "DnsSearch": ["."],
+            "DnsOptions": ["ndots:1"],
+            "ExtraHosts": ["a:1.2.3.4", "b=host-gateway"],
+        }
+    )
     assert parse_extra_host("db:fd00::7") == ("db", "fd00::7")
 
 

@@ -51,6 +51,13 @@ def test_anything_unusual_is_left_to_the_full_path() -> None:
     update.set_opcode(dns.opcode.UPDATE)
     response = dns.message.make_response(dns.message.make_query("a", "A"))
     dotted = b"\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03a.b\x00\x00\x01\x00\x01"
-    for wire in (two.to_wire(), update.to_wire(), response.to_wire(), dotted, b"\x00" * 11, b"",
-                 dns.message.make_query("a", "A").to_wire() + b"trailing"):  # fmt: skip
+    for wire in (
+        two.to_wire(),
+        update.to_wire(),
+        response.to_wire(),
+        dotted,
+        b"\x00" * 11,
+        b"",
+        dns.message.make_query("a", "A").to_wire() + b"trailing",
+    ):
         assert dnsfast.parse(wire) is None

@@ -15,8 +15,17 @@ from wharf_engine.network.store import NetworkStore
 
 def daemon_with(tmp_path: Path, *, subnet_given: bool = True) -> Any:
     store = NetworkStore(tmp_path)
-    store.add(Network(id="a" * 64, name="back", created="t", bridge="br-a", subnet="10.7.0.0/24",
-                      gateway="10.7.0.1", subnet_given=subnet_given))  # fmt: skip
+    store.add(
+        Network(
+            id="a" * 64,
+            name="back",
+            created="t",
+            bridge="br-a",
+            subnet="10.7.0.0/24",
+            gateway="10.7.0.1",
+            subnet_given=subnet_given,
+        )
+    )
     return SimpleNamespace(networks=SimpleNamespace(store=store))
 
 

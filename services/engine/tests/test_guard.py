@@ -18,8 +18,15 @@ async def ok(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def call(method: str, path: str, headers: dict[str, str], *, server: Any = TCP, body: bytes = b"",
-               allowed: tuple[str, ...] = ()) -> tuple[int, Any]:  # fmt: skip
+def call(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    *,
+    server: Any = TCP,
+    body: bytes = b"",
+    allowed: tuple[str, ...] = (),
+) -> tuple[int, Any]:
     app = RequestGuardMiddleware(ok, allowed_hosts=allowed)
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     if body:

@@ -15,16 +15,27 @@ def test_merge_inherits_empty_test_and_zero_values_from_the_image() -> None:
     image = {"Test": ["CMD", "x"], "Interval": 2 * S, "Retries": 5}
     assert health.merge(image, None) == image
     assert health.merge(None, None) is None
-    assert health.merge(image, {"Test": [], "Timeout": S}) == {"Test": ["CMD", "x"], "Interval": 2 * S,
-                                                               "Retries": 5, "Timeout": S}  # fmt: skip
+    assert health.merge(image, {"Test": [], "Timeout": S}) == {
+        "Test": ["CMD", "x"],
+        "Interval": 2 * S,
+        "Retries": 5,
+        "Timeout": S,
+    }
     assert health.merge(image, {"Test": ["NONE"]})["Test"] == ["NONE"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
     "check",
-    [{"Interval": 10}, {"Timeout": 999_999}, {"StartPeriod": 1}, {"StartInterval": 5}, {"Retries": -1},
-     {"Test": ["SHELL", "x"]}, {"Test": ["CMD"]}],
-)  # fmt: skip
+    [
+        {"Interval": 10},
+        {"Timeout": 999_999},
+        {"StartPeriod": 1},
+        {"StartInterval": 5},
+        {"Retries": -1},
+        {"Test": ["SHELL", "x"]},
+        {"Test": ["CMD"]},
+    ],
+)
 def test_validate_refuses_what_docker_refuses(check: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgument):
         health.validate({"Test": ["CMD", "true"], **check})

@@ -9,9 +9,16 @@ from wharf_engine.logs.config import LogSettings, container_settings, normalize,
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("100", 100), ("10k", 10_000), ("10m", 10_000_000), ("1.5g", 1_500_000_000), ("10MB", 10_000_000),
-     ("10MiB", 10 * 1024 * 1024), ("2 kb", 2000)],
-)  # fmt: skip
+    [
+        ("100", 100),
+        ("10k", 10_000),
+        ("10m", 10_000_000),
+        ("1.5g", 1_500_000_000),
+        ("10MB", 10_000_000),
+        ("10MiB", 10 * 1024 * 1024),
+        ("2 kb", 2000),
+    ],
+)
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
 

@@ -15,8 +15,9 @@ def test_ruleset_masquerades_only_the_bridge_subnet_leaving_elsewhere() -> None:
 
 
 def test_ruleset_is_valid_nftables_syntax() -> None:
-    check = subprocess.run(["nft", "--check", "-f", "-"], input=ruleset("whx0", "10.9.9.0/24"),
-                           capture_output=True, text=True)  # fmt: skip
+    check = subprocess.run(
+        ["nft", "--check", "-f", "-"], input=ruleset("whx0", "10.9.9.0/24"), capture_output=True, text=True
+    )
     if check.returncode != 0 and "Operation not permitted" in check.stderr:
         pytest.skip("nft --check needs CAP_NET_ADMIN")
     assert check.returncode == 0, check.stderr

@@ -51,9 +51,15 @@ def test_elements_by_host_address() -> None:
 
 @pytest.mark.parametrize(
     ("proto", "host_ip", "expected"),
-    [("tcp", "0.0.0.0", True), ("udp", "127.0.0.1", True), ("tcp", "::1", False),
-     ("tcp", "::", False), ("tcp", "localhost", False), ("sctp", "0.0.0.0", False)],
-)  # fmt: skip
+    [
+        ("tcp", "0.0.0.0", True),
+        ("udp", "127.0.0.1", True),
+        ("tcp", "::1", False),
+        ("tcp", "::", False),
+        ("tcp", "localhost", False),
+        ("sctp", "0.0.0.0", False),
+    ],
+)
 def test_only_ipv4_tcp_and_udp_are_routable(proto: str, host_ip: str, expected: bool) -> None:
     assert routable(proto, host_ip) is expected
 

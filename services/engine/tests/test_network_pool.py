@@ -56,8 +56,14 @@ def test_static_address_checks(tmp_path: Path) -> None:
 
 
 def test_isolation_ruleset_drops_between_bridges_and_out_of_internal() -> None:
-    rules = isolation.ruleset("wh0", [isolation.BridgeRule("wh0"), isolation.BridgeRule("br-a"),
-                                      isolation.BridgeRule("br-b", internal=True)])  # fmt: skip
+    rules = isolation.ruleset(
+        "wh0",
+        [
+            isolation.BridgeRule("wh0"),
+            isolation.BridgeRule("br-a"),
+            isolation.BridgeRule("br-b", internal=True),
+        ],
+    )
     assert 'iifname "br-a" oifname { "wh0", "br-b" } drop' in rules
     assert 'iifname "br-b" oifname != "br-b" drop' in rules
     assert 'oifname "br-b" iifname != "br-b" drop' in rules
@@ -92,8 +98,13 @@ def test_network_record_round_trips_and_shows_dockers_shape() -> None:
     api = again.to_api(containers=True)
     config = [{"Subnet": "10.9.0.0/24", "Gateway": "10.9.0.1"}]
     assert api["IPAM"] == {"Driver": "default", "Options": {}, "Config": config}
-    attached = {"Name": "web", "EndpointID": "e" * 64, "MacAddress": "02:42:0a:09:00:02",
-                "IPv4Address": "10.9.0.2/24", "IPv6Address": ""}  # fmt: skip
+    attached = {
+        "Name": "web",
+        "EndpointID": "e" * 64,
+        "MacAddress": "02:42:0a:09:00:02",
+        "IPv4Address": "10.9.0.2/24",
+        "IPv6Address": "",
+    }
     assert api["Containers"] == {"c" * 64: attached}
     assert endpoint.dns_names == ["web", "w", "c" * 12]
     assert again.to_api(containers=False)["Containers"] == {}

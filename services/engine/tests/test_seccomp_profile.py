@@ -19,8 +19,19 @@ def test_default_caps_get_masked_clone_and_enosys_clone3() -> None:
     (clone,) = rules_for(profile, "clone")
     assert clone["args"] == [{"index": 0, "value": 0x7E020000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]
     assert rules_for(profile, "clone3") == [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
-    for name in ("mount", "unshare", "setns", "fsopen", "fsmount", "mount_setattr", "io_uring_setup",
-                 "init_module", "kexec_load", "reboot", "open_by_handle_at"):  # fmt: skip
+    for name in (
+        "mount",
+        "unshare",
+        "setns",
+        "fsopen",
+        "fsmount",
+        "mount_setattr",
+        "io_uring_setup",
+        "init_module",
+        "kexec_load",
+        "reboot",
+        "open_by_handle_at",
+    ):
         assert not rules_for(profile, name), name
     assert rules_for(profile, "arch_prctl") and not rules_for(profile, "set_tls")
     assert len(rules_for(profile, "personality")) == 5

@@ -27,8 +27,11 @@ def test_a_removed_collaborators_write_token_is_refused(
     alice = factory.user("alice")
     factory.user("colin")
     factory.repo(alice, "web")
-    added = client.post("/api/v1/repositories/alice/web/collaborators", json={"username": "colin"},
-                        auth=basic("alice", factory))  # fmt: skip
+    added = client.post(
+        "/api/v1/repositories/alice/web/collaborators",
+        json={"username": "colin"},
+        auth=basic("alice", factory),
+    )
     assert added.status_code in (200, 201), added.text
     grant = client.put("/v1/repositories/alice/web/", json=[], headers=ASK, auth=basic("colin", factory))
     assert grant.status_code == 200

@@ -82,9 +82,14 @@ def test_each_sender_format_gives_the_ref_commit_and_message() -> None:
             "fix it",
         )
     lab = json.dumps(
-        {"object_kind": "tag_push", "ref": "refs/tags/v1.0", "after": SHA, "checkout_sha": "f" * 40,
-         "commits": [{"id": "f" * 40, "message": "release"}]}
-    ).encode()  # fmt: skip
+        {
+            "object_kind": "tag_push",
+            "ref": "refs/tags/v1.0",
+            "after": SHA,
+            "checkout_sha": "f" * 40,
+            "commits": [{"id": "f" * 40, "message": "release"}],
+        }
+    ).encode()
     event = parse_push(gitlab(event="Tag Push Hook"), lab, SECRET)
     assert event is not None and (event.source_type, event.ref, event.commit, event.message) == (
         "tag",

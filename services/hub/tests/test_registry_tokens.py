@@ -170,8 +170,14 @@ def test_the_oauth2_form_gives_the_same_tokens(client: TestClient, hub: Hub, fac
     alice = factory.user("alice")
     factory.repo(alice, "web")
     scope = "repository:alice/web:pull,push"
-    form = {"grant_type": "password", "service": SERVICE, "scope": scope, "username": "alice",
-            "password": factory.password, "client_id": "docker"}  # fmt: skip
+    form = {
+        "grant_type": "password",
+        "service": SERVICE,
+        "scope": scope,
+        "username": "alice",
+        "password": factory.password,
+        "client_id": "docker",
+    }
     response = client.post("/v2/token", data=form)
     assert response.status_code == 200, response.text
     assert granted(verify(hub, response.json()["access_token"]), "alice/web") == {"pull", "push"}

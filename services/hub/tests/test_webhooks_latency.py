@@ -73,8 +73,9 @@ def stack(
 def push(hub: HubProcess, client: httpx.Client, tag: str) -> float:
     """A v1 push of a new image as ``alice/web:<tag>``; when its final ``PUT .../images`` ended."""
     image_id = random_image_id()
-    r = client.put("/v1/repositories/alice/web/", json=[{"id": image_id}], auth=ALICE,
-                   headers={"X-Docker-Token": "true"})  # fmt: skip
+    r = client.put(
+        "/v1/repositories/alice/web/", json=[{"id": image_id}], auth=ALICE, headers={"X-Docker-Token": "true"}
+    )
     assert r.status_code == 200, r.text
     token = {"Authorization": f"Token {r.headers['x-docker-token']}"}
     raw, layer = image_json(image_id), make_layer({"hello": tag.encode()})
@@ -99,8 +100,9 @@ def delivery_delays(hub: HubProcess) -> list[float]:
     ):
         created = c.post("/api/v1/repositories", json={"namespace": "alice", "name": "web"}, auth=ALICE)
         assert created.status_code == 201, created.text
-        hook = c.post("/api/v1/repositories/alice/web/webhooks", json={"name": "ci", "url": receiver.url},
-                      auth=ALICE)  # fmt: skip
+        hook = c.post(
+            "/api/v1/repositories/alice/web/webhooks", json={"name": "ci", "url": receiver.url}, auth=ALICE
+        )
         assert hook.status_code == 201, hook.text
         push(hub, c, "warm")
         receiver.wait_for(1, timeout=30)

@@ -107,8 +107,11 @@ def test_adduser_command_reads_password_from_stdin(tmp_path: Path) -> None:
     for password in ("first-pw", "second-pw"):
         subprocess.run(
             [sys.executable, "-m", "wharf_registry.main", "adduser", str(path), "bobby"],
-            input=password + "\n", text=True, check=True, capture_output=True,
-        )  # fmt: skip
+            input=password + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
     lines = path.read_text().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("bobby:$argon2")

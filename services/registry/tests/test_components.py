@@ -29,9 +29,17 @@ def test_repository_names() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, None), ("bytes=0-9", (0, 10)), ("bytes=90-", (90, 100)), ("bytes=-10", (90, 100)),
-     ("bytes=95-200", (95, 100)), ("bytes=5-1", None), ("items=0-1", None), ("bytes=0-1,5-6", None)],
-)  # fmt: skip
+    [
+        (None, None),
+        ("bytes=0-9", (0, 10)),
+        ("bytes=90-", (90, 100)),
+        ("bytes=-10", (90, 100)),
+        ("bytes=95-200", (95, 100)),
+        ("bytes=5-1", None),
+        ("items=0-1", None),
+        ("bytes=0-1,5-6", None),
+    ],
+)
 def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
     assert parse_range(header, 100) == expected
 
@@ -56,8 +64,7 @@ def test_tarsum_follows_the_spec_for_one_file() -> None:
         info.size, info.mode, info.mtime, info.uid, info.gid = 5, 0o644, 1234, 1, 2
         info.uname, info.gname = "u", "g"
         tar.addfile(info, io.BytesIO(b"hello"))
-    header = (b"nameetc/motd" b"mode420" b"uid1" b"gid2" b"size5" b"mtime1234" b"typeflag0"
-              b"linkname" b"unameu" b"gnameg" b"devmajor0" b"devminor0")  # fmt: skip
+    header = b"nameetc/motdmode420uid1gid2size5mtime1234typeflag0linknameunameugnamegdevmajor0devminor0"
     v0_file = hashlib.sha256(header + b"hello").hexdigest()
     v1_file = hashlib.sha256(header.replace(b"mtime1234", b"") + b"hello").hexdigest()
     extra = b'{"id":"x"}'

@@ -51,9 +51,20 @@ def test_unusable_public_key_stops_the_server_at_start(tmp_path: Path) -> None:
     path = tmp_path / "garbage.pem"
     path.write_text("not a key\n")
     done = subprocess.run(
-        [sys.executable, "-m", "wharf_registry.main", "--port", "0", "--data-root", str(tmp_path / "d"),
-         "--index-public-key", str(path)],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "wharf_registry.main",
+            "--port",
+            "0",
+            "--data-root",
+            str(tmp_path / "d"),
+            "--index-public-key",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1
     assert f"wharf-registry: index public key {path}: not a PEM Ed25519 public key" in done.stderr

@@ -24,8 +24,12 @@ async def test_index_calls_go_to_the_hub_with_the_protocol_headers_only() -> Non
 
     def hub(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        headers = {"X-Docker-Token": "signature=abc", "X-Docker-Endpoints": "127.0.0.1:5000",
-                   "Set-Cookie": "session=x", "Content-Type": "application/json"}  # fmt: skip
+        headers = {
+            "X-Docker-Token": "signature=abc",
+            "X-Docker-Endpoints": "127.0.0.1:5000",
+            "Set-Cookie": "session=x",
+            "Content-Type": "application/json",
+        }
         return httpx.Response(200, json="", headers=headers)
 
     app = FastAPI()

@@ -49,8 +49,9 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     path.chmod(mode)  # an existing file keeps its mode through O_CREAT
 
 
-def _write_pair(directory: Path, cert_name: str, key_name: str, cert: x509.Certificate,
-                key: ec.EllipticCurvePrivateKey) -> None:  # fmt: skip
+def _write_pair(
+    directory: Path, cert_name: str, key_name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> None:
     from ._x509 import serialization
 
     pem_key = key.private_bytes(
@@ -134,8 +135,9 @@ def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
     return cert, key
 
 
-def make_leaf(directory: Path, name: str, *, server: bool, sans: list[str], days: int = 365,
-              out: Path | None = None) -> None:  # fmt: skip
+def make_leaf(
+    directory: Path, name: str, *, server: bool, sans: list[str], days: int = 365, out: Path | None = None
+) -> None:
     """A certificate the CA in ``directory`` signs: a server's (serverAuth, ``sans``) or a client's."""
     from ._x509 import ExtendedKeyUsageOID, ec, hashes, x509
 

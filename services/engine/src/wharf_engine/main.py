@@ -25,8 +25,11 @@ log = structlog.get_logger(__name__)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="wharf-engine", description="Run the wharf engine daemon.",
-                                epilog="TLS certificates: wharf-engine certs --help")  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="wharf-engine",
+        description="Run the wharf engine daemon.",
+        epilog="TLS certificates: wharf-engine certs --help",
+    )
     p.add_argument("-H", "--host", action="append", dest="hosts", help="unix:///path or tcp://127.0.0.1:2375")
     p.add_argument("--data-root", type=Path, help="root of persistent engine state")
     p.add_argument("--exec-root", type=Path, help="short directory for the shims' sockets")
@@ -35,9 +38,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--bridge", help="name of the default bridge (default wharf0)")
     p.add_argument("--subnet", help="the bridge's IPv4 subnet (default 172.30.0.0/16)")
     p.add_argument("--icc", choices=["true", "false"], help="inter-container communication on the bridge")
-    p.add_argument("--default-address-pool", action="append", dest="address_pools",
-                   metavar="base=CIDR,size=N",
-                   help="where user networks' subnets come from (repeatable; default Docker's)")  # fmt: skip
+    p.add_argument(
+        "--default-address-pool",
+        action="append",
+        dest="address_pools",
+        metavar="base=CIDR,size=N",
+        help="where user networks' subnets come from (repeatable; default Docker's)",
+    )
     p.add_argument("--masquerade", action="store_true", default=None, help="NAT containers' outbound traffic")
     p.add_argument(
         "--default-index", metavar="URL", help="the hub bare image names mean (default http://127.0.0.1:8080)"
@@ -59,8 +66,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--insecure-tcp", action="store_true", default=None, help="allow plain TCP beyond loopback"
     )
-    p.add_argument("--allowed-hostname", action="append", dest="allowed_hostnames", metavar="NAME",
-                   help="a Host name TCP clients may use (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--allowed-hostname",
+        action="append",
+        dest="allowed_hostnames",
+        metavar="NAME",
+        help="a Host name TCP clients may use (repeatable)",
+    )
     return p.parse_args(argv)
 
 
@@ -106,10 +118,16 @@ def listen(host: str, settings: Settings, gid: int = 0) -> socket.socket:
         loopback = addr in ("127.0.0.1", "localhost", "::1", "[::1]")
         if not loopback and not settings.tlsverify:
             if not settings.tls and not settings.insecure_tcp:
-                raise SystemExit(f"refusing plain TCP on {addr}: anyone who reaches it is root. Use "
-                                 "--tlsverify (see wharf-engine certs) or --insecure-tcp")  # fmt: skip
-            log.warning("engine.tcp_unauthenticated", address=f"{addr}:{port}", tls=settings.tls,
-                        warning="any client that reaches this address has root on this host")  # fmt: skip
+                raise SystemExit(
+                    f"refusing plain TCP on {addr}: anyone who reaches it is root. Use "
+                    "--tlsverify (see wharf-engine certs) or --insecure-tcp"
+                )
+            log.warning(
+                "engine.tcp_unauthenticated",
+                address=f"{addr}:{port}",
+                tls=settings.tls,
+                warning="any client that reaches this address has root on this host",
+            )
         return tcp_listener(addr, int(port))
     else:
         raise SystemExit(f"unsupported host {host!r}: use unix:///path or tcp://127.0.0.1:PORT")
@@ -162,16 +180,23 @@ def main(argv: list[str] | None = None) -> None:
     gid = socket_group(settings.group)
     sockets = [listen(h, settings, gid) for h in settings.hosts]
     # our socket files, by inode: a newer engine may have bound the same path by the time we exit
-    owned = {Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
-             for h in settings.hosts if h.startswith("unix://")}  # fmt: skip
+    owned = {
+        Path(h.removeprefix("unix://")): Path(h.removeprefix("unix://")).stat().st_ino
+        for h in settings.hosts
+        if h.startswith("unix://")
+    }
     try:
         app = create_app(settings)
     except RemapUnavailable as exc:
         for path in owned:
             path.unlink(missing_ok=True)
         raise SystemExit(f"wharf-engine: {exc}") from None
-    log.info("engine.listening", hosts=settings.hosts, data_root=str(settings.data_root),
-             default_index=settings.default_index)  # fmt: skip
+    log.info(
+        "engine.listening",
+        hosts=settings.hosts,
+        data_root=str(settings.data_root),
+        default_index=settings.default_index,
+    )
 
     def forget_sockets() -> None:
         log.info("engine.stopped")
@@ -183,9 +208,15 @@ def main(argv: list[str] | None = None) -> None:
                 pass
 
     serve(
-        app, sockets, pidfile=settings.pidfile, cleanup=forget_sockets, http=HijackProtocol, lifespan="on",
-        timeout_graceful_shutdown=2, tls=tls,
-    )  # fmt: skip
+        app,
+        sockets,
+        pidfile=settings.pidfile,
+        cleanup=forget_sockets,
+        http=HijackProtocol,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        tls=tls,
+    )
 
 
 if __name__ == "__main__":

@@ -314,10 +314,13 @@ def _stale_uploads(objects: list[StoredObject], now: float, grace: float) -> tup
     if "json" not in names or "_inprogress" in names or "_checksum" not in names:
         return ()  # in progress: an upload may still be published
     stale = [
-        o for o in objects
-        if o.path.startswith(_UPLOADS + "/") and not o.hidden
-        and o.mtime is not None and now - o.mtime >= grace
-    ]  # fmt: skip
+        o
+        for o in objects
+        if o.path.startswith(_UPLOADS + "/")
+        and not o.hidden
+        and o.mtime is not None
+        and now - o.mtime >= grace
+    ]
     return tuple(sorted(stale, key=lambda o: o.path))
 
 
@@ -343,9 +346,13 @@ async def _remove(storage: StorageDriver, removal: Removal) -> None:
 
 
 async def collect(
-    storage: StorageDriver, *, grace: float = DEFAULT_GRACE, dry_run: bool = False, now: float | None = None,
+    storage: StorageDriver,
+    *,
+    grace: float = DEFAULT_GRACE,
+    dry_run: bool = False,
+    now: float | None = None,
     upload_ttl: float = DEFAULT_UPLOAD_TTL,
-) -> GcReport:  # fmt: skip
+) -> GcReport:
     """Plan, and unless ``dry_run`` plan again and remove what both plans agree on."""
     first = await plan(storage, grace=grace, now=now, upload_ttl=upload_ttl)
     if dry_run:
@@ -360,8 +367,9 @@ async def collect(
         if not removal.uploads_only and not any(k[0] == removal.image_id and not k[1] for k in agreed):
             continue
         await _remove(storage, removal)
-        log.info("gc.removed", image_id=removal.image_id, uploads_only=removal.uploads_only,
-                 size=removal.size)  # fmt: skip
+        log.info(
+            "gc.removed", image_id=removal.image_id, uploads_only=removal.uploads_only, size=removal.size
+        )
         report.removals.append(removal)
     await _forget(storage, {r.image_id for r in report.removals if not r.uploads_only})
     for blob in set(first.blobs) & set(second.blobs):

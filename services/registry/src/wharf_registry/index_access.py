@@ -140,8 +140,9 @@ class Confirmations:
             raise InvalidToken("Invalid token: the index refused it")
         if response.status_code in (403, 404):
             log.info("index_access.token_revoked", repository=token.repository, user=token.user)
-            raise TokenRevoked(f"Token revoked by the index: {token.user} may no longer {token.access} "
-                               f"{token.repository}")  # fmt: skip
+            raise TokenRevoked(
+                f"Token revoked by the index: {token.user} may no longer {token.access} {token.repository}"
+            )
         if response.status_code != 200:
             raise IndexUnreachable(base, f"it answered {response.status_code}")
         if len(self._until) >= self.MAX_REMEMBERED:

@@ -38,12 +38,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--data-root", type=Path, help="filesystem storage root (default /var/lib/wharf-registry)")
     p.add_argument("--pidfile", type=Path)
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--index-public-key", type=Path, metavar="PATH",
-                   help="index mode: accept only tokens signed by this hub key (PEM, Ed25519; the hub "
-                   "writes <hub data root>/token-signing.pub.pem); default standalone")  # fmt: skip
-    p.add_argument("--index-url", metavar="URL",
-                   help="index mode: the hub's address from here; the index calls engines send to this "
-                   "registry (login, push, pull of <this host>/ns/name) go on there")  # fmt: skip
+    p.add_argument(
+        "--index-public-key",
+        type=Path,
+        metavar="PATH",
+        help="index mode: accept only tokens signed by this hub key (PEM, Ed25519; the hub "
+        "writes <hub data root>/token-signing.pub.pem); default standalone",
+    )
+    p.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="index mode: the hub's address from here; the index calls engines send to this "
+        "registry (login, push, pull of <this host>/ns/name) go on there",
+    )
     return p.parse_args(argv)
 
 
@@ -69,8 +76,13 @@ def gc(argv: list[str]) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     p.add_argument("--data-root", type=Path, help="filesystem storage root (default /var/lib/wharf-registry)")
-    p.add_argument("--grace", type=float, default=DEFAULT_GRACE, metavar="SECONDS",
-                   help="keep images with younger objects: pushes in flight (default 3600)")  # fmt: skip
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help="keep images with younger objects: pushes in flight (default 3600)",
+    )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning")
     args = p.parse_args(argv)
     if args.grace < 0:
@@ -127,9 +139,14 @@ def serve(argv: list[str]) -> None:
     from .serving import ZeroCopyHttpToolsProtocol  # imports uvicorn: only when serving
 
     serving.serve(
-        app, [sock], pidfile=settings.pidfile, cleanup=lambda: log.info("registry.stopped"), lifespan="off",
-        timeout_graceful_shutdown=5, http=ZeroCopyHttpToolsProtocol,
-    )  # fmt: skip
+        app,
+        [sock],
+        pidfile=settings.pidfile,
+        cleanup=lambda: log.info("registry.stopped"),
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        http=ZeroCopyHttpToolsProtocol,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -140,8 +140,14 @@ class TagService:
             data = json.loads(await get_bytes(self.storage, paths.tag_json(repo.namespace, repo.repo, tag)))
         except PathNotFound:
             data = await self._legacy_tag_json(repo, tag) or {}
-        defaults = {"last_update": None, "docker_version": None, "docker_go_version": None,
-                    "arch": "amd64", "os": "linux", "kernel": None}  # fmt: skip
+        defaults = {
+            "last_update": None,
+            "docker_version": None,
+            "docker_go_version": None,
+            "arch": "amd64",
+            "os": "linux",
+            "kernel": None,
+        }
         return {**defaults, **data}
 
     async def _legacy_tag_json(self, repo: RepositoryName, tag: str) -> dict[str, Any] | None:

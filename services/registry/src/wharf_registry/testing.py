@@ -108,9 +108,17 @@ class RegistryProcess:
         return self.root / "registry.log"
 
     def start(self, env: dict[str, str] | None = None, timeout: float = 20) -> None:
-        command = [str(Path(sys.executable).parent / "wharf-registry"), "--host", "127.0.0.1",
-                   "--port", str(self.port), "--data-root", str(self.data),
-                   "--pidfile", str(self.root / "registry.pid")]  # fmt: skip
+        command = [
+            str(Path(sys.executable).parent / "wharf-registry"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-root",
+            str(self.data),
+            "--pidfile",
+            str(self.root / "registry.pid"),
+        ]
         if self.index_public_key is not None:
             command += ["--index-public-key", str(self.index_public_key)]
         with self.log.open("ab") as log:

@@ -44,9 +44,10 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(MOTO_SERVER if MOTO_SERVER.exists() else "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
-        )  # fmt: skip
+        )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -222,8 +223,12 @@ async def test_concurrent_writes_leave_one_whole_version(driver: StorageDriver) 
 
 
 async def test_list_names_children(driver: StorageDriver) -> None:
-    for path in ("repositories/library/ubuntu/tag_latest", "repositories/library/busybox/tag_1",
-                 "repositories/alice/web/tag_v1", "repositories/top"):  # fmt: skip
+    for path in (
+        "repositories/library/ubuntu/tag_latest",
+        "repositories/library/busybox/tag_1",
+        "repositories/alice/web/tag_v1",
+        "repositories/top",
+    ):
         await put_bytes(driver, path, b"x")
     assert await driver.list("repositories") == ["alice", "library", "top"]
     assert await driver.list("repositories/library") == ["busybox", "ubuntu"]

@@ -33,10 +33,15 @@ async def locked(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_anonymous_and_wrong_credentials_get_the_basic_challenge(locked: httpx.AsyncClient) -> None:
-    cases = [({}, "GET", "/v2/"), ({}, "POST", "/v2/alice/web/blobs/uploads/"),
-             ({}, "GET", "/v2/alice/web/tags/list"), ({}, "GET", "/v2/_catalog"),
-             (basic("alice", "wrong"), "GET", "/v2/"), (basic("mallory", "pw"), "GET", "/v2/"),
-             ({"Authorization": "Basic !!"}, "PUT", "/v2/alice/web/manifests/1")]  # fmt: skip
+    cases = [
+        ({}, "GET", "/v2/"),
+        ({}, "POST", "/v2/alice/web/blobs/uploads/"),
+        ({}, "GET", "/v2/alice/web/tags/list"),
+        ({}, "GET", "/v2/_catalog"),
+        (basic("alice", "wrong"), "GET", "/v2/"),
+        (basic("mallory", "pw"), "GET", "/v2/"),
+        ({"Authorization": "Basic !!"}, "PUT", "/v2/alice/web/manifests/1"),
+    ]
     for headers, method, path in cases:
         r = await locked.request(method, path, headers=headers)
         assert r.status_code == 401, (method, path, headers)

@@ -48,14 +48,21 @@ async def test_oci_manifest_and_both_kinds_of_index(client: httpx.AsyncClient) -
     amd, _ = await push_image(client, NAME, "amd", [b"amd layer"], OCI_MANIFEST)
     arm, _ = await push_image(client, NAME, "arm", [b"arm layer"], OCI_MANIFEST)
     for media_type in (OCI_INDEX, DOCKER_LIST):
-        index = json.dumps({
-            "schemaVersion": 2, "mediaType": media_type,
-            "manifests": [
-                {"mediaType": OCI_MANIFEST, "digest": d, "size": 1,
-                 "platform": {"architecture": a, "os": "linux"}}
-                for d, a in ((amd, "amd64"), (arm, "arm64"))
-            ],
-        }).encode()  # fmt: skip
+        index = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": media_type,
+                "manifests": [
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": d,
+                        "size": 1,
+                        "platform": {"architecture": a, "os": "linux"},
+                    }
+                    for d, a in ((amd, "amd64"), (arm, "arm64"))
+                ],
+            }
+        ).encode()
         r = await client.put(
             f"/v2/{NAME}/manifests/multi", content=index, headers={"Content-Type": media_type}
         )
@@ -80,8 +87,13 @@ async def test_manifest_referencing_unknown_blob(client: httpx.AsyncClient) -> N
     )
     assert r.status_code == 400 and error_code(r) == "MANIFEST_BLOB_UNKNOWN"
     assert (await client.get(f"/v2/{NAME}/manifests/x")).status_code == 404
-    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": digest_of(b"nothing"), "size": 7}]}).encode()  # fmt: skip
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest_of(b"nothing"), "size": 7}],
+        }
+    ).encode()
     r = await client.put(f"/v2/{NAME}/manifests/i", content=index, headers={"Content-Type": OCI_INDEX})
     assert r.status_code == 400 and error_code(r) == "MANIFEST_BLOB_UNKNOWN"
 
@@ -102,9 +114,10 @@ async def test_invalid_manifests(client: httpx.AsyncClient) -> None:
         assert error_code(r) == "MANIFEST_INVALID"
     schema1 = json.dumps({"schemaVersion": 1, "name": NAME, "tag": "x", "fsLayers": []}).encode()
     r = await client.put(
-        f"/v2/{NAME}/manifests/old", content=schema1,
+        f"/v2/{NAME}/manifests/old",
+        content=schema1,
         headers={"Content-Type": "application/vnd.docker.distribution.manifest.v1+prettyjws"},
-    )  # fmt: skip
+    )
     assert r.status_code == 400 and error_code(r) == "MANIFEST_INVALID"
     assert "schema 1 is not supported" in r.json()["errors"][0]["message"]
     # the digest in the URL must be the manifest's
@@ -192,13 +205,23 @@ async def test_referrers(client: httpx.AsyncClient) -> None:
     subject, manifest = await push_image(client, NAME, "1", [b"x"], OCI_MANIFEST)
     empty = b"{}"
     await push_blob(client, NAME, empty)
-    artifact = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sbom",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest_of(empty), "size": 2},
-        "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest_of(empty), "size": 2}],
-        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": len(manifest)},
-        "annotations": {"org.example": "sbom"},
-    }).encode()  # fmt: skip
+    artifact = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/vnd.example.sbom",
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": digest_of(empty),
+                "size": 2,
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest_of(empty), "size": 2}
+            ],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": len(manifest)},
+            "annotations": {"org.example": "sbom"},
+        }
+    ).encode()
     artifact_digest = digest_of(artifact)
     r = await client.put(
         f"/v2/{NAME}/manifests/{artifact_digest}", content=artifact, headers={"Content-Type": OCI_MANIFEST}
@@ -207,10 +230,15 @@ async def test_referrers(client: httpx.AsyncClient) -> None:
     assert r.headers["oci-subject"] == subject
     r = await client.get(f"/v2/{NAME}/referrers/{subject}")
     assert r.status_code == 200 and r.headers["content-type"] == OCI_INDEX
-    assert r.json()["manifests"] == [{
-        "mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact),
-        "artifactType": "application/vnd.example.sbom", "annotations": {"org.example": "sbom"},
-    }]  # fmt: skip
+    assert r.json()["manifests"] == [
+        {
+            "mediaType": OCI_MANIFEST,
+            "digest": artifact_digest,
+            "size": len(artifact),
+            "artifactType": "application/vnd.example.sbom",
+            "annotations": {"org.example": "sbom"},
+        }
+    ]
     r = await client.get(f"/v2/{NAME}/referrers/{subject}", params={"artifactType": "other"})
     assert r.json()["manifests"] == [] and r.headers["oci-filters-applied"] == "artifactType"
     await client.delete(f"/v2/{NAME}/manifests/{artifact_digest}")

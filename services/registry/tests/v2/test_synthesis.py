@@ -22,10 +22,15 @@ async def push_v1(client: httpx.AsyncClient, tag: str, layers: list[bytes]) -> l
     parent = None
     for i, layer in enumerate(layers):
         image_id = random_image_id()
-        raw = image_json(image_id, parent, created=f"2024-01-0{i + 1}T00:00:00Z",
-                         container_config={"Cmd": ["/bin/sh", "-c", f"step {i}"]},
-                         config={"Cmd": ["sh"], "Env": ["A=1"]},
-                         architecture="amd64", os="linux")  # fmt: skip
+        raw = image_json(
+            image_id,
+            parent,
+            created=f"2024-01-0{i + 1}T00:00:00Z",
+            container_config={"Cmd": ["/bin/sh", "-c", f"step {i}"]},
+            config={"Cmd": ["sh"], "Env": ["A=1"]},
+            architecture="amd64",
+            os="linux",
+        )
         base = f"/v1/images/{image_id}"
         assert (await client.put(f"{base}/json", content=raw)).status_code == 200
         assert (await client.put(f"{base}/layer", content=layer)).status_code == 200

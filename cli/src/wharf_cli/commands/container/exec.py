@@ -160,9 +160,15 @@ def exec_(
     except SpecError as error:
         fail(str(error))
     config = exec_config(
-        command, detach=detach, interactive=interactive, tty=tty, user=user, workdir=workdir,
-        env=environment, privileged=privileged,
-    )  # fmt: skip
+        command,
+        detach=detach,
+        interactive=interactive,
+        tty=tty,
+        user=user,
+        workdir=workdir,
+        env=environment,
+        privileged=privileged,
+    )
     api = client()
     try:
         api.container_inspect(container)  # docker checks first, so that no exec is left behind

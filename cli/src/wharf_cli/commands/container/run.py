@@ -19,11 +19,33 @@ from ...terminal import is_terminal, stdin_fd, terminal_size
 
 PULL_POLICIES = ("always", "missing", "never")
 RUN_ONLY = frozenset({"detach", "sig_proxy"})  # docker create has neither
-LIST_FLAGS = frozenset({
-    "env", "env_file", "attach", "label", "volume", "publish", "expose", "network_alias", "dns", "dns_search",
-    "dns_option", "add_host", "group_add", "device", "link", "volumes_from", "cap_add", "cap_drop",
-    "security_opt", "tmpfs", "ulimit", "sysctl", "log_opt",
-})  # fmt: skip
+LIST_FLAGS = frozenset(
+    {
+        "env",
+        "env_file",
+        "attach",
+        "label",
+        "volume",
+        "publish",
+        "expose",
+        "network_alias",
+        "dns",
+        "dns_search",
+        "dns_option",
+        "add_host",
+        "group_add",
+        "device",
+        "link",
+        "volumes_from",
+        "cap_add",
+        "cap_drop",
+        "security_opt",
+        "tmpfs",
+        "ulimit",
+        "sysctl",
+        "log_opt",
+    }
+)
 RUN_CONTEXT = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
 
 
@@ -218,17 +240,36 @@ def launch(flags: dict[str, Any], *, start: bool) -> None:
     """``run`` (``start``) or ``create`` from the flags, named as ``run``'s parameters."""
     f = {key: ([] if value is None and key in LIST_FLAGS else value) for key, value in flags.items()}
     health = HealthFlags(
-        cmd=f["health_cmd"], interval=f["health_interval"], timeout=f["health_timeout"],
-        retries=f["health_retries"], start_period=f["health_start_period"], none=f["no_healthcheck"],
-    )  # fmt: skip
+        cmd=f["health_cmd"],
+        interval=f["health_interval"],
+        timeout=f["health_timeout"],
+        retries=f["health_retries"],
+        start_period=f["health_start_period"],
+        none=f["no_healthcheck"],
+    )
     host = HostFlags(
-        group_add=f["group_add"], devices=f["device"], links=f["link"], volumes_from=f["volumes_from"],
-        publish_all=f["publish_all"], privileged=f["privileged"], cap_add=f["cap_add"],
-        cap_drop=f["cap_drop"], security_opt=f["security_opt"], read_only=f["read_only"], tmpfs=f["tmpfs"],
-        memory=f["memory"], memory_swap=f["memory_swap"], shm_size=f["shm_size"], cpu_shares=f["cpu_shares"],
-        cpus=f["cpus"], pids_limit=f["pids_limit"], ulimits=f["ulimit"], sysctls=f["sysctl"],
-        log_driver=f["log_driver"], log_opts=f["log_opt"],
-    )  # fmt: skip
+        group_add=f["group_add"],
+        devices=f["device"],
+        links=f["link"],
+        volumes_from=f["volumes_from"],
+        publish_all=f["publish_all"],
+        privileged=f["privileged"],
+        cap_add=f["cap_add"],
+        cap_drop=f["cap_drop"],
+        security_opt=f["security_opt"],
+        read_only=f["read_only"],
+        tmpfs=f["tmpfs"],
+        memory=f["memory"],
+        memory_swap=f["memory_swap"],
+        shm_size=f["shm_size"],
+        cpu_shares=f["cpu_shares"],
+        cpus=f["cpus"],
+        pids_limit=f["pids_limit"],
+        ulimits=f["ulimit"],
+        sysctls=f["sysctl"],
+        log_driver=f["log_driver"],
+        log_opts=f["log_opt"],
+    )
     tty, detach = f["tty"], f.get("detach", False) or not start
     try:
         if f["pull"] not in PULL_POLICIES:
@@ -236,17 +277,39 @@ def launch(flags: dict[str, Any], *, start: bool) -> None:
                 f'invalid pull option: \'{f["pull"]}\': must be one of "always", "missing" or "never"'
             )
         opts = RunOptions(
-            image=f["image"], command=list(f["command"] or []), detach=detach, interactive=f["interactive"],
-            tty=tty, auto_remove=f["rm"], name=f["name"], env=f["env"], env_files=f["env_file"],
-            workdir=f["workdir"], user=f["user"], entrypoint=f["entrypoint"],
-            attach=f["attach"] if start else [], labels=f["label"], hostname=f["hostname"],
-            volumes=f["volume"], publish=f["publish"], expose=f["expose"], stop_signal=f["stop_signal"],
-            stop_timeout=f["stop_timeout"], network=f["network"], network_aliases=f["network_alias"],
-            ip=f["ip"], mac_address=f["mac_address"], restart=f["restart"], dns=f["dns"],
-            dns_search=f["dns_search"], dns_options=f["dns_option"], add_hosts=f["add_host"],
-            console_size=terminal_size() if tty else None, healthcheck=health.healthcheck(),
+            image=f["image"],
+            command=list(f["command"] or []),
+            detach=detach,
+            interactive=f["interactive"],
+            tty=tty,
+            auto_remove=f["rm"],
+            name=f["name"],
+            env=f["env"],
+            env_files=f["env_file"],
+            workdir=f["workdir"],
+            user=f["user"],
+            entrypoint=f["entrypoint"],
+            attach=f["attach"] if start else [],
+            labels=f["label"],
+            hostname=f["hostname"],
+            volumes=f["volume"],
+            publish=f["publish"],
+            expose=f["expose"],
+            stop_signal=f["stop_signal"],
+            stop_timeout=f["stop_timeout"],
+            network=f["network"],
+            network_aliases=f["network_alias"],
+            ip=f["ip"],
+            mac_address=f["mac_address"],
+            restart=f["restart"],
+            dns=f["dns"],
+            dns_search=f["dns_search"],
+            dns_options=f["dns_option"],
+            add_hosts=f["add_host"],
+            console_size=terminal_size() if tty else None,
+            healthcheck=health.healthcheck(),
             host_extra=host.host_config(),
-        )  # fmt: skip
+        )
         attach_stdin, attach_stdout, attach_stderr = attach_streams(opts)
         if start and attach_stdin and tty and not is_terminal(stdin_fd()):
             err("the input device is not a TTY")

@@ -108,10 +108,18 @@ def build(
     try:
         image_id = ""
         messages = client().image_build(
-            _chunks(context) if context else None, remote=remote, tags=tag or [], dockerfile=dockerfile,
-            nocache=no_cache, quiet=quiet, rm=rm, forcerm=force_rm, buildargs=buildargs, labels=labels,
+            _chunks(context) if context else None,
+            remote=remote,
+            tags=tag or [],
+            dockerfile=dockerfile,
+            nocache=no_cache,
+            quiet=quiet,
+            rm=rm,
+            forcerm=force_rm,
+            buildargs=buildargs,
+            labels=labels,
             target=target,
-        )  # fmt: skip
+        )
         for message in messages:
             stream = message.get("stream")
             if isinstance(stream, str):
@@ -145,8 +153,15 @@ def history(
         created_by = str(entry.get("CreatedBy") or "").replace("\t", " ")
         if not no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
-        rows.append([image_id, time_ago(float(entry.get("Created") or 0)), created_by,
-                     human_size(int(entry.get("Size") or 0)), str(entry.get("Comment") or "")])  # fmt: skip
+        rows.append(
+            [
+                image_id,
+                time_ago(float(entry.get("Created") or 0)),
+                created_by,
+                human_size(int(entry.get("Size") or 0)),
+                str(entry.get("Comment") or ""),
+            ]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         out("   ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "   " + row[4])

@@ -15,9 +15,16 @@ from ...session import client
 from ...templates import Template, TemplateError
 
 NETWORK_TITLES = {
-    "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
-    "Internal": "INTERNAL", "Labels": "LABELS", "Label": "LABEL", "CreatedAt": "CREATED AT",
-}  # fmt: skip
+    "ID": "NETWORK ID",
+    "Name": "NAME",
+    "Driver": "DRIVER",
+    "Scope": "SCOPE",
+    "IPv6": "IPV6",
+    "Internal": "INTERNAL",
+    "Labels": "LABELS",
+    "Label": "LABEL",
+    "CreatedAt": "CREATED AT",
+}
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 PRUNE_WARNING = "WARNING! This will remove all custom networks not used by at least one container."
 Strings = Annotated[list[str] | None, typer.Option()]
@@ -102,10 +109,16 @@ def create(
     if aux_address:
         config["AuxiliaryAddresses"] = parse_labels(aux_address)
     body = {
-        "Name": name, "Driver": driver, "Internal": internal, "Attachable": attachable, "EnableIPv6": ipv6,
+        "Name": name,
+        "Driver": driver,
+        "Internal": internal,
+        "Attachable": attachable,
+        "EnableIPv6": ipv6,
         "IPAM": {"Driver": "default", "Config": [config] if config else [], "Options": {}},
-        "Options": parse_labels(opt), "Labels": parse_labels(label), "CheckDuplicate": True,
-    }  # fmt: skip
+        "Options": parse_labels(opt),
+        "Labels": parse_labels(label),
+        "CheckDuplicate": True,
+    }
     try:
         created = client().network_create(body)
     except ClientError as error:
@@ -185,8 +198,11 @@ def connect(
     ] = None,
 ) -> None:
     """Connect a container to a network."""
-    config: dict[str, Any] = {"Aliases": list(alias or []), "Links": list(link or []),
-                              "DriverOpts": parse_labels(driver_opt)}  # fmt: skip
+    config: dict[str, Any] = {
+        "Aliases": list(alias or []),
+        "Links": list(link or []),
+        "DriverOpts": parse_labels(driver_opt),
+    }
     if ip or link_local_ip:
         config["IPAMConfig"] = {"IPv4Address": ip or "", "LinkLocalIPs": list(link_local_ip or [])}
     try:

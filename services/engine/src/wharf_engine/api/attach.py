@@ -190,6 +190,11 @@ async def relay(
     gone.cancel()
     wanted = {k for k, on in ((1, stdout), (2, stderr)) if on}
     await relay_stdio(
-        conn, attaching.result(), tty=container.tty, stdin=stdin, wanted=wanted,
-        close_on_eof=bool(container.config.get("StdinOnce")), detach_keys=detach_keys,
-    )  # fmt: skip
+        conn,
+        attaching.result(),
+        tty=container.tty,
+        stdin=stdin,
+        wanted=wanted,
+        close_on_eof=bool(container.config.get("StdinOnce")),
+        detach_keys=detach_keys,
+    )

@@ -51,8 +51,11 @@ def host_name(value: str) -> str:
 
 def listener_names(hosts: Iterable[str], extra: Iterable[str], certificate: Path | None) -> list[str]:
     """The names this engine answers to: its ``tcp://`` addresses, configured names, its certificate's."""
-    names = [h.removeprefix("tcp://").rpartition(":")[0] or h.removeprefix("tcp://") for h in hosts
-             if h.startswith("tcp://")]  # fmt: skip
+    names = [
+        h.removeprefix("tcp://").rpartition(":")[0] or h.removeprefix("tcp://")
+        for h in hosts
+        if h.startswith("tcp://")
+    ]
     names += list(extra)
     if certificate is not None and certificate.exists():
         names += certificate_names(certificate)

@@ -103,9 +103,17 @@ def destination(root: Path, dest: str, workdir: str, *, many: bool) -> tuple[Pat
     return target, as_dir
 
 
-def copy_into(root: Path, sources: list[Path], dest: str, workdir: str, owner: Ownership | None,
-              chmod: int | None, *, extract_archives: bool,
-              limits: ExtractLimits | None = None) -> None:  # fmt: skip
+def copy_into(
+    root: Path,
+    sources: list[Path],
+    dest: str,
+    workdir: str,
+    owner: Ownership | None,
+    chmod: int | None,
+    *,
+    extract_archives: bool,
+    limits: ExtractLimits | None = None,
+) -> None:
     """Docker's copy rules: a directory's contents go into dest; files into dest or dest/name."""
     target, as_dir = destination(root, dest, workdir, many=len(sources) > 1)
     owner = owner or Ownership()

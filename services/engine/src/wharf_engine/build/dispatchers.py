@@ -112,8 +112,16 @@ async def copy(b: BuildExecutor, state: StageState, ins: Copy | Add) -> None:
         async def change(step: str) -> None:
             root = await b.backend.mount_step(step)
             extract = add and not any(is_url(s) for s in ins.sources)
-            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", _owner(root, ins.chown),
-                      mode, extract_archives=extract, limits=b.backend.extract_limits)  # fmt: skip
+            copy_into(
+                root,
+                sources,
+                ins.dest,
+                state.config.get("WorkingDir") or "/",
+                _owner(root, ins.chown),
+                mode,
+                extract_archives=extract,
+                limits=b.backend.extract_limits,
+            )
 
         await b.commit_changes(
             state, created_by, [digest, ins.chown, ins.chmod], change, announce_container=False
@@ -142,8 +150,15 @@ async def _copy_from_stage(
 
         async def change(step: str) -> None:
             root = await b.backend.mount_step(step)
-            copy_into(root, sources, ins.dest, state.config.get("WorkingDir") or "/", _owner(root, ins.chown),
-                      mode, extract_archives=False)  # fmt: skip
+            copy_into(
+                root,
+                sources,
+                ins.dest,
+                state.config.get("WorkingDir") or "/",
+                _owner(root, ins.chown),
+                mode,
+                extract_archives=False,
+            )
 
         await b.commit_changes(
             state, created_by, [digest, ins.chown, ins.chmod], change, announce_container=False

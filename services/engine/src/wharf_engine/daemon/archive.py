@@ -217,10 +217,13 @@ async def image_load(daemon: Daemon, stream: BinaryIO, *, quiet: bool = True) ->
     messages: list[dict[str, Any]] = []
     if not quiet:
         messages += [
-            {"status": "Loading layer", "progressDetail": {"current": size, "total": size},
-             "id": diff_id.removeprefix("sha256:")[:12]}
+            {
+                "status": "Loading layer",
+                "progressDetail": {"current": size, "total": size},
+                "id": diff_id.removeprefix("sha256:")[:12],
+            }
             for diff_id, size in layers
-        ]  # fmt: skip
+        ]
     async with daemon.image_lock:
         for image_id, tags in loaded:
             for tag in tags:

@@ -189,10 +189,14 @@ async def fetch_remote(daemon: Daemon, url: str) -> Path:
 
 async def _git(*args: str, cwd: Path | None = None) -> None:
     proc = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        "git",
+        *args,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
-    )  # fmt: skip
+    )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), 300)
     except TimeoutError:

@@ -123,8 +123,12 @@ class Daemon:
         self.health = HealthMonitors(self)
 
     def container_event(self, container: Container, action: str, **extra: str) -> None:
-        attrs = {**(container.config.get("Labels") or {}), "image": str(container.config.get("Image") or ""),
-                 "name": container.name, **extra}  # fmt: skip
+        attrs = {
+            **(container.config.get("Labels") or {}),
+            "image": str(container.config.get("Image") or ""),
+            "name": container.name,
+            **extra,
+        }
         self.events.emit("container", action, container.id, attrs)
 
     def background(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -201,9 +205,16 @@ class Daemon:
         overrides: dict[str, Any],
     ) -> str:
         return await commit.container_commit(
-            self, ref, repo=repo, tag=tag, comment=comment, author=author, pause=pause, changes=changes,
+            self,
+            ref,
+            repo=repo,
+            tag=tag,
+            comment=comment,
+            author=author,
+            pause=pause,
+            changes=changes,
             overrides=overrides,
-        )  # fmt: skip
+        )
 
     def container_changes(self, ref: str) -> list[dict[str, Any]]:
         return changes.container_changes(self, self.containers.get(ref))

@@ -51,8 +51,10 @@ def check_mac(value: str) -> str:
 
 def _check_static(network: Network, container_id: str, static: str) -> None:
     if not network.subnet_given:
-        raise InvalidArgument("user specified IP address is supported only when connecting to networks "
-                              "with user configured subnets")  # fmt: skip
+        raise InvalidArgument(
+            "user specified IP address is supported only when connecting to networks "
+            "with user configured subnets"
+        )
     try:
         address = ipaddress.IPv4Address(static)
     except ValueError:
@@ -89,21 +91,26 @@ def endpoint_from(network: Network, container_id: str, name: str, config: Any) -
                 f"invalid link-local IP address: {address} (IPAMConfig.LinkLocalIPs)"
             ) from None
     return Endpoint(
-        network_id=network.id, container_id=container_id, name=name,
+        network_id=network.id,
+        container_id=container_id,
+        name=name,
         aliases=list(dict.fromkeys(str(a) for a in config.get("Aliases") or [])),
-        static_ip=static, link_local_ips=link_local,
+        static_ip=static,
+        link_local_ips=link_local,
         mac_config=check_mac(str(config["MacAddress"])) if config.get("MacAddress") else "",
         driver_opts={str(k): str(v) for k, v in (config.get("DriverOpts") or {}).items()},
-        links=[str(link) for link in config.get("Links") or []], order=time.monotonic_ns(),
-    )  # fmt: skip
+        links=[str(link) for link in config.get("Links") or []],
+        order=time.monotonic_ns(),
+    )
 
 
 def is_user_mode(mode: str) -> bool:
     return mode not in (*DEFAULT_MODES, *PREDEFINED) and not mode.startswith("container:")
 
 
-def plan(daemon: Daemon, cid: str, name: str, host_config: dict[str, Any], config: dict[str, Any],
-         networking: Any) -> list[tuple[Network, Endpoint]]:  # fmt: skip
+def plan(
+    daemon: Daemon, cid: str, name: str, host_config: dict[str, Any], config: dict[str, Any], networking: Any
+) -> list[tuple[Network, Endpoint]]:
     """Create: ``NetworkingConfig`` checked against ``NetworkMode``; the endpoints to record."""
     mode = str(host_config.get("NetworkMode") or "default")
     if networking is not None and not isinstance(networking, dict):
@@ -118,8 +125,9 @@ def plan(daemon: Daemon, cid: str, name: str, host_config: dict[str, Any], confi
         raise UnknownNetwork(exc.message.removeprefix("network ").removesuffix(" not found")) from None
 
 
-def _plan(daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any], mac: str,
-          config: dict[str, Any]) -> list[tuple[Network, Endpoint]]:  # fmt: skip
+def _plan(
+    daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any], mac: str, config: dict[str, Any]
+) -> list[tuple[Network, Endpoint]]:
     planned: list[tuple[Network, Endpoint]] = []
     store = daemon.networks.store
     primary = store.get(mode) if is_user_mode(mode) else None
@@ -133,8 +141,10 @@ def _plan(daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any]
                 raise InvalidArgument(f"conflicting options: NetworkMode {mode} and EndpointsConfig.{key}")
             settings = settings or {}
             if settings.get("Aliases") or (settings.get("IPAMConfig") or {}).get("IPv4Address"):
-                raise InvalidArgument("network-scoped aliases and user specified IP addresses are supported "
-                                      "only on user defined networks")  # fmt: skip
+                raise InvalidArgument(
+                    "network-scoped aliases and user specified IP addresses are supported "
+                    "only on user defined networks"
+                )
             if settings.get("MacAddress"):
                 mac = str(settings["MacAddress"])
             continue
@@ -197,10 +207,16 @@ async def plug(daemon: Daemon, container: Container, network: Network, endpoint:
     endpoint.ifname = next_ifname(ifnames(daemon, container))
     routed = container.network.get("Routed") or network.internal
     endpoint.host_veth = await asyncio.to_thread(
-        bridges.plug, pid, network.bridge, endpoint.ifname, (endpoint.ip, endpoint.prefixlen), endpoint.mac,
-        gateway=None if routed else network.gateway, isolated=not network.icc,
+        bridges.plug,
+        pid,
+        network.bridge,
+        endpoint.ifname,
+        (endpoint.ip, endpoint.prefixlen),
+        endpoint.mac,
+        gateway=None if routed else network.gateway,
+        isolated=not network.icc,
         link_local=tuple(endpoint.link_local_ips),
-    )  # fmt: skip
+    )
     if not routed:
         container.network["Routed"] = network.id
 
@@ -217,10 +233,14 @@ async def allocate(daemon: Daemon, container: Container, mode: str) -> None:
             lease(daemon, network, endpoint)
             if is_user_mode(mode) and store.find(mode) is network:
                 container.network = {
-                    "IPAddress": endpoint.ip, "IPPrefixLen": endpoint.prefixlen, "Gateway": endpoint.gateway,
-                    "MacAddress": endpoint.mac, "EndpointID": endpoint.endpoint_id, "NetworkID": network.id,
+                    "IPAddress": endpoint.ip,
+                    "IPPrefixLen": endpoint.prefixlen,
+                    "Gateway": endpoint.gateway,
+                    "MacAddress": endpoint.mac,
+                    "EndpointID": endpoint.endpoint_id,
+                    "NetworkID": network.id,
                     "Bridge": network.bridge,
-                }  # fmt: skip
+                }
     except BaseException:
         await detach(daemon, container)
         raise

@@ -240,8 +240,13 @@ def _exited(daemon: Daemon, item: Exec, paths: ShimPaths) -> None:
     item.running = False
     item.pid = 0
     item.done.set()
-    for leftover in (paths.exit_file, paths.pid_file, paths.runc_log, paths.log,
-                     paths.bundle / f"exec-{item.id}.process.json"):  # fmt: skip
+    for leftover in (
+        paths.exit_file,
+        paths.pid_file,
+        paths.runc_log,
+        paths.log,
+        paths.bundle / f"exec-{item.id}.process.json",
+    ):
         leftover.unlink(missing_ok=True)
     log.info("exec.exited", exec_id=item.id, exit_code=item.exit_code)
 

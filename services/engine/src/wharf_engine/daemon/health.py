@@ -87,9 +87,11 @@ class HealthMonitors:
                 return
             before = container.state.health.get("Status")
             after = health.record(
-                container.state.health, entry, retries=probe.retries,
+                container.state.health,
+                entry,
+                retries=probe.retries,
                 in_start_period=time.time() - started < probe.start_period,
-            )  # fmt: skip
+            )
             container.save()
             if after != before:
                 self.daemon.container_event(container, f"health_status: {after}")
@@ -122,9 +124,16 @@ async def run_probe(daemon: Daemon, container: Container, probe: health.Probe) -
         pid_file.unlink(missing_ok=True)
         runc = [daemon.settings.runtime, "--root", str(daemon.runtime.root), "exec"]
         proc = await asyncio.create_subprocess_exec(
-            *runc, "--process", str(process_file), "--pid-file", str(pid_file), container.id,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            *runc,
+            "--process",
+            str(process_file),
+            "--pid-file",
+            str(pid_file),
+            container.id,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
     except (OSError, WharfError) as exc:  # e.g. the image's /etc/passwd lost the container's user
         return {"Start": start, "End": now_rfc3339(), "ExitCode": -1, "Output": f"health probe: {exc}"}
     try:
@@ -137,8 +146,12 @@ async def run_probe(daemon: Daemon, container: Container, probe: health.Probe) -
             proc.kill()
             await proc.wait()
         timeout = f"{probe.timeout:g}s"
-        return {"Start": start, "End": now_rfc3339(), "ExitCode": -1,
-                "Output": f"Health check exceeded timeout ({timeout})"}  # fmt: skip
+        return {
+            "Start": start,
+            "End": now_rfc3339(),
+            "ExitCode": -1,
+            "Output": f"Health check exceeded timeout ({timeout})",
+        }
     except asyncio.CancelledError:
         _kill_probe(pid_file)
         if proc.returncode is None:

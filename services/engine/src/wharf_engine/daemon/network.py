@@ -80,9 +80,15 @@ async def plug_bridge(daemon: Daemon, container: Container, pid: int) -> None:
     ifname = endpoints.next_ifname(endpoints.ifnames(daemon, container))
     routed = container.network.get("Routed")
     entry["EndpointID"] = await asyncio.to_thread(
-        bridges.plug, pid, daemon.networks.bridge, ifname, (entry["IPAddress"], entry["IPPrefixLen"]),
-        entry["MacAddress"], gateway=None if routed else entry["Gateway"], isolated=not daemon.networks.icc,
-    )  # fmt: skip
+        bridges.plug,
+        pid,
+        daemon.networks.bridge,
+        ifname,
+        (entry["IPAddress"], entry["IPPrefixLen"]),
+        entry["MacAddress"],
+        gateway=None if routed else entry["Gateway"],
+        isolated=not daemon.networks.icc,
+    )
     entry["Ifname"] = ifname
     if not routed:
         container.network["Routed"] = "bridge"
@@ -226,8 +232,12 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
         ip = ipaddress.IPv4Address(container.network["IPAddress"])
         endpoint = await asyncio.to_thread(
             partial(netlink.connect, isolated=not daemon.networks.icc, mac=container.network["MacAddress"]),
-            pid, daemon.networks.bridge, ip, daemon.networks.subnet.prefixlen, container.network["Gateway"],
-        )  # fmt: skip
+            pid,
+            daemon.networks.bridge,
+            ip,
+            daemon.networks.subnet.prefixlen,
+            container.network["Gateway"],
+        )
         container.network["EndpointID"] = endpoint.host_veth
         container.network["Routed"] = "bridge"
     elif value in ("none", "bridge") or (endpoints.is_user_mode(value) and not container.network):
@@ -304,8 +314,11 @@ def on_any(daemon: Daemon, container: Container, refs: list[str]) -> bool:
     if on_bridge(container):
         found.append(("bridge", predefined_id(daemon, "bridge")))
     found += [(n.name, n.id) for n in daemon.networks.store.networks_of(container.id)]
-    return any(ref in (name, net_id) or (len(ref) >= 12 and net_id.startswith(ref)) for ref in refs
-               for name, net_id in found)  # fmt: skip
+    return any(
+        ref in (name, net_id) or (len(ref) >= 12 and net_id.startswith(ref))
+        for ref in refs
+        for name, net_id in found
+    )
 
 
 def predefined_id(daemon: Daemon, name: str) -> str:
@@ -330,24 +343,44 @@ def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
         ports = {spec: None for spec in container.config.get("ExposedPorts") or {}}
         ports.update(net.get("Ports") or {})
     return {
-        "Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": ports, "SecondaryIPAddresses": None,
-        "SecondaryIPv6Addresses": None, "EndpointID": net.get("EndpointID", "") if ip else "",
+        "Bridge": "",
+        "SandboxID": "",
+        "SandboxKey": "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": net.get("EndpointID", "") if ip else "",
         "Gateway": gateway,
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip,
-        "IPPrefixLen": net.get("IPPrefixLen", 0) if ip else 0, "IPv6Gateway": "", "MacAddress": mac,
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": ip,
+        "IPPrefixLen": net.get("IPPrefixLen", 0) if ip else 0,
+        "IPv6Gateway": "",
+        "MacAddress": mac,
         "Networks": networks,
-    }  # fmt: skip
+    }
 
 
 def _predefined_entry(daemon: Daemon, name: str, net: dict[str, Any]) -> dict[str, Any]:
     return {
-        "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": predefined_id(daemon, name),
-        "EndpointID": net.get("EndpointID", ""), "Gateway": net.get("Gateway", ""),
-        "IPAddress": net.get("IPAddress", ""), "IPPrefixLen": net.get("IPPrefixLen", 0), "IPv6Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": net.get("MacAddress", ""),
-        "DriverOpts": None, "DNSNames": None,
-    }  # fmt: skip
+        "IPAMConfig": None,
+        "Links": None,
+        "Aliases": None,
+        "NetworkID": predefined_id(daemon, name),
+        "EndpointID": net.get("EndpointID", ""),
+        "Gateway": net.get("Gateway", ""),
+        "IPAddress": net.get("IPAddress", ""),
+        "IPPrefixLen": net.get("IPPrefixLen", 0),
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": net.get("MacAddress", ""),
+        "DriverOpts": None,
+        "DNSNames": None,
+    }
 
 
 def list_ports(container: Container) -> list[dict[str, Any]]:
@@ -359,6 +392,12 @@ def list_ports(container: Container) -> list[dict[str, Any]]:
         if not hosts:
             out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
         for host in hosts:
-            out.append({"IP": host["HostIp"], "PrivatePort": int(port), "PublicPort": int(host["HostPort"]),
-                        "Type": proto or "tcp"})  # fmt: skip
+            out.append(
+                {
+                    "IP": host["HostIp"],
+                    "PrivatePort": int(port),
+                    "PublicPort": int(host["HostPort"]),
+                    "Type": proto or "tcp",
+                }
+            )
     return out

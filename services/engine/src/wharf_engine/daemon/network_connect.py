@@ -33,8 +33,10 @@ def _predefined(daemon: Daemon, ref: str, verb: str) -> bool:
 def _check_mode(container: Container) -> None:
     mode = default_bridge.mode(container)
     if not endpoints.is_user_mode(mode) and mode != "bridge":
-        raise Forbidden(f"container sharing network namespace with another container or host ({mode}) "
-                        "cannot be connected to any other network")  # fmt: skip
+        raise Forbidden(
+            f"container sharing network namespace with another container or host ({mode}) "
+            "cannot be connected to any other network"
+        )
 
 
 async def _bridge_connect(daemon: Daemon, container: Container, config: dict[str, Any] | None) -> None:
@@ -44,8 +46,10 @@ async def _bridge_connect(daemon: Daemon, container: Container, config: dict[str
     if not isinstance(config, dict):
         raise InvalidArgument("EndpointConfig must be an object")
     if config.get("Aliases") or (config.get("IPAMConfig") or {}).get("IPv4Address"):
-        raise InvalidArgument("network-scoped aliases and user specified IP addresses are supported "
-                              "only on user defined networks")  # fmt: skip
+        raise InvalidArgument(
+            "network-scoped aliases and user specified IP addresses are supported "
+            "only on user defined networks"
+        )
     async with container.lock:
         if default_bridge.on_bridge(container):
             raise Forbidden(f"endpoint with name {container.name} already exists in network bridge")
@@ -80,8 +84,9 @@ async def _bridge_disconnect(daemon: Daemon, container: Container) -> None:
 
 
 def _emit(daemon: Daemon, action: str, network_id: str, name: str, container: Container) -> None:
-    daemon.events.emit("network", action, network_id,
-                       {"name": name, "type": "bridge", "container": container.id})  # fmt: skip
+    daemon.events.emit(
+        "network", action, network_id, {"name": name, "type": "bridge", "container": container.id}
+    )
     event = "network.connected" if action == "connect" else "network.disconnected"
     log.info(event, network_id=network_id, container_id=container.id)
 
@@ -115,8 +120,9 @@ async def network_connect(
         network.endpoints[container.id] = endpoint
         daemon.networks.store.save(network)
     daemon.networks.store.changed(network.id, container.id)
-    daemon.events.emit("network", "connect", network.id,
-                       {"name": network.name, "type": "bridge", "container": container.id})  # fmt: skip
+    daemon.events.emit(
+        "network", "connect", network.id, {"name": network.name, "type": "bridge", "container": container.id}
+    )
     log.info("network.connected", network_id=network.id, container_id=container.id, ip=endpoint.ip)
 
 
@@ -143,6 +149,10 @@ async def network_disconnect(daemon: Daemon, ref: str, container_ref: str, *, fo
             container.network.pop("Routed", None)
         container.save()
     daemon.networks.store.changed(network.id, container.id)
-    daemon.events.emit("network", "disconnect", network.id,
-                       {"name": network.name, "type": "bridge", "container": container.id})  # fmt: skip
+    daemon.events.emit(
+        "network",
+        "disconnect",
+        network.id,
+        {"name": network.name, "type": "bridge", "container": container.id},
+    )
     log.info("network.disconnected", network_id=network.id, container_id=container.id, force=force)

@@ -32,9 +32,11 @@ log = structlog.get_logger(__name__)
 
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 KNOWN_OPTIONS = {
-    "com.docker.network.bridge.name", "com.docker.network.bridge.enable_icc",
-    "com.docker.network.bridge.enable_ip_masquerade", "com.docker.network.driver.mtu",
-}  # fmt: skip
+    "com.docker.network.bridge.name",
+    "com.docker.network.bridge.enable_icc",
+    "com.docker.network.bridge.enable_ip_masquerade",
+    "com.docker.network.driver.mtu",
+}
 LIST_FILTERS = {"name", "id", "driver", "label", "type", "dangling", "scope"}
 
 
@@ -58,17 +60,30 @@ def _predefined(daemon: Daemon, name: str, *, containers: bool) -> dict[str, Any
             ip = net.get("IPAddress")
             on = default_bridge.on_bridge(c) if name == "bridge" else default_bridge.mode(c) == name
             if c.state.running and on and (ip or name != "bridge"):
-                attached[c.id] = {"Name": c.name, "EndpointID": net.get("EndpointID", ""),
-                                  "MacAddress": net.get("MacAddress", ""),
-                                  "IPv4Address": f"{ip}/{net.get('IPPrefixLen')}" if ip else "",
-                                  "IPv6Address": ""}  # fmt: skip
+                attached[c.id] = {
+                    "Name": c.name,
+                    "EndpointID": net.get("EndpointID", ""),
+                    "MacAddress": net.get("MacAddress", ""),
+                    "IPv4Address": f"{ip}/{net.get('IPPrefixLen')}" if ip else "",
+                    "IPv6Address": "",
+                }
     return {
-        "Name": name, "Id": default_bridge.predefined_id(daemon, name), "Created": _engine_created(daemon),
-        "Scope": "local", "Driver": driver, "EnableIPv6": False,
+        "Name": name,
+        "Id": default_bridge.predefined_id(daemon, name),
+        "Created": _engine_created(daemon),
+        "Scope": "local",
+        "Driver": driver,
+        "EnableIPv6": False,
         "IPAM": {"Driver": "default", "Options": None, "Config": config},
-        "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
-        "ConfigOnly": False, "Containers": attached, "Options": options, "Labels": {},
-    }  # fmt: skip
+        "Internal": False,
+        "Attachable": False,
+        "Ingress": False,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": attached,
+        "Options": options,
+        "Labels": {},
+    }
 
 
 def _engine_created(daemon: Daemon) -> str:
@@ -232,20 +247,31 @@ async def network_create(daemon: Daemon, body: dict[str, Any]) -> dict[str, Any]
             if not found.subnet_of(subnet):
                 raise InvalidArgument(f"IPRange {found} is not within subnet {subnet}")
             ip_range = str(found)
-        aux = {str(k): _address(v, subnet, "auxiliary address")
-               for k, v in (config.get("AuxiliaryAddresses") or {}).items()}  # fmt: skip
+        aux = {
+            str(k): _address(v, subnet, "auxiliary address")
+            for k, v in (config.get("AuxiliaryAddresses") or {}).items()
+        }
         network_id = secrets.token_hex(32)
         bridge = options.get("com.docker.network.bridge.name") or f"br-{network_id[:12]}"
         bridges.check_ifname(bridge)
         if bridge == daemon.networks.bridge or await asyncio.to_thread(bridges.exists, bridge):
             raise bridges.BridgeNameInUse(bridge)
         network = Network(
-            id=network_id, name=name, created=now_rfc3339(), bridge=bridge, subnet=str(subnet),
+            id=network_id,
+            name=name,
+            created=now_rfc3339(),
+            bridge=bridge,
+            subnet=str(subnet),
             gateway=gateway,
-            ip_range=ip_range, internal=bool(body.get("Internal")), attachable=bool(body.get("Attachable")),
-            options=options, labels=labels, aux_addresses=aux, ipam_options=ipam_options,
+            ip_range=ip_range,
+            internal=bool(body.get("Internal")),
+            attachable=bool(body.get("Attachable")),
+            options=options,
+            labels=labels,
+            aux_addresses=aux,
+            ipam_options=ipam_options,
             subnet_given=bool(config.get("Subnet")),
-        )  # fmt: skip
+        )
         try:
             await bring_up(daemon, network)
             daemon.networks.store.add(network)

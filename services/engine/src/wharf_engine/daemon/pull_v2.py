@@ -71,9 +71,13 @@ MAX_CONFIG = 8 << 20  # bytes of an image config
 
 
 async def image_pull_v2(
-    daemon: Daemon, ref: ImageReference, repository: Repository, auth: AuthConfig,
-    challenges: list[Challenge], platform: str | None,
-) -> AsyncGenerator[Message, None]:  # fmt: skip
+    daemon: Daemon,
+    ref: ImageReference,
+    repository: Repository,
+    auth: AuthConfig,
+    challenges: list[Challenge],
+    platform: str | None,
+) -> AsyncGenerator[Message, None]:
     wanted = parse_platform(platform)
     scopes = (pull_scope(repository.remote),)
     async with daemon.registries.v2_client(repository.index, auth, challenges, scopes) as client:
@@ -143,9 +147,16 @@ def _config(raw: bytes, manifest: ImageManifest) -> dict[str, Any]:
 
 class _Pull:
     def __init__(
-        self, daemon: Daemon, client: V2Client, ref: ImageReference, repository: Repository,
-        manifest: ImageManifest, config: dict[str, Any], config_raw: bytes, digest: str,
-    ) -> None:  # fmt: skip
+        self,
+        daemon: Daemon,
+        client: V2Client,
+        ref: ImageReference,
+        repository: Repository,
+        manifest: ImageManifest,
+        config: dict[str, Any],
+        config_raw: bytes,
+        digest: str,
+    ) -> None:
         self.daemon = daemon
         self.client = client
         self.ref = ref

@@ -81,9 +81,13 @@ def push_targets(daemon: Daemon, name: str, tag: str | None) -> tuple[ImageRefer
 
 
 async def image_push_v2(
-    daemon: Daemon, ref: ImageReference, targets: list[Target], repository: Repository,
-    auth: AuthConfig, challenges: list[Challenge],
-) -> AsyncGenerator[Message, None]:  # fmt: skip
+    daemon: Daemon,
+    ref: ImageReference,
+    targets: list[Target],
+    repository: Repository,
+    auth: AuthConfig,
+    challenges: list[Challenge],
+) -> AsyncGenerator[Message, None]:
     scopes = (push_scope(repository.remote),)
     async with daemon.registries.v2_client(repository.index, auth, challenges, scopes) as client:
         # as moby, the first line goes out before the registry is asked anything: refused
@@ -103,9 +107,13 @@ async def image_push_v2(
 
 class _Push:
     def __init__(
-        self, daemon: Daemon, client: V2Client, ref: ImageReference, repository: Repository,
+        self,
+        daemon: Daemon,
+        client: V2Client,
+        ref: ImageReference,
+        repository: Repository,
         targets: list[Target],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.daemon = daemon
         self.client = client
         self.ref = ref

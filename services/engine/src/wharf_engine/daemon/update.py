@@ -19,18 +19,41 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 RESOURCES = (
-    "BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "NanoCpus", "CpusetCpus",
-    "Memory", "MemorySwap", "PidsLimit",
-)  # fmt: skip
+    "BlkioWeight",
+    "CpuShares",
+    "CpuPeriod",
+    "CpuQuota",
+    "NanoCpus",
+    "CpusetCpus",
+    "Memory",
+    "MemorySwap",
+    "PidsLimit",
+)
 """The fields ``docker update`` may change; a zero (or empty) value leaves the setting as it is."""
 
 UNSUPPORTED = (
-    "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "MemoryReservation", "KernelMemory",
-    "KernelMemoryTCP", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
-    "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "DeviceCgroupRules", "Devices", "Ulimits",
-    "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MemorySwappiness",
-    "OomKillDisable", "CgroupParent",
-)  # fmt: skip
+    "CpuRealtimePeriod",
+    "CpuRealtimeRuntime",
+    "CpusetMems",
+    "MemoryReservation",
+    "KernelMemory",
+    "KernelMemoryTCP",
+    "BlkioWeightDevice",
+    "BlkioDeviceReadBps",
+    "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps",
+    "DeviceCgroupRules",
+    "Devices",
+    "Ulimits",
+    "CpuCount",
+    "CpuPercent",
+    "IOMaximumIOps",
+    "IOMaximumBandwidth",
+    "MemorySwappiness",
+    "OomKillDisable",
+    "CgroupParent",
+)
 """Resources Docker's update carries that this engine does not change on a container."""
 
 

@@ -60,8 +60,15 @@ def setup(settings: Settings, scratch: Path) -> tuple[IdMap, IdmappedOverlay | N
                 overlay.close()
                 overlay = None
             log.warning("engine.userns_remap_chown", reason=str(exc))
-    log.info("engine.userns_remap", user=idmap.user, group=idmap.group, uid=idmap.uid, gid=idmap.gid,
-             size=idmap.uids.size, layers="idmapped" if overlay is not None else "chowned")  # fmt: skip
+    log.info(
+        "engine.userns_remap",
+        user=idmap.user,
+        group=idmap.group,
+        uid=idmap.uid,
+        gid=idmap.gid,
+        size=idmap.uids.size,
+        layers="idmapped" if overlay is not None else "chowned",
+    )
     return idmap, overlay
 
 

@@ -120,11 +120,19 @@ def _volume_mount(
 def _api_mount(daemon: Daemon, spec: MountSpec) -> dict[str, Any]:
     """A ``HostConfig.Mounts`` entry as inspect's ``Mounts`` lists it (Docker's MountPoint)."""
     if spec.type == "volume":
-        return {**_volume_mount(daemon, spec.source or None, spec.target, spec.read_only, spec.labels),
-                "Mode": "z"}  # fmt: skip
+        return {
+            **_volume_mount(daemon, spec.source or None, spec.target, spec.read_only, spec.labels),
+            "Mode": "z",
+        }
     propagation = spec.propagation or ("rprivate" if spec.type == "bind" else "")
-    return {"Type": spec.type, "Source": spec.source, "Destination": spec.target, "Mode": "",
-            "RW": not spec.read_only, "Propagation": propagation}  # fmt: skip
+    return {
+        "Type": spec.type,
+        "Source": spec.source,
+        "Destination": spec.target,
+        "Mode": "",
+        "RW": not spec.read_only,
+        "Propagation": propagation,
+    }
 
 
 def resolve_mounts(
@@ -194,8 +202,9 @@ def prepare_mounts(container: Container, root: Path, remap: IdMap | None = None)
             _copy_up(root, mount["Destination"], source)
         propagation = spec.propagation if spec is not None and spec.propagation else "rprivate"
         options = ["rbind", propagation, "ro" if not mount.get("RW", True) else "rw"]
-        spec_mounts.append({"destination": mount["Destination"], "type": "bind", "source": str(source),
-                            "options": options})  # fmt: skip
+        spec_mounts.append(
+            {"destination": mount["Destination"], "type": "bind", "source": str(source), "options": options}
+        )
     return spec_mounts
 
 

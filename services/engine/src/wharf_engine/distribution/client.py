@@ -42,23 +42,34 @@ class RegistryClient:
     """One session with one registry; use as ``async with RegistryClient(...) as client``."""
 
     def __init__(
-        self, endpoint: Endpoint, auth: AuthConfig, *, token: str | None = None,
+        self,
+        endpoint: Endpoint,
+        auth: AuthConfig,
+        *,
+        token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.endpoint = endpoint
         self.auth = auth
         # behind an index (token not None) the index's X-Docker-Token ("" when it sent none) is
         # the only credential this registry sees; a standalone registry gets Basic first
         self.token = token
         self._authorization = (
-            (f"Token {token}" if token else None) if token is not None
-            else None if auth.anonymous else auth.basic()
-        )  # fmt: skip
+            (f"Token {token}" if token else None)
+            if token is not None
+            else None
+            if auth.anonymous
+            else auth.basic()
+        )
         logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
         self._http = httpx.AsyncClient(
-            base_url=endpoint.url, verify=ssl_context(endpoint.verify), timeout=TIMEOUT,
-            follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport,
-        )  # fmt: skip
+            base_url=endpoint.url,
+            verify=ssl_context(endpoint.verify),
+            timeout=TIMEOUT,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -136,8 +147,9 @@ class RegistryClient:
             raise self._fail("GET", "/v1/users/", response)
 
     async def search(self, query: str, limit: int) -> dict[str, Any]:
-        response = await self._send("GET", "/v1/search", params={"q": query, "n": str(limit)},
-                                    headers={"X-Docker-Token": "true"})  # fmt: skip
+        response = await self._send(
+            "GET", "/v1/search", params={"q": query, "n": str(limit)}, headers={"X-Docker-Token": "true"}
+        )
         if response.status_code != 200:
             raise self._fail("GET", "/v1/search", response)
         data = response.json()
@@ -160,8 +172,9 @@ class RegistryClient:
 
     async def put_tag(self, remote: str, tag: str, image_id: str) -> None:
         path = f"/v1/repositories/{remote}/tags/{tag}"
-        response = await self._send("PUT", path, content=json.dumps(image_id).encode(),
-                                    headers={"Content-Type": "application/json"})  # fmt: skip
+        response = await self._send(
+            "PUT", path, content=json.dumps(image_id).encode(), headers={"Content-Type": "application/json"}
+        )
         if response.status_code not in (200, 201):
             raise self._fail("PUT", path, response)
 
@@ -247,8 +260,9 @@ class RegistryClient:
     async def put_layer(self, image_id: str, body: AsyncIterable[bytes]) -> None:
         """``PUT layer``: the body goes out chunked, as engines send it."""
         path = f"/v1/images/{image_id}/layer"
-        response = await self._send("PUT", path, content=body,
-                                    headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        response = await self._send(
+            "PUT", path, content=body, headers={"Content-Type": "application/octet-stream"}
+        )
         if response.status_code != 200:
             raise self._fail("PUT", path, response)
 

@@ -57,9 +57,13 @@ class IndexClient:
         self.auth = auth
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self._http = httpx.AsyncClient(
-            base_url=endpoint.url, verify=ssl_context(endpoint.verify), timeout=TIMEOUT,
-            follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport,
-        )  # fmt: skip
+            base_url=endpoint.url,
+            verify=ssl_context(endpoint.verify),
+            timeout=TIMEOUT,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
 
     async def __aenter__(self) -> IndexClient:
         return self
@@ -76,9 +80,14 @@ class IndexClient:
         return f"{self.endpoint.url}{path}"
 
     async def _send(
-        self, method: str, path: str, *, basic: bool = True, headers: list[tuple[str, str]] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        basic: bool = True,
+        headers: list[tuple[str, str]] | None = None,
         **kwargs: Any,
-    ) -> httpx.Response:  # fmt: skip
+    ) -> httpx.Response:
         sent = httpx.Headers(headers or [])
         if basic and not self.auth.anonymous:
             sent["Authorization"] = self.auth.basic()
@@ -135,12 +144,18 @@ class IndexClient:
 
     async def login(self) -> dict[str, str]:
         """``POST /v1/users/``; an existing account is checked with ``GET /v1/users/``."""
-        body = {"username": self.auth.username, "password": self.auth.password,
-                "email": self.auth.email, "auth": ""}  # fmt: skip
+        body = {
+            "username": self.auth.username,
+            "password": self.auth.password,
+            "email": self.auth.email,
+            "auth": "",
+        }
         response = await self._send("POST", "/v1/users/", basic=False, json=body)
         if response.status_code == 201:
-            status = (f"Account created. Please see the documentation of the registry {self.server} "
-                      "for instructions how to activate it.")  # fmt: skip
+            status = (
+                f"Account created. Please see the documentation of the registry {self.server} "
+                "for instructions how to activate it."
+            )
             return {"Status": status, "IdentityToken": ""}
         if response.status_code == 401 or (
             response.status_code == 400 and error_detail(response) == USER_EXISTS

@@ -92,9 +92,13 @@ def registry_config(default: Endpoint, insecure: list[str]) -> dict[str, object]
     for entry in insecure:
         (cidrs if "/" in entry else names).append(entry)
     configs: dict[str, object] = {
-        DEFAULT_INDEX_NAME: {"Name": DEFAULT_INDEX_NAME, "Mirrors": [], "Secure": default.secure,
-                             "Official": True},
-    }  # fmt: skip
+        DEFAULT_INDEX_NAME: {
+            "Name": DEFAULT_INDEX_NAME,
+            "Mirrors": [],
+            "Secure": default.secure,
+            "Official": True,
+        },
+    }
     for name in names:
         configs[name] = {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
     return {"IndexConfigs": configs, "InsecureRegistryCIDRs": cidrs, "Mirrors": []}

@@ -73,10 +73,16 @@ class RegistryService:
     """Resolves names to endpoints, remembers what each endpoint is, opens sessions."""
 
     def __init__(
-        self, default_index: str, insecure: list[str], ca_bundle: Path | None = None, *,
-        transport: httpx.AsyncBaseTransport | None = None, ping_ttl: float = PING_TTL,
-        clock: Callable[[], float] = time.monotonic, v1_only: list[str] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        default_index: str,
+        insecure: list[str],
+        ca_bundle: Path | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ping_ttl: float = PING_TTL,
+        clock: Callable[[], float] = time.monotonic,
+        v1_only: list[str] | None = None,
+    ) -> None:
         self.insecure = insecure
         self.v1_only = v1_only or []
         self.ca_bundle = ca_bundle
@@ -89,8 +95,12 @@ class RegistryService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryService:
-        return cls(settings.default_index, settings.insecure_registries, settings.ca_bundle,
-                   v1_only=settings.v1_registries)  # fmt: skip
+        return cls(
+            settings.default_index,
+            settings.insecure_registries,
+            settings.ca_bundle,
+            v1_only=settings.v1_registries,
+        )
 
     # ---- names ---------------------------------------------------------------------------------
 
@@ -120,9 +130,12 @@ class RegistryService:
             return cached[0]
         url = f"{endpoint.url}/v1/_ping"
         async with httpx.AsyncClient(
-            verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
-            transport=self._transport, follow_redirects=True,
-        ) as http:  # fmt: skip
+            verify=ssl_context(endpoint.verify),
+            timeout=PING_TIMEOUT,
+            headers={"User-Agent": USER_AGENT},
+            transport=self._transport,
+            follow_redirects=True,
+        ) as http:
             try:
                 response = await http.get(url)
             except httpx.HTTPError as exc:
@@ -165,9 +178,11 @@ class RegistryService:
         """``GET /v2/``: the challenges (200: none), False when it answers but not as v2, None
         when it does not answer (refused, TLS failure, timeout)."""
         async with httpx.AsyncClient(
-            verify=ssl_context(endpoint.verify), timeout=PING_TIMEOUT, headers={"User-Agent": USER_AGENT},
+            verify=ssl_context(endpoint.verify),
+            timeout=PING_TIMEOUT,
+            headers={"User-Agent": USER_AGENT},
             transport=self._transport,
-        ) as http:  # fmt: skip
+        ) as http:
             try:
                 response = await http.get(f"{endpoint.url}/v2/")
             except httpx.HTTPError as exc:

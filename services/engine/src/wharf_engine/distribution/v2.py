@@ -53,18 +53,27 @@ class V2Client:
     """One registry, one repository's scopes; use as ``async with V2Client(...) as client``."""
 
     def __init__(
-        self, endpoint: Endpoint, auth: AuthConfig, tokens: TokenSource, scopes: tuple[str, ...], *,
+        self,
+        endpoint: Endpoint,
+        auth: AuthConfig,
+        tokens: TokenSource,
+        scopes: tuple[str, ...],
+        *,
         transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.endpoint = endpoint
         self.auth = auth
         self.tokens = tokens
         self.scopes = scopes
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self._http = httpx.AsyncClient(
-            base_url=endpoint.url, verify=ssl_context(endpoint.verify), timeout=TIMEOUT,
-            follow_redirects=True, headers={"User-Agent": USER_AGENT}, transport=transport,
-        )  # fmt: skip
+            base_url=endpoint.url,
+            verify=ssl_context(endpoint.verify),
+            timeout=TIMEOUT,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
 
     async def __aenter__(self) -> V2Client:
         return self
@@ -83,9 +92,14 @@ class V2Client:
         return headers
 
     async def _send(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None,
-        scopes: tuple[str, ...] | None = None, **kwargs: Any,
-    ) -> httpx.Response:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        scopes: tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         sent = await self._headers(headers, scopes)
         try:
             response = await self._http.request(method, path, headers=sent, **kwargs)
@@ -120,9 +134,11 @@ class V2Client:
             raise RegistryUnauthorized("GET", self.url("/v2/"), anonymous=self.auth.anonymous) from None
         if response.status_code != 200:
             raise RegistryError(
-                "GET", self.url("/v2/"), response.status_code,
+                "GET",
+                self.url("/v2/"),
+                response.status_code,
                 f"login attempt to {self.url('/v2/')} failed with status: {response.status_code}",
-            )  # fmt: skip
+            )
         return self.tokens.refresh_token
 
     # ---- manifests ------------------------------------------------------------------------

@@ -84,9 +84,14 @@ class TokenSource:
     """What to send as ``Authorization`` to one v2 registry, for a set of scopes."""
 
     def __init__(
-        self, endpoint: Endpoint, auth: AuthConfig, challenges: list[Challenge], *,
-        transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+        self,
+        endpoint: Endpoint,
+        auth: AuthConfig,
+        challenges: list[Challenge],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.endpoint = endpoint
         self.auth = auth
         self.bearer = next((c for c in challenges if c.scheme == "bearer" and c.realm), None)
@@ -134,14 +139,20 @@ class TokenSource:
         params += [("scope", scope) for scope in scopes]
         realm = self.bearer.realm
         async with httpx.AsyncClient(
-            verify=ssl_context(self.endpoint.verify), timeout=TOKEN_TIMEOUT, transport=self._transport,
+            verify=ssl_context(self.endpoint.verify),
+            timeout=TOKEN_TIMEOUT,
+            transport=self._transport,
             follow_redirects=True,
-        ) as http:  # fmt: skip
+        ) as http:
             try:
                 if self.auth.identity_token:
-                    form = {"grant_type": "refresh_token", "refresh_token": self.auth.identity_token,
-                            "client_id": CLIENT_ID, "scope": " ".join(scopes),
-                            **({"service": service} if service else {})}  # fmt: skip
+                    form = {
+                        "grant_type": "refresh_token",
+                        "refresh_token": self.auth.identity_token,
+                        "client_id": CLIENT_ID,
+                        "scope": " ".join(scopes),
+                        **({"service": service} if service else {}),
+                    }
                     response = await http.post(realm, data=form)
                 else:
                     headers = {}

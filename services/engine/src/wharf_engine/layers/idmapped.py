@@ -111,8 +111,13 @@ class IdmappedOverlay:
         """Mount ``lowers`` (topmost first) under ``upper`` at ``target``; all inside ``base``."""
         fds: list[int] = []
         try:
-            tree = _call(SYS_OPEN_TREE, -100, str(base).encode(), OPEN_TREE_CLONE | os.O_CLOEXEC,
-                         what=f"open_tree {base}")  # fmt: skip
+            tree = _call(
+                SYS_OPEN_TREE,
+                -100,
+                str(base).encode(),
+                OPEN_TREE_CLONE | os.O_CLOEXEC,
+                what=f"open_tree {base}",
+            )
             fds.append(tree)
             attr = ctypes.create_string_buffer(struct.pack("QQQQ", MOUNT_ATTR_IDMAP, 0, 0, self._userns))
             _call(SYS_MOUNT_SETATTR, tree, b"", AT_EMPTY_PATH, attr, 32, what=f"idmap {base}")
@@ -127,8 +132,15 @@ class IdmappedOverlay:
                 _call(SYS_FSCONFIG, fs, FSCONFIG_CMD_CREATE, None, None, 0, what="overlay create")
             mnt = _call(SYS_FSMOUNT, fs, FSMOUNT_CLOEXEC, 0, what="fsmount overlay")
             fds.append(mnt)
-            _call(SYS_MOVE_MOUNT, mnt, b"", -100, str(target).encode(), MOVE_MOUNT_F_EMPTY_PATH,
-                  what=f"move_mount to {target}")  # fmt: skip
+            _call(
+                SYS_MOVE_MOUNT,
+                mnt,
+                b"",
+                -100,
+                str(target).encode(),
+                MOVE_MOUNT_F_EMPTY_PATH,
+                what=f"move_mount to {target}",
+            )
         except OSError as exc:
             raise SystemFault(f"mount idmapped overlay at {target}: {exc.strerror}") from None
         finally:

@@ -69,12 +69,21 @@ class Endpoint:
         if self.static_ip or self.link_local_ips:
             ipam = {"IPv4Address": self.static_ip, "LinkLocalIPs": self.link_local_ips or None}
         return {
-            "IPAMConfig": ipam, "Links": self.links or None, "Aliases": self.aliases or None,
-            "MacAddress": self.mac or self.mac_config, "DriverOpts": self.driver_opts or None,
-            "NetworkID": self.network_id, "EndpointID": self.endpoint_id, "Gateway": self.gateway,
-            "IPAddress": self.ip, "IPPrefixLen": self.prefixlen, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "DNSNames": self.dns_names if self.active else None,
-        }  # fmt: skip
+            "IPAMConfig": ipam,
+            "Links": self.links or None,
+            "Aliases": self.aliases or None,
+            "MacAddress": self.mac or self.mac_config,
+            "DriverOpts": self.driver_opts or None,
+            "NetworkID": self.network_id,
+            "EndpointID": self.endpoint_id,
+            "Gateway": self.gateway,
+            "IPAddress": self.ip,
+            "IPPrefixLen": self.prefixlen,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "DNSNames": self.dns_names if self.active else None,
+        }
 
 
 @dataclass(slots=True)
@@ -132,13 +141,26 @@ class Network:
             for endpoint in sorted(self.endpoints.values(), key=lambda e: e.order):
                 if endpoint.active:
                     attached[endpoint.container_id] = {
-                        "Name": endpoint.name, "EndpointID": endpoint.endpoint_id, "MacAddress": endpoint.mac,
-                        "IPv4Address": f"{endpoint.ip}/{endpoint.prefixlen}", "IPv6Address": "",
-                    }  # fmt: skip
+                        "Name": endpoint.name,
+                        "EndpointID": endpoint.endpoint_id,
+                        "MacAddress": endpoint.mac,
+                        "IPv4Address": f"{endpoint.ip}/{endpoint.prefixlen}",
+                        "IPv6Address": "",
+                    }
         return {
-            "Name": self.name, "Id": self.id, "Created": self.created, "Scope": "local", "Driver": "bridge",
-            "EnableIPv6": False, "IPAM": self.ipam_config(), "Internal": self.internal,
-            "Attachable": self.attachable, "Ingress": False, "ConfigFrom": {"Network": ""},
+            "Name": self.name,
+            "Id": self.id,
+            "Created": self.created,
+            "Scope": "local",
+            "Driver": "bridge",
+            "EnableIPv6": False,
+            "IPAM": self.ipam_config(),
+            "Internal": self.internal,
+            "Attachable": self.attachable,
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
             "ConfigOnly": False,
-            "Containers": attached, "Options": dict(self.options), "Labels": dict(self.labels),
-        }  # fmt: skip
+            "Containers": attached,
+            "Options": dict(self.options),
+            "Labels": dict(self.labels),
+        }

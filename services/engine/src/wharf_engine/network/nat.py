@@ -100,8 +100,11 @@ def from_loopback(host_ip: str) -> bool:
 def elements(proto: str, host_ip: str, host_port: int, target: tuple[str, int]) -> list[str]:
     """The set and map elements (``<set> { <element> }``) that publish one port."""
     ip, port = target
-    out = [f"{proto}_any {{ {host_port} : {ip} . {port} }}" if host_ip == "0.0.0.0"
-           else f"{proto}_at {{ {host_ip} . {host_port} : {ip} . {port} }}"]  # fmt: skip
+    out = [
+        f"{proto}_any {{ {host_port} : {ip} . {port} }}"
+        if host_ip == "0.0.0.0"
+        else f"{proto}_at {{ {host_ip} . {host_port} : {ip} . {port} }}"
+    ]
     if from_loopback(host_ip):
         out.append(f"loopback {{ {ip} . {proto} . {port} }}")
     return out
@@ -134,8 +137,12 @@ class PortNat:
             if from_loopback(host_ip) and not self._loopback:
                 self._route_localnet(True)
             try:
-                nft.run("".join(f"add element ip {table(self.bridge)} {e}\n"
-                                for e in elements(proto, host_ip, host_port, target)))  # fmt: skip
+                nft.run(
+                    "".join(
+                        f"add element ip {table(self.bridge)} {e}\n"
+                        for e in elements(proto, host_ip, host_port, target)
+                    )
+                )
             except NftablesError as exc:
                 log.warning("ports.dnat_failed", host=f"{host_ip}:{host_port}", error=str(exc))
                 if not self._loopback:
@@ -207,9 +214,12 @@ class PortNat:
     def _route_localnet(self, on: bool) -> None:
         if on and self._watcher is None:
             self._watcher = subprocess.Popen(
-                ["sh", "-c", WATCHER, "wharf-route-localnet", self.bridge], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                ["sh", "-c", WATCHER, "wharf-route-localnet", self.bridge],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._write_sysctl(on)
         if not on and self._watcher is not None:
             watcher, self._watcher = self._watcher, None
@@ -232,8 +242,11 @@ def forget_flows(proto: int, host_port: int, target: tuple[str, int]) -> None:
     try:
         with Conntrack() as ct:
             wanted = NFCTAttrTuple(proto=proto, dport=host_port)
-            stale = [e for e in ct.dump_entries(tuple_orig=wanted)
-                     if e.tuple_reply.saddr == ip and e.tuple_reply.sport == port]  # fmt: skip
+            stale = [
+                e
+                for e in ct.dump_entries(tuple_orig=wanted)
+                if e.tuple_reply.saddr == ip and e.tuple_reply.sport == port
+            ]
             for entry in stale:
                 ct.delete(entry)
     except OSError as exc:

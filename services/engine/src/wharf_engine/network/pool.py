@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from pyroute2 import IPRoute
 from wharf_common.errors import Forbidden, InvalidArgument
 
-DEFAULT_POOLS = (("172.17.0.0/16", 16), ("172.18.0.0/15", 16), ("172.20.0.0/14", 16), ("172.24.0.0/14", 16),
-                 ("172.28.0.0/14", 16), ("192.168.0.0/16", 20))  # fmt: skip
+DEFAULT_POOLS = (
+    ("172.17.0.0/16", 16),
+    ("172.18.0.0/15", 16),
+    ("172.20.0.0/14", 16),
+    ("172.24.0.0/14", 16),
+    ("172.28.0.0/14", 16),
+    ("192.168.0.0/16", 20),
+)
 """Docker's default address pools: 172.17-31.x.x/16, then 192.168.x.x/20."""
 
 
@@ -26,8 +32,10 @@ class PoolOverlap(Forbidden):
 
 class PoolsExhausted(Forbidden):
     def __init__(self) -> None:
-        super().__init__("could not find an available, non-overlapping IPv4 address pool among the defaults "
-                         "to assign to the network")  # fmt: skip
+        super().__init__(
+            "could not find an available, non-overlapping IPv4 address pool among the defaults "
+            "to assign to the network"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,8 +42,9 @@ def parse_port(spec: str) -> tuple[int, str]:
     return int(port), proto
 
 
-def bindings(exposed: dict[str, object], port_bindings: dict[str, list[dict[str, str]] | None],
-             publish_all: bool) -> list[PortBinding]:  # fmt: skip
+def bindings(
+    exposed: dict[str, object], port_bindings: dict[str, list[dict[str, str]] | None], publish_all: bool
+) -> list[PortBinding]:
     """What to publish: explicit PortBindings, plus every exposed port with -P."""
     out: list[PortBinding] = []
     for spec, hosts in (port_bindings or {}).items():

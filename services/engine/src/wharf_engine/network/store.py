@@ -60,10 +60,12 @@ class NetworkStore:
         self.networks[network.id] = network
         reserved = frozenset(network.aux_addresses.values())
         self.ipams[network.id] = IPAM(
-            network.network, self.dir / f"{network.id}.ipam.json",
+            network.network,
+            self.dir / f"{network.id}.ipam.json",
             gateway=ipaddress.IPv4Address(network.gateway),
-            ip_range=ipaddress.IPv4Network(network.ip_range) if network.ip_range else None, reserved=reserved,
-        )  # fmt: skip
+            ip_range=ipaddress.IPv4Network(network.ip_range) if network.ip_range else None,
+            reserved=reserved,
+        )
 
     def add(self, network: Network) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

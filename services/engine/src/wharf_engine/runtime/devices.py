@@ -55,8 +55,16 @@ def _one(entry: Any) -> Device:
         raise InvalidArgument(
             f'error gathering device information while adding custom device "{host}": not a device node'
         )
-    return Device(inside, kind, os.major(info.st_rdev), os.minor(info.st_rdev), stat.S_IMODE(info.st_mode),
-                  info.st_uid, info.st_gid, permissions)  # fmt: skip
+    return Device(
+        inside,
+        kind,
+        os.major(info.st_rdev),
+        os.minor(info.st_rdev),
+        stat.S_IMODE(info.st_mode),
+        info.st_uid,
+        info.st_gid,
+        permissions,
+    )
 
 
 def devices(host_config: dict[str, Any]) -> list[Device]:
@@ -70,10 +78,17 @@ def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
         return
     linux = spec["linux"]
     linux.setdefault("devices", []).extend(
-        {"path": d.path, "type": d.kind, "major": d.major, "minor": d.minor, "fileMode": d.mode,
-         "uid": d.uid, "gid": d.gid}
+        {
+            "path": d.path,
+            "type": d.kind,
+            "major": d.major,
+            "minor": d.minor,
+            "fileMode": d.mode,
+            "uid": d.uid,
+            "gid": d.gid,
+        }
         for d in found
-    )  # fmt: skip
+    )
     rules = linux["resources"].setdefault("devices", [])
     rules.extend(
         {"allow": True, "type": d.kind, "major": d.major, "minor": d.minor, "access": d.permissions}

@@ -91,10 +91,17 @@ class ShimLauncher:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 self._server_proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-S", str(SHIM), "--server", str(theirs.fileno()),
-                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True,
-                )  # fmt: skip
+                    sys.executable,
+                    "-S",
+                    str(SHIM),
+                    "--server",
+                    str(theirs.fileno()),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
+                )
             except BaseException:
                 ours.close()
                 raise

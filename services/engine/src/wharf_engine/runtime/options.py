@@ -17,14 +17,52 @@ from . import devices
 
 TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
 _OPPOSITES = {"exec": "noexec", "suid": "nosuid", "dev": "nodev"}
-TMPFS_OPTIONS = {"rw", "ro", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "sync", "async", "dirsync",
-                 "remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "bind", "rbind",
-                 "relatime", "norelatime", "strictatime", "nostrictatime", "private", "rprivate", "shared",
-                 "rshared", "slave", "rslave", "unbindable", "runbindable"}  # fmt: skip
+TMPFS_OPTIONS = {
+    "rw",
+    "ro",
+    "exec",
+    "noexec",
+    "suid",
+    "nosuid",
+    "dev",
+    "nodev",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "atime",
+    "noatime",
+    "diratime",
+    "nodiratime",
+    "bind",
+    "rbind",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+}
 TMPFS_VALUES = ("size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol")
 
-IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
-               "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}  # fmt: skip
+IPC_SYSCTLS = {
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+}
 """The namespaced sysctls Docker allows (with ``fs.mqueue.*`` and, off the host's network, ``net.*``)."""
 
 NUMA_ONLINE = Path("/sys/devices/system/node/online")
@@ -47,8 +85,12 @@ def tmpfs_options(destination: str, options: str) -> list[str]:
 
 
 def tmpfs_mount(destination: str, options: list[str]) -> dict[str, Any]:
-    return {"destination": posixpath.normpath(destination), "type": "tmpfs", "source": "tmpfs",
-            "options": options}  # fmt: skip
+    return {
+        "destination": posixpath.normpath(destination),
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": options,
+    }
 
 
 def _sysctls(host_config: dict[str, Any]) -> dict[str, str]:

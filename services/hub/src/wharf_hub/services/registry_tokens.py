@@ -239,8 +239,13 @@ class RegistryTokenService:
             s.delete(tag)
             record(s, actor, repo, "delete", f"{repo.full_name}:{tag.name}")
         s.flush()
-        log.info("registry_token.deleted", repository=repo.remote, by=token.subject, tag=event.tag,
-                 digest=event.digest)  # fmt: skip
+        log.info(
+            "registry_token.deleted",
+            repository=repo.remote,
+            by=token.subject,
+            tag=event.tag,
+            digest=event.digest,
+        )
 
     def _pulled(self, s: Session, event: RegistryEvent) -> None:
         try:

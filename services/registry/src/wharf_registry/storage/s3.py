@@ -129,8 +129,12 @@ class S3Driver:
             number = len(parts) + 1
             result = await asyncio.to_thread(
                 self.client.upload_part,
-                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data,
-            )  # fmt: skip
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+            )
             parts.append({"ETag": result["ETag"], "PartNumber": number})
 
         try:
@@ -144,8 +148,11 @@ class S3Driver:
                 await flush(bytes(buffer))
             await asyncio.to_thread(
                 self.client.complete_multipart_upload,
-                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts},
-            )  # fmt: skip
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
         except BaseException:
             await asyncio.shield(
                 asyncio.to_thread(
@@ -228,8 +235,9 @@ class S3Driver:
             batch = keys[i : i + 1000]
             await asyncio.to_thread(
                 self.client.delete_objects,
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
-            )  # fmt: skip
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+            )
 
     async def move(self, src: str, dst: str, *, durable: bool = True) -> None:
         source, target = self._key(src), self._key(dst)

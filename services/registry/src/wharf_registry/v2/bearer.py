@@ -77,8 +77,9 @@ def load_bearer_verifier(settings: BearerSettings) -> BearerVerifier | None:
     try:
         keys = load_verification_keys(settings.certificate)
     except OSError as exc:
-        raise InvalidBearerKey(f"bearer certificate {settings.certificate}: {exc.strerror or exc} "
-                               f"({HUB_CERT_HINT})") from None  # fmt: skip
+        raise InvalidBearerKey(
+            f"bearer certificate {settings.certificate}: {exc.strerror or exc} ({HUB_CERT_HINT})"
+        ) from None
     except ValueError as exc:
         raise InvalidBearerKey(
             f"bearer certificate {settings.certificate}: {exc} ({HUB_CERT_HINT})"
@@ -223,8 +224,12 @@ class HubReporter:
         if tag is None or token is None:
             return
         try:
-            target = {"repository": repository, "tag": tag, "digest": digest,
-                      **describe(await self.manifests(repository, digest))}  # fmt: skip
+            target = {
+                "repository": repository,
+                "tag": tag,
+                "digest": digest,
+                **describe(await self.manifests(repository, digest)),
+            }
         except Exception as exc:  # a report is never worth failing the push
             log.warning("bearer.report_skipped", repository=repository, error=str(exc) or type(exc).__name__)
             return

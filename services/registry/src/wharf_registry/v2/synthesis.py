@@ -51,16 +51,32 @@ log = structlog.get_logger(__name__)
 
 DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 IMAGE_CONFIGS = frozenset({DOCKER_CONFIG, OCI_CONFIG})
-_CONFIG_KEYS = ("architecture", "os", "variant", "config", "container_config", "created", "author",
-                "docker_version", "container", "comment", "os.version", "os.features")  # fmt: skip
+_CONFIG_KEYS = (
+    "architecture",
+    "os",
+    "variant",
+    "config",
+    "container_config",
+    "created",
+    "author",
+    "docker_version",
+    "container",
+    "comment",
+    "os.version",
+    "os.features",
+)
 _V1_DROPPED = ("rootfs", "history")
 
 
 class Synthesis:
     def __init__(
-        self, storage: StorageDriver, blobs: BlobStore, manifests: ManifestService, layers: LayerService,
+        self,
+        storage: StorageDriver,
+        blobs: BlobStore,
+        manifests: ManifestService,
+        layers: LayerService,
         tags: TagService,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.storage = storage
         self.blobs = blobs
         self.manifests = manifests
@@ -129,8 +145,12 @@ class Synthesis:
             async for chunk in self.storage.read(layer):
                 digests.update(chunk)
             digest, size, diff_id, gzipped = digests.result()
-        record = {"digest": digest, "size": size, "diff_id": diff_id,
-                  "media_type": DOCKER_LAYER if gzipped else DOCKER_LAYER_TAR}  # fmt: skip
+        record = {
+            "digest": digest,
+            "size": size,
+            "diff_id": diff_id,
+            "media_type": DOCKER_LAYER if gzipped else DOCKER_LAYER_TAR,
+        }
         if await self.blobs.locate(Digest.parse(digest)) is None:
             await put_bytes(self.storage, paths.blob_link(digest[7:]), layer.encode())
         await put_bytes(self.storage, paths.image_blob(image_id), json.dumps(record).encode())
@@ -186,9 +206,13 @@ class Synthesis:
                 step = history[index] if index < len(history) else {}
                 data = _v1_image(config, step, top=top)
                 data.update({"id": image_id, "Size": blob.size, **({"parent": parent} if parent else {})})
-                record = {"digest": layer.digest, "size": blob.size, "media_type": layer.mediaType,
-                          "diff_id": diff_ids[index] if index < len(diff_ids) else None,
-                          "path": blob.path}  # fmt: skip
+                record = {
+                    "digest": layer.digest,
+                    "size": blob.size,
+                    "media_type": layer.mediaType,
+                    "diff_id": diff_ids[index] if index < len(diff_ids) else None,
+                    "path": blob.path,
+                }
                 image_json = json.dumps(data, sort_keys=True).encode()
                 await put_bytes(self.storage, paths.image_blob(image_id), json.dumps(record).encode())
                 await put_bytes(self.storage, paths.image_json(image_id), image_json)

@@ -32,21 +32,27 @@ async def push_blob(client: httpx.AsyncClient, name: str, data: bytes) -> str:
 def image_manifest(
     config: bytes, layers: list[bytes], media_type: str = DOCKER_MANIFEST, **extra: Any
 ) -> bytes:
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
-        "layers": [{"mediaType": DOCKER_LAYER, "digest": digest_of(x), "size": len(x)} for x in layers],
-        **extra,
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
+            "layers": [{"mediaType": DOCKER_LAYER, "digest": digest_of(x), "size": len(x)} for x in layers],
+            **extra,
+        }
+    ).encode()
 
 
 def config_for(layers: list[bytes]) -> bytes:
-    return json.dumps({
-        "architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [digest_of(x) for x in layers]},
-        "history": [{"created_by": "test"} for _ in layers],
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(x) for x in layers]},
+            "history": [{"created_by": "test"} for _ in layers],
+        }
+    ).encode()
 
 
 async def push_image(

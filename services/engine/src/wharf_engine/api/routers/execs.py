@@ -67,9 +67,15 @@ def router(backend: ExecBackend) -> APIRouter:
             if stdio is not None:
                 wanted = {k for k, on in ((1, info["OpenStdout"]), (2, info["OpenStderr"])) if on}
                 detached = await relay_stdio(
-                    conn, stdio, tty=tty, stdin=bool(info["OpenStdin"]), wanted=wanted, close_on_eof=True,
-                    detach_keys=detach_keys, process_tty=process_tty,
-                )  # fmt: skip
+                    conn,
+                    stdio,
+                    tty=tty,
+                    stdin=bool(info["OpenStdin"]),
+                    wanted=wanted,
+                    close_on_eof=True,
+                    detach_keys=detach_keys,
+                    process_tty=process_tty,
+                )
                 if not detached:
                     await backend.exec_wait(exec_id)  # the exit code is known before the client asks
         except ConnectionError:

@@ -57,10 +57,15 @@ def commit_router(backend: ImageBackend) -> APIRouter:
             raise InvalidArgument("container is required")
         overrides = schemas.check(schemas.ContainerConfig, await json_body(request, required=False))
         image_id = await backend.container_commit(
-            container, repo=q.get("repo") or None, tag=q.get("tag") or None, comment=q.get("comment") or "",
-            author=q.get("author") or "", pause=qbool(request, "pause", default=True),
-            changes=q.getlist("changes"), overrides=overrides,
-        )  # fmt: skip
+            container,
+            repo=q.get("repo") or None,
+            tag=q.get("tag") or None,
+            comment=q.get("comment") or "",
+            author=q.get("author") or "",
+            pause=qbool(request, "pause", default=True),
+            changes=q.getlist("changes"),
+            overrides=overrides,
+        )
         return JSONResponse({"Id": image_id}, status_code=201)
 
     return r
@@ -82,18 +87,24 @@ def router(backend: ImageBackend) -> APIRouter:
         changes = q.getlist("changes")
         if source and source != "-":
             image_id = await backend.image_import_url(
-                source, repo=q.get("repo") or None, tag=q.get("tag") or None, changes=changes,
+                source,
+                repo=q.get("repo") or None,
+                tag=q.get("tag") or None,
+                changes=changes,
                 message=q.get("message") or "",
-            )  # fmt: skip
+            )
             return Response(json_line({"status": image_id}), media_type="application/json")
         if source != "-":
             raise InvalidArgument("fromSrc or fromImage is required")
 
         async def work(reader: BinaryIO) -> str:
             return await backend.image_import(
-                reader, repo=q.get("repo") or None, tag=q.get("tag") or None, changes=changes,
+                reader,
+                repo=q.get("repo") or None,
+                tag=q.get("tag") or None,
+                changes=changes,
                 message=q.get("message") or "",
-            )  # fmt: skip
+            )
 
         image_id = await with_body(request, work)
         return Response(json_line({"status": image_id}), media_type="application/json")

@@ -146,8 +146,12 @@ def _api(hub: Hub) -> APIRouter:
             repo = hub.repos.get(s, user, namespace, name)
             return BuildInfo.of(hub.builds.cancel(s, user, repo, build_id))
 
-    @r.post(f"{REPOSITORY}/trigger/{{token}}/", status_code=202, summary="Trigger builds (no credentials)",
-            responses=problems(401))  # fmt: skip
+    @r.post(
+        f"{REPOSITORY}/trigger/{{token}}/",
+        status_code=202,
+        summary="Trigger builds (no credentials)",
+        responses=problems(401),
+    )
     async def remote_trigger(namespace: str, name: str, token: str, request: Request) -> dict[str, list[int]]:
         """Docker Hub's build trigger: the token in the URL is the credential. Body (optional):
         `{"source_type": "Branch", "source_name": "main", "commit": "<sha>"}`."""
@@ -172,8 +176,12 @@ def _api(hub: Hub) -> APIRouter:
 
         return {"builds": await run_in_threadpool(trigger)}
 
-    @r.post(f"{REPOSITORY}/autobuild/push", status_code=202, summary="Push webhook (GitHub, GitLab, Gitea)",
-            responses=problems(401, 404))  # fmt: skip
+    @r.post(
+        f"{REPOSITORY}/autobuild/push",
+        status_code=202,
+        summary="Push webhook (GitHub, GitLab, Gitea)",
+        responses=problems(401, 404),
+    )
     async def push_webhook(namespace: str, name: str, request: Request) -> dict[str, list[int]]:
         """Point a forge's push webhook here with the automated build's `webhook_secret` (GitHub and
         Gitea/Forgejo sign the body with it; GitLab sends it as its token). Builds the rules matching

@@ -14,9 +14,10 @@ from .common import Input
 class RuleIn(Input):
     source_type: Literal["branch", "tag"] = "branch"
     source_name: str = Field(
-        "main", description="A branch or tag name, or a regular expression between slashes (`/^v[0-9.]+$/`).",
+        "main",
+        description="A branch or tag name, or a regular expression between slashes (`/^v[0-9.]+$/`).",
         max_length=255,
-    )  # fmt: skip
+    )
     dockerfile: str = Field("Dockerfile", description="Relative to the build context.", max_length=255)
     context: str = Field("/", description="A directory of the repository.", max_length=255)
     tag_template: str = Field(

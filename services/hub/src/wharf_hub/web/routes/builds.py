@@ -57,15 +57,28 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
         return user, hub.repos.get(s, user, namespace, name)
 
     def settings_page(
-        request: Request, s: Session, user: User, repo: Repository, *, status: int = 200,
+        request: Request,
+        s: Session,
+        user: User,
+        repo: Repository,
+        *,
+        status: int = 200,
         error: str | None = None,
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         auto = hub.builds.automation(s, user, repo)
         rules = list(auto.rules) if auto else []
         return pages.render(
-            request, "build_settings.html", user=user, repo=repo, status=status, error=error, auto=auto,
-            rows=max(RULE_ROWS, len(rules) + 1), rules=rules, hub_url=hub.settings.url,
-        )  # fmt: skip
+            request,
+            "build_settings.html",
+            user=user,
+            repo=repo,
+            status=status,
+            error=error,
+            auto=auto,
+            rows=max(RULE_ROWS, len(rules) + 1),
+            rules=rules,
+            hub_url=hub.settings.url,
+        )
 
     @r.get("/u/{namespace}/{name}/settings/builds/")
     def build_settings(request: Request, namespace: str, name: str) -> Response:
@@ -121,9 +134,15 @@ def router(hub: Hub, pages: Pages) -> APIRouter:
             auto = hub.builds.automation(s, user, repo)
             builds = hub.builds.list(s, user, repo)
             return pages.render(
-                request, "builds.html", user=user, repo=repo, auto=auto, builds=builds,
-                is_admin=can_admin(s, user, repo), builds_url=builds_url,
-            )  # fmt: skip
+                request,
+                "builds.html",
+                user=user,
+                repo=repo,
+                auto=auto,
+                builds=builds,
+                is_admin=can_admin(s, user, repo),
+                builds_url=builds_url,
+            )
 
     @r.post("/u/{namespace}/{name}/builds/trigger")
     def trigger(request: Request, namespace: str, name: str, rule_id: Annotated[int, Form()]) -> Response:

@@ -31,9 +31,13 @@ class ImagesBackend(Protocol):
     async def image_json(self, image_id: str) -> ImageJson: ...
     async def ancestry(self, image_id: str) -> list[str]: ...
     async def put_layer(
-        self, image_id: str, chunks: AsyncIterable[bytes], repo: RepositoryName | None = None, *,
+        self,
+        image_id: str,
+        chunks: AsyncIterable[bytes],
+        repo: RepositoryName | None = None,
+        *,
         length: int | None = None,
-    ) -> str: ...  # fmt: skip
+    ) -> str: ...
     async def put_checksum(
         self, image_id: str, *, payload: str | None, tarsum: str | None, repo: RepositoryName | None = None
     ) -> None: ...

@@ -45,13 +45,23 @@ class UploadsBackend(Protocol):
     async def state(self, repo: RepositoryName, upload_id: str) -> UploadState: ...
     async def cancel(self, repo: RepositoryName, upload_id: str) -> None: ...
     async def append(
-        self, repo: RepositoryName, upload_id: str, chunks: AsyncIterable[bytes], *,
-        content_range: tuple[int, int] | None = None, length: int | None = None,
-    ) -> UploadState: ...  # fmt: skip
+        self,
+        repo: RepositoryName,
+        upload_id: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_range: tuple[int, int] | None = None,
+        length: int | None = None,
+    ) -> UploadState: ...
     async def finish(
-        self, repo: RepositoryName, upload_id: str, digest: Digest,
-        chunks: AsyncIterable[bytes] | None = None, *, length: int | None = None,
-    ) -> BlobInfo: ...  # fmt: skip
+        self,
+        repo: RepositoryName,
+        upload_id: str,
+        digest: Digest,
+        chunks: AsyncIterable[bytes] | None = None,
+        *,
+        length: int | None = None,
+    ) -> BlobInfo: ...
 
 
 def _length(request: Request) -> int | None:

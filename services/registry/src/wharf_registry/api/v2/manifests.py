@@ -20,9 +20,15 @@ class ManifestsBackend(Protocol):
     async def read_body(self, chunks: Any, length: int | None) -> bytes: ...
     async def get(self, repo: RepositoryName, reference: str) -> StoredManifest: ...
     async def put(
-        self, repo: RepositoryName, reference: str, raw: bytes, content_type: str | None, *,
-        user: str | None = None, user_agent: str = "",
-    ) -> tuple[StoredManifest, Manifest]: ...  # fmt: skip
+        self,
+        repo: RepositoryName,
+        reference: str,
+        raw: bytes,
+        content_type: str | None,
+        *,
+        user: str | None = None,
+        user_agent: str = "",
+    ) -> tuple[StoredManifest, Manifest]: ...
     async def delete(self, repo: RepositoryName, reference: str, *, user: str | None = None) -> None: ...
 
 
@@ -101,9 +107,13 @@ def router(manifests: ManifestsBackend, listing: ListingBackend, authority: V2Au
         length = request.headers.get("content-length", "")
         raw = await manifests.read_body(request.stream(), int(length) if length.isdigit() else None)
         stored, manifest = await manifests.put(
-            caller.repo, reference, raw, request.headers.get("content-type"),
-            user=caller.user, user_agent=request.headers.get("user-agent", ""),
-        )  # fmt: skip
+            caller.repo,
+            reference,
+            raw,
+            request.headers.get("content-type"),
+            user=caller.user,
+            user_agent=request.headers.get("user-agent", ""),
+        )
         headers = {
             "Location": f"/v2/{caller.name}/manifests/{stored.digest}",
             "Docker-Content-Digest": str(stored.digest),
