@@ -1,0 +1,204 @@
+"""A real ``Daemon`` on temporary directories, and fakes for the parts that need root.
+
+The stores (images, layers, containers, volumes, networks) are the engine's own, under a
+temporary data root. What needs root is faked at the boundary with the host: overlayfs mounts
+(``FakeOverlay``) and bridges, nftables and the DNS listener of user networks (``FakeHost``).
+Nothing here starts a process, mounts anything or touches the host's network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import filecmp
+import io
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from wharf_engine.daemon import build, changes, discovery, rootfs
+from wharf_engine.daemon.daemon import Daemon
+from wharf_engine.network import bridges, pool
+from wharf_engine.network.isolation import Isolation
+from wharf_engine.network.model import Network
+from wharf_engine.settings import Settings
+
+
+@contextmanager
+def new_daemon(tmp_path: Path, **settings: Any) -> Iterator[Daemon]:
+    """A daemon whose data root is under ``tmp_path``; its exec root is a short directory of its
+    own (unix socket paths are limited to 108 bytes, and pytest's ``tmp_path`` can be long)."""
+    run = Path(tempfile.mkdtemp(prefix="wd-"))
+    try:
+        yield Daemon(Settings(data_root=tmp_path / "root", exec_root=run, **settings))
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def layer_tar(files: dict[str, bytes | str]) -> io.BytesIO:
+    """A layer tar: ``bytes`` values are files, ``str`` values symlinks to that target;
+    parent directories are added as a client's tar would have them."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as out:
+        dirs: set[str] = set()
+        for name, content in files.items():
+            parts = name.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                directory = "/".join(parts[:i])
+                if directory not in dirs:
+                    dirs.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    out.addfile(info)
+            info = tarfile.TarInfo(name)
+            if isinstance(content, str):
+                info.type, info.linkname = tarfile.SYMTYPE, content
+                out.addfile(info)
+            else:
+                info.size, info.mode = len(content), 0o755
+                out.addfile(info, io.BytesIO(content))
+    buf.seek(0)
+    return buf
+
+
+BASE_FILES: dict[str, bytes | str] = {
+    "bin/sh": b"#!not really a shell\n",
+    "etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nwww:x:33:33::/var/www:/bin/sh\n",
+    "etc/group": b"root:x:0:\nwww:x:33:\n",
+    "etc/motd": b"welcome\n",
+}
+
+
+async def import_image(
+    daemon: Daemon,
+    repo: str | None = "base",
+    files: dict[str, bytes | str] | None = None,
+    changes: list[str] | None = None,
+) -> str:
+    """``docker import`` of a tar made from ``files`` (a tiny root with /bin/sh by default)."""
+    return await daemon.image_import(
+        layer_tar(BASE_FILES if files is None else files),
+        repo=repo,
+        tag=None,
+        changes=changes if changes is not None else ['CMD ["/bin/sh"]'],
+        message="",
+    )
+
+
+async def events(daemon: Daemon, **filters: list[str]) -> list[dict[str, Any]]:
+    """What ``docker events --since 0 --until now`` prints, as dicts."""
+    stream = daemon.system_events(since=1, until=time.time() + 0.001, filters=dict(filters))
+    return [event async for event in stream]
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+class FakeOverlay:
+    """overlayfs without mount(2), for the operations that read or write a stopped container's root.
+
+    Mounting copies the lower layers and then the upper directory into the target; unmounting
+    copies back into the upper directory what differs from the lower layers, then empties the
+    target. A file deleted from a lower layer stays (a whiteout needs mknod, so root).
+    """
+
+    def __init__(self) -> None:
+        self.mounted: dict[Path, tuple[list[Path], Path]] = {}
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeOverlay:
+        monkeypatch.setattr(rootfs, "mount_overlay", self.mount)
+        monkeypatch.setattr(rootfs, "unmount", self.unmount)
+        monkeypatch.setattr(rootfs, "is_mounted", self.is_mounted)
+        monkeypatch.setattr(changes, "is_mounted", self.is_mounted)
+        monkeypatch.setattr(build, "is_mounted", self.is_mounted)
+        return self
+
+    def mount(self, lowers: list[Path], upper: Path, work: Path, target: Path) -> None:
+        for layer in [*reversed(lowers), upper]:
+            shutil.copytree(layer, target, symlinks=True, dirs_exist_ok=True)
+        self.mounted[target] = (lowers, upper)
+
+    def is_mounted(self, target: Path) -> bool:
+        return target in self.mounted
+
+    def unmount(self, target: Path) -> None:
+        lowers, upper = self.mounted.pop(target, ([], Path()))
+        if not lowers:
+            return
+        for dirpath, dirs, files in os.walk(target):
+            for name in [*dirs, *files]:
+                path = Path(dirpath, name)
+                relative = path.relative_to(target)
+                if _same_as_lower(path, [lower / relative for lower in lowers]):
+                    continue
+                copy = upper / relative
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                if path.is_symlink():
+                    copy.unlink(missing_ok=True)
+                    copy.symlink_to(os.readlink(path))
+                elif path.is_dir():
+                    copy.mkdir(exist_ok=True)
+                else:
+                    shutil.copy2(path, copy)
+        shutil.rmtree(target)
+        target.mkdir()
+
+
+def _same_as_lower(path: Path, candidates: list[Path]) -> bool:
+    """Whether the topmost lower entry at this path is the same as ``path`` (upper first)."""
+    for lower in candidates:
+        if not os.path.lexists(lower):
+            continue
+        mine, theirs = path.lstat(), lower.lstat()
+        if stat.S_IFMT(mine.st_mode) != stat.S_IFMT(theirs.st_mode):
+            return False
+        if path.is_symlink():
+            return os.readlink(path) == os.readlink(lower)
+        if path.is_dir():
+            return True
+        return mine.st_mode == theirs.st_mode and filecmp.cmp(path, lower, shallow=False)
+    return False
+
+
+class FakeHost:
+    """The host side of user networks: bridges, the isolation table and the DNS listener on each
+    gateway, recorded instead of made."""
+
+    def __init__(self) -> None:
+        self.bridges: dict[str, str] = {}  # name -> gateway/prefix
+        self.isolated: list[str] = []  # the bridges the isolation table keeps apart
+        self.dns: set[str] = set()  # the gateways the DNS server listens on
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeHost:
+        monkeypatch.setattr(bridges, "create_bridge", self.create_bridge)
+        monkeypatch.setattr(bridges, "delete_link", self.delete_link)
+        monkeypatch.setattr(bridges, "exists", lambda name: name in self.bridges)
+        monkeypatch.setattr(pool, "host_networks", list)
+        monkeypatch.setattr(Isolation, "apply", lambda _iso, rules: self._isolate([r.name for r in rules]))
+        monkeypatch.setattr(Isolation, "remove", lambda _iso: self._isolate([]))
+        monkeypatch.setattr(discovery, "network_up", self.network_up)
+        monkeypatch.setattr(discovery, "network_down", self.network_down)
+        return self
+
+    def create_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int | None = None) -> None:
+        self.bridges[name] = f"{gateway}/{prefixlen}"
+
+    def delete_link(self, name: str) -> None:
+        self.bridges.pop(name, None)
+
+    def _isolate(self, names: list[str]) -> None:
+        self.isolated = sorted(names)
+
+    async def network_up(self, daemon: Daemon, network: Network) -> None:
+        self.dns.add(network.gateway)
+
+    async def network_down(self, daemon: Daemon, network: Network) -> None:
+        self.dns.discard(network.gateway)
