@@ -32,9 +32,12 @@ from wharf_engine.settings import Settings
 
 
 @contextmanager
-def new_daemon(tmp_path: Path, **settings: Any) -> Iterator[Daemon]:
-    """A daemon whose data root is under ``tmp_path``; its exec root is a short directory of its
-    own (unix socket paths are limited to 108 bytes, and pytest's ``tmp_path`` can be long)."""
+def new_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Daemon]:
+    """A daemon whose data root is under ``tmp_path``, with ``FakeOverlay`` and ``FakeHost`` in place
+    (install another of either to look at what it recorded). Its exec root is a short directory
+    of its own: unix socket paths are limited to 108 bytes, and pytest's ``tmp_path`` can be long."""
+    FakeOverlay().install(monkeypatch)
+    FakeHost().install(monkeypatch)
     run = Path(tempfile.mkdtemp(prefix="wd-"))
     try:
         yield Daemon(Settings(data_root=tmp_path / "root", exec_root=run, **settings))

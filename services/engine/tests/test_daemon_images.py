@@ -13,8 +13,8 @@ from .fakes_daemon import import_image, new_daemon, run
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    with new_daemon(tmp_path) as d:
+def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(tmp_path, monkeypatch) as d:
         yield d
 
 
