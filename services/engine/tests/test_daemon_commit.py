@@ -1,0 +1,134 @@
+"""daemon/commit.py and daemon/changes.py: ``docker diff``, ``export`` and ``commit`` of a stopped
+container, whose changes are written straight into its upper directory (as a process in it would)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from wharf_common.errors import InvalidArgument, NotFound
+from wharf_engine.daemon.daemon import Daemon
+
+from .fakes_daemon import import_image, new_daemon, run
+
+ADDED, MODIFIED = 1, 0
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(tmp_path, monkeypatch) as d:
+        run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "ENV KEEP=1"]))
+        run(d.container_create("web", {"Image": "base", "Env": ["MODE=test"], "Labels": {"a": "b"}}))
+        yield d
+
+
+def write(daemon: Daemon, ref: str, files: dict[str, str]) -> None:
+    """What a process in the container would leave in its upper directory."""
+    upper = daemon.container_get(ref).dir / "fs" / "upper"
+    for name, text in files.items():
+        (upper / name).parent.mkdir(parents=True, exist_ok=True)
+        (upper / name).write_text(text)
+
+
+def commit(daemon: Daemon, ref: str = "web", **options: object) -> str:
+    args: dict[str, object] = {
+        "repo": None,
+        "tag": None,
+        "comment": "",
+        "author": "",
+        "pause": True,
+        "changes": [],
+        "overrides": {},
+        **options,
+    }
+    return str(run(daemon.container_commit(ref, **args)))  # type: ignore[arg-type]
+
+
+def test_diff_lists_added_and_modified_paths(daemon: Daemon) -> None:
+    assert daemon.container_changes("web") == []
+    write(daemon, "web", {"etc/motd": "changed\n", "srv/new/file": "x"})
+    assert daemon.container_changes("web") == [
+        {"Path": "/etc", "Kind": MODIFIED},
+        {"Path": "/etc/motd", "Kind": MODIFIED},
+        {"Path": "/srv", "Kind": ADDED},
+        {"Path": "/srv/new", "Kind": ADDED},
+        {"Path": "/srv/new/file", "Kind": ADDED},
+    ]
+
+
+def test_diff_of_an_unknown_container_is_not_found(daemon: Daemon) -> None:
+    with pytest.raises(NotFound, match="No such container: ghost"):
+        daemon.container_changes("ghost")
+
+
+def test_export_is_the_image_and_the_changes_in_one_tar(daemon: Daemon) -> None:
+    write(daemon, "web", {"etc/motd": "changed\n", "added": "new"})
+    out = io.BytesIO()
+    run(daemon.container_export("web", out))
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        names = {m.name.removeprefix("./") for m in tar.getmembers()}
+        motd = tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith("etc/motd")))
+        assert motd is not None and motd.read() == b"changed\n"
+    assert {"bin/sh", "etc/passwd", "added"} <= names
+
+
+def test_commit_makes_an_image_of_the_changes_on_top_of_the_containers_image(daemon: Daemon) -> None:
+    write(daemon, "web", {"srv/data": "kept"})
+    image_id = commit(daemon, repo="snap", tag="v1", comment="a snapshot", author="Alice <a@x>")
+    shown = daemon.image_inspect("snap:v1")
+    base = daemon.image_inspect("base")
+    assert shown["Id"] == image_id and shown["Parent"] == base["Id"]
+    assert shown["Author"] == "Alice <a@x>" and shown["Comment"] == "a snapshot"
+    assert shown["RootFS"]["Layers"][:1] == base["RootFS"]["Layers"] and len(shown["RootFS"]["Layers"]) == 2
+    assert shown["Container"] == daemon.container_get("web").id
+    assert shown["Config"]["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "KEEP=1", "MODE=test"]
+    assert shown["Config"]["Labels"] == {"a": "b"}
+    newest = daemon.image_history("snap:v1")[0]
+    assert newest["Comment"] == "a snapshot" and newest["CreatedBy"] == "/bin/sh" and newest["Size"] == 4
+
+    run(daemon.container_create("again", {"Image": "snap:v1"}))  # the committed file is in its layers
+    layer = daemon.layers.get(shown["RootFS"]["Layers"][1]).path
+    assert (layer / "srv" / "data").read_text() == "kept"
+
+
+def test_commit_applies_changes_and_overrides(daemon: Daemon) -> None:
+    commit(
+        daemon,
+        repo="snap",
+        changes=['CMD ["/bin/serve"]', "EXPOSE 8080", "WORKDIR /srv"],
+        overrides={"User": "www"},
+    )
+    config = daemon.image_inspect("snap")["Config"]
+    assert config["Cmd"] == ["/bin/serve"] and config["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["WorkingDir"] == "/srv" and config["User"] == "www"
+
+
+def test_commit_without_a_repository_is_an_untagged_image(daemon: Daemon) -> None:
+    image_id = commit(daemon)
+    assert daemon.image_inspect(image_id)["RepoTags"] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"repo": "Bad Repo"}, "invalid reference format"),
+        ({"repo": "ok", "tag": "bad tag"}, "invalid reference format"),
+        ({"repo": "ok", "changes": ["RUN rm -rf /"]}, "RUN"),
+    ],
+)
+def test_commit_refuses_bad_input_without_making_an_image(
+    daemon: Daemon, options: dict[str, object], message: str
+) -> None:
+    before = daemon.image_list(all=True, filters={})
+    with pytest.raises(InvalidArgument, match=message):
+        commit(daemon, **options)
+    assert daemon.image_list(all=True, filters={}) == before
+
+
+def test_commit_of_an_unknown_container_is_not_found(daemon: Daemon) -> None:
+    with pytest.raises(NotFound, match="No such container: ghost"):
+        commit(daemon, "ghost")
