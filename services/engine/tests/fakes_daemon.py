@@ -17,7 +17,7 @@ import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,22 +25,25 @@ from typing import Any
 import pytest
 from wharf_engine.daemon import build, changes, discovery, rootfs
 from wharf_engine.daemon.daemon import Daemon
-from wharf_engine.network import bridges, pool
+from wharf_engine.network import bridges, netlink, pool
 from wharf_engine.network.isolation import Isolation
 from wharf_engine.network.model import Network
+from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
 
 
 @contextmanager
 def new_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Daemon]:
-    """A daemon whose data root is under ``tmp_path``, with ``FakeOverlay`` and ``FakeHost`` in place
+    """A daemon over a ``FakeRuntime`` (``daemon.runtime``) whose data root is under ``tmp_path``,
+    with ``FakeOverlay`` and ``FakeHost`` in place
     (install another of either to look at what it recorded). Its exec root is a short directory
     of its own: unix socket paths are limited to 108 bytes, and pytest's ``tmp_path`` can be long."""
     FakeOverlay().install(monkeypatch)
     FakeHost().install(monkeypatch)
     run = Path(tempfile.mkdtemp(prefix="wd-"))
     try:
-        yield Daemon(Settings(data_root=tmp_path / "root", exec_root=run, **settings))
+        settings = {"data_root": tmp_path / "root", "exec_root": run, **settings}
+        yield Daemon(Settings(**settings), runtime=FakeRuntime())
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
@@ -103,6 +106,28 @@ async def events(daemon: Daemon, **filters: list[str]) -> list[dict[str, Any]]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def fake_runtime(daemon: Daemon) -> FakeRuntime:
+    assert isinstance(daemon.runtime, FakeRuntime)
+    return daemon.runtime
+
+
+async def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the daemon's background work (an exit's handling) run until ``predicate`` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the daemon did not settle in time"
+        await asyncio.sleep(0.001)
+
+
+async def start(daemon: Daemon, name: str, **config: Any) -> str:
+    """``docker run -d --network none`` of the base image: a container the fake runtime runs
+    (with no network: a bridge endpoint needs a veth, so root)."""
+    body = {"Image": "base", **config, "HostConfig": {"NetworkMode": "none", **config.get("HostConfig", {})}}
+    created = await daemon.container_create(name, body)
+    await daemon.container_start(created["Id"])
+    return str(created["Id"])
 
 
 class FakeOverlay:
@@ -189,6 +214,7 @@ class FakeHost:
         monkeypatch.setattr(Isolation, "remove", lambda _iso: self._isolate([]))
         monkeypatch.setattr(discovery, "network_up", self.network_up)
         monkeypatch.setattr(discovery, "network_down", self.network_down)
+        monkeypatch.setattr(netlink, "loopback_up", lambda pid: None)  # the fake's pids have no netns
         return self
 
     def create_bridge(self, name: str, gateway: str, prefixlen: int, mtu: int | None = None) -> None:

@@ -12,7 +12,10 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from wharf_engine.containers.errors import ContainerNotRunning
+from wharf_engine.runtime.errors import NotRunning
+
+from .fakes_daemon import fake_runtime, import_image, new_daemon, run, start
 
 ADDED, MODIFIED = 1, 0
 
@@ -132,3 +135,35 @@ def test_commit_refuses_bad_input_without_making_an_image(
 def test_commit_of_an_unknown_container_is_not_found(daemon: Daemon) -> None:
     with pytest.raises(NotFound, match="No such container: ghost"):
         commit(daemon, "ghost")
+
+
+def test_commit_of_a_running_container_pauses_it_for_the_copy(daemon: Daemon) -> None:
+    async def go() -> list[str]:
+        cid = await start(daemon, "live")
+        write(daemon, "live", {"state": "during"})
+        image_id = await daemon.container_commit(
+            "live", repo="snap", tag=None, comment="", author="", pause=True, changes=[], overrides={}
+        )
+        assert daemon.image_inspect("snap")["Id"] == image_id
+        await daemon.container_commit(
+            "live", repo="nopause", tag=None, comment="", author="", pause=False, changes=[], overrides={}
+        )
+        return fake_runtime(daemon).verbs(cid)
+
+    verbs = run(go())
+    assert verbs[-2:] == ["pause", "resume"]  # once, for the commit that asked for it
+    assert daemon.container_inspect("live")["State"]["Running"] is True
+
+
+def test_commit_of_a_container_that_exits_meanwhile_is_not_running(daemon: Daemon) -> None:
+    async def go() -> None:
+        cid = await start(daemon, "live")
+        fake_runtime(daemon).fail("pause", NotRunning("container not running"))
+        with pytest.raises(ContainerNotRunning, match=f"Container {cid} is not running"):
+            await daemon.container_commit(
+                "live", repo="snap", tag=None, comment="", author="", pause=True, changes=[], overrides={}
+            )
+
+    run(go())
+    with pytest.raises(NotFound):
+        daemon.image_inspect("snap")

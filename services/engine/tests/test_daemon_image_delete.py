@@ -9,7 +9,7 @@ import pytest
 from wharf_common.errors import Conflict, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import import_image, new_daemon, run, start
 
 
 @pytest.fixture
@@ -62,11 +62,14 @@ def test_image_of_a_stopped_container_must_be_forced_and_is_then_only_untagged(d
 
 
 def test_image_of_a_running_container_cannot_be_deleted_even_forced(daemon: Daemon) -> None:
-    image_id = run(import_image(daemon, "base"))
-    run(daemon.container_create("user", {"Image": "base"}))
-    daemon.container_get("user").state.set_running(4321)
-    with pytest.raises(Conflict, match="cannot be forced.*running container"):
-        run(daemon.image_delete(image_id, force=True, prune=True))
+    async def go() -> str:
+        image_id = await import_image(daemon, "base")
+        await start(daemon, "user")
+        with pytest.raises(Conflict, match="cannot be forced.*running container"):
+            await daemon.image_delete(image_id, force=True, prune=True)
+        return image_id
+
+    image_id = run(go())
     assert daemon.image_inspect(image_id)["Id"] == image_id
 
 

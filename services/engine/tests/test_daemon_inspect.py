@@ -9,7 +9,7 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import fake_runtime, import_image, new_daemon, run, settle, start
 
 
 @pytest.fixture
@@ -66,8 +66,7 @@ def test_inspect_by_id_prefix_and_the_errors_for_unknown_or_ambiguous_ones(daemo
 
 def test_ps_lists_running_containers_unless_all(daemon: Daemon) -> None:
     create(daemon, "idle")
-    create(daemon, "busy")
-    daemon.container_get("busy").state.set_running(4321)
+    run(start(daemon, "busy"))
     assert names(daemon, all=False) == ["/busy"]
     assert sorted(names(daemon)) == ["/busy", "/idle"]
     [busy] = daemon.container_list(all=False, limit=0, size=False, filters={})
@@ -84,9 +83,13 @@ def test_ps_newest_first_and_limit(daemon: Daemon) -> None:
 def test_ps_filters(daemon: Daemon) -> None:
     create(daemon, "web-1", Labels={"tier": "front"})
     create(daemon, "web-2", image="other", Labels={"tier": "back"})
-    create(daemon, "db")
-    daemon.container_get("db").state.set_running(4321)
-    daemon.container_get("db").state.set_stopped(3, "2026-01-01T00:00:00.000000Z")
+
+    async def exits() -> None:
+        cid = await start(daemon, "db")
+        fake_runtime(daemon).exit(cid, 3)
+        await settle(lambda: daemon.container_get("db").state.status == "exited")
+
+    run(exits())
     assert sorted(names(daemon, name=["^web"])) == ["/web-1", "/web-2"]
     assert names(daemon, label=["tier=back"]) == ["/web-2"]
     assert sorted(names(daemon, label=["tier"])) == ["/web-1", "/web-2"]
@@ -106,11 +109,13 @@ def test_ps_with_a_broken_name_pattern_is_refused(daemon: Daemon) -> None:
 
 def test_info_counts_containers_by_state_and_images(daemon: Daemon) -> None:
     create(daemon, "idle")
-    create(daemon, "busy")
-    create(daemon, "frozen")
-    daemon.container_get("busy").state.set_running(4321)
-    daemon.container_get("frozen").state.set_running(4322)
-    daemon.container_get("frozen").state.set_paused()
+
+    async def go() -> None:
+        await start(daemon, "busy")
+        await start(daemon, "frozen")
+        await daemon.container_pause("frozen")
+
+    run(go())
     info = daemon.info()
     assert (info["Containers"], info["ContainersRunning"], info["ContainersPaused"], info["ContainersStopped"]) == (
         3,
