@@ -171,7 +171,7 @@ class FakeOverlay:
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 if path.is_symlink():
                     copy.unlink(missing_ok=True)
-                    copy.symlink_to(os.readlink(path))
+                    copy.symlink_to(path.readlink())
                 elif path.is_dir():
                     copy.mkdir(exist_ok=True)
                 else:
@@ -189,7 +189,7 @@ def _same_as_lower(path: Path, candidates: list[Path]) -> bool:
         if stat.S_IFMT(mine.st_mode) != stat.S_IFMT(theirs.st_mode):
             return False
         if path.is_symlink():
-            return os.readlink(path) == os.readlink(lower)
+            return path.readlink() == lower.readlink()
         if path.is_dir():
             return True
         return mine.st_mode == theirs.st_mode and filecmp.cmp(path, lower, shallow=False)

@@ -7,6 +7,7 @@ import json
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument, NotFound
@@ -47,7 +48,9 @@ def test_import_makes_a_one_layer_image_with_the_changes(daemon: Daemon) -> None
     shown = daemon.image_inspect("imported:v1")
     assert shown["Id"] == image_id and shown["Comment"] == "from a tarball"
     assert shown["Config"]["Cmd"] == ["/app/run"] and shown["Config"]["WorkingDir"] == "/app"
-    assert "MODE=prod" in shown["Config"]["Env"] and any(e.startswith("PATH=") for e in shown["Config"]["Env"])
+    assert "MODE=prod" in shown["Config"]["Env"] and any(
+        e.startswith("PATH=") for e in shown["Config"]["Env"]
+    )
     assert len(shown["RootFS"]["Layers"]) == 1 and shown["Size"] == len(b"#!/bin/sh\n")
 
 
@@ -145,7 +148,7 @@ def archive_of(files: dict[str, bytes]) -> io.BytesIO:
 
 
 def test_load_refuses_an_archive_without_a_manifest(daemon: Daemon) -> None:
-    with pytest.raises(InvalidArgument, match="no valid manifest.json"):
+    with pytest.raises(InvalidArgument, match=r"no valid manifest\.json"):
         run(daemon.image_load(archive_of({"repositories": b"{}"})))
 
 
@@ -170,6 +173,6 @@ def test_load_refuses_a_layer_that_is_not_the_one_the_config_names(daemon: Daemo
 def test_load_refuses_a_manifest_with_the_wrong_number_of_layers(daemon: Daemon, other: Daemon) -> None:
     image_id = run(import_image(daemon, "base"))
     config = daemon.images.raw(image_id)
-    manifest = [{"Config": "c.json", "RepoTags": None, "Layers": []}]
+    manifest: list[dict[str, Any]] = [{"Config": "c.json", "RepoTags": None, "Layers": []}]
     with pytest.raises(InvalidArgument, match="layers length mismatch"):
         run(other.image_load(archive_of({"manifest.json": json.dumps(manifest).encode(), "c.json": config})))

@@ -17,6 +17,7 @@ from wharf_engine.runtime.fake import FakeProcess
 
 from .fakes_daemon import fake_runtime, import_image, layer_tar, new_daemon, run
 
+
 @pytest.fixture
 def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     with new_daemon(tmp_path, monkeypatch) as d:
@@ -93,7 +94,11 @@ def test_receive_context_unpacks_the_tar_and_cleanup_removes_it(daemon: Daemon) 
     ("files", "name", "message"),
     [
         ({"other": b""}, "", "Cannot locate specified Dockerfile: Dockerfile"),
-        ({"Dockerfile": b"FROM base\n"}, "Dockerfile.dev", "Cannot locate specified Dockerfile: Dockerfile.dev"),
+        (
+            {"Dockerfile": b"FROM base\n"},
+            "Dockerfile.dev",
+            "Cannot locate specified Dockerfile: Dockerfile.dev",
+        ),
         ({"Dockerfile": b"FROM base\n"}, "../Dockerfile", "must be within the build context"),
         ({"Dockerfile": b"FROM base\nCOPY\n"}, "", "COPY"),
         ({"Dockerfile": b"FROM base\nFLY away\n"}, "", "FLY"),
@@ -204,12 +209,14 @@ def test_a_step_that_cannot_be_done_fails_the_build(
 
 
 def test_copy_of_a_file_not_in_the_context_fails_the_build(daemon: Daemon) -> None:
-    with pytest.raises(InvalidArgument, match="file not found in build context or excluded by .dockerignore"):
+    with pytest.raises(InvalidArgument, match=r"not found in build context or excluded by \.dockerignore"):
         build(daemon, {"Dockerfile": b"FROM base\nCOPY missing /x\n"}, tags=["never:latest"])
     assert step_containers(daemon) == []
 
 
 def test_multi_stage_copy_from_an_earlier_stage(daemon: Daemon) -> None:
-    dockerfile = b"FROM base AS builder\nCOPY src /out/bin\nFROM base\nCOPY --from=builder /out/bin /usr/bin/app\n"
+    dockerfile = (
+        b"FROM base AS builder\nCOPY src /out/bin\nFROM base\nCOPY --from=builder /out/bin /usr/bin/app\n"
+    )
     build(daemon, {"Dockerfile": dockerfile, "src": b"binary"}, tags=["final:latest"])
     assert files_of_top_layer(daemon, "final") == {"usr/bin/app": "binary"}

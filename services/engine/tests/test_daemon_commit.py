@@ -7,12 +7,12 @@ import io
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument, NotFound
-from wharf_engine.daemon.daemon import Daemon
-
 from wharf_engine.containers.errors import ContainerNotRunning
+from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.runtime.errors import NotRunning
 
 from .fakes_daemon import fake_runtime, import_image, new_daemon, run, start
@@ -36,7 +36,7 @@ def write(daemon: Daemon, ref: str, files: dict[str, str]) -> None:
         (upper / name).write_text(text)
 
 
-def commit(daemon: Daemon, ref: str = "web", **options: object) -> str:
+def commit(daemon: Daemon, ref: str = "web", **options: Any) -> str:
     args: dict[str, object] = {
         "repo": None,
         "tag": None,
@@ -88,7 +88,11 @@ def test_commit_makes_an_image_of_the_changes_on_top_of_the_containers_image(dae
     assert shown["Author"] == "Alice <a@x>" and shown["Comment"] == "a snapshot"
     assert shown["RootFS"]["Layers"][:1] == base["RootFS"]["Layers"] and len(shown["RootFS"]["Layers"]) == 2
     assert shown["Container"] == daemon.container_get("web").id
-    assert shown["Config"]["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "KEEP=1", "MODE=test"]
+    assert shown["Config"]["Env"] == [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "KEEP=1",
+        "MODE=test",
+    ]
     assert shown["Config"]["Labels"] == {"a": "b"}
     newest = daemon.image_history("snap:v1")[0]
     assert newest["Comment"] == "a snapshot" and newest["CreatedBy"] == "/bin/sh" and newest["Size"] == 4
@@ -124,7 +128,7 @@ def test_commit_without_a_repository_is_an_untagged_image(daemon: Daemon) -> Non
     ],
 )
 def test_commit_refuses_bad_input_without_making_an_image(
-    daemon: Daemon, options: dict[str, object], message: str
+    daemon: Daemon, options: dict[str, Any], message: str
 ) -> None:
     before = daemon.image_list(all=True, filters={})
     with pytest.raises(InvalidArgument, match=message):

@@ -54,7 +54,10 @@ def test_container_gets_the_image_config_under_its_own(daemon: Daemon) -> None:
 
 def test_an_entrypoint_given_at_create_drops_the_images_cmd(daemon: Daemon) -> None:
     create(daemon, "one", Entrypoint=["/bin/echo"])
-    assert (daemon.container_inspect("one")["Path"], daemon.container_inspect("one")["Args"]) == ("/bin/echo", [])
+    assert (daemon.container_inspect("one")["Path"], daemon.container_inspect("one")["Args"]) == (
+        "/bin/echo",
+        [],
+    )
     create(daemon, "two", Cmd="echo hi")  # a string Cmd runs through the shell
     assert daemon.container_inspect("two")["Args"] == ["-c", "echo hi"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ def test_a_live_subscriber_gets_events_as_they_happen() -> None:
 
     async def go() -> list[str]:
         stream = bus.stream(since=0, until=time.time() + 5, filters={"event": ["start"]})
+        assert isinstance(stream, AsyncGenerator)
         first = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0)
         bus.emit("container", "create", "c1")

@@ -65,7 +65,7 @@ def test_image_of_a_running_container_cannot_be_deleted_even_forced(daemon: Daem
     async def go() -> str:
         image_id = await import_image(daemon, "base")
         await start(daemon, "user")
-        with pytest.raises(Conflict, match="cannot be forced.*running container"):
+        with pytest.raises(Conflict, match=r"cannot be forced.*running container"):
             await daemon.image_delete(image_id, force=True, prune=True)
         return image_id
 

@@ -117,7 +117,12 @@ def test_info_counts_containers_by_state_and_images(daemon: Daemon) -> None:
 
     run(go())
     info = daemon.info()
-    assert (info["Containers"], info["ContainersRunning"], info["ContainersPaused"], info["ContainersStopped"]) == (
+    assert (
+        info["Containers"],
+        info["ContainersRunning"],
+        info["ContainersPaused"],
+        info["ContainersStopped"],
+    ) == (
         3,
         1,
         1,

@@ -52,7 +52,10 @@ def test_create_makes_a_bridge_with_a_free_subnet_and_a_dns_listener(daemon: Dae
 def test_two_networks_get_different_subnets(daemon: Daemon, host: FakeHost) -> None:
     create(daemon, "one")
     create(daemon, "two")
-    subnets = [ipaddress.IPv4Network(daemon.network_inspect(n)["IPAM"]["Config"][0]["Subnet"]) for n in ("one", "two")]
+    subnets = [
+        ipaddress.IPv4Network(daemon.network_inspect(n)["IPAM"]["Config"][0]["Subnet"])
+        for n in ("one", "two")
+    ]
     assert not subnets[0].overlaps(subnets[1]) and len(host.bridges) == 2
 
 
@@ -65,7 +68,9 @@ def test_create_with_a_subnet_gateway_range_and_options(daemon: Daemon, host: Fa
         Internal=True,
     )
     shown = daemon.network_inspect("fixed")
-    assert shown["IPAM"]["Config"] == [{"Subnet": "10.50.0.0/24", "Gateway": "10.50.0.254", "IPRange": "10.50.0.128/25"}]
+    assert shown["IPAM"]["Config"] == [
+        {"Subnet": "10.50.0.0/24", "Gateway": "10.50.0.254", "IPRange": "10.50.0.128/25"}
+    ]
     assert shown["Internal"] is True and host.bridges == {"fixedbr": "10.50.0.254/24"}
 
 
@@ -81,14 +86,34 @@ def test_create_with_a_subnet_gateway_range_and_options(daemon: Daemon, host: Fa
         ({"Options": {"com.example.x": "1"}}, InvalidArgument, "com.example.x is not supported"),
         ({"Options": {"com.docker.network.driver.mtu": "9"}}, InvalidArgument, "invalid MTU"),
         ({"Options": {"com.docker.network.bridge.enable_icc": "maybe"}}, InvalidArgument, "true or false"),
-        ({"Options": {"com.docker.network.bridge.name": "has space"}}, InvalidArgument, "invalid bridge name"),
+        (
+            {"Options": {"com.docker.network.bridge.name": "has space"}},
+            InvalidArgument,
+            "invalid bridge name",
+        ),
         ({"IPAM": {"Driver": "dhcp"}}, NotFound, 'plugin "dhcp" not found'),
-        ({"IPAM": {"Config": [{"Subnet": "10.1.0.0/24"}, {"Subnet": "10.2.0.0/24"}]}}, InvalidArgument, "one IPv4 subnet"),
+        (
+            {"IPAM": {"Config": [{"Subnet": "10.1.0.0/24"}, {"Subnet": "10.2.0.0/24"}]}},
+            InvalidArgument,
+            "one IPv4 subnet",
+        ),
         ({"IPAM": {"Config": [{"Subnet": "10.1.0.0/33"}]}}, InvalidArgument, ""),
         ({"IPAM": {"Config": [{"Gateway": "10.1.0.1"}]}}, InvalidArgument, "need a Subnet"),
-        ({"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "Gateway": "10.9.0.1"}]}}, InvalidArgument, "not in subnet"),
-        ({"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "Gateway": "x"}]}}, InvalidArgument, "not an IPv4 address"),
-        ({"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "IPRange": "10.2.0.0/25"}]}}, InvalidArgument, "not within subnet"),
+        (
+            {"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "Gateway": "10.9.0.1"}]}},
+            InvalidArgument,
+            "not in subnet",
+        ),
+        (
+            {"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "Gateway": "x"}]}},
+            InvalidArgument,
+            "not an IPv4 address",
+        ),
+        (
+            {"IPAM": {"Config": [{"Subnet": "10.1.0.0/24", "IPRange": "10.2.0.0/25"}]}},
+            InvalidArgument,
+            "not within subnet",
+        ),
         ({"IPAM": {"Config": [{"Subnet": "172.30.1.0/24"}]}}, Forbidden, "Pool overlaps"),
     ],
 )
@@ -107,7 +132,7 @@ def test_create_of_a_name_in_use_is_a_conflict(daemon: Daemon, host: FakeHost) -
             create(daemon, name)
     with pytest.raises(Forbidden, match="Pool overlaps"):
         create(daemon, "again", IPAM={"Config": [{"Subnet": "10.60.0.128/25"}]})
-    with pytest.raises(Conflict, match="bridge name .* is already in use"):
+    with pytest.raises(Conflict, match=r"bridge name .* is already in use"):
         create(daemon, "samebridge", Options={"com.docker.network.bridge.name": daemon.networks.bridge})
 
 
@@ -136,7 +161,11 @@ def test_list_filters(daemon: Daemon, host: FakeHost) -> None:
 
 @pytest.mark.parametrize(
     ("filters", "message"),
-    [({"colour": ["red"]}, "invalid filter 'colour'"), ({"type": ["odd"]}, "'type'='odd'"), ({"dangling": ["maybe"]}, "dangling")],
+    [
+        ({"colour": ["red"]}, "invalid filter 'colour'"),
+        ({"type": ["odd"]}, "'type'='odd'"),
+        ({"dangling": ["maybe"]}, "dangling"),
+    ],
 )
 def test_list_refuses_unknown_filters(daemon: Daemon, filters: dict[str, list[str]], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
@@ -181,8 +210,11 @@ def test_prune_removes_unused_networks_by_label(daemon: Daemon, host: FakeHost) 
 
 
 @pytest.mark.parametrize(
-    ("filters", "message"), [({"until": ["1h"]}, "'until' filter is not supported"), ({"name": ["x"]}, "invalid filter 'name'")]
+    ("filters", "message"),
+    [({"until": ["1h"]}, "'until' filter is not supported"), ({"name": ["x"]}, "invalid filter 'name'")],
 )
-def test_prune_refuses_unsupported_filters(daemon: Daemon, filters: dict[str, list[str]], message: str) -> None:
+def test_prune_refuses_unsupported_filters(
+    daemon: Daemon, filters: dict[str, list[str]], message: str
+) -> None:
     with pytest.raises(InvalidArgument, match=message):
         run(daemon.network_prune(filters))

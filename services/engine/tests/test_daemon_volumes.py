@@ -63,7 +63,9 @@ def test_list_filters(daemon: Daemon) -> None:
     daemon.volume_create("web-cache", {"tier": "front"})
     daemon.volume_create("db-data", {"tier": "back"})
     run(daemon.container_create("db", {"Image": "base", "HostConfig": {"Binds": ["db-data:/var/lib/db"]}}))
-    anonymous = next(m["Name"] for m in daemon.container_inspect("db")["Mounts"] if m["Destination"] == "/data")
+    anonymous = next(
+        m["Name"] for m in daemon.container_inspect("db")["Mounts"] if m["Destination"] == "/data"
+    )
     assert listed(daemon, name=["cache"]) == ["web-cache"]
     assert listed(daemon, label=["tier=back"]) == ["db-data"]
     assert listed(daemon, label=["tier"]) == ["db-data", "web-cache"]
