@@ -77,6 +77,8 @@ def test_export_is_the_image_and_the_changes_in_one_tar(daemon: Daemon) -> None:
         motd = tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith("etc/motd")))
         assert motd is not None and motd.read() == b"changed\n"
     assert {"bin/sh", "etc/passwd", "added"} <= names
+    assert {".dockerenv", "proc", "sys", "dev", "etc/hostname"} <= names  # the runtime's mount points
+    assert {c["Path"] for c in daemon.container_changes("web")} == {"/etc", "/etc/motd", "/added"}
 
 
 def test_commit_makes_an_image_of_the_changes_on_top_of_the_containers_image(daemon: Daemon) -> None:
