@@ -50,8 +50,15 @@ def new_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any)
 
 def layer_tar(files: dict[str, bytes | str]) -> io.BytesIO:
     """A layer tar: ``bytes`` values are files, ``str`` values symlinks to that target;
-    parent directories are added as a client's tar would have them."""
+    parent directories are added as a client's tar would have them. Entries belong to the user
+    running the tests: extracting a layer sets its owners, and only root may give files away."""
     buf = io.BytesIO()
+
+    def entry(name: str) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.uid, info.gid = os.getuid(), os.getgid()
+        return info
+
     with tarfile.open(fileobj=buf, mode="w") as out:
         dirs: set[str] = set()
         for name, content in files.items():
@@ -60,10 +67,10 @@ def layer_tar(files: dict[str, bytes | str]) -> io.BytesIO:
                 directory = "/".join(parts[:i])
                 if directory not in dirs:
                     dirs.add(directory)
-                    info = tarfile.TarInfo(directory)
+                    info = entry(directory)
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
                     out.addfile(info)
-            info = tarfile.TarInfo(name)
+            info = entry(name)
             if isinstance(content, str):
                 info.type, info.linkname = tarfile.SYMTYPE, content
                 out.addfile(info)
