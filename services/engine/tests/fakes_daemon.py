@@ -31,21 +31,24 @@ from wharf_engine.network.model import Network
 from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
 
+# in memory where the machine has it: the stores fsync and the tests make and remove many small
+# directories, which on a busy disk costs several times what the tests themselves do
+SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
 
 @contextmanager
-def new_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Daemon]:
-    """A daemon over a ``FakeRuntime`` (``daemon.runtime``) whose data root is under ``tmp_path``,
-    with ``FakeOverlay`` and ``FakeHost`` in place
-    (install another of either to look at what it recorded). Its exec root is a short directory
-    of its own: unix socket paths are limited to 108 bytes, and pytest's ``tmp_path`` can be long."""
+def new_daemon(monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Daemon]:
+    """A daemon over a ``FakeRuntime`` (``daemon.runtime``) on a fresh temporary directory, with
+    ``FakeOverlay`` and ``FakeHost`` in place (install another of either to look at what it
+    recorded). The directory is short, as the exec root's unix socket paths must be."""
     FakeOverlay().install(monkeypatch)
     FakeHost().install(monkeypatch)
-    run = Path(tempfile.mkdtemp(prefix="wd-"))
+    scratch = Path(tempfile.mkdtemp(prefix="wharf-unit-", dir=SCRATCH))
     try:
-        settings = {"data_root": tmp_path / "root", "exec_root": run, **settings}
+        settings = {"data_root": scratch / "root", "exec_root": scratch / "run", **settings}
         yield Daemon(Settings(**settings), runtime=FakeRuntime())
     finally:
-        shutil.rmtree(run, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def layer_tar(files: dict[str, bytes | str]) -> io.BytesIO:

@@ -20,8 +20,8 @@ from .fakes_daemon import fake_runtime, import_image, layer_tar, new_daemon, run
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "ENV PATH=/bin"]))
         yield d
 

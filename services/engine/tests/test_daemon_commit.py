@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,8 @@ ADDED, MODIFIED = 1, 0
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "ENV KEEP=1"]))
         run(d.container_create("web", {"Image": "base", "Env": ["MODE=test"], "Labels": {"a": "b"}}))
         yield d

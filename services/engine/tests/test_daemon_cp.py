@@ -24,8 +24,8 @@ FILES: dict[str, bytes | str] = {
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", files=FILES))
         run(d.container_create("web", {"Image": "base"}))
         yield d
@@ -70,7 +70,7 @@ def test_get_of_a_directory_is_a_tar_named_after_it(daemon: Daemon) -> None:
     assert get(daemon, "/etc/motd") == {"motd": b"welcome\n"}
 
 
-def test_put_lands_in_the_container_and_in_its_changes(daemon: Daemon, tmp_path: Path) -> None:
+def test_put_lands_in_the_container_and_in_its_changes(daemon: Daemon) -> None:
     put(daemon, "/etc", {"app/config.ini": b"[main]\n"})
     assert get(daemon, "/etc/app/config.ini") == {"config.ini": b"[main]\n"}
     changed = {c["Path"] for c in daemon.container_changes("web")}

@@ -4,7 +4,6 @@ volumes and refuses bad input without leaving anything behind."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ from .fakes_daemon import events, import_image, new_daemon, run
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(
             import_image(
                 d,

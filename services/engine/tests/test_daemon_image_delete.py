@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from wharf_common.errors import Conflict, NotFound
@@ -13,8 +12,8 @@ from .fakes_daemon import import_image, new_daemon, run, start
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         yield d
 
 

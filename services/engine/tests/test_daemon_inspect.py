@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from wharf_common.errors import InvalidArgument, NotFound
@@ -13,8 +12,8 @@ from .fakes_daemon import fake_runtime, import_image, new_daemon, run, settle, s
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base"))
         run(import_image(d, "other", files={"bin/sh": b"other"}))
         yield d

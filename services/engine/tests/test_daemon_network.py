@@ -15,8 +15,8 @@ from .fakes_daemon import import_image, new_daemon, run, start
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "EXPOSE 80 53/udp"]))
         run(d.network_create({"Name": "back", "IPAM": {"Config": [{"Subnet": "10.80.0.0/24"}]}}))
         yield d

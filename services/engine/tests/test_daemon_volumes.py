@@ -13,8 +13,8 @@ from .fakes_daemon import import_image, new_daemon, run
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
-    with new_daemon(tmp_path, monkeypatch) as d:
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "VOLUME /data"]))
         yield d
 
