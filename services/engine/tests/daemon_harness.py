@@ -44,6 +44,10 @@ class Engine:
         created = await self.daemon.container_create(name, body)
         return self.daemon.containers.get(created["Id"])
 
+    def events(self, cid: str) -> list[str]:
+        """The actions of the events the daemon emitted for ``cid``, in order."""
+        return [e["Action"] for e in self.daemon.events.history if e["Actor"]["ID"] == cid]
+
     async def run(self, name: str | None = None, **config: Any) -> Container:
         """``docker run -d``: create, then start."""
         container = await self.create(name, **config)
