@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from wharf_engine.containers.container import Container
+from wharf_engine.daemon import build, cp, monitor, remove, start
 from wharf_engine.daemon import changes as changes_module
-from wharf_engine.daemon import cp, monitor, remove, start
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.daemon.rootfs import rootfs
 from wharf_engine.layers.idmapped import IdmappedOverlay
@@ -26,7 +26,6 @@ from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
 
 IMAGE = "busybox:latest"
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
 
 
 @dataclass
@@ -56,11 +55,13 @@ class Engine:
 
 
 def fake_mount(_daemon: Daemon, container: Container, *, idmapped: IdmappedOverlay | None = None) -> Path:
-    """The container's root as a plain directory with an ``/etc/passwd`` (no overlay, no root needed)."""
-    root = rootfs(container)
-    (root / "etc").mkdir(parents=True, exist_ok=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    return root
+    """The container's root without overlayfs: the test image has no layers, so the root is the
+    upper directory itself (``fs/merged`` a link to it), and what a step writes is in its diff."""
+    fs = container.dir / "fs"
+    (fs / "upper").mkdir(parents=True, exist_ok=True)
+    if not rootfs(container).exists():
+        rootfs(container).symlink_to("upper")
+    return rootfs(container)
 
 
 def fake_unmount(_container: Container) -> None:
@@ -73,9 +74,9 @@ def no_loopback(_pid: int) -> None:
 
 def make_engine(tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
     monkeypatch.setattr(netlink, "loopback_up", no_loopback)
-    for module in (start, cp, changes_module):
+    for module in (start, cp, changes_module, build):
         monkeypatch.setattr(module, "mount_rootfs", fake_mount)
-    for module in (start, monitor, remove, cp, changes_module):
+    for module in (start, monitor, remove, cp, changes_module, build):
         monkeypatch.setattr(module, "unmount_rootfs", fake_unmount)
     settings = Settings(
         data_root=tmp_path / "root",

@@ -18,7 +18,7 @@ def test_exec_runs_the_process_in_the_runtime_and_records_its_exit(engine: Engin
     async def scenario() -> None:
         container = await engine.run(Env=["A=1"])
         exec_id = engine.daemon.exec_create(
-            container.id, {"Cmd": ["ls", "-l"], "Env": ["B=2"], "User": "nobody"}
+            container.id, {"Cmd": ["ls", "-l"], "Env": ["B=2"], "User": "65534"}
         )
         assert engine.daemon.exec_inspect(exec_id)["Running"] is False
         stdio = await engine.daemon.exec_start(exec_id, detach=False)
