@@ -1,5 +1,5 @@
 """``OCIRuntime``: the errors the daemon relies on, from runc and from ``FakeRuntime`` alike, and
-runc's words mapped to them in one place (``runtime.runc.runc_error``)."""
+runc's words mapped to them in one place (``runtime/runc_errors.py``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from wharf_engine.runtime.base import OCIRuntime
-from wharf_engine.runtime.errors import ContainerNotFound, NotRunning, RuntimeFailure
+from wharf_engine.runtime.errors import ContainerNotFound, NotRunning, RuntimeFailure, StartFailure
 from wharf_engine.runtime.fake import FakeRuntime
-from wharf_engine.runtime.runc import Runc, runc_error
+from wharf_engine.runtime.runc import Runc
+from wharf_engine.runtime.runc_errors import runc_error, start_error
 
 RUNC = shutil.which("runc")
 
@@ -75,3 +76,21 @@ def test_runc_words_become_typed_errors(stderr: str, kind: type[RuntimeFailure],
     if message is not None:
         assert error.message == message
     assert "time=" not in error.message and "level=" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ('exec: "nope": executable file not found in $PATH', 127),
+        ("exec: /bin/x: no such file or directory", 127),
+        ("exec: /etc: permission denied", 126),
+    ],
+)
+def test_a_command_that_cannot_start_is_the_users_with_dockers_exit_code(message: str, code: int) -> None:
+    error = start_error(message)
+    assert isinstance(error, StartFailure) and error.exit_code == code
+
+
+def test_any_other_start_failure_is_the_runtimes() -> None:
+    error = start_error("cgroup: no space left on device")
+    assert type(error) is RuntimeFailure
