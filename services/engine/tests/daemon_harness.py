@@ -1,8 +1,9 @@
 """A real ``Daemon`` over a ``FakeRuntime``, for unit tests of the daemon's operations.
 
 Everything is the engine's own code except what needs root: the runtime is in memory, the
-container's root is a plain directory instead of an overlay mount, and containers use
-``NetworkMode: none`` unless a test asks otherwise (no bridge, no veth). The ``engine`` fixture
+container's root is its upper directory instead of an overlay mount (the one image,
+``busybox:latest`` here, has no layers), and containers use ``NetworkMode: none`` unless a test
+asks otherwise (no bridge, no veth, no loopback to bring up). The ``engine`` fixture
 (``conftest.py``) builds one per test.
 """
 
