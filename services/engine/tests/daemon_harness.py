@@ -1,8 +1,9 @@
 """A real ``Daemon`` over a ``FakeRuntime``, for unit tests of the daemon's operations.
 
 Everything is the engine's own code except what needs root: the runtime is in memory, the
-container's root is a plain directory instead of an overlay mount, and containers use
-``NetworkMode: none`` unless a test asks otherwise (no bridge, no veth). The ``engine`` fixture
+container's root is its upper directory instead of an overlay mount (the one image,
+``busybox:latest`` here, has no layers), and containers use ``NetworkMode: none`` unless a test
+asks otherwise (no bridge, no veth, no loopback to bring up). The ``engine`` fixture
 (``conftest.py``) builds one per test.
 """
 
@@ -16,8 +17,8 @@ from typing import Any
 
 import pytest
 from wharf_engine.containers.container import Container
+from wharf_engine.daemon import build, cp, monitor, remove, start
 from wharf_engine.daemon import changes as changes_module
-from wharf_engine.daemon import cp, monitor, remove, start
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.daemon.rootfs import rootfs
 from wharf_engine.layers.idmapped import IdmappedOverlay
@@ -26,7 +27,6 @@ from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
 
 IMAGE = "busybox:latest"
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
 
 
 @dataclass
@@ -44,6 +44,10 @@ class Engine:
         created = await self.daemon.container_create(name, body)
         return self.daemon.containers.get(created["Id"])
 
+    def events(self, cid: str) -> list[str]:
+        """The actions of the events the daemon emitted for ``cid``, in order."""
+        return [e["Action"] for e in self.daemon.events.history if e["Actor"]["ID"] == cid]
+
     async def run(self, name: str | None = None, **config: Any) -> Container:
         """``docker run -d``: create, then start."""
         container = await self.create(name, **config)
@@ -52,11 +56,13 @@ class Engine:
 
 
 def fake_mount(_daemon: Daemon, container: Container, *, idmapped: IdmappedOverlay | None = None) -> Path:
-    """The container's root as a plain directory with an ``/etc/passwd`` (no overlay, no root needed)."""
-    root = rootfs(container)
-    (root / "etc").mkdir(parents=True, exist_ok=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    return root
+    """The container's root without overlayfs: the test image has no layers, so the root is the
+    upper directory itself (``fs/merged`` a link to it), and what a step writes is in its diff."""
+    fs = container.dir / "fs"
+    (fs / "upper").mkdir(parents=True, exist_ok=True)
+    if not rootfs(container).exists():
+        rootfs(container).symlink_to("upper")
+    return rootfs(container)
 
 
 def fake_unmount(_container: Container) -> None:
@@ -69,9 +75,9 @@ def no_loopback(_pid: int) -> None:
 
 def make_engine(tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
     monkeypatch.setattr(netlink, "loopback_up", no_loopback)
-    for module in (start, cp, changes_module):
+    for module in (start, cp, changes_module, build):
         monkeypatch.setattr(module, "mount_rootfs", fake_mount)
-    for module in (start, monitor, remove, cp, changes_module):
+    for module in (start, monitor, remove, cp, changes_module, build):
         monkeypatch.setattr(module, "unmount_rootfs", fake_unmount)
     settings = Settings(
         data_root=tmp_path / "root",

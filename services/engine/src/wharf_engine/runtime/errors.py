@@ -5,7 +5,7 @@
     └── NotRunning                    the container's process has stopped (or never ran)
     StartFailure (InvalidArgument)    the container's process could not be started
 
-``runtime/runc.py`` turns runc's words into these in one place (``runc_error``); callers catch
+``runtime/runc_errors.py`` turns runc's words into these, in one place; callers catch
 the types, never match the text. Uncaught they stay what they were: a 500 with the runtime's words
 (the daemon says what a user should read, e.g. Docker's "Container x is not running").
 """

@@ -165,10 +165,9 @@ class FakeRuntime:
         process = self.containers.get(cid)
         if process is None:
             return
-        if process.status != STOPPED:
-            if not force:
-                raise RuntimeFailure(f"cannot delete container {cid} that is not stopped: {process.status}")
-            self._finish(process, 128 + signal.SIGKILL)
+        if process.status in (RUNNING, PAUSED) and not force:  # runc kills a merely created one
+            raise RuntimeFailure(f"cannot delete container {cid} that is not stopped: {process.status}")
+        self._finish(process, 128 + signal.SIGKILL)
         del self.containers[cid]
 
     async def state(self, cid: str) -> RuntimeState:

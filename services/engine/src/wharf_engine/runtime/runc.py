@@ -2,7 +2,7 @@
 
 ``Runc`` is the engine's ``OCIRuntime`` (``base.py``): runc's verbs, with create and exec run by
 each container's shim (``monitor.py``). runc's words become typed errors here and nowhere else
-(``runc_error``).
+(``runc_errors.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 from collections.abc import Callable
@@ -20,29 +19,12 @@ from typing import Any
 
 from .base import ExecOutput, Launched, RuntimeState, Stdio
 from .cleanup import delete_stopped
-from .errors import ContainerNotFound, NotRunning, RuntimeFailure
+from .errors import ContainerNotFound, NotRunning
 from .monitor import ShimLauncher, ShimPaths, connect, shim_alive, watch_exit
+from .runc_errors import runc_error
 
 KILL_GRACE = 5.0
 """After ``exec_output``'s process is killed at its timeout, how long runc gets to report it."""
-
-# runc 1.x logs its error as logrus text on stderr: time="..." level=error msg="container does not exist"
-_LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
-_NOT_FOUND = ("does not exist",)
-_NOT_RUNNING = ("not running", "has stopped", "stopped container")
-
-
-def runc_error(stderr: str, verb: str) -> RuntimeFailure:
-    """runc's complaint as the typed error it means: the one place that reads runc's words."""
-    found = _LOGRUS_MSG.findall(stderr)
-    message = found[-1].replace('\\"', '"') if found else stderr.strip()
-    message = message or f"runc {verb} failed"
-    if any(words in message for words in _NOT_FOUND):
-        return ContainerNotFound(message)
-    if any(words in message for words in _NOT_RUNNING):
-        return NotRunning(message)
-    return RuntimeFailure(message)
-
 
 EXEC_FIFO = "exec.fifo"  # runc's libcontainer: <root>/<id>/exec.fifo while the container is "created"
 
