@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 from .state import ZERO_TIME, State, now_rfc3339
 

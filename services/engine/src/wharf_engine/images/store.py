@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from wharf_engine.fsutil import write_atomic
+
 from .errors import AmbiguousImage, NoSuchImage
-
-
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Whole or not at all; with ``durable``, on disk before it replaces the old file (fsync)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    tmp.replace(path)
 
 
 def canonical(config: dict[str, Any]) -> bytes:
