@@ -13,9 +13,9 @@ Where each figure comes from (file: keys):
   token), ``concurrency``, ``mode`` (keep-alive): ``rps``, ``p99_ms``, ``skipped``;
   ``webhook.from_end.median_ms``;
 - ``hub_scale_bench.json``: ``"1:token"`` and ``"2:token"`` (requests/s);
-- ``cli_bench.json`` (else ``bench.json``): the ``median_ms`` of the cases keyed ``wharf-run`` or
-  ``wharf``, ``docker-wharf``, ``wharf-ps``, ``python`` (any list of objects with ``key`` and ``median_ms``);
-- ``registry_bench.json``: ``rows[]`` keyed ``push-engine`` or ``push-big``: ``wharf_mib_s``, ``floor_mib_s``;
+- ``cli_bench.json`` (else ``bench.json``): the ``median_ms`` of the cases keyed ``wharf-run`` (``wharf``),
+  ``docker-run`` (``docker-wharf``), ``wharf-ps``, ``python`` (objects with ``key`` anywhere in the file);
+- ``registry_bench.json``: the ``rows[]`` entry keyed ``push-big``: ``wharf_mib_s``, ``floor_mib_s``;
 - ``memory_bench.json``: ``shims.rss`` (MiB, one per container), the ``rows[]`` entry with ``goal``
   ``idle``: ``idle_rss``;
 - ``bench.json``: the ``docker-wharf-tls`` and ``docker-wharf`` cases (issue #11's TLS point).
@@ -192,9 +192,9 @@ SEARCH_GOAL, TOKEN_GOAL, TOKEN_P99_GOAL = 1000.0, 1000.0, 50.0  # req/s, req/s, 
 PS_GOAL, WEBHOOK_GOAL, PUSH_GOAL = 40.0, 15.0, 300.0  # ms, ms, MiB/s
 SCALE_GOAL, SHIM_GOAL, ENGINE_IDLE_GOAL, TLS_GOAL = 1.7, 10.0, 80.0, 1.10  # x, MiB, MiB, x
 CLI_BENCHES = ("cli_bench", "bench")  # cli_bench.py when it ran, else bench.py's CLI cases
-WHARF_RUN, DOCKER_RUN = ("wharf-run", "wharf"), ("docker-wharf",)
+WHARF_RUN, DOCKER_RUN = ("wharf-run", "wharf"), ("docker-run", "docker-wharf")  # cli_bench, bench
 WHARF_PS, PYTHON = ("wharf-ps",), ("python",)
-PUSH_ROWS = ("push-engine", "push-big")  # registry_bench.py: the 100 MiB push through the engine
+PUSH_ROWS = ("push-big",)  # registry_bench.py: the 100 MiB push through the engine
 
 
 def ping(row: dict[str, Any]) -> str:
