@@ -15,6 +15,7 @@ from .api.routers import build, containers, distribution, execs, images, network
 from .api.version import VersionMiddleware
 from .certs import SERVER_CERT, default_cert_dir
 from .daemon.daemon import Daemon
+from .runtime.runc import Runc
 from .settings import Settings
 
 STREAMED_BODIES = [
@@ -27,7 +28,8 @@ STREAMED_BODIES = [
 
 
 def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
-    daemon = daemon if daemon is not None else Daemon(settings)
+    if daemon is None:
+        daemon = Daemon(settings, runtime=Runc(settings.runtime, settings.data_root / "runc"))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

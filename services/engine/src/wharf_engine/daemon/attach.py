@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.errors import ContainerNotRunning
-from wharf_engine.runtime.monitor import connect
 
 from .rootfs import shim_paths
 
@@ -32,7 +31,7 @@ def pending_attach(container: Container) -> asyncio.Future[Stdio]:
 async def container_attach(daemon: Daemon, container: Container) -> Stdio:
     """A stream to the container's stdio; for a container not yet started, wait for its start."""
     if container.state.running:
-        return await connect(shim_paths(daemon, container))
+        return await daemon.runtime.connect(shim_paths(daemon, container))
     waiter = pending_attach(container)
     try:
         return await waiter
@@ -46,7 +45,7 @@ async def container_resize(daemon: Daemon, container: Container, height: int, wi
         raise ContainerNotRunning(container.id)
     if not container.tty:
         return
-    _reader, writer = await connect(shim_paths(daemon, container))
+    _reader, writer = await daemon.runtime.connect(shim_paths(daemon, container))
     try:
         writer.write(shim_frame(RESIZE, f"{height} {width}".encode()))
         await writer.drain()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.images.changes import apply_changes
-from wharf_engine.runtime.errors import RuntimeFailure
+from wharf_engine.runtime.errors import ContainerNotFound, NotRunning, RuntimeFailure
 from wharf_engine.settings import ENGINE_VERSION
 
 from .archive import target_ref
@@ -62,8 +62,10 @@ async def container_commit(
     if paused:
         try:
             await daemon.runtime.pause(container.id)
-        except RuntimeFailure as exc:  # it exited meanwhile: Docker's 409, not the runtime's words
-            if _gone(exc) or not container.state.running or await runtime_exited(daemon, container):
+        except (NotRunning, ContainerNotFound):  # it exited meanwhile: Docker's 409, not the runtime's words
+            raise ContainerNotRunning(container.id) from None
+        except RuntimeFailure:
+            if not container.state.running or await runtime_exited(daemon, container):
                 raise ContainerNotRunning(container.id) from None
             raise
     try:
@@ -72,8 +74,10 @@ async def container_commit(
         if paused:
             try:
                 await daemon.runtime.resume(container.id)
-            except RuntimeFailure as exc:
-                if not _gone(exc) and not await runtime_exited(daemon, container):
+            except (NotRunning, ContainerNotFound):
+                pass
+            except RuntimeFailure:
+                if not await runtime_exited(daemon, container):
                     raise
     created = now_rfc3339()
     history_entry: dict[str, Any] = {
@@ -106,8 +110,3 @@ async def container_commit(
         if target:
             daemon.references.add(target, image_id)
     return image_id
-
-
-def _gone(exc: RuntimeFailure) -> bool:
-    """The runtime's way of saying the container exited under us."""
-    return any(words in str(exc) for words in ("does not exist", "not running", "stopped"))

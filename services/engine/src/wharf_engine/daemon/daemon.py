@@ -30,8 +30,7 @@ from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.store import LayerStore
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 from wharf_engine.network.pool import AddressPool
-from wharf_engine.runtime.monitor import ShimLauncher
-from wharf_engine.runtime.runc import Runc
+from wharf_engine.runtime.base import OCIRuntime
 from wharf_engine.settings import Settings
 from wharf_engine.volumes.store import VolumeStore
 
@@ -79,7 +78,7 @@ log = structlog.get_logger(__name__)
 class Daemon:
     """Holds the stores and the runtime; methods are named after Docker's API operations."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, runtime: OCIRuntime) -> None:
         self.settings = settings
         self.root = settings.data_root
         self.root.mkdir(parents=True, exist_ok=True)
@@ -110,8 +109,7 @@ class Daemon:
         )
         self.dns = discovery.dns_server(self)  # answers on user networks' gateways
         self.events = EventBus()
-        self.runtime = Runc(settings.runtime, settings.data_root / "runc")
-        self.shims = ShimLauncher()
+        self.runtime = runtime
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()
         self.v1ids = V1IdStore(self.root)
@@ -165,7 +163,7 @@ class Daemon:
 
     async def shutdown(self) -> None:
         """Leave containers running: their shims own them. Nothing to tear down."""
-        self.shims.close()
+        self.runtime.close()
         self.health.close()
         if self.idmapped is not None:
             self.idmapped.close()

@@ -18,7 +18,7 @@ from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.containers.users import resolve_user
 from wharf_engine.fsutil import write_atomic
 from wharf_engine.runtime.errors import StartFailure
-from wharf_engine.runtime.monitor import ShimPaths, connect, read_exit_file, watch_exit
+from wharf_engine.runtime.monitor import ShimPaths, read_exit_file
 from wharf_engine.runtime.security import rlimits
 from wharf_engine.runtime.spec import DEFAULT_CAPS, host_rlimits
 
@@ -206,14 +206,8 @@ async def exec_start(
     write_atomic(process_file, json.dumps(process).encode())
     item.running = True
     try:
-        shim_pid, pid, stdio = await daemon.shims.launch(
-            container.id,
-            paths,
-            runtime=daemon.settings.runtime,
-            runtime_root=daemon.runtime.root,
-            tty=item.tty,
-            stdin=item.stdin,
-            exec_process=process_file,
+        launched = await daemon.runtime.exec(
+            container.id, paths, process_file, tty=item.tty, stdin=item.stdin
         )
     except StartFailure as exc:
         item.running = False
@@ -225,9 +219,10 @@ async def exec_start(
         item.exit_code = 126
         item.done.set()
         raise
-    item.pid = pid
-    watch_exit(shim_pid, partial(_exited, daemon, item, paths))
-    log.info("exec.started", container_id=container.id, exec_id=exec_id, pid=pid)
+    item.pid = launched.pid
+    stdio = launched.stdio
+    daemon.runtime.watch_exit(launched.shim_pid, partial(_exited, daemon, item, paths))
+    log.info("exec.started", container_id=container.id, exec_id=exec_id, pid=launched.pid)
     if detach and stdio is not None:
         stdio[1].close()
         return None
@@ -258,7 +253,7 @@ async def exec_resize(daemon: Daemon, exec_id: str, height: int, width: int) -> 
     if not item.tty:
         return
     container = daemon.containers.get(item.container_id)
-    _reader, writer = await connect(_paths(daemon, container, item))
+    _reader, writer = await daemon.runtime.connect(_paths(daemon, container, item))
     try:
         writer.write(shim_frame(RESIZE, f"{height} {width}".encode()))
         await writer.drain()

@@ -1,18 +1,13 @@
 """The engine's healthcheck monitor: for each running container with a healthcheck, a task that
-runs the probe in the container (``runc exec``) on its timer, kills it at its timeout, and keeps
-``State.Health`` and the ``health_status`` events as Docker does."""
+runs the probe in the container (the runtime's ``exec_output``: ``runc exec``) on its timer, has it
+killed at its timeout, and keeps ``State.Health`` and the ``health_status`` events as Docker does."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
-import os
-import signal
-import subprocess
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -30,9 +25,6 @@ if TYPE_CHECKING:
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
-
-KILL_GRACE = 5.0
-"""After a probe is killed at its timeout, how long runc gets to report it before it is killed too."""
 
 
 class HealthMonitors:
@@ -121,30 +113,12 @@ async def run_probe(daemon: Daemon, container: Container, probe: health.Probe) -
     start = now_rfc3339()
     try:
         process_file.write_text(json.dumps(_process(container, probe.argv)))
-        pid_file.unlink(missing_ok=True)
-        runc = [daemon.settings.runtime, "--root", str(daemon.runtime.root), "exec"]
-        proc = await asyncio.create_subprocess_exec(
-            *runc,
-            "--process",
-            str(process_file),
-            "--pid-file",
-            str(pid_file),
-            container.id,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        result = await daemon.runtime.exec_output(
+            container.id, process_file, pid_file=pid_file, timeout=probe.timeout
         )
     except (OSError, WharfError) as exc:  # e.g. the image's /etc/passwd lost the container's user
         return {"Start": start, "End": now_rfc3339(), "ExitCode": -1, "Output": f"health probe: {exc}"}
-    try:
-        output, _ = await asyncio.wait_for(proc.communicate(), probe.timeout)
-    except TimeoutError:
-        _kill_probe(pid_file)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    if result.exit_code is None:
         timeout = f"{probe.timeout:g}s"
         return {
             "Start": start,
@@ -152,20 +126,5 @@ async def run_probe(daemon: Daemon, container: Container, probe: health.Probe) -
             "ExitCode": -1,
             "Output": f"Health check exceeded timeout ({timeout})",
         }
-    except asyncio.CancelledError:
-        _kill_probe(pid_file)
-        if proc.returncode is None:
-            proc.kill()
-        raise
-    text = output[: health.MAX_OUTPUT].decode(errors="replace")
-    return {"Start": start, "End": now_rfc3339(), "ExitCode": proc.returncode, "Output": text}
-
-
-def _kill_probe(pid_file: Path) -> None:
-    """SIGKILL to the probe's process in the container (runc wrote its host pid)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    text = result.output[: health.MAX_OUTPUT].decode(errors="replace")
+    return {"Start": start, "End": now_rfc3339(), "ExitCode": result.exit_code, "Output": text}

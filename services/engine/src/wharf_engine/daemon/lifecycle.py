@@ -10,6 +10,7 @@ from wharf_common.errors import Conflict, NotModified
 
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import ContainerNotRunning
+from wharf_engine.runtime.errors import ContainerNotFound, NotRunning
 
 from .signals import parse_signal, send_signal, wait_stopped
 from .start import start_locked
@@ -69,7 +70,10 @@ async def container_pause(daemon: Daemon, ref: str) -> None:
             raise Conflict(f"Container {container.id} is already paused")
         if container.state.status != "running":
             raise ContainerNotRunning(container.id)
-        await daemon.runtime.pause(container.id)
+        try:
+            await daemon.runtime.pause(container.id)
+        except (NotRunning, ContainerNotFound):  # it exited meanwhile: Docker's 409
+            raise ContainerNotRunning(container.id) from None
         container.state.set_paused()
         container.save()
     container.notify()

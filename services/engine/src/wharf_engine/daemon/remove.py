@@ -88,8 +88,7 @@ async def remove_stopped(daemon: Daemon, container: Container) -> None:
         return
     container.state.set_removal_in_progress()
     try:
-        if (daemon.runtime.root / container.id).exists():
-            await daemon.runtime.delete(container.id, force=True)
+        await daemon.runtime.delete(container.id, force=True)
         unmount_rootfs(container)
     except Exception as exc:  # Docker's SetRemovalError: listed as dead until another rm
         container.state.set_dead(f"driver failed to remove container: {exc}")

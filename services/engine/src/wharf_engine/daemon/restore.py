@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
 
-from wharf_engine.runtime.monitor import shim_alive, watch_exit
+from wharf_engine.runtime.errors import ContainerNotFound, NotRunning
 
 from . import network, networks, restart
 from .monitor import handle_exit
@@ -21,7 +22,7 @@ log = structlog.get_logger(__name__)
 
 async def restore(daemon: Daemon) -> None:
     daemon.layers.clean_tmp()
-    daemon.shims.warm()
+    daemon.runtime.warm()
     containers = daemon.containers.load()
     daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
     daemon.networks.nat.recover()  # route_localnet, should the engine's watcher have died with it
@@ -31,11 +32,12 @@ async def restore(daemon: Daemon) -> None:
         if container.state.status == "removing":
             await remove_stopped(daemon, container)
         elif container.state.running:
-            if container.shim_pid and shim_alive(container.shim_pid, container.dir / "bundle"):
+            if container.shim_pid and daemon.runtime.alive(container.shim_pid, container.dir / "bundle"):
                 log.info("container.adopted", container_id=container.id, shim_pid=container.shim_pid)
-                watch_exit(container.shim_pid, partial(daemon.on_exit, container))
+                daemon.runtime.watch_exit(container.shim_pid, partial(daemon.on_exit, container))
                 await network.republish(daemon, container)
             else:
-                if await daemon.runtime.state(container.id) is not None:
+                # its shim died: so must what it held (a process gone meanwhile is no matter)
+                with contextlib.suppress(ContainerNotFound, NotRunning):
                     await daemon.runtime.kill(container.id, 9, all=True)
                 await handle_exit(daemon, container)

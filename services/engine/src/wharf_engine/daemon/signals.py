@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from wharf_common.errors import InvalidArgument
 
 from wharf_engine.containers.container import Container
-from wharf_engine.runtime.errors import RuntimeFailure
+from wharf_engine.runtime.errors import ContainerNotFound, NotRunning, RuntimeFailure
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -49,11 +49,13 @@ async def wait_stopped(container: Container, timeout: float | None) -> bool:
 
 
 async def send_signal(daemon: Daemon, container: Container, sig: int) -> None:
+    """``sig`` to the container's process; one that has already ended is no error, as Docker."""
     try:
         await daemon.runtime.kill(container.id, sig, all=sig == signal.SIGKILL)
-    except RuntimeFailure as exc:
-        gone = "not running" in str(exc) or "does not exist" in str(exc)
-        if container.state.running and not gone and not await runtime_exited(daemon, container):
+    except (NotRunning, ContainerNotFound):
+        pass
+    except RuntimeFailure:
+        if container.state.running and not await runtime_exited(daemon, container):
             raise
     if container.state.status == "paused":  # a frozen process takes its signal once thawed, as Docker
         await daemon.runtime.resume(container.id)
@@ -66,6 +68,8 @@ async def runtime_exited(daemon: Daemon, container: Container) -> bool:
     then fails on the vanished cgroup), as Docker ignores a kill of a process already finished."""
     try:
         state = await daemon.runtime.state(container.id)
+    except ContainerNotFound:
+        return True
     except RuntimeFailure:
         return False
-    return state is None or state.status == "stopped"
+    return state.status == "stopped"

@@ -16,7 +16,6 @@ from wharf_engine.containers.state import DEAD, REMOVING
 from wharf_engine.containers.users import group_ids, resolve_user
 from wharf_engine.runtime import options, security
 from wharf_engine.runtime.errors import StartFailure
-from wharf_engine.runtime.monitor import connect, watch_exit
 from wharf_engine.runtime.spec import ProcessSpec, build_spec
 
 from . import discovery, network, userns
@@ -125,8 +124,7 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     if container.state.status in (REMOVING, DEAD):  # as Docker
         raise Conflict("container is marked for removal and cannot be started")
     paths = shim_paths(daemon, container)
-    if (daemon.runtime.root / container.id).exists():  # a leftover from a crash
-        await daemon.runtime.delete(container.id, force=True)
+    await daemon.runtime.delete(container.id, force=True)  # a leftover from a crash, if any
     paths.exit_file.unlink(missing_ok=True)
     try:
         idmapped = daemon.idmapped if userns.remap_of(daemon, container) else None
@@ -135,14 +133,10 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
         root = mount_rootfs(daemon, container, idmapped=idmapped)
         await network.allocate(daemon, container)
         write_bundle(daemon, container, root)
-        shim_pid, pid, _ = await daemon.shims.launch(
-            container.id,
-            paths,
-            runtime=daemon.settings.runtime,
-            runtime_root=daemon.runtime.root,
-            tty=container.tty,
-            stdin=bool(container.config.get("OpenStdin")),
+        launched = await daemon.runtime.create(
+            container.id, paths, tty=container.tty, stdin=bool(container.config.get("OpenStdin"))
         )
+        pid = launched.pid
         await network.attach(daemon, container, pid)
     except BaseException as exc:
         release_attachers(container, exc)
@@ -157,11 +151,11 @@ async def start_locked(daemon: Daemon, container: Container) -> None:
     waiters, container.pending_attach = container.pending_attach, []
     for waiter in waiters:
         if not waiter.done():
-            waiter.set_result(await connect(paths))
-    container.shim_pid = shim_pid
+            waiter.set_result(await daemon.runtime.connect(paths))
+    container.shim_pid = launched.shim_pid
     container.state.set_running(pid)
     container.save()
-    watch_exit(shim_pid, lambda: daemon.on_exit(container))
+    daemon.runtime.watch_exit(launched.shim_pid, lambda: daemon.on_exit(container))
     try:
         await daemon.runtime.start(container.id, pid)
     except BaseException:

@@ -15,7 +15,8 @@ from typing import Any
 
 import structlog
 
-from .errors import RuntimeFailure, StartFailure
+from .errors import RuntimeFailure
+from .runc_errors import start_error
 
 log = structlog.get_logger(__name__)
 
@@ -52,15 +53,6 @@ class ExitStatus:
     exit_code: int
     finished_at: str | None
     oom_killed: bool = False
-
-
-def start_exit_code(message: str) -> int:
-    """Docker's exit codes for a process that could not be started."""
-    if "executable file not found" in message or "no such file or directory" in message:
-        return 127
-    if "permission denied" in message:
-        return 126
-    return 128
 
 
 @dataclass(slots=True)
@@ -227,11 +219,7 @@ def _check(line: bytes) -> dict[str, Any]:
     except ValueError as exc:
         raise RuntimeFailure(f"shim failed to start: {line[-500:]!r}") from exc
     if not ready.get("ok"):
-        message = str(ready.get("error", "unknown error"))
-        code = start_exit_code(message)
-        if code in (126, 127):
-            raise StartFailure(message, code)
-        raise RuntimeFailure(message)
+        raise start_error(str(ready.get("error", "unknown error")))
     return dict(ready)
 
 
@@ -281,6 +269,5 @@ __all__ = [
     "connect",
     "read_exit_file",
     "shim_alive",
-    "start_exit_code",
     "watch_exit",
 ]
