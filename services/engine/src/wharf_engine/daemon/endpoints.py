@@ -21,7 +21,7 @@ from wharf_engine.containers.container import Container
 from wharf_engine.network import bridges, netlink
 from wharf_engine.network.model import PREDEFINED, Endpoint, Network
 from wharf_engine.network.store import NoSuchNetwork
-from wharf_engine.shapes import ContainerConfig, HostConfig
+from wharf_engine.shapes import ContainerConfig, EndpointSettings, HostConfig
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -315,7 +315,7 @@ def address_for(daemon: Daemon, target: Container, linker: Container) -> str:
     return str(target.network.get("IPAddress") or "")
 
 
-def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
+def settings(daemon: Daemon, container: Container) -> dict[str, EndpointSettings]:
     """``NetworkSettings.Networks`` entries of the user networks."""
     return {
         n.name: n.endpoints[container.id].settings(n.name)

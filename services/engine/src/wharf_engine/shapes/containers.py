@@ -5,14 +5,10 @@ container's record holds them as created (Docker's defaults filled in, the rest 
 value may be ``None`` wherever a client may send ``null``.
 """
 
-from __future__ import annotations
+# annotations are not postponed here: TypedDict reads NotRequired from them at run time
+from typing import Any, NotRequired
 
-from typing import (
-    Any,
-    NotRequired,  # pydantic needs them on Python < 3.12
-)
-
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from .networks import (
     NetworkingConfig,

@@ -6,8 +6,6 @@ holds the execution parameters, which Docker writes as a whole container ``Confi
 the keys the engine reads and writes.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from typing_extensions import TypedDict
