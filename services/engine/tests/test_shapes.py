@@ -64,7 +64,7 @@ def daemon(tmp_path: Path) -> Any:
     )
     references = ReferenceStore(tmp_path)
     references.add("busybox:latest", image_id)
-    d = SimpleNamespace(
+    d: Any = SimpleNamespace(
         id="e" * 32,
         networks=SimpleNamespace(store=store),
         images=image_store,
