@@ -10,6 +10,7 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotModified
 from wharf_engine.daemon import restart
 from wharf_engine.runtime.errors import StartFailure
+from wharf_engine.shapes import StopOptions
 
 from .daemon_harness import Engine, until
 
@@ -61,7 +62,7 @@ def test_always_restarts_a_clean_exit_but_not_a_stop(engine: Engine) -> None:
         container = await engine.run(HostConfig=policy("always"))
         engine.runtime.exit(container.id, 0)
         await until(lambda: container.state.status == "running" and container.restart_count == 1)
-        await engine.daemon.container_stop(container.id, None, None)
+        await engine.daemon.container_stop(container.id, StopOptions())
         await asyncio.sleep(0.25)
         assert container.state.status == "exited"
 
@@ -75,7 +76,7 @@ def test_a_stop_cancels_a_pending_restart(engine: Engine) -> None:
         await until(lambda: container.state.status == "restarting")
         creates = engine.runtime.verbs(container.id).count("create")
         with pytest.raises(NotModified, match="already stopped"):
-            await engine.daemon.container_stop(container.id, None, None)
+            await engine.daemon.container_stop(container.id, StopOptions())
         await asyncio.sleep(0.15)
         assert container.state.status == "exited"
         assert engine.runtime.verbs(container.id).count("create") == creates
