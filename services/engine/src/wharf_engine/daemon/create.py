@@ -17,7 +17,7 @@ from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
 from wharf_engine.shapes import ContainerConfig, CreateOptions, CreateResponse, ImageConfig
 
-from . import create_checks, endpoints, restart, userns
+from . import create_checks, endpoints, restart_policy, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -78,7 +78,7 @@ async def container_create(daemon: Daemon, options: CreateOptions) -> CreateResp
     host_config = options.host_config.copy()
     healthcheck = health.merge(image_config.get("Healthcheck"), config.get("Healthcheck"))
     health.validate(healthcheck)
-    restart.validate(host_config)
+    restart_policy.validate(host_config)
     security.validate(host_config)
     create_checks.check(config, host_config, runtime=daemon.settings.runtime)
     dnsconfig.normalize(host_config)

@@ -12,7 +12,7 @@ from wharf_engine.runtime import security
 from wharf_engine.runtime.errors import RuntimeFailure
 from wharf_engine.shapes import HostConfig
 
-from . import restart
+from . import restart_policy
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -95,7 +95,7 @@ def _merged(host_config: HostConfig, update: dict[str, Any]) -> HostConfig:
             "Name": policy["Name"],
             "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
         }
-        restart.validate(current)
+        restart_policy.validate(current)
     return cast(HostConfig, current)  # HostConfig with new values for some of its own keys
 
 

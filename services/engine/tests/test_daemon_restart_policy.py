@@ -1,4 +1,4 @@
-"""Restart policies (daemon/restart.py) over a FakeRuntime: which exits are undone, how often, and
+"""Restart policies (daemon/restart_policy.py) over a FakeRuntime: which exits are undone, how often, and
 what a stop does to a pending restart."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument, NotModified
-from wharf_engine.daemon import restart
+from wharf_engine.daemon import restart_policy
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.shapes import StopOptions
 
@@ -102,7 +102,7 @@ def test_engine_start_restarts_always_containers_only(engine: Engine) -> None:
         stopped = await engine.create(HostConfig=policy("unless-stopped"))
         stopped.manually_stopped = True
         plain = await engine.create()
-        restart.on_engine_start(engine.daemon, [always, stopped, plain])
+        restart_policy.on_engine_start(engine.daemon, [always, stopped, plain])
         await until(lambda: always.state.status == "running")
         assert stopped.state.status == "created" and plain.state.status == "created"
 
