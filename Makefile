@@ -108,18 +108,24 @@ bench-packages:
 		esac; \
 	fi
 
+# Each bench writes its JSON (--json), its output (.log) and its exit status (.exit) into one run
+# directory; bench/goals.py then prints the goals of issues #16 and #11 from them (met, not met, or not
+# measured and why). A bench that fails is recorded and the next one runs. `make bench BENCHES="hub_bench
+# memory_bench"` runs some; BENCH_RUN names the directory. Benches not (yet) in the tree are skipped.
+BENCHES ?= bench cli_bench build_bench net_bench network_bench registry_bench registry_v2_bench hub_bench \
+	hub_scale_bench builder_bench compose_bench memory_bench
+BENCH_NO_JSON := builder_bench
+bench: BENCH_RUN := .cache/bench/$(shell date -u +%Y%m%d-%H%M%S)
 bench: setup bench-packages
-	$(PY) bench/bench.py
-	$(PY) bench/build_bench.py
-	$(PY) bench/net_bench.py
-	$(PY) bench/network_bench.py
-	$(PY) bench/registry_bench.py
-	$(PY) bench/registry_v2_bench.py
-	$(PY) bench/hub_bench.py
-	$(PY) bench/hub_scale_bench.py
-	$(PY) bench/builder_bench.py
-	$(PY) bench/compose_bench.py
-	$(PY) bench/memory_bench.py
+	@mkdir -p $(BENCH_RUN); echo "bench: run directory $(BENCH_RUN)"; \
+	for b in $(BENCHES); do \
+		if [ ! -f bench/$$b.py ]; then echo "bench: no bench/$$b.py here, skipped"; continue; fi; \
+		json="--json $(BENCH_RUN)/$$b.json"; case " $(BENCH_NO_JSON) " in *" $$b "*) json="";; esac; \
+		echo "== bench/$$b.py"; \
+		PYTHONUNBUFFERED=1 $(PY) bench/$$b.py $$json 2>&1 | tee $(BENCH_RUN)/$$b.log; \
+		echo $${PIPESTATUS[0]} > $(BENCH_RUN)/$$b.exit; \
+	done; \
+	echo; $(PY) bench/goals.py $(BENCH_RUN) --json $(BENCH_RUN)/goals.json | tee $(BENCH_RUN)/goals.txt
 
 clean:
 	rm -rf $(VENV) .cache

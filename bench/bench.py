@@ -15,43 +15,115 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "images" / "busybox"))
-from seed import UnixConnection, seed
-
-if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
+# run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package. The other benches
+# ``import bench as base``: the names of harness.py and runners.py stay reachable from here (__all__).
+if TYPE_CHECKING:
     from bench import network_cycle
     from bench.dns_bench import dns_row
+    from bench.harness import (
+        BUILD_SCRIPT,
+        DEFAULT_IMAGE,
+        DOCKER,
+        REPO_ROOT,
+        RUN_TIMEOUT,
+        START_TIMEOUT,
+        ULIMITS,
+        VENV_BIN,
+        Case,
+        Skip,
+        _terminate,
+        docker_env,
+        fixed,
+        import_image,
+        log,
+        prepare_image,
+        run_checked,
+        run_once,
+        start_daemon,
+        stop_process,
+        tail,
+        tool,
+        unmount_under,
+    )
+    from bench.runners import podman_flags, setup_engine, setup_floor, setup_podman
     from bench.tls_bench import CertsFailed, engine_tls, tls_verdict
 else:
     import network_cycle
     from dns_bench import dns_row
+    from harness import (
+        BUILD_SCRIPT,
+        DEFAULT_IMAGE,
+        DOCKER,
+        REPO_ROOT,
+        RUN_TIMEOUT,
+        START_TIMEOUT,
+        ULIMITS,
+        VENV_BIN,
+        Case,
+        Skip,
+        _terminate,
+        docker_env,
+        fixed,
+        import_image,
+        log,
+        prepare_image,
+        run_checked,
+        run_once,
+        start_daemon,
+        stop_process,
+        tail,
+        tool,
+        unmount_under,
+    )
+    from runners import podman_flags, setup_engine, setup_floor, setup_podman
     from tls_bench import CertsFailed, engine_tls, tls_verdict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = REPO_ROOT / ".venv" / "bin"
-BUILD_SCRIPT = REPO_ROOT / "deploy" / "images" / "busybox" / "build.py"
-DEFAULT_IMAGE = REPO_ROOT / ".cache" / "images" / "busybox.tar"
-DOCKER = Path("/usr/local/bin/docker")
-RUN_TIMEOUT = 60.0  # one timed command
-START_TIMEOUT = 30.0  # a daemon answering /_ping
-# The host lacks CAP_SYS_RESOURCE: hard nofile is 20000, so containers must stay within it.
-ULIMITS = ("nofile=20000:20000", "nproc=32768:32768")
+__all__ = [
+    "BUILD_SCRIPT",
+    "CASE_SPECS",
+    "DEFAULT_IMAGE",
+    "DOCKER",
+    "REPO_ROOT",
+    "RUN_TIMEOUT",
+    "START_TIMEOUT",
+    "ULIMITS",
+    "VENV_BIN",
+    "Case",
+    "Outcome",
+    "Skip",
+    "_terminate",
+    "docker_env",
+    "fixed",
+    "import_image",
+    "log",
+    "main",
+    "measure",
+    "podman_flags",
+    "prepare_image",
+    "run_checked",
+    "run_once",
+    "setup_cases",
+    "setup_engine",
+    "setup_floor",
+    "setup_podman",
+    "start_daemon",
+    "stop_process",
+    "tail",
+    "tool",
+    "unmount_under",
+]
 
 # key, label, baseline key (None for a floor)
 CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
@@ -67,103 +139,6 @@ CASE_SPECS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-class Skip(Exception):
-    """A case cannot be measured; the message says why."""
-
-
-def fixed(*argv: str) -> Callable[[int], list[str]]:
-    """The argv of a case whose command is the same on every run."""
-    return lambda i: list(argv)
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def tail(text: str | bytes, lines: int = 3) -> str:
-    if isinstance(text, bytes):
-        text = text.decode(errors="replace")
-    return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
-
-
-def run_checked(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
-    try:
-        proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise Skip(f"{argv[0]}: {exc}") from exc
-    if proc.returncode != 0:
-        raise Skip(f"{' '.join(argv[:3])}… exited {proc.returncode}: {tail(proc.stderr or proc.stdout)}")
-    return proc.stdout
-
-
-def tool(path: Path | str) -> str:
-    if (found := shutil.which(str(path))) is None:
-        raise Skip(f"{path} not found")
-    return found
-
-
-def stop_process(proc: subprocess.Popen[bytes], name: str) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            log(f"{name} (pid {proc.pid}) ignored SIGTERM; killing it")
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def start_daemon(
-    stack: contextlib.ExitStack, name: str, argv: list[str], sock: Path, logfile: Path, env: Mapping[str, str]
-) -> None:
-    """Start a daemon, register its stop, and wait for ``GET /_ping`` on its socket."""
-    with open(logfile, "wb") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=dict(env))
-    stack.callback(stop_process, proc, name)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise Skip(f"{name} exited {proc.returncode}: {tail(logfile.read_bytes())}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            conn = UnixConnection(str(sock), timeout=2)
-            try:
-                conn.request("GET", "/_ping")
-                if conn.getresponse().status == 200:
-                    return
-            finally:
-                conn.close()
-        time.sleep(0.1)
-    raise Skip(f"{name} did not answer /_ping within {START_TIMEOUT:.0f}s: {tail(logfile.read_bytes())}")
-
-
-def import_image(sock: Path, image: Path) -> None:
-    """busybox over the Docker API (wharf or podman's service), as ``make run`` seeds it."""
-    try:
-        seed(str(sock), image)
-    except (OSError, http.client.HTTPException, SystemExit) as exc:
-        raise Skip(f"importing busybox failed: {exc}") from exc
-
-
-def unmount_under(root: Path) -> None:
-    """Lazily unmount whatever is still mounted below ``root`` (podman's overlay), deepest first."""
-    prefix = str(root) + "/"
-    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
-        points = [line.split()[4] for line in fh]
-    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """A command to time; ``argv`` gets the run number so ids can be unique."""
-
-    argv: Callable[[int], list[str]]
-    env: Mapping[str, str] | None = None
-    after: Callable[[int], None] | None = None  # untimed clean-up after each run
-
-
 @dataclass(slots=True)
 class Outcome:
     key: str
@@ -176,90 +151,6 @@ class Outcome:
     @property
     def median(self) -> float | None:
         return statistics.median(self.samples) if self.samples else None
-
-
-# --- cases ---------------------------------------------------------------------------------------
-def prepare_image(image: Path) -> Path:
-    if image == DEFAULT_IMAGE:
-        run_checked([sys.executable, str(BUILD_SCRIPT), "--quiet", "--if-missing", "--output", str(image)])
-    if not image.is_file():
-        raise Skip(f"{image} does not exist")
-    return image
-
-
-def setup_floor(tmp: Path, image: Path) -> Case:
-    runc = tool("runc")
-    bundle, state = tmp / "bundle", tmp / "runc"
-    (bundle / "rootfs").mkdir(parents=True)
-    run_checked(["tar", "-xf", str(image), "-C", str(bundle / "rootfs")])
-    run_checked([runc, "spec"], cwd=bundle)
-    spec = json.loads((bundle / "config.json").read_text())
-    spec["process"].update(args=["true"], terminal=False)
-    spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
-    (bundle / "config.json").write_text(json.dumps(spec))
-
-    def cid(i: int) -> str:
-        return f"wharf-bench-{os.getpid()}-{i}"
-
-    def delete(i: int) -> None:
-        subprocess.run([runc, "--root", str(state), "delete", "-f", cid(i)], capture_output=True, check=False)
-
-    return Case(lambda i: [runc, "--root", str(state), "run", "--bundle", str(bundle), cid(i)], after=delete)
-
-
-def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path, extra: Sequence[str] = ()) -> Path:
-    engine = tool(VENV_BIN / "wharf-engine")
-    sock = tmp / "engine.sock"
-    argv = [engine, "--data-root", str(tmp / "root"), "-H", f"unix://{sock}"]
-    argv += ["--pidfile", str(tmp / "engine.pid"), *extra]
-    try:
-        start_daemon(stack, "wharf-engine", argv, sock, tmp / "engine.log", os.environ)
-    except Skip as exc:
-        raise Skip(f"engine failed to start: {exc}") from exc
-    import_image(sock, image)
-    return sock
-
-
-def podman_flags(tmp: Path, driver: str) -> list[str]:
-    store = tmp / "podman"
-    return [
-        *("--root", str(store / "root"), "--runroot", str(store / "run"), "--tmpdir", str(store / "tmp")),
-        *("--storage-driver", driver, "--cgroup-manager", "cgroupfs", "--events-backend", "file"),
-        *("--runtime", "runc"),
-    ]
-
-
-def setup_podman(stack: contextlib.ExitStack, tmp: Path, image: Path) -> tuple[list[str], dict[str, str]]:
-    """Import busybox into a private podman store (overlay, else vfs); return the podman argv and env."""
-    podman = tool("podman")
-    conf = tmp / "containers.conf"  # the API service takes no --ulimit; give it the host-compatible defaults
-    conf.write_text(f"[containers]\ndefault_ulimits = {json.dumps(list(ULIMITS))}\n")
-    env = {**os.environ, "CONTAINERS_CONF": str(conf)}
-    errors: list[str] = []
-    for driver in ("overlay", "vfs"):
-        base = [podman, *podman_flags(tmp, driver)]
-        stack.callback(unmount_under, tmp / "podman")
-        stack.callback(subprocess.run, [*base, "rm", "-af", "-t", "0"], capture_output=True, check=False)
-        try:
-            run_checked([*base, "import", "--change", 'CMD ["sh"]', str(image), "busybox:latest"], env=env)
-        except Skip as exc:
-            errors.append(f"{driver}: {exc}")
-            unmount_under(tmp / "podman")
-            shutil.rmtree(tmp / "podman", ignore_errors=True)
-            continue
-        return base, env
-    raise Skip("podman import failed: " + "; ".join(errors))
-
-
-def docker_env(tmp: Path, sock: Path) -> dict[str, str]:
-    config = tmp / "docker-config"
-    config.mkdir(exist_ok=True)
-    return {
-        **os.environ,
-        "DOCKER_HOST": f"unix://{sock}",
-        "DOCKER_CONFIG": str(config),
-        "DOCKER_CLI_HINTS": "0",
-    }
 
 
 def setup_cases(
@@ -322,25 +213,6 @@ def setup_cases(
 
     attempt(["docker-podman"], podman_service)
     return cases, skipped
-
-
-def run_once(case: Case, i: int) -> float:
-    """Run the case once; return wall time in ms, or raise Skip with its error."""
-    argv = case.argv(i)
-    try:
-        start = time.perf_counter()
-        proc = subprocess.run(
-            argv, env=case.env, stdin=subprocess.DEVNULL, capture_output=True, timeout=RUN_TIMEOUT
-        )
-        elapsed = (time.perf_counter() - start) * 1000
-    except subprocess.TimeoutExpired as exc:
-        raise Skip(f"timed out after {RUN_TIMEOUT:.0f}s") from exc
-    finally:
-        if case.after is not None:
-            case.after(i)
-    if proc.returncode != 0:
-        raise Skip(f"exited {proc.returncode}: {tail(proc.stderr or proc.stdout)}")
-    return elapsed
 
 
 def measure(cases: dict[str, Case], outcomes: dict[str, Outcome], rounds: int, deadline: float) -> int:
@@ -407,14 +279,20 @@ def as_json(outcomes: dict[str, Outcome], rounds: int) -> dict[str, Any]:
         base = outcomes[o.baseline].median if o.baseline else None
         return o.median / base if o.median is not None and base else None
 
-    cases = [{"key": o.key, "label": o.label, "baseline": o.baseline, "median_ms": o.median,
-              "ratio": ratio(o), "samples_ms": o.samples, "failures": o.failures, "skipped": o.skipped}
-             for o in outcomes.values()]  # fmt: skip
+    cases = [
+        {
+            "key": o.key,
+            "label": o.label,
+            "baseline": o.baseline,
+            "median_ms": o.median,
+            "ratio": ratio(o),
+            "samples_ms": o.samples,
+            "failures": o.failures,
+            "skipped": o.skipped,
+        }
+        for o in outcomes.values()
+    ]
     return {"rounds": rounds, "cases": cases}
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the ExitStack, so clean-up still runs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from wharf_engine.containers.container import Container
@@ -25,6 +25,7 @@ from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.network import netlink
 from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
+from wharf_engine.shapes import ContainerConfig, CreateOptions, HostConfig
 
 IMAGE = "busybox:latest"
 
@@ -38,10 +39,11 @@ class Engine:
     async def create(self, name: str | None = None, **config: Any) -> Container:
         """``docker create`` of the test image (``Cmd`` given or ``top``), with no network by default."""
         body: dict[str, Any] = {"Image": IMAGE, "Cmd": ["top"], **config}
-        host_config = dict(body.get("HostConfig") or {})
-        host_config.setdefault("NetworkMode", "none")
-        body["HostConfig"] = host_config
-        created = await self.daemon.container_create(name, body)
+        host_config: dict[str, Any] = {"NetworkMode": "none", **(body.pop("HostConfig", None) or {})}
+        options = CreateOptions(
+            config=cast(ContainerConfig, body), host_config=cast(HostConfig, host_config), name=name
+        )
+        created = await self.daemon.container_create(options)
         return self.daemon.containers.get(created["Id"])
 
     def events(self, cid: str) -> list[str]:

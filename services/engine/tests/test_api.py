@@ -17,6 +17,7 @@ from wharf_engine.api.version import VersionMiddleware
 from wharf_engine.containers.container import Container
 from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.shapes import ContainerInspect, CreateOptions, CreateResponse, StopOptions
 
 
 class FakeBackend:
@@ -36,8 +37,8 @@ class FakeBackend:
     def info(self) -> dict[str, Any]:
         return {"ID": "fake"}
 
-    async def container_create(self, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(("create", (name, config)))
+    async def container_create(self, options: CreateOptions) -> CreateResponse:
+        self.calls.append(("create", options))
         return {"Id": "a" * 64, "Warnings": []}
 
     async def container_start(self, ref: str) -> None:
@@ -45,8 +46,8 @@ class FakeBackend:
             raise NotModified("container already started")
         self.get(ref)
 
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        self.calls.append(("stop", (ref, timeout, signal)))
+    async def container_stop(self, ref: str, options: StopOptions) -> None:
+        self.calls.append(("stop", (ref, options)))
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
         raise Conflict(f"Container {ref} is not running")
@@ -74,8 +75,9 @@ class FakeBackend:
     def container_get(self, ref: str) -> Container:
         return self.get(ref)
 
-    def container_inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]:
-        return {"Id": self.get(ref).id, "size": size}
+    def container_inspect(self, ref: str, *, size: bool = False) -> ContainerInspect:
+        shown = {"Id": self.get(ref).id, "size": size}
+        return shown  # type: ignore[return-value]  # only what the router tests read
 
     def container_list(
         self, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
@@ -200,7 +202,7 @@ def test_malformed_json_is_400(backend: FakeBackend) -> None:
 def test_create_passes_name_and_body(backend: FakeBackend) -> None:
     response = request(backend, "POST", "/containers/create?name=web", json={"Image": "busybox"})
     assert response.status_code == 201
-    assert backend.calls == [("create", ("web", {"Image": "busybox"}))]
+    assert backend.calls == [("create", CreateOptions(config={"Image": "busybox"}, name="web"))]
 
 
 def test_list_parses_docker_booleans_limit_and_filters(backend: FakeBackend) -> None:
@@ -219,7 +221,7 @@ def test_bad_filters_are_400(backend: FakeBackend) -> None:
 def test_stop_and_remove_parameters(backend: FakeBackend) -> None:
     assert request(backend, "POST", "/containers/c/stop?t=5&signal=SIGINT").status_code == 204
     assert request(backend, "DELETE", "/containers/c?force=1&v=false").status_code == 204
-    assert backend.calls == [("stop", ("c", 5, "SIGINT")), ("remove", ("c", True, False))]
+    assert backend.calls == [("stop", ("c", StopOptions(5, "SIGINT"))), ("remove", ("c", True, False))]
 
 
 def test_wait_streams_status(backend: FakeBackend) -> None:

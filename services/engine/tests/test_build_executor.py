@@ -9,10 +9,11 @@ import struct
 from pathlib import Path
 
 import pytest
-from wharf_engine.build.executor import BuildFailed, BuildOptions
+from wharf_engine.build.executor import BuildFailed
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.daemon.rootfs import rootfs
 from wharf_engine.runtime.fake import FakeProcess
+from wharf_engine.shapes import BuildOptions
 
 from .daemon_harness import IMAGE, Engine
 
@@ -45,8 +46,8 @@ def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
 async def build(engine: Engine, directory: Path, **options: object) -> tuple[str, str]:
     """(image id, the text the client would print)."""
     output = BuildOutput()
-    opts = BuildOptions(networkmode="none", **options)  # type: ignore[arg-type]
-    image_id = await engine.daemon.image_build(directory, "Dockerfile", opts, ["built:latest"], output)
+    opts = BuildOptions(networkmode="none", tags=["built:latest"], **options)  # type: ignore[arg-type]
+    image_id = await engine.daemon.image_build(directory, opts, output)
     text = ""
     while not output.queue.empty():
         line = output.queue.get_nowait()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from wharf_common.errors import InvalidArgument
 from wharf_engine.images.changes import apply_changes
+from wharf_engine.shapes import ImageConfig
 
 
 def test_exec_and_shell_forms() -> None:
@@ -38,6 +39,6 @@ def test_unknown_instruction_is_refused() -> None:
 
 
 def test_original_config_is_not_modified() -> None:
-    original = {"Env": ["A=1"]}
+    original: ImageConfig = {"Env": ["A=1"]}
     apply_changes(original, ["ENV A=2"])
     assert original == {"Env": ["A=1"]}

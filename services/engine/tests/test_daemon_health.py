@@ -4,20 +4,22 @@ status they lead to, timeouts, and no probes while paused or stopped."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from wharf_engine.containers import health
 from wharf_engine.daemon.health import run_probe
 from wharf_engine.runtime.base import ExecOutput
 from wharf_engine.runtime.errors import NotRunning
+from wharf_engine.shapes.containers import Healthcheck
 
 from .daemon_harness import Engine, until
 
 MS = 1_000_000
 
 
-def check(**extra: Any) -> dict[str, Any]:
-    return {"Test": ["CMD", "check"], "Interval": 5 * MS, "Timeout": 1000 * MS, "Retries": 1, **extra}
+def check(**extra: Any) -> Healthcheck:
+    shape = {"Test": ["CMD", "check"], "Interval": 5 * MS, "Timeout": 1000 * MS, "Retries": 1, **extra}
+    return cast(Healthcheck, shape)
 
 
 def status(container: Any) -> str:

@@ -11,6 +11,7 @@ from wharf_common.errors import InvalidArgument, NotModified
 from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.daemon.signals import send_signal
 from wharf_engine.runtime.errors import ContainerNotFound, NotRunning, RuntimeFailure
+from wharf_engine.shapes import StopOptions
 
 from .daemon_harness import Engine
 
@@ -18,7 +19,7 @@ from .daemon_harness import Engine
 def test_stop_sends_sigterm_and_returns_once_the_exit_is_recorded(engine: Engine) -> None:
     async def scenario() -> None:
         container = await engine.run()
-        await engine.daemon.container_stop(container.id, None, None)
+        await engine.daemon.container_stop(container.id, StopOptions())
         assert engine.runtime.containers.get(container.id) is None  # deleted on exit
         assert container.state.status == "exited" and container.state.exit_code == 128 + signal.SIGTERM
         assert engine.events(container.id)[-2:] == ["die", "stop"]
@@ -32,11 +33,11 @@ def test_stop_uses_the_image_stop_signal_and_a_given_one_first(engine: Engine) -
     async def scenario() -> None:
         container = await engine.run(StopSignal="SIGINT")
         process = engine.runtime.containers[container.id]
-        await engine.daemon.container_stop(container.id, None, None)
+        await engine.daemon.container_stop(container.id, StopOptions())
         assert process.signals == [signal.SIGINT]
         other = await engine.run()
         process = engine.runtime.containers[other.id]
-        await engine.daemon.container_stop(other.id, None, "HUP")
+        await engine.daemon.container_stop(other.id, StopOptions(signal="HUP"))
         assert process.signals == [signal.SIGHUP]
 
     asyncio.run(scenario())
@@ -47,7 +48,7 @@ def test_stop_kills_a_process_that_ignores_the_signal_after_the_timeout(engine: 
         engine.runtime.ignored_signals = {signal.SIGTERM}
         container = await engine.run()
         process = engine.runtime.containers[container.id]
-        await engine.daemon.container_stop(container.id, 0, None)
+        await engine.daemon.container_stop(container.id, StopOptions(timeout=0))
         assert process.signals == [signal.SIGTERM, signal.SIGKILL]
         assert ("kill", container.id, signal.SIGKILL, True) in engine.runtime.calls  # SIGKILL: every process
         assert container.state.exit_code == 137
@@ -59,7 +60,7 @@ def test_stop_of_a_stopped_container_is_not_modified(engine: Engine) -> None:
     async def scenario() -> None:
         container = await engine.create()
         with pytest.raises(NotModified):
-            await engine.daemon.container_stop(container.id, None, None)
+            await engine.daemon.container_stop(container.id, StopOptions())
         assert "kill" not in engine.runtime.verbs()
 
     asyncio.run(scenario())
@@ -133,7 +134,7 @@ def test_a_signal_to_a_paused_container_is_delivered_once_it_is_thawed(engine: E
     async def scenario() -> None:
         container = await engine.run()
         await engine.daemon.container_pause(container.id)
-        await engine.daemon.container_stop(container.id, None, None)
+        await engine.daemon.container_stop(container.id, StopOptions())
         verbs = engine.runtime.verbs(container.id)
         assert verbs[verbs.index("pause") :] == ["pause", "kill", "resume", "delete"]
         assert container.state.status == "exited" and container.state.exit_code == 128 + signal.SIGTERM

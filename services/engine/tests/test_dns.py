@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -322,5 +323,39 @@ def test_strangers_are_refused_forwarding() -> None:
             assert addresses(await ask(port, "known.example")) == ["10.9.9.9"]
         finally:
             await server.close_all()
+
+    asyncio.run(main())
+
+
+def test_a_picked_port_taken_on_tcp_is_picked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Port 0: the TCP side may find the UDP side's number held by a loopback connection."""
+    real_start_server = asyncio.start_server
+    refusals: list[object] = []
+
+    async def start_server(*args: object, **kwargs: object) -> asyncio.Server:
+        if not refusals:
+            refusals.append(args[2])
+            raise OSError(errno.EADDRINUSE, "address already in use")
+        return await real_start_server(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio, "start_server", start_server)
+
+    async def scenario(server: DnsServer, port: int, table: FakeTable) -> None:
+        assert addresses(await ask(port, "web")) == ["10.0.0.5"]
+        assert addresses(await ask(port, "web", tcp=True)) == ["10.0.0.5"]
+
+    run(scenario)
+    assert len(refusals) == 1
+
+
+def test_a_fixed_port_in_use_is_an_error() -> None:
+    async def main() -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            server = DnsServer(FakeTable(), [])
+            with pytest.raises(OSError) as caught:
+                await server.listen("127.0.0.1", int(taken.getsockname()[1]))
+            assert caught.value.errno == errno.EADDRINUSE
 
     asyncio.run(main())

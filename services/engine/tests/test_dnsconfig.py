@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from wharf_common.errors import InvalidArgument
 from wharf_engine.network.dnsconfig import extra_hosts, normalize, parse_extra_host, resolv_conf, validate
+from wharf_engine.shapes import HostConfig
 
 HOST = (
     "# managed\nnameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch corp.example lab.example\noptions edns0\n"
@@ -81,9 +82,9 @@ def test_good_values_pass() -> None:
 
 
 def test_normalize_fills_what_docker_inspect_shows() -> None:
-    config: dict[str, Any] = {"Dns": None, "ExtraHosts": []}
+    config: HostConfig = {"Dns": None, "ExtraHosts": []}
     normalize(config)
     assert config == {"Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None}
-    given: dict[str, Any] = {"DnsSearch": ["a.example"], "ExtraHosts": ["db:10.0.0.7"]}
+    given: HostConfig = {"DnsSearch": ["a.example"], "ExtraHosts": ["db:10.0.0.7"]}
     normalize(given)
     assert given["DnsSearch"] == ["a.example"] and given["ExtraHosts"] == ["db:10.0.0.7"]

@@ -11,6 +11,7 @@ from wharf_common.errors import Conflict, InvalidArgument
 from wharf_engine.daemon import endpoints
 from wharf_engine.network.model import Endpoint, Network
 from wharf_engine.network.store import NetworkStore
+from wharf_engine.shapes import ContainerConfig, HostConfig
 
 
 def daemon_with(tmp_path: Path, *, subnet_given: bool = True) -> Any:
@@ -29,8 +30,8 @@ def daemon_with(tmp_path: Path, *, subnet_given: bool = True) -> Any:
     return SimpleNamespace(networks=SimpleNamespace(store=store))
 
 
-def plan(daemon: Any, mode: str, endpoints_config: Any, config: dict[str, Any] | None = None) -> list[Any]:
-    host_config = {"NetworkMode": mode}
+def plan(daemon: Any, mode: str, endpoints_config: Any, config: ContainerConfig | None = None) -> list[Any]:
+    host_config: HostConfig = {"NetworkMode": mode}
     return endpoints.plan(
         daemon, "c" * 64, "web", host_config, config or {}, {"EndpointsConfig": endpoints_config}
     )
@@ -45,7 +46,8 @@ def test_primary_network_gets_its_endpoint_with_compose_aliases(tmp_path: Path) 
 
 
 def test_mac_address_goes_to_the_primary_endpoint_and_config(tmp_path: Path) -> None:
-    daemon, config = daemon_with(tmp_path), {"MacAddress": "02:42:AA:bb:cc:dd"}
+    daemon = daemon_with(tmp_path)
+    config: ContainerConfig = {"MacAddress": "02:42:AA:bb:cc:dd"}
     [(_, endpoint)] = plan(daemon, "back", {}, config)
     assert endpoint.mac_config == "02:42:aa:bb:cc:dd" and config["MacAddress"] == "02:42:aa:bb:cc:dd"
     assert plan(daemon, "default", {"default": {"MacAddress": "02:00:00:00:00:01"}}, config) == []

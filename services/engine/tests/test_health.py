@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from wharf_common.errors import InvalidArgument
 from wharf_engine.containers import health
+from wharf_engine.shapes.containers import Healthcheck
 
 S = health.SECOND
 
 
 def test_merge_inherits_empty_test_and_zero_values_from_the_image() -> None:
-    image = {"Test": ["CMD", "x"], "Interval": 2 * S, "Retries": 5}
+    image: Healthcheck = {"Test": ["CMD", "x"], "Interval": 2 * S, "Retries": 5}
     assert health.merge(image, None) == image
     assert health.merge(None, None) is None
     assert health.merge(image, {"Test": [], "Timeout": S}) == {
@@ -36,7 +37,7 @@ def test_merge_inherits_empty_test_and_zero_values_from_the_image() -> None:
         {"Test": ["CMD"]},
     ],
 )
-def test_validate_refuses_what_docker_refuses(check: dict[str, Any]) -> None:
+def test_validate_refuses_what_docker_refuses(check: Healthcheck) -> None:
     with pytest.raises(InvalidArgument):
         health.validate({"Test": ["CMD", "true"], **check})
 

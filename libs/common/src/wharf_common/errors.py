@@ -11,7 +11,7 @@ service's ``api/errors.py`` maps kinds to its protocol's status codes and bodies
      ├── Forbidden           403
      ├── NotModified         304  already started / already stopped
      ├── Unavailable         503
-     ├── NotImplemented_     501
+     ├── NotSupported        501  a feature this build or driver does not have
      └── SystemFault         500  a real fault (runtime failed, disk error)
 """
 
@@ -59,7 +59,7 @@ class Unavailable(WharfError):
     status = 503
 
 
-class NotImplemented_(WharfError):
+class NotSupported(WharfError):
     status = 501
 
 
@@ -72,8 +72,8 @@ __all__ = [
     "Forbidden",
     "InvalidArgument",
     "NotFound",
-    "NotImplemented_",
     "NotModified",
+    "NotSupported",
     "SystemFault",
     "Unauthorized",
     "Unavailable",

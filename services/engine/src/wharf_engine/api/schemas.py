@@ -9,185 +9,16 @@ ignored, and ``null`` is as good as absent, as in Docker.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from wharf_common.errors import InvalidArgument
 
-Strings = list[str] | None
-StringMap = dict[str, str] | None
+from wharf_engine.shapes.containers import ContainerConfig, ContainerCreate, ContainerUpdate, HostConfig
+from wharf_engine.shapes.networks import EndpointSettings, StringMap, Strings
 
-
-class LogConfig(TypedDict, total=False):
-    Type: str | None
-    Config: StringMap
-
-
-class RestartPolicy(TypedDict, total=False):
-    Name: str | None
-    MaximumRetryCount: int | None
-
-
-class PortBinding(TypedDict, total=False):
-    HostIp: str | None
-    HostPort: str | None
-
-
-class Ulimit(TypedDict, total=False):
-    Name: str | None
-    Soft: int | None
-    Hard: int | None
-
-
-class BindOptions(TypedDict, total=False):
-    Propagation: str | None
-    CreateMountpoint: bool | None
-
-
-class VolumeOptions(TypedDict, total=False):
-    NoCopy: bool | None
-    Labels: StringMap
-    Subpath: str | None
-
-
-class TmpfsOptions(TypedDict, total=False):
-    SizeBytes: int | None
-    Mode: int | None
-
-
-class Mount(TypedDict, total=False):
-    Type: str | None
-    Source: str | None
-    Target: str | None
-    ReadOnly: bool | None
-    BindOptions: BindOptions | None
-    VolumeOptions: VolumeOptions | None
-    TmpfsOptions: TmpfsOptions | None
-
-
-class DeviceMapping(TypedDict, total=False):
-    PathOnHost: str | None
-    PathInContainer: str | None
-    CgroupPermissions: str | None
-
-
-class Resources(TypedDict, total=False):
-    """The limits ``HostConfig`` shares with ``POST /containers/{id}/update``."""
-
-    CpusetCpus: str | None
-    CpusetMems: str | None
-    Memory: int | None
-    MemorySwap: int | None
-    MemoryReservation: int | None
-    CpuShares: int | None
-    CpuPeriod: int | None
-    CpuQuota: int | None
-    NanoCpus: int | None
-    PidsLimit: int | None
-    BlkioWeight: int | None
-
-
-class ContainerUpdate(Resources, total=False):
-    RestartPolicy: RestartPolicy | None
-
-
-class HostConfig(Resources, total=False):
-    Binds: Strings
-    Links: Strings
-    VolumesFrom: Strings
-    CapAdd: Strings
-    CapDrop: Strings
-    Dns: Strings
-    DnsOptions: Strings
-    DnsSearch: Strings
-    ExtraHosts: Strings
-    SecurityOpt: Strings
-    NetworkMode: str | None
-    MacAddress: str | None
-    LogConfig: LogConfig | None
-    RestartPolicy: RestartPolicy | None
-    PortBindings: dict[str, list[PortBinding] | None] | None
-    AutoRemove: bool | None
-    Privileged: bool | None
-    PublishAllPorts: bool | None
-    ReadonlyRootfs: bool | None
-    ShmSize: int | None
-    Ulimits: list[Ulimit] | None
-    Tmpfs: StringMap
-    Sysctls: StringMap
-    Annotations: StringMap
-    MaskedPaths: Strings
-    ReadonlyPaths: Strings
-    OomScoreAdj: int | None
-    MemorySwappiness: int | None
-    OomKillDisable: bool | None
-    Runtime: str | None
-    VolumeDriver: str | None
-    Mounts: list[Mount] | None
-    Devices: list[DeviceMapping] | None
-    GroupAdd: Strings
-    ConsoleSize: list[int] | None
-
-
-class Healthcheck(TypedDict, total=False):
-    Test: Strings
-    Interval: int | None
-    Timeout: int | None
-    Retries: int | None
-    StartPeriod: int | None
-    StartInterval: int | None
-
-
-class ContainerConfig(TypedDict, total=False):
-    """``POST /commit``'s body; with ``HostConfig`` it is ``POST /containers/create``'s."""
-
-    Hostname: str | None
-    Domainname: str | None
-    User: str | None
-    Image: str | None
-    WorkingDir: str | None
-    StopSignal: str | None
-    StopTimeout: int | None
-    AttachStdin: bool | None
-    AttachStdout: bool | None
-    AttachStderr: bool | None
-    Tty: bool | None
-    OpenStdin: bool | None
-    StdinOnce: bool | None
-    Env: Strings
-    Cmd: list[str] | str | None  # a string is run with /bin/sh -c, as the classic builder's
-    Entrypoint: list[str] | str | None
-    OnBuild: Strings
-    Labels: StringMap
-    ExposedPorts: dict[str, Any] | None
-    Volumes: dict[str, Any] | None
-    Healthcheck: Healthcheck | None
-    Shell: Strings
-    MacAddress: str | None
-
-
-class EndpointIPAMConfig(TypedDict, total=False):
-    IPv4Address: str | None
-    IPv6Address: str | None
-    LinkLocalIPs: Strings
-
-
-class EndpointSettings(TypedDict, total=False):
-    IPAMConfig: EndpointIPAMConfig | None
-    Links: Strings
-    Aliases: Strings
-    MacAddress: str | None
-    DriverOpts: StringMap
-
-
-class NetworkingConfig(TypedDict, total=False):
-    EndpointsConfig: dict[str, EndpointSettings | None] | None
-
-
-class ContainerCreate(ContainerConfig, total=False):
-    HostConfig: HostConfig | None
-    NetworkingConfig: NetworkingConfig | None
+Shape = TypeVar("Shape")
 
 
 class ExecConfig(TypedDict, total=False):
@@ -260,7 +91,7 @@ class NetworkDisconnect(TypedDict, total=False):
 _ADAPTERS: dict[type, TypeAdapter[Any]] = {}
 
 
-def check(shape: type, body: dict[str, Any]) -> dict[str, Any]:
+def check(shape: type[Shape], body: dict[str, Any]) -> Shape:
     """``body`` unchanged when it has ``shape``; else :class:`InvalidArgument` naming the field."""
     adapter = _ADAPTERS.get(shape)
     if adapter is None:
@@ -271,7 +102,7 @@ def check(shape: type, body: dict[str, Any]) -> dict[str, Any]:
         error = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in error["loc"] if not _is_union_branch(part))
         raise InvalidArgument(f"invalid {shape.__name__} field {field}: {error['msg']}") from None
-    return body
+    return body  # type: ignore[return-value]  # checked above: it has the shape
 
 
 def _is_union_branch(part: Any) -> bool:
@@ -279,4 +110,16 @@ def _is_union_branch(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in ("str", "int", "bool", "none"))
 
 
-__all__ = ["ContainerConfig", "ContainerCreate", "ExecConfig", "ExecStart", "VolumeCreate", "check"]
+__all__ = [
+    "ContainerConfig",
+    "ContainerCreate",
+    "ContainerUpdate",
+    "ExecConfig",
+    "ExecStart",
+    "HostConfig",
+    "NetworkConnect",
+    "NetworkCreate",
+    "NetworkDisconnect",
+    "VolumeCreate",
+    "check",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ class BuildBackend(Protocol):
         """Image id for a name or id; raises NotFound."""
         ...
 
-    def image_config(self, image_id: str) -> dict[str, Any]:
+    def image_config(self, image_id: str) -> Mapping[str, Any]:
         """The full image config (``config``, ``rootfs``, ``history``...)."""
         ...
 

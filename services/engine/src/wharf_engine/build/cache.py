@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 
 def cache_key(parent: str | None, instruction: str, extra: Any = None) -> str:

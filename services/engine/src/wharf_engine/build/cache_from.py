@@ -3,6 +3,7 @@ gives cache hits, as the classic builder's ``ImageCache`` does with its sources.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def find(
-    sources: list[tuple[str, dict[str, Any]]], state: StageState, created_by: str, *, empty_layer: bool
+    sources: list[tuple[str, Mapping[str, Any]]], state: StageState, created_by: str, *, empty_layer: bool
 ) -> CacheHit | None:
     """The first source whose history starts as the stage's has so far and goes on with this step."""
     done = len(state.history)
@@ -45,7 +46,7 @@ def find(
     return None
 
 
-def is_ancestor(sources: list[tuple[str, dict[str, Any]]], image: dict[str, Any]) -> bool:
+def is_ancestor(sources: list[tuple[str, Mapping[str, Any]]], image: Mapping[str, Any]) -> bool:
     """Whether ``image`` is where one of the sources passed on its way (history and layers a
     prefix of the source's): with ``cachefrom``, Docker takes a local cache hit only then."""
     history = list(image.get("history") or [])

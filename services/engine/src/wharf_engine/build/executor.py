@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from wharf_common.dockerfile import Dockerfile, Instruction, parse
 from wharf_common.dockerfile.instructions import Arg, From
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
+from wharf_engine.shapes import BuildOptions
 
 from . import cache_from
 from .backend import BuildBackend
@@ -25,19 +25,6 @@ class BuildFailed(InvalidArgument):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass
-class BuildOptions:
-    nocache: bool = False
-    rm: bool = True
-    forcerm: bool = False
-    buildargs: dict[str, str | None] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    target: str | None = None
-    cachefrom: list[str] = field(default_factory=list)
-    networkmode: str = ""
-    extrahosts: list[str] = field(default_factory=list)
 
 
 def short(image_id: str) -> str:
@@ -63,7 +50,7 @@ class BuildExecutor:
         self.total = 0
         self.used_args: set[str] = set()
         self.escape = "\\"
-        self.cache_sources: list[tuple[str, dict[str, Any]]] = []
+        self.cache_sources: list[tuple[str, Mapping[str, Any]]] = []
         for name in options.cachefrom:  # a name that is not here gives no hits, as Docker
             try:
                 image_id = backend.resolve_image(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +34,7 @@ class StageState:
     author: str = ""
 
     @classmethod
-    def from_image(cls, image_id: str, image: dict[str, Any]) -> StageState:
+    def from_image(cls, image_id: str, image: Mapping[str, Any]) -> StageState:
         config = copy.deepcopy(image.get("config") or {})
         return cls(
             image_id=image_id,
@@ -79,7 +80,7 @@ class StageState:
             "history": [*self.history, entry],
         }
 
-    def advance(self, image_id: str, image: dict[str, Any]) -> None:
+    def advance(self, image_id: str, image: Mapping[str, Any]) -> None:
         self.image_id = image_id
         self.diff_ids = list(image.get("rootfs", {}).get("diff_ids", []))
         self.history = list(image.get("history") or [])

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
+from wharf_engine.shapes import ContainerConfig, HostConfig, MountPoint
 
 from .state import ZERO_TIME, State, now_rfc3339
 
@@ -22,14 +23,14 @@ class Container:
     name: str
     created: str
     image_id: str
-    config: dict[str, Any]  # Docker's container Config, as created
-    host_config: dict[str, Any]
+    config: ContainerConfig  # as created: the image's merged in, Docker's defaults filled
+    host_config: HostConfig
     path: str
     args: list[str]
     state: State = field(default_factory=State)
     shim_pid: int = 0
     restart_count: int = 0
-    mounts: list[dict[str, Any]] = field(default_factory=list)  # Docker's MountPoint shape
+    mounts: list[MountPoint] = field(default_factory=list)
     network: dict[str, Any] = field(default_factory=dict)  # address, gateway, mac, published ports
     manually_stopped: bool = False  # stop/kill by a user: "always" waits for the engine's restart
     # on the default bridge after a network connect (True) or disconnect (False); None: as NetworkMode says

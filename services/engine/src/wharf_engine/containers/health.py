@@ -3,10 +3,13 @@ image's), and ``State.Health`` with its log, updated by each probe as Docker upd
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from wharf_common.errors import InvalidArgument
+
+from wharf_engine.shapes.containers import Healthcheck
 
 SECOND = 1_000_000_000
 DEFAULT_INTERVAL = 30 * SECOND
@@ -33,23 +36,25 @@ class Probe:
     retries: int
 
 
-def merge(image: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any] | None:
+def merge(image: Healthcheck | None, given: Healthcheck | None) -> Healthcheck | None:
     """The create request's healthcheck over the image's: an empty Test or a zero value inherits."""
     if not given:
-        return dict(image) if image else None
-    merged = dict(given)
+        return image.copy() if image else None
+    merged: dict[str, Any] = {**given}
+    inherited: Mapping[str, Any] = image or {}
     for key in ("Test", *DURATIONS, "Retries"):
-        if not merged.get(key) and image and image.get(key):
-            merged[key] = image[key]
-    return {k: v for k, v in merged.items() if v is not None}
+        if not merged.get(key) and inherited.get(key):
+            merged[key] = inherited[key]
+    return cast(Healthcheck, {k: v for k, v in merged.items() if v is not None})  # Healthcheck's keys
 
 
-def validate(healthcheck: dict[str, Any] | None) -> None:
+def validate(healthcheck: Healthcheck | None) -> None:
     """Docker's checks at create: durations 0 or at least 1 ms, retries not negative, a known test."""
     if not healthcheck:
         return
+    values: Mapping[str, Any] = healthcheck  # read by the names in DURATIONS
     for key in DURATIONS:
-        value = int(healthcheck.get(key) or 0)
+        value = int(values.get(key) or 0)
         if value != 0 and value < MIN_DURATION:
             raise InvalidArgument(f"{key} in Healthcheck cannot be less than 1ms")
     if int(healthcheck.get("Retries") or 0) < 0:
@@ -61,7 +66,7 @@ def validate(healthcheck: dict[str, Any] | None) -> None:
         raise InvalidArgument(f"Healthcheck {test[0]} needs a command")
 
 
-def probe(healthcheck: dict[str, Any] | None, shell: list[str] | None = None) -> Probe | None:
+def probe(healthcheck: Healthcheck | None, shell: list[str] | None = None) -> Probe | None:
     """The probe to run, or None: no healthcheck, ``NONE``, or no test."""
     if not healthcheck:
         return None
@@ -75,8 +80,10 @@ def probe(healthcheck: dict[str, Any] | None, shell: list[str] | None = None) ->
     else:
         return None
 
+    values: Mapping[str, Any] = healthcheck
+
     def seconds(key: str, default: int) -> float:
-        return int(healthcheck.get(key) or default) / SECOND
+        return int(values.get(key) or default) / SECOND
 
     return Probe(
         argv=argv,

@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from wharf_engine.shapes import ContainerState
+
 from .errors import InvalidStateTransition
 
 log = structlog.get_logger(__name__)
@@ -142,8 +144,8 @@ class State:
     def from_dict(cls, data: dict[str, Any]) -> State:
         return cls(**data)
 
-    def to_api(self) -> dict[str, Any]:
-        return {
+    def to_api(self) -> ContainerState:
+        shown: ContainerState = {
             "Status": self.status,
             "Running": self.running,
             "Paused": self.status == PAUSED,
@@ -155,8 +157,10 @@ class State:
             "Error": self.error,
             "StartedAt": self.started_at,
             "FinishedAt": self.finished_at,
-            **({"Health": self.health} if self.health is not None else {}),
         }
+        if self.health is not None:
+            shown["Health"] = self.health
+        return shown
 
 
 # what container.json holds of it (computed once: dataclasses.fields costs more than the dump)

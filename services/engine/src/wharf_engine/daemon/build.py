@@ -18,11 +18,12 @@ from wharf_common.tarfiles import ExtractLimits, extract_layer
 from wharf_engine.build.backend import Output
 from wharf_engine.build.cache import BuildCache
 from wharf_engine.build.copy import looks_like_archive
-from wharf_engine.build.executor import BuildExecutor, BuildFailed, BuildOptions, short
+from wharf_engine.build.executor import BuildExecutor, BuildFailed, short
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.build.paths import OutsideContext, inside_context
 from wharf_engine.distribution.endpoint import AuthConfig
 from wharf_engine.layers.mounts import is_mounted
+from wharf_engine.shapes import BuildOptions, CreateOptions, HostConfig, Image
 
 from .attach import pending_attach
 from .images import SCRATCH_COMMENT, resolve_image
@@ -55,7 +56,7 @@ class DaemonBuildBackend:
     ) -> None:
         self.daemon = daemon
         # RUN steps on the default bridge unless the request said otherwise, as Docker's
-        self.host_config: dict[str, Any] = {"NetworkMode": network_mode or "default"}
+        self.host_config: HostConfig = {"NetworkMode": network_mode or "default"}
         if extra_hosts:
             self.host_config["ExtraHosts"] = list(extra_hosts)
 
@@ -66,7 +67,7 @@ class DaemonBuildBackend:
     def resolve_image(self, ref: str) -> str:
         return resolve_image(self.daemon, ref)
 
-    def image_config(self, image_id: str) -> dict[str, Any]:
+    def image_config(self, image_id: str) -> Image:
         return self.daemon.images.get(image_id)
 
     async def pull_image(self, name: str, progress: Callable[[dict[str, Any]], None]) -> str:
@@ -85,18 +86,20 @@ class DaemonBuildBackend:
     async def create_step(self, image_id: str | None, config: dict[str, Any]) -> str:
         if image_id is None:
             image_id = self.daemon.images.create(SCRATCH_CONFIG)
-        body = {
-            "Image": image_id,
-            "Cmd": config.get("Cmd") or ["/bin/sh"],
-            "Entrypoint": [""],
-            "Env": config.get("Env") or [],
-            "WorkingDir": config.get("WorkingDir") or "",
-            "User": config.get("User") or "",
-            "Labels": {"wharf.build.step": "true"},
-            "HostConfig": dict(self.host_config),
-        }
-        result = await self.daemon.container_create(None, body)
-        return str(result["Id"])
+        step = CreateOptions(
+            config={
+                "Image": image_id,
+                "Cmd": config.get("Cmd") or ["/bin/sh"],
+                "Entrypoint": [""],
+                "Env": config.get("Env") or [],
+                "WorkingDir": config.get("WorkingDir") or "",
+                "User": config.get("User") or "",
+                "Labels": {"wharf.build.step": "true"},
+            },
+            host_config=self.host_config.copy(),
+        )
+        result = await self.daemon.container_create(step)
+        return result["Id"]
 
     async def mount_step(self, step: str) -> Path:
         container = self.daemon.containers.get(step)
@@ -291,23 +294,16 @@ def load_dockerfile(context: Path, name: str) -> Dockerfile:
         raise InvalidArgument(str(exc)) from None
 
 
-async def image_build(
-    daemon: Daemon,
-    context: Path,
-    dockerfile_name: str,
-    options: BuildOptions,
-    tags: list[str],
-    output: BuildOutput,
-) -> str:
+async def image_build(daemon: Daemon, context: Path, options: BuildOptions, output: BuildOutput) -> str:
     """Run the build, streaming to ``output``; tags only when every step succeeded."""
-    dockerfile = load_dockerfile(context, dockerfile_name)
-    remove_ignored_build_files(context, dockerfile_name or "Dockerfile")
+    dockerfile = load_dockerfile(context, options.dockerfile)
+    remove_ignored_build_files(context, options.dockerfile or "Dockerfile")
     backend = DaemonBuildBackend(daemon, network_mode=options.networkmode, extra_hosts=options.extrahosts)
     executor = BuildExecutor(backend, BuildCache(daemon.root), output, context, options)
     image_id = await executor.build(dockerfile)
     output.aux({"ID": image_id})
     await output.stream(f"Successfully built {short(image_id)}\n")
-    for tag in tags:
+    for tag in options.tags:
         await DaemonBuildBackend(daemon).tag_image(image_id, tag)
         await output.stream(f"Successfully tagged {tag}\n")
     output.result(image_id)

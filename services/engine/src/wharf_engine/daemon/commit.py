@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.errors import ContainerNotRunning
@@ -15,6 +15,9 @@ from .archive import target_ref
 from .signals import runtime_exited
 
 if TYPE_CHECKING:
+    from wharf_engine.shapes import CommitOptions, Image, ImageConfig
+    from wharf_engine.shapes.images import HistoryEntry
+
     from .daemon import Daemon
 
 # what a commit keeps of the container's config (Docker's merge of container over image)
@@ -31,31 +34,22 @@ COMMITTED = (
 )
 
 
-def committed_config(image_config: dict[str, Any], container: Container) -> dict[str, Any]:
-    config = dict(image_config)
+def committed_config(image_config: ImageConfig, container: Container) -> ImageConfig:
+    config = image_config.copy()
     for key in COMMITTED:
         value = container.config.get(key)
         if value not in (None, "", [], {}):
-            config[key] = value
+            config[key] = value  # type: ignore[literal-required]  # a key of both, with its value
     return config
 
 
-async def container_commit(
-    daemon: Daemon,
-    ref: str,
-    *,
-    repo: str | None,
-    tag: str | None,
-    comment: str,
-    author: str,
-    pause: bool,
-    changes: list[str],
-    overrides: dict[str, Any],
-) -> str:
+async def container_commit(daemon: Daemon, ref: str, options: CommitOptions) -> str:
     container = daemon.containers.get(ref)
-    target = target_ref(repo, tag)
+    target = target_ref(options.repo, options.tag)
     parent = daemon.images.get(container.image_id)
-    config = apply_changes({**committed_config(parent.get("config") or {}, container), **overrides}, changes)
+    merged: ImageConfig = {**committed_config(parent.get("config") or {}, container), **options.config}
+    config = apply_changes(merged, options.changes)
+    pause, author, comment = options.pause, options.author, options.comment
     upper = container.dir / "fs" / "upper"
     upper.mkdir(parents=True, exist_ok=True)
     paused = pause and container.state.status == "running"
@@ -80,7 +74,7 @@ async def container_commit(
                 if not await runtime_exited(daemon, container):
                     raise
     created = now_rfc3339()
-    history_entry: dict[str, Any] = {
+    history_entry: HistoryEntry = {
         "created": created,
         "created_by": " ".join([container.path, *container.args]),
     }
@@ -88,7 +82,7 @@ async def container_commit(
         history_entry["author"] = author
     if comment:
         history_entry["comment"] = comment
-    image = {
+    image: Image = {
         "architecture": parent.get("architecture", "amd64"),
         "os": parent.get("os", "linux"),
         "created": created,

@@ -15,8 +15,9 @@ from wharf_engine.logs import config as log_config
 from wharf_engine.network import dnsconfig
 from wharf_engine.network.ports import bindings
 from wharf_engine.runtime import security
+from wharf_engine.shapes import ContainerConfig, CreateOptions, CreateResponse, ImageConfig
 
-from . import create_checks, endpoints, restart, userns
+from . import create_checks, endpoints, restart_policy, userns
 from .images import resolve_image
 from .volumes import referenced, resolve_mounts
 
@@ -34,7 +35,7 @@ def merge_env(image_env: list[str], env: list[str]) -> list[str]:
     return list(merged.values())
 
 
-def command_line(image_config: dict[str, Any], config: dict[str, Any]) -> list[str]:
+def command_line(image_config: ImageConfig, config: ContainerConfig) -> list[str]:
     """Entrypoint + Cmd as Docker combines them: an Entrypoint given at create drops the image's Cmd."""
     entrypoint = config.get("Entrypoint")
     cmd = config.get("Cmd")
@@ -64,7 +65,8 @@ def _choose_name(daemon: Daemon, requested: str | None) -> str:
     return name
 
 
-async def container_create(daemon: Daemon, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
+async def container_create(daemon: Daemon, options: CreateOptions) -> CreateResponse:
+    config = options.config
     image_ref = config.get("Image")
     if not image_ref or not isinstance(image_ref, str):
         raise InvalidArgument("config.Image is required")
@@ -73,18 +75,17 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
     argv = command_line(image_config, config)
     if not argv:
         raise InvalidArgument("No command specified")
-    host_config = dict(config.pop("HostConfig", None) or {})
+    host_config = options.host_config.copy()
     healthcheck = health.merge(image_config.get("Healthcheck"), config.get("Healthcheck"))
     health.validate(healthcheck)
-    restart.validate(host_config)
+    restart_policy.validate(host_config)
     security.validate(host_config)
     create_checks.check(config, host_config, runtime=daemon.settings.runtime)
     dnsconfig.normalize(host_config)
     userns.validate(daemon, host_config)
     host_config["LogConfig"] = log_config.normalize(host_config.get("LogConfig"))
-    networking = config.pop("NetworkingConfig", None)
     cid = secrets.token_hex(32)
-    name = _choose_name(daemon, name)
+    name = _choose_name(daemon, options.name)
     daemon.containers.reserve_name(name, cid)
     env = merge_env(image_config.get("Env") or [DEFAULT_PATH], config.get("Env") or [])
     labels = {**(image_config.get("Labels") or {}), **(config.get("Labels") or {})}
@@ -92,7 +93,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         **(image_config.get("ExposedPorts") or {}),
         **(config.get("ExposedPorts") or {}),
     }
-    full = {
+    full: ContainerConfig = {
         "Hostname": config.get("Hostname") or cid[:12],
         "Domainname": config.get("Domainname") or "",
         "User": config.get("User") or image_config.get("User") or "",
@@ -138,7 +139,7 @@ async def container_create(daemon: Daemon, name: str | None, config: dict[str, A
         mounts = resolve_mounts(daemon, full, host_config)
         if config.get("MacAddress"):
             full["MacAddress"] = config["MacAddress"]
-        planned = endpoints.plan(daemon, cid, name, host_config, full, networking)
+        planned = endpoints.plan(daemon, cid, name, host_config, full, options.networking)
     except BaseException:
         daemon.containers.release_name(name)
         raise

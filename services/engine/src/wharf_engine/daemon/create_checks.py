@@ -8,6 +8,7 @@ asks for something: a value outside its ``allowed`` set, or any non-zero value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +68,12 @@ CLIENT_ONLY = ("HostConfig.ContainerIDFile", "Config.ArgsEscaped", "Config.Shell
 """Fields the engine has no part in: the CLI writes the id file; the rest concern Windows or builds."""
 
 
-def _value(config: dict[str, Any], host_config: dict[str, Any], field: str) -> Any:
+def _value(config: Mapping[str, Any], host_config: Mapping[str, Any], field: str) -> Any:
     section, name = field.split(".", 1)
     return (host_config if section == "HostConfig" else config).get(name)
 
 
-def check(config: dict[str, Any], host_config: dict[str, Any], *, runtime: str) -> None:
+def check(config: Mapping[str, Any], host_config: Mapping[str, Any], *, runtime: str) -> None:
     """400 naming the first field this engine cannot honour; the honoured options' values, checked."""
     for rule in REFUSED:
         value = _value(config, host_config, rule.field)

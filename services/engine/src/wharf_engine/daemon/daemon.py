@@ -15,7 +15,6 @@ import structlog
 from wharf_common.errors import SystemFault
 from wharf_common.tarfiles import ExtractLimits
 
-from wharf_engine.build.executor import BuildOptions
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.store import ContainerStore
@@ -32,6 +31,18 @@ from wharf_engine.logs.jsonfile import LogOptions, LogRecord
 from wharf_engine.network.pool import AddressPool
 from wharf_engine.runtime.base import OCIRuntime
 from wharf_engine.settings import Settings
+from wharf_engine.shapes import (
+    BuildOptions,
+    CommitOptions,
+    ContainerInspect,
+    ContainerSummary,
+    CreateOptions,
+    CreateResponse,
+    HistoryResponseItem,
+    ImageInspect,
+    ImageSummary,
+    StopOptions,
+)
 from wharf_engine.volumes.store import VolumeStore
 
 from . import (
@@ -172,14 +183,14 @@ class Daemon:
         log.info("engine.shutdown", containers=len(self.containers.all()))
 
     # -- containers ---------------------------------------------------------
-    async def container_create(self, name: str | None, config: dict[str, Any]) -> dict[str, Any]:
-        return await create.container_create(self, name, config)
+    async def container_create(self, options: CreateOptions) -> CreateResponse:
+        return await create.container_create(self, options)
 
     async def container_start(self, ref: str) -> None:
         await start.container_start(self, ref)
 
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None:
-        await lifecycle.container_stop(self, ref, timeout, signal)
+    async def container_stop(self, ref: str, options: StopOptions) -> None:
+        await lifecycle.container_stop(self, ref, options)
 
     async def container_kill(self, ref: str, signal: str | None) -> None:
         await lifecycle.container_kill(self, ref, signal)
@@ -190,29 +201,8 @@ class Daemon:
     async def container_unpause(self, ref: str) -> None:
         await lifecycle.container_unpause(self, ref)
 
-    async def container_commit(
-        self,
-        ref: str,
-        *,
-        repo: str | None,
-        tag: str | None,
-        comment: str,
-        author: str,
-        pause: bool,
-        changes: list[str],
-        overrides: dict[str, Any],
-    ) -> str:
-        return await commit.container_commit(
-            self,
-            ref,
-            repo=repo,
-            tag=tag,
-            comment=comment,
-            author=author,
-            pause=pause,
-            changes=changes,
-            overrides=overrides,
-        )
+    async def container_commit(self, ref: str, options: CommitOptions) -> str:
+        return await commit.container_commit(self, ref, options)
 
     def container_changes(self, ref: str) -> list[dict[str, Any]]:
         return changes.container_changes(self, self.containers.get(ref))
@@ -238,12 +228,12 @@ class Daemon:
     def container_get(self, ref: str) -> Container:
         return self.containers.get(ref)
 
-    def container_inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]:
+    def container_inspect(self, ref: str, *, size: bool = False) -> ContainerInspect:
         return inspect.container_inspect(self, self.containers.get(ref), size=size)
 
     def container_list(
         self, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
-    ) -> list[dict[str, Any]]:
+    ) -> list[ContainerSummary]:
         return inspect.container_list(self, all=all, limit=limit, size=size, filters=filters)
 
     def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]:
@@ -258,13 +248,13 @@ class Daemon:
         await attach.container_resize(self, self.containers.get(ref), height, width)
 
     # -- images -------------------------------------------------------------
-    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[ImageSummary]:
         return images.image_list(self, all=all, filters=filters)
 
-    def image_inspect(self, ref: str) -> dict[str, Any]:
+    def image_inspect(self, ref: str) -> ImageInspect:
         return images.image_inspect(self, ref)
 
-    def image_history(self, ref: str) -> list[dict[str, Any]]:
+    def image_history(self, ref: str) -> list[HistoryResponseItem]:
         return images.image_history(self, ref)
 
     async def image_tag(self, ref: str, repo: str, tag: str | None) -> None:
@@ -410,10 +400,8 @@ class Daemon:
     def build_check(self, context: Path, dockerfile: str) -> None:
         build.load_dockerfile(context, dockerfile)
 
-    async def image_build(
-        self, context: Path, dockerfile: str, options: BuildOptions, tags: list[str], output: BuildOutput
-    ) -> str:
-        return await build.image_build(self, context, dockerfile, options, tags, output)
+    async def image_build(self, context: Path, options: BuildOptions, output: BuildOutput) -> str:
+        return await build.image_build(self, context, options, output)
 
     def build_cleanup(self, context: Path) -> None:
         build.cleanup_context(context)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from wharf_common.errors import InvalidArgument
 
+from wharf_engine.shapes import ImageSummary
+
 from .images import image_list
 from .inspect import container_list, dir_size
 
@@ -22,7 +24,7 @@ def _diff_ids(daemon: Daemon, image_id: str) -> list[str]:
     return list(daemon.images.get(image_id).get("rootfs", {}).get("diff_ids", []))
 
 
-def _images(daemon: Daemon) -> tuple[list[dict[str, Any]], int]:
+def _images(daemon: Daemon) -> tuple[list[ImageSummary], int]:
     """Images with their SharedSize (layers another image also uses), and LayersSize (every
     layer once)."""
     images = image_list(daemon, all=False, filters={})

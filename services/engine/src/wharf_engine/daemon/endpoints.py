@@ -21,6 +21,7 @@ from wharf_engine.containers.container import Container
 from wharf_engine.network import bridges, netlink
 from wharf_engine.network.model import PREDEFINED, Endpoint, Network
 from wharf_engine.network.store import NoSuchNetwork
+from wharf_engine.shapes import ContainerConfig, EndpointSettings, HostConfig
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -109,7 +110,7 @@ def is_user_mode(mode: str) -> bool:
 
 
 def plan(
-    daemon: Daemon, cid: str, name: str, host_config: dict[str, Any], config: dict[str, Any], networking: Any
+    daemon: Daemon, cid: str, name: str, host_config: HostConfig, config: ContainerConfig, networking: Any
 ) -> list[tuple[Network, Endpoint]]:
     """Create: ``NetworkingConfig`` checked against ``NetworkMode``; the endpoints to record."""
     mode = str(host_config.get("NetworkMode") or "default")
@@ -126,7 +127,7 @@ def plan(
 
 
 def _plan(
-    daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any], mac: str, config: dict[str, Any]
+    daemon: Daemon, cid: str, name: str, mode: str, wanted: dict[str, Any], mac: str, config: ContainerConfig
 ) -> list[tuple[Network, Endpoint]]:
     planned: list[tuple[Network, Endpoint]] = []
     store = daemon.networks.store
@@ -314,7 +315,7 @@ def address_for(daemon: Daemon, target: Container, linker: Container) -> str:
     return str(target.network.get("IPAddress") or "")
 
 
-def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
+def settings(daemon: Daemon, container: Container) -> dict[str, EndpointSettings]:
     """``NetworkSettings.Networks`` entries of the user networks."""
     return {
         n.name: n.endpoints[container.id].settings(n.name)

@@ -16,7 +16,7 @@ from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.detach import parse_detach_keys
 from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.containers.users import resolve_user
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import ShimPaths, read_exit_file
 from wharf_engine.runtime.security import rlimits

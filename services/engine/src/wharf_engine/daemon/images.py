@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from wharf_common.errors import InvalidArgument
 from wharf_common.reference import InvalidReference, is_valid_tag, parse_reference
 
 from wharf_engine.images.errors import NoSuchImage
 from wharf_engine.logs.jsonfile import parse_time
+from wharf_engine.shapes import ContainerConfig, HistoryResponseItem, Image, ImageInspect, ImageSummary
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -48,12 +49,12 @@ def resolve_image(daemon: Daemon, ref: str) -> str:
     raise NoSuchImage(key or ref)
 
 
-def _created(config: dict[str, Any]) -> int:
+def _created(config: Image) -> int:
     created = config.get("created")
     return int(parse_time(created)) if created else 0
 
 
-def _size(daemon: Daemon, config: dict[str, Any]) -> int:
+def _size(daemon: Daemon, config: Image) -> int:
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
     return sum(daemon.layers.get(d).size for d in diff_ids if daemon.layers.has(d))
 
@@ -65,8 +66,8 @@ def children(daemon: Daemon, image_id: str) -> list[str]:
     return [i for i in daemon.images.ids() if daemon.images.get(i).get("parent") == image_id]
 
 
-def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
-    out = []
+def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> list[ImageSummary]:
+    out: list[ImageSummary] = []
     parents = {daemon.images.get(i).get("parent") for i in daemon.images.ids()}
     for image_id in daemon.images.ids():
         config = daemon.images.get(image_id)
@@ -117,7 +118,7 @@ def _label_match(spec: str, labels: dict[str, str]) -> bool:
     return key in labels and (not eq or labels[key] == value)
 
 
-EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
+EMPTY_CONTAINER_CONFIG: ContainerConfig = {
     "Hostname": "",
     "Domainname": "",
     "User": "",
@@ -139,7 +140,7 @@ EMPTY_CONTAINER_CONFIG: dict[str, Any] = {
 """``ContainerConfig`` of an image no container made (imported, pulled from v2), as Docker shows it."""
 
 
-def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
+def image_inspect(daemon: Daemon, ref: str) -> ImageInspect:
     image_id = resolve_image(daemon, ref)
     config = daemon.images.get(image_id)
     size = _size(daemon, config)
@@ -172,11 +173,11 @@ def image_inspect(daemon: Daemon, ref: str) -> dict[str, Any]:
     }
 
 
-def image_history(daemon: Daemon, ref: str) -> list[dict[str, Any]]:
+def image_history(daemon: Daemon, ref: str) -> list[HistoryResponseItem]:
     image_id = resolve_image(daemon, ref)
     config = daemon.images.get(image_id)
     diff_ids = list(config.get("rootfs", {}).get("diff_ids", []))
-    entries = []
+    entries: list[HistoryResponseItem] = []
     for item in config.get("history") or []:
         size = 0
         if not item.get("empty_layer") and diff_ids:

@@ -17,6 +17,7 @@ from wharf_engine.containers.container import ZERO_TIME, Container
 from wharf_engine.distribution import INDEX_SERVER_ADDRESS
 from wharf_engine.logs.jsonfile import parse_time
 from wharf_engine.settings import API_VERSION, ENGINE_VERSION
+from wharf_engine.shapes import ContainerInspect, ContainerSummary, HostConfig
 
 from . import network, userns
 
@@ -64,7 +65,7 @@ def status_text(container: Container) -> str:
     return "Created"
 
 
-def _host_config(container: Container) -> dict[str, Any]:
+def _host_config(container: Container) -> HostConfig:
     """The HostConfig as given, its ``Links`` in Docker's ``/name:/container/alias`` form."""
     links = container.host_config.get("Links")
     if not links:
@@ -78,11 +79,11 @@ def _host_config(container: Container) -> dict[str, Any]:
     return {**container.host_config, "Links": shown}
 
 
-def container_inspect(daemon: Daemon, container: Container, *, size: bool = False) -> dict[str, Any]:
+def container_inspect(daemon: Daemon, container: Container, *, size: bool = False) -> ContainerInspect:
     fs = container.dir / "fs"
     diff_ids = daemon.images.get(container.image_id).get("rootfs", {}).get("diff_ids", [])
     lowers = ":".join(str(daemon.layers.get(d).path) for d in reversed(diff_ids) if daemon.layers.has(d))
-    data: dict[str, Any] = {
+    data: ContainerInspect = {
         "Id": container.id,
         "Created": container.created,
         "Path": container.path,
@@ -162,7 +163,7 @@ def _matches(container: Container, filters: dict[str, list[str]]) -> bool:
 
 def container_list(
     daemon: Daemon, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
-) -> list[dict[str, Any]]:
+) -> list[ContainerSummary]:
     containers = sorted(daemon.containers.all(), key=lambda c: c.created, reverse=True)
     if not all and limit <= 0 and "status" not in filters:
         containers = [c for c in containers if c.state.running]
@@ -173,7 +174,7 @@ def container_list(
         containers = containers[:limit]
     out = []
     for c in containers:
-        entry: dict[str, Any] = {
+        entry: ContainerSummary = {
             "Id": c.id,
             "Names": ["/" + c.name],
             "Image": c.config.get("Image"),
@@ -184,7 +185,7 @@ def container_list(
             "Labels": c.config.get("Labels") or {},
             "State": c.state.status,
             "Status": status_text(c),
-            "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "none")},
+            "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode") or "none"},
             "NetworkSettings": {"Networks": network.settings(daemon, c)["Networks"]},
             "Mounts": c.mounts,
         }

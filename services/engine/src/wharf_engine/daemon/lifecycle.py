@@ -16,6 +16,8 @@ from .signals import parse_signal, send_signal, wait_stopped
 from .start import start_locked
 
 if TYPE_CHECKING:
+    from wharf_engine.shapes import StopOptions
+
     from .daemon import Daemon
 
 log = structlog.get_logger(__name__)
@@ -39,14 +41,14 @@ async def stop_locked(
     await wait_stopped(container, None)
 
 
-async def container_stop(daemon: Daemon, ref: str, timeout: int | None, sig_name: str | None) -> None:
+async def container_stop(daemon: Daemon, ref: str, options: StopOptions) -> None:
     container = daemon.containers.get(ref)
     async with container.lock:
         container.manually_stopped = True  # also cancels a pending policy restart
         container.save()
         if not container.state.running:
             raise NotModified("container already stopped")
-        await stop_locked(daemon, container, timeout, sig_name)
+        await stop_locked(daemon, container, options.timeout, options.signal)
     daemon.container_event(container, "stop")
 
 

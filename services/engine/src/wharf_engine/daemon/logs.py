@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from wharf_common.errors import NotImplemented_
+from wharf_common.errors import NotSupported
 
 from wharf_engine.containers.container import Container
 from wharf_engine.logs.config import container_settings
@@ -17,5 +17,5 @@ if TYPE_CHECKING:
 
 def container_logs(daemon: Daemon, container: Container, opts: LogOptions) -> AsyncIterator[LogRecord]:
     if not container_settings(container.host_config).readable:
-        raise NotImplemented_("configured logging driver does not support reading")
+        raise NotSupported("configured logging driver does not support reading")
     return read_logs(container.log_path, opts, lambda: container.state.running)

@@ -9,7 +9,7 @@ import structlog
 from wharf_engine.containers.container import Container
 from wharf_engine.runtime.monitor import read_exit_file
 
-from . import network, restart
+from . import network, restart_policy
 from .remove import auto_remove
 from .rootfs import unmount_rootfs
 
@@ -43,5 +43,5 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
     container.notify()
     if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
         await auto_remove(daemon, container)
-    elif container.id in daemon.containers.by_id and restart.wants_restart(container):
-        restart.schedule(daemon, container)
+    elif container.id in daemon.containers.by_id and restart_policy.wants_restart(container):
+        restart_policy.schedule(daemon, container)

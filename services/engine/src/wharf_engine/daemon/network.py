@@ -22,6 +22,7 @@ from wharf_engine.network.nat import PortNat
 from wharf_engine.network.pool import DEFAULT_POOLS, AddressPool
 from wharf_engine.network.ports import PortBinding, PublishedPorts, bindings, parse_port
 from wharf_engine.network.store import NetworkStore
+from wharf_engine.shapes import EndpointSettings, NetworkSettings, Port, PortMap
 
 from . import endpoints
 
@@ -326,10 +327,10 @@ def predefined_id(daemon: Daemon, name: str) -> str:
     return hashlib.sha256(f"{daemon.id}:{name}".encode()).hexdigest()
 
 
-def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
+def settings(daemon: Daemon, container: Container) -> NetworkSettings:
     net = container.network
     ip, gateway, mac = net.get("IPAddress", ""), net.get("Gateway", ""), net.get("MacAddress", "")
-    networks: dict[str, Any] = {}
+    networks: dict[str, EndpointSettings] = {}
     value = mode(container)
     if value in ("host", "none"):
         networks[value] = _predefined_entry(daemon, value, net)
@@ -338,7 +339,7 @@ def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
         networks["bridge"] = _predefined_entry(daemon, "bridge", bridge_entry(container))
     if value != "bridge":  # Docker fills the top level for the default bridge only
         ip, gateway, mac = "", "", ""
-    ports: dict[str, Any] = {}
+    ports: PortMap = {}
     if container.state.running:  # exposed but not published: null, as Docker lists them
         ports = {spec: None for spec in container.config.get("ExposedPorts") or {}}
         ports.update(net.get("Ports") or {})
@@ -364,7 +365,7 @@ def settings(daemon: Daemon, container: Container) -> dict[str, Any]:
     }
 
 
-def _predefined_entry(daemon: Daemon, name: str, net: dict[str, Any]) -> dict[str, Any]:
+def _predefined_entry(daemon: Daemon, name: str, net: dict[str, Any]) -> EndpointSettings:
     return {
         "IPAMConfig": None,
         "Links": None,
@@ -383,8 +384,8 @@ def _predefined_entry(daemon: Daemon, name: str, net: dict[str, Any]) -> dict[st
     }
 
 
-def list_ports(container: Container) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def list_ports(container: Container) -> list[Port]:
+    out: list[Port] = []
     published = container.network.get("Ports") or {}
     for spec in sorted(set(published) | set(container.config.get("ExposedPorts") or {})):
         port, _, proto = spec.partition("/")

@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from wharf_common.errors import InvalidArgument, NotFound, NotImplemented_, WharfError
+from wharf_common.errors import InvalidArgument, NotFound, NotSupported, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, parse_reference
 
 from wharf_engine.distribution import (
@@ -89,7 +89,7 @@ async def image_pull(
         )
     else:
         if ref.digest:
-            raise NotImplemented_("pulling by digest is not supported by v1 registries: pull a tag")
+            raise NotSupported("pulling by digest is not supported by v1 registries: pull a tag")
         pulling = image_pull_v1(daemon, ref, auth)
     async for message in pulling:
         yield message

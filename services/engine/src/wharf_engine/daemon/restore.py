@@ -10,7 +10,7 @@ import structlog
 
 from wharf_engine.runtime.errors import ContainerNotFound, NotRunning
 
-from . import network, networks, restart
+from . import network, networks, restart_policy
 from .monitor import handle_exit
 from .remove import remove_stopped
 
@@ -27,7 +27,7 @@ async def restore(daemon: Daemon) -> None:
     daemon.networks.ipam.keep_only({c.id for c in containers if c.state.running})
     daemon.networks.nat.recover()  # route_localnet, should the engine's watcher have died with it
     await networks.restore(daemon, containers)
-    restart.on_engine_start(daemon, [c for c in containers if not c.state.running])
+    restart_policy.on_engine_start(daemon, [c for c in containers if not c.state.running])
     for container in containers:
         if container.state.status == "removing":
             await remove_stopped(daemon, container)

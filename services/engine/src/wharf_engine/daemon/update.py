@@ -3,15 +3,16 @@ update``), kept in its HostConfig and so in every later start and inspect."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from wharf_common.errors import Conflict, InvalidArgument
 
 from wharf_engine.runtime import security
 from wharf_engine.runtime.errors import RuntimeFailure
+from wharf_engine.shapes import HostConfig
 
-from . import restart
+from . import restart_policy
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -61,11 +62,11 @@ class UpdateConflict(Conflict):
     """The update contradicts what the container already has (Docker answers these with 409)."""
 
 
-def _merged(host_config: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def _merged(host_config: HostConfig, update: dict[str, Any]) -> HostConfig:
     for field in UNSUPPORTED:
         if update.get(field) not in (None, 0, "", [], False):
             raise InvalidArgument(f"{field} cannot be updated on this engine")
-    current = dict(host_config)
+    current: dict[str, Any] = {**host_config}
     memory, swap = int(update.get("Memory") or 0), int(update.get("MemorySwap") or 0)
     old_swap = int(current.get("MemorySwap") or 0)
     if memory and not swap and old_swap > 0 and memory > old_swap:
@@ -94,11 +95,11 @@ def _merged(host_config: dict[str, Any], update: dict[str, Any]) -> dict[str, An
             "Name": policy["Name"],
             "MaximumRetryCount": int(policy.get("MaximumRetryCount") or 0),
         }
-        restart.validate(current)
-    return current
+        restart_policy.validate(current)
+    return cast(HostConfig, current)  # HostConfig with new values for some of its own keys
 
 
-def _live_resources(host_config: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def _live_resources(host_config: HostConfig, update: dict[str, Any]) -> dict[str, Any]:
     """What ``runc update`` is given: the new limits; -1 turns a pids limit off."""
     resources = security.resources(host_config)
     if int(update.get("PidsLimit") or 0) < 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -90,7 +90,7 @@ def _searchable_by_others(path: Path) -> bool:
     return bool(path.stat().st_mode & 0o001)
 
 
-def validate(daemon: Daemon, host_config: dict[str, Any]) -> None:
+def validate(daemon: Daemon, host_config: Mapping[str, Any]) -> None:
     """At create: ``--userns`` is empty or ``host``; privileged needs ``host`` under remap (as Docker)."""
     mode = str(host_config.get("UsernsMode") or "")
     if mode not in ("", "host"):

@@ -12,6 +12,7 @@ from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.build.paths import scoped
 from wharf_engine.containers.container import Container
 from wharf_engine.idmap import IdMap
+from wharf_engine.shapes import ContainerConfig, HostConfig, MountPoint
 from wharf_engine.volumes.errors import InvalidMount, VolumeInUse
 from wharf_engine.volumes.mounts import parse_bind, parse_volumes_from
 from wharf_engine.volumes.mountspec import MountSpec, by_target, parse_all
@@ -103,7 +104,7 @@ def _size(path: Path) -> int:
 
 def _volume_mount(
     daemon: Daemon, name: str | None, destination: str, read_only: bool, labels: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> MountPoint:
     record = daemon.volumes.create(name, anonymous=name is None, labels=labels)
     return {
         "Type": "volume",
@@ -117,7 +118,7 @@ def _volume_mount(
     }
 
 
-def _api_mount(daemon: Daemon, spec: MountSpec) -> dict[str, Any]:
+def _api_mount(daemon: Daemon, spec: MountSpec) -> MountPoint:
     """A ``HostConfig.Mounts`` entry as inspect's ``Mounts`` lists it (Docker's MountPoint)."""
     if spec.type == "volume":
         return {
@@ -135,11 +136,9 @@ def _api_mount(daemon: Daemon, spec: MountSpec) -> dict[str, Any]:
     }
 
 
-def resolve_mounts(
-    daemon: Daemon, config: dict[str, Any], host_config: dict[str, Any]
-) -> list[dict[str, Any]]:
+def resolve_mounts(daemon: Daemon, config: ContainerConfig, host_config: HostConfig) -> list[MountPoint]:
     """The container's mounts: --volumes-from, then -v binds, then image and config VOLUMEs."""
-    mounts: dict[str, dict[str, Any]] = {}
+    mounts: dict[str, MountPoint] = {}
     parse_all(host_config.get("Mounts"))  # every entry checked before any volume is made
     for spec in host_config.get("VolumesFrom") or []:
         name, mode = parse_volumes_from(str(spec))
@@ -147,7 +146,7 @@ def resolve_mounts(
         for mount in source.mounts:
             if mount["Type"] == "tmpfs":  # a tmpfs is the other container's own memory
                 continue
-            copied = dict(mount)
+            copied = mount.copy()
             if mode:
                 copied["RW"] = mode == "rw"
                 copied["Mode"] = mode
@@ -168,10 +167,10 @@ def resolve_mounts(
                 "RW": not bind.read_only,
                 "Propagation": "rprivate",
             }
-    for spec in parse_all(host_config.get("Mounts")):
-        if spec.target in mounts and spec.target not in from_others:
-            raise InvalidMount(f"Duplicate mount point: {spec.target}")
-        mounts[spec.target] = _api_mount(daemon, spec)
+    for wanted in parse_all(host_config.get("Mounts")):
+        if wanted.target in mounts and wanted.target not in from_others:
+            raise InvalidMount(f"Duplicate mount point: {wanted.target}")
+        mounts[wanted.target] = _api_mount(daemon, wanted)
     for destination in config.get("Volumes") or {}:
         if not str(destination).startswith("/"):
             raise InvalidMount(f"invalid mount path: '{destination}' mount path must be absolute")
@@ -208,7 +207,7 @@ def prepare_mounts(container: Container, root: Path, remap: IdMap | None = None)
     return spec_mounts
 
 
-def mount_options(spec: MountSpec, mount: dict[str, Any], root: Path, remap: IdMap | None) -> dict[str, Any]:
+def mount_options(spec: MountSpec, mount: MountPoint, root: Path, remap: IdMap | None) -> dict[str, Any]:
     """The OCI mount of a ``--mount`` volume (its Subpath, NoCopy) or tmpfs (SizeBytes, Mode)."""
     mode = "ro" if spec.read_only else "rw"
     if spec.type == "tmpfs":

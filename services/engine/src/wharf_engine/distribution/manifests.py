@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from wharf_common.errors import InvalidArgument, NotFound, NotImplemented_
+from wharf_common.errors import InvalidArgument, NotFound, NotSupported
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -56,7 +56,7 @@ class InvalidManifest(InvalidArgument):
     """The registry sent a manifest this engine cannot read."""
 
 
-class UnsupportedManifest(NotImplemented_):
+class UnsupportedManifest(NotSupported):
     """A manifest or layer kind this engine does not pull (schema 1, zstd)."""
 
 

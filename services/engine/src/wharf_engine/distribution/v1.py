@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,13 +74,13 @@ class V1Layer:
     raw: bytes  # the v1 image JSON as pushed
 
 
-def _layer_history(config: dict[str, Any], count: int) -> list[dict[str, Any]]:
+def _layer_history(config: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
     """One history entry per layer (entries with ``empty_layer`` carry no layer)."""
     entries = [h for h in config.get("history") or [] if isinstance(h, dict) and not h.get("empty_layer")]
     return [*entries[:count], *({} for _ in range(count - len(entries)))]
 
 
-def layer_bodies(config: dict[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
+def layer_bodies(config: Mapping[str, Any], sizes: list[int]) -> list[dict[str, Any]]:
     """The v1 JSON (without ``id`` and ``parent``) of each layer, root first."""
     created = config.get("created") or "1970-01-01T00:00:00Z"
     bodies = []
@@ -107,7 +108,7 @@ def layer_bodies(config: dict[str, Any], sizes: list[int]) -> list[dict[str, Any
     return bodies
 
 
-def v1_chain(image_id: str, config: dict[str, Any], sizes: list[int], known: KnownIds) -> list[V1Layer]:
+def v1_chain(image_id: str, config: Mapping[str, Any], sizes: list[int], known: KnownIds) -> list[V1Layer]:
     """The v1 images for a local image, root first (``sizes``: each layer's size)."""
     diff_ids = list(config.get("rootfs", {}).get("diff_ids", []))
     chain: list[V1Layer] = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
 
 from wharf_common.errors import InvalidArgument
+
+from wharf_engine.shapes import ImageConfig
 
 ALLOWED = (
     "CMD",
@@ -49,9 +50,9 @@ def _pairs(instruction: str, value: str) -> dict[str, str]:
     return out
 
 
-def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+def apply_changes(config: ImageConfig, changes: list[str]) -> ImageConfig:
     """Return a copy of the container config with each change applied in order."""
-    cfg = dict(config)
+    cfg = config.copy()
     for change in changes:
         change = change.strip()
         if not change:

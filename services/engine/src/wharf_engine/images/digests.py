@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 
 class RepoDigestStore:

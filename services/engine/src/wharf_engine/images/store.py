@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from wharf_engine.fsutil import write_atomic
+from wharf_engine.shapes import Image
 
 from .errors import AmbiguousImage, NoSuchImage
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Whole or not at all; with ``durable``, on disk before it replaces the old file (fsync)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    tmp.replace(path)
-
-
-def canonical(config: dict[str, Any]) -> bytes:
+def canonical(config: Mapping[str, Any]) -> bytes:
     return json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -30,7 +22,7 @@ class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root / "images"
         self.root.mkdir(parents=True, exist_ok=True)
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, Image] = {}
 
     def put_raw(self, raw: bytes) -> str:
         """Store config bytes as given (``docker load`` keeps ids stable this way)."""
@@ -41,7 +33,7 @@ class ImageStore:
             write_atomic(path, raw)
         return image_id
 
-    def create(self, config: dict[str, Any]) -> str:
+    def create(self, config: Mapping[str, Any]) -> str:
         return self.put_raw(canonical(config))
 
     def raw(self, image_id: str) -> bytes:
@@ -50,7 +42,7 @@ class ImageStore:
         except FileNotFoundError:
             raise NoSuchImage(image_id) from None
 
-    def get(self, image_id: str) -> dict[str, Any]:
+    def get(self, image_id: str) -> Image:
         if image_id not in self._cache:
             self._cache[image_id] = json.loads(self.raw(image_id))
         return self._cache[image_id]

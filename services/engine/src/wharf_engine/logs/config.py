@@ -7,10 +7,13 @@ differs only in its defaults: 20 MB x 5 files, as Docker's); ``none`` keeps no l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from wharf_common.errors import InvalidArgument
+
+from wharf_engine.shapes.containers import LogConfig
 
 DRIVERS = ("json-file", "local", "none")
 OPTIONS = {
@@ -48,7 +51,7 @@ def parse_size(value: str) -> int:
     return size
 
 
-def normalize(log_config: Any) -> dict[str, Any]:
+def normalize(log_config: Any) -> LogConfig:
     """The LogConfig a container keeps, or a 400 naming what is wrong."""
     if log_config is None:
         log_config = {}
@@ -88,7 +91,7 @@ def settings(driver: str, config: dict[str, str]) -> LogSettings:
     return LogSettings(driver=driver, max_size=max_size, max_files=max_files)
 
 
-def container_settings(host_config: dict[str, Any]) -> LogSettings:
+def container_settings(host_config: Mapping[str, Any]) -> LogSettings:
     """What a created container's (already checked) LogConfig asks of its shim and readers."""
     log_config = host_config.get("LogConfig") or {}
     driver = str(log_config.get("Type") or "json-file")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import struct
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ import structlog
 
 from . import dnsfast
 from .upstreams import DNS_PORT, Upstream, resolv_conf_nameservers
+
+PICK_ATTEMPTS = 5
 
 log = structlog.get_logger(__name__)
 
@@ -82,24 +85,35 @@ class DnsServer:
         return list(self._listeners)
 
     async def listen(self, address: str, port: int = DNS_PORT) -> int:
-        """Answer on ``address`` (UDP and TCP, the same port; 0 picks one); returns the port."""
+        """Answer on ``address`` (UDP and TCP, the same port; 0 picks one); returns the port.
+
+        With 0 the UDP socket picks the port and TCP takes the same number, which a TCP connection
+        on loopback may already hold as its own ephemeral port: then both are tried again elsewhere.
+        """
         if address in self._listeners:
             return int(self._listeners[address].udp.get_extra_info("sockname")[1])
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self, address), local_addr=(address, port), reuse_port=False
-        )
-        port = int(udp.get_extra_info("sockname")[1])
-        try:
-            tcp = await asyncio.start_server(
-                lambda r, w: self._serve_tcp(address, r, w), address, port, reuse_address=True
+        for attempt in range(1, PICK_ATTEMPTS + 1):
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self, address), local_addr=(address, port), reuse_port=False
             )
-        except BaseException:
-            udp.close()
-            raise
-        self._listeners[address] = _Listener(udp, tcp)
-        log.info("dns.listening", address=address, port=port)
-        return port
+            chosen = int(udp.get_extra_info("sockname")[1])
+            try:
+                tcp = await asyncio.start_server(
+                    lambda r, w: self._serve_tcp(address, r, w), address, chosen, reuse_address=True
+                )
+            except OSError as exc:
+                udp.close()
+                if port != 0 or exc.errno != errno.EADDRINUSE or attempt == PICK_ATTEMPTS:
+                    raise
+                continue
+            except BaseException:
+                udp.close()
+                raise
+            self._listeners[address] = _Listener(udp, tcp)
+            log.info("dns.listening", address=address, port=chosen)
+            return chosen
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def close(self, address: str) -> None:
         """Stop answering on ``address``: sockets closed, queries in flight dropped."""

@@ -14,10 +14,12 @@ As Docker writes them (``HostConfig.Dns``, ``DnsSearch``, ``DnsOptions``, ``Extr
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wharf_common.errors import InvalidArgument
+
+from wharf_engine.shapes import HostConfig
 
 HOST_GATEWAY = "host-gateway"
 """``--add-host name:host-gateway``: the host's address on the default bridge, as Docker resolves it."""
@@ -41,7 +43,7 @@ def parse_extra_host(value: str) -> tuple[str, str]:
     return name, address
 
 
-def validate(host_config: dict[str, Any]) -> None:
+def validate(host_config: Mapping[str, Any]) -> None:
     """At create: every DNS server an IP address, every search domain and option one word, every
     extra host ``name:ip``; a 400 names the bad value."""
     for server in host_config.get("Dns") or []:
@@ -62,15 +64,16 @@ def validate(host_config: dict[str, Any]) -> None:
         parse_extra_host(str(entry))
 
 
-def normalize(host_config: dict[str, Any]) -> None:
+def normalize(host_config: HostConfig) -> None:
     """At create: :func:`validate`, then the empty values Docker's inspect shows for what was not given."""
     validate(host_config)
-    for key in ("Dns", "DnsOptions", "DnsSearch"):
-        host_config[key] = list(host_config.get(key) or [])
+    host_config["Dns"] = list(host_config.get("Dns") or [])
+    host_config["DnsOptions"] = list(host_config.get("DnsOptions") or [])
+    host_config["DnsSearch"] = list(host_config.get("DnsSearch") or [])
     host_config["ExtraHosts"] = list(host_config.get("ExtraHosts") or []) or None
 
 
-def extra_hosts(host_config: dict[str, Any], host_gateway: str) -> str:
+def extra_hosts(host_config: Mapping[str, Any], host_gateway: str) -> str:
     """/etc/hosts lines for ``--add-host``, in the order given."""
     lines = ""
     for entry in host_config.get("ExtraHosts") or []:
@@ -104,7 +107,7 @@ def _loopback(address: str) -> bool:
 
 
 def resolv_conf(
-    host_text: str, host_config: dict[str, Any], *, embedded: str | None = None, host_network: bool = False
+    host_text: str, host_config: Mapping[str, Any], *, embedded: str | None = None, host_network: bool = False
 ) -> str:
     """The container's resolv.conf, from the host's (``host_text``) and its HostConfig."""
     dns: Sequence[str] = host_config.get("Dns") or []

@@ -1,11 +1,11 @@
 """The DNS server's fast path: a plain query for one of the engine's names, answered without dnspython.
 
 Nearly every query a container sends is one question (``A`` or ``AAAA`` of a container name),
-uncompressed, with at most an EDNS OPT record. Parsing and rendering that through dnspython's
-object model costs ~0.5 ms of the engine's CPU per query; this reads the question by hand, copies
-its bytes into the answer (so the asker's letter case comes back as sent) and appends the ``A``
-records with a pointer to it. Anything else (other opcodes, several questions, compressed or odd
-names, records beyond one OPT) returns None from :func:`parse` and takes the dnspython path.
+uncompressed, with at most an EDNS OPT record. Parsing and rendering that through dnspython's object
+model is most of the engine's CPU per query (docs/performance.md); this reads the question by hand,
+copies its bytes into the answer (so the asker's letter case comes back as sent) and appends the
+``A`` records with a pointer to it. Anything else (other opcodes, several questions, compressed or
+odd names, records beyond one OPT) returns None from :func:`parse` and takes the dnspython path.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wharf_common.errors import Conflict, InvalidArgument, Unavailable
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 
 class AddressPoolExhausted(Unavailable):

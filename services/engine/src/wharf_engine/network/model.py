@@ -7,6 +7,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from wharf_engine.shapes.networks import EndpointIPAMConfig, EndpointSettings
+
 PREDEFINED = ("bridge", "host", "none")
 """Docker's networks that always exist and cannot be removed (``none`` is driver ``null``)."""
 
@@ -63,9 +65,9 @@ class Endpoint:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
-    def settings(self, network_name: str) -> dict[str, Any]:
+    def settings(self, network_name: str) -> EndpointSettings:
         """``NetworkSettings.Networks.<name>`` as Docker shows it."""
-        ipam = None
+        ipam: EndpointIPAMConfig | None = None
         if self.static_ip or self.link_local_ips:
             ipam = {"IPv4Address": self.static_ip, "LinkLocalIPs": self.link_local_ips or None}
         return {

@@ -226,7 +226,7 @@ class PortNat:
             if watcher.stdin is not None:
                 watcher.stdin.close()
             # it writes 0 and exits at once; waited for, so it cannot undo a later "on"
-            # (no timeout: Popen.wait polls then, ~40 ms)
+            # (no timeout: with one, Popen.wait polls and sleeps)
             watcher.wait()
 
     def _write_sysctl(self, on: bool) -> None:

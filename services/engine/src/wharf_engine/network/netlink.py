@@ -71,7 +71,7 @@ def connect(
     mac = mac or mac_for(ip)
     with Rtnl() as host:
         # one request: the peer is born inside the container's namespace with its MAC (moving a
-        # device there costs ~13 ms), the host end on the bridge and up
+        # device there afterwards is slow: the kernel re-registers it), the host end on the bridge and up
         host.add_veth(host_name, host.link_index(bridge), "eth0", pid, mac)
     if isolated:  # --icc=false: isolated bridge ports cannot reach each other, only the host
         with IPRoute() as ipr:

@@ -10,8 +10,9 @@ error, raised before any rule exists, and nothing stays half-bound.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from wharf_common.errors import Conflict, InvalidArgument
@@ -43,7 +44,9 @@ def parse_port(spec: str) -> tuple[int, str]:
 
 
 def bindings(
-    exposed: dict[str, object], port_bindings: dict[str, list[dict[str, str]] | None], publish_all: bool
+    exposed: Mapping[str, object],
+    port_bindings: Mapping[str, Sequence[Mapping[str, Any]] | None],
+    publish_all: bool,
 ) -> list[PortBinding]:
     """What to publish: explicit PortBindings, plus every exposed port with -P."""
     out: list[PortBinding] = []

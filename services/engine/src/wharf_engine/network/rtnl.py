@@ -1,9 +1,9 @@
 """A blocking rtnetlink socket for the few requests each container start makes.
 
 pyroute2 encodes and decodes every message; this module only sends a request and reads its
-answer. pyroute2's ``IPRoute`` runs each request through an asyncio loop of its own, ~0.2 ms of
-CPU apiece, while the messages themselves cost ~0.03 ms: with seven per container that was
-~3 ms of the engine's CPU for every ``docker run``. ``IPRoute`` stays for everything else.
+answer. pyroute2's ``IPRoute`` runs each request through an asyncio loop of its own, which costs
+several times what the messages do, and a container start makes seven of them (figures in
+docs/performance.md). ``IPRoute`` stays for everything else.
 
 A socket belongs to the network namespace it was opened in, so ``Rtnl`` opened inside a
 container's namespace keeps talking to it after the thread has gone back.

@@ -16,7 +16,7 @@ from pathlib import Path
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 from .ipam import IPAM
 from .model import Endpoint, Network

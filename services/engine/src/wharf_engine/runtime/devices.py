@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +68,11 @@ def _one(entry: Any) -> Device:
     )
 
 
-def devices(host_config: dict[str, Any]) -> list[Device]:
+def devices(host_config: Mapping[str, Any]) -> list[Device]:
     return [_one(entry) for entry in host_config.get("Devices") or []]
 
 
-def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
+def apply(spec: dict[str, Any], host_config: Mapping[str, Any]) -> None:
     """The nodes in ``linux.devices``, and an allow rule each after the default deny."""
     found = devices(host_config)
     if not found:

@@ -67,7 +67,7 @@ class ShimLauncher:
     """Starts shims, keeping one spare warm so that a start skips even the fork.
 
     Spares come from the shim server (``shim.py --server``), an interpreter booted once that
-    forks one per request: a fork costs ~1 ms of CPU where a fresh interpreter cost ~25 ms.
+    forks one per request: a fork is far cheaper than a fresh interpreter (docs/performance.md).
     A server that died is started again on the next request.
     """
 

@@ -8,6 +8,7 @@ settings beyond the limits ``security.resources`` sets.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def tmpfs_mount(destination: str, options: list[str]) -> dict[str, Any]:
     }
 
 
-def _sysctls(host_config: dict[str, Any]) -> dict[str, str]:
+def _sysctls(host_config: Mapping[str, Any]) -> dict[str, str]:
     sysctls = host_config.get("Sysctls") or {}
     host_network = host_config.get("NetworkMode") == "host"
     for key in sysctls:
@@ -113,7 +114,7 @@ def _numa_nodes() -> int:
     return int(text.replace(",", "-").split("-")[-1]) + 1
 
 
-def validate(host_config: dict[str, Any]) -> None:
+def validate(host_config: Mapping[str, Any]) -> None:
     devices.devices(host_config)
     for destination, options in (host_config.get("Tmpfs") or {}).items():
         tmpfs_options(str(destination), str(options))
@@ -145,7 +146,9 @@ def validate(host_config: dict[str, Any]) -> None:
                 )
 
 
-def apply(spec: dict[str, Any], host_config: dict[str, Any], config: dict[str, Any] | None = None) -> None:
+def apply(
+    spec: dict[str, Any], host_config: Mapping[str, Any], config: Mapping[str, Any] | None = None
+) -> None:
     """Edit a built spec with the options above (already validated at create), and the
     container's ``Config.Domainname`` (its UTS domain name)."""
     domainname = str((config or {}).get("Domainname") or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ def _cap(name: str) -> str:
     return upper if upper.startswith("CAP_") or upper == "ALL" else "CAP_" + upper
 
 
-def capabilities(host_config: dict[str, Any]) -> list[str]:
+def capabilities(host_config: Mapping[str, Any]) -> list[str]:
     available = host_caps()
     if host_config.get("Privileged"):
         return available
@@ -119,7 +120,7 @@ def capabilities(host_config: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(caps))
 
 
-def rlimits(host_config: dict[str, Any], defaults: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rlimits(host_config: Mapping[str, Any], defaults: list[dict[str, Any]]) -> list[dict[str, Any]]:
     chosen = {r["type"]: r for r in defaults}
     for ulimit in host_config.get("Ulimits") or []:
         name = str(ulimit.get("Name", ""))
@@ -141,7 +142,7 @@ def rlimits(host_config: dict[str, Any], defaults: list[dict[str, Any]]) -> list
     return list(chosen.values())
 
 
-def resources(host_config: dict[str, Any]) -> dict[str, Any]:
+def resources(host_config: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     memory = int(host_config.get("Memory") or 0)
     if memory:
@@ -185,7 +186,7 @@ def resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def seccomp_profile(host_config: dict[str, Any], caps: list[str]) -> dict[str, Any] | None:
+def seccomp_profile(host_config: Mapping[str, Any], caps: list[str]) -> dict[str, Any] | None:
     """The filter for ``caps``: Docker's default, a profile sent with ``seccomp=<json>``, or None
     for ``seccomp=unconfined``."""
     value = "builtin"
@@ -202,7 +203,7 @@ def seccomp_profile(host_config: dict[str, Any], caps: list[str]) -> dict[str, A
         raise InvalidArgument(f"invalid seccomp profile: {exc}") from None
 
 
-def validate(host_config: dict[str, Any]) -> None:
+def validate(host_config: Mapping[str, Any]) -> None:
     """At create: every limit and option this host can honour, or a clear 400."""
     capabilities(host_config)
     rlimits(host_config, [])
@@ -214,7 +215,7 @@ def validate(host_config: dict[str, Any]) -> None:
     seccomp_profile(host_config, [])
 
 
-def apply(spec: dict[str, Any], host_config: dict[str, Any]) -> None:
+def apply(spec: dict[str, Any], host_config: Mapping[str, Any]) -> None:
     """Mutate a built spec with the container's HostConfig."""
     process, linux = spec["process"], spec["linux"]
     caps = capabilities(host_config)

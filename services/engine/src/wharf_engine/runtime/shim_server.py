@@ -1,9 +1,9 @@
 """wharf-shim-srv: forks spare shims for the engine, so that no container start boots Python.
 
 Started by the engine as ``python3 -S shim.py --server FD`` (stdlib only, like the shim), it
-imports everything a shim needs once and then forks one spare per request. A fork costs ~1 ms
-of CPU where a fresh interpreter cost ~25 ms; ``gc.freeze`` keeps the shared imports out of
-every shim's collections.
+imports everything a shim needs once and then forks one spare per request: a fork costs a small
+fraction of a fresh interpreter's start-up (figures in docs/performance.md); ``gc.freeze`` keeps the
+shared imports out of every shim's collections.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wharf_engine.images.store import write_atomic
+from wharf_engine.fsutil import write_atomic
 
 from .errors import InvalidVolumeName, NoSuchVolume
 

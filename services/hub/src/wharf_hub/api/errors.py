@@ -19,8 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from wharf_common.errors import WharfError
+from wharf_common.httperrors import Failure, install_error_handlers
 
 from ..services.errors import TooManyAttempts
 
@@ -52,36 +51,27 @@ def render(request: Request, status: int, message: str, page: PageRenderer | Non
     return PlainTextResponse(message, status_code=status, headers=headers)
 
 
+def describe(exc: RequestValidationError) -> str:
+    """``field.path: what is wrong`` for each problem, as a person reads a form error."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in exc.errors()
+    )
+    return problems or "invalid request"
+
+
 def install(app: FastAPI, page: PageRenderer | None = None) -> None:
     """The handlers render in the thread pool: a web page's error looks up the signed-in user
     in the database, which must not hold up the event loop."""
 
-    async def wharf_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WharfError)
-        response = await run_in_threadpool(render, request, exc.status, exc.message, page)
-        if isinstance(exc, TooManyAttempts):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        response = await run_in_threadpool(render, request, exc.status_code, detail, page)
-        for key, value in (exc.headers or {}).items():
+    async def respond(request: Request, failure: Failure) -> Response:
+        response = await run_in_threadpool(render, request, failure.status, failure.message, page)
+        for key, value in failure.headers.items():
             response.headers[key] = value
+        if isinstance(failure.exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(failure.exc.retry_after)
         return response
 
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
-            for e in exc.errors()
-        )
-        return await run_in_threadpool(render, request, 400, problems or "invalid request", page)
-
-    app.add_exception_handler(WharfError, wharf_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    install_error_handlers(app, respond, describe)
 
 
 __all__ = ["PageRenderer", "install", "render"]

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
-from wharf_common.errors import NotModified, WharfError
+from wharf_common.errors import WharfError
+from wharf_common.httperrors import Failure, install_error_handlers
 from wharf_common.tokens import InvalidToken
 
 from ..access import AuthenticationRequired
@@ -31,33 +30,19 @@ def body_limit_response(scope: Mapping[str, Any], status: int, message: str) -> 
 
 
 def install(app: FastAPI, metrics: Metrics) -> None:
-    async def wharf_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WharfError)
+    async def render(request: Request, failure: Failure) -> Response:
+        exc = failure.exc
         if is_v2(request.url.path):
-            return v2_error(exc)
-        if isinstance(exc, NotModified):
-            return Response(status_code=304)
+            if isinstance(exc, WharfError):
+                return v2_error(exc)
+            return v2_status_error(failure.status, failure.message, failure.headers or None)
         if isinstance(exc, ChecksumMismatch):
             metrics.checksum_failures += 1
-        headers: dict[str, str] | None = None
+        headers: Mapping[str, str] | None = failure.headers or None
         if isinstance(exc, AuthenticationRequired):
             headers = {"WWW-Authenticate": exc.challenge}
         elif isinstance(exc, InvalidToken):  # index mode: get a (new) token from the index
             headers = {"WWW-Authenticate": "Token"}
-        return error_response(exc.status, exc.message, headers)
+        return error_response(failure.status, failure.message, headers)
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if is_v2(request.url.path):
-            return v2_status_error(exc.status_code, detail, exc.headers)
-        return error_response(exc.status_code, detail, exc.headers)
-
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        if is_v2(request.url.path):
-            return v2_status_error(400, str(exc))
-        return error_response(400, str(exc))
-
-    app.add_exception_handler(WharfError, wharf_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    install_error_handlers(app, render)

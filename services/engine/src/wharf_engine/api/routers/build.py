@@ -15,17 +15,16 @@ from wharf_common.reference import InvalidReference, parse_reference
 
 from wharf_engine.api.bridge import with_body
 from wharf_engine.api.params import FALSE
-from wharf_engine.build.executor import BuildFailed, BuildOptions
+from wharf_engine.build.executor import BuildFailed
 from wharf_engine.build.output import BuildOutput
+from wharf_engine.shapes import BuildOptions
 
 
 class BuildBackend(Protocol):
     async def build_receive_context(self, stream: BinaryIO) -> Path: ...
     async def build_fetch_remote(self, url: str) -> Path: ...
     def build_check(self, context: Path, dockerfile: str) -> None: ...
-    async def image_build(
-        self, context: Path, dockerfile: str, options: BuildOptions, tags: list[str], output: BuildOutput
-    ) -> str: ...
+    async def image_build(self, context: Path, options: BuildOptions, output: BuildOutput) -> str: ...
     def build_cleanup(self, context: Path) -> None: ...
 
 
@@ -87,16 +86,16 @@ def router(backend: BuildBackend) -> APIRouter:
             cachefrom=[str(name) for name in _json(request, "cachefrom", list)],
             networkmode=_first(request, "networkmode") or "",
             extrahosts=[h for h in request.query_params.getlist("extrahosts") if h],
+            tags=_tags(request),
+            dockerfile=_first(request, "dockerfile") or "Dockerfile",
         )
-        tags = _tags(request)
-        dockerfile = _first(request, "dockerfile") or "Dockerfile"
         remote = _first(request, "remote")
         if remote:
             context = await backend.build_fetch_remote(remote)
         else:
             context = await with_body(request, backend.build_receive_context)
         try:
-            backend.build_check(context, dockerfile)  # a bad Dockerfile is a plain 400, as Docker
+            backend.build_check(context, options.dockerfile)  # a bad Dockerfile is a plain 400, as Docker
         except BaseException:
             backend.build_cleanup(context)
             raise
@@ -104,7 +103,7 @@ def router(backend: BuildBackend) -> APIRouter:
 
         async def run() -> None:
             try:
-                await backend.image_build(context, dockerfile, options, tags, output)
+                await backend.image_build(context, options, output)
             except BuildFailed as exc:
                 output.error(exc.message, exc.code)
             except WharfError as exc:

@@ -18,12 +18,20 @@ from wharf_engine.api.streams import content_type, mux, path_stat_header
 from wharf_engine.containers.container import Container, Stdio
 from wharf_engine.containers.errors import NoSuchContainer
 from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.shapes import (
+    ContainerInspect,
+    ContainerSummary,
+    CreateOptions,
+    CreateResponse,
+    HostConfig,
+    StopOptions,
+)
 
 
 class ContainerBackend(Protocol):
-    async def container_create(self, name: str | None, config: dict[str, Any]) -> dict[str, Any]: ...
+    async def container_create(self, options: CreateOptions) -> CreateResponse: ...
     async def container_start(self, ref: str) -> None: ...
-    async def container_stop(self, ref: str, timeout: int | None, signal: str | None) -> None: ...
+    async def container_stop(self, ref: str, options: StopOptions) -> None: ...
     async def container_kill(self, ref: str, signal: str | None) -> None: ...
     async def container_restart(self, ref: str, timeout: int | None) -> None: ...
     async def container_remove(self, ref: str, *, force: bool, volumes: bool) -> None: ...
@@ -31,10 +39,10 @@ class ContainerBackend(Protocol):
     async def container_wait(self, ref: str, condition: str) -> int: ...
     async def container_prune(self) -> dict[str, Any]: ...
     def container_get(self, ref: str) -> Container: ...
-    def container_inspect(self, ref: str, *, size: bool = False) -> dict[str, Any]: ...
+    def container_inspect(self, ref: str, *, size: bool = False) -> ContainerInspect: ...
     def container_list(
         self, *, all: bool, limit: int, size: bool, filters: dict[str, list[str]]
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[ContainerSummary]: ...
     def container_logs(self, ref: str, opts: LogOptions) -> AsyncIterator[LogRecord]: ...
     async def container_attach(self, container: Container) -> Stdio: ...
     async def container_resize(self, ref: str, height: int, width: int) -> None: ...
@@ -66,8 +74,15 @@ def router(backend: ContainerBackend) -> APIRouter:
     @r.post("/create", status_code=201)
     async def create(request: Request) -> Response:
         body = schemas.check(schemas.ContainerCreate, await json_body(request))
-        result = await backend.container_create(request.query_params.get("name") or None, body)
-        return JSONResponse(result, status_code=201)
+        host_config: HostConfig = body.pop("HostConfig", None) or {}
+        networking = body.pop("NetworkingConfig", None)
+        options = CreateOptions(
+            config=body,
+            host_config=host_config,
+            networking=networking,
+            name=request.query_params.get("name") or None,
+        )
+        return JSONResponse(await backend.container_create(options), status_code=201)
 
     @r.post("/prune")
     async def prune() -> Response:
@@ -95,7 +110,8 @@ def router(backend: ContainerBackend) -> APIRouter:
 
     @r.post("/{ref}/stop", status_code=204)
     async def stop(ref: str, request: Request) -> Response:
-        await backend.container_stop(ref, qint(request, "t"), request.query_params.get("signal"))
+        options = StopOptions(timeout=qint(request, "t"), signal=request.query_params.get("signal"))
+        await backend.container_stop(ref, options)
         return Response(status_code=204)
 
     @r.post("/{ref}/restart", status_code=204)
@@ -207,7 +223,8 @@ def router(backend: ContainerBackend) -> APIRouter:
 
     @r.post("/{ref}/update")
     async def update(ref: str, request: Request) -> Response:
-        body = schemas.check(schemas.ContainerUpdate, await json_body(request))
+        body = await json_body(request)
+        schemas.check(schemas.ContainerUpdate, body)  # the daemon reads it as plain JSON
         return JSONResponse(await backend.container_update(ref, body))
 
     @r.get("/{ref}/top")

@@ -32,7 +32,9 @@ def router(backend: ExecBackend) -> APIRouter:
 
     @r.post("/containers/{ref}/exec", status_code=201)
     async def create(ref: str, request: Request) -> Response:
-        exec_id = backend.exec_create(ref, schemas.check(schemas.ExecConfig, await json_body(request)))
+        body = await json_body(request)
+        schemas.check(schemas.ExecConfig, body)  # the daemon reads it as plain JSON
+        exec_id = backend.exec_create(ref, body)
         return JSONResponse({"Id": exec_id}, status_code=201)
 
     @r.post("/exec/{exec_id}/start")

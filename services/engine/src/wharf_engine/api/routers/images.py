@@ -15,12 +15,13 @@ from wharf_engine.api.bridge import stream_from_thread, with_body
 from wharf_engine.api.params import json_body, qbool, qfilters
 from wharf_engine.api.routers.distribution import PullBackend, pull_response
 from wharf_engine.api.streams import json_line
+from wharf_engine.shapes import CommitOptions, HistoryResponseItem, ImageInspect, ImageSummary
 
 
 class ImageBackend(PullBackend, Protocol):
-    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]: ...
-    def image_inspect(self, ref: str) -> dict[str, Any]: ...
-    def image_history(self, ref: str) -> list[dict[str, Any]]: ...
+    def image_list(self, *, all: bool, filters: dict[str, list[str]]) -> list[ImageSummary]: ...
+    def image_inspect(self, ref: str) -> ImageInspect: ...
+    def image_history(self, ref: str) -> list[HistoryResponseItem]: ...
     async def image_tag(self, ref: str, repo: str, tag: str | None) -> None: ...
     async def image_delete(self, ref: str, *, force: bool, prune: bool) -> list[dict[str, str]]: ...
     async def image_import(
@@ -32,18 +33,7 @@ class ImageBackend(PullBackend, Protocol):
     async def image_import_url(
         self, url: str, *, repo: str | None, tag: str | None, changes: list[str], message: str
     ) -> str: ...
-    async def container_commit(
-        self,
-        ref: str,
-        *,
-        repo: str | None,
-        tag: str | None,
-        comment: str,
-        author: str,
-        pause: bool,
-        changes: list[str],
-        overrides: dict[str, Any],
-    ) -> str: ...
+    async def container_commit(self, ref: str, options: CommitOptions) -> str: ...
 
 
 def commit_router(backend: ImageBackend) -> APIRouter:
@@ -55,17 +45,16 @@ def commit_router(backend: ImageBackend) -> APIRouter:
         container = q.get("container")
         if not container:
             raise InvalidArgument("container is required")
-        overrides = schemas.check(schemas.ContainerConfig, await json_body(request, required=False))
-        image_id = await backend.container_commit(
-            container,
+        options = CommitOptions(
             repo=q.get("repo") or None,
             tag=q.get("tag") or None,
             comment=q.get("comment") or "",
             author=q.get("author") or "",
             pause=qbool(request, "pause", default=True),
             changes=q.getlist("changes"),
-            overrides=overrides,
+            config=schemas.check(schemas.ContainerConfig, await json_body(request, required=False)),
         )
+        image_id = await backend.container_commit(container, options)
         return JSONResponse({"Id": image_id}, status_code=201)
 
     return r

@@ -38,7 +38,8 @@ def router(backend: NetworkBackend) -> APIRouter:
 
     @r.post("/create", status_code=201)
     async def create(request: Request) -> Response:
-        body = schemas.check(schemas.NetworkCreate, await json_body(request))
+        body = await json_body(request)
+        schemas.check(schemas.NetworkCreate, body)  # the daemon reads it as plain JSON
         return JSONResponse(await backend.network_create(body), status_code=201)
 
     @r.post("/prune")
@@ -51,13 +52,15 @@ def router(backend: NetworkBackend) -> APIRouter:
 
     @r.post("/{ref}/connect")
     async def connect(ref: str, request: Request) -> Response:
-        body = schemas.check(schemas.NetworkConnect, await json_body(request))
+        body = await json_body(request)
+        schemas.check(schemas.NetworkConnect, body)
         await backend.network_connect(ref, _container(body), body.get("EndpointConfig"))
         return Response(status_code=200)
 
     @r.post("/{ref}/disconnect")
     async def disconnect(ref: str, request: Request) -> Response:
-        body = schemas.check(schemas.NetworkDisconnect, await json_body(request))
+        body = await json_body(request)
+        schemas.check(schemas.NetworkDisconnect, body)
         await backend.network_disconnect(ref, _container(body), force=bool(body.get("Force")))
         return Response(status_code=200)
 

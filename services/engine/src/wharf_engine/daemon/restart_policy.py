@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,7 +23,7 @@ POLICIES = ("", "no", "on-failure", "always", "unless-stopped")
 MAX_DELAY = 60.0
 
 
-def validate(host_config: dict[str, Any]) -> None:
+def validate(host_config: Mapping[str, Any]) -> None:
     policy = host_config.get("RestartPolicy") or {}
     name = str(policy.get("Name") or "")
     if name not in POLICIES:

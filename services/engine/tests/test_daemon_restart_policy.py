@@ -1,4 +1,4 @@
-"""Restart policies (daemon/restart.py) over a FakeRuntime: which exits are undone, how often, and
+"""Restart policies (daemon/restart_policy.py) over a FakeRuntime: which exits are undone, how often, and
 what a stop does to a pending restart."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument, NotModified
-from wharf_engine.daemon import restart
+from wharf_engine.daemon import restart_policy
 from wharf_engine.runtime.errors import StartFailure
+from wharf_engine.shapes import StopOptions
 
 from .daemon_harness import Engine, until
 
@@ -61,7 +62,7 @@ def test_always_restarts_a_clean_exit_but_not_a_stop(engine: Engine) -> None:
         container = await engine.run(HostConfig=policy("always"))
         engine.runtime.exit(container.id, 0)
         await until(lambda: container.state.status == "running" and container.restart_count == 1)
-        await engine.daemon.container_stop(container.id, None, None)
+        await engine.daemon.container_stop(container.id, StopOptions())
         await asyncio.sleep(0.25)
         assert container.state.status == "exited"
 
@@ -75,7 +76,7 @@ def test_a_stop_cancels_a_pending_restart(engine: Engine) -> None:
         await until(lambda: container.state.status == "restarting")
         creates = engine.runtime.verbs(container.id).count("create")
         with pytest.raises(NotModified, match="already stopped"):
-            await engine.daemon.container_stop(container.id, None, None)
+            await engine.daemon.container_stop(container.id, StopOptions())
         await asyncio.sleep(0.15)
         assert container.state.status == "exited"
         assert engine.runtime.verbs(container.id).count("create") == creates
@@ -101,7 +102,7 @@ def test_engine_start_restarts_always_containers_only(engine: Engine) -> None:
         stopped = await engine.create(HostConfig=policy("unless-stopped"))
         stopped.manually_stopped = True
         plain = await engine.create()
-        restart.on_engine_start(engine.daemon, [always, stopped, plain])
+        restart_policy.on_engine_start(engine.daemon, [always, stopped, plain])
         await until(lambda: always.state.status == "running")
         assert stopped.state.status == "created" and plain.state.status == "created"
 
