@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from wharf_engine.daemon import build, changes, discovery, rootfs
@@ -30,6 +30,14 @@ from wharf_engine.network.isolation import Isolation
 from wharf_engine.network.model import Network
 from wharf_engine.runtime.fake import FakeRuntime
 from wharf_engine.settings import Settings
+from wharf_engine.shapes import (
+    CommitOptions,
+    ContainerConfig,
+    CreateOptions,
+    CreateResponse,
+    HostConfig,
+    NetworkingConfig,
+)
 
 # in memory where the machine has it: the stores fsync and the tests make and remove many small
 # directories, which on a busy disk costs several times what the tests themselves do
@@ -92,6 +100,43 @@ BASE_FILES: dict[str, bytes | str] = {
 }
 
 
+async def create_container(daemon: Daemon, name: str | None, body: dict[str, Any]) -> CreateResponse:
+    """``docker create``: a ``POST /containers/create`` body, split into options as the router does
+    (so that the tests keep Docker's body when the options change shape)."""
+    body = dict(body)
+    host_config = cast(HostConfig, body.pop("HostConfig", None) or {})
+    networking = cast(NetworkingConfig | None, body.pop("NetworkingConfig", None))
+    options = CreateOptions(
+        config=cast(ContainerConfig, body), host_config=host_config, networking=networking, name=name
+    )
+    return await daemon.container_create(options)
+
+
+async def commit_container(
+    daemon: Daemon,
+    ref: str,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str = "",
+    author: str = "",
+    pause: bool = True,
+    changes: list[str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> str:
+    """``docker commit``, with ``POST /commit``'s query parameters and body."""
+    options = CommitOptions(
+        repo=repo,
+        tag=tag,
+        comment=comment,
+        author=author,
+        pause=pause,
+        changes=list(changes or []),
+        config=cast(ContainerConfig, config or {}),
+    )
+    return await daemon.container_commit(ref, options)
+
+
 async def import_image(
     daemon: Daemon,
     repo: str | None = "base",
@@ -135,7 +180,7 @@ async def start(daemon: Daemon, name: str, **config: Any) -> str:
     """``docker run -d --network none`` of the base image: a container the fake runtime runs
     (with no network: a bridge endpoint needs a veth, so root)."""
     body = {"Image": "base", **config, "HostConfig": {"NetworkMode": "none", **config.get("HostConfig", {})}}
-    created = await daemon.container_create(name, body)
+    created = await create_container(daemon, name, body)
     await daemon.container_start(created["Id"])
     return str(created["Id"])
 

@@ -12,7 +12,7 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, layer_tar, new_daemon, run
+from .fakes_daemon import commit_container, create_container, import_image, layer_tar, new_daemon, run
 
 
 @pytest.fixture
@@ -47,9 +47,8 @@ def test_import_makes_a_one_layer_image_with_the_changes(daemon: Daemon) -> None
     shown = daemon.image_inspect("imported:v1")
     assert shown["Id"] == image_id and shown["Comment"] == "from a tarball"
     assert shown["Config"]["Cmd"] == ["/app/run"] and shown["Config"]["WorkingDir"] == "/app"
-    assert "MODE=prod" in shown["Config"]["Env"] and any(
-        e.startswith("PATH=") for e in shown["Config"]["Env"]
-    )
+    env = shown["Config"]["Env"] or []
+    assert "MODE=prod" in env and any(e.startswith("PATH=") for e in env)
     assert len(shown["RootFS"]["Layers"]) == 1 and shown["Size"] == len(b"#!/bin/sh\n")
 
 
@@ -102,12 +101,12 @@ def test_save_writes_the_docker_archive_layout(daemon: Daemon) -> None:
 def test_save_then_load_into_another_engine_gives_the_same_image(daemon: Daemon, other: Daemon) -> None:
     async def go() -> str:
         await import_image(daemon, "base")
-        await daemon.container_create("maker", {"Image": "base"})
+        await create_container(daemon, "maker", {"Image": "base"})
         upper = daemon.container_get("maker").dir / "fs" / "upper"
         upper.mkdir(parents=True)
         (upper / "added").write_text("on top")
-        return await daemon.container_commit(
-            "maker", repo="app", tag="1.0", comment="", author="", pause=False, changes=[], overrides={}
+        return await commit_container(
+            daemon, "maker", repo="app", tag="1.0", comment="", author="", pause=False
         )
 
     image_id = run(go())

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from wharf_common.errors import InvalidArgument
-from wharf_engine.build.executor import BuildFailed, BuildOptions
+from wharf_engine.build.executor import BuildFailed
 from wharf_engine.build.output import BuildOutput
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.runtime.fake import FakeProcess
+from wharf_engine.shapes import BuildOptions, ContainerSummary
 
 from .fakes_daemon import fake_runtime, import_image, layer_tar, new_daemon, run
 
@@ -37,9 +38,10 @@ def build(
     """(image id, the build's JSON messages); the context is cleaned up after."""
     where = context(daemon, files)
     output = BuildOutput()
-    opts = BuildOptions(networkmode="none", **options)  # a step on the bridge needs a veth, so root
+    # a step on the bridge needs a veth, so root
+    opts = BuildOptions(tags=tags or [], networkmode="none", **options)
     try:
-        image_id = run(daemon.image_build(where, "Dockerfile", opts, tags or [], output))
+        image_id = run(daemon.image_build(where, opts, output))
     finally:
         daemon.build_cleanup(where)
     return image_id, messages(output)
@@ -80,7 +82,7 @@ def process_writes(daemon: Daemon, output: bytes, code: int, files: dict[str, st
     fake.on_start = on_start
 
 
-def step_containers(daemon: Daemon) -> list[dict[str, Any]]:
+def step_containers(daemon: Daemon) -> list[ContainerSummary]:
     return daemon.container_list(all=True, limit=0, size=False, filters={})
 
 
@@ -126,7 +128,9 @@ def test_metadata_steps_make_an_image_and_tag_it(daemon: Daemon) -> None:
     shown = daemon.image_inspect("web:1")
     assert shown["Id"] == image_id and sorted(shown["RepoTags"]) == ["web:1", "web:latest"]
     assert shown["Config"]["Cmd"] == ["serve"] and shown["Config"]["Labels"] == {"team": "web"}
-    assert "MODE=prod" in shown["Config"]["Env"] and shown["Config"]["ExposedPorts"] == {"8080/tcp": {}}
+    assert "MODE=prod" in (shown["Config"]["Env"] or []) and shown["Config"]["ExposedPorts"] == {
+        "8080/tcp": {}
+    }
     out = text(found)
     assert "Step 1/5 : FROM base" in out and "Step 5/5 : CMD" in out
     assert f"Successfully built {image_id[7:19]}\n" in out and "Successfully tagged web:latest\n" in out

@@ -14,7 +14,15 @@ from wharf_engine.containers.errors import ContainerNotRunning
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.runtime.errors import NotRunning
 
-from .fakes_daemon import fake_runtime, import_image, new_daemon, run, start
+from .fakes_daemon import (
+    commit_container,
+    create_container,
+    fake_runtime,
+    import_image,
+    new_daemon,
+    run,
+    start,
+)
 
 ADDED, MODIFIED = 1, 0
 
@@ -23,7 +31,7 @@ ADDED, MODIFIED = 1, 0
 def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", changes=['CMD ["/bin/sh"]', "ENV KEEP=1"]))
-        run(d.container_create("web", {"Image": "base", "Env": ["MODE=test"], "Labels": {"a": "b"}}))
+        run(create_container(d, "web", {"Image": "base", "Env": ["MODE=test"], "Labels": {"a": "b"}}))
         yield d
 
 
@@ -36,17 +44,7 @@ def write(daemon: Daemon, ref: str, files: dict[str, str]) -> None:
 
 
 def commit(daemon: Daemon, ref: str = "web", **options: Any) -> str:
-    args: dict[str, object] = {
-        "repo": None,
-        "tag": None,
-        "comment": "",
-        "author": "",
-        "pause": True,
-        "changes": [],
-        "overrides": {},
-        **options,
-    }
-    return str(run(daemon.container_commit(ref, **args)))  # type: ignore[arg-type]
+    return str(run(commit_container(daemon, ref, **options)))
 
 
 def test_diff_lists_added_and_modified_paths(daemon: Daemon) -> None:
@@ -98,17 +96,17 @@ def test_commit_makes_an_image_of_the_changes_on_top_of_the_containers_image(dae
     newest = daemon.image_history("snap:v1")[0]
     assert newest["Comment"] == "a snapshot" and newest["CreatedBy"] == "/bin/sh" and newest["Size"] == 4
 
-    run(daemon.container_create("again", {"Image": "snap:v1"}))  # the committed file is in its layers
+    run(create_container(daemon, "again", {"Image": "snap:v1"}))  # the committed file is in its layers
     layer = daemon.layers.get(shown["RootFS"]["Layers"][1]).path
     assert (layer / "srv" / "data").read_text() == "kept"
 
 
-def test_commit_applies_changes_and_overrides(daemon: Daemon) -> None:
+def test_commit_applies_changes_and_the_given_config(daemon: Daemon) -> None:
     commit(
         daemon,
         repo="snap",
         changes=['CMD ["/bin/serve"]', "EXPOSE 8080", "WORKDIR /srv"],
-        overrides={"User": "www"},
+        config={"User": "www"},
     )
     config = daemon.image_inspect("snap")["Config"]
     assert config["Cmd"] == ["/bin/serve"] and config["ExposedPorts"] == {"8080/tcp": {}}
@@ -146,13 +144,11 @@ def test_commit_of_a_running_container_pauses_it_for_the_copy(daemon: Daemon) ->
     async def go() -> list[str]:
         cid = await start(daemon, "live")
         write(daemon, "live", {"state": "during"})
-        image_id = await daemon.container_commit(
-            "live", repo="snap", tag=None, comment="", author="", pause=True, changes=[], overrides={}
+        image_id = await commit_container(
+            daemon, "live", repo="snap", tag=None, comment="", author="", pause=True
         )
         assert daemon.image_inspect("snap")["Id"] == image_id
-        await daemon.container_commit(
-            "live", repo="nopause", tag=None, comment="", author="", pause=False, changes=[], overrides={}
-        )
+        await commit_container(daemon, "live", repo="nopause", tag=None, comment="", author="", pause=False)
         return fake_runtime(daemon).verbs(cid)
 
     verbs = run(go())
@@ -165,9 +161,7 @@ def test_commit_of_a_container_that_exits_meanwhile_is_not_running(daemon: Daemo
         cid = await start(daemon, "live")
         fake_runtime(daemon).fail("pause", NotRunning("container not running"))
         with pytest.raises(ContainerNotRunning, match=f"Container {cid} is not running"):
-            await daemon.container_commit(
-                "live", repo="snap", tag=None, comment="", author="", pause=True, changes=[], overrides={}
-            )
+            await commit_container(daemon, "live", repo="snap", tag=None, comment="", author="", pause=True)
 
     run(go())
     with pytest.raises(NotFound):

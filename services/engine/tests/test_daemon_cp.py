@@ -13,7 +13,7 @@ from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.cp import GO_MODE_DIR, GO_MODE_SYMLINK
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import BASE_FILES, import_image, layer_tar, new_daemon, run
+from .fakes_daemon import BASE_FILES, create_container, import_image, layer_tar, new_daemon, run
 
 FILES: dict[str, bytes | str] = {
     **BASE_FILES,
@@ -27,7 +27,7 @@ FILES: dict[str, bytes | str] = {
 def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     with new_daemon(monkeypatch) as d:
         run(import_image(d, "base", files=FILES))
-        run(d.container_create("web", {"Image": "base"}))
+        run(create_container(d, "web", {"Image": "base"}))
         yield d
 
 

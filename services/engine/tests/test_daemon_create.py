@@ -10,7 +10,7 @@ import pytest
 from wharf_common.errors import Conflict, InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import events, import_image, new_daemon, run
+from .fakes_daemon import create_container, events, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 
 def create(daemon: Daemon, name: str | None = None, **config: Any) -> str:
-    return str(run(daemon.container_create(name, {"Image": "base", **config}))["Id"])
+    return str(run(create_container(daemon, name, {"Image": "base", **config}))["Id"])
 
 
 def test_container_gets_the_image_config_under_its_own(daemon: Daemon) -> None:
@@ -133,7 +133,7 @@ def test_bad_config_is_refused_and_the_name_stays_free(
     daemon: Daemon, config: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message or None):
-        run(daemon.container_create("web", {"Image": "base", **config}))
+        run(create_container(daemon, "web", {"Image": "base", **config}))
     assert daemon.container_list(all=True, limit=0, size=False, filters={}) == []
     create(daemon, "web")  # the name was released
 

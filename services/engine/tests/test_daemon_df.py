@@ -9,7 +9,7 @@ import pytest
 from wharf_common.errors import InvalidArgument
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import commit_container, create_container, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -31,13 +31,11 @@ def test_an_empty_engine_uses_nothing(daemon: Daemon) -> None:
 def test_shared_layers_are_counted_once_and_shown_as_shared(daemon: Daemon) -> None:
     async def go() -> None:
         await import_image(daemon, "base", files={"ten": b"0123456789"})
-        await daemon.container_create("maker", {"Image": "base"})
+        await create_container(daemon, "maker", {"Image": "base"})
         upper = daemon.container_get("maker").dir / "fs" / "upper"
         upper.mkdir(parents=True)
         (upper / "five").write_bytes(b"01234")
-        await daemon.container_commit(
-            "maker", repo="child", tag=None, comment="", author="", pause=False, changes=[], overrides={}
-        )
+        await commit_container(daemon, "maker", repo="child", tag=None, comment="", author="", pause=False)
 
     run(go())
     df = daemon.system_df([])
@@ -55,7 +53,7 @@ def test_volumes_show_their_size_and_how_many_containers_use_them(daemon: Daemon
     (Path(made["Mountpoint"]) / "f").write_bytes(b"abc")
     daemon.volume_create("spare", {})
     for name in ("one", "two"):
-        run(daemon.container_create(name, {"Image": "base", "HostConfig": {"Binds": ["data:/data"]}}))
+        run(create_container(daemon, name, {"Image": "base", "HostConfig": {"Binds": ["data:/data"]}}))
     usage = {v["Name"]: v["UsageData"] for v in daemon.system_df(["volume"])["Volumes"]}
     assert usage == {"data": {"Size": 3, "RefCount": 2}, "spare": {"Size": 0, "RefCount": 0}}
 

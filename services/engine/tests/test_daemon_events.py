@@ -11,7 +11,7 @@ import pytest
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.daemon.events import HISTORY, EventBus
 
-from .fakes_daemon import events, import_image, new_daemon, run
+from .fakes_daemon import create_container, events, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 
 def test_container_operations_are_events_in_order(daemon: Daemon) -> None:
-    cid = run(daemon.container_create("web", {"Image": "base", "Labels": {"app": "shop"}}))["Id"]
+    cid = run(create_container(daemon, "web", {"Image": "base", "Labels": {"app": "shop"}}))["Id"]
     daemon.container_rename("web", "front")
     run(daemon.container_remove("front", force=False, volumes=False))
     seen = run(events(daemon))
@@ -38,8 +38,8 @@ def test_container_operations_are_events_in_order(daemon: Daemon) -> None:
 
 
 def test_filters_by_type_event_container_and_label(daemon: Daemon) -> None:
-    web = run(daemon.container_create("web", {"Image": "base", "Labels": {"app": "shop"}}))["Id"]
-    run(daemon.container_create("db", {"Image": "base"}))
+    web = run(create_container(daemon, "web", {"Image": "base", "Labels": {"app": "shop"}}))["Id"]
+    run(create_container(daemon, "db", {"Image": "base"}))
     daemon.events.emit("volume", "create", "data", {"driver": "local"})
 
     def actors(**filters: list[str]) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from wharf_common.errors import Conflict, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run, start
+from .fakes_daemon import commit_container, create_container, import_image, new_daemon, run, start
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_rmi_by_id_of_an_image_in_two_repositories_must_be_forced(daemon: Daemon
 
 def test_image_of_a_stopped_container_must_be_forced_and_is_then_only_untagged(daemon: Daemon) -> None:
     image_id = run(import_image(daemon, "base"))
-    created = run(daemon.container_create("user", {"Image": "base"}))
+    created = run(create_container(daemon, "user", {"Image": "base"}))
     cid = created["Id"]
     with pytest.raises(Conflict, match=f"container {cid[:12]} is using its referenced image"):
         run(daemon.image_delete("base", force=False, prune=True))
@@ -75,10 +75,8 @@ def test_image_of_a_running_container_cannot_be_deleted_even_forced(daemon: Daem
 def test_parent_with_a_child_cannot_be_deleted(daemon: Daemon) -> None:
     async def go() -> str:
         base = await import_image(daemon, "base")
-        await daemon.container_create("maker", {"Image": "base"})
-        await daemon.container_commit(
-            "maker", repo="child", tag=None, comment="", author="", pause=False, changes=[], overrides={}
-        )
+        await create_container(daemon, "maker", {"Image": "base"})
+        await commit_container(daemon, "maker", repo="child", tag=None, comment="", author="", pause=False)
         await daemon.container_remove("maker", force=False, volumes=False)
         return base
 
@@ -90,10 +88,8 @@ def test_parent_with_a_child_cannot_be_deleted(daemon: Daemon) -> None:
 def test_rmi_of_a_child_prunes_its_untagged_parent_unless_no_prune(daemon: Daemon) -> None:
     async def make_child() -> str:
         base = await import_image(daemon, None)
-        await daemon.container_create("maker", {"Image": base})
-        await daemon.container_commit(
-            "maker", repo="child", tag=None, comment="", author="", pause=False, changes=[], overrides={}
-        )
+        await create_container(daemon, "maker", {"Image": base})
+        await commit_container(daemon, "maker", repo="child", tag=None, comment="", author="", pause=False)
         await daemon.container_remove("maker", force=False, volumes=False)
         return base
 
@@ -118,7 +114,7 @@ def test_prune_removes_dangling_images_only_by_default(daemon: Daemon) -> None:
         kept = await import_image(daemon, "kept")
         dangling = await import_image(daemon, None, files={"a": b"1"})
         used = await import_image(daemon, None, files={"b": b"2"})
-        await daemon.container_create("user", {"Image": used})
+        await create_container(daemon, "user", {"Image": used})
         return kept, dangling, used
 
     kept, dangling, used = run(go())

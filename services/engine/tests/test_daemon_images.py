@@ -8,7 +8,7 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import commit_container, create_container, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -19,12 +19,10 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 async def _child(daemon: Daemon, base: str, repo: str) -> str:
     """An image made on top of ``base`` by a commit, as ``docker commit`` makes one."""
-    await daemon.container_create("maker", {"Image": base})
+    await create_container(daemon, "maker", {"Image": base})
     (daemon.container_get("maker").dir / "fs" / "upper" / "new").parent.mkdir(parents=True)
     (daemon.container_get("maker").dir / "fs" / "upper" / "new").write_text("x")
-    return await daemon.container_commit(
-        "maker", repo=repo, tag=None, comment="", author="", pause=False, changes=[], overrides={}
-    )
+    return await commit_container(daemon, "maker", repo=repo, tag=None, comment="", author="", pause=False)
 
 
 def test_imported_image_is_listed_with_its_tag_and_size(daemon: Daemon) -> None:
@@ -69,7 +67,7 @@ def test_inspect_by_name_full_id_and_short_id(daemon: Daemon) -> None:
         shown = daemon.image_inspect(ref)
         assert shown["Id"] == image_id
     assert shown["RepoTags"] == ["base:latest"]
-    assert shown["Config"]["Cmd"] == ["/bin/sh"] and "A=1" in shown["Config"]["Env"]
+    assert shown["Config"]["Cmd"] == ["/bin/sh"] and "A=1" in (shown["Config"]["Env"] or [])
     assert shown["RootFS"]["Type"] == "layers" and len(shown["RootFS"]["Layers"]) == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 from wharf_common.errors import InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import fake_runtime, import_image, new_daemon, run, settle, start
+from .fakes_daemon import create_container, fake_runtime, import_image, new_daemon, run, settle, start
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 
 def create(daemon: Daemon, name: str, image: str = "base", **config: object) -> str:
-    return str(run(daemon.container_create(name, {"Image": image, **config}))["Id"])
+    return str(run(create_container(daemon, name, {"Image": image, **config}))["Id"])
 
 
 def names(daemon: Daemon, *, all: bool = True, limit: int = 0, **filters: list[str]) -> list[str]:

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wharf_common.errors import NotFound, NotImplemented_
+from wharf_common.errors import NotFound, NotSupported
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.logs.jsonfile import LogOptions
 
-from .fakes_daemon import fake_runtime, import_image, new_daemon, run, settle, start
+from .fakes_daemon import create_container, fake_runtime, import_image, new_daemon, run, settle, start
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def read(daemon: Daemon, name: str, **options: object) -> list[tuple[str, bytes]
 
 @pytest.fixture
 def web(daemon: Daemon) -> str:
-    run(daemon.container_create("web", {"Image": "base"}))
+    run(create_container(daemon, "web", {"Image": "base"}))
     return "web"
 
 
@@ -74,7 +74,8 @@ def test_tail_and_since(daemon: Daemon, web: str) -> None:
 
 def test_rotated_files_are_read_oldest_first(daemon: Daemon) -> None:
     run(
-        daemon.container_create(
+        create_container(
+            daemon,
             "rotating",
             {
                 "Image": "base",
@@ -112,8 +113,8 @@ def test_follow_reads_until_the_container_stops(daemon: Daemon) -> None:
 
 
 def test_the_none_driver_cannot_be_read(daemon: Daemon) -> None:
-    run(daemon.container_create("quiet", {"Image": "base", "HostConfig": {"LogConfig": {"Type": "none"}}}))
-    with pytest.raises(NotImplemented_, match="configured logging driver does not support reading"):
+    run(create_container(daemon, "quiet", {"Image": "base", "HostConfig": {"LogConfig": {"Type": "none"}}}))
+    with pytest.raises(NotSupported, match="configured logging driver does not support reading"):
         read(daemon, "quiet")
 
 

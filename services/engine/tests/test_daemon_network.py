@@ -11,7 +11,7 @@ import pytest
 from wharf_common.errors import InvalidArgument
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run, start
+from .fakes_daemon import create_container, import_image, new_daemon, run, start
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
 
 def create(daemon: Daemon, name: str, mode: str = "", **config: object) -> None:
     host_config = {"NetworkMode": mode} if mode else {}
-    run(daemon.container_create(name, {"Image": "base", "HostConfig": host_config, **config}))
+    run(create_container(daemon, name, {"Image": "base", "HostConfig": host_config, **config}))
 
 
 def test_each_mode_shows_its_network_and_ids_stay_the_same(daemon: Daemon) -> None:

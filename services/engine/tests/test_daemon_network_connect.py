@@ -10,7 +10,7 @@ import pytest
 from wharf_common.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import events, import_image, new_daemon, run
+from .fakes_daemon import create_container, events, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     with new_daemon(monkeypatch) as d:
         run(import_image(d, "base"))
         run(d.network_create({"Name": "back", "IPAM": {"Config": [{"Subnet": "10.70.0.0/24"}]}}))
-        run(d.container_create("web", {"Image": "base"}))
+        run(create_container(d, "web", {"Image": "base"}))
         yield d
 
 
@@ -34,7 +34,8 @@ def test_connect_records_the_endpoint_with_its_aliases_and_address(daemon: Daemo
     )
     assert networks_of(daemon, "web") == ["back", "bridge"]
     entry = daemon.container_inspect("web")["NetworkSettings"]["Networks"]["back"]
-    assert "www" in entry["Aliases"] and entry["IPAMConfig"]["IPv4Address"] == "10.70.0.10"
+    ipam = entry["IPAMConfig"]
+    assert "www" in (entry["Aliases"] or []) and ipam is not None and ipam["IPv4Address"] == "10.70.0.10"
     assert entry["NetworkID"] == daemon.network_inspect("back")["Id"]
     [event] = run(events(daemon, type=["network"], event=["connect"]))
     assert event["Actor"]["Attributes"]["container"] == daemon.container_get("web").id
@@ -65,7 +66,7 @@ def test_disconnect_of_a_container_not_on_the_network_is_refused(daemon: Daemon)
 
 
 def test_a_static_address_taken_by_another_container_is_a_conflict(daemon: Daemon) -> None:
-    run(daemon.container_create("db", {"Image": "base"}))
+    run(create_container(daemon, "db", {"Image": "base"}))
     run(daemon.network_connect("back", "db", {"IPAMConfig": {"IPv4Address": "10.70.0.10"}}))
     with pytest.raises(Conflict, match=r"Address already in use: 10\.70\.0\.10"):
         run(daemon.network_connect("back", "web", {"IPAMConfig": {"IPv4Address": "10.70.0.10"}}))
@@ -95,7 +96,7 @@ def test_host_and_none_networks_refuse_connect_and_disconnect(daemon: Daemon, ne
 
 
 def test_a_container_of_the_host_network_cannot_join_another(daemon: Daemon) -> None:
-    run(daemon.container_create("hosted", {"Image": "base", "HostConfig": {"NetworkMode": "host"}}))
+    run(create_container(daemon, "hosted", {"Image": "base", "HostConfig": {"NetworkMode": "host"}}))
     with pytest.raises(Forbidden, match="cannot be connected to any other network"):
         run(daemon.network_connect("back", "hosted", None))
 

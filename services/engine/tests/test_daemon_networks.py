@@ -12,7 +12,7 @@ from wharf_common.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from wharf_engine.daemon import endpoints
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import FakeHost, events, import_image, new_daemon, run
+from .fakes_daemon import FakeHost, create_container, events, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -190,7 +190,7 @@ def test_predefined_networks_cannot_be_removed(daemon: Daemon, name: str) -> Non
 def test_a_network_with_a_running_container_cannot_be_removed(daemon: Daemon, host: FakeHost) -> None:
     create(daemon, "back")
     run(import_image(daemon, "base"))
-    run(daemon.container_create("db", {"Image": "base", "HostConfig": {"NetworkMode": "back"}}))
+    run(create_container(daemon, "db", {"Image": "base", "HostConfig": {"NetworkMode": "back"}}))
     network = daemon.networks.store.get("back")
     endpoints.lease(daemon, network, network.endpoints[daemon.container_get("db").id])  # as its start does
     assert list(daemon.network_inspect("back")["Containers"]) == [daemon.container_get("db").id]

@@ -9,15 +9,15 @@ from wharf_common.errors import Conflict, InvalidArgument, NotFound
 from wharf_engine.containers.store import ContainerStore
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import events, import_image, new_daemon, run
+from .fakes_daemon import create_container, events, import_image, new_daemon, run
 
 
 @pytest.fixture
 def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     with new_daemon(monkeypatch) as d:
         run(import_image(d, "base"))
-        run(d.container_create("web", {"Image": "base"}))
-        run(d.container_create("db", {"Image": "base"}))
+        run(create_container(d, "web", {"Image": "base"}))
+        run(create_container(d, "db", {"Image": "base"}))
         yield d
 
 
@@ -27,7 +27,7 @@ def test_rename_moves_the_name_and_frees_the_old_one(daemon: Daemon) -> None:
     assert daemon.container_inspect("front")["Id"] == cid
     with pytest.raises(NotFound, match="No such container: web"):
         daemon.container_inspect("web")
-    run(daemon.container_create("web", {"Image": "base"}))  # the old name is free
+    run(create_container(daemon, "web", {"Image": "base"}))  # the old name is free
 
 
 def test_rename_is_kept_on_disk(daemon: Daemon) -> None:

@@ -13,7 +13,7 @@ from wharf_engine.daemon import userns
 from wharf_engine.daemon.daemon import Daemon
 from wharf_engine.idmap import IdMap, IdRange, RemapUnavailable
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import create_container, import_image, new_daemon, run
 
 REMAP = IdMap("dockremap", "dockremap", IdRange(100_000, 65_536), IdRange(200_000, 65_536))
 
@@ -34,7 +34,7 @@ def remapped(daemon: Daemon) -> Daemon:
 
 
 def create(daemon: Daemon, **host_config: object) -> None:
-    run(daemon.container_create("web", {"Image": "base", "HostConfig": host_config}))
+    run(create_container(daemon, "web", {"Image": "base", "HostConfig": host_config}))
 
 
 def test_an_unknown_remap_user_stops_the_engine_at_start(monkeypatch: pytest.MonkeyPatch) -> None:

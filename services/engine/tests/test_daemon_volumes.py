@@ -9,7 +9,7 @@ import pytest
 from wharf_common.errors import Conflict, InvalidArgument, NotFound
 from wharf_engine.daemon.daemon import Daemon
 
-from .fakes_daemon import import_image, new_daemon, run
+from .fakes_daemon import create_container, import_image, new_daemon, run
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_create_refuses_bad_names_drivers_and_options(
 def test_list_filters(daemon: Daemon) -> None:
     daemon.volume_create("web-cache", {"tier": "front"})
     daemon.volume_create("db-data", {"tier": "back"})
-    run(daemon.container_create("db", {"Image": "base", "HostConfig": {"Binds": ["db-data:/var/lib/db"]}}))
+    run(create_container(daemon, "db", {"Image": "base", "HostConfig": {"Binds": ["db-data:/var/lib/db"]}}))
     anonymous = next(
         m["Name"] for m in daemon.container_inspect("db")["Mounts"] if m["Destination"] == "/data"
     )
@@ -76,7 +76,7 @@ def test_list_filters(daemon: Daemon) -> None:
 
 def test_a_volume_in_use_cannot_be_removed_until_its_container_is(daemon: Daemon) -> None:
     daemon.volume_create("data", {})
-    cid = run(daemon.container_create("db", {"Image": "base", "HostConfig": {"Binds": ["data:/x"]}}))["Id"]
+    cid = run(create_container(daemon, "db", {"Image": "base", "HostConfig": {"Binds": ["data:/x"]}}))["Id"]
     with pytest.raises(Conflict, match=f"remove data: volume is in use - \\[{cid}\\]"):
         daemon.volume_remove("data", force=True)
     run(daemon.container_remove("db", force=False, volumes=False))
@@ -93,7 +93,7 @@ def test_remove_of_an_unknown_volume_is_not_found(daemon: Daemon) -> None:
 
 def test_rm_v_removes_the_containers_anonymous_volumes_only(daemon: Daemon) -> None:
     daemon.volume_create("named", {})
-    run(daemon.container_create("db", {"Image": "base", "HostConfig": {"Binds": ["named:/named"]}}))
+    run(create_container(daemon, "db", {"Image": "base", "HostConfig": {"Binds": ["named:/named"]}}))
     assert len(listed(daemon)) == 2
     run(daemon.container_remove("db", force=False, volumes=True))
     assert listed(daemon) == ["named"]
@@ -101,8 +101,8 @@ def test_rm_v_removes_the_containers_anonymous_volumes_only(daemon: Daemon) -> N
 
 def test_prune_removes_unused_anonymous_volumes_and_with_all_named_ones(daemon: Daemon) -> None:
     daemon.volume_create("named", {})
-    run(daemon.container_create("keeper", {"Image": "base"}))
-    run(daemon.container_create("gone", {"Image": "base"}))
+    run(create_container(daemon, "keeper", {"Image": "base"}))
+    run(create_container(daemon, "gone", {"Image": "base"}))
     kept = next(m["Name"] for m in daemon.container_inspect("keeper")["Mounts"])
     dropped = next(m["Name"] for m in daemon.container_inspect("gone")["Mounts"])
     (Path(daemon.volume_inspect(dropped)["Mountpoint"]) / "f").write_bytes(b"12345")
