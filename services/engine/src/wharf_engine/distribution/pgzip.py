@@ -8,9 +8,10 @@ zlib's speed with a ratio near zlib's level 6, and its CRC-32 is several times z
 levels map onto them (1-3 → 1, 4-6 → 2, 7-9 → 3); without ``isal``, zlib itself.
 
 A block that does not shrink when its first 8 KiB are tried (already compressed content:
-archives, media, random bytes) is written as stored deflate blocks instead, framed here rather
-than by zlib (whose level 0 still runs the data through its window): any gzip reader accepts
-them, and no CPU is spent on data that will not get smaller.
+archives, media, random bytes) is written as stored deflate blocks instead, framed in the
+writer (a copy; zlib's level 0 would still run the data through its window, and a hop to a
+thread costs more than the copy): any gzip reader accepts them, and no CPU is spent on data
+that will not get smaller.
 
 :class:`ParallelGzipWriter` is a write-only file object; what it produces goes to ``sink``
 (a callable taking bytes) in order.
@@ -49,14 +50,14 @@ def codec_level(level: int) -> int:
     return level if _codec is zlib or level <= 0 else min(3, (level + 2) // 3)
 
 
-def _deflate(data: Block, dictionary: bytes, level: int) -> bytes | bytearray:
-    if level > 0:
-        probe = _codec.compressobj(1, zlib.DEFLATED, -15)
-        sample = data[:PROBE]
-        if len(probe.compress(sample) + probe.flush()) > INCOMPRESSIBLE * len(sample):
-            level = 0
-    if level == 0:
-        return _stored(data)
+def _compresses(data: Block) -> bool:
+    """Whether a block is worth deflating: its first ``PROBE`` bytes shrink at the fastest level."""
+    probe = _codec.compressobj(1, zlib.DEFLATED, -15)
+    sample = data[:PROBE]
+    return len(probe.compress(sample) + probe.flush()) <= INCOMPRESSIBLE * len(sample)
+
+
+def _deflate(data: Block, dictionary: bytes, level: int) -> bytes:
     if dictionary:
         c = _codec.compressobj(codec_level(level), zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, dictionary)
     else:
@@ -120,13 +121,18 @@ class ParallelGzipWriter:
     def _submit(self, block: Block, *, last: bool = False) -> None:
         self._crc = _codec.crc32(block, self._crc)
         self._size += len(block)
-        if last and self._pool is None:  # the only block: deflated here, no threads to start
-            self._sink(_deflate(block, self._dictionary, self._level))
+        dictionary, self._dictionary = self._dictionary, bytes(block[-WINDOW:])
+        if self._level <= 0 or not _compresses(block):
+            stored: Future[bytes | bytearray] = Future()  # framed here: a copy, no thread
+            stored.set_result(_stored(block))
+            self._pending.append(stored)
+        elif last and self._pool is None:  # the only block to deflate: here, no threads to start
+            self._sink(_deflate(block, dictionary, self._level))
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="pgzip")
-        self._pending.append(self._pool.submit(_deflate, block, self._dictionary, self._level))
-        self._dictionary = bytes(block[-WINDOW:])
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="pgzip")
+            self._pending.append(self._pool.submit(_deflate, block, dictionary, self._level))
         while len(self._pending) > self._ahead:
             self._sink(self._pending.popleft().result())
 
