@@ -57,9 +57,10 @@ from pathlib import Path
 from weakref import WeakValueDictionary
 
 import structlog
+from wharf_common.registry_v1 import PayloadHasher
 
 from . import names
-from .checksums import PayloadHasher, tarsums_of
+from .checksums import tarsums_of
 from .errors import (
     ChecksumMismatch,
     ChecksumNotSettable,
