@@ -12,10 +12,10 @@ fresh ``wharf-registry`` and a fresh Debian
 - 20 concurrent ``curl`` GETs of that layer from each registry (total MiB/s);
 - the floor: ``cp`` of the saved layer files.
 
-Throughput is the image's uncompressed layer bytes (as ``docker save`` has them) over wall time, MiB/s;
-the table gives medians and wharf / peer. The engine pushes v2 to a registry that offers it (wharf's does).
-The big push through the engine has a goal too (>= 300 MiB/s, beside the ``cp`` floor), and the CPU
-seconds the engine and wharf's registry spent on it (less disturbed by a loaded machine than wall time). Nothing is sent anywhere but 127.0.0.1. On the way out
+Throughput: the image's uncompressed layer bytes (as ``docker save`` has them) over wall time, MiB/s;
+medians and wharf / peer. The engine pushes v2 to a registry that offers it (wharf's does). The big push
+has a goal too (>= 300 MiB/s, beside ``cp``), and the CPU seconds engine and registry spent on it (less
+disturbed by a loaded machine than wall time). Nothing is sent anywhere but 127.0.0.1. On the way out
 (SIGTERM included) every process is stopped by pid, the bridge deleted and the temp dir removed.
 
 Usage: ``.venv/bin/python bench/registry_bench.py [--rounds 3] [--max-seconds 400] [--json PATH]``
