@@ -12,8 +12,8 @@ buffers of its own, for two reasons:
   and when that returns true the connection stays open for writing until the protocol closes it.
   asyncio's shuts the connection down whatever ``eof_received`` answers;
 - cost: every connection is a full handshake (the docker CLI keeps no session cache and opens
-  several connections per command), and asyncio's machinery costs about as much Python per
-  connection as the HTTP request itself (docs/performance.md, "TLS").
+  several connections per command), and asyncio's general machinery runs more Python per
+  connection than serving the HTTP request does (docs/performance.md, "TLS").
 
 A failed handshake sends OpenSSL's alert (certificate required, unknown CA) before closing, so the
 client can say why. Closing sends ``close_notify``, then a TCP FIN, and waits (bounded) for the
