@@ -244,6 +244,8 @@ def server_context(
     # TLS 1.3 session tickets cost a third of a handshake's CPU (two by default) and no client uses
     # them: the docker CLI keeps no session cache, and every CLI command is a new process anyway
     context.num_tickets = 0
+    # a TLS 1.2 client's renegotiation would stall the app's writes mid-stream (wharf_common._tls)
+    context.options |= ssl.OP_NO_RENEGOTIATION
     try:
         _load_pair(context, cert, key, server_chain(cert, cacert) if verify else None)
         if verify:
