@@ -5,7 +5,7 @@ after, and uvicorn's habit of re-raising the shutdown signal (which would kill t
 before its clean-up) is defused. uvicorn is imported here only when a service calls this.
 
 With ``tls``, TCP sockets speak TLS and unix sockets stay plain (``uvicorn.Config(ssl=...)``
-would wrap every socket). The TLS layer keeps asyncio's, with one change: the peer's end of
+would wrap every socket). The TLS layer is ``_tls.py``'s rather than asyncio's: the peer's end of
 stream (``close_notify``, or a TCP half-close) is delivered as a half-close to a protocol that
 asks to stay open, as on plain TCP, so that a hijacked stream (``docker run -i``) can still
 send output after the client's stdin has ended.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._tls_halfclose import tls_dispatcher
+from ._tls import tls_dispatcher
 
 
 def tcp_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
