@@ -10,6 +10,7 @@ from urllib.parse import quote
 from ._errors import EngineError, error_for_status
 from ._hosts import EngineHost, parse_host, resolve_host
 from ._http import Body, Response, perform
+from ._pool import ConnectionPool
 
 CLIENT_API_VERSION = "1.44"
 FALLBACK_API_VERSION = "1.24"
@@ -91,6 +92,11 @@ class BaseClient:
         self.timeout = timeout
         self._version = version
         self._ping_headers: dict[str, str] | None = None
+        self._pool = ConnectionPool()
+
+    def close(self) -> None:
+        """Close the connections kept open for the next request (they also close with the process)."""
+        self._pool.close()
 
     # -- versioning ------------------------------------------------------------------------------
     @property
@@ -133,7 +139,13 @@ class BaseClient:
         if headers:
             all_headers.update(headers)
         return perform(
-            self.host, method, prefix + path + encode_query(query), all_headers, body, self.timeout
+            self.host,
+            method,
+            prefix + path + encode_query(query),
+            all_headers,
+            body,
+            self.timeout,
+            self._pool,
         )
 
     def _open(
