@@ -3,8 +3,7 @@ and ``wharf create``, which shares its flags."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from wharf_client import ClientError, EngineClient, EngineError, NotFoundError
 
@@ -15,6 +14,9 @@ from ..runflags import HealthFlags, HostFlags
 from ..session import client
 from ..terminal import is_terminal, stdin_fd, terminal_size
 from .flags import FLAG, LIST, Spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SPEC = Spec(
     flags=(
@@ -147,6 +149,12 @@ def pull_image(image: str, quiet: bool) -> None:
         run_failed(error, 125)
 
 
+def cidfile_path(name: str) -> Path:
+    from pathlib import Path  # only --cidfile pays for pathlib
+
+    return Path(name)
+
+
 def run(**flags: Any) -> None:
     """Create and run a new container from an image."""
     launch(flags, start=True)
@@ -236,7 +244,7 @@ def launch(flags: dict[str, Any], *, start: bool) -> None:
         if start and attach_stdin and tty and not is_terminal(stdin_fd()):
             err("the input device is not a TTY")
             raise SystemExit(1)
-        if f["cidfile"] and Path(f["cidfile"]).exists():
+        if f["cidfile"] and cidfile_path(f["cidfile"]).exists():
             found = "Container ID file found, make sure the other container isn't running or delete"
             raise SpecError(f"{found} {f['cidfile']}")
         api = client()
@@ -245,7 +253,7 @@ def launch(flags: dict[str, Any], *, start: bool) -> None:
         err(f"wharf: {error}")
         raise SystemExit(125) from None
     if f["cidfile"]:
-        Path(f["cidfile"]).write_text(container_id)
+        cidfile_path(f["cidfile"]).write_text(container_id)
     if not start or detach:
         if start:
             try:

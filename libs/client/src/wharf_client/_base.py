@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from ._errors import EngineError, error_for_status
 from ._hosts import EngineHost, parse_host, resolve_host
@@ -19,6 +18,16 @@ USER_AGENT = "wharf-cli/0.1.0"
 JSONObject = dict[str, Any]
 QueryValue = str | int | bool | None | Sequence[str]
 Query = Mapping[str, QueryValue]
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def quote(text: str, safe: str = "/") -> str:
+    """``urllib.parse.quote`` (UTF-8, RFC 3986 unreserved characters kept), without importing
+    ``urllib.parse`` on every command's path."""
+    keep = _UNRESERVED.union(safe.encode("ascii"))
+    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in text.encode("utf-8"))
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
