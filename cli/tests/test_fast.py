@@ -266,3 +266,16 @@ def test_a_run_uses_three_connections_as_the_docker_cli(engine: FakeEngine) -> N
         ("POST", "wait", 2),
         ("POST", "start", 3),
     ]
+
+
+def test_wharf_cli_fast_0_and_completion_go_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wharf_cli.fast import run_fast
+
+    monkeypatch.setenv("WHARF_CLI_FAST", "0")
+    assert run_fast(["ps"]) is False
+    monkeypatch.delenv("WHARF_CLI_FAST")
+    monkeypatch.setenv("_WHARF_COMPLETE", "bash_complete")
+    assert run_fast(["ps"]) is False
+    monkeypatch.delenv("_WHARF_COMPLETE")
+    assert run_fast(["-H", "unix:///x", "image", "ls"]) is False
+    assert run_fast(["--tlsverify", "ps", "--help"]) is False

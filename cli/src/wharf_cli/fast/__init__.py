@@ -8,6 +8,9 @@ else (another command, ``--help``, a flag typer would refuse) is left to typer, 
 its error exactly as before. Each module here holds a command's body and its flag table; typer's
 command keeps the help, and a test checks that the two describe the same flags.
 
+``WHARF_CLI_FAST=0`` in the environment sends every command line to typer (to compare the two, or as
+a way round a bug here).
+
 Errors in a body end the process as under typer: ``SystemExit`` with the command's code, ``130`` on
 Ctrl-C, ``1`` after ``Aborted!`` on end of input, ``1`` quietly on a closed pipe; the engine's errors
 (``ClientError``) go to :func:`wharf_cli.main.main`, as from typer.
@@ -43,11 +46,12 @@ GLOBAL_SPEC = Spec(
     interspersed=False,
 )
 COMPLETION_VARIABLE = "_WHARF_COMPLETE"  # click's shell completion: typer's business
+SWITCH_VARIABLE = "WHARF_CLI_FAST"
 
 
 def run_fast(argv: Sequence[str]) -> bool:
     """Run ``argv`` without typer if it can be; whether it was run."""
-    if COMPLETION_VARIABLE in os.environ:
+    if COMPLETION_VARIABLE in os.environ or os.environ.get(SWITCH_VARIABLE) == "0":
         return False
     global_options = parse(GLOBAL_SPEC, argv)
     rest = global_options.pop("argv", None) if global_options else None
