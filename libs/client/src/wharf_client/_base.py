@@ -20,14 +20,17 @@ QueryValue = str | int | bool | None | Sequence[str]
 Query = Mapping[str, QueryValue]
 
 
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
 
 
 def quote(text: str, safe: str = "/") -> str:
     """``urllib.parse.quote`` (UTF-8, RFC 3986 unreserved characters kept), without importing
     ``urllib.parse`` on every command's path."""
-    keep = _UNRESERVED.union(safe.encode("ascii"))
-    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in text.encode("utf-8"))
+    keep = _UNRESERVED + safe.encode("ascii")
+    data = text.encode("utf-8")
+    if not data.translate(None, keep):  # nothing to escape (ids, most names)
+        return text
+    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in data)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
