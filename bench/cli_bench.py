@@ -13,18 +13,23 @@ no slower than ``docker run --rm`` against the same engine.
     print(format_rows(rows))                                           # the table and the verdicts
     json_rows = [row.as_json() for row in rows]
 
-Run alone it starts an engine of its own (its own bridge and /24, busybox imported) and removes
-everything it made on the way out, SIGTERM included.
+``--imports N`` adds what each of ``ps``, ``run``, ``logs`` and ``exec`` imports (``python -X importtime``,
+each module at its fastest of N runs, summed by top-level package); :func:`import_rows` does it for
+``bench.py``. Run alone it starts an engine of its own (its own bridge and /24, busybox imported) and
+removes everything it made on the way out, SIGTERM included.
 
-Usage: ``.venv/bin/python bench/cli_bench.py [--rounds 20] [--max-seconds 180] [--json PATH] [--image TAR]``
+Usage: ``.venv/bin/python bench/cli_bench.py [--rounds 20] [--imports 0] [--max-seconds 180] [--json PATH]
+[--image TAR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -34,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +48,10 @@ VENV_BIN = REPO_ROOT / ".venv" / "bin"
 DOCKER = "/usr/local/bin/docker"
 RUN_TIMEOUT = 60.0
 PS_GOAL_MS = 40.0
+TARGET = "clibench-web"  # the running container logs and exec are profiled against
+IMPORT_COMMANDS = (("ps",), ("run", "--rm", "busybox", "true"), ("logs", TARGET), ("exec", TARGET, "true"))
+WHARF_PROCESS = "from wharf_cli.console import run; run()"  # what the console script runs
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 
 # key, label, argv after the tool, tool ("wharf", "docker" or "python"), baseline key, goal
 CASES: tuple[tuple[str, str, tuple[str, ...], str, str | None, str], ...] = (
@@ -143,6 +152,16 @@ def time_command(argv: Sequence[str], env: Mapping[str, str]) -> tuple[float, fl
     return wall, (usage.ru_utime + usage.ru_stime) * 1000
 
 
+def compile_sources() -> None:
+    """Bytecode for the CLI and the libraries, as ``make setup`` writes it: with
+    ``PYTHONDONTWRITEBYTECODE`` set, a source edited since would be compiled again on every run."""
+    sources = [str(REPO_ROOT / path) for path in ("cli/src", "libs/client/src", "libs/common/src")]
+    python = str(VENV_BIN / "python")
+    subprocess.run(
+        [python, "-m", "compileall", "-q", *sources], capture_output=True, check=False, timeout=120
+    )
+
+
 def case_argvs(docker: str | None) -> dict[str, list[str] | str]:
     """Each case's argv, or why it cannot run here."""
     tools: dict[str, str | None] = {
@@ -170,6 +189,7 @@ def cli_rows(
     (default: ``/usr/local/bin/docker`` or the one on ``PATH``; its cases are skipped if there is none).
     """
     docker = docker or (DOCKER if Path(DOCKER).exists() else shutil.which("docker"))
+    compile_sources()
     rows = {key: CliRow(key, label, baseline, goal) for key, label, _, _, baseline, goal in CASES}
     with tempfile.TemporaryDirectory(prefix="wharf-cli-bench-") as config:
         env = {
@@ -255,7 +275,73 @@ def format_rows(rows: Sequence[CliRow]) -> str:
     return "\n".join(lines)
 
 
-def _standalone(args: argparse.Namespace) -> list[CliRow]:
+@dataclass(slots=True)
+class ImportRow:
+    """What ``wharf <command>`` imports after the interpreter's own start-up."""
+
+    command: str
+    modules: int = 0
+    total_ms: float = 0.0
+    packages: list[tuple[str, float]] = field(default_factory=list)  # by top-level package, largest first
+    skipped: str | None = None
+
+
+def import_rows(sock: Path, runs: int = 9) -> list[ImportRow]:
+    """``python -X importtime`` of each of :data:`IMPORT_COMMANDS` against the engine at ``sock``.
+
+    Each module counts at its fastest of ``runs`` runs (the least disturbed by other work); logs and
+    exec run against a container this starts (and removes).
+    """
+    compile_sources()
+    env = {**os.environ, "WHARF_HOST": f"unix://{sock}"}
+    wharf = str(VENV_BIN / "wharf")
+    subprocess.run([wharf, "rm", "-f", TARGET], env=env, capture_output=True, check=False, timeout=60)
+    subprocess.run(
+        [wharf, "run", "-d", "--name", TARGET, "busybox", "sleep", "600"],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    try:
+        return [_import_row(command, env, runs) for command in IMPORT_COMMANDS]
+    finally:
+        subprocess.run([wharf, "rm", "-f", TARGET], env=env, capture_output=True, check=False, timeout=60)
+
+
+def _import_row(command: Sequence[str], env: Mapping[str, str], runs: int) -> ImportRow:
+    row = ImportRow(" ".join(command))
+    fastest: dict[str, int] = {}
+    argv = [str(VENV_BIN / "python"), "-X", "importtime", "-c", WHARF_PROCESS, *command]
+    for _ in range(max(runs, 1)):
+        proc = subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        if proc.returncode != 0:
+            row.skipped = f"exited {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"
+            return row
+        lines = proc.stderr.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.rstrip().endswith("| site")), -1)
+        for found in filter(None, (_IMPORT_LINE.match(line) for line in lines[start + 1 :])):
+            fastest[found[2]] = min(fastest.get(found[2], 1 << 62), int(found[1]))
+    packages: collections.Counter[str] = collections.Counter()
+    for name, micros in fastest.items():
+        packages[name.split(".")[0]] += micros
+    row.modules, row.total_ms = len(fastest), sum(fastest.values()) / 1000
+    row.packages = [(name, micros / 1000) for name, micros in packages.most_common(6)]
+    return row
+
+
+def format_imports(rows: Sequence[ImportRow]) -> str:
+    lines = [f"{'imports of wharf ...':<28} {'modules':>7} {'ms':>6}  largest (ms, by top-level package)"]
+    for row in rows:
+        if row.skipped:
+            lines.append(f"{row.command:<28} skipped: {row.skipped}")
+            continue
+        top = ", ".join(f"{name} {ms:.1f}" for name, ms in row.packages)
+        lines.append(f"{row.command:<28} {row.modules:>7} {row.total_ms:>6.1f}  {top}")
+    return "\n".join(lines)
+
+
+def _standalone(args: argparse.Namespace) -> tuple[list[CliRow], list[ImportRow]]:
     """Start an engine of its own, import busybox, measure; everything is removed on the way out."""
     if TYPE_CHECKING:
         from bench import bench as base
@@ -295,25 +381,32 @@ def _standalone(args: argparse.Namespace) -> list[CliRow]:
             base.import_image(sock, image)
         except base.Skip as exc:
             log(f"skipped: {exc}")
-            return [
+            skipped = [
                 CliRow(key, label, baseline, goal, skipped=str(exc))
                 for key, label, _, _, baseline, goal in CASES
             ]
+            return skipped, []
         log(f"measuring {len(CASES)} cases, {args.rounds} rounds")
-        return cli_rows(sock, rounds=args.rounds, deadline=deadline)
+        rows = cli_rows(sock, rounds=args.rounds, deadline=deadline)
+        imports = import_rows(sock, args.imports) if args.imports > 0 else []
+        return rows, imports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="time budget (default: %(default)s)")
+    parser.add_argument("--imports", type=int, default=0, help="importtime runs per command (default: none)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--image", type=Path, help="busybox rootfs tar (default: bench.py's)")
     args = parser.parse_args(argv)
-    rows = _standalone(args)
+    rows, imports = _standalone(args)
     print(format_rows(rows))
+    if imports:
+        print(format_imports(imports))
     if args.json is not None:
-        args.json.write_text(json.dumps({"rows": [row.as_json() for row in rows]}, indent=2) + "\n")
+        payload = {"rows": [row.as_json() for row in rows], "imports": [asdict(row) for row in imports]}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 
