@@ -17,7 +17,8 @@ from wharf_client import STDOUT, encode_frame
 from wharf_client.testing import FakeEngine, FakeRequest, Reply, write_upgrade
 
 CID = "4f1d2c3b5a6e" + "0" * 52
-HEAVY = {"typer", "click", "rich", "httpx", "pydantic", "dataclasses", "inspect", "pathlib", "ssl", "email", "urllib"}
+LIBRARIES = {"typer", "click", "rich", "httpx", "pydantic"}
+HEAVY = LIBRARIES | {"dataclasses", "inspect", "pathlib", "urllib", "ssl", "email"}
 PROBE = """
 import atexit, sys
 def dump():
