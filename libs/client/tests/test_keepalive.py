@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,12 @@ def engine(tmp_path: Path) -> Iterator[FakeEngine]:
 
 
 def drop_without_reply(req: FakeRequest) -> None:
+    hang_up(req)
+
+
+def hang_up(req: FakeRequest) -> None:
+    """Close the connection now (``close`` alone waits for the handler's reader to be closed too)."""
+    req.sock.shutdown(socket.SHUT_RDWR)
     req.sock.close()
 
 
@@ -41,7 +48,7 @@ def test_a_connection_the_engine_closed_is_not_reused(engine: FakeEngine) -> Non
     def close_after_reply(req: FakeRequest) -> None:
         """Answer, then close the connection, as an engine does once its keep-alive timeout is up."""
         req.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]")
-        req.sock.close()
+        hang_up(req)
         closed.set()
 
     engine.route("GET", "/containers/json", close_after_reply)
