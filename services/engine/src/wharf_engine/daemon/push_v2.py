@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,9 +27,8 @@ from wharf_engine.distribution.manifests import DOCKER_MANIFEST, schema2_manifes
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
-    Throttle,
-    layer_progress,
     layer_status,
+    pushing,
     run_with_progress,
     status,
 )
@@ -191,14 +190,12 @@ class _Push:
                     emit(layer_status(short, "Layer already exists"))
                     return digest, size
                 location = await self.client.start_upload(self.remote)
-                await self.client.put_blob(
-                    location, digest, size, self._progress(_each(head), size, short, emit)
-                )
+                await self.client.put_blob(location, digest, size, pushing(_each(head), size, short, emit))
                 emit(layer_status(short, "Pushed"))
                 return digest, size
             estimate = self.daemon.layers.get(diff_id).size
             location = await self.client.start_upload(self.remote)
-            body = self._progress(_chained(head, chunks), estimate, short, emit)
+            body = pushing(_chained(head, chunks), estimate, short, emit)
             location = await self.client.patch_blob(location, body)
             assert live.payload is not None  # the PATCH took every chunk
             digest, size = live.payload.checksum, live.payload.size
@@ -233,17 +230,6 @@ class _Push:
 
     def _remember(self, diff_id: str, digest: str) -> None:
         self.daemon.blob_metadata.add(diff_id, BlobRecord(digest, self.registry, self.remote))
-
-    @staticmethod
-    async def _progress(
-        chunks: AsyncIterable[bytes], total: int, short: str, emit: Emit
-    ) -> AsyncIterator[bytes]:
-        throttle, sent = Throttle(), 0
-        async for chunk in chunks:
-            sent += len(chunk)
-            if throttle.ready(final=sent >= total):
-                emit(layer_progress(short, "Pushing", sent, max(total, sent)))
-            yield chunk
 
 
 async def _each(chunks: list[bytes]) -> AsyncIterator[bytes]:

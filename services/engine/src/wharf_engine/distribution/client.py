@@ -34,6 +34,19 @@ USER_AGENT = f"wharf/{ENGINE_VERSION} (v1 registry client)"
 TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
 
+def registry_http(endpoint: Endpoint, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The engine's HTTP client for one registry or index: its TLS trust, timeouts and User-Agent."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
+    return httpx.AsyncClient(
+        base_url=endpoint.url,
+        verify=ssl_context(endpoint.verify),
+        timeout=TIMEOUT,
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+        transport=transport,
+    )
+
+
 class RegistryClient:
     """One session with one registry; use as ``async with RegistryClient(...) as client``."""
 
@@ -57,15 +70,7 @@ class RegistryClient:
             if auth.anonymous
             else auth.basic()
         )
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
-        self._http = httpx.AsyncClient(
-            base_url=endpoint.url,
-            verify=ssl_context(endpoint.verify),
-            timeout=TIMEOUT,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-        )
+        self._http = registry_http(endpoint, transport)
 
     async def __aenter__(self) -> RegistryClient:
         return self
