@@ -29,7 +29,7 @@ def tcp_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
     """A listening TCP socket on ``host`` (IPv6 when it has a colon, brackets allowed).
 
     Made with ``IPPROTO_TCP`` on purpose: asyncio sets TCP_NODELAY on accepted sockets only
-    then, and without it every request on a reused connection waits ~40 ms (Nagle + delayed ACK).
+    then, and without it every request on a reused connection waits for Nagle and delayed ACK.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -24,7 +24,7 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # cryptography costs the daemon ~19 MiB: imported only by the functions that make
+if TYPE_CHECKING:  # cryptography is large in memory: imported only by the functions that make
     from cryptography import x509  # or read certificates, never by a daemon without TLS
     from cryptography.hazmat.primitives.asymmetric import ec
 
