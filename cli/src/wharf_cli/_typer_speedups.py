@@ -1,8 +1,8 @@
 """Keep pydantic off wharf's start-up path.
 
 typer 0.2x coerces every non-boolean parameter through a pydantic ``TypeAdapter`` built on first use, so
-any command with a ``str``/``int``/``list[str]`` parameter imports pydantic (70 ms with bytecode caches,
-~200 ms without) on every invocation. Click has already converted such values with its own types, so
+any command with a ``str``/``int``/``list[str]`` parameter imports pydantic (a large share of the start-up
+time, docs/performance.md) on every invocation. Click has already converted such values with its own types, so
 for exactly these annotations typer's extra pass is the identity: this installs a pass-through for them
 and leaves every other annotation (paths, enums, ranges, files) to typer. If typer's private layout
 changes, :func:`install` does nothing and typer's behaviour is unchanged, only slower.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from contextlib import ExitStack
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wharf_client import ClientError, EngineClient, HijackedStream, PendingWait
 
@@ -15,8 +15,7 @@ from .terminal import forward_signals, is_terminal, on_resize, raw_terminal, std
 REMOVAL_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class AttachOptions:
+class AttachOptions(NamedTuple):
     tty: bool
     stdin: bool
     stdout: bool = True

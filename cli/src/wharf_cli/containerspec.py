@@ -1,12 +1,14 @@
-"""Turn ``wharf run`` flags into the Engine API create body (Config + HostConfig + NetworkingConfig)."""
+"""Turn ``wharf run`` flags into the Engine API create body (Config + HostConfig + NetworkingConfig).
+
+:class:`RunOptions` is a ``NamedTuple``, not a dataclass: ``dataclasses`` imports ``inspect``, which
+every ``wharf run`` would pay for before its first request.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 STREAMS = ("stdin", "stdout", "stderr")
 
@@ -15,40 +17,39 @@ class SpecError(ValueError):
     """Invalid flag values (docker exits 125 for these)."""
 
 
-@dataclass(slots=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     image: str
-    command: list[str] = field(default_factory=list)
+    command: Sequence[str] = ()
     detach: bool = False
     interactive: bool = False
     tty: bool = False
     auto_remove: bool = False
     name: str | None = None
-    env: list[str] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)
+    env: Sequence[str] = ()
+    env_files: Sequence[str] = ()
     workdir: str | None = None
     user: str | None = None
     entrypoint: str | None = None
-    attach: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
+    attach: Sequence[str] = ()
+    labels: Sequence[str] = ()
     hostname: str | None = None
-    volumes: list[str] = field(default_factory=list)
-    publish: list[str] = field(default_factory=list)
-    expose: list[str] = field(default_factory=list)
+    volumes: Sequence[str] = ()
+    publish: Sequence[str] = ()
+    expose: Sequence[str] = ()
     stop_signal: str | None = None
     stop_timeout: int | None = None
     network: str | None = None
-    network_aliases: list[str] = field(default_factory=list)
+    network_aliases: Sequence[str] = ()
     ip: str | None = None
     mac_address: str | None = None
     restart: str | None = None
-    dns: list[str] = field(default_factory=list)
-    dns_search: list[str] = field(default_factory=list)
-    dns_options: list[str] = field(default_factory=list)
-    add_hosts: list[str] = field(default_factory=list)
+    dns: Sequence[str] = ()
+    dns_search: Sequence[str] = ()
+    dns_options: Sequence[str] = ()
+    add_hosts: Sequence[str] = ()
     console_size: tuple[int, int] | None = None  # (height, width)
     healthcheck: dict[str, Any] | None = None  # Config.Healthcheck, from the --health-* flags
-    host_extra: dict[str, Any] = field(default_factory=dict)  # HostConfig fields from other flags
+    host_extra: Mapping[str, Any] | None = None  # HostConfig fields from other flags
 
 
 def parse_env(values: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -72,6 +73,8 @@ def parse_env_file(path: str, environ: Mapping[str, str] | None = None) -> list[
     """docker's ``kvfile.Parse``: ``KEY=VALUE`` lines as they are, a bare ``KEY`` from the local
     environment (dropped when unset), blank lines and ``#`` comments skipped."""
     env = os.environ if environ is None else environ
+    from pathlib import Path  # only --env-file pays for pathlib
+
     try:
         text = Path(path).read_bytes().decode("utf-8")
     except OSError as error:
@@ -195,7 +198,7 @@ def build_create_body(opts: RunOptions) -> dict[str, Any]:
     if opts.healthcheck is not None:
         config["Healthcheck"] = opts.healthcheck
     host_config: dict[str, Any] = {
-        **opts.host_extra,
+        **(opts.host_extra or {}),
         "AutoRemove": opts.auto_remove,
         "Binds": list(opts.volumes) or None,
         "NetworkMode": opts.network or "default",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from wharf_common.humanize import human_duration
 
@@ -26,6 +25,8 @@ def parse_timestamp(value: str | int | float | None) -> float | None:
     if dot:
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    from datetime import datetime  # not on the path of ps's default table
+
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-import typer
 from wharf_client import ClientError, EngineError
 
 
@@ -38,8 +37,9 @@ def describe(error: ClientError) -> str:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code`` (the same under typer and the fast path)."""
     err(message)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def fail_client(error: ClientError, code: int = 1) -> NoReturn:

@@ -1,11 +1,13 @@
 """``wharf run`` flags for healthchecks, groups and devices, turned into create-body fields as the
-docker CLI turns them (``--health-*`` → ``Config.Healthcheck``, ``--device`` → ``HostConfig.Devices``)."""
+docker CLI turns them (``--health-*`` → ``Config.Healthcheck``, ``--device`` → ``HostConfig.Devices``).
+
+The flag groups are ``NamedTuple``s rather than dataclasses, as :class:`~.containerspec.RunOptions`."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from .containerspec import SpecError
 
@@ -36,8 +38,7 @@ def parse_duration(value: str, flag: str) -> int:
     return int(total)
 
 
-@dataclass(slots=True)
-class HealthFlags:
+class HealthFlags(NamedTuple):
     cmd: str | None = None
     interval: str | None = None
     timeout: str | None = None
@@ -75,31 +76,30 @@ class HealthFlags:
         return check
 
 
-@dataclass(slots=True)
-class HostFlags:
+class HostFlags(NamedTuple):
     """``HostConfig`` fields of the flags that map one to one (links, privileges, resources, logging)."""
 
-    group_add: list[str] = field(default_factory=list)
-    devices: list[str] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-    volumes_from: list[str] = field(default_factory=list)
+    group_add: Sequence[str] = ()
+    devices: Sequence[str] = ()
+    links: Sequence[str] = ()
+    volumes_from: Sequence[str] = ()
     publish_all: bool = False
     privileged: bool = False
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    security_opt: list[str] = field(default_factory=list)
+    cap_add: Sequence[str] = ()
+    cap_drop: Sequence[str] = ()
+    security_opt: Sequence[str] = ()
     read_only: bool = False
-    tmpfs: list[str] = field(default_factory=list)
+    tmpfs: Sequence[str] = ()
     memory: str | None = None
     memory_swap: str | None = None
     shm_size: str | None = None
     cpu_shares: int | None = None
     cpus: str | None = None
     pids_limit: int | None = None
-    ulimits: list[str] = field(default_factory=list)
-    sysctls: list[str] = field(default_factory=list)
+    ulimits: Sequence[str] = ()
+    sysctls: Sequence[str] = ()
     log_driver: str | None = None
-    log_opts: list[str] = field(default_factory=list)
+    log_opts: Sequence[str] = ()
 
     def host_config(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

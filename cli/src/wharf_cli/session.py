@@ -29,6 +29,22 @@ class _Session:
 SESSION = _Session()
 
 
+def configure_session(
+    *,
+    host: str | None = None,
+    tls: bool = False,
+    tlsverify: bool | None = None,
+    tlscacert: str | None = None,
+    tlscert: str | None = None,
+    tlskey: str | None = None,
+) -> None:
+    """Apply the global options (``-H``, ``--tls``...) before a command runs."""
+    SESSION.configure(
+        host,
+        tls_options={"tls": tls, "verify": tlsverify, "ca_cert": tlscacert, "cert": tlscert, "key": tlskey},
+    )
+
+
 def client() -> EngineClient:
     """The engine client for this invocation (the API version is negotiated on first request)."""
     return SESSION.client

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .template_funcs import FUNCTIONS, MISSING, go_format, truth
@@ -55,18 +54,23 @@ def _lex(source: str) -> list[Token]:
 
 
 # ---------------------------------------------------------------------------------------------- nodes
-@dataclass(slots=True)
+# plain classes rather than dataclasses: ``dataclasses`` imports ``inspect``, which ``wharf ps`` would pay
 class Pipeline:
-    commands: list[list[Any]]  # operands: Token | Pipeline (parenthesized)
-    decl: list[str]
+    __slots__ = ("commands", "decl")
+
+    def __init__(self, commands: list[list[Any]], decl: list[str]) -> None:
+        self.commands = commands  # operands: Token | Pipeline (parenthesized)
+        self.decl = decl
 
 
-@dataclass(slots=True)
 class Block:
-    kind: str  # "if" | "range" | "with"
-    pipeline: Pipeline
-    body: list[Any]
-    alternative: list[Any]
+    __slots__ = ("alternative", "body", "kind", "pipeline")
+
+    def __init__(self, kind: str, pipeline: Pipeline, body: list[Any], alternative: list[Any]) -> None:
+        self.kind = kind  # "if" | "range" | "with"
+        self.pipeline = pipeline
+        self.body = body
+        self.alternative = alternative
 
 
 Node = str | Pipeline | Block

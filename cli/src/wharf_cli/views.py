@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from wharf_common.humanize import human_size
@@ -47,6 +46,8 @@ IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.
 
 def go_time(timestamp: float) -> str:
     """Go's ``time.Time.String()`` in local time: ``2024-05-01 10:00:00 +0200 CEST``."""
+    from datetime import datetime  # only --format with .CreatedAt pays for datetime
+
     moment = datetime.fromtimestamp(timestamp).astimezone()
     return moment.strftime("%Y-%m-%d %H:%M:%S %z ") + (moment.tzname() or "")
 

@@ -3,6 +3,7 @@ TCP beyond loopback; unix sockets belong to the socket group, mode 0660."""
 
 from __future__ import annotations
 
+import datetime
 import grp
 import os
 import shutil
@@ -11,6 +12,7 @@ import ssl
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -62,6 +64,7 @@ def test_certificates_work_together_and_keys_are_private(tmp_path: Path) -> None
     assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} >= {"127.0.0.1", "::1", "192.0.2.7"}
     assert "engine.lan" in certs.certificate_names(ca / "server-cert.pem")
     server = certs.server_context(ca / "ca.pem", ca / "server-cert.pem", ca / "server-key.pem", verify=True)
+    assert server.options & ssl.OP_NO_RENEGOTIATION  # TLS 1.2 clients cannot stall a stream mid-answer
     good = TLSConfig(ca_cert=alice / "ca.pem", client_cert=alice / "cert.pem", client_key=alice / "key.pem")
     assert handshake(server, good.context()) == "hello"
     anonymous = TLSConfig(ca_cert=alice / "ca.pem")
@@ -125,3 +128,75 @@ def test_unix_socket_belongs_to_the_group_mode_0660(tmp_path: Path) -> None:
         socket_group("no-such-group")
     expected = grp.getgrnam("wharf").gr_gid if "wharf" in {g.gr_name for g in grp.getgrall()} else 0
     assert socket_group(None) == expected
+
+
+def _authority(name: str, issuer: tuple[x509.Certificate, Any] | None = None) -> tuple[x509.Certificate, Any]:
+    """A CA certificate and key; signed by ``issuer`` (an intermediate) or by itself (a root)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer_cert, signer_key = issuer if issuer else (None, key)
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(signer_cert.subject if signer_cert else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(signer_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _pem(*certificates: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+
+
+def test_server_chain_is_the_leaf_and_its_issuers_from_the_ca_file(tmp_path: Path) -> None:
+    ca, _ = make_all(tmp_path)
+    chain = certs.server_chain(ca / "server-cert.pem", ca / "ca.pem")
+    leaf = (ca / "server-cert.pem").read_bytes()
+    assert chain == leaf + (ca / "ca.pem").read_bytes()  # what OpenSSL sent when it built it per handshake
+    other, _ = make_all(tmp_path / "other")
+    assert certs.server_chain(ca / "server-cert.pem", other / "ca.pem") is None  # no issuer there
+    (tmp_path / "bundle.pem").write_bytes(chain)
+    assert certs.server_chain(tmp_path / "bundle.pem", ca / "ca.pem") is None  # a chain already: kept as is
+
+
+def test_server_chain_climbs_intermediates_and_clients_of_the_root_verify_it(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    root = _authority("root")
+    middle = _authority("intermediate", root)
+    unrelated = _authority("unrelated")
+    ca_dir = tmp_path / "ca"
+    ca_dir.mkdir()
+    (ca_dir / "ca.pem").write_bytes(_pem(middle[0]))
+    (ca_dir / "ca-key.pem").write_bytes(
+        middle[1].private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    assert isinstance(middle[1], ec.EllipticCurvePrivateKey)
+    certs.make_leaf(ca_dir, "engine", server=True, sans=[])
+    cafile = tmp_path / "trust.pem"  # the engine's --tlscacert: unrelated, root and intermediate
+    cafile.write_bytes(_pem(unrelated[0], root[0], middle[0]))
+    chain = certs.server_chain(ca_dir / "server-cert.pem", cafile)
+    assert chain == (ca_dir / "server-cert.pem").read_bytes() + _pem(middle[0], root[0])
+    server = certs.server_context(cafile, ca_dir / "server-cert.pem", ca_dir / "server-key.pem", verify=False)
+    client = ssl.create_default_context(cadata=_pem(root[0]).decode())
+    assert handshake(server, client).startswith("refused")  # the leaf alone: the root cannot reach it
+    (tmp_path / "alice").mkdir()
+    certs.make_leaf(ca_dir, "alice", server=False, sans=[], out=tmp_path / "alice")
+    server = certs.server_context(cafile, ca_dir / "server-cert.pem", ca_dir / "server-key.pem", verify=True)
+    client.load_cert_chain(tmp_path / "alice" / "cert.pem", tmp_path / "alice" / "key.pem")
+    assert handshake(server, client) == "hello"

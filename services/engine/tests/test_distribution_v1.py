@@ -7,15 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wharf_engine.distribution.v1 import (
-    PayloadHasher,
-    chain_ids,
-    check_json,
-    derive_id,
-    image_config,
-    payload_checksum,
-    v1_chain,
-)
+from wharf_common.registry_v1 import PayloadHasher, payload_checksum
+from wharf_engine.distribution.v1 import chain_ids, check_json, derive_id, image_config, v1_chain
 from wharf_engine.distribution.v1ids import V1IdStore
 
 BASE, TOP = "sha256:" + "a" * 64, "sha256:" + "b" * 64

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-from wharf_engine.daemon import push
+import pytest
+from wharf_engine.daemon import push, push_v2
 from wharf_engine.daemon.events import EventBus
 from wharf_engine.distribution import AuthConfig, RegistryService
 from wharf_engine.distribution.v2meta import BlobMetadataStore, BlobRecord
@@ -65,6 +66,7 @@ class Registry:
         self.blobs: dict[str, bytes] = {}
         self.manifest = b""
         self.requests: list[str] = []
+        self.patched: dict[str, bytes] = {}  # upload path -> the bytes PATCHed into it
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
@@ -82,10 +84,13 @@ class Registry:
             return httpx.Response(
                 202, headers={"Location": f"/v2/team/app/blobs/uploads/u{len(self.requests)}"}
             )
+        if method == "PATCH" and "/blobs/uploads/" in path:
+            self.patched[path] = self.patched.get(path, b"") + await request.aread()
+            return httpx.Response(202, headers={"Location": path})
         if method == "PUT" and "/blobs/uploads/" in path:
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)
-            body = await request.aread()
+            body = self.patched.pop(path, b"") + await request.aread()
             if len(self.blobs) < self.together:  # the layers: wait for the others
                 for _ in range(500):
                     if self.most >= self.together:
@@ -125,6 +130,25 @@ def test_layers_upload_at_the_same_time_and_the_manifest_names_them(tmp_path: Pa
     digest = "sha256:" + hashlib.sha256(registry.manifest).hexdigest()
     assert {"status": f"latest: digest: {digest} size: {len(registry.manifest)}"} in messages
     assert daemon.repo_digests.refs_for(daemon.image_id) == [f"{NAME}@{digest}"]
+
+
+def test_a_big_layer_streams_through_a_patch_and_the_put_names_its_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(push_v2, "WHOLE_UP_TO", 0)  # every layer is "big"
+    registry = Registry(together=0)
+    daemon = FakeDaemon(tmp_path, registry)
+    messages = asyncio.run(run_push(daemon))
+    patches = [r for r in registry.requests if r.startswith("PATCH")]
+    assert len(patches) == 3, registry.requests
+    heads = [r for r in registry.requests if r.startswith("HEAD")]
+    assert len(heads) == 1, registry.requests  # the config's; a streamed layer's digest comes last
+    manifest = json.loads(registry.manifest)
+    for layer in manifest["layers"]:  # the PUT's digest is the PATCHed bytes' (the fake asserts it too)
+        body = registry.blobs[layer["digest"]]
+        assert layer["size"] == len(body)
+        assert "sha256:" + hashlib.sha256(gzip.decompress(body)).hexdigest() in daemon.diff_ids
+    assert [m["status"] for m in messages if m.get("status") == "Pushed"] == ["Pushed"] * 3
 
 
 def test_a_known_blob_is_mounted_from_the_other_repository(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ import tarfile
 
 import pytest
 from pydantic import ValidationError
+from wharf_common.registry_v1 import PayloadHasher
 from wharf_registry.api.ranges import RangeNotSatisfiable, parse_range
-from wharf_registry.checksums import PayloadHasher, tarsums
+from wharf_registry.checksums import tarsums
 from wharf_registry.metrics import Metrics
 from wharf_registry.names import InvalidRepositoryName, parse_repository
 from wharf_registry.settings import Settings

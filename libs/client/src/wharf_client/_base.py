@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from ._errors import EngineError, error_for_status
 from ._hosts import EngineHost, parse_host, resolve_host
 from ._http import Body, Response, perform
+from ._pool import ConnectionPool
 
 CLIENT_API_VERSION = "1.44"
 FALLBACK_API_VERSION = "1.24"
@@ -18,6 +18,19 @@ USER_AGENT = "wharf-cli/0.1.0"
 JSONObject = dict[str, Any]
 QueryValue = str | int | bool | None | Sequence[str]
 Query = Mapping[str, QueryValue]
+
+
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+
+
+def quote(text: str, safe: str = "/") -> str:
+    """``urllib.parse.quote`` (UTF-8, RFC 3986 unreserved characters kept), without importing
+    ``urllib.parse`` on every command's path."""
+    keep = _UNRESERVED + safe.encode("ascii")
+    data = text.encode("utf-8")
+    if not data.translate(None, keep):  # nothing to escape (ids, most names)
+        return text
+    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in data)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -91,6 +104,11 @@ class BaseClient:
         self.timeout = timeout
         self._version = version
         self._ping_headers: dict[str, str] | None = None
+        self._pool = ConnectionPool()
+
+    def close(self) -> None:
+        """Close the connections kept open for the next request (they also close with the process)."""
+        self._pool.close()
 
     # -- versioning ------------------------------------------------------------------------------
     @property
@@ -133,7 +151,13 @@ class BaseClient:
         if headers:
             all_headers.update(headers)
         return perform(
-            self.host, method, prefix + path + encode_query(query), all_headers, body, self.timeout
+            self.host,
+            method,
+            prefix + path + encode_query(query),
+            all_headers,
+            body,
+            self.timeout,
+            self._pool,
         )
 
     def _open(

@@ -28,7 +28,9 @@ class EngineClient(
     """A synchronous Docker Engine API client (stdlib only), e.g. ``EngineClient("unix:///run/wharf/engine.sock")``.
 
     The API version is negotiated on first use like the docker CLI (``HEAD /_ping``, ``Api-Version`` header,
-    ``min(1.44, server)``) unless ``version=`` is given. Every call opens its own connection.
+    ``min(1.44, server)``) unless ``version=`` is given. Calls made one after another share a kept-alive
+    connection (:meth:`close` closes it); a call made while another is in flight opens its own, and a
+    hijacked stream keeps the connection it was made on.
     """
 
     def ping(self) -> dict[str, str]:

@@ -1,19 +1,24 @@
-"""Engine address selection and parsing (``unix://path``, ``tcp://host:port``, TLS on TCP)."""
+"""Engine address selection and parsing (``unix://path``, ``tcp://host:port``, TLS on TCP).
+
+:class:`EngineHost` is a ``NamedTuple`` rather than a frozen dataclass: ``dataclasses`` imports
+``inspect``, and every ``wharf`` command would pay for that before its first request.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._tls import TLSConfig, tls_config
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_HOST = "unix:///run/wharf/engine.sock"
 DEFAULT_TCP_PORT = 2375
 
 
-@dataclass(frozen=True, slots=True)
-class EngineHost:
+class EngineHost(NamedTuple):
     """Where the engine listens: a unix socket path or a TCP address."""
 
     scheme: str  # "unix" | "tcp"
@@ -82,5 +87,5 @@ def resolve_host(
             host = parse_host(candidate)
             break
     if host.scheme == "tcp":
-        host = replace(host, tls=tls if tls is not None else tls_config(environ=env))
+        host = host._replace(tls=tls if tls is not None else tls_config(environ=env))
     return host

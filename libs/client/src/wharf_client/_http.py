@@ -1,8 +1,9 @@
 """A minimal HTTP/1.1 client over unix or TCP sockets, written for streaming and hijacking.
 
-``http.client`` costs ~30 ms to import (it pulls in ``email``), cannot stream a chunked request body
-from an iterator without buffering quirks, and cannot hand over its socket after a ``101``: this module
-writes requests by hand and parses responses incrementally. One connection serves one request.
+``http.client`` pulls in ``email`` on import, cannot stream a chunked request body from an iterator
+without buffering quirks, and cannot hand over its socket after a ``101``: this module writes requests
+by hand and parses responses incrementally. A connection read to the end of its response goes back to
+the client's :class:`~._pool.ConnectionPool` for the next request (HTTP/1.1 keep-alive).
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import io
 import socket
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._errors import EngineConnectionError, ProtocolError
-from ._hosts import EngineHost
+
+if TYPE_CHECKING:
+    from ._hosts import EngineHost
+    from ._pool import ConnectionPool
 
 MAX_LINE = 65536
 READ_SIZE = 65536
 Body = bytes | Iterable[bytes] | None
+IDEMPOTENT = frozenset({"GET", "HEAD"})  # resent once when a kept-alive connection turns out closed
 
 
 class Connection(Protocol):
@@ -103,15 +108,32 @@ def send_request(
 
 
 class Response:
-    """A response whose body is read incrementally from the socket; owns (and closes) the socket."""
+    """A response whose body is read incrementally from the socket; owns (and closes) the socket.
 
-    def __init__(self, sock: Connection, reader: io.BufferedReader, method: str) -> None:
+    With a ``pool``, closing a response whose body was read to the end puts the connection back in
+    the pool instead (unless the engine asked to close it, or the connection was taken for a hijack).
+    """
+
+    def __init__(
+        self,
+        sock: Connection,
+        reader: io.BufferedReader,
+        method: str,
+        *,
+        pool: ConnectionPool | None = None,
+        pool_key: object = None,
+    ) -> None:
         self._sock = sock
         self._reader = reader
-        self.status, self.reason = _read_status_line(reader)
+        version, self.status, self.reason = _read_status_line(reader)
         self.headers = _read_headers(reader)
         self._no_body = method == "HEAD" or self.status in (101, 204, 304) or 100 <= self.status < 200
         self._consumed = False
+        self._complete = False  # the whole body has been read: the connection is at a message boundary
+        self._closed = False
+        keep_alive = version == "HTTP/1.1" and "close" not in self.headers.get("connection", "").lower()
+        self._pool = pool if keep_alive and self.status != 101 else None
+        self._pool_key = pool_key
 
     @property
     def content_type(self) -> str:
@@ -119,11 +141,14 @@ class Response:
 
     @property
     def socket(self) -> Connection:
+        """The connection itself (for hijacked streams): it is no longer put back in the pool."""
+        self._pool = None
         return self._sock
 
     @property
     def reader(self) -> io.BufferedReader:
         """The buffered reader positioned just after the headers (for hijacked connections)."""
+        self._pool = None
         return self._reader
 
     def iter_bytes(self) -> Iterator[bytes]:
@@ -132,9 +157,11 @@ class Response:
             return
         self._consumed = True
         if self._no_body:
+            self._complete = True
             return
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             yield from self._iter_chunked()
+            self._complete = True
         elif "content-length" in self.headers:
             try:
                 remaining = int(self.headers["content-length"])
@@ -146,7 +173,8 @@ class Response:
                     raise ProtocolError("connection closed before the end of the response body")
                 remaining -= len(data)
                 yield data
-        else:
+            self._complete = True
+        else:  # the body ends when the engine closes the connection: nothing to keep
             while data := self._reader.read1(READ_SIZE):
                 yield data
 
@@ -185,6 +213,12 @@ class Response:
         return b"".join(self.iter_bytes())
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._pool is not None and (self._complete or self._no_body):
+            self._pool.put(self._pool_key, self._sock, self._reader)
+            return
         try:
             self._reader.close()
         finally:
@@ -197,17 +231,24 @@ class Response:
         self.close()
 
 
-def _read_status_line(reader: io.BufferedReader) -> tuple[int, str]:
+class NoResponse(ProtocolError):
+    """The connection closed before a byte of the response arrived."""
+
+
+def _read_status_line(reader: io.BufferedReader) -> tuple[str, int, str]:
     while True:
-        line = reader.readline(MAX_LINE)
+        try:
+            line = reader.readline(MAX_LINE)
+        except ConnectionResetError:
+            line = b""
         if not line:
-            raise ProtocolError("connection closed before a response was received")
+            raise NoResponse("connection closed before a response was received")
         if line.strip():
             break
     parts = line.decode("latin-1").strip().split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
         raise ProtocolError(f"malformed HTTP status line {line!r}")
-    return int(parts[1]), parts[2] if len(parts) > 2 else ""
+    return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else ""
 
 
 def _read_headers(reader: io.BufferedReader) -> dict[str, str]:
@@ -233,20 +274,40 @@ def perform(
     headers: Mapping[str, str],
     body: Body = None,
     timeout: float | None = None,
+    pool: ConnectionPool | None = None,
 ) -> Response:
-    """Open a connection, send one request and return the response once its headers have arrived."""
-    sock = open_socket(host, timeout)
-    try:
-        send_request(sock, method, target, headers, body)
-        reader = sock.makefile("rb")
+    """Send one request (on an idle connection of ``pool`` if there is one) and return the response
+    once its headers have arrived.
+
+    A kept-alive connection the engine closed just as it was reused gives no response at all: a
+    ``GET`` or ``HEAD`` is then sent again on a new connection, as Go's transport does.
+    """
+    idle = pool.take(host) if pool is not None else None
+    while True:
+        if idle is not None:
+            sock, reader = idle
+        else:
+            sock = open_socket(host, timeout)
+            reader = sock.makefile("rb")
         try:
-            return Response(sock, reader, method)
+            send_request(sock, method, target, headers, body)
+            return Response(sock, reader, method, pool=pool, pool_key=host)
+        except NoResponse:
+            _close_quietly(sock, reader)
+            if idle is None or method not in IDEMPOTENT:
+                raise
+            idle = None
         except BaseException:
-            reader.close()
+            _close_quietly(sock, reader)
             raise
-    except BaseException:
-        sock.close()
-        raise
+
+
+def _close_quietly(sock: Connection, reader: io.BufferedReader) -> None:
+    try:
+        reader.close()
+    except OSError:
+        pass
+    sock.close()
 
 
 def iter_json_values(chunks: Iterable[bytes]) -> Iterator[Any]:

@@ -1,24 +1,23 @@
 """TLS to the engine (``--tlsverify``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``): docker CLI rules.
 
-Imported by every command: ``ssl`` is imported only when a TLS connection is made (``_tlsconn``).
+Imported by every command: ``ssl`` is imported only when a TLS connection is made (``_tlsconn``), and
+``pathlib`` only when TLS is asked for; :class:`TLSConfig` is a ``NamedTuple`` (see ``_hosts``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Mapping
+    from pathlib import Path
 
 CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "cert.pem", "key.pem"
 
 
-@dataclass(frozen=True, slots=True)
-class TLSConfig:
+class TLSConfig(NamedTuple):
     """Like the docker CLI's: ``verify`` checks the engine's certificate against ``ca_cert``."""
 
     verify: bool = True
@@ -42,6 +41,8 @@ class TLSConfig:
 
 def default_cert_path(environ: Mapping[str, str], home: Path | None = None) -> Path:
     """``DOCKER_CERT_PATH``, else ``~/.wharf`` if it holds certificates, else ``~/.docker``."""
+    from pathlib import Path
+
     if environ.get("DOCKER_CERT_PATH"):
         return Path(environ["DOCKER_CERT_PATH"])
     home = home if home is not None else Path.home()
@@ -65,6 +66,8 @@ def tls_config(
         verify = bool(env.get("DOCKER_TLS_VERIFY"))
     if not (tls or verify or env.get("DOCKER_TLS")):
         return None
+    from pathlib import Path
+
     base = default_cert_path(env)
     client_cert: Path | None = Path(cert) if cert else base / CERT_FILE
     client_key: Path | None = Path(key) if key else base / KEY_FILE

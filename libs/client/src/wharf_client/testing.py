@@ -7,7 +7,8 @@
 
 Handlers get a :class:`FakeRequest` (path without the ``/vX.Y`` prefix, query, headers, body) and return
 a :class:`Reply` (an iterable body is sent chunked, piece by piece), or ``None`` after taking over
-``request.sock`` themselves (hijacked attach).
+``request.sock`` themselves (hijacked attach). Connections are kept alive as the engine's are: each
+request records the number of the connection it came on (``FakeEngine.connections`` counts them).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class FakeRequest:
     sock: socket.socket
     reader: Any
     match: re.Match[str] | None = None
+    connection: int = 0  # 1 for the first connection the engine accepted, 2 for the next...
 
     def param(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -70,6 +72,8 @@ class FakeEngine:
         self.socket_path = str(socket_path)
         self.api_version = api_version
         self.requests: list[FakeRequest] = []
+        self.connections = 0
+        self._lock = threading.Lock()
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self.route("HEAD", "/_ping", lambda req: Reply(200, b"", {"Content-Type": "text/plain"}))
@@ -91,7 +95,11 @@ class FakeEngine:
 
         class _Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                engine._serve(self.connection, self.rfile)
+                with engine._lock:
+                    engine.connections += 1
+                    number = engine.connections
+                while engine._serve(self.connection, self.rfile, number):
+                    pass
 
         self._server = socketserver.ThreadingUnixStreamServer(self.socket_path, _Handler)
         self._server.daemon_threads = True
@@ -111,10 +119,14 @@ class FakeEngine:
         self.stop()
 
     # -- serving -------------------------------------------------------------------------------
-    def _serve(self, sock: socket.socket, reader: Any) -> None:
-        line = reader.readline()
+    def _serve(self, sock: socket.socket, reader: Any, connection: int) -> bool:
+        """Answer one request; whether the connection stays open for another."""
+        try:
+            line = reader.readline()
+        except OSError:
+            return False
         if not line:
-            return
+            return False
         method, target, _ = line.decode("latin-1").split(" ", 2)
         headers: dict[str, str] = {}
         while (header := reader.readline()) not in (b"\r\n", b"\n", b""):
@@ -124,10 +136,12 @@ class FakeEngine:
         url = urlsplit(target)
         path = _VERSION_PREFIX.sub("", url.path)
         request = FakeRequest(method, target, path, parse_qs(url.query), headers, body, sock, reader)
+        request.connection = connection
         self.requests.append(request)
         reply = self._dispatch(request)
-        if reply is not None:
-            _write_reply(sock, reply, self.api_version, head=method == "HEAD")
+        if reply is None:  # the handler took the connection over
+            return False
+        return _write_reply(sock, reply, self.api_version, head=method == "HEAD")
 
     def _dispatch(self, request: FakeRequest) -> Reply | None:
         for method, pattern, handler in self._routes:
@@ -152,7 +166,8 @@ def _read_body(reader: Any, headers: dict[str, str]) -> bytes:
     return reader.read(length) if length else b""
 
 
-def _write_reply(sock: socket.socket, reply: Reply, api_version: str | None, *, head: bool) -> None:
+def _write_reply(sock: socket.socket, reply: Reply, api_version: str | None, *, head: bool) -> bool:
+    """Send the reply; whether it went out whole (so the connection can carry another request)."""
     headers = dict(reply.headers)
     if api_version:
         headers.setdefault("Api-Version", api_version)
@@ -166,16 +181,17 @@ def _write_reply(sock: socket.socket, reply: Reply, api_version: str | None, *, 
     try:
         sock.sendall(("\r\n".join(head_lines) + "\r\n\r\n").encode("latin-1"))
         if head:
-            return
+            return True
         if isinstance(reply.body, bytes):
             sock.sendall(reply.body)
-            return
+            return True
         for chunk in reply.body:
             if chunk:
                 sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk))
         sock.sendall(b"0\r\n\r\n")
     except OSError:
-        pass
+        return False
+    return True
 
 
 def write_upgrade(sock: socket.socket, *, multiplexed: bool) -> None:

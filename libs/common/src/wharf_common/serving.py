@@ -5,7 +5,7 @@ after, and uvicorn's habit of re-raising the shutdown signal (which would kill t
 before its clean-up) is defused. uvicorn is imported here only when a service calls this.
 
 With ``tls``, TCP sockets speak TLS and unix sockets stay plain (``uvicorn.Config(ssl=...)``
-would wrap every socket). The TLS layer keeps asyncio's, with one change: the peer's end of
+would wrap every socket). The TLS layer is ``_tls.py``'s rather than asyncio's: the peer's end of
 stream (``close_notify``, or a TCP half-close) is delivered as a half-close to a protocol that
 asks to stay open, as on plain TCP, so that a hijacked stream (``docker run -i``) can still
 send output after the client's stdin has ended.
@@ -22,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._tls_halfclose import tls_dispatcher
+from ._tls import tls_dispatcher
 
 
 def tcp_listener(host: str, port: int, backlog: int = 128) -> socket.socket:
     """A listening TCP socket on ``host`` (IPv6 when it has a colon, brackets allowed).
 
     Made with ``IPPROTO_TCP`` on purpose: asyncio sets TCP_NODELAY on accepted sockets only
-    then, and without it every request on a reused connection waits ~40 ms (Nagle + delayed ACK).
+    then, and without it every request on a reused connection waits for Nagle and delayed ACK.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -24,7 +24,7 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # cryptography costs the daemon ~19 MiB: imported only by the functions that make
+if TYPE_CHECKING:  # cryptography is large in memory: imported only by the functions that make
     from cryptography import x509  # or read certificates, never by a daemon without TLS
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -179,6 +179,57 @@ def certificate_names(path: Path) -> list[str]:
     return [str(n) for n in sans.get_values_for_type(x509.DNSName)]
 
 
+def server_chain(cert: Path, cafile: Path) -> bytes | None:
+    """``cert`` followed by its issuers from ``cafile`` up to a self-signed one, as PEM; None when ``cert``
+    already holds a chain or ``cafile`` has no issuer for it.
+
+    These are the certificates OpenSSL sends when the server's file holds only its own: it finds the
+    issuers in the trust store, on every handshake, at the cost of a chain verification each time
+    (a signature check included). Loaded as the server's chain, the same certificates go out as they
+    are, and the store serves only to check clients.
+    """
+    from ._x509 import x509
+
+    try:
+        [leaf] = x509.load_pem_x509_certificates(cert.read_bytes())
+        authorities = x509.load_pem_x509_certificates(cafile.read_bytes())
+    except ValueError:  # several certificates (a chain already) or none: OpenSSL will say which
+        return None
+    chain = [leaf]
+    while chain[-1].issuer != chain[-1].subject and len(chain) < 10:
+        issuer = next((ca for ca in authorities if _issued(chain[-1], ca) and ca not in chain), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+    if len(chain) == 1:
+        return None
+    from ._x509 import serialization
+
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+
+
+def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    from ._x509 import InvalidSignature
+
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _load_pair(context: ssl.SSLContext, cert: Path, key: Path, chain: bytes | None) -> None:
+    if chain is None:
+        context.load_cert_chain(cert, key)
+        return
+    fd = os.memfd_create("wharf-engine-chain", os.MFD_CLOEXEC)  # ssl loads chains from paths only
+    try:
+        os.write(fd, chain)
+        context.load_cert_chain(f"/proc/self/fd/{fd}", key)
+    finally:
+        os.close(fd)
+
+
 def server_context(
     cacert: Path | None, cert: Path | None, key: Path | None, *, verify: bool
 ) -> ssl.SSLContext:
@@ -186,16 +237,19 @@ def server_context(
     directory = default_cert_dir()
     cert = cert or directory / SERVER_CERT
     key = key or directory / SERVER_KEY
+    cacert = cacert or directory / CA_CERT
     # no system CAs, ever: a client certificate from a public CA must not make its holder root here
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # TLS 1.3 session tickets cost a third of a handshake's CPU (two by default) and no client uses
     # them: the docker CLI keeps no session cache, and every CLI command is a new process anyway
     context.num_tickets = 0
+    # a TLS 1.2 client's renegotiation would stall the app's writes mid-stream (wharf_common._tls)
+    context.options |= ssl.OP_NO_RENEGOTIATION
     try:
-        context.load_cert_chain(cert, key)
+        _load_pair(context, cert, key, server_chain(cert, cacert) if verify else None)
         if verify:
-            context.load_verify_locations(cacert or directory / CA_CERT)
+            context.load_verify_locations(cacert)
             context.verify_mode = ssl.CERT_REQUIRED
     except (OSError, ssl.SSLError) as exc:
         raise SystemExit(f"cannot load the engine's TLS files: {exc}") from exc

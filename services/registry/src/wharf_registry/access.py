@@ -115,7 +115,7 @@ class UsersFile:
 
         A pair verified less than ``remember`` seconds ago (and the file unchanged since) is
         not hashed again: a v2 push sends the same Basic credentials on every request, as
-        many as a layer has chunks, and argon2 made each of them cost ~50 ms of CPU.
+        many as a layer has chunks, and argon2 would make each of them cost as much as a login.
         """
         hashed = self._load().get(user)
         if hashed is None:

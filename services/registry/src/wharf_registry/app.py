@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from fastapi import FastAPI
 from wharf_common.bodylimit import BodyLimitMiddleware, BodyRule
+from wharf_common.registry_v1 import REGISTRY_VERSION
 from wharf_common.tokens import TokenVerifier
 
 from .access import Authenticator
@@ -20,7 +21,7 @@ from .layers import LayerService
 from .metrics import Metrics
 from .reachable import ReachableImages, RepositoryImages
 from .search import SearchService
-from .settings import REGISTRY_VERSION, Settings
+from .settings import Settings
 from .storage import StorageDriver, build_driver
 from .tags import TagService
 from .v2 import V2Services, build_v2

@@ -1,4 +1,5 @@
-"""v1 checksums (protocols.md A.6): the payload sha256 and the legacy tarsum.
+"""v1 checksums (protocols.md A.6): the legacy tarsum (the payload sha256 is shared with the
+clients: :class:`wharf_common.registry_v1.PayloadHasher`).
 
 * payload: ``sha256:`` + hex(sha256(image JSON + ``\\n`` + the uploaded bytes)), computed
   while the layer streams in (M15 ``PushImageLayerRegistry``, DR ``simple_checksum_handler``);
@@ -19,18 +20,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 _ENCODING = "utf-8"
-
-
-class PayloadHasher:
-    def __init__(self, image_json: bytes) -> None:
-        self._h = hashlib.sha256(image_json + b"\n")
-
-    def update(self, chunk: bytes) -> None:
-        self._h.update(chunk)
-
-    @property
-    def checksum(self) -> str:
-        return "sha256:" + self._h.hexdigest()
 
 
 def _b(value: str) -> bytes:

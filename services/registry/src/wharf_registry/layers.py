@@ -52,14 +52,16 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from weakref import WeakValueDictionary
 
 import structlog
+from wharf_common.registry_v1 import PayloadHasher
 
 from . import names
-from .checksums import PayloadHasher, tarsums_of
+from .checksums import tarsums_of
 from .errors import (
     ChecksumMismatch,
     ChecksumNotSettable,
@@ -72,6 +74,7 @@ from .errors import (
     MissingChecksum,
     MissingParent,
 )
+from .hashing import hashed_batches
 from .names import RepositoryName, parse_image_json
 from .quotas import NamespaceUsage, UploadLimits, capped
 from .storage import paths
@@ -301,10 +304,10 @@ class LayerService:
 
         async def hashed(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             nonlocal size
-            async for chunk in body:
-                hasher.update(chunk)
-                size += len(chunk)
-                yield chunk
+            async with aclosing(hashed_batches(body, hasher.update)) as batches:  # off the loop
+                async for batch in batches:
+                    size += len(batch)
+                    yield batch
 
         layer_limit = self.limits.max_layer_size
         if not await self._in_progress(image_id):

@@ -5,10 +5,9 @@ The extension (asgiref's "Zero Copy Send"): ``scope["extensions"]`` lists
 ``{"type": "http.response.zerocopysend", "file": <open file>, "offset": int, "count": int,
 "more_body": bool}`` where it would send ``http.response.body``. Here the file is mapped
 (``mmap``) and its pages are handed to ``send`` on the connection's socket each time it can take
-more; the kernel copies them once, straight from the page cache. Measured on loopback here, a
-100 MiB GET took ~30 ms this way against ~57 ms with ``os.sendfile`` (whose page references
-the receiver copies slower) and ~46 ms for Go's ``docker-registry``, and 20 at once moved 3.5
-against 3.3 GB/s. If the transport still holds unsent bytes (a pipelined response the client
+more; the kernel copies them once, straight from the page cache. On loopback this beat
+``os.sendfile`` (whose page references the receiver copies slower) and Go's ``docker-registry``
+(figures in docs/performance.md). If the transport still holds unsent bytes (a pipelined response the client
 is slow to read), ``loop.sendfile`` sends instead, after waiting for them to leave. The bytes
 are then counted against uvicorn's
 response cycle as if they had been a body, so Content-Length checks, keep-alive and pipelining

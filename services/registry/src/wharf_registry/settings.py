@@ -23,9 +23,6 @@ from .storage import FilesystemStorageSettings, S3StorageSettings, StorageSettin
 from .v2.bearer import BearerSettings
 from .v2.uploads import V2Limits
 
-REGISTRY_VERSION = "0.9.1"
-"""What ``X-Docker-Registry-Version`` says: the v1 protocol of docker-registry 0.9.1."""
-
 
 class Settings(BaseSettings):
     """Everything a registry process needs to know; built once in ``main.py``."""
@@ -58,7 +55,6 @@ class Settings(BaseSettings):
 
 
 __all__ = [
-    "REGISTRY_VERSION",
     "FilesystemStorageSettings",
     "IndexSettings",
     "S3StorageSettings",

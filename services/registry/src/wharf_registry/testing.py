@@ -7,7 +7,6 @@ can build the same fixtures and start a real registry with :class:`RegistryProce
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -23,6 +22,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from wharf_common.registry_v1 import payload_checksum as payload_checksum  # what tests build uploads with
 
 
 def random_image_id() -> str:
@@ -66,11 +67,6 @@ def make_layer(files: dict[str, bytes], *, compress: bool = True, mtime: int = 1
             tar.addfile(info, io.BytesIO(content))
     raw = buf.getvalue()
     return gzip.compress(raw, mtime=0) if compress else raw
-
-
-def payload_checksum(image_json_bytes: bytes, layer: bytes) -> str:
-    """``X-Docker-Checksum-Payload``: ``sha256:`` + sha256(JSON + newline + layer)."""
-    return "sha256:" + hashlib.sha256(image_json_bytes + b"\n" + layer).hexdigest()
 
 
 def free_port() -> int:

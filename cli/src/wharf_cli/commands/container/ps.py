@@ -1,4 +1,4 @@
-"""``wharf ps``."""
+"""``wharf ps``: its flags and help for typer (the body is :mod:`wharf_cli.fast.ps`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ...formatter import render
-from ...opts import parse_filters
-from ...output import out
-from ...session import client
-from ...views import PS_TABLE, PS_TITLES, ContainerView
+from ...fast.ps import ps as run_ps
 
 
 def ps(
@@ -32,18 +28,16 @@ def ps(
     size: Annotated[bool, typer.Option("-s", "--size", help="Display total file sizes")] = False,
 ) -> None:
     """List containers."""
-    limit = 1 if latest and last == -1 else last
-    fmt = format or ""
-    if quiet:
-        fmt = "{{.ID}}"
-    elif not fmt:
-        fmt = PS_TABLE + ("\t{{.Size}}" if size else "")
-    want_size = size or (".Size" in fmt and not quiet)
-    containers = client().container_list(
-        all=all, limit=limit if limit > 0 else None, size=want_size, filters=parse_filters(filter)
+    run_ps(
+        all=all,
+        filter=filter,
+        format=format,
+        last=last,
+        latest=latest,
+        no_trunc=no_trunc,
+        quiet=quiet,
+        size=size,
     )
-    views = [ContainerView(c, trunc=not no_trunc) for c in containers]
-    out(render(fmt, views, PS_TITLES, PS_TABLE), end="")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,14 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, BinaryIO, cast
 
 from starlette.requests import ClientDisconnect, Request
-from wharf_common.errors import InvalidArgument, WharfError
+from wharf_common.errors import WharfError
+from wharf_common.uploads import TruncatedUpload
 
 _EOF = b""
-
-
-class TruncatedUpload(InvalidArgument):
-    def __init__(self) -> None:
-        super().__init__("unexpected EOF: the upload ended before it was complete")
 
 
 class BodyReader(io.RawIOBase):

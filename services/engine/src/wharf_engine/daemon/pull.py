@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound, NotSupported, WharfError
 from wharf_common.reference import ImageReference, InvalidReference, parse_reference
+from wharf_common.registry_v1 import PayloadHasher
 
 from wharf_engine.distribution import (
     AccessDenied,
@@ -46,7 +47,7 @@ from wharf_engine.distribution.progress import (
     run_with_progress,
     status,
 )
-from wharf_engine.distribution.v1 import PayloadHasher, chain_ids, check_json, image_config
+from wharf_engine.distribution.v1 import chain_ids, check_json, image_config
 from wharf_engine.layers.store import Layer
 
 from .pull_v2 import image_pull_v2

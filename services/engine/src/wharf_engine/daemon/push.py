@@ -35,9 +35,8 @@ from wharf_engine.distribution.names import v2_repository
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
-    Throttle,
-    layer_progress,
     layer_status,
+    pushing,
     run_with_progress,
     status,
 )
@@ -289,14 +288,14 @@ class _Push:
         short = layer.v1_id[:12]
         if prepared is not None:
             await client.put_layer(
-                layer.v1_id, self._progress(self._read(prepared.path), prepared.payload.size, short, emit)
+                layer.v1_id, pushing(self._read(prepared.path), prepared.payload.size, short, emit)
             )
             payload = prepared.payload
         else:
             live = LiveLayer(self._export(layer), layer.raw, COMPRESS_THREADS)
             try:
                 estimate = self.daemon.layers.get(layer.diff_id).size
-                await client.put_layer(layer.v1_id, self._progress(live.chunks(), estimate, short, emit))
+                await client.put_layer(layer.v1_id, pushing(live.chunks(), estimate, short, emit))
             finally:
                 live.close()
             assert live.payload is not None  # every chunk went out
@@ -331,14 +330,3 @@ class _Push:
         finally:
             if f is not None:
                 f.close()
-
-    @staticmethod
-    async def _progress(
-        chunks: AsyncIterator[bytes], total: int, short: str, emit: Emit
-    ) -> AsyncIterator[bytes]:
-        throttle, sent = Throttle(), 0
-        async for chunk in chunks:
-            sent += len(chunk)
-            if throttle.ready(final=sent >= total):
-                emit(layer_progress(short, "Pushing", sent, max(total, sent)))
-            yield chunk

@@ -6,7 +6,8 @@
   a thread, for the layer that goes out first (nothing to overlap it with otherwise: a big
   single layer would be compressed whole before its first byte left).
 
-Both hash what is sent, as the payload checksum needs: sha256(image JSON + "\\n" + body).
+Both hash what is sent: a v1 push's payload checksum is sha256(image JSON + "\\n" + body), a
+v2 push's blob digest sha256(body).
 """
 
 from __future__ import annotations
@@ -15,30 +16,33 @@ import asyncio
 import hashlib
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from wharf_engine.distribution.pgzip import ParallelGzipWriter
 
 Export = Callable[[Any], object]  # writes a layer's tar to a file-like object
 QUEUE_CHUNKS = 8  # 1 MiB blocks in flight between the compressor and the sender
+SEND_SIZE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class Payload:
     size: int
-    checksum: str  # "sha256:…" over the image JSON, a newline and the gzip bytes
+    checksum: str  # "sha256:…" over the image JSON, a newline and the gzip bytes (v2: the bytes alone)
 
 
 class _Hashing:
-    def __init__(self, image_json: bytes, out: Callable[[bytes], object]) -> None:
-        self.hash = hashlib.sha256(image_json + b"\n")
+    """``image_json``: the v1 JSON the payload checksum starts with; None for a v2 blob digest."""
+
+    def __init__(self, image_json: bytes | None, out: Callable[[bytes | bytearray], object]) -> None:
+        self.hash = hashlib.sha256(b"" if image_json is None else image_json + b"\n")
         self.size = 0
         self.out = out
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         self.hash.update(data)
         self.size += len(data)
         self.out(data)
@@ -47,7 +51,7 @@ class _Hashing:
         return Payload(self.size, "sha256:" + self.hash.hexdigest())
 
 
-def spool(export: Export, image_json: bytes, path: Path, threads: int) -> Payload:
+def spool(export: Export, image_json: bytes | None, path: Path, threads: int) -> Payload:
     """Blocking: the layer's gzip into ``path``."""
     with path.open("wb") as out:
         hashing = _Hashing(image_json, out.write)
@@ -63,8 +67,8 @@ class Cancelled(Exception):
 class LiveLayer:
     """Compress in a thread while :meth:`chunks` yields; :attr:`payload` once they are all out."""
 
-    def __init__(self, export: Export, image_json: bytes, threads: int) -> None:
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(QUEUE_CHUNKS)
+    def __init__(self, export: Export, image_json: bytes | None, threads: int) -> None:
+        self._queue: queue.Queue[bytes | bytearray | BaseException | None] = queue.Queue(QUEUE_CHUNKS)
         self._stop = threading.Event()
         self._hashing = _Hashing(image_json, self._put)
         self._pending = bytearray()
@@ -73,13 +77,16 @@ class LiveLayer:
         )
         self.payload: Payload | None = None
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: bytes | bytearray) -> None:
+        if not self._pending and len(data) >= SEND_SIZE:
+            self._send(data)  # a whole block from pgzip, made for this and never changed again
+            return
         self._pending += data  # pgzip hands out ~1 MiB blocks and small header/trailer pieces
-        if len(self._pending) >= 1 << 20:
-            self._send(bytes(self._pending))
-            self._pending.clear()
+        if len(self._pending) >= SEND_SIZE:
+            self._send(self._pending)
+            self._pending = bytearray()
 
-    def _send(self, item: bytes | BaseException | None) -> None:
+    def _send(self, item: bytes | bytearray | BaseException | None) -> None:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
@@ -93,7 +100,7 @@ class LiveLayer:
             with ParallelGzipWriter(self._hashing.write, threads=threads) as gz:
                 export(gz)
             if self._pending:
-                self._send(bytes(self._pending))
+                self._send(self._pending)
             self.payload = self._hashing.payload()
             self._send(None)
         except Cancelled:
@@ -104,7 +111,7 @@ class LiveLayer:
             except Cancelled:
                 pass
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         self._thread.start()
         try:
             while True:
@@ -113,7 +120,7 @@ class LiveLayer:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                yield cast("bytes", item)  # a bytearray does all a sender asks of bytes
         finally:
             self.close()
 

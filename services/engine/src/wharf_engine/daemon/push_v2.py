@@ -4,8 +4,8 @@ Each layer goes through the same steps as in moby's ``push_v2.go``, several at o
 this engine knows for it on this registry (:class:`~wharf_engine.distribution.v2meta.BlobMetadataStore`,
 filled by pulls and pushes) are asked for in the target repository (``Layer already exists``),
 then mounted from the repository that had them (``Mounted from alice/other``); only when neither
-works is the layer compressed (parallel gzip into a temporary file, hashed on the way) and
-uploaded. Then the config blob, and the manifest under each tag: the stream says
+works is the layer compressed (parallel gzip, hashed on the way) while it is uploaded. Then
+the config blob, and the manifest under each tag: the stream says
 ``<tag>: digest: sha256:… size: N`` and an ``aux`` message with the same, as Docker does, and the
 digest becomes one of the image's ``RepoDigests``.
 """
@@ -13,14 +13,10 @@ digest becomes one of the image's ``RepoDigests``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
@@ -28,19 +24,19 @@ from wharf_common.reference import ImageReference, InvalidReference, is_valid_ta
 
 from wharf_engine.distribution import AuthConfig, Repository
 from wharf_engine.distribution.manifests import DOCKER_MANIFEST, schema2_manifest, sha256_digest
-from wharf_engine.distribution.pgzip import ParallelGzipWriter
 from wharf_engine.distribution.progress import (
     Emit,
     Message,
-    Throttle,
-    layer_progress,
     layer_status,
+    pushing,
     run_with_progress,
     status,
 )
 from wharf_engine.distribution.v2 import V2Client
 from wharf_engine.distribution.v2auth import Challenge, push_scope
 from wharf_engine.distribution.v2meta import BlobRecord
+
+from .push_layers import LiveLayer
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -49,7 +45,7 @@ log = structlog.get_logger(__name__)
 
 PARALLEL_UPLOADS = 5  # as moby's max-concurrent-uploads
 COMPRESS_THREADS = min(4, os.cpu_count() or 2)
-CHUNK = 1 << 20
+WHOLE_UP_TO = 8 << 20  # gzip bytes held to send a layer in one PUT, checked for first by digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +118,6 @@ class _Push:
         self.targets = targets
         self.blobs: dict[str, asyncio.Future[tuple[str, int]]] = {}  # diff id → (digest, size)
         self.slots = asyncio.Semaphore(PARALLEL_UPLOADS)
-        self.spool_dir: Path | None = None
 
     async def run(self, emit: Emit) -> None:
         try:
@@ -132,8 +127,6 @@ class _Push:
             for future in self.blobs.values():
                 future.cancel()
             await asyncio.gather(*self.blobs.values(), return_exceptions=True)
-            if self.spool_dir is not None:
-                shutil.rmtree(self.spool_dir, ignore_errors=True)
 
     async def _push_image(self, target: Target, emit: Emit) -> None:
         config_raw = self.daemon.images.raw(target.image_id)
@@ -170,21 +163,48 @@ class _Push:
         short = _short(diff_id)
         async with self.slots:
             found = await self._reuse(diff_id, short, emit)
-            if found is not None:
-                return found
-            path, digest, size = await self._compress(diff_id)
-            try:
+            if found is None:
+                found = await self._upload(diff_id, short, emit)
+        self._remember(diff_id, found[0])
+        return found
+
+    async def _upload(self, diff_id: str, short: str, emit: Emit) -> tuple[str, int]:
+        """The layer gzipped while it is sent (:class:`LiveLayer`): a body that is all there
+        within ``WHOLE_UP_TO`` bytes goes in one ``PUT``, unless the registry has its digest
+        already; a bigger one streams through a ``PATCH`` as it is compressed, and its digest,
+        known at the end, finishes the upload."""
+        live = LiveLayer(lambda out: self.daemon.layers.export(diff_id, out), None, COMPRESS_THREADS)
+        chunks = live.chunks()
+        try:
+            head: list[bytes] = []
+            held = 0
+            async for chunk in chunks:
+                head.append(chunk)
+                held += len(chunk)
+                if held > WHOLE_UP_TO:
+                    break
+            else:
+                assert live.payload is not None  # every chunk is out
+                digest, size = live.payload.checksum, live.payload.size
                 if await self.client.blob_size(self.remote, digest) is not None:
                     emit(layer_status(short, "Layer already exists"))
-                else:
-                    location = await self.client.start_upload(self.remote)
-                    body = self._progress(path, size, short, emit)
-                    await self.client.put_blob(location, digest, size, body)
-                    emit(layer_status(short, "Pushed"))
-            finally:
-                path.unlink(missing_ok=True)
-        self._remember(diff_id, digest)
-        return digest, size
+                    return digest, size
+                location = await self.client.start_upload(self.remote)
+                await self.client.put_blob(location, digest, size, pushing(_each(head), size, short, emit))
+                emit(layer_status(short, "Pushed"))
+                return digest, size
+            estimate = self.daemon.layers.get(diff_id).size
+            location = await self.client.start_upload(self.remote)
+            body = pushing(_chained(head, chunks), estimate, short, emit)
+            location = await self.client.patch_blob(location, body)
+            assert live.payload is not None  # the PATCH took every chunk
+            digest, size = live.payload.checksum, live.payload.size
+            await self.client.finish_upload(location, digest)
+            emit(layer_status(short, "Pushed"))
+            return digest, size
+        finally:
+            live.close()
+            await chunks.aclose()
 
     async def _reuse(self, diff_id: str, short: str, emit: Emit) -> tuple[str, int] | None:
         """A blob this registry has for the layer: in the target repository, or mounted from another."""
@@ -211,41 +231,17 @@ class _Push:
     def _remember(self, diff_id: str, digest: str) -> None:
         self.daemon.blob_metadata.add(diff_id, BlobRecord(digest, self.registry, self.remote))
 
-    async def _compress(self, diff_id: str) -> tuple[Path, str, int]:
-        """The layer's tar through parallel gzip into a temporary file: its path, digest and size."""
-        if self.spool_dir is None:
-            self.spool_dir = Path(tempfile.mkdtemp(prefix="push-", dir=self.daemon.layers.tmp))
-        path = self.spool_dir / f"{diff_id.removeprefix('sha256:')}.gz"
 
-        def compress() -> tuple[str, int]:
-            hasher, size = hashlib.sha256(), 0
-            with path.open("wb") as out:
+async def _each(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
-                def sink(data: bytes) -> None:
-                    nonlocal size
-                    hasher.update(data)
-                    size += len(data)
-                    out.write(data)
 
-                with ParallelGzipWriter(sink, threads=COMPRESS_THREADS) as gz:
-                    self.daemon.layers.export(diff_id, gz)  # type: ignore[arg-type]
-            return "sha256:" + hasher.hexdigest(), size
-
-        digest, size = await asyncio.to_thread(compress)
-        return path, digest, size
-
-    @staticmethod
-    async def _progress(path: Path, total: int, short: str, emit: Emit) -> AsyncIterator[bytes]:
-        throttle, sent = Throttle(), 0
-        f: BinaryIO = await asyncio.to_thread(path.open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(f.read, CHUNK):
-                sent += len(chunk)
-                if throttle.ready(final=sent >= total):
-                    emit(layer_progress(short, "Pushing", sent, max(total, sent)))
-                yield chunk
-        finally:
-            f.close()
+async def _chained(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -1,5 +1,8 @@
 """A typed async client for the v1 registry API (protocols.md A.5), on httpx.
 
+The protocol's paths, headers and the reading of its answers are
+:mod:`wharf_common.registry_v1`'s, shared with the hub's reader; this is the async transport.
+
 A standalone registry is its own index: requests carry ``Authorization: Basic`` when the caller
 has credentials, and once that index hands out an ``X-Docker-Token`` (``PUT``/``GET
 /v1/repositories/<name>/…``) the client switches to ``Authorization: Token …`` as engine 1.5
@@ -15,11 +18,12 @@ import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from wharf_common import registry_v1 as v1
 from wharf_common.errors import NotFound
+from wharf_common.registry_v1 import ImageJson, UnexpectedAnswer
 
 from wharf_engine.settings import ENGINE_VERSION
 
@@ -30,12 +34,17 @@ USER_AGENT = f"wharf/{ENGINE_VERSION} (v1 registry client)"
 TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
 
-@dataclass(frozen=True, slots=True)
-class ImageJson:
-    raw: bytes
-    data: dict[str, Any]
-    size: int | None  # X-Docker-Size: the layer's bytes as stored
-    checksum: str | None  # X-Docker-Checksum-Payload, when the registry knows it
+def registry_http(endpoint: Endpoint, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The engine's HTTP client for one registry or index: its TLS trust, timeouts and User-Agent."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
+    return httpx.AsyncClient(
+        base_url=endpoint.url,
+        verify=ssl_context(endpoint.verify),
+        timeout=TIMEOUT,
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+        transport=transport,
+    )
 
 
 class RegistryClient:
@@ -61,15 +70,7 @@ class RegistryClient:
             if auth.anonymous
             else auth.basic()
         )
-        logging.getLogger("httpx").setLevel(logging.WARNING)  # the engine logs its own requests
-        self._http = httpx.AsyncClient(
-            base_url=endpoint.url,
-            verify=ssl_context(endpoint.verify),
-            timeout=TIMEOUT,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-        )
+        self._http = registry_http(endpoint, transport)
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -87,7 +88,7 @@ class RegistryClient:
         return headers
 
     def _take_token(self, response: httpx.Response) -> None:
-        token = response.headers.get("x-docker-token")
+        token = response.headers.get(v1.TOKEN_HEADER)
         # anonymous sessions have nothing to prove; behind an index the token is the index's
         if token and self._authorization and self.token is None:
             self._authorization = f"Token {token}"
@@ -119,21 +120,21 @@ class RegistryClient:
     async def repository_images(self, remote: str) -> None:
         """``GET /v1/repositories/<remote>/images`` (pull step 2): only to receive a token."""
         response = await self._send(
-            "GET", f"/v1/repositories/{remote}/images", headers={"X-Docker-Token": "true"}
+            "GET", v1.repository_images_path(remote), headers={v1.TOKEN_HEADER: "true"}
         )
         if response.status_code == 200:
             self._take_token(response)
 
     async def put_repository(self, remote: str, images: list[dict[str, str]]) -> None:
-        path = f"/v1/repositories/{remote}/"
-        response = await self._send("PUT", path, json=images, headers={"X-Docker-Token": "true"})
+        path = v1.repository_path(remote)
+        response = await self._send("PUT", path, json=images, headers={v1.TOKEN_HEADER: "true"})
         if response.status_code not in (200, 201):
             raise self._fail("PUT", path, response)
         self._take_token(response)
 
     async def put_repository_images(self, remote: str, images: list[dict[str, str]]) -> None:
-        path = f"/v1/repositories/{remote}/images"
-        response = await self._send("PUT", path, json=images, headers={"X-Docker-Token": "true"})
+        path = v1.repository_images_path(remote)
+        response = await self._send("PUT", path, json=images, headers={v1.TOKEN_HEADER: "true"})
         if response.status_code not in (200, 204):
             raise self._fail("PUT", path, response)
 
@@ -148,7 +149,7 @@ class RegistryClient:
 
     async def search(self, query: str, limit: int) -> dict[str, Any]:
         response = await self._send(
-            "GET", "/v1/search", params={"q": query, "n": str(limit)}, headers={"X-Docker-Token": "true"}
+            "GET", "/v1/search", params={"q": query, "n": str(limit)}, headers={v1.TOKEN_HEADER: "true"}
         )
         if response.status_code != 200:
             raise self._fail("GET", "/v1/search", response)
@@ -159,19 +160,15 @@ class RegistryClient:
 
     async def tag(self, remote: str, tag: str) -> str | None:
         """The image id ``tag`` points at, or None when the repository or tag is unknown."""
-        path = f"/v1/repositories/{remote}/tags/{tag}"
+        path = v1.tag_path(remote, tag)
         response = await self._send("GET", path)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise self._fail("GET", path, response)
-        image_id = response.json()
-        if not isinstance(image_id, str):
-            raise self._fail("GET", path, response)
-        return image_id
+        try:
+            return v1.read_tag(response)
+        except UnexpectedAnswer:
+            raise self._fail("GET", path, response) from None
 
     async def put_tag(self, remote: str, tag: str, image_id: str) -> None:
-        path = f"/v1/repositories/{remote}/tags/{tag}"
+        path = v1.tag_path(remote, tag)
         response = await self._send(
             "PUT", path, content=json.dumps(image_id).encode(), headers={"Content-Type": "application/json"}
         )
@@ -181,38 +178,29 @@ class RegistryClient:
     # ---- images ---------------------------------------------------------------------------
 
     async def ancestry(self, image_id: str) -> list[str]:
-        path = f"/v1/images/{image_id}/ancestry"
+        path = v1.image_path(image_id, "ancestry")
         response = await self._send("GET", path)
-        if response.status_code == 404:
+        try:
+            ancestry = v1.read_ancestry(response)
+        except UnexpectedAnswer:
+            raise self._fail("GET", path, response) from None
+        if ancestry is None:
             raise NotFound(f"image {image_id} not found on {self.endpoint.domain}")
-        if response.status_code != 200:
-            raise self._fail("GET", path, response)
-        ancestry = response.json()
-        if not isinstance(ancestry, list) or not all(isinstance(i, str) for i in ancestry):
-            raise self._fail("GET", path, response)
         return ancestry
 
     async def image_json(self, image_id: str) -> ImageJson | None:
         """The image JSON, or None when the registry has no complete image of that id."""
-        path = f"/v1/images/{image_id}/json"
+        path = v1.image_path(image_id, "json")
         response = await self._send("GET", path)
-        if response.status_code in (400, 404):  # 400: "being uploaded", i.e. not there yet
-            return None
-        if response.status_code != 200:
-            raise self._fail("GET", path, response)
-        data = json.loads(response.content)
-        size = response.headers.get("x-docker-size")
-        return ImageJson(
-            raw=response.content,
-            data=data if isinstance(data, dict) else {},
-            size=int(size) if size and size.isdigit() else None,
-            checksum=response.headers.get("x-docker-checksum-payload"),
-        )
+        try:
+            return v1.read_image_json(response)
+        except UnexpectedAnswer:
+            raise self._fail("GET", path, response) from None
 
     @asynccontextmanager
     async def layer(self, image_id: str) -> AsyncIterator[tuple[int | None, AsyncIterator[bytes]]]:
         """``(content length, chunks)`` of the layer, streamed."""
-        path = f"/v1/images/{image_id}/layer"
+        path = v1.image_path(image_id, "layer")
         try:
             async with self._http.stream("GET", path, headers=self._headers()) as response:
                 if response.status_code == 401:
@@ -240,16 +228,16 @@ class RegistryClient:
         """The payload checksum of the registry's complete ``image_id`` ("" when it names none), or
         None when ``GET json`` answers anything but 200 (401 too): "push it", as engine 1.5 reads
         it. A registry behind an index answers 200 only for images of the token's repository."""
-        response = await self._request("GET", f"/v1/images/{image_id}/json")
+        response = await self._request("GET", v1.image_path(image_id, "json"))
         if response.status_code != 200:
             return None
-        return str(response.headers.get("x-docker-checksum-payload", ""))
+        return str(response.headers.get(v1.CHECKSUM_HEADER, ""))
 
     async def put_image_json(self, image_id: str, raw: bytes) -> bool:
         """``PUT json``; False when the registry already has the complete image (409 ``Image
         already exists``); another 409 (other content under that id, an upload of another
         repository in progress) is a :class:`RegistryError`."""
-        path = f"/v1/images/{image_id}/json"
+        path = v1.image_path(image_id, "json")
         response = await self._send("PUT", path, content=raw, headers={"Content-Type": "application/json"})
         if error_detail(response) == "Image already exists":
             return False
@@ -259,7 +247,7 @@ class RegistryClient:
 
     async def put_layer(self, image_id: str, body: AsyncIterable[bytes]) -> None:
         """``PUT layer``: the body goes out chunked, as engines send it."""
-        path = f"/v1/images/{image_id}/layer"
+        path = v1.image_path(image_id, "layer")
         response = await self._send(
             "PUT", path, content=body, headers={"Content-Type": "application/octet-stream"}
         )
@@ -267,8 +255,8 @@ class RegistryClient:
             raise self._fail("PUT", path, response)
 
     async def put_checksum(self, image_id: str, payload: str) -> None:
-        path = f"/v1/images/{image_id}/checksum"
-        response = await self._send("PUT", path, headers={"X-Docker-Checksum-Payload": payload})
+        path = v1.image_path(image_id, "checksum")
+        response = await self._send("PUT", path, headers={v1.CHECKSUM_HEADER: payload})
         if response.status_code != 200:
             raise self._fail("PUT", path, response)
 
@@ -289,16 +277,8 @@ def transport_reason(exc: httpx.HTTPError, domain: str) -> str:
 
 
 def error_detail(response: httpx.Response) -> str:
-    """What a v1 error body says: ``{"error": …}``, a JSON string (the index), or the text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    if isinstance(body, str):
-        return body[:200]
-    return response.text[:200]
+    """What a v1 error body says (:func:`wharf_common.registry_v1.error_detail`), else the reason."""
+    return v1.error_detail(response, response.reason_phrase)
 
 
 __all__ = ["ImageJson", "RegistryClient", "error_detail", "transport_reason"]

@@ -91,8 +91,8 @@ class Endpoint:
 
 def ssl_context(verify: bool | str) -> ssl.SSLContext:
     """The TLS context for ``verify`` (an endpoint's), made once: httpx would build one per
-    client, loading the CA bundle each time (~20 ms of CPU, two clients per pull or push, even
-    for plain-HTTP registries). A CA bundle file that changes gets a new context."""
+    client, loading the CA bundle each time (two clients per pull or push, even for plain-HTTP
+    registries). A CA bundle file that changes gets a new context."""
     stamp = None
     if isinstance(verify, str):
         try:

@@ -7,15 +7,14 @@ registries it names see only the token it hands out (:class:`Grant`).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from wharf_common.errors import WharfError
 
-from .client import TIMEOUT, USER_AGENT, error_detail, transport_reason
-from .endpoint import AuthConfig, Endpoint, ssl_context
+from .client import error_detail, registry_http, transport_reason
+from .endpoint import AuthConfig, Endpoint
 from .errors import (
     AccessDenied,
     AccountInactive,
@@ -55,15 +54,7 @@ class IndexClient:
     ) -> None:
         self.endpoint = endpoint
         self.auth = auth
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        self._http = httpx.AsyncClient(
-            base_url=endpoint.url,
-            verify=ssl_context(endpoint.verify),
-            timeout=TIMEOUT,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-        )
+        self._http = registry_http(endpoint, transport)
 
     async def __aenter__(self) -> IndexClient:
         return self

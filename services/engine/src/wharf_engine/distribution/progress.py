@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -64,6 +64,16 @@ class Throttle:
             self._last = now
             return True
         return False
+
+
+async def pushing(chunks: AsyncIterable[bytes], total: int, short: str, emit: Emit) -> AsyncIterator[bytes]:
+    """Pass an upload's bytes through, emitting ``Pushing`` progress for layer ``short`` (throttled)."""
+    throttle, sent = Throttle(), 0
+    async for chunk in chunks:
+        sent += len(chunk)
+        if throttle.ready(final=sent >= total):
+            emit(layer_progress(short, "Pushing", sent, max(total, sent)))
+        yield chunk
 
 
 async def run_with_progress(work: Callable[[Emit], Awaitable[None]]) -> AsyncIterator[Message]:

@@ -38,25 +38,6 @@ def derive_id(parent: str | None, diff_id: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({"parent": parent or "", "layer_id": diff_id, "json": body})).hexdigest()
 
 
-def payload_checksum(image_json: bytes, layer: bytes) -> str:
-    """``X-Docker-Checksum-Payload``: ``sha256:`` + sha256(JSON + newline + uploaded bytes)."""
-    return "sha256:" + hashlib.sha256(image_json + b"\n" + layer).hexdigest()
-
-
-class PayloadHasher:
-    """The payload checksum over a streamed body."""
-
-    def __init__(self, image_json: bytes) -> None:
-        self._h = hashlib.sha256(image_json + b"\n")
-
-    def update(self, chunk: bytes) -> None:
-        self._h.update(chunk)
-
-    @property
-    def checksum(self) -> str:
-        return "sha256:" + self._h.hexdigest()
-
-
 class KnownIds(Protocol):
     """v1 ids this engine has seen for a layer chain (pulled or pushed before)."""
 
@@ -167,13 +148,11 @@ def image_config(jsons: list[dict[str, Any]], diff_ids: list[str]) -> dict[str, 
 
 __all__ = [
     "KnownIds",
-    "PayloadHasher",
     "V1Layer",
     "chain_ids",
     "check_json",
     "derive_id",
     "image_config",
     "layer_bodies",
-    "payload_checksum",
     "v1_chain",
 ]

@@ -242,13 +242,34 @@ class V2Client:
             raise RegistryError("POST", self.url(path), response.status_code, "no Location for the upload")
         return urljoin(self.url(path), str(location))
 
+    def _upload_url(self, method: str, location: str, params: dict[str, str] | None = None) -> httpx.URL:
+        url = httpx.URL(location).copy_merge_params(params or {})
+        if url.netloc.decode() != self.endpoint.domain:  # credentials never go to another host
+            raise RegistryError(method, location, 202, "the upload location is on another host")
+        return url
+
     async def put_blob(self, location: str, digest: str, size: int, body: AsyncIterable[bytes]) -> None:
         """The whole blob in one ``PUT <location>?digest=`` (a monolithic upload)."""
-        url = httpx.URL(location).copy_merge_params({"digest": digest})
-        if url.netloc.decode() != self.endpoint.domain:  # credentials never go to another host
-            raise RegistryError("PUT", location, 202, "the upload location is on another host")
+        url = self._upload_url("PUT", location, {"digest": digest})
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         response = await self._send("PUT", str(url), content=body, headers=headers)
+        if response.status_code not in (201, 204):
+            raise v2_error("PUT", location, response)
+
+    async def patch_blob(self, location: str, body: AsyncIterable[bytes]) -> str:
+        """The blob's bytes in one streamed ``PATCH`` (as moby sends a layer whose digest is
+        known only once it is all compressed); the location to finish the upload at."""
+        url = self._upload_url("PATCH", location)
+        headers = {"Content-Type": "application/octet-stream"}
+        response = await self._send("PATCH", str(url), content=body, headers=headers)
+        if response.status_code != 202:
+            raise v2_error("PATCH", location, response)
+        return self._location(location, response) if response.headers.get("location") else location
+
+    async def finish_upload(self, location: str, digest: str) -> None:
+        """``PUT <location>?digest=`` with no body: the registry checks the digest and publishes."""
+        url = self._upload_url("PUT", location, {"digest": digest})
+        response = await self._send("PUT", str(url), headers={"Content-Length": "0"})
         if response.status_code not in (201, 204):
             raise v2_error("PUT", location, response)
 

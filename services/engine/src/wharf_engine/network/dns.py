@@ -192,7 +192,7 @@ class DnsServer:
         """The reply to the query ``wire`` from ``client`` (None: no reply, the datagram was no query).
 
         Everything but the fast path is :mod:`~wharf_engine.network.dnsanswer`'s, imported here on
-        the first such query: dnspython costs an idle engine ~15 MiB it mostly never needs."""
+        the first such query: dnspython's memory is better not held by an idle engine that never needs it."""
         from . import dnsanswer
 
         return await dnsanswer.answer(self, wire, client, max_size=max_size, tcp=tcp)

@@ -117,7 +117,7 @@ class Runc:
     async def start(self, cid: str, pid: int = 0) -> None:
         """Let a created container's process run.
 
-        As ``runc start`` does it, without the ~5 ms of a runc process: runc's init waits to
+        As ``runc start`` does it, without starting a runc process: runc's init waits to
         open the state dir's ``exec.fifo`` for writing; a reader lets it write one byte and
         exec, which closes the fifo, and removing the fifo marks the container running.
         Without a fifo (another runtime, or not in the created state) ``runc start`` runs

@@ -3,7 +3,7 @@
 Stdlib only. The engine runs ``python3 -S shim.py --server FD`` once: a shim server that has
 paid for the interpreter and the imports, and forks a spare shim whenever the engine asks over
 the unix socket FD (``shim_server.py``), so no container waits for Python to boot or pays
-~25 ms of CPU for it. A spare reads its job as one JSON line on stdin. The shim daemonizes
+for it in CPU. A spare reads its job as one JSON line on stdin. The shim daemonizes
 (forks once and the parent exits), so killing or restarting the engine never touches the
 container. ``python3 -S shim.py`` alone still runs one spare, without a server.
 

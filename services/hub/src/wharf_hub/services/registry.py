@@ -1,6 +1,8 @@
 """What the hub reads back from the registry: tags, and the size of the image each names.
 
-The hub signs its own read tokens, so it needs no account on the registry.
+The hub signs its own read tokens, so it needs no account on the registry. The paths and the
+reading of the answers are :mod:`wharf_common.registry_v1`'s, as the engine's client uses them;
+this is the blocking transport.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import functools
 import ssl
 
 import httpx
+from wharf_common import registry_v1 as v1
 from wharf_common.tokens import Access, TokenSigner
 
 
@@ -36,12 +39,13 @@ class RegistryReader:
     def tags(self, remote: str) -> dict[str, str]:
         """``{tag: image id}`` of ``remote`` (``alice/web``); {} when the registry has none."""
         with self._client(remote) as http:
-            response = http.get(f"/v1/repositories/{remote}/tags")
-            if response.status_code == 404:
-                return {}
+            response = http.get(v1.tags_path(remote))
+        if response.status_code not in (200, 404):
             response.raise_for_status()
-            found = response.json()
-        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+        try:
+            return v1.read_tags(response)
+        except v1.UnexpectedAnswer:
+            return {}
 
     def sizes(self, remote: str, image_ids: list[str]) -> dict[str, int]:
         """Bytes of every layer of each image, as stored (layers shared between them read once)."""
@@ -56,20 +60,19 @@ class RegistryReader:
         """Remove the repository's tags from the registry (``DELETE /v1/repositories/<name>/``);
         the layers go with the registry's garbage collection."""
         with self._client(remote, "delete") as http:
-            response = http.delete(f"/v1/repositories/{remote}/")
+            response = http.delete(v1.repository_path(remote))
             if response.status_code not in (200, 202, 204, 404):
                 response.raise_for_status()
 
     def _size(self, http: httpx.Client, image_id: str, sizes: dict[str, int]) -> int:
-        ancestry = http.get(f"/v1/images/{image_id}/ancestry")
-        if ancestry.status_code != 200:
-            return 0
+        try:
+            ancestry = v1.read_ancestry(http.get(v1.image_path(image_id, "ancestry")))
+        except v1.UnexpectedAnswer:
+            ancestry = None
         total = 0
-        for layer in ancestry.json():
+        for layer in ancestry or []:
             if layer not in sizes:
-                head = http.get(f"/v1/images/{layer}/json")
-                size = head.headers.get("x-docker-size", "0")
-                sizes[layer] = int(size) if size.isdigit() else 0
+                sizes[layer] = v1.layer_size(http.get(v1.image_path(layer, "json"))) or 0
             total += sizes[layer]
         return total
 

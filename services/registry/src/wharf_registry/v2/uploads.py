@@ -26,14 +26,16 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from weakref import WeakValueDictionary
 
 import structlog
 from pydantic import BaseModel, Field
 
 from ..errors import UploadTooLarge
+from ..hashing import HASH_BATCH, hashed_batches
 from ..names import RepositoryName
 from ..quotas import capped
 from ..storage import paths
@@ -45,7 +47,6 @@ from .names import Digest
 log = structlog.get_logger(__name__)
 
 _UUID_LEN = 32
-HASH_BATCH = 1 << 20
 
 
 class V2Limits(BaseModel):
@@ -296,35 +297,15 @@ async def _update(h: Any, data: bytes | bytearray) -> None:
 
 
 async def _hashed(chunks: AsyncIterable[bytes], running: _Hash | None) -> AsyncIterator[bytes]:
-    """``chunks`` in batches of ``HASH_BATCH`` bytes, each hashed in a worker thread while the
-    next one comes in (hashlib lets go of the GIL): the loop only gathers bytes."""
+    """``chunks`` hashed into the session's running sha256 (:func:`hashed_batches`)."""
     if running is None:
         async for chunk in chunks:
             yield chunk
         return
-    hashing: asyncio.Future[None] | None = None
-    pending = bytearray()
-    try:
-        async for chunk in chunks:
-            pending += chunk
-            if len(pending) < HASH_BATCH:
-                continue
-            batch, pending = pending, bytearray()  # (handed on, never changed again: no copy)
-            if hashing is not None:
-                await hashing  # in order: one batch at a time
-            hashing = asyncio.ensure_future(asyncio.to_thread(running.h.update, batch))
+    async with aclosing(hashed_batches(chunks, running.h.update)) as batches:
+        async for batch in batches:
             running.offset += len(batch)
-            yield cast("bytes", batch)  # a bytearray does all a driver asks of bytes (len, +=, write)
-        if hashing is not None:
-            await hashing
-            hashing = None
-        if pending:
-            running.h.update(pending)
-            running.offset += len(pending)
-            yield bytes(pending)
-    finally:
-        if hashing is not None and not hashing.done():
-            await asyncio.shield(hashing)  # (the thread runs on: let it end before the hash is dropped)
+            yield batch
 
 
 __all__ = ["UploadService", "UploadState", "V2Limits"]

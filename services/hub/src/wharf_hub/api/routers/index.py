@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from wharf_common import jsonsafe
+from wharf_common.registry_v1 import REGISTRY_VERSION
 
 from ...db.models import User
 from ...hub import Hub
@@ -19,8 +20,6 @@ from ...services.names import split_repository
 from ...services.social import DEFAULT_PAGE_SIZE
 from ...services.tokens import Caller, Scope
 from ..deps import basic_caller, client_address, index_user
-
-REGISTRY_VERSION = "0.9.1"
 
 
 def _ping() -> Response:

@@ -10,7 +10,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.requests import ClientDisconnect
-from wharf_common.errors import InvalidArgument
+from wharf_common.uploads import TruncatedUpload
 
 from ...layers import ImageJson
 from ...metrics import Metrics
@@ -45,11 +45,6 @@ class ImagesBackend(Protocol):
     def read_layer(self, image_id: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
     def layer_redirect(self, image_id: str) -> str | None: ...
     def layer_file(self, image_id: str) -> Path | None: ...
-
-
-class TruncatedUpload(InvalidArgument):
-    def __init__(self) -> None:
-        super().__init__("unexpected EOF: the upload ended before it was complete")
 
 
 async def _primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

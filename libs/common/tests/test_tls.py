@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from wharf_common._tls_halfclose import tls_dispatcher
+from wharf_common._tls import tls_dispatcher
 
 
 class CountThenAnswer(asyncio.Protocol):
@@ -88,8 +88,10 @@ def server(tmp_path: Path) -> Iterator[tuple[int, Path, ssl.SSLContext]]:
         loop.close()
 
 
-def tls_exchange(port: int, client: ssl.SSLContext, *, tcp_fin: bool) -> bytes:
-    """Send 5 bytes, end the stream (close_notify, or a bare TCP FIN), read the answer to the end."""
+def tls_exchange(
+    port: int, client: ssl.SSLContext, *, tcp_fin: bool, records: tuple[bytes, ...] = (b"hello",)
+) -> bytes:
+    """Send ``records`` in one segment, end the stream (close_notify, or a bare TCP FIN), read the answer."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = client.wrap_bio(incoming, outgoing, server_hostname="localhost")
@@ -110,7 +112,8 @@ def tls_exchange(port: int, client: ssl.SSLContext, *, tcp_fin: bool) -> bytes:
             break
         except ssl.SSLWantReadError:
             pump()
-    tls.write(b"hello")
+    for record in records:
+        tls.write(record)
     if not tcp_fin:
         with pytest.raises(ssl.SSLWantReadError):
             tls.unwrap()  # writes close_notify, would wait for the server's
@@ -148,3 +151,34 @@ def test_unix_sockets_stay_plain(server: tuple[int, Path, ssl.SSLContext]) -> No
         sock.sendall(b"plain")
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(100) == b"after eof: 5"
+
+
+class PauseOnFirstData(CountThenAnswer):
+    """Pauses reading at its first bytes and resumes a little later, as uvicorn does under a big body."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.received == len(data):
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_later(0.1, self.transport.resume_reading)
+
+
+def test_records_received_while_paused_arrive_after_resume(tmp_path: Path) -> None:
+    cert, key = make_pair(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    tcp = socket.create_server(("127.0.0.1", 0))
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(PauseOnFirstData, context), sock=tcp))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        client = ssl.create_default_context(cafile=cert)
+        # three records in one segment: while paused, two wait inside the TLS object for the resume
+        answer = tls_exchange(tcp.getsockname()[1], client, tcp_fin=False, records=(b"x" * 1000,) * 3)
+        assert answer == b"after eof: 3000"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        loop.close()
