@@ -52,6 +52,23 @@ def test_filters_by_type_event_container_and_label(daemon: Daemon) -> None:
     assert actors(event=["destroy"]) == []
 
 
+def test_a_name_filter_drops_other_types_and_image_keeps_its_containers(daemon: Daemon) -> None:
+    """moby's Include: ``container=`` keeps only that container's events; ``image=`` also keeps the
+    events of containers made from the image (their ``image`` attribute)."""
+    web = run(create_container(daemon, "web", {"Image": "base"}))["Id"]
+    daemon.events.emit("volume", "create", "data", {"driver": "local"})
+    daemon.events.emit("image", "tag", "sha256:" + "a" * 64, {"name": "other:latest"})
+
+    def actors(**filters: list[str]) -> list[str]:
+        return [e["Actor"]["ID"] for e in run(events(daemon, **filters))]
+
+    assert actors(container=["web"]) == [web]
+    assert actors(volume=["data"]) == ["data"]
+    assert actors(image=["base"]) == [web]
+    assert actors(image=["other"]) == ["sha256:" + "a" * 64]  # the tag stripped, as moby's stripTag
+    assert actors(image=["other:latest"]) == ["sha256:" + "a" * 64]
+
+
 def test_since_leaves_out_older_events_and_until_ends_the_stream() -> None:
     bus = EventBus()
     bus.emit("container", "create", "old")

@@ -70,15 +70,28 @@ def _matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
             return False
         if key == "event" and event["Action"] not in values:
             return False
-        actor = event["Actor"]["ID"]
-        if (
-            key in ("container", "image", "volume")
-            and event["Type"] == key
-            and not any(v in (actor, attrs.get("name")) or actor.startswith(v) for v in values)
-        ):
+        if key in ("container", "image", "volume") and not _names_match(event, key, values):
             return False
         if key == "label" and not all(
             attrs.get(v.partition("=")[0]) == v.partition("=")[2] if "=" in v else v in attrs for v in values
         ):
             return False
     return True
+
+
+def _names_match(event: dict[str, Any], key: str, values: list[str]) -> bool:
+    """moby's ``matchContainer``/``matchVolume``/``matchImage``: a ``container=`` filter drops events of
+    other types (their actor is not that container), while ``image=`` also keeps the events of
+    containers made from that image (their ``image`` attribute)."""
+    actor = event["Actor"]["ID"]
+    attrs = event["Actor"]["Attributes"]
+    names = [actor, attrs.get("name")]
+    if key == "image":
+        names = [actor, attrs.get("name" if event["Type"] == "image" else "image")]
+        names += [_strip_tag(n) for n in names if n and not n.startswith("sha256:")]
+    return any(v in names or actor.startswith(v) for v in values)
+
+
+def _strip_tag(name: str) -> str:
+    """``web:1.0`` -> ``web`` (a port in ``host:5000/web`` is not a tag)."""
+    return name.rpartition(":")[0] if ":" in name.rpartition("/")[2] else name
