@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, literal, select, update
@@ -36,10 +35,7 @@ from .access import Role, role_of
 from .errors import AccountNotActive, WrongCredentials
 from .passwords import Passwords
 from .throttle import LoginThrottle as Throttle
-from .tokens import TOKEN_PREFIX, Scope, ScopeDenied, digest, parse_scopes
-
-TOUCH_EVERY = timedelta(seconds=60)
-"""An access token's ``last_used_at`` is written at most this often (not a write per request)."""
+from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse_scopes
 
 _users, _throttle, _tokens = User.__table__, LoginThrottle.__table__, AccessToken.__table__
 _repos, _orgs = Repository.__table__, Organization.__table__
