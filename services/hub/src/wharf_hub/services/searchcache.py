@@ -1,8 +1,8 @@
 """Search pages kept in the process, for as long as the repositories do not change.
 
 The key of a page is the repositories' generation (``hub_generations``, moved by database
-triggers on every write to ``repositories`` but its pull count, and to ``collaborators``:
-migration 0005), the viewer and the query. The generation lives in the database, so a change
+triggers on every write to ``repositories`` but its pull count, to ``collaborators`` and to
+``stars``: migration 0005), the viewer and the query. The generation lives in the database, so a change
 made by any process, or by hand in SQL, makes every process compute pages afresh.
 
 The generation is read before the page's rows: a write committed between the two reads gives

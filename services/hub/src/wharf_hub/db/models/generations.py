@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..base import Base
 
 REPOSITORIES = "repositories"
-"""Moved by every write to ``repositories`` (but ``pull_count``) and to ``collaborators``."""
+"""Moved by every write to ``repositories`` (but ``pull_count``), ``collaborators`` and ``stars``."""
 
 
 class Generation(Base):

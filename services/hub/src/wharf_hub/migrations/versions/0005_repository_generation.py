@@ -7,10 +7,11 @@ Create Date: 2026-12-07 23:10:00.000000
 Search results are cached per process, keyed by this counter, so the counter must move with
 every change that could change a result, whoever makes it (any process, any code path, a
 foreign key's cascade): triggers on ``repositories`` (every column but ``pull_count``, which
-search does not show and which changes on every pull) and on ``collaborators`` (who sees a
-private repository). On PostgreSQL they run before each statement, so a transaction holds the
-counter's row lock before any repository row lock it takes in that statement: two writers
-always lock in the same order and cannot deadlock on it.
+search does not show and which changes on every pull), on ``collaborators`` (who sees a private
+repository) and on ``stars`` (a star is followed by its count). On PostgreSQL they run before
+each statement, so a transaction takes the counter's row lock before the repository row locks
+of that statement, and a star, whose insert locks its repository's key before the count's
+update, takes it before both: writers lock in one order and cannot deadlock on the counter.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ EVENTS = {  # trigger suffix -> (table, SQL event)
     "repositories_update": ("repositories", f"UPDATE OF {COUNTED}"),
     "repositories_delete": ("repositories", "DELETE"),
     "collaborators_change": ("collaborators", "INSERT OR UPDATE OR DELETE"),
+    "stars_change": ("stars", "INSERT OR DELETE"),
 }
 
 
