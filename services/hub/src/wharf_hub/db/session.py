@@ -35,13 +35,16 @@ def make_engine(url: str, pool_size: int = 8) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=overflow)
+    # no pre-ping: it was a round trip per request; a connection the server dropped fails one
+    # request, and SQLAlchemy then throws away every pooled connection of that age
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_recycle=3600)
 
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -51,9 +54,10 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """A Core connection in a transaction, committed when the block ends: for the hot paths,
-        which read rows and need none of a session's object tracking."""
-        with self.engine.begin() as connection:
+        """A Core connection in autocommit mode, for the hot paths: they read rows and need none
+        of a session's object tracking, and their rare writes are single statements, so each
+        statement is its own transaction (no BEGIN and COMMIT round trips)."""
+        with self._autocommit.connect() as connection:
             yield connection
 
     def dispose(self) -> None:
