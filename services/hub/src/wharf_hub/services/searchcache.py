@@ -29,7 +29,7 @@ def generation(s: Connection) -> int | None:
 
 
 class SearchCache:
-    def __init__(self, limit: int = 2048) -> None:
+    def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
         self._generation = -1
         self._pages: dict[Hashable, bytes] = {}
