@@ -1,5 +1,6 @@
-"""What the index's hot paths write: a pull's token request writes the pull count and nothing
-else, and a request that queued no job does not wake the job worker."""
+"""What the index's hot paths write: a pull's token request writes nothing (its count is added
+up in the process and written on a timer), and a request that queued no job does not wake the
+job worker."""
 
 from __future__ import annotations
 
@@ -43,15 +44,32 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def test_pull_token_writes_only_the_pull_count(hub: Hub, factory: Factory, client: TestClient) -> None:
+def writes(seen: list[str]) -> list[str]:
+    return [sql for sql in seen if sql.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, client: TestClient) -> None:
     alice = factory.user("alice")
     factory.repo(alice, "web")
     headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
+    client.get("/v1/repositories/alice/web/images", headers=headers)  # the password now remembered
     with statements(hub) as seen:
         r = client.get("/v1/repositories/alice/web/images", headers=headers)
     assert r.status_code == 200 and r.headers["X-Docker-Token"]
-    writes = [sql for sql in seen if sql.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
-    assert len(writes) == 1 and "pull_count" in writes[0], writes
+    assert writes(seen) == []
+    assert len(seen) == 2, seen  # the caller, repository and role in one; the image list
+    with statements(hub) as seen:
+        hub.pulls.flush()
+    assert len(writes(seen)) == 1 and "pull_count" in writes(seen)[0], seen
+
+
+def test_search_reads_one_row_when_nothing_changed(hub: Hub, factory: Factory, client: TestClient) -> None:
+    factory.repo(factory.user("alice"), "web")
+    first = client.get("/v1/search", params={"q": "web"})
+    with statements(hub) as seen:
+        again = client.get("/v1/search", params={"q": "web"})
+    assert again.json() == first.json() and first.json()["num_results"] == 1
+    assert len(seen) == 1 and "hub_generations" in seen[0], seen
 
 
 def test_a_good_password_still_clears_failures(hub: Hub, factory: Factory, client: TestClient) -> None:

@@ -21,14 +21,17 @@ from .hub import Hub
 from .services.accounts import INITIAL_ADMIN, PURGE, AccountService
 from .services.buildqueue import REAP, BuilderService, CeleryQueue, NoQueue
 from .services.builds import ENQUEUE, INTERRUPT, BuildService
+from .services.hotpath import HotPath
 from .services.index import PUSHED, IndexService
 from .services.jobs import Worker
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.passwords import Passwords
+from .services.pullcount import PullCounter
 from .services.registry import RegistryReader
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import DELETED, RepositoryService
+from .services.searchcache import SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -73,7 +76,7 @@ def _write_public_key(signer: TokenSigner, path: Path) -> None:
 
 def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     settings.data_root.mkdir(parents=True, exist_ok=True)
-    db = db or Database(settings.database)
+    db = db or Database(settings.database, pool_size=settings.pool_size)
     signer = TokenSigner(load_or_create_private_key(settings.signing_key_path))
     _write_public_key(signer, settings.public_key_path)
     mailer = Mailer(settings.mail, settings.outbox)
@@ -147,6 +150,9 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         mailer=mailer,
         signer=signer,
         secret_key=secret_key,
+        hot=HotPath(accounts.passwords, accounts.throttle),
+        pulls=PullCounter(db, settings.pull_count_interval),
+        searches=SearchCache(),
     )
 
 
@@ -159,9 +165,11 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
             with hub.unit() as s:
                 hub.builder.ensure_reaper(s)
             hub.worker.start()
+        hub.pulls.start()
         try:
             yield
         finally:
+            hub.pulls.stop()  # the counts added up since the last write, before the pool goes
             hub.worker.stop()
             hub.db.dispose()
 

@@ -13,12 +13,15 @@ from .db import Database
 from .services.accounts import AccountService
 from .services.buildqueue import BuilderService
 from .services.builds import BuildService
+from .services.hotpath import HotPath
 from .services.index import IndexService
 from .services.jobs import Worker, queued
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
+from .services.pullcount import PullCounter
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import RepositoryService
+from .services.searchcache import SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -42,6 +45,9 @@ class Hub:
     mailer: Mailer
     signer: TokenSigner
     secret_key: bytes
+    hot: HotPath
+    pulls: PullCounter
+    searches: SearchCache
 
     @contextmanager
     def unit(self) -> Iterator[Session]:

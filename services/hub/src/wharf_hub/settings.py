@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     data_root: Path = Path("/var/lib/wharf-hub")
     database_url: str | None = None
     """SQLAlchemy URL; default ``sqlite:///<data root>/hub.db``."""
+    database_pool: int | None = Field(default=None, ge=1, le=200)
+    """Database connections each process keeps; default: SQLite 40 (one per request thread),
+    PostgreSQL 80 shared out over ``workers`` (4 to 40 each), under its 100-connection default."""
+    pull_count_interval: float = Field(default=1.0, ge=0, le=60)
+    """Seconds between writes of the pull counts added up in a process (0: each pull writes its
+    count in its own request). A process killed with SIGKILL loses at most this long's counts."""
     public_url: str | None = None
     """How people reach the hub (links in mails, ``repo_url``); default ``http://host:port``."""
     registry_url: str = "http://127.0.0.1:5000"
@@ -151,6 +157,14 @@ class Settings(BaseSettings):
     @property
     def url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def pool_size(self) -> int:
+        if self.database_pool is not None:
+            return self.database_pool
+        if self.database.startswith("sqlite"):
+            return 40
+        return max(4, min(40, 80 // self.workers))
 
     @property
     def database(self) -> str:

@@ -70,7 +70,7 @@ class HubProcess:
             args += ["--database-url", self.database_url]
         return args
 
-    def start(self, timeout: float = 30.0) -> HubProcess:
+    def start(self, timeout: float = 90.0) -> HubProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         pidfile = self.root / "hub.pid"
         port_file = self.root / "port"

@@ -30,6 +30,34 @@ class Role(IntEnum):
     ADMIN = 3  # may change settings, collaborators, delete
 
 
+def role_of(
+    namespace: str,
+    is_private: bool,
+    *,
+    username: str | None,
+    is_admin: bool = False,
+    member_is_owner: bool | None = None,
+    collaborator: bool = False,
+) -> Role:
+    """The table above from facts already read (the index's one-statement hot path):
+    ``username`` None is anonymous; ``member_is_owner`` None when not a member of an
+    organisation called ``namespace``."""
+    role = Role.NONE
+    if username is None:
+        pass
+    elif namespace == LIBRARY:  # first: an account called ``library`` gains nothing by its name
+        role = Role.ADMIN if is_admin else Role.NONE
+    elif is_admin or namespace == username:
+        role = Role.ADMIN
+    elif member_is_owner is not None:
+        role = Role.ADMIN if member_is_owner else Role.WRITER
+    if role < Role.WRITER and username is not None and collaborator:
+        role = Role.WRITER
+    if role < Role.READER and not is_private:
+        role = Role.READER
+    return role
+
+
 def namespace_role(s: Session, user: User | None, namespace: str) -> Role:
     """The role ``user`` has on every repository of ``namespace`` (before collaborators)."""
     if user is None:
@@ -101,4 +129,5 @@ __all__ = [
     "creatable_namespaces",
     "namespace_role",
     "repository_role",
+    "role_of",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..db import Database
@@ -28,6 +28,9 @@ from ..db.models import (
     Repository,
     User,
     WebSession,
+)
+from ..db.models import (
+    LoginThrottle as ThrottleRow,
 )
 from ..settings import MailLimitSettings, RateLimitSettings
 from .errors import (
@@ -198,15 +201,17 @@ class AccountService:
         """The active user and what the credential allows. With ``tokens``, a valid access
         token of that user is accepted whatever the throttle says (it cannot be guessed);
         passwords are throttled per (account, address). The same error for an unknown user
-        and a wrong password."""
-        user = self.find(s, username)
-        if tokens and password.startswith(TOKEN_PREFIX) and user is not None:
-            token = self.tokens_store.find(s, password)
-            if token is not None and token.user_id == user.id:
-                if not user.is_active:
-                    raise AccountNotActive()
-                return self.tokens_store.caller(token)
-        failures = self.throttle.check(s, username, address)
+        and a wrong password. The account, its throttle row and the token are read together."""
+        presented = tokens and password.startswith(TOKEN_PREFIX)
+        user, failures, token = login_rows(
+            s, username, self.throttle.key(username, address), password, presented
+        )
+        if token is not None and user is not None and self.tokens_store.live(token):
+            if not user.is_active:
+                raise AccountNotActive()
+            return self.tokens_store.caller(token)
+        if failures is not None:
+            self.throttle.refuse_while_blocked(failures.blocked_until)
         if not self.passwords.verify(user.password_hash if user else None, password) or user is None:
             self.throttle.fail(username, address)
             raise WrongCredentials()
@@ -386,6 +391,23 @@ class AccountService:
 
     def close_session(self, s: Session, secret: str) -> None:
         s.execute(delete(WebSession).where(WebSession.token_hash == digest(secret)))
+
+
+def login_rows(
+    s: Session, username: str, throttle_key: str, secret: str, token: bool
+) -> tuple[User | None, ThrottleRow | None, AccessToken | None]:
+    """The account called ``username``, its throttle row at ``throttle_key`` and (with ``token``)
+    its access token whose secret is ``secret``: one statement, each None when missing."""
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    token_hash = digest(secret) if token else ""  # never a stored hash
+    found = s.execute(
+        select(User, ThrottleRow, AccessToken)
+        .select_from(anchor)
+        .outerjoin(User, User.username == username.lower())
+        .outerjoin(ThrottleRow, ThrottleRow.key == throttle_key)
+        .outerjoin(AccessToken, (AccessToken.token_hash == token_hash) & (AccessToken.user_id == User.id))
+    ).one()
+    return found[0], found[1], found[2]
 
 
 def name_unavailable(s: Session, name: str, *, allow_reserved: bool = False) -> bool:

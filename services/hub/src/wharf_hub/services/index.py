@@ -9,21 +9,30 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 from wharf_common.tokens import Access, TokenSigner, TokenVerifier
 
 from ..db.base import utcnow
 from ..db.models import Repository, RepositoryImage, Tag, User
-from .access import can_admin, can_pull, can_push
-from .errors import AccessDenied, InvalidName, LoginRequired
+from ..db.models.repositories import LIBRARY
+from .access import Role, can_admin, can_pull, can_push
+from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
+from .hotpath import CallerAccess
 from .jobs import enqueue
+from .pullcount import PullCounter
 from .registry import RegistryReader
 from .repositories import RepositoryService, record
 
 log = structlog.get_logger(__name__)
 
 PUSHED = "repository.pushed"
+_images_table = RepositoryImage.__table__
+_IMAGES = (
+    select(_images_table.c.image_id, _images_table.c.checksum)
+    .where(_images_table.c.repository_id == bindparam("repo_id"))
+    .order_by(_images_table.c.id)
+)
 PushListener = Callable[[Session, Repository, User | None, str, list[str]], None]
 """Called once per tag a push changed: (session, repository, pusher, tag, image ids)."""
 
@@ -154,19 +163,31 @@ class IndexService:
             self.publish_tags(s, repo, user, changes, [r["id"] for r in self._images(s, repo)])
         log.info("index.pushed", repository=repo.remote, by=user.username, tags=claimed)
 
-    def start_pull(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
+    def start_pull(
+        self, s: Connection, access: CallerAccess, namespace: str, name: str, pulls: PullCounter
+    ) -> Grant:
         """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull.
+        ``access`` is what :class:`~.hotpath.HotPath` read in one statement.
 
         A private repository is "not found" to everyone who may not pull it, signed in or not,
         so that the answer does not tell whether it exists."""
-        repo = self.repos.get(s, user, namespace, name)
-        grant = Grant(self._token(repo, "read", user), self.endpoints, self._images(s, repo))
-        # the count last: its row lock is held from here to the commit, so every other pull of
-        # this repository (from any process) waits only for a commit, not for this whole request
-        s.execute(
-            update(Repository).where(Repository.id == repo.id).values(pull_count=Repository.pull_count + 1)
+        repo = access.repository
+        if repo is None or repo.role < Role.READER:
+            raise NoSuchRepository(f"{namespace}/{name}" if namespace != LIBRARY else name)
+        caller = access.account
+        revocable = caller is not None and repo.is_private  # see _token
+        token = self.signer.issue(
+            repo.remote,
+            "read",
+            caller.username if caller else "",
+            self.ttl,
+            index=self.url if revocable else None,
         )
-        return grant
+        images = [
+            {"id": r.image_id, "checksum": r.checksum} for r in s.execute(_IMAGES, {"repo_id": repo.id})
+        ]
+        pulls.add(s, repo.id)
+        return Grant(token, self.endpoints, images)
 
     def start_delete(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:
         repo = self._deletable(s, user, namespace, name)

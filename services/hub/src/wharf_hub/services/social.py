@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,16 @@ from .errors import InvalidName, NoSuchRepository
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
+
+
+class Viewer(Protocol):
+    """Who searches: a :class:`User`, or a :class:`~.hotpath.Account` from the index's hot path."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +92,7 @@ class SocialService:
     # ---- search ----------------------------------------------------------------------------
 
     def search(
-        self, s: Session, viewer: User | None, query: str, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+        self, s: Session, viewer: Viewer | None, query: str, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
     ) -> SearchPage:
         """Public, listed repositories (and the viewer's own private ones) matching ``query``:
         exact names first, then official images, then by stars."""
@@ -144,4 +155,4 @@ class SocialService:
         return list(rows)
 
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "SearchPage", "SocialService"]
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "SearchPage", "SocialService", "Viewer"]

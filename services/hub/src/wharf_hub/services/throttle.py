@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import delete
@@ -53,10 +53,16 @@ class LoginThrottle:
         """:class:`TooManyAttempts` while this account must wait at this address; else the
         account's count of failures here, if there is one (for :meth:`clear`)."""
         row = s.get(ThrottleRow, self.key(account, address))
-        now = utcnow()
-        if row is not None and row.blocked_until is not None and row.blocked_until > now:
-            raise TooManyAttempts(_seconds(row.blocked_until - now))
+        if row is not None:
+            self.refuse_while_blocked(row.blocked_until)
         return row
+
+    @staticmethod
+    def refuse_while_blocked(blocked_until: datetime | None) -> None:
+        """:class:`TooManyAttempts` until ``blocked_until`` (a throttle row's, read by the caller)."""
+        now = utcnow()
+        if blocked_until is not None and blocked_until > now:
+            raise TooManyAttempts(_seconds(blocked_until - now))
 
     def fail(self, account: str, address: str | None) -> None:
         """Count a failure, in a transaction of its own (the request's rolls back with the

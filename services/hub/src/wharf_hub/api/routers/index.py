@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from wharf_common import jsonsafe
 from wharf_common.registry_v1 import REGISTRY_VERSION
@@ -15,9 +16,10 @@ from ...db.models import User
 from ...hub import Hub
 from ...services.accounts import EXISTS
 from ...services.errors import AlreadyExists, InvalidName, WrongCredentials
+from ...services.hotpath import Account
 from ...services.index import Grant
 from ...services.names import split_repository
-from ...services.social import DEFAULT_PAGE_SIZE
+from ...services.social import DEFAULT_PAGE_SIZE, SearchPage
 from ...services.tokens import Caller, Scope
 from ..deps import basic_caller, client_address, index_user
 
@@ -98,9 +100,13 @@ def router(hub: Hub) -> APIRouter:
     @r.get("/v1/users/", include_in_schema=False)
     @r.get("/v1/users", include_in_schema=False)
     def login(request: Request) -> Response:
-        with hub.unit() as s:
-            if _user(hub, s, request, Scope.READ) is None:
+        with hub.db.connection() as s:
+            caller = hub.hot.access(
+                s, request.headers.get("authorization"), client_address(hub, request)
+            ).account
+            if caller is None:
                 raise WrongCredentials()
+            caller.require(Scope.READ)
         return JSONResponse("OK")
 
     @r.put("/v1/users/{username}/", include_in_schema=False)
@@ -138,8 +144,13 @@ def router(hub: Hub) -> APIRouter:
         if action != "images":
             raise InvalidName(f"Unknown index path: {path}")
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
-        with hub.unit() as s:
-            grant = hub.index.start_pull(s, _user(hub, s, request, Scope.READ), namespace, name)
+        with hub.db.connection() as s:
+            access = hub.hot.access(
+                s, request.headers.get("authorization"), client_address(hub, request), namespace, name
+            )
+            if access.account is not None:
+                access.account.require(Scope.READ)
+            grant = hub.index.start_pull(s, access, namespace, name, hub.pulls)
         return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
 
     @r.delete("/v1/repositories/{path:path}", include_in_schema=False)
@@ -158,42 +169,49 @@ def router(hub: Hub) -> APIRouter:
 
     @r.get("/v1/search", include_in_schema=False)
     def search(request: Request, q: str = "", n: int = DEFAULT_PAGE_SIZE, page: int = 1) -> Response:
-        with hub.unit() as s:
-            viewer = _optional_user(hub, s, request)
-            found = hub.social.search(s, viewer, q, page, n)
-            results = [
-                {
-                    "name": repo.full_name,
-                    "description": repo.description,
-                    "star_count": repo.star_count,
-                    "is_official": repo.is_official,
-                    "is_trusted": repo.is_automated,
-                    "is_automated": repo.is_automated,
-                }
-                for repo in found.results
-            ]
-        return JSONResponse(
-            {
-                "query": found.query,
-                "num_results": found.num_results,
-                "num_pages": found.num_pages,
-                "page": found.page,
-                "page_size": found.page_size,
-                "results": results,
-            }
-        )
+        def compute() -> bytes:
+            with hub.unit() as s:
+                return _search_page(hub.social.search(s, viewer, q, page, n))
+
+        with hub.db.connection() as c:
+            viewer = _optional_viewer(hub, c, request)
+            body = hub.searches.page(c, (viewer.id if viewer else None, q, page, n), compute)
+        return Response(body, media_type="application/json")
 
     return r
 
 
-def _optional_user(hub: Hub, s: Session, request: Request) -> User | None:
+def _search_page(found: SearchPage) -> bytes:
+    results = [
+        {
+            "name": repo.full_name,
+            "description": repo.description,
+            "star_count": repo.star_count,
+            "is_official": repo.is_official,
+            "is_trusted": repo.is_automated,
+            "is_automated": repo.is_automated,
+        }
+        for repo in found.results
+    ]
+    page = {
+        "query": found.query,
+        "num_results": found.num_results,
+        "num_pages": found.num_pages,
+        "page": found.page,
+        "page_size": found.page_size,
+        "results": results,
+    }
+    return bytes(JSONResponse(page).body)
+
+
+def _optional_viewer(hub: Hub, s: Connection, request: Request) -> Account | None:
     """Search works anonymously; bad credentials, or a token without ``read``, just mean
     anonymous."""
     try:
-        caller = basic_caller(hub, s, request)
+        caller = hub.hot.access(s, request.headers.get("authorization"), client_address(hub, request)).account
     except WrongCredentials:
         return None
-    return caller.user if caller is not None and caller.allows(Scope.READ) else None
+    return caller if caller is not None and caller.allows(Scope.READ) else None
 
 
 __all__ = ["router"]

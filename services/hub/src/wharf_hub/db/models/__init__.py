@@ -13,6 +13,7 @@ from .accounts import (
 )
 from .activity import Activity
 from .builds import AutomatedBuild, Build, BuildLink, BuildRule
+from .generations import Generation
 from .jobs import Job
 from .repositories import Collaborator, Repository, RepositoryImage, Star, Tag
 from .webhooks import Delivery, HookChain, Webhook
@@ -27,6 +28,7 @@ __all__ = [
     "Collaborator",
     "Delivery",
     "EmailToken",
+    "Generation",
     "HookChain",
     "Job",
     "LoginThrottle",

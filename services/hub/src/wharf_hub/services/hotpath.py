@@ -1,0 +1,200 @@
+"""The index's busiest requests, each with one read: who is asking and what they may do.
+
+A pull's token request (``GET /v1/repositories/<name>/images``), ``docker login``'s check
+(``GET /v1/users/``) and a signed-in search need the caller's account, its login-throttle row,
+the access token it presented, the repository, the caller's membership of an organisation of
+that name and whether it collaborates on the repository. One LEFT JOINed SELECT (SQLAlchemy
+Core, built once; its compiled form is cached by SQLAlchemy; rows, not ORM objects) reads them
+all. The password is checked against the hash read in that same statement: :class:`Passwords`
+remembers a good password only under the hash it was checked against, so a password change
+or reset, made by any process, is seen by the next request. An access token is found by the
+SHA-256 of the presented secret in the same statement, so a revoked (deleted) or expired one
+fails at once. The rules are the ones of :func:`~.access.role_of` and :meth:`AccountService.login`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, literal, select, update
+
+from ..db.base import utcnow
+from ..db.models import (
+    AccessToken,
+    Collaborator,
+    LoginThrottle,
+    Organization,
+    OrganizationMember,
+    Repository,
+    User,
+)
+from .access import Role, role_of
+from .errors import AccountNotActive, WrongCredentials
+from .passwords import Passwords
+from .throttle import LoginThrottle as Throttle
+from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse_scopes
+
+_users, _throttle, _tokens = User.__table__, LoginThrottle.__table__, AccessToken.__table__
+_repos, _orgs = Repository.__table__, Organization.__table__
+_members, _collaborators = OrganizationMember.__table__, Collaborator.__table__
+_anchor = select(literal(1).label("one")).subquery("anchor")  # one row, whatever matches
+
+STATEMENT = select(
+    _users.c.id.label("user_id"),
+    _users.c.username,
+    _users.c.password_hash,
+    _users.c.is_active,
+    _users.c.is_admin,
+    _throttle.c.key.label("throttle_key"),
+    _throttle.c.blocked_until,
+    _tokens.c.id.label("token_id"),
+    _tokens.c.scopes,
+    _tokens.c.expires_at,
+    _tokens.c.last_used_at,
+    _repos.c.id.label("repo_id"),
+    _repos.c.is_private,
+    _members.c.is_owner,
+    _collaborators.c.id.label("collaborator_id"),
+).select_from(
+    _anchor.outerjoin(_users, _users.c.username == bindparam("username"))
+    .outerjoin(_throttle, _throttle.c.key == bindparam("throttle_key"))
+    .outerjoin(
+        _tokens, and_(_tokens.c.token_hash == bindparam("token_hash"), _tokens.c.user_id == _users.c.id)
+    )
+    .outerjoin(_repos, and_(_repos.c.namespace == bindparam("namespace"), _repos.c.name == bindparam("name")))
+    .outerjoin(_orgs, _orgs.c.name == bindparam("org"))
+    .outerjoin(_members, and_(_members.c.organization_id == _orgs.c.id, _members.c.user_id == _users.c.id))
+    .outerjoin(
+        _collaborators,
+        and_(_collaborators.c.repository_id == _repos.c.id, _collaborators.c.user_id == _users.c.id),
+    )
+)
+_NO_SYNC = {"synchronize_session": False}  # no ORM objects of these rows are loaded
+_TOUCH = (
+    update(AccessToken)
+    .where(AccessToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("now"))
+    .execution_options(**_NO_SYNC)
+)
+_CLEAR = (
+    delete(LoginThrottle).where(LoginThrottle.key == bindparam("throttle_key")).execution_options(**_NO_SYNC)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A caller whose credentials were checked; ``scopes`` is None after a password (everything)."""
+
+    id: int
+    username: str
+    is_admin: bool
+    scopes: frozenset[Scope] | None = None
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+    def require(self, scope: Scope) -> Account:
+        if not self.allows(scope):
+            raise ScopeDenied(scope)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class RepositoryAccess:
+    id: int
+    namespace: str
+    name: str
+    is_private: bool
+    role: Role
+
+    @property
+    def remote(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAccess:
+    account: Account | None
+    repository: RepositoryAccess | None  # None: no such repository
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """(username, password) of an ``Authorization: Basic`` value; :class:`WrongCredentials` if
+    it is not one."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise WrongCredentials()
+    try:
+        username, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise WrongCredentials() from None
+    if not sep:
+        raise WrongCredentials()
+    return username, password
+
+
+class HotPath:
+    def __init__(self, passwords: Passwords, throttle: Throttle) -> None:
+        self.passwords = passwords
+        self.throttle = throttle
+
+    def access(
+        self, s: Connection, header: str | None, address: str | None, namespace: str = "", name: str = ""
+    ) -> CallerAccess:
+        """The caller of ``header`` (``Authorization``; None or not Basic: anonymous) and its role on
+        ``namespace/name``. Wrong credentials raise as :meth:`AccountService.login` does."""
+        username = password = None
+        if header and header[:6].lower() == "basic ":
+            username, password = basic_credentials(header)
+        elif not namespace:
+            return CallerAccess(None, None)  # anonymous, and no repository asked about
+        params = {
+            "username": (username or "").lower(),
+            "throttle_key": Throttle.key(username, address) if username is not None else "",
+            "token_hash": digest(password) if password and password.startswith(TOKEN_PREFIX) else "",
+            "namespace": namespace,
+            "name": name,
+            "org": namespace,
+        }
+        row = s.execute(STATEMENT, params).one()
+        account = None
+        if username is not None and password is not None:
+            account = self._check(s, row, username, password, address)
+        if row.repo_id is None:
+            return CallerAccess(account, None)
+        role = role_of(
+            namespace,
+            bool(row.is_private),
+            username=account.username if account else None,
+            is_admin=account.is_admin if account else False,
+            member_is_owner=None if row.is_owner is None else bool(row.is_owner),
+            collaborator=row.collaborator_id is not None,
+        )
+        return CallerAccess(
+            account, RepositoryAccess(row.repo_id, namespace, name, bool(row.is_private), role)
+        )
+
+    def _check(self, s: Connection, row: Any, username: str, password: str, address: str | None) -> Account:
+        now = utcnow()
+        if row.token_id is not None and (row.expires_at is None or row.expires_at > now):
+            if not row.is_active:
+                raise AccountNotActive()
+            if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+                s.execute(_TOUCH, {"token_id": row.token_id, "now": now})
+            return Account(row.user_id, row.username, bool(row.is_admin), parse_scopes(row.scopes))
+        self.throttle.refuse_while_blocked(row.blocked_until)
+        known = row.user_id is not None
+        if not self.passwords.verify(row.password_hash if known else None, password) or not known:
+            self.throttle.fail(username, address)
+            raise WrongCredentials()
+        if not row.is_active:
+            raise AccountNotActive()
+        if row.throttle_key is not None:  # failures before this good password: forgotten
+            s.execute(_CLEAR, {"throttle_key": row.throttle_key})
+        return Account(row.user_id, row.username, bool(row.is_admin))
+
+
+__all__ = ["Account", "CallerAccess", "HotPath", "RepositoryAccess", "basic_credentials"]
