@@ -6,8 +6,6 @@ Every function takes the request's session first; nothing here commits.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets
 from datetime import timedelta
@@ -41,6 +39,7 @@ from .errors import (
     NoSuchUser,
     WrongCredentials,
 )
+from .hotpath import basic_credentials
 from .jobs import enqueue
 from .mail import Mailer
 from .names import RESERVED_NAMES, check_email, check_password, check_username
@@ -228,15 +227,7 @@ class AccountService:
 
     def authenticate_basic(self, s: Session, header: str, address: str | None = None) -> Caller:
         """``Authorization: Basic`` with a password or an access token."""
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic":
-            raise WrongCredentials()
-        try:
-            username, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise WrongCredentials() from None
-        if not sep:
-            raise WrongCredentials()
+        username, password = basic_credentials(header)
         return self.login(s, username, password, address, tokens=True)
 
     def _forget_initial_password(self, user: User) -> None:
