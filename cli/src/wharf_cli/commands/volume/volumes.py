@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 from wharf_client import ClientError, NotFoundError
 from wharf_common.humanize import human_size
 
-from ...formatter import prepare, render
+from ...formatter import render
+from ...inspecting import inspect_each
 from ...opts import confirm, natural_key, parse_filters, parse_labels
 from ...output import describe, err, fail, fail_client, out
 from ...session import client
-from ...templates import Template, TemplateError
 
 VOLUME_TITLES = {
     "Name": "VOLUME NAME",
@@ -120,30 +119,7 @@ def inspect(
     ] = None,
 ) -> None:
     """Display detailed information on one or more volumes."""
-    template = None
-    if format and format != "json":
-        try:
-            template = Template(prepare(format)[1])
-        except TemplateError as exc:
-            fail(f"template parsing error: {exc}")
-    api = client()
-    found: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for name in names:
-        try:
-            found.append(api.volume_inspect(name))
-        except ClientError as error:
-            errors.append(describe(error))
-    if template is None:
-        out(json.dumps(found, indent=4, ensure_ascii=False))
-    else:
-        for item in found:
-            try:
-                out(template.render(item))
-            except TemplateError as exc:
-                fail(f"template: {exc}")
-    if errors:
-        fail("\n".join(errors))
+    inspect_each(names, lambda name: client().volume_inspect(name), format)
 
 
 def rm(
