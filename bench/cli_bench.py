@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import statistics
@@ -345,9 +344,9 @@ def _standalone(args: argparse.Namespace) -> tuple[list[CliRow], list[ImportRow]
     """Start an engine of its own, import busybox, measure; everything is removed on the way out."""
     if TYPE_CHECKING:
         from bench import bench as base
-        from bench.net_bench import free_subnet, kill_leftovers
+        from bench.bridge_engine import start_engine
     else:  # run as a script, sys.path[0] is bench/
-        from net_bench import free_subnet, kill_leftovers
+        from bridge_engine import start_engine
 
         import bench as base
     signal.signal(signal.SIGTERM, base._terminate)
@@ -360,25 +359,7 @@ def _standalone(args: argparse.Namespace) -> tuple[list[CliRow], list[ImportRow]
         stack.callback(base.unmount_under, tmp)  # runs last: after the engine has stopped
         try:
             image = base.prepare_image((args.image or base.DEFAULT_IMAGE).resolve())
-            bridge, subnet = f"whc{secrets.token_hex(4)}", free_subnet()
-            root, sock = tmp / "root", tmp / "engine.sock"
-            stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
-            stack.callback(kill_leftovers, root / "runc")
-            engine = [
-                base.tool(VENV_BIN / "wharf-engine"),
-                "--data-root",
-                str(root),
-                "-H",
-                f"unix://{sock}",
-                "--pidfile",
-                str(tmp / "engine.pid"),
-                "--bridge",
-                bridge,
-                "--subnet",
-                str(subnet),
-            ]
-            base.start_daemon(stack, "wharf-engine", engine, sock, tmp / "engine.log", os.environ)
-            base.import_image(sock, image)
+            sock = start_engine(stack, tmp, image).sock
         except base.Skip as exc:
             log(f"skipped: {exc}")
             skipped = [

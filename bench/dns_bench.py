@@ -181,9 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if TYPE_CHECKING:
         from bench import bench as base
-        from bench.net_bench import free_subnet, kill_leftovers
+        from bench.bridge_engine import start_engine
     else:  # here, not at the top: bench.py imports this module
-        from net_bench import free_subnet, kill_leftovers
+        from bridge_engine import start_engine
 
         import bench as base
     signal.signal(signal.SIGTERM, base._terminate)
@@ -196,25 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack.callback(base.unmount_under, tmp)  # runs last: after the engine has stopped
         try:
             image = base.prepare_image((args.image or base.DEFAULT_IMAGE).resolve())
-            bridge, subnet = f"whb{secrets.token_hex(4)}", free_subnet()
-            root, sock = tmp / "root", tmp / "engine.sock"
-            stack.callback(subprocess.run, ["ip", "link", "del", bridge], capture_output=True, check=False)
-            stack.callback(kill_leftovers, root / "runc")
-            engine = [
-                base.tool(base.VENV_BIN / "wharf-engine"),
-                "--data-root",
-                str(root),
-                "-H",
-                f"unix://{sock}",
-                "--pidfile",
-                str(tmp / "engine.pid"),
-                "--bridge",
-                bridge,
-                "--subnet",
-                str(subnet),
-            ]
-            base.start_daemon(stack, "wharf-engine", engine, sock, tmp / "engine.log", os.environ)
-            base.import_image(sock, image)
+            sock = start_engine(stack, tmp, image).sock
             started = time.monotonic()
             result = measure(stack, sock, result.lookups)
             base.log(f"dns row measured in {time.monotonic() - started:.1f} s")
