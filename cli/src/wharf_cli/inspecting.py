@@ -1,4 +1,4 @@
-"""``wharf network inspect`` and ``wharf volume inspect``: one object per name, as docker prints them."""
+"""``--format`` for the commands that print JSON by default (inspect, events), and network/volume inspect."""
 
 from __future__ import annotations
 
@@ -13,15 +13,20 @@ from .output import describe, fail, out
 from .templates import Template, TemplateError
 
 
+def json_or_template(format: str | None) -> Template | None:
+    """``--format``'s template, or None for JSON (no format, or ``json``); a bad template fails."""
+    if not format or format == "json":
+        return None
+    try:
+        return Template(prepare(format)[1])
+    except TemplateError as exc:
+        fail(f"template parsing error: {exc}")
+
+
 def inspect_each(names: list[str], fetch: Callable[[str], dict[str, Any]], format: str | None) -> None:
     """A JSON array (4-space indent), or ``format`` rendered once per object; the names that failed
     are reported together at the end, with exit status 1."""
-    template = None
-    if format and format != "json":
-        try:
-            template = Template(prepare(format)[1])
-        except TemplateError as exc:
-            fail(f"template parsing error: {exc}")
+    template = json_or_template(format)
     found: list[dict[str, Any]] = []
     errors: list[str] = []
     for name in names:

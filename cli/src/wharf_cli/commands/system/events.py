@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError
 
-from ...formatter import prepare
+from ...inspecting import json_or_template
 from ...opts import parse_filters
 from ...output import fail, fail_client, out
 from ...session import client
-from ...templates import Template, TemplateError
+from ...templates import TemplateError
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -105,12 +105,7 @@ def events(
     ] = None,
 ) -> None:
     """Get real time events from the server."""
-    template = None
-    if format and format != "json":
-        try:
-            template = Template(prepare(format)[1])
-        except TemplateError as exc:
-            fail(f"template parsing error: {exc}")
+    template = json_or_template(format)
     now = time.time()
     try:
         since_ts = timestamp(since, now) if since else None

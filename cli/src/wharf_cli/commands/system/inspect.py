@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from wharf_client import ClientError, EngineClient, NotFoundError
 
-from ...formatter import prepare
+from ...inspecting import json_or_template
 from ...output import describe, err, fail, out
 from ...session import client
-from ...templates import Template, TemplateError
+from ...templates import TemplateError
 
 TYPES = ("container", "image")
 
@@ -46,12 +46,7 @@ def inspect(
     if type is not None and type not in TYPES:
         fail(f'"{type}" is not a valid value for --type')
     api = client()
-    template = None
-    if format and format != "json":
-        try:
-            template = Template(prepare(format)[1])
-        except TemplateError as exc:
-            fail(f"template parsing error: {exc}")
+    template = json_or_template(format)
     found: list[dict[str, Any]] = []
     failed = False
     for name in names:
