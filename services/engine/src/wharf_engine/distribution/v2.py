@@ -9,7 +9,6 @@ failures :class:`RegistryUnreachable`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,8 +16,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .client import TIMEOUT, USER_AGENT, transport_reason
-from .endpoint import AuthConfig, Endpoint, ssl_context
+from .client import registry_http, transport_reason
+from .endpoint import AuthConfig, Endpoint
 from .errors import RegistryError, RegistryUnauthorized, RegistryUnreachable
 from .manifests import ACCEPT, Fetched, sha256_digest
 from .v2auth import TokenSource, parse_challenges, pull_scope
@@ -65,15 +64,7 @@ class V2Client:
         self.auth = auth
         self.tokens = tokens
         self.scopes = scopes
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        self._http = httpx.AsyncClient(
-            base_url=endpoint.url,
-            verify=ssl_context(endpoint.verify),
-            timeout=TIMEOUT,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-        )
+        self._http = registry_http(endpoint, transport)
 
     async def __aenter__(self) -> V2Client:
         return self
