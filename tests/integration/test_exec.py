@@ -95,3 +95,38 @@ def test_docker_py_exec_run(engine: Engine, running: str) -> None:
         assert (code, stdout, stderr) == (0, b"o\n", b"e\n")
     finally:
         client.close()
+
+
+@needs_docker
+def test_docker_exec_keeps_the_containers_capabilities(engine: Engine) -> None:
+    """`docker exec` runs with the container's --cap-drop/--cap-add (Docker's exec takes the container's
+    process spec); `docker exec --privileged` with every capability."""
+
+    def cap_eff(*exec_flags: str) -> int:
+        out = engine.docker("exec", *exec_flags, "capx", "grep", "CapEff", "/proc/self/status").stdout
+        return int(out.split()[1], 16)
+
+    started = engine.docker(
+        "run",
+        "-d",
+        "--name",
+        "capx",
+        "--cap-drop",
+        "NET_RAW",
+        "--cap-add",
+        "SYS_PTRACE",
+        "busybox",
+        "sleep",
+        "300",
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        init = engine.docker("exec", "capx", "grep", "CapEff", "/proc/1/status").stdout
+        container_caps = int(init.split()[1], 16)
+        net_raw, sys_ptrace, sys_admin = 1 << 13, 1 << 19, 1 << 21
+        assert not container_caps & net_raw and container_caps & sys_ptrace
+        assert cap_eff() == container_caps
+        privileged = cap_eff("--privileged")
+        assert privileged & net_raw and privileged & sys_admin
+    finally:
+        engine.docker("rm", "-f", "capx")

@@ -120,3 +120,35 @@ def test_exec_resize_sends_a_frame_to_the_execs_shim(engine: Engine) -> None:
         stdio[1].close()
 
     asyncio.run(scenario())
+
+
+def test_an_exec_has_the_containers_capabilities_and_no_new_privileges(engine: Engine) -> None:
+    """Docker's exec takes the container's process spec: --cap-drop, --cap-add and
+    no-new-privileges hold for it; an exec's own --privileged gives every capability."""
+
+    async def scenario() -> None:
+        container = await engine.run(
+            HostConfig={
+                "CapDrop": ["NET_RAW", "chown"],
+                "CapAdd": ["SYS_PTRACE"],
+                "SecurityOpt": ["no-new-privileges"],
+            }
+        )
+        plain = engine.daemon.exec_create(container.id, {"Cmd": ["true"]})
+        stdio = await engine.daemon.exec_start(plain, detach=False)
+        _verb, _cid, process = engine.runtime.calls[-1]
+        caps = process["capabilities"]
+        assert caps["bounding"] == caps["effective"] == caps["permitted"]
+        assert "CAP_NET_RAW" not in caps["bounding"] and "CAP_CHOWN" not in caps["bounding"]
+        assert "CAP_SYS_PTRACE" in caps["bounding"] and "CAP_KILL" in caps["bounding"]
+        assert process["noNewPrivileges"] is True
+        assert stdio is not None
+        stdio[1].close()
+        privileged = engine.daemon.exec_create(container.id, {"Cmd": ["true"], "Privileged": True})
+        stdio = await engine.daemon.exec_start(privileged, detach=False)
+        _verb, _cid, process = engine.runtime.calls[-1]
+        assert {"CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_CHOWN"} <= set(process["capabilities"]["bounding"])
+        assert stdio is not None
+        stdio[1].close()
+
+    asyncio.run(scenario())

@@ -91,3 +91,20 @@ def test_a_container_without_a_healthcheck_is_never_probed(engine: Engine) -> No
         assert disabled.id not in engine.daemon.health.tasks
 
     asyncio.run(scenario())
+
+
+def test_probes_run_with_the_containers_capabilities_and_ulimits(engine: Engine) -> None:
+    async def scenario() -> None:
+        engine.runtime.probe_results = [ExecOutput(0, b"fine\n")]
+        container = await engine.run(
+            Healthcheck=check(),
+            HostConfig={"CapDrop": ["NET_RAW"], "Ulimits": [{"Name": "nofile", "Soft": 512, "Hard": 1024}]},
+        )
+        await until(lambda: status(container) == "healthy")
+        _verb, _cid, process = next(c for c in engine.runtime.calls if c[0] == "exec_output")
+        assert "CAP_NET_RAW" not in process["capabilities"]["bounding"]
+        assert "CAP_KILL" in process["capabilities"]["bounding"]
+        nofile = next(r for r in process["rlimits"] if r["type"] == "RLIMIT_NOFILE")
+        assert (nofile["soft"], nofile["hard"]) == (512, 1024)
+
+    asyncio.run(scenario())

@@ -19,8 +19,8 @@ from wharf_engine.containers.users import resolve_user
 from wharf_engine.fsutil import write_atomic
 from wharf_engine.runtime.errors import StartFailure
 from wharf_engine.runtime.monitor import ShimPaths, read_exit_file
-from wharf_engine.runtime.security import rlimits
-from wharf_engine.runtime.spec import DEFAULT_CAPS, host_rlimits
+from wharf_engine.runtime.security import process_privileges, rlimits
+from wharf_engine.runtime.spec import host_rlimits
 
 from .attach import RESIZE, shim_frame
 from .rootfs import rootfs
@@ -159,16 +159,14 @@ def _process(container: Container, item: Exec) -> dict[str, Any]:
     env = [e for e in env if e.split("=", 1)[0] not in overrides] + [e for e in item.env if "=" in e]
     if item.tty and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")
-    caps = DEFAULT_CAPS
     return {
         "terminal": item.tty,
         "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
         "args": item.cmd,
         "env": env,
         "cwd": item.workdir or "/",
-        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": rlimits(container.host_config, host_rlimits()),  # the container's Ulimits, as Docker
-        "noNewPrivileges": False,
+        **process_privileges(container.host_config, privileged=item.privileged),
     }
 
 

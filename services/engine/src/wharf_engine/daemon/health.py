@@ -17,7 +17,8 @@ from wharf_engine.containers import health
 from wharf_engine.containers.container import Container, now_rfc3339
 from wharf_engine.containers.users import group_ids, resolve_user
 from wharf_engine.logs.jsonfile import parse_time
-from wharf_engine.runtime.spec import DEFAULT_CAPS, host_rlimits
+from wharf_engine.runtime.security import process_privileges, rlimits
+from wharf_engine.runtime.spec import host_rlimits
 
 from .rootfs import rootfs
 
@@ -100,9 +101,8 @@ def _process(container: Container, argv: list[str]) -> dict[str, Any]:
         "args": argv,
         "env": [e for e in container.config.get("Env") or [] if "=" in e],
         "cwd": container.config.get("WorkingDir") or "/",
-        "capabilities": {"bounding": DEFAULT_CAPS, "effective": DEFAULT_CAPS, "permitted": DEFAULT_CAPS},
-        "rlimits": host_rlimits(),
-        "noNewPrivileges": False,
+        "rlimits": rlimits(container.host_config, host_rlimits()),
+        **process_privileges(container.host_config),  # the container's own, as Docker's exec
     }
 
 

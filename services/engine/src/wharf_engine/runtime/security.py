@@ -215,15 +215,28 @@ def validate(host_config: Mapping[str, Any]) -> None:
     seccomp_profile(host_config, [])
 
 
+def process_privileges(host_config: Mapping[str, Any], *, privileged: bool = False) -> dict[str, Any]:
+    """A process's ``capabilities`` and ``noNewPrivileges`` as the container's HostConfig gives them.
+
+    Used for the container's own process and for every process started in it later (an exec, a
+    health probe): Docker's exec takes the container's process spec, so ``--cap-add``, ``--cap-drop``,
+    ``--privileged`` and ``no-new-privileges`` hold there too; ``privileged`` (an exec's own
+    ``--privileged``) gives every capability the engine has."""
+    caps = host_caps() if privileged else capabilities(host_config)
+    options = {str(o) for o in host_config.get("SecurityOpt") or []}
+    no_new = bool(options & {"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
+    return {
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": no_new,
+    }
+
+
 def apply(spec: dict[str, Any], host_config: Mapping[str, Any]) -> None:
     """Mutate a built spec with the container's HostConfig."""
     process, linux = spec["process"], spec["linux"]
-    caps = capabilities(host_config)
-    process["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+    process.update(process_privileges(host_config))
+    caps = process["capabilities"]["bounding"]
     process["rlimits"] = rlimits(host_config, process.get("rlimits") or [])
-    options = [str(o) for o in host_config.get("SecurityOpt") or []]
-    if any(o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true") for o in options):
-        process["noNewPrivileges"] = True
     linux["resources"].update(resources(host_config))
     spec["root"]["readonly"] = bool(host_config.get("ReadonlyRootfs"))
     if host_config.get("Privileged"):
