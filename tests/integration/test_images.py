@@ -164,3 +164,19 @@ def test_saved_layers_hash_to_their_diff_ids(engine: Engine) -> None:
             for name in manifest[0]["Layers"]
         ]
     assert digests == config["rootfs"]["diff_ids"]
+
+
+@needs_docker
+def test_docker_images_by_name_shows_only_that_names_tags(engine: Engine) -> None:
+    """`docker images refa` lists the image with its refa tags only, as Docker does."""
+    for tag in ("refa:1", "refa:2", "refb:1"):
+        assert engine.docker("tag", "busybox", tag).returncode == 0
+    try:
+        shown = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}", "refa").stdout.decode()
+        assert sorted(shown.split()) == ["refa:1", "refa:2"]
+        listed = engine.json(
+            "GET", "/images/json?" + urllib.parse.urlencode({"filters": '{"reference":["refb"]}'})
+        )
+        assert [i["RepoTags"] for i in listed] == [["refb:1"]]
+    finally:
+        engine.docker("rmi", "refa:1", "refa:2", "refb:1")

@@ -61,6 +61,25 @@ def test_list_filters_dangling_reference_and_label(daemon: Daemon) -> None:
     assert ids(label=["tier"]) == {web, db}
 
 
+def test_a_reference_filter_lists_only_the_matching_tags(daemon: Daemon) -> None:
+    """As Docker: an image tagged ``web:1`` and ``other:2`` shows only ``web:1`` under ``reference=web``."""
+
+    async def go() -> str:
+        image_id = await import_image(daemon, "web:1")
+        await daemon.image_tag(image_id, "other", "2")
+        await daemon.image_tag(image_id, "web", "2")
+        return image_id
+
+    run(go())
+    [listed] = daemon.image_list(all=False, filters={"reference": ["web"]})
+    assert sorted(listed["RepoTags"]) == ["web:1", "web:2"]
+    [listed] = daemon.image_list(all=False, filters={"reference": ["other:*", "web:1"]})
+    assert sorted(listed["RepoTags"]) == ["other:2", "web:1"]
+    assert daemon.image_list(all=False, filters={"reference": ["nope"]}) == []
+    [listed] = daemon.image_list(all=False, filters={})
+    assert len(listed["RepoTags"]) == 3
+
+
 def test_inspect_by_name_full_id_and_short_id(daemon: Daemon) -> None:
     image_id = run(import_image(daemon, "base", changes=["ENV A=1", 'CMD ["/bin/sh"]']))
     for ref in ("base", "base:latest", image_id, image_id[7:19]):

@@ -81,10 +81,12 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
             want = filters["dangling"][0].lower() in ("true", "1")
             if want != (not tags):
                 continue
-        if "reference" in filters and not any(
-            _ref_match(pattern, tag) for pattern in filters["reference"] for tag in tags
-        ):
-            continue
+        digests = daemon.repo_digests.refs_for(image_id)
+        if "reference" in filters:  # as Docker: only the matching tags and digests are listed
+            tags = [t for t in tags if any(_ref_match(p, t) for p in filters["reference"])]
+            digests = [d for d in digests if any(_ref_match(p, d) for p in filters["reference"])]
+            if not tags and not digests:
+                continue
         if "label" in filters and not builtins.all(_label_match(v, labels) for v in filters["label"]):
             continue
         size = _size(daemon, config)
@@ -93,7 +95,7 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
                 "Id": image_id,
                 "ParentId": config.get("parent", ""),
                 "RepoTags": tags,
-                "RepoDigests": daemon.repo_digests.refs_for(image_id),
+                "RepoDigests": digests,
                 "Created": _created(config),
                 "Size": size,
                 "SharedSize": -1,
@@ -106,11 +108,12 @@ def image_list(daemon: Daemon, *, all: bool, filters: dict[str, list[str]]) -> l
     return out
 
 
-def _ref_match(pattern: str, tag: str) -> bool:
+def _ref_match(pattern: str, ref: str) -> bool:
+    """Docker's ``FamiliarMatch``: the pattern against the whole familiar reference or its name."""
     from fnmatch import fnmatchcase
 
-    name = tag.rsplit(":", 1)[0]
-    return fnmatchcase(tag, pattern) or fnmatchcase(name, pattern)
+    name = ref.split("@", 1)[0] if "@" in ref else ref.rsplit(":", 1)[0]
+    return fnmatchcase(ref, pattern) or fnmatchcase(name, pattern)
 
 
 def _label_match(spec: str, labels: dict[str, str]) -> bool:
