@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import urllib.request
 
 import pytest
 from engines import Engine, needs_docker
@@ -100,6 +101,31 @@ def test_a_bridge_container_disconnected_from_the_bridge(engine: Engine) -> None
         assert attached(engine, "offline") == {}
         links = ok(engine.docker("exec", "offline", "ip", "-o", "link")).splitlines()
         assert len(links) == 1 and ": lo:" in links[0], links
+
+
+def test_a_bridge_container_connected_back_gets_its_address_route_and_ports(engine: Engine) -> None:
+    """As Docker: the top-level IPAddress, the default route and the published ports come back with the
+    bridge (they stayed away until a restart before)."""
+    with networks(engine, "later"):
+        ok(
+            engine.docker(
+                "run", "-d", "--name", "server", "-p", "127.0.0.1::80", "busybox", "httpd", "-f", "-p", "80"
+            )
+        )
+        ok(engine.docker("exec", "server", "sh", "-c", "echo served > /index.html"))
+        ok(engine.docker("network", "disconnect", "bridge", "server"))
+        assert ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "server")).strip() == ""
+        ok(engine.docker("network", "connect", "bridge", "server"))
+        top = ok(engine.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "server")).strip()
+        assert top and top == attached(engine, "server")["bridge"]["IPAddress"]
+        assert "default via" in ok(engine.docker("exec", "server", "ip", "route"))
+        port = ok(engine.docker("port", "server", "80/tcp")).split(":")[-1].strip()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+            assert answer.read() == b"served\n"
+        ok(engine.docker("network", "create", "later"))
+        ok(engine.docker("network", "connect", "later", "server"))  # the next free name, not the bridge's
+        names = ok(engine.docker("exec", "server", "ip", "-o", "link")).split()
+        assert sum(1 for n in names if n.startswith("eth")) == 2
 
 
 def test_bridge_connect_refuses_aliases_and_static_addresses(engine: Engine) -> None:

@@ -168,7 +168,8 @@ def record(daemon: Daemon, planned: list[tuple[Network, Endpoint]]) -> None:
 
 
 def ifnames(daemon: Daemon, container: Container) -> set[str]:
-    used = {"eth0"} if container.network.get("Bridge") == daemon.networks.bridge else set()
+    primary = container.network.get("Ifname") or "eth0"  # another name if it came back after a disconnect
+    used = {primary} if container.network.get("Bridge") == daemon.networks.bridge else set()
     if container.network.get("DefaultBridge", {}).get("Ifname"):  # connected to the bridge after create
         used.add(container.network["DefaultBridge"]["Ifname"])
     for network in daemon.networks.store.networks_of(container.id):

@@ -247,6 +247,12 @@ async def attach(daemon: Daemon, container: Container, pid: int) -> None:
         await endpoints.attach(daemon, container, pid)
     if "DefaultBridge" in container.network:
         await plug_bridge(daemon, container, pid)
+    await publish_ports(daemon, container)
+
+
+async def publish_ports(daemon: Daemon, container: Container) -> None:
+    """The container's published ports, on its primary address (at start, or when it is connected back
+    to the default bridge)."""
     wanted = bindings(
         container.config.get("ExposedPorts") or {},
         container.host_config.get("PortBindings") or {},
@@ -270,6 +276,25 @@ async def detach(daemon: Daemon, container: Container) -> None:
     daemon.networks.ipam.release(container.id)
     await endpoints.detach(daemon, container)
     container.network = {}
+
+
+async def connect_bridge(daemon: Daemon, container: Container, pid: int) -> None:
+    """A running container connected to the default bridge after create: a second endpoint
+    (``DefaultBridge``) for a container of a user network; for a bridge-mode container that was
+    disconnected, its primary endpoint back (address, default route unless a user network has it,
+    published ports), as in Docker."""
+    primary = mode(container) == "bridge"
+    mac = str(container.config.get("MacAddress") or "") if primary else ""
+    container.network["DefaultBridge"] = await lease_bridge(daemon, container, mac)
+    try:
+        await plug_bridge(daemon, container, pid)
+    except BaseException:
+        container.network.pop("DefaultBridge", None)
+        daemon.networks.ipam.release(container.id)
+        raise
+    if primary:
+        container.network.update(container.network.pop("DefaultBridge"))
+        await publish_ports(daemon, container)
 
 
 async def detach_primary(daemon: Daemon, container: Container) -> None:

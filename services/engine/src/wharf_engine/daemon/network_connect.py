@@ -54,13 +54,7 @@ async def _bridge_connect(daemon: Daemon, container: Container, config: dict[str
         if default_bridge.on_bridge(container):
             raise Forbidden(f"endpoint with name {container.name} already exists in network bridge")
         if container.state.running and container.state.pid:
-            container.network["DefaultBridge"] = await default_bridge.lease_bridge(daemon, container)
-            try:
-                await default_bridge.plug_bridge(daemon, container, container.state.pid)
-            except BaseException:
-                container.network.pop("DefaultBridge", None)
-                daemon.networks.ipam.release(container.id)
-                raise
+            await default_bridge.connect_bridge(daemon, container, container.state.pid)
         container.bridge_connected = True
         container.save()
 
