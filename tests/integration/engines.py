@@ -67,27 +67,30 @@ class Engine:
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "WHARF_HOST": self.host}
 
+    start_timeout: float = 20  # seconds until /_ping answers
+
+    def command(self) -> list[str]:
+        """The engine's command line."""
+        return [
+            str(VENV_BIN / "wharf-engine"),
+            "--data-root",
+            str(self.root / "data"),
+            "-H",
+            self.host,
+            "--pidfile",
+            str(self.pidfile),
+            "--bridge",
+            self.bridge,
+            "--subnet",
+            self.subnet,
+            *(["--default-address-pool", f"base={self.pool},size=26"] if self.pool else []),
+            *self.extra,
+        ]
+
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                str(VENV_BIN / "wharf-engine"),
-                "--data-root",
-                str(self.root / "data"),
-                "-H",
-                self.host,
-                "--pidfile",
-                str(self.pidfile),
-                "--bridge",
-                self.bridge,
-                "--subnet",
-                self.subnet,
-                *(["--default-address-pool", f"base={self.pool},size=26"] if self.pool else []),
-                *self.extra,
-            ],
-            stdout=open(self.log, "ab"),  # noqa: SIM115 - the child owns it
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"engine exited: {self.log.read_text()[-2000:]}")
@@ -97,7 +100,7 @@ class Engine:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("engine did not answer /_ping within 20 s")
+        raise RuntimeError(f"engine did not answer /_ping within {self.start_timeout:.0f} s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:

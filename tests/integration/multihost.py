@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from engines import REPO, VENV_BIN, Engine, make_engine, wait_for
+from engines import REPO, Engine, make_engine, wait_for
 from wharf_common.bearer import load_or_create_signing_key
 from wharf_common.tokens import load_or_create_private_key, public_key_pem
 from wharf_engine import certs
@@ -104,37 +104,10 @@ class NetnsEngine(Engine):
     """An engine whose network is a namespace's: its registry traffic leaves through the veth."""
 
     netns: str = ""
-    timeout: float = 90
+    start_timeout: float = 90
 
-    def start(self) -> None:
-        command = [
-            "nsenter",
-            f"--net=/run/netns/{self.netns}",
-            "--",
-            str(VENV_BIN / "wharf-engine"),
-            "--data-root",
-            str(self.root / "data"),
-            "-H",
-            self.host,
-            "--pidfile",
-            str(self.pidfile),
-            "--bridge",
-            self.bridge,
-            "--subnet",
-            self.subnet,
-            *self.extra,
-        ]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"engine exited: {self.log.read_text()[-2000:]}")
-            with suppress(OSError):
-                if self.request("GET", "/_ping")[0] == 200:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"engine did not answer /_ping within {self.timeout:.0f} s")
+    def command(self) -> list[str]:
+        return ["nsenter", f"--net=/run/netns/{self.netns}", "--", *super().command()]
 
 
 def netns_engine(netns: str) -> NetnsEngine:
