@@ -22,12 +22,12 @@ import errno
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from ..output import err
 from ..session import configure_session
 from .flags import Spec, parse
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
