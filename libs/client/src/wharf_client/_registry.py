@@ -6,7 +6,6 @@ Credentials travel as ``X-Registry-Auth``: base64url of the JSON ``AuthConfig``
 
 from __future__ import annotations
 
-
 from . import lean as json
 from ._base import BaseClient, JSONObject, path_segment
 from ._images import iter_messages
