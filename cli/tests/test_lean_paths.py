@@ -142,3 +142,14 @@ def test_on_resize_restores_sigwinch() -> None:
     with on_resize(lambda h, w: sizes.append((h, w))):
         assert signal.getsignal(signal.SIGWINCH) is not before
     assert signal.getsignal(signal.SIGWINCH) == before
+
+
+def test_logs_durations_and_timestamps_with_re_imported_late() -> None:
+    from wharf_cli.fast.logs import api_timestamp, parse_go_duration
+
+    assert parse_go_duration("1h30m") == 5400 and parse_go_duration("-1.5s") == -1.5
+    assert parse_go_duration("250ms") == 0.25 and parse_go_duration("10x") is None
+    assert api_timestamp("10m", now=1000.25) == "400.250000000"
+    assert api_timestamp("1700000000.5") == "1700000000.5"
+    assert api_timestamp("2024-01-01") == "1704067200.000000000"
+    assert api_timestamp(None) is None
