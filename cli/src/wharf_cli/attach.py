@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-import threading
-from contextlib import ExitStack
-from typing import NamedTuple
 
 from wharf_client import ClientError, EngineClient, HijackedStream, PendingWait
 
+from .background import Background, Exits, in_background
 from .output import err, write_stream
 from .terminal import forward_signals, is_terminal, on_resize, raw_terminal, stdin_fd
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from wharf_client.lean import NamedTuple
 
 REMOVAL_TIMEOUT = 10.0
 
@@ -30,7 +34,7 @@ class _WaitResult:
         self.status_code = 125
         self.error: Exception | None = None
         self._pending = pending
-        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread = Background(self._read)
 
     def start(self) -> None:
         self._thread.start()
@@ -48,8 +52,7 @@ class _WaitResult:
         self.status_code = int(result.get("StatusCode", 125))
 
     def join(self, timeout: float | None = None) -> int:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if not self._thread.join(timeout):
             return 125
         if self.error is not None:
             err(str(self.error))
@@ -89,7 +92,7 @@ def run_session(
     stream = client.container_attach(
         container_id, stdin=opts.stdin, stdout=opts.stdout, stderr=opts.stderr, tty=opts.tty
     )
-    with stream, ExitStack() as stack:
+    with stream, Exits() as stack:
         waiter = _WaitResult(client.container_wait_begin(container_id, condition=wait_condition))
         if start:
             try:
@@ -104,14 +107,12 @@ def run_session(
         waiter.start()
         fd = stdin_fd()
         if opts.tty and is_terminal(1):
-            stack.enter_context(
-                on_resize(lambda h, w: client.container_resize(container_id, height=h, width=w))
-            )
+            stack.enter(on_resize(lambda h, w: client.container_resize(container_id, height=h, width=w)))
         if opts.tty and opts.stdin and fd >= 0 and is_terminal(fd):
-            stack.enter_context(raw_terminal(fd))
+            stack.enter(raw_terminal(fd))
         if opts.proxy_signals and not opts.tty:
-            stack.enter_context(forward_signals(lambda sig: client.container_kill(container_id, signal=sig)))
+            stack.enter(forward_signals(lambda sig: client.container_kill(container_id, signal=sig)))
         if opts.stdin and fd >= 0:
-            threading.Thread(target=pump_stdin, args=(stream, fd), daemon=True).start()
+            in_background(pump_stdin, stream, fd)
         pump_output(stream)
     return waiter.join()

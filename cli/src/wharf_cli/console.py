@@ -14,7 +14,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import NoReturn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 GC_THRESHOLD = 20_000  # tracked allocations between young collections (Python's default: 700)
 

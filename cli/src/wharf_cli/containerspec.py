@@ -7,8 +7,13 @@ every ``wharf run`` would pay for before its first request.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, NamedTuple
+else:
+    from wharf_client.lean import NamedTuple
 
 STREAMS = ("stdin", "stdout", "stderr")
 

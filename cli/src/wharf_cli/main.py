@@ -7,7 +7,6 @@ everything else, help and flag errors included, goes to the typer app (:mod:`.ap
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from wharf_client import ClientError
 
@@ -15,6 +14,7 @@ from .commands import COMMANDS
 from .fast import run_fast
 from .output import describe, err
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from typing import Any
 
 from .output import fail, out
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def parse_filters(values: list[str] | None) -> dict[str, list[str]]:
@@ -27,6 +29,8 @@ def parse_labels(values: list[str] | None) -> dict[str, str]:
 
 def natural_key(text: str) -> list[Any]:
     """``sortorder.NaturalLess``: runs of digits compare as numbers."""
+    import re  # not on the path of every command: ``re`` brings enum, functools and collections
+
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 from wharf_client import ClientError, EngineError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def out(text: str = "", end: str = "\n") -> None:

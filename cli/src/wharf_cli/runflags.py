@@ -5,13 +5,17 @@ The flag groups are ``NamedTuple``s rather than dataclasses, as :class:`~.contai
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Any, NamedTuple
-
 from .containerspec import SpecError
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, NamedTuple
+else:
+    from wharf_client.lean import NamedTuple
+
+# patterns compiled (and ``re`` imported) only when a flag that needs one is given
+_DURATION = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"
 _UNITS = {
     "ns": 1,
     "us": 1_000,
@@ -27,8 +31,10 @@ def parse_duration(value: str, flag: str) -> int:
     """Go's ``time.ParseDuration`` (``1m30s``, ``500ms``, ``0``) in nanoseconds."""
     if value == "0":
         return 0
+    import re
+
     pos, total = 0, 0.0
-    for found in _DURATION.finditer(value):
+    for found in re.finditer(_DURATION, value):
         if found.start() != pos:
             break
         total += float(found[1]) * _UNITS[found[2]]
@@ -144,14 +150,16 @@ class HostFlags(NamedTuple):
         return out
 
 
-_BYTES = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.IGNORECASE)
+_BYTES = r"(?i)^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$"
 
 
 def parse_bytes(value: str, flag: str) -> int:
     """go-units ``RAMInBytes`` (``512m``, ``1g``, ``1.5GiB``: binary multiples); ``-1`` means unlimited."""
     if value == "-1":
         return -1
-    found = _BYTES.match(value.strip())
+    import re
+
+    found = re.match(_BYTES, value.strip())
     if not found:
         raise SpecError(f'invalid argument "{value}" for "{flag}" flag: invalid size: \'{value}\'')
     power = " kmgtp".index((found[2] or " ").lower())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from wharf_client import EngineClient, resolve_host, tls_config
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Session:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 MIN_WIDTH = 10
 PADDING = 3

@@ -10,11 +10,15 @@ Values print like Go's ``%v``: ``true``/``false``, ``map[k:v]``, ``[a b]``, miss
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from _collections_abc import Mapping  # collections.abc's, without importing collections
 
 from .template_funcs import FUNCTIONS, MISSING, go_format, truth
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 
 class TemplateError(ValueError):
@@ -22,9 +26,9 @@ class TemplateError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- lexing
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
-_TOKEN = re.compile(
-    r"""\s*(?:
+# ``re`` (with the ``enum``, ``functools`` and ``collections`` it imports) is compiled only for an action
+# that is not a plain field: ``wharf ps``'s own table and ``--format '{{.ID}}'`` need none of it.
+_TOKEN_SOURCE = r"""\s*(?:
       (?P<str>"(?:[^"\\]|\\.)*"|`[^`]*`)
     | (?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
     | (?P<field>(?:\$[A-Za-z0-9_]*)?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.)
@@ -32,19 +36,61 @@ _TOKEN = re.compile(
     | (?P<decl>:=|=)
     | (?P<punct>[()|,])
     | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-    )""",
-    re.X,
-)
+    )"""
+_token: re.Pattern[str] | None = None
+_IDENTIFIER_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_IDENTIFIER = _IDENTIFIER_START | frozenset("0123456789")
 
-Token = tuple[str, str]
+if TYPE_CHECKING:
+    Token = tuple[str, str]
+
+
+def _actions(template: str) -> Iterator[tuple[int, int, bool, str, bool]]:
+    """Each ``{{...}}`` action: start, end, ``{{-`` trim, body, ``-}}`` trim; what the pattern
+    ``\\{\\{(-\\s)?(.*?)(\\s-)?\\}\\}`` (``re.S``) finds, without ``re``."""
+    pos = 0
+    while (start := template.find("{{", pos)) >= 0:
+        body_start = start + 2
+        trim_left = (
+            template[body_start : body_start + 1] == "-"
+            and template[body_start + 1 : body_start + 2].isspace()
+        )
+        if trim_left:
+            body_start += 2
+        close = template.find("}}", body_start)
+        if close < 0:
+            return
+        body_end = close
+        trim_right = close - 2 >= body_start and template[close - 1] == "-" and template[close - 2].isspace()
+        if trim_right:
+            body_end -= 2
+        pos = close + 2
+        yield start, pos, trim_left, template[body_start:body_end], trim_right
+
+
+def _plain_field(source: str) -> bool:
+    """``.Name`` or ``.Name.Sub``: what the ``field`` token matches when it is the whole action."""
+    if source == ".":
+        return True
+    names = source.split(".")
+    return names[0] == "" and all(
+        name and name[0] in _IDENTIFIER_START and _IDENTIFIER.issuperset(name) for name in names[1:]
+    )
 
 
 def _lex(source: str) -> list[Token]:
+    source = source.rstrip()
+    if _plain_field(source):
+        return [("field", source)]
+    global _token
+    if _token is None:
+        import re
+
+        _token = re.compile(_TOKEN_SOURCE, re.X)
     tokens: list[Token] = []
     pos = 0
-    source = source.rstrip()
     while pos < len(source):
-        match = _TOKEN.match(source, pos)
+        match = _token.match(source, pos)
         if not match or match.end() == pos:
             raise TemplateError(f"unexpected {source[pos:].strip()[:1]!r} in command")
         kind = match.lastgroup or ""
@@ -123,17 +169,17 @@ def parse(template: str) -> list[Node]:
     current = root
     pos = 0
     trim_next = False
-    for match in _ACTION.finditer(template):
-        text = template[pos : match.start()]
+    for start, end, trim_left, action, trim_right in _actions(template):
+        text = template[pos:start]
         if trim_next:
             text = text.lstrip()
-        if match.group(1):
+        if trim_left:
             text = text.rstrip()
         if text:
             current.append(text)
-        trim_next = bool(match.group(3))
-        pos = match.end()
-        body = match.group(2).strip()
+        trim_next = trim_right
+        pos = end
+        body = action.strip()
         if body.startswith("/*"):
             continue
         tokens = _lex(body)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    import signal as _signal
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import Any
+else:  # signal's C module: ``signal`` itself imports enum to name its constants
+    import _signal
 
 
 def is_terminal(fd: int) -> bool:
@@ -36,61 +41,84 @@ def terminal_size() -> tuple[int, int] | None:
     return None
 
 
-@contextmanager
-def raw_terminal(fd: int) -> Iterator[None]:
+class raw_terminal:
     """Put the terminal in raw mode; the previous mode is restored on every exit path."""
-    import termios
-    import tty
 
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setraw(fd)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._saved: list[Any] | None = None
+
+    def __enter__(self) -> None:
+        import termios
+        import tty
+
+        saved = termios.tcgetattr(self._fd)
+        try:
+            tty.setraw(self._fd)
+        except BaseException:
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, saved)
+            raise
+        self._saved = saved
+
+    def __exit__(self, *exc_info: object) -> None:
+        import termios
+
+        if self._saved is not None:
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
 
 
-@contextmanager
-def on_resize(callback: Callable[[int, int], None]) -> Iterator[None]:
+class on_resize:
     """Call ``callback(height, width)`` now and on every SIGWINCH until the block ends."""
 
-    def resize(_signum: int = 0, _frame: FrameType | None = None) -> None:
+    def __init__(self, callback: Callable[[int, int], None]) -> None:
+        self._callback = callback
+        self._previous: Any = None
+
+    def _resize(self, _signum: int = 0, _frame: FrameType | None = None) -> None:
         size = terminal_size()
         if size:
             try:
-                callback(*size)
+                self._callback(*size)
             except Exception:  # a failed resize must never break the session
                 pass
 
-    previous = signal.signal(signal.SIGWINCH, resize)
-    try:
-        resize()
-        yield
-    finally:
-        signal.signal(signal.SIGWINCH, previous)
+    def __enter__(self) -> None:
+        self._previous = _signal.signal(_signal.SIGWINCH, self._resize)
+        try:
+            self._resize()
+        except BaseException:
+            _signal.signal(_signal.SIGWINCH, self._previous)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        _signal.signal(_signal.SIGWINCH, self._previous)
 
 
 PROXIED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
 
-@contextmanager
-def forward_signals(send: Callable[[str], None]) -> Iterator[None]:
+class forward_signals:
     """Forward the usual termination signals to the container (docker's ``--sig-proxy``)."""
-    import threading
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        threading.Thread(target=_quietly, args=(send, name), daemon=True).start()
+    def __init__(self, send: Callable[[str], None]) -> None:
+        self._send = send
+        self._previous: dict[int, Any] = {}
+        self._names = {getattr(_signal, name): name for name in PROXIED_SIGNALS}
 
-    previous = {}
-    for name in PROXIED_SIGNALS:
-        signum = getattr(signal, name)
-        previous[signum] = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    def _handler(self, signum: int, _frame: FrameType | None) -> None:
+        from .background import in_background
+
+        in_background(_quietly, self._send, self._names[signum])
+
+    def __enter__(self) -> None:
+        for signum in self._names:
+            self._previous[signum] = _signal.signal(signum, self._handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, old in self._previous.items():
+            _signal.signal(signum, old)
+        self._previous = {}
 
 
 def _quietly(send: Callable[[str], None], name: str) -> None:

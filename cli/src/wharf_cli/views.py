@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from wharf_common.humanize import human_size
 
 from .humanize import ellipsis, go_quote, time_ago, truncate_id
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from typing import Any
 
 PS_TITLES = {
     "ID": "CONTAINER ID",

@@ -19,15 +19,14 @@ Ctrl-C, ``1`` after ``Aborted!`` on end of input, ``1`` quietly on a closed pipe
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from ..output import err
 from ..session import configure_session
 from .flags import Spec, parse
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -58,7 +57,9 @@ def run_fast(argv: Sequence[str]) -> bool:
     if not isinstance(rest, list) or rest[0] not in FAST_COMMANDS:
         return False
     module_name, spec_name, body_name = FAST_COMMANDS[rest[0]]
-    module = importlib.import_module(f"{__package__}.{module_name}")
+    name = f"{__package__}.{module_name}"
+    __import__(name)  # importlib.import_module, without importlib (it imports warnings)
+    module = sys.modules[name]
     arguments = parse(getattr(module, spec_name), rest[1:])
     if arguments is None:
         return False

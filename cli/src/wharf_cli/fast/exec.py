@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
-from typing import Any
 
 from wharf_client import ClientError, EngineClient, HijackedStream
 
 from ..attach import pump_output, pump_stdin
+from ..background import Exits, in_background
 from ..containerspec import SpecError, parse_env
 from ..output import fail, fail_client, write_stream
 from ..session import client
 from ..terminal import is_terminal, on_resize, raw_terminal, stdin_fd, terminal_size
 from .flags import Spec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 SPEC = Spec(
     flags=("-d --detach", "-i --interactive", "-t --tty", "--privileged"),
@@ -75,7 +77,7 @@ def resizer(api: EngineClient, exec_id: str) -> Callable[[int, int], None]:
         nonlocal first
         if first:
             first = False
-            threading.Thread(target=retry, args=(height, width), daemon=True).start()
+            in_background(retry, height, width)
             return
         api.exec_resize(exec_id, height=height, width=width)
 
@@ -112,14 +114,14 @@ def run_attached(api: EngineClient, exec_id: str, *, tty: bool, stdin: bool) -> 
     """Hijack the start, pump stdin/stdout (raw terminal and resizes with a TTY); the exit code."""
     stream = api.exec_attach(exec_id, tty=tty)
     fd = stdin_fd()
-    with stream, ExitStack() as stack:
+    with stream, Exits() as stack:
         sized = tty and is_terminal(1)
         if sized:
-            stack.enter_context(on_resize(resizer(api, exec_id)))
+            stack.enter(on_resize(resizer(api, exec_id)))
         if tty and stdin and fd >= 0 and is_terminal(fd):
-            stack.enter_context(raw_terminal(fd))
+            stack.enter(raw_terminal(fd))
         if stdin and fd >= 0:
-            threading.Thread(target=pump_stdin, args=(stream, fd), daemon=True).start()
+            in_background(pump_stdin, stream, fd)
         if sized:
             pump_tty_output(stream, lambda: resize_quietly(api, exec_id))
         else:

@@ -12,7 +12,7 @@ typer would pass, or left to typer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

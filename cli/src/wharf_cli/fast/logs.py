@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from wharf_client import ClientError
@@ -17,24 +16,28 @@ SPEC = Spec(
     values=("--since", "--until", "-n --tail"),
     args=("container",),
 )
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"  # ``re`` is imported only for --since/--until
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_go_duration(value: str) -> float | None:
     """Seconds in a Go duration (``1h30m``, ``10s``, ``250ms``), ``None`` if it is not one."""
+    import re
+
     text = value.strip()
     sign = -1.0 if text.startswith("-") else 1.0
     text = text.lstrip("+-")
-    if not text or _DURATION.sub("", text):
+    if not text or re.sub(_DURATION, "", text):
         return None
-    return sign * sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
+    return sign * sum(float(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(_DURATION, text))
 
 
 def api_timestamp(value: str | None, now: float | None = None) -> str | None:
     """docker's ``timetypes.GetTimestamp``: durations count back from now; dates become Unix seconds."""
     if not value:
         return None
+    import re
+
     now = time.time() if now is None else now
     duration = parse_go_duration(value)
     if duration is not None:

@@ -3,8 +3,6 @@ and ``wharf create``, which shares its flags."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
-
 from wharf_client import ClientError, EngineClient, EngineError, NotFoundError
 
 from ..attach import AttachOptions, run_session
@@ -15,8 +13,10 @@ from ..session import client
 from ..terminal import is_terminal, stdin_fd, terminal_size
 from .flags import FLAG, LIST, Spec
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wharf_client.lean)
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, NoReturn
 
 SPEC = Spec(
     flags=(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
+from . import lean as json
 from ._base import BaseClient, JSONObject, path_segment
 from ._errors import NotFoundError, ProtocolError
-from ._http import Body, Response
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._http import Body, Response
 
 PATH_STAT_HEADER = "x-docker-container-path-stat"
 MODE_DIR = 1 << 31

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
-
+from . import lean as json
 from ._errors import EngineError, error_for_status
 from ._hosts import EngineHost, parse_host, resolve_host
-from ._http import Body, Response, perform
+from ._http import Response, perform
 from ._pool import ConnectionPool
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from ._http import Body
 
 CLIENT_API_VERSION = "1.44"
 FALLBACK_API_VERSION = "1.24"
 USER_AGENT = "wharf-cli/0.1.0"
 
-JSONObject = dict[str, Any]
-QueryValue = str | int | bool | None | Sequence[str]
-Query = Mapping[str, QueryValue]
+if TYPE_CHECKING:
+    JSONObject = dict[str, Any]
+    QueryValue = str | int | bool | None | Sequence[str]
+    Query = Mapping[str, QueryValue]
+else:
+    JSONObject = dict[str, "Any"]  # the same alias at run time, without importing typing
 
 
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
+from . import lean as json
 from ._base import BaseClient, JSONObject, path_segment
-from ._images import Source, iter_messages, iter_source
+from ._images import iter_messages, iter_source
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from typing import Any
+
+    from ._images import Source
 
 
 class BuildAPI(BaseClient):

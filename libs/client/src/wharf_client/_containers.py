@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
+from . import lean as json
 from ._base import BaseClient, JSONObject, filters_param, path_segment
 from ._errors import ProtocolError, ServerError
 from ._frames import SYSTEMERR, Frame, demultiplex, is_multiplexed, raw_frames
 from ._hijack import UPGRADE_HEADERS, HijackedStream
 from ._http import Response
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from typing import Any
 
 
 class PendingWait:

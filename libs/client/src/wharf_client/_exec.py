@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ._base import BaseClient, JSONObject, path_segment
 from ._errors import ProtocolError
 from ._hijack import UPGRADE_HEADERS, HijackedStream
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 
 class ExecAPI(BaseClient):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import socket
-from collections.abc import Iterator, Mapping
+import _socket
 
 from ._errors import ServerError
-from ._frames import SYSTEMERR, Frame, FrameDecoder, is_multiplexed
-from ._http import READ_SIZE, Connection, Response
+from ._frames import SYSTEMERR, FrameDecoder, is_multiplexed
+from ._http import READ_SIZE
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    import io
+    from collections.abc import Iterator, Mapping
+
+    from ._frames import Frame
+    from ._http import Connection, Response
 
 UPGRADE_HEADERS: Mapping[str, str] = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
@@ -44,7 +50,7 @@ class HijackedStream:
             return
         self._write_closed = True
         try:
-            self._sock.shutdown(socket.SHUT_WR)
+            self._sock.shutdown(_socket.SHUT_WR)
         except OSError:
             pass
 

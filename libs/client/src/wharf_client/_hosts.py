@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
 from ._tls import TLSConfig, tls_config
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import NamedTuple
+else:
+    from .lean import NamedTuple
 
 DEFAULT_HOST = "unix:///run/wharf/engine.sock"
 DEFAULT_TCP_PORT = 2375

@@ -8,45 +8,112 @@ the client's :class:`~._pool.ConnectionPool` for the next request (HTTP/1.1 keep
 
 from __future__ import annotations
 
+import _socket
 import io
-import socket
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._errors import EngineConnectionError, ProtocolError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from typing import Any, Literal, Protocol
+
     from ._hosts import EngineHost
     from ._pool import ConnectionPool
 
+    class Connection(Protocol):
+        """What is used of a connection: a ``socket.socket``, a :class:`UnixSocket`, or a
+        ``TLSConnection``."""
+
+        def sendall(self, data: bytes, /) -> None: ...
+        def shutdown(self, how: int, /) -> None: ...
+        def fileno(self) -> int: ...
+        def close(self) -> None: ...
+        def makefile(self, mode: Literal["rb"], /) -> io.BufferedReader: ...
+
+
 MAX_LINE = 65536
 READ_SIZE = 65536
-Body = bytes | Iterable[bytes] | None
+if TYPE_CHECKING:
+    Body = bytes | Iterable[bytes] | None
 IDEMPOTENT = frozenset({"GET", "HEAD"})  # resent once when a kept-alive connection turns out closed
 
 
-class Connection(Protocol):
-    """What is used of a connection: a ``socket.socket``, or a ``TLSConnection``."""
+class UnixSocket(_socket.socket):
+    """A unix stream socket made from the C module ``_socket``, with ``socket.socket``'s ``makefile``.
 
-    def sendall(self, data: bytes, /) -> None: ...
-    def shutdown(self, how: int, /) -> None: ...
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
-    def makefile(self, mode: Literal["rb"], /) -> io.BufferedReader: ...
+    Importing ``socket`` costs more than a command's whole request (it converts its constants to
+    enums, importing ``enum`` and ``selectors``); TCP and TLS still use it. As with ``socket.socket``,
+    closing the socket while its reader is open closes the file descriptor only when the reader closes.
+    """
+
+    __slots__ = ("__weakref__", "_closed", "_io_refs")
+
+    def __init__(self) -> None:
+        super().__init__(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        self._io_refs = 0
+        self._closed = False
+
+    def makefile(self, mode: Literal["rb"] = "rb", /) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError(f"invalid mode {mode!r} (only 'rb' is supported)")
+        self._io_refs += 1
+        return io.BufferedReader(_SocketReader(self))
+
+    def _reader_closed(self) -> None:
+        self._io_refs -= 1
+        if self._closed:
+            self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._io_refs <= 0:
+            super().close()
+
+
+class _SocketReader(io.RawIOBase):
+    """``socket.SocketIO`` for reading: what ``BufferedReader`` needs of a raw stream."""
+
+    def __init__(self, sock: UnixSocket) -> None:
+        super().__init__()
+        self._sock: UnixSocket | None = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._sock is None:
+            raise ValueError("I/O operation on closed socket reader")
+        return self._sock.recv_into(buffer)
+
+    def fileno(self) -> int:
+        if self._sock is None:
+            raise ValueError("I/O operation on closed socket reader")
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        super().close()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock._reader_closed()
 
 
 def open_socket(host: EngineHost, timeout: float | None = None) -> Connection:
     """Connect to the engine, translating OS errors into :class:`EngineConnectionError`."""
     try:
         if host.scheme == "unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            unix = UnixSocket()
             try:
-                sock.settimeout(timeout)
-                sock.connect(host.address)
+                unix.settimeout(timeout)
+                unix.connect(host.address)
             except BaseException:
-                sock.close()
+                unix.close()
                 raise
-            return sock
+            return unix
+        import socket  # TCP only
+
         sock = socket.create_connection((host.address, host.port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if host.tls is None:

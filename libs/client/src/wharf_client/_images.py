@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any
-
 from ._base import BaseClient, JSONObject, filters_param, path_segment
 from ._errors import error_for_status
 from ._http import READ_SIZE, Response, iter_json_values
 
-Source = IO[bytes] | Iterable[bytes]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from typing import IO, Any
+
+if TYPE_CHECKING:
+    Source = IO[bytes] | Iterable[bytes]
 
 
 def iter_source(source: Source, chunk_size: int = READ_SIZE) -> Iterator[bytes]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from ._base import BaseClient, JSONObject, filters_param, path_segment
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 
 class NetworksAPI(BaseClient):

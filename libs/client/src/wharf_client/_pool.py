@@ -12,8 +12,8 @@ import _thread
 import io
 import os
 import select
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
 if TYPE_CHECKING:
     from ._http import Connection
 

@@ -6,19 +6,23 @@ Credentials travel as ``X-Registry-Auth``: base64url of the JSON ``AuthConfig``
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator, Mapping
-from typing import Any
-
+from . import lean as json
 from ._base import BaseClient, JSONObject, path_segment
 from ._images import iter_messages
 
-AuthConfig = Mapping[str, str]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from typing import Any
+
+if TYPE_CHECKING:
+    AuthConfig = Mapping[str, str]
 
 
 def encode_registry_auth(auth: AuthConfig | None) -> str:
     """The ``X-Registry-Auth`` value for ``auth`` (base64url JSON; ``e30=`` for anonymous)."""
+    import base64  # imports re: only the commands that talk to a registry pay for it
+
     payload = json.dumps(dict(auth or {}), separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode("ascii")
 

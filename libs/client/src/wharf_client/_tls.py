@@ -7,12 +7,15 @@ Imported by every command: ``ssl`` is imported only when a TLS connection is mad
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
     from pathlib import Path
+    from typing import NamedTuple
+else:
+    from .lean import NamedTuple
 
 CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "cert.pem", "key.pem"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from ._base import BaseClient, JSONObject, filters_param, path_segment
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see lean)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 class VolumesAPI(BaseClient):
