@@ -160,48 +160,14 @@ def start_hubs(
     return hubs
 
 
-# --- CPU of processes, from /proc ----------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (``/proc/<pid>/stat``); 0.0 once it has gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def child_pids(pid: int) -> list[int]:
-    """The direct children of ``pid`` (a pre-forked hub's workers, a postmaster's backends)."""
-    found: list[int] = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return sorted(found)
-
-
-def tree_cpu(pid: int) -> dict[int, float]:
-    """CPU seconds of ``pid`` and of each of its children, by pid."""
-    return {p: cpu_seconds(p) for p in [pid, *child_pids(pid)]}
-
-
 # --- 1. requests per second -----------------------------------------------------------------------
-def load(
-    hub: HubProcess,
-    case: Case,
-    args: argparse.Namespace,
-    secs: float,
-    warmup: float,
-    generator: str = "auto",
-) -> dict[str, Any]:
+def load(hub: HubProcess, case: Case, args: argparse.Namespace, secs: float, warmup: float) -> dict[str, Any]:
     """One ``hub_load.py`` run (a separate process; wrk when installed); its JSON line."""
     _, _, path, headers = next(e for e in ENDPOINTS if e[0] == case.endpoint)
     argv = [sys.executable, str(LOAD), hub.url + path, "-c", str(case.width), "-d", str(secs)]
     argv += ["--warmup", str(warmup), "-n", str(args.max_requests), *(a for h in headers for a in ("-H", h))]
     argv += ["--new-connection"] if case.fresh else []
-    argv += ["--generator", generator]
+    argv += ["--generator", getattr(args, "generator", "auto")]  # auto: wrk when installed
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=secs + warmup + 60)
         result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
@@ -429,13 +395,8 @@ def as_json(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[s
         k: {"median_ms": statistics.median(v) if v else None, "samples_ms": v}
         for k, v in hook.samples.items()
     }
-    return {
-        "rounds": rounds,
-        "generator": generators(results),
-        "rps": rows,
-        "webhook": webhook | {"skipped": hook.error},
-        "notes": notes,
-    }
+    doc = {"rounds": rounds, "generator": generators(results), "rps": rows}
+    return doc | {"webhook": webhook | {"skipped": hook.error}, "notes": notes}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,30 +1,32 @@
-"""A bounded HTTP load on one URL from its own process: keep-alive connections, one thread each.
+"""A bounded HTTP load on one URL from its own process: keep-alive connections, wrk or threads.
 
-``--concurrency`` threads each hold one ``http.client`` connection and send the same request
-back to back until ``--duration`` seconds have passed or ``--max-requests`` have been sent in
-all, whichever comes first (``--warmup`` seconds of untimed requests go before, once every
-thread has connected). With ``--new-connection`` each request says ``Connection: close`` and the
-next one connects afresh (the connect is timed). Any status outside 2xx, and any transport
+``--concurrency`` connections each send the same request back to back until ``--duration``
+seconds have passed or ``--max-requests`` have been sent in all, whichever comes first
+(``--warmup`` seconds of untimed requests go before). With ``--new-connection`` each request says
+``Connection: close`` and the next one connects afresh. Any status outside 2xx, and any transport
 failure, is an error. One JSON line goes to stdout::
 
     {"requests": 812, "errors": 0, "seconds": 2.0, "rps": 406.0, "p50_ms": 2.4, "p99_ms": 5.1,
-     "concurrency": 1, "statuses": {"200": 812}, "error_sample": null, "client_cpu_s": 1.1}
+     "concurrency": 1, "statuses": {"200": 812}, "error_sample": null, "client_cpu_s": 0.02,
+     "generator": "wrk", "threads": 1}
 
 ``requests`` counts the responses (and failures) in the timed window, ``rps`` only the good
-ones per second, latencies only the good ones. ``client_cpu_s`` is this process's CPU time in
-the window: near ``seconds`` means the load generator, not the server, was the limit. Only
-loopback addresses are accepted. Stdlib only, so it starts in a few tens of milliseconds.
+ones per second. ``client_cpu_s`` is the generator's CPU time in the window: near ``seconds``
+means the load generator, not the server, was the limit. Only loopback addresses are accepted.
 
-Two generators make the load. ``wrk`` (Debian's ``wrk``, C and epoll; ``make bench`` installs it)
-runs when it is on ``PATH``: one thread of it drives every connection, a Lua script (written here)
-sets the request, counts the statuses and stops at ``--max-requests``, and it is interrupted
-(SIGINT) after ``--warmup`` (a separate, untimed run) and after ``--duration``; its latencies are
-its own (request written to response read, every response: no connect time). Without wrk, the
-threads above (``http.client``, one per connection) run; they cost the machine 10-20 times the
-CPU per request (``docs/performance.md``, "Load generation for the hub benches"), which on two
-cores is CPU the server under test does not get. ``--generator`` picks one; the JSON names the
-one that ran (``"generator": "wrk"`` or ``"threads"``), and ``client_cpu_s`` is the CPU of wrk's
-process or of this one in the timed window.
+Two generators make the load; ``--generator`` picks one (default ``auto``: wrk when it is on
+``PATH``), and ``generator`` in the JSON names the one that ran.
+
+- ``wrk`` (Debian's ``wrk`` 4.1, C and epoll; ``make bench`` installs it): ``--threads`` (1) of
+  it drive every connection; a Lua script written here sets the request, counts the statuses and
+  stops at ``--max-requests``; it is interrupted (SIGINT) after ``--warmup`` (a separate,
+  untimed run) and after ``--duration`` (wrk takes whole seconds only). Its latencies are its
+  own: request written to response read, every response, no connect time.
+- ``threads``: one Python thread per connection with ``http.client`` (stdlib only); the timed
+  window starts once every thread has connected, a new connection's connect is timed, and the
+  latencies are of good responses only. It costs 90-180 us of CPU per request where wrk costs
+  15-60 (``bench/hub_load_cost.py``; ``docs/performance.md``, "Load generation for the hub
+  benches"): on two cores, CPU the server under test does not get.
 
 Usage: ``python bench/hub_load.py URL [-X GET] [-H 'Name: value']... [-c 1] [-d 2] [-n 100000]
 [--warmup 0] [--new-connection] [--generator auto|wrk|threads]``

@@ -34,8 +34,10 @@ from wharf_hub.testing import HubProcess
 if TYPE_CHECKING:  # as in hub_bench.py: a script here, a namespace package for mypy
     from bench import bench as base
     from bench import hub_bench as hub
+    from bench import proc_cpu
 else:
     import hub_bench as hub
+    import proc_cpu
 
     import bench as base
 
@@ -47,15 +49,15 @@ def measure(server: HubProcess, args: argparse.Namespace) -> dict[tuple[str, str
     generators = ["threads"] + (["wrk"] if shutil.which("wrk") else [])
     keys = [(g, e[0], w) for g in generators for e in hub.ENDPOINTS for w in WIDTHS]
     runs: dict[tuple[str, str, int], list[dict[str, Any]]] = {k: [] for k in keys}
-    limits = argparse.Namespace(max_requests=args.max_requests)
+    limits = {g: argparse.Namespace(max_requests=args.max_requests, generator=g) for g in generators}
     for g, endpoint, width in keys:  # untimed warm-up
-        hub.load(server, hub.Case("bench", endpoint, width, False), limits, 0.3, 0.0, g)
+        hub.load(server, hub.Case("bench", endpoint, width, False), limits[g], 0.3, 0.0)
     for r in range(args.rounds):
         base.log(f"load cost: round {r + 1} of {args.rounds}")
         for g, endpoint, width in keys[r % len(keys) :] + keys[: r % len(keys)]:
-            before = sum(hub.tree_cpu(server.proc.pid).values())
-            result = hub.load(server, hub.Case("bench", endpoint, width, False), limits, args.seconds, 0.0, g)
-            result["hub_cpu_s"] = sum(hub.tree_cpu(server.proc.pid).values()) - before
+            before = sum(proc_cpu.tree_cpu(server.proc.pid).values())
+            result = hub.load(server, hub.Case("bench", endpoint, width, False), limits[g], args.seconds, 0.0)
+            result["hub_cpu_s"] = sum(proc_cpu.tree_cpu(server.proc.pid).values()) - before
             runs[(g, endpoint, width)].append(result)
     return runs
 

@@ -14,8 +14,9 @@ Everything runs on the same cores, so a second table says where the CPU went in 
 serving processes together and the busiest one's share of them, PostgreSQL (the postmaster and
 its backends), the load generator (its ``client_cpu_s``), and the connections each serving
 process held half-way through each run (``/proc/net/tcp`` against its descriptors: a process
-that holds none serves nothing). Its last line is the ceiling: what both cores would serve at
-one process's CPU per token request; 2 processes cannot beat it on this machine.
+that holds none serves nothing). Its last line estimates the ceiling: what both cores would
+serve if each token request cost the CPU it cost at one process (on a busy machine that cost
+itself moves from run to run, so read it over several runs).
 
 Only 127.0.0.1 is used; every process is stopped by pid on the way out.
 
@@ -40,13 +41,16 @@ from typing import TYPE_CHECKING, Any
 
 from wharf_common.logging import configure_logging
 from wharf_hub.pgtesting import PostgresCluster, pg_bin
+from wharf_hub.settings import Settings
 from wharf_hub.testing import HubProcess
 
 if TYPE_CHECKING:  # as in hub_bench.py: a script here, a namespace package for mypy
     from bench import bench as base
     from bench import hub_bench as hub
+    from bench import proc_cpu
 else:
     import hub_bench as hub
+    import proc_cpu
 
     import bench as base
 
@@ -54,6 +58,7 @@ PROCESSES = (1, 2, 4)
 WIDTH = 16
 TARGET = 1.7  # 2 processes vs 1 on the token path
 Key = tuple[int, str]  # (processes, "floor" or "token")
+PG_URL = "postgresql+psycopg://bench@127.0.0.1/bench"  # only to read the pool size a hub picks
 
 
 @dataclass(slots=True)
@@ -74,7 +79,7 @@ class Run:
 def serving_pids(process: HubProcess) -> list[int]:
     """The processes that answer requests: the hub itself, or its forked workers."""
     assert process.proc is not None
-    return hub.child_pids(process.proc.pid) if process.workers > 1 else [process.proc.pid]
+    return proc_cpu.child_pids(process.proc.pid) if process.workers > 1 else [process.proc.pid]
 
 
 def postmaster(cluster: PostgresCluster) -> int:
@@ -101,13 +106,13 @@ def established(pids: list[int], port: int) -> list[int]:
 
 def one_run(process: HubProcess, pg: int, case: hub.Case, args: argparse.Namespace) -> Run:
     pids = serving_pids(process)
-    before = ([hub.cpu_seconds(p) for p in pids], sum(hub.tree_cpu(pg).values()))
+    before = ([proc_cpu.cpu_seconds(p) for p in pids], sum(proc_cpu.tree_cpu(pg).values()))
     sample: list[int] = []
     backends: list[int] = []
 
     def look() -> None:
         sample.extend(established(pids, process.port))
-        backends.append(len(hub.child_pids(pg)))
+        backends.append(len(proc_cpu.child_pids(pg)))
 
     timer = threading.Timer(0.2 + args.seconds / 2, look)
     timer.start()
@@ -115,8 +120,10 @@ def one_run(process: HubProcess, pg: int, case: hub.Case, args: argparse.Namespa
         result = hub.load(process, case, args, args.seconds, 0.2)
     finally:
         timer.cancel()
-    workers = [hub.cpu_seconds(p) - b for p, b in zip(pids, before[0], strict=True)]
-    return Run(result, workers, sum(hub.tree_cpu(pg).values()) - before[1], sample, max(backends, default=0))
+    workers = [proc_cpu.cpu_seconds(p) - b for p, b in zip(pids, before[0], strict=True)]
+    return Run(
+        result, workers, sum(proc_cpu.tree_cpu(pg).values()) - before[1], sample, max(backends, default=0)
+    )
 
 
 def measure(hubs: dict[int, HubProcess], pg: int, args: argparse.Namespace) -> dict[Key, list[Run]]:
@@ -160,7 +167,7 @@ def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
         "",
         "where the CPU went (cores busy during the load, median; 2.00 = both cores of this machine)",
         f"{'processes':<10}{'case':<7}{'hub':>6}{'busiest':>9}{'PostgreSQL':>12}{'generator':>11}{'total':>7}"
-        f"{'backends':>10}  connections each process held, each run",
+        "  connections each process held, each run",
     ]
     cpu: dict[str, Any] = {}
     for (n, endpoint), v in runs.items():
@@ -175,7 +182,7 @@ def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
         conns = " ".join("/".join(str(c) for c in r.connections) or "-" for r in v)
         lines.append(
             f"{n:<10}{endpoint:<7}{parts['hub']:>6.2f}{busiest:>9.0%}{parts['postgresql']:>12.2f}"
-            f"{parts['generator']:>11.2f}{sum(parts.values()):>7.2f}{max(r.backends for r in v):>10}  {conns}"
+            f"{parts['generator']:>11.2f}{sum(parts.values()):>7.2f}  {conns}"
         )
         cpu[f"{n}:{endpoint}"] = parts | {
             "busiest_share": busiest,
@@ -192,6 +199,12 @@ def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
             f"process ({2 / without / one:.2f}x with the generator elsewhere)"
         )
         cpu["ceiling_x"] = 2 / per_request / one
+    pools = ", ".join(f"{n} x {Settings(database_url=PG_URL, workers=n).pool_size}" for n in PROCESSES)
+    backends = max((r.backends for v in runs.values() for r in v), default=0)
+    lines.append(
+        f"PostgreSQL: {backends} processes at most mid-run for the three hubs (pools of at most {pools} "
+        "connections, one per process; max_connections 200)"
+    )
     lines.append(f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     data: dict[str, Any] = {f"{n}:{e}": v for (n, e), v in median.items()}
     return "\n".join(lines), data | {"generator": "+".join(generators), "cores": cpu}
