@@ -6,7 +6,7 @@ APT_PACKAGES := runc busybox-static iproute2 curl git chromium nftables redis-se
 	skopeo podman buildah
 # nginx: the multi-host test runs its own (the package's service, started by the install, is disabled);
 # skopeo, podman, buildah: the registry v2 tests drive them as clients
-BENCH_PACKAGES := podman buildah docker-registry skopeo
+BENCH_PACKAGES := podman buildah docker-registry skopeo wrk
 BUSYBOX := .cache/images/busybox.tar
 RUN_ROOT ?= /var/lib/wharf
 RUN_SOCK ?= /run/wharf/engine.sock

@@ -2,7 +2,8 @@
 
 1. A ``wharf-hub`` on SQLite (its default) and, when PostgreSQL is installed, one on a throwaway
    cluster, each with a user and 200 described repositories (made through the hub's services).
-   ``bench/hub_load.py``, a second process, loads ``GET /v1/_ping`` (the floor: uvicorn, FastAPI,
+   ``bench/hub_load.py``, a second process (wrk when installed, else Python threads; the table's
+   last line names it), loads ``GET /v1/_ping`` (the floor: uvicorn, FastAPI,
    the connection), ``GET /v1/search?q=web&n=25`` (anonymous; 75 match) and the token endpoint
    every pull starts with, ``GET /v1/repositories/<user>/web/images`` with Basic credentials and
    ``X-Docker-Token: true`` (it also counts the pull: a write); 1 and 16 connections at a time,
@@ -161,16 +162,19 @@ def start_hubs(
 
 # --- 1. requests per second -----------------------------------------------------------------------
 def load(hub: HubProcess, case: Case, args: argparse.Namespace, secs: float, warmup: float) -> dict[str, Any]:
-    """One ``hub_load.py`` run (a separate process); its JSON line."""
+    """One ``hub_load.py`` run (a separate process; wrk when installed); its JSON line."""
     _, _, path, headers = next(e for e in ENDPOINTS if e[0] == case.endpoint)
     argv = [sys.executable, str(LOAD), hub.url + path, "-c", str(case.width), "-d", str(secs)]
     argv += ["--warmup", str(warmup), "-n", str(args.max_requests), *(a for h in headers for a in ("-H", h))]
     argv += ["--new-connection"] if case.fresh else []
+    argv += ["--generator", getattr(args, "generator", "auto")]  # auto: wrk when installed
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=secs + warmup + 60)
         result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    except (subprocess.TimeoutExpired, IndexError, ValueError) as exc:
+    except subprocess.TimeoutExpired as exc:
         raise base.Skip(f"hub_load failed: {exc}") from exc
+    except (IndexError, ValueError) as exc:
+        raise base.Skip(f"hub_load failed: {exc}: {base.tail(done.stderr)}") from exc
     return result
 
 
@@ -325,6 +329,12 @@ def stall(results: dict[Case, Samples]) -> str | None:
 
 
 # --- report -------------------------------------------------------------------------------------------
+def generators(results: dict[Case, Samples]) -> str:
+    """Which load generator made the runs (hub_load.py's ``generator``: wrk, or its threads)."""
+    names = sorted({str(r.get("generator", "threads")) for s in results.values() for r in s.runs})
+    return f"bench/hub_load.py with {' and '.join(names) or 'no runs'}"
+
+
 def report(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[str]) -> str:
     def num(v: float | None, fmt: str = ".1f") -> str:
         return "-" if v is None else format(v, fmt)
@@ -348,7 +358,7 @@ def report(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[st
             flags += [f"{MODES[c.fresh]}: {errors} errors ({s.runs[-1]['error_sample']})"] if errors else []
             flags += [f"{MODES[c.fresh]}: skipped: {s.skipped}"] if s.skipped else []
         lines.append(f"{label:<42} {case.width:>4}  " + "  ".join(cells) + "".join(f"  [{f}]" for f in flags))
-    lines += [f"{rounds} interleaved rounds after one untimed run per case; load: bench/hub_load.py", ""]
+    lines += [f"{rounds} interleaved rounds after one untimed run per case; load: {generators(results)}", ""]
     if not hook.samples["push"]:
         lines.append(f"webhook delivery: skipped: {hook.error or 'no pushes timed'}")
     else:
@@ -385,7 +395,8 @@ def as_json(results: dict[Case, Samples], rounds: int, hook: Hook, notes: list[s
         k: {"median_ms": statistics.median(v) if v else None, "samples_ms": v}
         for k, v in hook.samples.items()
     }
-    return {"rounds": rounds, "rps": rows, "webhook": webhook | {"skipped": hook.error}, "notes": notes}
+    doc = {"rounds": rounds, "generator": generators(results), "rps": rows}
+    return doc | {"webhook": webhook | {"skipped": hook.error}, "notes": notes}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,13 @@ them. The parent only supervises: a child that dies is replaced (at most once a 
 child that cannot start does not spin), and SIGTERM/SIGINT are passed on to every child, which
 finish their requests and exit; a child still there after ``grace`` seconds is killed.
 
+Each worker listens on a socket of its own: every TCP listener gets ``workers - 1`` siblings
+bound to the same address with ``SO_REUSEPORT``, so the kernel spreads new connections over the
+workers by a hash of their addresses. With one shared socket, the worker that wakes first accepts
+every connection waiting (asyncio accepts until the queue is empty): a burst of keep-alive
+connections (a load balancer's, a benchmark's) landed 16/0 or 15/1 on two workers, and the second
+process served nothing. Where ``SO_REUSEPORT`` cannot be set, the workers share the socket.
+
 Why not uvicorn's ``--workers``: it spawns fresh interpreters that import the app by name, so the
 settings would have to travel through the environment; forking after the sockets are bound and
 the migrations have run keeps ``main.py`` the one place that reads the flags.
@@ -51,6 +58,7 @@ class Prefork:
         self.workers = workers
         self.grace = grace
         self.uvicorn_options = uvicorn_options
+        self.slots = spread(sockets, workers)  # each worker's listening sockets
         self.children: dict[int, int] = {}  # pid -> slot
         self.stopping = False
         self._last_spawn: dict[int, float] = {}
@@ -67,7 +75,7 @@ class Prefork:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                     signal.signal(sig, signal.SIG_DFL)
                 os.environ["WHARF_WORKER"] = str(slot)
-                serve(self.make_app(), self.sockets, **self.uvicorn_options)
+                serve(self.make_app(), self.slots[slot], **self.uvicorn_options)
                 code = 0
             except BaseException as exc:  # a child reports and exits; the parent respawns it
                 log.error("worker.crashed", slot=slot, error=f"{type(exc).__name__}: {exc}")
@@ -117,6 +125,43 @@ class Prefork:
                 signal.signal(sig, handler)
 
 
+def spread(sockets: list[socket.socket], workers: int) -> list[list[socket.socket]]:
+    """The sockets each of ``workers`` serves: listening TCP sockets get ``SO_REUSEPORT`` siblings
+    on the same address (one per further worker, so the kernel spreads connections over them);
+    other sockets, or all when the option cannot be set, are shared by every worker."""
+    slots: list[list[socket.socket]] = [[] for _ in range(workers)]
+    for sock in sockets:
+        siblings = [sock]
+        if (
+            workers > 1
+            and sock.family in (socket.AF_INET, socket.AF_INET6)
+            and hasattr(socket, "SO_REUSEPORT")
+        ):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                for _ in range(workers - 1):
+                    sibling = socket.socket(sock.family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+                    siblings.append(sibling)
+                    sibling.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sibling.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                    if sock.family == socket.AF_INET6:
+                        sibling.setsockopt(
+                            socket.IPPROTO_IPV6,
+                            socket.IPV6_V6ONLY,
+                            sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY),
+                        )
+                    sibling.bind(sock.getsockname())
+                    sibling.listen(128)
+            except OSError as exc:
+                log.warning("workers.share_socket", error=str(exc))
+                for sibling in siblings[1:]:
+                    sibling.close()
+                siblings = [sock]
+        for slot in range(workers):
+            slots[slot].append(siblings[slot % len(siblings)])
+    return slots
+
+
 def serve_workers(
     make_app: Callable[[], Any],
     sockets: list[socket.socket],
@@ -142,4 +187,4 @@ def serve_workers(
             cleanup()
 
 
-__all__ = ["Prefork", "serve_workers"]
+__all__ = ["Prefork", "serve_workers", "spread"]
