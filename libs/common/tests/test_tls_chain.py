@@ -36,7 +36,8 @@ def issue(name: str, issuer: Pair | None, *, ca: bool) -> Pair:
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        names = x509.SubjectAlternativeName([x509.DNSName("localhost")])
+        builder = builder.add_extension(names, critical=False)
     return builder.sign(signer_key, hashes.SHA256()), key
 
 

@@ -116,6 +116,6 @@ def test_concurrent_handshakes_are_all_answered_and_a_client_without_certificate
     _, tls, client, anonymous = listeners
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda i: exchange(tls, client, b"%d" % i), range(48)))
-        with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED|certificate required"):
+        with pytest.raises(ssl.SSLError, match=r"CERTIFICATE_REQUIRED|certificate required"):
             exchange(tls, anonymous, b"nobody")  # the server's alert says why
     assert answers == [b"%d nodelay=1" % i for i in range(48)]

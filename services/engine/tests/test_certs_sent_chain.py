@@ -72,7 +72,8 @@ def handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str:
 
 
 def certificates_sent(server: ssl.SSLContext, client: ssl.SSLContext) -> tuple[str, list[int]]:
-    """The exchange's outcome and, per TLS 1.3 Certificate message the client read, its size in certificates."""
+    """The exchange's outcome and, per TLS 1.3 Certificate message the client read, how many
+    certificates it held."""
     counts: list[int] = []
 
     def seen(_conn: object, direction: str, _v: object, _ct: object, kind: object, data: bytes) -> None:
