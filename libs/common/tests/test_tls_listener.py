@@ -119,3 +119,98 @@ def test_concurrent_handshakes_are_all_answered_and_a_client_without_certificate
         with pytest.raises(ssl.SSLError, match=r"CERTIFICATE_REQUIRED|certificate required"):
             exchange(tls, anonymous, b"nobody")  # the server's alert says why
     assert answers == [b"%d nodelay=1" % i for i in range(48)]
+
+
+def data_segments_out(sock: socket.socket) -> int:
+    """``tcpi_data_segs_out`` of Linux's ``struct tcp_info`` (4.6+): segments sent that carried data."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 192)
+    return int.from_bytes(info[156:160], "little")
+
+
+class HeadThenBody(asyncio.Protocol):
+    """Writes two records in one callback, as uvicorn writes a response's head and then its body;
+    a little later, how many TCP segments they took; then closes."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        sock = self.transport.get_extra_info("socket")
+        before = data_segments_out(sock)
+        self.transport.write(b"head;")
+        self.transport.write(b"body;")
+
+        def report() -> None:
+            self.transport.write(b"segments=%d" % (data_segments_out(sock) - before))
+            self.transport.close()
+
+        asyncio.get_running_loop().call_later(0.1, report)
+
+
+def test_what_is_written_in_one_turn_of_the_loop_goes_out_in_one_segment(tmp_path: Path) -> None:
+    cert, key = make_pair(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    tcp = tcp_listener("127.0.0.1", 0)
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(HeadThenBody, context), sock=tcp))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        answer = exchange(tcp.getsockname()[1], ssl.create_default_context(cafile=cert), b"go")
+        assert answer == b"head;body;segments=1"  # two records, one send
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        loop.close()
+
+
+class WritesALot(asyncio.Protocol):
+    """Writes 1 MiB in one callback, as a writer that never yields, through a small socket buffer;
+    says whether it was asked to pause."""
+
+    def __init__(self, **_: object) -> None:
+        self.paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def data_received(self, data: bytes) -> None:
+        for _ in range(16):
+            self.transport.write(b"x" * 65536)
+        self.transport.write(b"paused=%d" % self.paused)
+        self.transport.close()
+
+
+def test_a_writer_that_does_not_yield_is_still_paused(tmp_path: Path) -> None:
+    cert, key = make_pair(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    tcp = tcp_listener("127.0.0.1", 0)
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(WritesALot, context), sock=tcp))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        raw = socket.create_connection(tcp.getsockname(), timeout=10)
+        with ssl.create_default_context(cafile=cert).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"go")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert len(answer) == 16 * 65536 + len(b"paused=1") and answer.endswith(b"paused=1")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        loop.close()
