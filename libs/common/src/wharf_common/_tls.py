@@ -15,6 +15,10 @@ buffers of its own, for two reasons:
   several connections per command), and asyncio's general machinery runs more Python per
   connection than serving the HTTP request does (docs/performance.md, "TLS").
 
+What the app writes is encrypted at once and sent at the end of the loop's turn, so that a
+response's head and body (uvicorn writes them apart) and the ``close_notify`` after them leave in one
+segment and the client wakes once per answer; past ``COALESCE_LIMIT`` pending it goes at once.
+
 A failed handshake sends OpenSSL's alert (certificate required, unknown CA) before closing, so the
 client can say why. Closing sends ``close_notify``, then a TCP FIN, and waits (bounded) for the
 peer's FIN before closing the socket, so that bytes the peer still sends cannot turn the close into
