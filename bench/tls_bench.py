@@ -113,6 +113,7 @@ class Result:
     runs: dict[str, Side] = field(default_factory=lambda: {"unix": Side(), "tls": Side()})
     connections: dict[str, Side] = field(default_factory=lambda: {"unix": Side(), "tls": Side()})
     skipped: str | None = None
+    load: list[float] = field(default_factory=list)  # 1-minute load average, sampled once per round
 
     def lines(self) -> list[str]:
         if self.skipped:
@@ -137,6 +138,11 @@ class Result:
             unix, tls = sides["unix"].cpu_ms_each, sides["tls"].cpu_ms_each
             if unix is not None and tls is not None:
                 out.append(f"tls: {title} costs the engine {tls - unix:+.2f} ms of CPU over the unix socket")
+        if self.load:
+            out.append(
+                f"load average (1 min) during the runs: {min(self.load):.1f}-{max(self.load):.1f}"
+                " (wall times mean little above ~1; CPU times hold)"
+            )
         out.append("(CPU: per run or connection, averaged; wall: median; unix and tls interleaved)")
         return out
 
@@ -199,6 +205,7 @@ def measure_connections(pid: int, sock: Path, port: int, certs: Path, count: int
         for _ in range(BLOCK):
             action()
     for block in range(0, count, BLOCK):
+        result.load.append(os.getloadavg()[0])
         order = list(kinds) if (block // BLOCK) % 2 == 0 else list(reversed(kinds))
         for name in order:
             for _ in range(min(BLOCK, count - block)):
@@ -219,6 +226,7 @@ def measure_runs(
     for argv in argvs.values():  # warm-up
         run(argv)
     for r in range(rounds):
+        result.load.append(os.getloadavg()[0])
         order = list(argvs) if r % 2 == 0 else list(reversed(argvs))
         for name in order:
             timed(pid, result.runs[name], lambda argv=argvs[name]: run(argv))  # type: ignore[misc]

@@ -15,6 +15,10 @@ buffers of its own, for two reasons:
   several connections per command), and asyncio's general machinery runs more Python per
   connection than serving the HTTP request does (docs/performance.md, "TLS").
 
+What the app writes is encrypted at once and sent at the end of the loop's turn, so that a
+response's head and body (uvicorn writes them apart) and the ``close_notify`` after them leave in one
+segment and the client wakes once per answer; past ``COALESCE_LIMIT`` pending it goes at once.
+
 A failed handshake sends OpenSSL's alert (certificate required, unknown CA) before closing, so the
 client can say why. Closing sends ``close_notify``, then a TCP FIN, and waits (bounded) for the
 peer's FIN before closing the socket, so that bytes the peer still sends cannot turn the close into
@@ -33,6 +37,10 @@ TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 HANDSHAKE_TIMEOUT = 60.0  # asyncio's default: a client that never finishes is dropped
 LINGER_TIMEOUT = 30.0  # after our close_notify and FIN, how long the peer may take to close its side
 READ_SIZE = 256 * 1024
+# what the app writes in one turn of the loop goes out in one send (a response's head and body, and
+# the close_notify after them) unless this much is waiting: then at once, so that the TCP
+# transport's flow control still pauses a writer that does not yield
+COALESCE_LIMIT = 64 * 1024
 
 
 class TLSServerProtocol(asyncio.Protocol):
@@ -49,6 +57,7 @@ class TLSServerProtocol(asyncio.Protocol):
         self._peer_done = False  # close_notify or FIN from the peer, given to the app
         self._peer_fin = False  # TCP FIN from the peer
         self._closing = False  # our close_notify is out
+        self._flush_due = False  # a flush is scheduled at the end of this turn of the loop
         self.app_paused = False
 
     # --- from the TCP transport ---
@@ -143,6 +152,21 @@ class TLSServerProtocol(asyncio.Protocol):
         if self._outgoing.pending and self._tcp is not None and not self._tcp.is_closing():
             self._tcp.write(self._outgoing.read())
 
+    def pending_output(self) -> int:
+        return self._outgoing.pending
+
+    def flush_soon(self) -> None:
+        """Flush once the callbacks of this turn of the loop have run (or now, past the limit)."""
+        if self._outgoing.pending >= COALESCE_LIMIT:
+            self.flush()
+        elif not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._due_flush)
+
+    def _due_flush(self) -> None:
+        self._flush_due = False
+        self.flush()
+
     def close(self) -> None:
         """Our close_notify, then FIN; the socket closes when the peer has closed its side too."""
         if self._closing or self._tcp is None:
@@ -197,7 +221,7 @@ class TLSTransport(asyncio.Transport):
         except ssl.SSLError:
             self.abort()
             return
-        self._tls.flush()
+        self._tls.flush_soon()
 
     def writelines(self, list_of_data: Any) -> None:
         self.write(b"".join(list_of_data))
@@ -238,7 +262,7 @@ class TLSTransport(asyncio.Transport):
         self._tcp.set_write_buffer_limits(high, low)
 
     def get_write_buffer_size(self) -> int:
-        return self._tcp.get_write_buffer_size()
+        return self._tcp.get_write_buffer_size() + self._tls.pending_output()
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._tcp.get_write_buffer_limits()

@@ -179,14 +179,15 @@ def certificate_names(path: Path) -> list[str]:
     return [str(n) for n in sans.get_values_for_type(x509.DNSName)]
 
 
-def server_chain(cert: Path, cafile: Path) -> bytes | None:
+def server_chain(cert: Path, cafile: Path, *, root: bool = True) -> bytes | None:
     """``cert`` followed by its issuers from ``cafile`` up to a self-signed one, as PEM; None when ``cert``
-    already holds a chain or ``cafile`` has no issuer for it.
+    already holds a chain or ``cafile`` has no issuer for it (or, without ``root``, only the root).
 
     These are the certificates OpenSSL sends when the server's file holds only its own: it finds the
     issuers in the trust store, on every handshake, at the cost of a chain verification each time
     (a signature check included). Loaded as the server's chain, the same certificates go out as they
-    are, and the store serves only to check clients.
+    are, and the store serves only to check clients. Without ``root``, the self-signed end is left
+    out: what to load once OpenSSL no longer adds a chain of its own (``wharf_common._tlschain``).
     """
     from ._x509 import x509
 
@@ -201,6 +202,8 @@ def server_chain(cert: Path, cafile: Path) -> bytes | None:
         if issuer is None:
             break
         chain.append(issuer)
+    if not root and len(chain) > 1 and chain[-1].issuer == chain[-1].subject:
+        chain.pop()
     if len(chain) == 1:
         return None
     from ._x509 import serialization
@@ -234,6 +237,8 @@ def server_context(
     cacert: Path | None, cert: Path | None, key: Path | None, *, verify: bool
 ) -> ssl.SSLContext:
     """The TCP listeners' TLS: the server's pair, and with ``verify`` only clients the CA signed."""
+    from wharf_common._tlschain import send_loaded_chain_only  # ctypes: only for a TLS daemon
+
     directory = default_cert_dir()
     cert = cert or directory / SERVER_CERT
     key = key or directory / SERVER_KEY
@@ -246,8 +251,13 @@ def server_context(
     context.num_tickets = 0
     # a TLS 1.2 client's renegotiation would stall the app's writes mid-stream (wharf_common._tls)
     context.options |= ssl.OP_NO_RENEGOTIATION
+    # the leaf and intermediates go out, not the root: every client that checks us has it, and the
+    # docker CLI (Go) would check the leaf's signature once more against the copy we sent, on each of
+    # the three handshakes of a `docker run`. Where the mode cannot be set, the root goes too, or
+    # OpenSSL would build the chain (root included) on every handshake
+    exact = send_loaded_chain_only(context)
     try:
-        _load_pair(context, cert, key, server_chain(cert, cacert) if verify else None)
+        _load_pair(context, cert, key, server_chain(cert, cacert, root=not exact) if verify else None)
         if verify:
             context.load_verify_locations(cacert)
             context.verify_mode = ssl.CERT_REQUIRED

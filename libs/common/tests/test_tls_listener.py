@@ -1,0 +1,216 @@
+"""TCP listeners made by ``serving.tcp_listener``: accepted sockets have TCP_NODELAY, with TLS and without
+(small writes of a hijacked stream or a response's head must not wait for Nagle and a delayed ACK);
+concurrent TLS handshakes are each answered, and a client without a certificate is refused with an alert."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from wharf_common._tls import tls_dispatcher
+from wharf_common.serving import tcp_listener
+
+
+def make_pair(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (directory / "key.pem").write_bytes(pem)
+    return directory / "cert.pem", directory / "key.pem"
+
+
+class SayNodelay(asyncio.Protocol):
+    """Answers the first bytes with the socket's TCP_NODELAY setting, then closes."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        sock = self.transport.get_extra_info("socket")
+        nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        self.transport.write(b"%s nodelay=%d" % (data, 1 if nodelay else 0))
+        self.transport.close()
+
+
+@pytest.fixture
+def listeners(tmp_path: Path) -> Iterator[tuple[int, int, ssl.SSLContext, ssl.SSLContext]]:
+    """A plain and a TLS listener (client certificates required) on one loop in a thread:
+    (plain port, TLS port, client context with a certificate, client context without)."""
+    cert, key = make_pair(tmp_path)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    server.load_verify_locations(cert)  # self-signed: the client presents the same pair
+    server.verify_mode = ssl.CERT_REQUIRED
+    loop = asyncio.new_event_loop()
+    plain, tls = tcp_listener("127.0.0.1", 0), tcp_listener("127.0.0.1", 0)
+    servers = [
+        loop.run_until_complete(loop.create_server(SayNodelay, sock=plain)),
+        loop.run_until_complete(loop.create_server(tls_dispatcher(SayNodelay, server), sock=tls)),
+    ]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    with_cert = ssl.create_default_context(cafile=cert)
+    with_cert.load_cert_chain(cert, key)
+    try:
+        yield plain.getsockname()[1], tls.getsockname()[1], with_cert, ssl.create_default_context(cafile=cert)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        for s in servers:
+            s.close()
+        loop.close()
+
+
+def exchange(port: int, context: ssl.SSLContext | None, message: bytes) -> bytes:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock = context.wrap_socket(raw, server_hostname="localhost") if context else raw
+    with sock:
+        sock.sendall(message)
+        answer = b""
+        while chunk := sock.recv(100):
+            answer += chunk
+    return answer
+
+
+def test_accepted_sockets_have_nodelay_with_and_without_tls(
+    listeners: tuple[int, int, ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    plain, tls, client, _ = listeners
+    assert exchange(plain, None, b"plain") == b"plain nodelay=1"
+    assert exchange(tls, client, b"tls") == b"tls nodelay=1"
+
+
+def test_concurrent_handshakes_are_all_answered_and_a_client_without_certificate_refused(
+    listeners: tuple[int, int, ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    _, tls, client, anonymous = listeners
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: exchange(tls, client, b"%d" % i), range(48)))
+        with pytest.raises(ssl.SSLError, match=r"CERTIFICATE_REQUIRED|certificate required"):
+            exchange(tls, anonymous, b"nobody")  # the server's alert says why
+    assert answers == [b"%d nodelay=1" % i for i in range(48)]
+
+
+def data_segments_out(sock: socket.socket) -> int:
+    """``tcpi_data_segs_out`` of Linux's ``struct tcp_info`` (4.6+): segments sent that carried data."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 192)
+    return int.from_bytes(info[156:160], "little")
+
+
+class HeadThenBody(asyncio.Protocol):
+    """Writes two records in one callback, as uvicorn writes a response's head and then its body;
+    a little later, how many TCP segments they took; then closes."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        sock = self.transport.get_extra_info("socket")
+        before = data_segments_out(sock)
+        self.transport.write(b"head;")
+        self.transport.write(b"body;")
+
+        def report() -> None:
+            self.transport.write(b"segments=%d" % (data_segments_out(sock) - before))
+            self.transport.close()
+
+        asyncio.get_running_loop().call_later(0.1, report)
+
+
+def test_what_is_written_in_one_turn_of_the_loop_goes_out_in_one_segment(tmp_path: Path) -> None:
+    cert, key = make_pair(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    tcp = tcp_listener("127.0.0.1", 0)
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(HeadThenBody, context), sock=tcp))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        answer = exchange(tcp.getsockname()[1], ssl.create_default_context(cafile=cert), b"go")
+        assert answer == b"head;body;segments=1"  # two records, one send
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        loop.close()
+
+
+class WritesALot(asyncio.Protocol):
+    """Writes 1 MiB in one callback, as a writer that never yields, through a small socket buffer;
+    says whether it was asked to pause."""
+
+    def __init__(self, **_: object) -> None:
+        self.paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def data_received(self, data: bytes) -> None:
+        for _ in range(16):
+            self.transport.write(b"x" * 65536)
+        self.transport.write(b"paused=%d" % self.paused)
+        self.transport.close()
+
+
+def test_a_writer_that_does_not_yield_is_still_paused(tmp_path: Path) -> None:
+    cert, key = make_pair(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    loop = asyncio.new_event_loop()
+    tcp = tcp_listener("127.0.0.1", 0)
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(WritesALot, context), sock=tcp))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        raw = socket.create_connection(tcp.getsockname(), timeout=10)
+        with ssl.create_default_context(cafile=cert).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"go")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert len(answer) == 16 * 65536 + len(b"paused=1") and answer.endswith(b"paused=1")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        server.close()
+        loop.close()
