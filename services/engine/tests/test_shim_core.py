@@ -73,8 +73,14 @@ def bundle() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def paths_in(bundle: Path, **kw: int) -> ShimPaths:
-    return ShimPaths(bundle, bundle / "ctr.log", bundle / "exit.json", bundle / "a.sock", bundle, **kw)
+def paths_in(bundle: Path) -> ShimPaths:
+    return ShimPaths(bundle, bundle / "ctr.log", bundle / "exit.json", bundle / "a.sock", bundle)
+
+
+def extension_modules(pid: int) -> set[str]:
+    """The C extension modules (``lib-dynload/*.so``) mapped in ``pid``."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {Path(line.split()[-1]).name.split(".")[0] for line in maps if ".cpython-" in line}
 
 
 def rss_kib(pid: int) -> int:
@@ -116,6 +122,10 @@ def test_a_container_through_the_shim_server_output_stdin_log_and_exit_code(bund
             assert stdio is None and pid > 0
             rss = rss_kib(shim_pid)  # the process waits for its line: the shim is serving it
             assert rss <= 10 * 1024, f"a shim is {rss} KiB resident"
+            extensions = extension_modules(shim_pid)
+            assert extensions <= {"_json", "_socket", "select", "_ctypes"}, (
+                extensions
+            )  # none loaded after the fork
             reader, writer = await asyncio.open_unix_connection(str(paths.socket))
             writer.write(shim_core.frame(shim_core.STDIN, b"hello\n"))
             writer.write(shim_core.frame(shim_core.CLOSE_STDIN, b""))

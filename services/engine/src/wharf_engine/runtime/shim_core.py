@@ -192,7 +192,7 @@ class Shim:
             os.close(devnull)
         if rc != 0:
             raise RuntimeError(runc_error(a.runc_log))
-        with open(a.pid_file) as f:
+        with open(a.pid_file, "rb") as f:
             self.init_pid = int(f.read().strip())
 
     def _create_tty(self, cmd: list[str], devnull: int) -> int:
