@@ -2,9 +2,10 @@
 
 Imported from its cached bytecode by ``shim.py``, which stays small: a script is compiled at every
 start, and what the compiler leaves in the heap would be resident in every shim forked from the server.
-Stdlib C modules only (``_json``, ``_socket``, ``select``, ``_signal``, ``_ctypes``; ``fcntl`` and
-``termios`` for a tty's resize), no ``subprocess``, ``selectors``, ``socket``, ``json`` or ``pathlib``:
-a shim's resident memory is the shim server's plus its own (docs/performance.md, "Memory").
+Stdlib C modules only (``_json``, ``_socket``, ``select``, ``_signal``, ``_ctypes``, ``fcntl``,
+``termios``), no ``subprocess``, ``selectors``, ``socket``, ``json`` or ``pathlib``: a shim's resident
+memory is the shim server's plus its own (docs/performance.md, "Memory"). The server imports all of it,
+``shim_log.py`` included, before it forks: a shim imports nothing of its own.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import _ctypes
 import _json
 import _socket
 import errno
+import fcntl
 import os
 import select
 import sys
+import termios
 import time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -366,7 +369,7 @@ class Shim:
         text = quote(data.decode("utf-8", errors="replace"))
         entry = f'{{"log": {text}, "stream": "{stream}", "time": "{rfc3339_nano(time.time_ns())}"}}\n'
         if self.args.log_max_size and self.log_size >= self.args.log_max_size:
-            self.log.close()  # rotated as Docker does by shim_log.py, loaded when a log first fills
+            self.log.close()  # rotated as Docker does by shim_log.py (the server loaded it)
             __import__("shim_log").rotate(self.args.log, self.args.log_max_files)
             self.log = open(self.args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
             self.log_size = os.fstat(self.log.fileno()).st_size
@@ -436,9 +439,6 @@ class Shim:
                 except OSError:
                     pass
         elif kind == RESIZE and self.master is not None:
-            import fcntl  # a tty's only: not every shim's
-            import termios
-
             rows, cols = (int(x) for x in payload.split())
             size = b"".join(n.to_bytes(2, sys.byteorder) for n in (rows, cols, 0, 0))
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
@@ -551,5 +551,6 @@ def run(argv: list[str]) -> int:
     if argv[:1] == ["--server"]:
         # shim_server.py lies beside this file, on sys.path[0] (the script's directory)
         server = __import__("shim_server")
+        __import__("shim_log")  # a log's rotation: loaded before the forks, as all else a shim runs
         return int(server.serve_spares(_socket.socket(fileno=int(argv[1])), main))
     return main()
