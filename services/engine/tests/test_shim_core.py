@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from wharf_engine.runtime import shim_core
+from wharf_engine.runtime import shim_core, shim_lib
 from wharf_engine.runtime.errors import RuntimeFailure, StartFailure
 from wharf_engine.runtime.monitor import SHIM, ShimLauncher, ShimPaths, read_exit_file
 
@@ -86,6 +86,14 @@ def paths_in(bundle: Path, log_max_size: int = 0, log_max_files: int = 1) -> Shi
     )
 
 
+async def close(launcher: ShimLauncher) -> None:
+    """Close once the spare asked for as a launch ended is ready (closed mid-boot, asyncio.run's
+    cancellation would wait for a server that waits for the end of its socket)."""
+    if launcher._warming is not None:
+        await asyncio.wait_for(asyncio.shield(launcher._warming), 20)
+    launcher.close()
+
+
 def extension_modules(pid: int) -> set[str]:
     """The C extension modules (``lib-dynload/*.so``) mapped in ``pid``."""
     maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
@@ -143,7 +151,7 @@ def test_a_container_through_the_shim_server_output_stdin_log_and_exit_code(bund
             writer.close()
             return shim_pid, got
         finally:
-            launcher.close()
+            await close(launcher)
 
     shim_pid, got = asyncio.run(scenario())
     assert got == {shim_core.STDOUT: 'out hello hé\x01" None\n'.encode(), shim_core.STDERR: b"err\n"}
@@ -181,7 +189,7 @@ def test_the_log_rotates_past_its_size_keeping_its_files(bundle: Path) -> None:
             if launcher._warming is not None:  # the next spare, asked for as the launch ended
                 await launcher._warming
         finally:
-            launcher.close()
+            await close(launcher)
 
     asyncio.run(scenario())
     assert wait_for_exit_file(paths.exit_file)["exit_code"] == 0
@@ -215,7 +223,7 @@ def test_a_tty_container_gets_its_size_from_a_resize(bundle: Path) -> None:
             assert not got[shim_core.STDERR]  # one stream on a tty
             return got[shim_core.STDOUT]
         finally:
-            launcher.close()
+            await close(launcher)
 
     output = asyncio.run(scenario())
     assert 'out tty hé\x01" 31x97'.encode() in output
@@ -243,7 +251,7 @@ def test_an_exec_runs_only_once_its_client_has_attached(bundle: Path) -> None:
             writer.close()
             return got
         finally:
-            launcher.close()
+            await close(launcher)
 
     got = asyncio.run(scenario())
     assert got == {shim_core.STDOUT: 'out exec hé\x01" None\n'.encode(), shim_core.STDERR: b"err\n"}
@@ -269,9 +277,7 @@ def test_a_runtime_failure_is_reported_with_its_words(bundle: Path, runtime: str
                 stdin=False,
             )
         finally:
-            if launcher._warming is not None:  # the next spare, asked for as the launch ended
-                await launcher._warming
-            launcher.close()
+            await close(launcher)
 
     with pytest.raises((RuntimeFailure, StartFailure), match=message):
         asyncio.run(scenario())
@@ -281,12 +287,17 @@ def test_the_shim_and_its_server_import_only_c_modules() -> None:
     """Each module a shim imports is resident in every shim (docs/performance.md, "Memory")."""
     code = (
         "import sys; before = set(sys.modules); sys.path.insert(0, sys.argv[1]);"
-        "import shim_core, shim_server, shim_log; print(' '.join(sorted(set(sys.modules) - before)))"
+        "from wharf_engine.runtime import shim_core, shim_server;"
+        "print(' '.join(sorted(set(sys.modules) - before)))"
     )
     done = subprocess.run(
-        [sys.executable, "-E", "-S", "-c", code, str(SHIM.parent)], capture_output=True, text=True, check=True
+        [sys.executable, "-E", "-S", "-c", code, str(SHIM.parents[2])],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    ours = {"shim_core", "shim_server", "shim_log"}
+    ours = {f"wharf_engine.runtime.{name}" for name in ("shim_core", "shim_lib", "shim_log", "shim_server")}
+    ours |= {"wharf_engine", "wharf_engine.runtime"}  # their __init__.py: docstrings
     c_modules = {"_ctypes", "_json", "_socket", "_stat", "errno", "fcntl", "gc", "select", "termios", "time"}
     small = {"__future__", "os", "os.path", "posixpath", "genericpath", "stat", "_collections_abc"}
     added = set(done.stdout.split())
@@ -294,14 +305,14 @@ def test_the_shim_and_its_server_import_only_c_modules() -> None:
 
 
 def test_json_is_read_and_written_as_the_json_module_does() -> None:
-    assert shim_core.json_loads(' {"a": [1, 2.5, null, true], "b": "\\u00e9"} \n') == {
+    assert shim_lib.json_loads(' {"a": [1, 2.5, null, true], "b": "\\u00e9"} \n') == {
         "a": [1, 2.5, None, True],
         "b": "é",
     }
     for bad in ("", "{", '{"a": 1} x', "nope"):
         with pytest.raises(ValueError):
-            shim_core.json_loads(bad)
+            shim_lib.json_loads(bad)
     text = 'h\u00e9 "q" \\ \x00\x1f\t\n\u2028 \U0001f600'
-    assert shim_core.quote(text) == json.dumps(text)
+    assert shim_lib.quote(text) == json.dumps(text)
     assert shim_core.frame(2, b"abc") == b"\x02\x00\x00\x00\x00\x00\x00\x03abc"
     assert os.environ  # (posix_spawnp takes the environment as it is)

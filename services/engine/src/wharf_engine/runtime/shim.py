@@ -1,8 +1,8 @@
 """wharf-shim: keeps one container's stdio, logs and exit code, independent of the engine.
 
-This script only starts the code in ``shim_core.py`` (stdlib C modules only: every shim's resident
-memory is the shim server's plus its own, docs/performance.md "Memory"). The engine runs
-``python3 -E -S shim.py --server FD`` once: a shim server that has paid for the
+This script only starts the code in ``shim_core.py`` and ``shim_lib.py`` (stdlib C modules only:
+every shim's resident memory is the shim server's plus its own, docs/performance.md "Memory"). The
+engine runs ``python3 -E -S shim.py --server FD`` once: a shim server that has paid for the
 interpreter and the imports, and forks a spare shim whenever the engine asks over the unix socket
 FD (``shim_server.py``), so no container waits for Python to boot or pays for it in CPU. A spare
 reads its job as one JSON line on stdin. The shim daemonizes (forks once and the parent exits), so
@@ -32,9 +32,14 @@ An exec (``runc exec``) starts its process at once, so an exec shim reports
 cannot run ahead of the attach.
 """
 
+import os
 import sys
 
 if __name__ == "__main__":
-    # shim_core.py lies beside this file, on sys.path[0] (the script's directory), and is imported
-    # from its cached bytecode: this script is compiled at every start, so it stays small
-    sys.exit(__import__("shim_core").run(sys.argv[1:]))
+    # The package's directory (src/ or site-packages) in place of this one, so the shim's modules are
+    # wharf_engine.runtime's, imported from their cached bytecode: this script, compiled at every start,
+    # stays small. Both __init__.py files are docstrings: nothing else comes in.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from wharf_engine.runtime.shim_core import run
+
+    sys.exit(run(sys.argv[1:]))

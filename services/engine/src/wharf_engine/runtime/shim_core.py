@@ -3,15 +3,13 @@
 Imported from its cached bytecode by ``shim.py``, which stays small: a script is compiled at every
 start, and what the compiler leaves in the heap would be resident in every shim forked from the server.
 Stdlib C modules only (``_json``, ``_socket``, ``select``, ``_signal``, ``_ctypes``, ``fcntl``,
-``termios``), no ``subprocess``, ``selectors``, ``socket``, ``json`` or ``pathlib``: a shim's resident
-memory is the shim server's plus its own (docs/performance.md, "Memory"). The server imports all of it,
-``shim_log.py`` included, before it forks: a shim imports nothing of its own.
+``termios``; ``shim_lib.py`` has what the shim takes from ``subprocess``, ``json`` and ``ctypes``): a
+shim's resident memory is the shim server's plus its own (docs/performance.md, "Memory"). The server
+has imported all of it, ``shim_log.py`` included, before it forks: a shim imports nothing of its own.
 """
 
 from __future__ import annotations
 
-import _ctypes
-import _json
 import _socket
 import errno
 import fcntl
@@ -21,45 +19,18 @@ import sys
 import termios
 import time
 
+from . import shim_log
+from .shim_lib import Child, exists, json_loads, quote, read_line, runc_error, set_child_subreaper
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:  # _signal is signal without its enums (~0.9 MiB), and has no stubs of its own
     import signal as _signal
 else:
     import _signal
 
-PR_SET_CHILD_SUBREAPER = 36
 STDIN, STDOUT, STDERR, CLOSE_STDIN, RESIZE, START = 0, 1, 2, 4, 5, 6
 MAX_LINE = 16 * 1024
-RUNC_RESET_SIGNALS = (_signal.SIGPIPE, _signal.SIGXFSZ)  # as subprocess's restore_signals
 ACCEPT, SIGNAL, OUTPUT, CLIENT = "accept", "signal", "output", "client"
-
-quote = _json.encode_basestring_ascii  # a str as a JSON string, as json.dumps writes it
-
-
-class _JsonContext:
-    """What ``_json.make_scanner`` reads from a ``json.JSONDecoder``: the decoder without ``json``."""
-
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = float  # NaN, Infinity, -Infinity
-
-
-_scan = _json.make_scanner(_JsonContext())  # type: ignore[arg-type]
-
-
-def json_loads(text: str) -> object:
-    """``json.loads`` for one document, on ``_json``'s C scanner; ValueError if it is not JSON."""
-    text = text.strip()
-    try:
-        value, end = _scan(text, 0)
-    except StopIteration:
-        raise ValueError("no JSON value") from None
-    if end != len(text):
-        raise ValueError("extra data after the JSON value")
-    return value
 
 
 def rfc3339_nano(ns: int) -> str:
@@ -78,72 +49,6 @@ def write_atomic(path: str, data: bytes) -> None:
 
 def frame(kind: int, payload: bytes) -> bytes:
     return bytes((kind, 0, 0, 0)) + len(payload).to_bytes(4, "big") + payload
-
-
-def exists(path: str) -> bool:
-    try:
-        os.lstat(path)
-    except OSError:
-        return False
-    return True
-
-
-class _Int(_ctypes._SimpleCData):  # type: ignore[type-arg]
-    _type_ = "i"
-
-
-class _Function(_ctypes.CFuncPtr):
-    _flags_ = _ctypes.FUNCFLAG_CDECL
-    _restype_ = _Int
-
-
-# prctl(2) through _ctypes alone (os has none, and ctypes would cost every shim ~0.5 MiB more)
-_prctl = _Function(_ctypes.dlsym(_ctypes.dlopen(None), "prctl"))  # type: ignore[arg-type]
-
-
-def set_child_subreaper() -> None:
-    _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def runc_error(log_path: str) -> str:
-    """The last error runc wrote to its JSON log, with runc's own prefixes."""
-    message = "runc create failed"
-    try:
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return message
-    for line in lines:
-        try:
-            entry = json_loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal") and entry.get("msg"):
-            message = str(entry["msg"])
-    return message
-
-
-class Child:
-    """A process started with ``posix_spawnp`` (``subprocess`` costs the shim ~2.6 MiB)."""
-
-    def __init__(self, argv: list[str], stdio: tuple[int, int, int]) -> None:
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(stdio)]
-        self.pid = os.posix_spawnp(
-            argv[0], argv, os.environ, file_actions=actions, setsigdef=RUNC_RESET_SIGNALS
-        )
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self) -> int:
-        if self.returncode is None:
-            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        return self.returncode
 
 
 class Shim:
@@ -369,8 +274,8 @@ class Shim:
         text = quote(data.decode("utf-8", errors="replace"))
         entry = f'{{"log": {text}, "stream": "{stream}", "time": "{rfc3339_nano(time.time_ns())}"}}\n'
         if self.args.log_max_size and self.log_size >= self.args.log_max_size:
-            self.log.close()  # rotated as Docker does by shim_log.py (the server loaded it)
-            __import__("shim_log").rotate(self.args.log, self.args.log_max_files)
+            self.log.close()  # rotated as Docker does by shim_log.py
+            shim_log.rotate(self.args.log, self.args.log_max_files)
             self.log = open(self.args.log, "ab", buffering=0)  # noqa: SIM115 - lives as long as the shim
             self.log_size = os.fstat(self.log.fileno()).st_size
         self.log_size += self.log.write(entry.encode())
@@ -485,17 +390,6 @@ class Job:
         return cls(data)
 
 
-def read_line(fd: int) -> bytes:
-    """One line from ``fd`` (unbuffered: nothing after it is consumed), b"" at end of file."""
-    line = bytearray()
-    while not line.endswith(b"\n"):
-        chunk = os.read(fd, 1 if line else 4096)
-        if not chunk:
-            break
-        line += chunk
-    return bytes(line)
-
-
 def report(ready: int, text: str) -> None:
     data = (text + "\n").encode()
     while data:
@@ -549,8 +443,7 @@ def main() -> int:
 def run(argv: list[str]) -> int:
     """``shim.py``'s command line: ``--server FD`` runs the shim server, nothing a spare."""
     if argv[:1] == ["--server"]:
-        # shim_server.py lies beside this file, on sys.path[0] (the script's directory)
-        server = __import__("shim_server")
-        __import__("shim_log")  # a log's rotation: loaded before the forks, as all else a shim runs
-        return int(server.serve_spares(_socket.socket(fileno=int(argv[1])), main))
+        from . import shim_server
+
+        return shim_server.serve_spares(_socket.socket(fileno=int(argv[1])), main)
     return main()
