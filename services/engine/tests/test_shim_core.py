@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,18 @@ def bundle() -> Iterator[Path]:
         runc.chmod(0o755)
         yield path
     finally:
+        kill_processes_in(path)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def kill_processes_in(directory: Path) -> None:
+    """SIGKILL what a failed test left running there: its shims and "containers" (their cwd)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cwd").readlink() == directory:
+                os.kill(int(proc.name), signal.SIGKILL)
+        except OSError:
+            continue
 
 
 def paths_in(bundle: Path, log_max_size: int = 0, log_max_files: int = 1) -> ShimPaths:
