@@ -84,7 +84,8 @@ class ShimLauncher:
             try:
                 self._server_proc = await asyncio.create_subprocess_exec(
                     sys.executable,
-                    "-S",
+                    "-E",  # nothing from the engine's environment (PYTHONPATH, PYTHONMALLOC...)
+                    "-S",  # no site: the shims' memory is the server's (docs/performance.md)
                     str(SHIM),
                     "--server",
                     str(theirs.fileno()),
