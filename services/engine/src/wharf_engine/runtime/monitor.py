@@ -205,7 +205,10 @@ class ShimLauncher:
         return int(ready["shim_pid"]), int(ready["pid"]), stdio
 
     def close(self) -> None:
-        """Let the spare and the server go: EOF on its stdin ends each."""
+        """Let the spare and the server go: EOF on its stdin ends each (a spare still booting is
+        cancelled, so that nothing waits on the server's socket once it is closed)."""
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
         if self._spare is not None:
             os.close(self._spare.job)
             os.close(self._spare.ready)
