@@ -18,8 +18,7 @@ has a goal too (>= 300 MiB/s, beside ``cp``), and the CPU seconds engine and reg
 disturbed by a loaded machine than wall time). Nothing is sent anywhere but 127.0.0.1. On the way out
 (SIGTERM included) every process is stopped by pid, the bridge deleted and the temp dir removed.
 
-Usage: ``.venv/bin/python bench/registry_bench.py [--rounds 3] [--max-seconds 400] [--json PATH]
-[--push-big-only]`` (the last: only the big push through the engine and its ``cp`` floor)
+Usage: ``.venv/bin/python bench/registry_bench.py [--rounds N] [--json F] [--push-big-only]`` (``--help``)
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import random
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -131,8 +131,6 @@ def start_registries(
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -172,9 +170,7 @@ def small_archive(tmp: Path, rng: random.Random) -> Path:
     return out
 
 
-def make_images(
-    engine: net.Engine, tmp: Path, notes: list[str], *, small: bool = True
-) -> dict[str, tuple[Path, int]]:
+def make_images(engine: net.Engine, tmp: Path, notes: list[str], small: bool) -> dict[str, tuple[Path, int]]:
     """``big`` and (``small``) ``small`` in the engine; name -> (docker save archive, layer bytes)."""
     docker = str(base.DOCKER)
     blob = tmp / "big.bin"
@@ -245,13 +241,8 @@ def raw_round(tmp: Path, wport: int, gport: int, blob: Path, res: Results) -> No
 
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     v2 = f"http://127.0.0.1:{gport}/v2/bench/raw"
-    head = subprocess.run(
-        ["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    ).stdout
+    argv = ["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"]
+    head = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False).stdout
     location = next(
         (ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.lower().startswith("location:")), ""
     )
@@ -309,11 +300,9 @@ def image_round(
     images: dict[str, tuple[Path, int]],
     res: Results,
     pids: dict[str, int] | None = None,
-    *,
     push_only: bool = False,
 ) -> None:
-    """``pids``: "engine" and "wharf" (registry), whose CPU time each push is charged.
-    ``push_only``: the push through the engine and the ``cp`` floor, nothing else."""
+    """``pids``: "engine", "wharf" (registry): each push's CPU time; ``push_only``: that push, cp only."""
     docker, skopeo = str(base.DOCKER), base.tool("skopeo")
     for name, (archive, size) in images.items():
         mib = size / MIB
@@ -326,12 +315,11 @@ def image_round(
             res[f"push-{name}"].setdefault(f"{who}_cpu", []).append(cpu_seconds(pid) - before[who])
         floor = mib / run(["cp", "-r", str(tmp / f"{name}-layers"), str(tmp / "floor-copy")])
         run(["rm", "-rf", str(tmp / "floor-copy")])
-        res[f"push-{name}"]["floor"].append(floor)
-        res[f"pull-{name}"]["floor"].append(floor)
+        for row in ("push", "pull"):
+            res[f"{row}-{name}"]["floor"].append(floor)
+        run([docker, "rmi", ref, *([] if push_only else [f"bench/{name}:latest"])], engine.env)
         if push_only:
-            run([docker, "rmi", ref], engine.env)
             continue
-        run([docker, "rmi", ref, f"bench/{name}:latest"], engine.env)
         res[f"pull-{name}"]["wharf"].append(mib / run([docker, "pull", ref], engine.env, 600))
         run([docker, "tag", ref, f"bench/{name}:latest"], engine.env)
         run([docker, "rmi", ref], engine.env)
@@ -415,12 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=400.0, help="overall time budget (default: 400)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--image", type=Path, default=base.DEFAULT_IMAGE, help="busybox rootfs tar")
-    parser.add_argument(
-        "--push-big-only",
-        action="store_true",
-        help="only the push of the 100 MiB layer through the engine (and its cp floor): no pulls, "
-        "no peer, no raw or small-image rows",
-    )
+    parser.add_argument("--push-big-only", action="store_true", help="the big push through the engine only")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, base._terminate)
 
@@ -450,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     wport, gport = start_registries(registries, tmp / f"registries-{r}", pids)
                     if not args.push_big_only:
                         raw_round(tmp, wport, gport, tmp / "big.bin", res)
-                    image_round(engine, tmp, wport, gport, images, res, pids, push_only=args.push_big_only)
+                    image_round(engine, tmp, wport, gport, images, res, pids, args.push_big_only)
                 done += 1
         except base.Skip as exc:
             notes.append(f"stopped: {exc}")
