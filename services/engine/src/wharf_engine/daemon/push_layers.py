@@ -66,7 +66,11 @@ class Cancelled(Exception):
 class LiveLayer:
     """Compress in a thread while :meth:`chunks` yields; :attr:`payload` once they are all out."""
 
-    def __init__(self, export: Export, image_json: bytes | None, threads: int) -> None:
+    def __init__(
+        self, export: Export, image_json: bytes | None, threads: int, *, compress: bool = True
+    ) -> None:
+        """``compress=False``: what ``export`` writes is the body already (a layer's gzip as pulled)."""
+        self._compress = compress
         # chunks go straight onto the loop (call_soon_threadsafe: one wake-up each, no worker
         # thread in between); ``_slots`` bounds how many are out there
         self._slots = threading.Semaphore(QUEUE_CHUNKS)
@@ -102,8 +106,11 @@ class LiveLayer:
 
     def _run(self, export: Export, threads: int) -> None:
         try:
-            with ParallelGzipWriter(self._hashing.write, threads=threads) as gz:
-                export(gz)
+            if self._compress:
+                with ParallelGzipWriter(self._hashing.write, threads=threads) as gz:
+                    export(gz)
+            else:
+                export(self._hashing)
             if self._pending:
                 self._send(self._pending)
             self.payload = self._hashing.payload()
