@@ -24,18 +24,16 @@ from pydantic import BaseModel
 from .base import CHUNK_SIZE, PathNotFound, Tap, check_path
 
 WRITE_BATCH = 4 << 20  # bytes per hop to a worker thread (a request body comes in pieces of 1 MiB or less)
-MAX_PIECES = 256  # buffers per writev (IOV_MAX is 1024)
+MAX_PIECES = 256  # pieces per hop
 
 
 def _write_all(fd: int, pieces: list[bytes]) -> None:
-    """All of ``pieces`` to ``fd``, in order (``os.writev`` may write less than asked)."""
-    views = [memoryview(piece) for piece in pieces]
-    while views:
-        done = os.writev(fd, views)
-        while views and done >= len(views[0]):
-            done -= len(views.pop(0))
-        if done:
-            views[0] = views[0][done:]
+    """All of ``pieces`` to ``fd``, in order, a ``write`` each (``writev`` of many small pieces
+    measured several times slower into the page cache)."""
+    for piece in pieces:
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 class FilesystemStorageSettings(BaseModel):
@@ -107,8 +105,8 @@ class FilesystemDriver:
         self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True, tap: Tap | None = None
     ) -> int:
         """Chunks are gathered by reference (no copy) into ``WRITE_BATCH`` bytes per hop to a
-        worker thread, which passes them to ``tap`` and writes them with one ``os.writev``; the
-        next batch is gathered meanwhile. An object smaller than a batch takes one hop."""
+        worker thread, which passes them to ``tap`` and writes them; the next batch is gathered
+        meanwhile. An object smaller than a batch takes one hop."""
         target = self._path(path)
         tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
         f: BinaryIO | None = None
