@@ -18,7 +18,7 @@ has a goal too (>= 300 MiB/s, beside ``cp``), and the CPU seconds engine and reg
 disturbed by a loaded machine than wall time). Nothing is sent anywhere but 127.0.0.1. On the way out
 (SIGTERM included) every process is stopped by pid, the bridge deleted and the temp dir removed.
 
-Usage: ``.venv/bin/python bench/registry_bench.py [--rounds 3] [--max-seconds 400] [--json PATH]``
+Usage: ``.venv/bin/python bench/registry_bench.py [--rounds N] [--json F] [--push-big-only]`` (``--help``)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import random
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -130,8 +131,6 @@ def start_registries(
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -171,8 +170,8 @@ def small_archive(tmp: Path, rng: random.Random) -> Path:
     return out
 
 
-def make_images(engine: net.Engine, tmp: Path, notes: list[str]) -> dict[str, tuple[Path, int]]:
-    """``big`` and ``small`` in the engine; name -> (docker save archive, layer bytes)."""
+def make_images(engine: net.Engine, tmp: Path, notes: list[str], small: bool) -> dict[str, tuple[Path, int]]:
+    """``big`` and (``small``) ``small`` in the engine; name -> (docker save archive, layer bytes)."""
     docker = str(base.DOCKER)
     blob = tmp / "big.bin"
     rng = random.Random(SEED)
@@ -182,9 +181,10 @@ def make_images(engine: net.Engine, tmp: Path, notes: list[str]) -> dict[str, tu
     with tarfile.open(tmp / "big-rootfs.tar", "w") as tar:
         tar.add(blob, "big.bin")
     run([docker, "import", str(tmp / "big-rootfs.tar"), "bench/big:latest"], engine.env)
-    run([docker, "load", "-i", str(small_archive(tmp, rng))], engine.env)
+    if small:
+        run([docker, "load", "-i", str(small_archive(tmp, rng))], engine.env)
     found: dict[str, tuple[Path, int]] = {}
-    for name in ("big", "small"):
+    for name in ("big", "small") if small else ("big",):
         archive = tmp / f"{name}.tar"
         run([docker, "save", "-o", str(archive), f"bench/{name}:latest"], engine.env)
         layers = tmp / f"{name}-layers"
@@ -241,13 +241,8 @@ def raw_round(tmp: Path, wport: int, gport: int, blob: Path, res: Results) -> No
 
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     v2 = f"http://127.0.0.1:{gport}/v2/bench/raw"
-    head = subprocess.run(
-        ["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    ).stdout
+    argv = ["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", f"{v2}/blobs/uploads/"]
+    head = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False).stdout
     location = next(
         (ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.lower().startswith("location:")), ""
     )
@@ -305,8 +300,9 @@ def image_round(
     images: dict[str, tuple[Path, int]],
     res: Results,
     pids: dict[str, int] | None = None,
+    push_only: bool = False,
 ) -> None:
-    """``pids``: "engine" and "wharf" (registry), whose CPU time each push is charged."""
+    """``pids``: "engine", "wharf" (registry): each push's CPU time; ``push_only``: that push, cp only."""
     docker, skopeo = str(base.DOCKER), base.tool("skopeo")
     for name, (archive, size) in images.items():
         mib = size / MIB
@@ -317,7 +313,13 @@ def image_round(
         res[f"push-{name}"]["wharf"].append(mib / run([docker, "push", ref], engine.env, 600))
         for who, pid in watched.items():
             res[f"push-{name}"].setdefault(f"{who}_cpu", []).append(cpu_seconds(pid) - before[who])
-        run([docker, "rmi", ref, f"bench/{name}:latest"], engine.env)
+        floor = mib / run(["cp", "-r", str(tmp / f"{name}-layers"), str(tmp / "floor-copy")])
+        run(["rm", "-rf", str(tmp / "floor-copy")])
+        for row in ("push", "pull"):
+            res[f"{row}-{name}"]["floor"].append(floor)
+        run([docker, "rmi", ref, *([] if push_only else [f"bench/{name}:latest"])], engine.env)
+        if push_only:
+            continue
         res[f"pull-{name}"]["wharf"].append(mib / run([docker, "pull", ref], engine.env, 600))
         run([docker, "tag", ref, f"bench/{name}:latest"], engine.env)
         run([docker, "rmi", ref], engine.env)
@@ -330,10 +332,6 @@ def image_round(
         secs = run([skopeo, "copy", "-q", "--src-tls-verify=false", peer, f"dir:{dest}"], timeout=600)
         res[f"pull-{name}"]["peer"].append(mib / secs)
         run(["rm", "-rf", str(dest)])
-        floor = mib / run(["cp", "-r", str(tmp / f"{name}-layers"), str(tmp / "floor-copy")])
-        res[f"push-{name}"]["floor"].append(floor)
-        res[f"pull-{name}"]["floor"].append(floor)
-        run(["rm", "-rf", str(tmp / "floor-copy")])
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -405,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=400.0, help="overall time budget (default: 400)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--image", type=Path, default=base.DEFAULT_IMAGE, help="busybox rootfs tar")
+    parser.add_argument("--push-big-only", action="store_true", help="the big push through the engine only")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, base._terminate)
 
@@ -421,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             engine = net.start_engine(stack, tmp, base.prepare_image(args.image.resolve()))
             base.log("building the images")
-            images = make_images(engine, tmp, notes)
+            images = make_images(engine, tmp, notes, small=not args.push_big_only)
             notes += [f"{n}: {s / MIB:.1f} MiB of layers" for n, (_, s) in images.items()]
             for r in range(max(args.rounds, 1)):
                 if time.monotonic() >= deadline:
@@ -432,8 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     registries.callback(shutil.rmtree, tmp / f"registries-{r}", ignore_errors=True)
                     pids = {"engine": int((tmp / "engine.pid").read_text())}
                     wport, gport = start_registries(registries, tmp / f"registries-{r}", pids)
-                    raw_round(tmp, wport, gport, tmp / "big.bin", res)
-                    image_round(engine, tmp, wport, gport, images, res, pids)
+                    if not args.push_big_only:
+                        raw_round(tmp, wport, gport, tmp / "big.bin", res)
+                    image_round(engine, tmp, wport, gport, images, res, pids, args.push_big_only)
                 done += 1
         except base.Skip as exc:
             notes.append(f"stopped: {exc}")

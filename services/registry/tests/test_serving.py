@@ -7,6 +7,8 @@ import hashlib
 import logging
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -240,3 +242,38 @@ async def test_a_file_whose_offset_is_not_page_aligned(tmp_path: Path) -> None:
     async with serving(app) as url, httpx.AsyncClient() as client:
         r = await client.get(url)
     assert r.content == data[4097:1_004_097]
+
+
+# ---- memory reuse --------------------------------------------------------------------------
+
+FAULTS = """
+import resource, sys
+from wharf_registry.serving import keep_freed_memory
+if sys.argv[1] == "keep" and not keep_freed_memory():
+    print(-1)
+    sys.exit()
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+pieces = [b"x" * (4 << 20) for _ in range(8)]  # what an upload holds at once: 32 MiB of pieces
+del pieces
+before = faults()
+for _ in range(10):
+    pieces = [b"x" * (4 << 20) for _ in range(8)]
+    del pieces
+print(faults() - before)
+"""
+
+
+def _faults(mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+def test_freed_pieces_are_reused_not_faulted_in_again() -> None:
+    """glibc alone hands the 32 MiB back after each round and faults it in again (8192 pages a
+    round); kept, the next round reuses it."""
+    kept = _faults("keep")
+    if kept < 0:
+        pytest.skip("no glibc mallopt here")
+    assert kept < 2000
+    assert _faults("plain") > 20000  # the pattern does fault without the setting

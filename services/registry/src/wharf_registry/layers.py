@@ -326,13 +326,13 @@ class LayerService:
         await self._check_uploader(image_id, repo)
         upload_id = uuid.uuid4().hex
         path = paths.image_upload(image_id, upload_id)
+        # hashed in the thread that stores the bytes
         if repo is None:
-            await self.storage.write(
-                path, hashed(capped(chunks, layer_limit, "Layer", length)), durable=False
-            )
+            body = capped(chunks, layer_limit, "Layer", length)
+            size = await self.storage.write(path, body, durable=False, tap=hasher.update)
         else:
             async with self.usage.reserve(repo.namespace, layer_limit, length) as limit:
-                await self.storage.write(path, hashed(limit.apply(chunks)), durable=False)
+                size = await self.storage.write(path, limit.apply(chunks), durable=False, tap=hasher.update)
         async with self._lock(image_id):
             if not await self._in_progress(image_id):  # published by someone else meanwhile
                 await self._discard_uploads(image_id, [upload_id])

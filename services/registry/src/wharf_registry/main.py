@@ -136,7 +136,9 @@ def serve(argv: list[str]) -> None:
         mode="index" if index_mode else "standalone",
         auth="index tokens" if index_mode else "basic" if settings.auth.users_file is not None else "open",
     )
-    from .serving import ZeroCopyHttpToolsProtocol  # imports uvicorn: only when serving
+    from .serving import ZeroCopyHttpToolsProtocol, keep_freed_memory  # imports uvicorn: only when serving
+
+    keep_freed_memory()
 
     serving.serve(
         app,

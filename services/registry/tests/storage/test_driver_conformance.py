@@ -195,6 +195,32 @@ async def test_missing_paths_raise(driver: StorageDriver) -> None:
         await driver.move("nope", "other")
 
 
+@pytest.mark.parametrize("size", [0, 1000, 2 * PART + 12345])
+async def test_write_taps_every_byte_in_order(driver: StorageDriver, size: int) -> None:
+    """``tap`` (the v2 upload's running digest) sees exactly the bytes stored, in order, by the
+    time ``write`` returns; the pieces it gets are the ones written (odd sizes, many batches)."""
+    data = os.urandom(size)
+    tapped = hashlib.sha256()
+    seen = 0
+
+    def tap(piece: bytes) -> None:
+        nonlocal seen
+        seen += len(piece)
+        tapped.update(piece)
+
+    assert await driver.write("images/t/layer", chunks_of(data, 100_003), tap=tap) == size
+    assert seen == size
+    assert tapped.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert await read_all(driver, "images/t/layer") == data
+
+
+async def test_failed_tapped_write_leaves_nothing(driver: StorageDriver) -> None:
+    with pytest.raises(ConnectionResetError):
+        await driver.write("images/x/layer", failing_after(os.urandom(2 * PART + 1)), tap=lambda _: None)
+    assert not await driver.exists("images/x/layer")
+    assert await driver.list("images/x") == []
+
+
 @pytest.mark.parametrize("size", [1000, 2 * PART + 1])
 async def test_failed_write_leaves_nothing(driver: StorageDriver, size: int) -> None:
     with pytest.raises(ConnectionResetError):

@@ -2,9 +2,9 @@
 
 * :func:`spool`: compressed ahead into a temporary file while earlier layers go out, so a
   push of many layers keeps the compressor and the network busy at once;
-* :class:`LiveLayer`: compressed while it is being sent, through a small bounded queue from
-  a thread, for the layer that goes out first (nothing to overlap it with otherwise: a big
-  single layer would be compressed whole before its first byte left).
+* :class:`LiveLayer`: compressed while it is being sent, handed from a thread to the event
+  loop a few chunks at most ahead, for the layer that goes out first (nothing to overlap it
+  with otherwise: a big single layer would be compressed whole before its first byte left).
 
 Both hash what is sent: a v1 push's payload checksum is sha256(image JSON + "\\n" + body), a
 v2 push's blob digest sha256(body).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import queue
 import threading
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -67,8 +66,16 @@ class Cancelled(Exception):
 class LiveLayer:
     """Compress in a thread while :meth:`chunks` yields; :attr:`payload` once they are all out."""
 
-    def __init__(self, export: Export, image_json: bytes | None, threads: int) -> None:
-        self._queue: queue.Queue[bytes | bytearray | BaseException | None] = queue.Queue(QUEUE_CHUNKS)
+    def __init__(
+        self, export: Export, image_json: bytes | None, threads: int, *, compress: bool = True
+    ) -> None:
+        """``compress=False``: what ``export`` writes is the body already (a layer's gzip as pulled)."""
+        self._compress = compress
+        # chunks go straight onto the loop (call_soon_threadsafe: one wake-up each, no worker
+        # thread in between); ``_slots`` bounds how many are out there
+        self._slots = threading.Semaphore(QUEUE_CHUNKS)
+        self._ready: asyncio.Queue[bytes | bytearray | BaseException | None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._hashing = _Hashing(image_json, self._put)
         self._pending = bytearray()
@@ -87,18 +94,23 @@ class LiveLayer:
             self._pending = bytearray()
 
     def _send(self, item: bytes | bytearray | BaseException | None) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        raise Cancelled()
+        while not self._slots.acquire(timeout=0.2):
+            if self._stop.is_set():
+                raise Cancelled()
+        if self._stop.is_set() or self._loop is None or self._ready is None:
+            raise Cancelled()
+        try:
+            self._loop.call_soon_threadsafe(self._ready.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is reading
+            raise Cancelled() from None
 
     def _run(self, export: Export, threads: int) -> None:
         try:
-            with ParallelGzipWriter(self._hashing.write, threads=threads) as gz:
-                export(gz)
+            if self._compress:
+                with ParallelGzipWriter(self._hashing.write, threads=threads) as gz:
+                    export(gz)
+            else:
+                export(self._hashing)
             if self._pending:
                 self._send(self._pending)
             self.payload = self._hashing.payload()
@@ -112,10 +124,12 @@ class LiveLayer:
                 pass
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
+        self._loop, self._ready = asyncio.get_running_loop(), asyncio.Queue()
         self._thread.start()
         try:
             while True:
-                item = await asyncio.to_thread(self._queue.get)
+                item = await self._ready.get()
+                self._slots.release()
                 if item is None:
                     return
                 if isinstance(item, BaseException):

@@ -4,7 +4,9 @@ Each layer goes through the same steps as in moby's ``push_v2.go``, several at o
 this engine knows for it on this registry (:class:`~wharf_engine.distribution.v2meta.BlobMetadataStore`,
 filled by pulls and pushes) are asked for in the target repository (``Layer already exists``),
 then mounted from the repository that had them (``Mounted from alice/other``); only when neither
-works is the layer compressed (parallel gzip, hashed on the way) while it is uploaded. Then
+works is the layer compressed (parallel gzip, hashed on the way) while it is uploaded, or,
+when the engine kept it gzipped as it was pulled (or loaded), those bytes sent as they are
+(hashed on the way: no compression, and the same digest as where it came from). Then
 the config blob, and the manifest under each tag: the stream says
 ``<tag>: digest: sha256:… size: N`` and an ``aux`` message with the same, as Docker does, and the
 digest becomes one of the image's ``RepoDigests``.
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import structlog
 from wharf_common.errors import InvalidArgument, NotFound, WharfError
@@ -36,7 +40,7 @@ from wharf_engine.distribution.v2 import V2Client
 from wharf_engine.distribution.v2auth import Challenge, push_scope
 from wharf_engine.distribution.v2meta import BlobRecord
 
-from .push_layers import LiveLayer
+from .push_layers import SEND_SIZE, LiveLayer
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -173,7 +177,13 @@ class _Push:
         within ``WHOLE_UP_TO`` bytes goes in one ``PUT``, unless the registry has its digest
         already; a bigger one streams through a ``PATCH`` as it is compressed, and its digest,
         known at the end, finishes the upload."""
-        live = LiveLayer(lambda out: self.daemon.layers.export(diff_id, out), None, COMPRESS_THREADS)
+        source = self.daemon.layers.gzip_source(diff_id)
+        if source is not None:  # pulled (or loaded) gzipped: those bytes go out as they are
+            live = LiveLayer(lambda out: _copy_file(source, out), None, COMPRESS_THREADS, compress=False)
+            estimate = source.stat().st_size
+        else:
+            live = LiveLayer(lambda out: self.daemon.layers.export(diff_id, out), None, COMPRESS_THREADS)
+            estimate = self.daemon.layers.get(diff_id).size
         chunks = live.chunks()
         try:
             head: list[bytes] = []
@@ -193,7 +203,6 @@ class _Push:
                 await self.client.put_blob(location, digest, size, pushing(_each(head), size, short, emit))
                 emit(layer_status(short, "Pushed"))
                 return digest, size
-            estimate = self.daemon.layers.get(diff_id).size
             location = await self.client.start_upload(self.remote)
             body = pushing(_chained(head, chunks), estimate, short, emit)
             location = await self.client.patch_blob(location, body)
@@ -230,6 +239,11 @@ class _Push:
 
     def _remember(self, diff_id: str, digest: str) -> None:
         self.daemon.blob_metadata.add(diff_id, BlobRecord(digest, self.registry, self.remote))
+
+
+def _copy_file(path: Path, out: BinaryIO) -> None:
+    with path.open("rb") as f:
+        shutil.copyfileobj(f, out, SEND_SIZE)
 
 
 async def _each(chunks: list[bytes]) -> AsyncIterator[bytes]:

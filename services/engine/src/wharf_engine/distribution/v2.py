@@ -4,7 +4,8 @@ Every request carries what :class:`~.v2auth.TokenSource` says for the client's s
 (``repository:<name>:pull`` for a pull, ``…:pull,push`` for a push; a cross-repository mount
 adds ``repository:<from>:pull``). Errors come as the spec's ``{"errors": [{"code", "message"}]}``
 and become :class:`V2Error` (with the code), 401 :class:`RegistryUnauthorized`, transport
-failures :class:`RegistryUnreachable`.
+failures :class:`RegistryUnreachable`. A layer's streamed ``PATCH`` to a plain-http registry
+goes straight to the socket (:mod:`.stream`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .client import registry_http, transport_reason
+from .client import TIMEOUT, USER_AGENT, registry_http, transport_reason
 from .endpoint import AuthConfig, Endpoint
 from .errors import RegistryError, RegistryUnauthorized, RegistryUnreachable
 from .manifests import ACCEPT, Fetched, sha256_digest
+from .stream import StreamFailed, send_streamed, sendable
 from .v2auth import TokenSource, parse_challenges, pull_scope
 
 MAX_MANIFEST = 4 << 20  # bytes, as the reference registry reads at most
@@ -65,6 +67,7 @@ class V2Client:
         self.tokens = tokens
         self.scopes = scopes
         self._http = registry_http(endpoint, transport)
+        self._own_transport = transport is None  # (a transport given for tests: every request through it)
 
     async def __aenter__(self) -> V2Client:
         return self
@@ -103,6 +106,19 @@ class V2Client:
             if replayable and self.tokens.adopt(offered):  # /v2/ was open, this repository is not
                 return await self._send(method, path, headers=headers, scopes=scopes, **kwargs)
             raise self._unauthorized(method, path, response)
+        return response
+
+    async def _send_streamed(
+        self, method: str, url: httpx.URL, headers: dict[str, str], body: AsyncIterable[bytes]
+    ) -> httpx.Response:
+        sent = {"User-Agent": self._http.headers.get("User-Agent", USER_AGENT), **headers}
+        sent = await self._headers(sent, None)
+        try:
+            response = await send_streamed(method, url, sent, body, timeout=TIMEOUT)
+        except StreamFailed as exc:
+            raise RegistryUnreachable(method, str(url), str(exc)) from None
+        if response.status_code == 401:  # a streamed body is not sent twice
+            raise self._unauthorized(method, str(url), response)
         return response
 
     def _unauthorized(self, method: str, path: str, response: httpx.Response) -> RegistryUnauthorized:
@@ -252,7 +268,10 @@ class V2Client:
         known only once it is all compressed); the location to finish the upload at."""
         url = self._upload_url("PATCH", location)
         headers = {"Content-Type": "application/octet-stream"}
-        response = await self._send("PATCH", str(url), content=body, headers=headers)
+        if self._own_transport and sendable(url):  # straight to the socket (:mod:`.stream`)
+            response = await self._send_streamed("PATCH", url, headers, body)
+        else:
+            response = await self._send("PATCH", str(url), content=body, headers=headers)
         if response.status_code != 202:
             raise v2_error("PATCH", location, response)
         return self._location(location, response) if response.headers.get("location") else location

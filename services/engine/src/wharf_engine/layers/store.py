@@ -155,6 +155,17 @@ class LayerStore:
             shutil.copyfileobj(open_decompressed(raw), out, 1 << 20)
         return diff_id
 
+    def gzip_source(self, diff_id: str) -> Path | None:
+        """The layer's bytes as they came, when they are a gzip stream (a pulled layer, one loaded
+        from a compressed archive): a push can send them as they are. None otherwise."""
+        source = self._dir(diff_id) / "source"
+        try:
+            with open(source, "rb") as f:
+                head = f.read(2)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return source if head == b"\x1f\x8b" else None
+
     def remove(self, diff_id: str) -> None:
         (self.links / diff_id.removeprefix("sha256:")[:16]).unlink(missing_ok=True)
         d = self._dir(diff_id)

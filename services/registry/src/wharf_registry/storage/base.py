@@ -6,7 +6,10 @@ holds what) lives in :mod:`wharf_registry.storage.paths`; drivers never interpre
 Rules every driver keeps:
 
 * ``write`` streams and is atomic: readers see the old object (or none) until the last
-  chunk is stored, and an iterator that raises leaves nothing behind;
+  chunk is stored, and an iterator that raises leaves nothing behind; given a ``tap`` (a
+  hash's ``update``), it passes it every byte, in order, before it returns, in the worker
+  thread that stores them (hashlib lets go of the GIL), so a body is hashed and stored in
+  one hop off the event loop;
 * ``put`` stores a small object whole (atomically, as ``write``); ``get`` reads one whole
   (metadata, never layers) and raises :class:`PathNotFound` when it is missing. With
   ``durable=False`` (``put``, ``write`` and ``move`` take it) the object is still atomic but
@@ -30,7 +33,7 @@ Rules every driver keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +53,10 @@ class InvalidPath(InvalidArgument):
         super().__init__(f"invalid storage path: {path!r}")
 
 
+Tap = Callable[[bytes], object]
+"""Sees the bytes ``write`` stores (``hashlib``'s ``update``)."""
+
+
 class StorageDriver(Protocol):
     """Bytes only; see the module docstring for the rules."""
 
@@ -57,7 +64,9 @@ class StorageDriver(Protocol):
 
     def read(self, path: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
 
-    async def write(self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True) -> int: ...
+    async def write(
+        self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True, tap: Tap | None = None
+    ) -> int: ...
 
     async def put(self, path: str, data: bytes, *, durable: bool = True) -> None: ...
 
@@ -106,6 +115,7 @@ __all__ = [
     "InvalidPath",
     "PathNotFound",
     "StorageDriver",
+    "Tap",
     "check_path",
     "get_bytes",
     "put_bytes",

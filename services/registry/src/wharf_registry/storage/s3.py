@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, SecretStr
 
-from .base import CHUNK_SIZE, PathNotFound, check_path
+from .base import CHUNK_SIZE, PathNotFound, Tap, check_path
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -106,8 +106,11 @@ class S3Driver:
         finally:
             body.close()
 
-    async def write(self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True) -> int:
-        """S3 keeps what it acknowledged: every write is durable, ``durable`` changes nothing."""
+    async def write(
+        self, path: str, chunks: AsyncIterable[bytes], *, durable: bool = True, tap: Tap | None = None
+    ) -> int:
+        """S3 keeps what it acknowledged: every write is durable, ``durable`` changes nothing.
+        ``tap`` sees each part in the thread that uploads it."""
         key = self._key(path)
         part_size = self.settings.part_size
         buffer = bytearray()
@@ -118,24 +121,26 @@ class S3Driver:
             if len(buffer) >= part_size:
                 break
         else:
-            await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=key, Body=bytes(buffer))
-            return len(buffer)
+            whole = bytes(buffer)
+            await asyncio.to_thread(self._put_tapped, key, whole, tap)
+            return len(whole)
         upload = await asyncio.to_thread(self.client.create_multipart_upload, Bucket=self.bucket, Key=key)
         upload_id = upload["UploadId"]
         parts: list[CompletedPartTypeDef] = []
         written = len(buffer)
 
+        def send_part(data: bytes, number: int) -> str:
+            if tap is not None:
+                tap(data)
+            result = self.client.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )
+            return result["ETag"]
+
         async def flush(data: bytes) -> None:
             number = len(parts) + 1
-            result = await asyncio.to_thread(
-                self.client.upload_part,
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=data,
-            )
-            parts.append({"ETag": result["ETag"], "PartNumber": number})
+            etag = await asyncio.to_thread(send_part, data, number)
+            parts.append({"ETag": etag, "PartNumber": number})
 
         try:
             async for chunk in iterator:
@@ -161,6 +166,11 @@ class S3Driver:
             )
             raise
         return written
+
+    def _put_tapped(self, key: str, data: bytes, tap: Tap | None) -> None:
+        if tap is not None:
+            tap(data)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
 
     async def put(self, path: str, data: bytes, *, durable: bool = True) -> None:
         key = self._key(path)  # S3 keeps what it acknowledged: durable either way

@@ -6,12 +6,12 @@ object of its own, named by the offset it starts at, written atomically, so a ch
 half way leaves nothing and the session where it was. A chunk must start where the upload ends
 (``Content-Range``): a gap or an overlap is a 416.
 
-The digest is computed while the chunks stream in (one sha256 per session, kept in memory and
-continued chunk after chunk; after a restart it is computed again from the stored chunks), and
-checked before anything is visible: ``PUT ?digest=`` publishes ``blobs/.../data`` only when it
-matches, by renaming the single chunk into place (most clients send one) or concatenating
-several, and links the blob into the repository. A mismatch removes the session: 400
-``DIGEST_INVALID``, nothing stored.
+The digest is computed while the chunks stream in (one sha256 per session, kept in memory,
+continued chunk after chunk in the thread the storage driver writes them in; after a restart
+it is computed again from the stored chunks), and checked before anything is visible:
+``PUT ?digest=`` publishes ``blobs/.../data`` only when it matches, by renaming the single
+chunk into place (most clients send one) or concatenating several, and links the blob into
+the repository. A mismatch removes the session: 400 ``DIGEST_INVALID``, nothing stored.
 
 Sessions older than ``upload_ttl`` are gone: their requests get ``BLOB_UPLOAD_UNKNOWN`` and
 :meth:`UploadService.purge` (run now and then on ``POST``, and by ``wharf-registry gc``) removes
@@ -26,7 +26,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakValueDictionary
@@ -35,7 +34,7 @@ import structlog
 from pydantic import BaseModel, Field
 
 from ..errors import UploadTooLarge
-from ..hashing import HASH_BATCH, hashed_batches
+from ..hashing import HASH_BATCH
 from ..names import RepositoryName
 from ..quotas import capped
 from ..storage import paths
@@ -211,10 +210,11 @@ class UploadService:
             running = None  # (a chunk this process did not see: computed again at the end)
             self._hashes.pop(state.upload_id, None)
         part = paths.upload_part(state.upload_id, state.size)
-        try:
-            written = await self.storage.write(
-                part, _hashed(_limited(chunks, limit, length), running), durable=False
-            )
+        try:  # hashed into the session's running sha256 in the thread that stores the bytes
+            tap = None if running is None else running.h.update
+            written = await self.storage.write(part, _limited(chunks, limit, length), durable=False, tap=tap)
+            if running is not None:
+                running.offset += written
         except BaseException:
             self._hashes.pop(state.upload_id, None)  # what it had seen may be half a chunk
             raise
@@ -294,18 +294,6 @@ async def _update(h: Any, data: bytes | bytearray) -> None:
         await asyncio.to_thread(h.update, data)
     else:
         h.update(data)
-
-
-async def _hashed(chunks: AsyncIterable[bytes], running: _Hash | None) -> AsyncIterator[bytes]:
-    """``chunks`` hashed into the session's running sha256 (:func:`hashed_batches`)."""
-    if running is None:
-        async for chunk in chunks:
-            yield chunk
-        return
-    async with aclosing(hashed_batches(chunks, running.h.update)) as batches:
-        async for batch in batches:
-            running.offset += len(batch)
-            yield batch
 
 
 __all__ = ["UploadService", "UploadState", "V2Limits"]
