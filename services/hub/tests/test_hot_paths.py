@@ -8,6 +8,7 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from wharf_hub.factories import Factory
@@ -63,13 +64,70 @@ def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, cl
     assert len(writes(seen)) == 1 and "pull_count" in writes(seen)[0], seen
 
 
+@contextmanager
+def probes(hub: Hub) -> Iterator[list[int | None]]:
+    """What ``hub.generations.read`` answered, call by call."""
+    answers: list[int | None] = []
+    original = hub.generations.read
+
+    async def read() -> int | None:
+        answers.append(await original())
+        return answers[-1]
+
+    hub.generations.read = read  # type: ignore[method-assign]
+    try:
+        yield answers
+    finally:
+        hub.generations.read = original  # type: ignore[method-assign]
+
+
 def test_search_reads_one_row_when_nothing_changed(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """A kept anonymous page: the generation read by the probe on the event loop, and not one
+    statement through the pool (nor the thread pool)."""
     factory.repo(factory.user("alice"), "web")
     first = client.get("/v1/search", params={"q": "web"})
-    with statements(hub) as seen:
+    with statements(hub) as seen, probes(hub) as answered:
         again = client.get("/v1/search", params={"q": "web"})
     assert again.json() == first.json() and first.json()["num_results"] == 1
-    assert len(seen) == 1 and "hub_generations" in seen[0], seen
+    assert seen == [] and len(answered) == 1 and answered[0] is not None, (seen, answered)
+
+
+def test_a_signed_in_search_reads_through_the_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+    factory.repo(factory.user("alice"), "web")
+    headers = basic("alice", factory.password)
+    client.get("/v1/search", params={"q": "web"}, headers=headers)
+    with statements(hub) as seen, probes(hub) as answered:
+        assert client.get("/v1/search", params={"q": "web"}, headers=headers).json()["num_results"] == 1
+    assert answered == [] and any("hub_generations" in sql for sql in seen), seen
+
+
+def test_a_failing_probe_falls_back_to_the_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """A probe that cannot read (here: a statement the database refuses) answers None; the search
+    is then served as before, through the pool, and the probe connects again next time."""
+    factory.repo(factory.user("alice"), "web")
+    client.get("/v1/search", params={"q": "web"})
+    good = hub.generations._sql
+    hub.generations._sql = "SELECT value FROM no_such_table"
+    with statements(hub) as seen, probes(hub) as answered:
+        r = client.get("/v1/search", params={"q": "web"})
+    assert r.status_code == 200 and r.json()["num_results"] == 1
+    assert answered == [None] and any("hub_generations" in sql for sql in seen), seen
+    hub.generations._sql = good
+    with statements(hub) as seen, probes(hub) as answered:
+        assert client.get("/v1/search", params={"q": "web"}).json()["num_results"] == 1
+    assert seen == [] and answered[0] is not None
+
+
+def test_the_sqlite_probe_leaves_no_read_open(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """A read left open would pin the WAL: a full checkpoint would then report itself blocked."""
+    if hub.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's WAL")
+    factory.repo(factory.user("alice"), "web")
+    client.get("/v1/search", params={"q": "web"})  # the probe has read once and keeps its connection
+    with hub.db.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA busy_timeout=0")
+        busy, _log, _done = c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    assert busy == 0
 
 
 def test_a_good_password_still_clears_failures(hub: Hub, factory: Factory, client: TestClient) -> None:

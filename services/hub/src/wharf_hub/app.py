@@ -31,7 +31,7 @@ from .services.pullcount import PullCounter
 from .services.registry import RegistryReader
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import DELETED, RepositoryService
-from .services.searchcache import SearchCache
+from .services.searchcache import GenerationProbe, SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -153,6 +153,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         hot=HotPath(accounts.passwords, accounts.throttle),
         pulls=PullCounter(db, settings.pull_count_interval),
         searches=SearchCache(),
+        generations=GenerationProbe(db.engine),
     )
 
 
@@ -171,6 +172,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         finally:
             hub.pulls.stop()  # the counts added up since the last write, before the pool goes
             hub.worker.stop()
+            await hub.generations.close()
             hub.db.dispose()
 
     app = FastAPI(

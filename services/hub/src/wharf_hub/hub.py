@@ -21,7 +21,7 @@ from .services.orgs import OrganizationService
 from .services.pullcount import PullCounter
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import RepositoryService
-from .services.searchcache import SearchCache
+from .services.searchcache import GenerationProbe, SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -48,6 +48,7 @@ class Hub:
     hot: HotPath
     pulls: PullCounter
     searches: SearchCache
+    generations: GenerationProbe
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
