@@ -5,8 +5,9 @@ job worker."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from sqlalchemy import event
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.services.jobs import enqueue
+from wharf_hub.services.loopreads import LoopReadFailed, Prepared
 
 
 @contextmanager
@@ -49,19 +51,83 @@ def writes(seen: list[str]) -> list[str]:
     return [sql for sql in seen if sql.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
 
 
+@contextmanager
+def loop_reads(hub: Hub) -> Iterator[list[str]]:
+    """The SQL of every read made on the event loop (``hub.reads``)."""
+    seen: list[str] = []
+    original = hub.reads.fetch
+
+    async def fetch(prepared: Prepared, values: Mapping[str, Any] | None = None) -> list[Any]:
+        seen.append(prepared.sql)
+        return await original(prepared, values)
+
+    hub.reads.fetch = fetch  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        hub.reads.fetch = original  # type: ignore[method-assign]
+
+
 def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """A remembered password: two reads on the event loop (the caller, repository and role in
+    one; the image list), none through the pool, no write; the count is written on flush."""
     alice = factory.user("alice")
     factory.repo(alice, "web")
     headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
     client.get("/v1/repositories/alice/web/images", headers=headers)  # the password now remembered
-    with statements(hub) as seen:
+    with statements(hub) as seen, loop_reads(hub) as on_loop:
         r = client.get("/v1/repositories/alice/web/images", headers=headers)
     assert r.status_code == 200 and r.headers["X-Docker-Token"]
-    assert writes(seen) == []
-    assert len(seen) == 2, seen  # the caller, repository and role in one; the image list
+    assert seen == [] and len(on_loop) == 2, (seen, on_loop)
+    assert hub.pulls.pending() == 2
     with statements(hub) as seen:
         hub.pulls.flush()
     assert len(writes(seen)) == 1 and "pull_count" in writes(seen)[0], seen
+
+
+def test_a_first_password_goes_through_the_thread_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """Not yet remembered: argon2 (and, on a failure, the throttle's write) on the thread pool's
+    path; a wrong password is refused there and counted."""
+    factory.repo(factory.user("alice"), "web")
+    headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
+    with statements(hub) as seen, loop_reads(hub) as on_loop:
+        assert client.get("/v1/repositories/alice/web/images", headers=headers).status_code == 200
+    assert len(on_loop) == 1 and len(seen) == 2, (seen, on_loop)  # the loop gave up after one read
+    bad = {**basic("alice", "not-the-password"), "X-Docker-Token": "true"}
+    with statements(hub) as seen:
+        assert client.get("/v1/repositories/alice/web/images", headers=bad).status_code == 401
+    assert any(sql.startswith("INSERT INTO login_throttle") for sql in seen), seen
+
+
+def test_a_failing_loop_read_falls_back_to_the_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+    alice = factory.user("alice")
+    factory.repo(alice, "web")
+    headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
+    client.get("/v1/repositories/alice/web/images", headers=headers)
+    original = hub.reads.fetch
+
+    async def fail(prepared: Prepared, values: Mapping[str, Any] | None = None) -> list[Any]:
+        raise LoopReadFailed("the database is away")
+
+    hub.reads.fetch = fail  # type: ignore[method-assign]
+    try:
+        with statements(hub) as seen:
+            r = client.get("/v1/repositories/alice/web/images", headers=headers)
+    finally:
+        hub.reads.fetch = original  # type: ignore[method-assign]
+    assert r.status_code == 200 and r.headers["X-Docker-Token"] and len(seen) == 2, seen
+
+
+def test_each_pull_written_in_its_request_stays_on_the_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+    """``pull_count_interval=0``: the count's write is in the request, so not on the loop."""
+    alice = factory.user("alice")
+    factory.repo(alice, "web")
+    headers = basic("alice", factory.password)
+    client.get("/v1/repositories/alice/web/images", headers=headers)
+    hub.pulls.interval = 0
+    with statements(hub) as seen:
+        assert client.get("/v1/repositories/alice/web/images", headers=headers).status_code == 200
+    assert any("pull_count" in sql for sql in writes(seen)), seen
 
 
 @contextmanager
@@ -106,13 +172,13 @@ def test_a_failing_probe_falls_back_to_the_pool(hub: Hub, factory: Factory, clie
     is then served as before, through the pool, and the probe connects again next time."""
     factory.repo(factory.user("alice"), "web")
     client.get("/v1/search", params={"q": "web"})
-    good = hub.generations._sql
-    hub.generations._sql = "SELECT value FROM no_such_table"
+    good = hub.generations._prepared.sql
+    hub.generations._prepared.sql = "SELECT value FROM no_such_table"
     with statements(hub) as seen, probes(hub) as answered:
         r = client.get("/v1/search", params={"q": "web"})
     assert r.status_code == 200 and r.json()["num_results"] == 1
     assert answered == [None] and any("hub_generations" in sql for sql in seen), seen
-    hub.generations._sql = good
+    hub.generations._prepared.sql = good
     with statements(hub) as seen, probes(hub) as answered:
         assert client.get("/v1/search", params={"q": "web"}).json()["num_results"] == 1
     assert seen == [] and answered[0] is not None

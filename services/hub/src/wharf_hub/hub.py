@@ -16,6 +16,7 @@ from .services.builds import BuildService
 from .services.hotpath import HotPath
 from .services.index import IndexService
 from .services.jobs import Worker, queued
+from .services.loopreads import LoopReader
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.pullcount import PullCounter
@@ -48,6 +49,7 @@ class Hub:
     hot: HotPath
     pulls: PullCounter
     searches: SearchCache
+    reads: LoopReader
     generations: GenerationProbe
 
     @contextmanager

@@ -33,6 +33,7 @@ from ..db.models import (
 )
 from .access import Role, role_of
 from .errors import AccountNotActive, WrongCredentials
+from .loopreads import LoopReader, LoopReadFailed, Prepared
 from .passwords import Passwords
 from .throttle import LoginThrottle as Throttle
 from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse_scopes
@@ -136,46 +137,103 @@ def basic_credentials(header: str) -> tuple[str, str]:
     return username, password
 
 
+def _asked(
+    header: str | None, address: str | None, namespace: str, name: str
+) -> tuple[str | None, str | None, dict[str, str]] | None:
+    """(username, password, the statement's parameters); None: anonymous and no repository."""
+    username = password = None
+    if header and header[:6].lower() == "basic ":
+        username, password = basic_credentials(header)
+    elif not namespace:
+        return None
+    params = {
+        "username": (username or "").lower(),
+        "throttle_key": Throttle.key(username, address) if username is not None else "",
+        "token_hash": digest(password) if password and password.startswith(TOKEN_PREFIX) else "",
+        "namespace": namespace,
+        "name": name,
+        "org": namespace,
+    }
+    return username, password, params
+
+
+def _caller(row: Any, account: Account | None, namespace: str, name: str) -> CallerAccess:
+    if row.repo_id is None:
+        return CallerAccess(account, None)
+    role = role_of(
+        namespace,
+        bool(row.is_private),
+        username=account.username if account else None,
+        is_admin=account.is_admin if account else False,
+        member_is_owner=None if row.is_owner is None else bool(row.is_owner),
+        collaborator=row.collaborator_id is not None,
+    )
+    return CallerAccess(account, RepositoryAccess(row.repo_id, namespace, name, bool(row.is_private), role))
+
+
 class HotPath:
     def __init__(self, passwords: Passwords, throttle: Throttle) -> None:
         self.passwords = passwords
         self.throttle = throttle
+        self._prepared: tuple[LoopReader, Prepared] | None = None  # STATEMENT for the loop's reads
 
     def access(
         self, s: Connection, header: str | None, address: str | None, namespace: str = "", name: str = ""
     ) -> CallerAccess:
         """The caller of ``header`` (``Authorization``; None or not Basic: anonymous) and its role on
         ``namespace/name``. Wrong credentials raise as :meth:`AccountService.login` does."""
-        username = password = None
-        if header and header[:6].lower() == "basic ":
-            username, password = basic_credentials(header)
-        elif not namespace:
+        asked = _asked(header, address, namespace, name)
+        if asked is None:
             return CallerAccess(None, None)  # anonymous, and no repository asked about
-        params = {
-            "username": (username or "").lower(),
-            "throttle_key": Throttle.key(username, address) if username is not None else "",
-            "token_hash": digest(password) if password and password.startswith(TOKEN_PREFIX) else "",
-            "namespace": namespace,
-            "name": name,
-            "org": namespace,
-        }
+        username, password, params = asked
         row = s.execute(STATEMENT, params).one()
         account = None
         if username is not None and password is not None:
             account = self._check(s, row, username, password, address)
-        if row.repo_id is None:
-            return CallerAccess(account, None)
-        role = role_of(
-            namespace,
-            bool(row.is_private),
-            username=account.username if account else None,
-            is_admin=account.is_admin if account else False,
-            member_is_owner=None if row.is_owner is None else bool(row.is_owner),
-            collaborator=row.collaborator_id is not None,
-        )
-        return CallerAccess(
-            account, RepositoryAccess(row.repo_id, namespace, name, bool(row.is_private), role)
-        )
+        return _caller(row, account, namespace, name)
+
+    async def access_on_loop(
+        self, reads: LoopReader, header: str | None, address: str | None, namespace: str, name: str
+    ) -> CallerAccess | None:
+        """:meth:`access` read on the event loop (:mod:`.loopreads`), when it can be decided
+        without a write or an argon2 check: anonymous, an access token whose ``last_used_at`` is
+        fresh, or a password remembered under the stored hash just read with no throttle row to
+        clear. None otherwise, or when the read cannot be made here: call :meth:`access` from
+        the thread pool. Refusals (a blocked address, a disabled account) raise as there."""
+        asked = _asked(header, address, namespace, name)
+        if self._prepared is None or self._prepared[0] is not reads:
+            self._prepared = (reads, reads.prepare(STATEMENT))
+        if asked is None:
+            return CallerAccess(None, None)
+        username, password, params = asked
+        try:
+            row = (await reads.fetch(self._prepared[1], params))[0]
+        except LoopReadFailed:
+            return None
+        account = None
+        if username is not None and password is not None:
+            account = self._decide(row, password)
+            if account is None:
+                return None
+        return _caller(row, account, namespace, name)
+
+    def _decide(self, row: Any, password: str) -> Account | None:
+        """:meth:`_check` for what needs neither a write nor argon2; None: :meth:`_check` must."""
+        now = utcnow()
+        if row.token_id is not None and (row.expires_at is None or row.expires_at > now):
+            if not row.is_active:
+                raise AccountNotActive()
+            if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+                return None  # the touch is a write
+            return Account(row.user_id, row.username, bool(row.is_admin), parse_scopes(row.scopes))
+        self.throttle.refuse_while_blocked(row.blocked_until)
+        if row.user_id is None or not self.passwords.remembered(row.password_hash, password):
+            return None  # argon2, and a failure is counted: a write
+        if not row.is_active:
+            raise AccountNotActive()
+        if row.throttle_key is not None:
+            return None  # failures to forget: a write
+        return Account(row.user_id, row.username, bool(row.is_admin))
 
     def _check(self, s: Connection, row: Any, username: str, password: str, address: str | None) -> Account:
         now = utcnow()

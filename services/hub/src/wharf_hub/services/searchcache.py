@@ -9,28 +9,23 @@ The generation is read before the page's rows: a write committed between the two
 a page newer than its key, never older, so what is kept is never stale.
 
 An anonymous search whose page is kept is answered on the event loop (:class:`GenerationProbe`
-reads the generation without SQLAlchemy, the thread pool or the connection pool: one prepared
-statement on a connection of its own, a few microseconds on SQLite, one round trip awaited on
-PostgreSQL); only a miss, or a probe that failed, takes the thread pool's path.
+reads the generation with :mod:`.loopreads`: no SQLAlchemy execution, thread pool or connection
+pool; a few microseconds on SQLite, one round trip awaited on PostgreSQL); only a miss, or a
+probe that failed, takes the thread pool's path.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any
 
-import psycopg
-import structlog
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from ..db.models.generations import REPOSITORIES, Generation
+from .loopreads import LoopReader, LoopReadFailed
 
 _table = Generation.__table__
 _GENERATION = select(_table.c.value).where(_table.c.name == REPOSITORIES)
-log = structlog.get_logger(__name__)
 
 
 def generation(s: Connection) -> int | None:
@@ -78,67 +73,20 @@ class SearchCache:
 
 
 class GenerationProbe:
-    """The repositories' generation read on the event loop, on a connection of its own.
+    """The repositories' generation read on the event loop (:class:`~.loopreads.LoopReader`);
+    each request reads after it arrived (no answer is shared between requests). None when it
+    cannot tell here: the caller then takes its ordinary path."""
 
-    SQLite: a plain ``sqlite3`` connection in autocommit mode (no transaction is left open: the
-    result is read to its end) that only reads, with no busy wait; the read takes microseconds and does not
-    block in WAL mode (a rare ``SQLITE_BUSY`` falls back, as below). PostgreSQL: a psycopg ``AsyncConnection`` in autocommit mode, the
-    statement prepared on the server, one request at a time on it (no result is shared between
-    requests: each reads after it arrived). :meth:`read` answers None when it cannot tell (an
-    in-memory database, a failed connection): the caller then takes its ordinary path, and the
-    connection is opened again on the next read.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._sql = str(_GENERATION.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-        self._backend = engine.dialect.name
-        self._sqlite: sqlite3.Connection | None = None
-        self._pg: psycopg.AsyncConnection[Any] | None = None
-        self._pg_lock: asyncio.Lock | None = None
-        self._lock = threading.Lock()
+    def __init__(self, reader: LoopReader) -> None:
+        self._reader = reader
+        self._prepared = reader.prepare(_GENERATION)
 
     async def read(self) -> int | None:
         try:
-            if self._backend == "sqlite":
-                return self._read_sqlite()
-            if self._backend == "postgresql":
-                return await self._read_pg()
-        except (sqlite3.Error, psycopg.Error, OSError) as exc:
-            log.warning("search.probe_failed", error=f"{type(exc).__name__}: {exc}")
-            await self.close()
-        return None
-
-    def _read_sqlite(self) -> int | None:
-        with self._lock:
-            if self._sqlite is None:
-                path = self._engine.url.database
-                if not path or path == ":memory:" or path.startswith("file:"):
-                    return None  # another connection would see another database
-                self._sqlite = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
-            rows = self._sqlite.execute(self._sql).fetchall()  # to the end: no read left open
-        return int(rows[0][0]) if rows else None
-
-    async def _read_pg(self) -> int | None:
-        if self._pg_lock is None:
-            self._pg_lock = asyncio.Lock()
-        async with self._pg_lock:
-            if self._pg is None or self._pg.closed:
-                args, params = self._engine.dialect.create_connect_args(self._engine.url)
-                params.pop("context", None)  # SQLAlchemy's adapters for its own connections
-                self._pg = await psycopg.AsyncConnection.connect(*args, **params, autocommit=True)
-            cursor = await self._pg.execute(self._sql, prepare=True)
-            row = await cursor.fetchone()
-        return None if row is None else int(row[0])
-
-    async def close(self) -> None:
-        with self._lock:
-            if self._sqlite is not None:
-                self._sqlite.close()
-                self._sqlite = None
-        pg, self._pg = self._pg, None
-        if pg is not None:
-            await pg.close()
+            rows = await self._reader.fetch(self._prepared)
+        except LoopReadFailed:
+            return None
+        return int(rows[0].value) if rows else None
 
 
 __all__ = ["GenerationProbe", "SearchCache", "generation"]

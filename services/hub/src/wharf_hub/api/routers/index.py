@@ -140,11 +140,24 @@ def router(hub: Hub) -> APIRouter:
         return JSONResponse("", headers=_token_headers(grant, wanted))
 
     @r.get("/v1/repositories/{path:path}", include_in_schema=False)
-    def get_images(path: str, request: Request) -> Response:
+    async def get_images(path: str, request: Request) -> Response:
+        """A pull's token: decided on the event loop when no write and no argon2 check is
+        needed (:meth:`HotPath.access_on_loop`), else in the thread pool."""
         namespace, name, action = _split(path)
         if action != "images":
             raise InvalidName(f"Unknown index path: {path}")
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
+        header, address = request.headers.get("authorization"), client_address(hub, request)
+        access = await hub.hot.access_on_loop(hub.reads, header, address, namespace, name)
+        if access is not None:
+            if access.account is not None:
+                access.account.require(Scope.READ)
+            grant = await hub.index.start_pull_on_loop(hub.reads, access, namespace, name, hub.pulls)
+            if grant is not None:
+                return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
+        return await run_in_threadpool(pull_in_thread, request, namespace, name, wanted)
+
+    def pull_in_thread(request: Request, namespace: str, name: str, wanted: bool) -> Response:
         with hub.db.connection() as s:
             access = hub.hot.access(
                 s, request.headers.get("authorization"), client_address(hub, request), namespace, name
