@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from wharf_hub.db.models import RepositoryImage
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.services.jobs import enqueue
@@ -69,8 +70,8 @@ def loop_reads(hub: Hub) -> Iterator[list[str]]:
 
 
 def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, client: TestClient) -> None:
-    """A remembered password: two reads on the event loop (the caller, repository and role in
-    one; the image list), none through the pool, no write; the count is written on flush."""
+    """A remembered password: one read on the event loop (the caller, repository, role and image
+    list), none through the pool, no write; the count is written on flush."""
     alice = factory.user("alice")
     factory.repo(alice, "web")
     headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
@@ -78,14 +79,16 @@ def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, cl
     with statements(hub) as seen, loop_reads(hub) as on_loop:
         r = client.get("/v1/repositories/alice/web/images", headers=headers)
     assert r.status_code == 200 and r.headers["X-Docker-Token"]
-    assert seen == [] and len(on_loop) == 2, (seen, on_loop)
+    assert seen == [] and len(on_loop) == 1, (seen, on_loop)
     assert hub.pulls.pending() == 2
     with statements(hub) as seen:
         hub.pulls.flush()
     assert len(writes(seen)) == 1 and "pull_count" in writes(seen)[0], seen
 
 
-def test_a_first_password_goes_through_the_thread_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+def test_a_first_password_goes_through_the_thread_pool(
+    hub: Hub, factory: Factory, client: TestClient
+) -> None:
     """Not yet remembered: argon2 (and, on a failure, the throttle's write) on the thread pool's
     path; a wrong password is refused there and counted."""
     factory.repo(factory.user("alice"), "web")
@@ -118,7 +121,9 @@ def test_a_failing_loop_read_falls_back_to_the_pool(hub: Hub, factory: Factory, 
     assert r.status_code == 200 and r.headers["X-Docker-Token"] and len(seen) == 2, seen
 
 
-def test_each_pull_written_in_its_request_stays_on_the_pool(hub: Hub, factory: Factory, client: TestClient) -> None:
+def test_each_pull_written_in_its_request_stays_on_the_pool(
+    hub: Hub, factory: Factory, client: TestClient
+) -> None:
     """``pull_count_interval=0``: the count's write is in the request, so not on the loop."""
     alice = factory.user("alice")
     factory.repo(alice, "web")
@@ -212,3 +217,21 @@ def test_worker_is_woken_only_after_a_unit_that_queued_a_job(hub: Hub) -> None:
         with hub.unit() as s:
             enqueue(s, "test.noop", {})
         assert calls == [1]
+
+
+def test_the_loop_and_the_pool_answer_the_same_image_list(
+    hub: Hub, factory: Factory, client: TestClient
+) -> None:
+    """Images in the order they were added, from the one read on the loop as from the pool."""
+    repo = factory.repo(factory.user("alice"), "web")
+    ids = [f"{n:064x}" for n in (3, 1, 2)]
+    with hub.db.session() as s:
+        for image_id in ids:
+            s.add(RepositoryImage(repository_id=repo.id, image_id=image_id, checksum=f"sha256:{image_id}"))
+    with loop_reads(hub) as on_loop:
+        from_loop = client.get("/v1/repositories/alice/web/images").json()
+    hub.pulls.interval = 0
+    with loop_reads(hub), statements(hub) as seen:
+        from_pool = client.get("/v1/repositories/alice/web/images").json()
+    assert len(on_loop) == 1 and len(seen) >= 2
+    assert from_loop == from_pool == [{"id": i, "checksum": f"sha256:{i}"} for i in ids]

@@ -29,6 +29,7 @@ from ..db.models import (
     Organization,
     OrganizationMember,
     Repository,
+    RepositoryImage,
     User,
 )
 from .access import Role, role_of
@@ -41,9 +42,10 @@ from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse
 _users, _throttle, _tokens = User.__table__, LoginThrottle.__table__, AccessToken.__table__
 _repos, _orgs = Repository.__table__, Organization.__table__
 _members, _collaborators = OrganizationMember.__table__, Collaborator.__table__
+_images = RepositoryImage.__table__
 _anchor = select(literal(1).label("one")).subquery("anchor")  # one row, whatever matches
 
-STATEMENT = select(
+_COLUMNS = (
     _users.c.id.label("user_id"),
     _users.c.username,
     _users.c.password_hash,
@@ -59,7 +61,8 @@ STATEMENT = select(
     _repos.c.is_private,
     _members.c.is_owner,
     _collaborators.c.id.label("collaborator_id"),
-).select_from(
+)
+_JOINED = (
     _anchor.outerjoin(_users, _users.c.username == bindparam("username"))
     .outerjoin(_throttle, _throttle.c.key == bindparam("throttle_key"))
     .outerjoin(
@@ -72,6 +75,12 @@ STATEMENT = select(
         _collaborators,
         and_(_collaborators.c.repository_id == _repos.c.id, _collaborators.c.user_id == _users.c.id),
     )
+)
+STATEMENT = select(*_COLUMNS).select_from(_JOINED)
+PULL_STATEMENT = (  # STATEMENT and the repository's image list: one row per image (at least one)
+    select(*_COLUMNS, _images.c.image_id, _images.c.checksum)
+    .select_from(_JOINED.outerjoin(_images, _images.c.repository_id == _repos.c.id))
+    .order_by(_images.c.id)
 )
 _NO_SYNC = {"synchronize_session": False}  # no ORM objects of these rows are loaded
 _TOUCH = (
@@ -175,7 +184,7 @@ class HotPath:
     def __init__(self, passwords: Passwords, throttle: Throttle) -> None:
         self.passwords = passwords
         self.throttle = throttle
-        self._prepared: tuple[LoopReader, Prepared] | None = None  # STATEMENT for the loop's reads
+        self._prepared: tuple[LoopReader, Prepared] | None = None  # PULL_STATEMENT on the loop
 
     def access(
         self, s: Connection, header: str | None, address: str | None, namespace: str = "", name: str = ""
@@ -192,30 +201,29 @@ class HotPath:
             account = self._check(s, row, username, password, address)
         return _caller(row, account, namespace, name)
 
-    async def access_on_loop(
+    async def pull_on_loop(
         self, reads: LoopReader, header: str | None, address: str | None, namespace: str, name: str
-    ) -> CallerAccess | None:
-        """:meth:`access` read on the event loop (:mod:`.loopreads`), when it can be decided
-        without a write or an argon2 check: anonymous, an access token whose ``last_used_at`` is
-        fresh, or a password remembered under the stored hash just read with no throttle row to
-        clear. None otherwise, or when the read cannot be made here: call :meth:`access` from
-        the thread pool. Refusals (a blocked address, a disabled account) raise as there."""
-        asked = _asked(header, address, namespace, name)
+    ) -> tuple[CallerAccess, list[dict[str, str]]] | None:
+        """:meth:`access` and the repository's image list, in one read on the event loop
+        (:mod:`.loopreads`), when it can be decided without a write or an argon2 check:
+        anonymous, an access token whose ``last_used_at`` is fresh, or a password remembered
+        under the stored hash just read with no throttle row to clear. None otherwise, or when
+        the read cannot be made here: call :meth:`access` from the thread pool. Refusals (a
+        blocked address, a disabled account, malformed credentials) raise as there."""
         if self._prepared is None or self._prepared[0] is not reads:
-            self._prepared = (reads, reads.prepare(STATEMENT))
-        if asked is None:
-            return CallerAccess(None, None)
-        username, password, params = asked
+            self._prepared = (reads, reads.prepare(PULL_STATEMENT))
+        username, password, params = _asked(header, address, namespace, name) or (None, None, {})
         try:
-            row = (await reads.fetch(self._prepared[1], params))[0]
+            rows = await reads.fetch(self._prepared[1], params)
         except LoopReadFailed:
             return None
-        account = None
+        row, account = rows[0], None
         if username is not None and password is not None:
             account = self._decide(row, password)
             if account is None:
                 return None
-        return _caller(row, account, namespace, name)
+        images = [{"id": r.image_id, "checksum": r.checksum} for r in rows if r.image_id is not None]
+        return _caller(row, account, namespace, name), images
 
     def _decide(self, row: Any, password: str) -> Account | None:
         """:meth:`_check` for what needs neither a write nor argon2; None: :meth:`_check` must."""

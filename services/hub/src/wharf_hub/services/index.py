@@ -20,7 +20,6 @@ from .access import Role, can_admin, can_pull, can_push
 from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
 from .hotpath import CallerAccess, RepositoryAccess
 from .jobs import enqueue
-from .loopreads import LoopReader, LoopReadFailed, Prepared
 from .pullcount import PullCounter
 from .registry import RegistryReader
 from .repositories import RepositoryService, record
@@ -96,7 +95,6 @@ class IndexService:
         self.url = url
         """The hub's own URL, signed into tokens that registries must confirm (:meth:`check_token`)."""
         self.push_listeners: list[PushListener] = []
-        self._loop_images: tuple[LoopReader, Prepared] | None = None  # _IMAGES for the loop's reads
 
     def _token(self, repo: Repository, access: Access, user: User | None) -> str:
         """A token for ``user``; one that may have to be taken back before it expires (a user's
@@ -177,23 +175,22 @@ class IndexService:
         pulls.add(s, repo.id)
         return self.pull_grant(access, repo, images)
 
-    async def start_pull_on_loop(
-        self, reads: LoopReader, access: CallerAccess, namespace: str, name: str, pulls: PullCounter
+    def start_pull_read(
+        self,
+        access: CallerAccess,
+        images: list[dict[str, str]],
+        namespace: str,
+        name: str,
+        pulls: PullCounter,
     ) -> Grant | None:
-        """:meth:`start_pull` with the image list read on the event loop (:mod:`.loopreads`); None
-        when that cannot be done here (the read failed, or each pull is written in its request:
-        ``pull_count_interval=0``): call :meth:`start_pull` from the thread pool."""
+        """:meth:`start_pull` with the image list already read (by :meth:`HotPath.pull_on_loop`);
+        None when each pull is written in its request (``pull_count_interval=0``): call
+        :meth:`start_pull` from the thread pool."""
         repo = self.pullable(access, namespace, name)
         if pulls.interval <= 0:
             return None
-        if self._loop_images is None or self._loop_images[0] is not reads:
-            self._loop_images = (reads, reads.prepare(_IMAGES))
-        try:
-            rows = await reads.fetch(self._loop_images[1], {"repo_id": repo.id})
-        except LoopReadFailed:
-            return None
         pulls.add(None, repo.id)
-        return self.pull_grant(access, repo, [{"id": r.image_id, "checksum": r.checksum} for r in rows])
+        return self.pull_grant(access, repo, images)
 
     def pullable(self, access: CallerAccess, namespace: str, name: str) -> RepositoryAccess:
         """The repository ``access`` may pull from. A private repository is "not found" to everyone

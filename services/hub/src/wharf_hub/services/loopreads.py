@@ -25,7 +25,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import psycopg
@@ -48,13 +48,15 @@ class Prepared:
         self._compiled = statement.compile(dialect=dialect)
         self.sql = self._compiled.string
         self._order = tuple(self._compiled.positiontup or ()) if self._compiled.positional else None
-        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns]
+        processors = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns
+        ]
         self._processors: list[tuple[int, Callable[[Any], Any]]] = [
             (i, p) for i, p in enumerate(processors) if p is not None
         ]
         self.row = namedtuple("Row", list(statement.selected_columns.keys()))  # type: ignore[misc]
 
-    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | MutableMapping[str, Any]:
         bound = self._compiled.construct_params(dict(values))
         return tuple(bound[k] for k in self._order) if self._order is not None else bound
 
@@ -85,7 +87,12 @@ class LoopReader:
         if self.backend == "postgresql":
             return True
         path = self.engine.url.database
-        return self.backend == "sqlite" and bool(path) and path != ":memory:" and not str(path).startswith("file:")
+        return (
+            self.backend == "sqlite"
+            and bool(path)
+            and path != ":memory:"
+            and not str(path).startswith("file:")
+        )
 
     def prepare(self, statement: Select[Any]) -> Prepared:
         return Prepared(statement, self.engine)

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from wharf_common import jsonsafe
 from wharf_common.registry_v1 import REGISTRY_VERSION
 
@@ -142,17 +142,18 @@ def router(hub: Hub) -> APIRouter:
     @r.get("/v1/repositories/{path:path}", include_in_schema=False)
     async def get_images(path: str, request: Request) -> Response:
         """A pull's token: decided on the event loop when no write and no argon2 check is
-        needed (:meth:`HotPath.access_on_loop`), else in the thread pool."""
+        needed (:meth:`HotPath.pull_on_loop`: one read), else in the thread pool."""
         namespace, name, action = _split(path)
         if action != "images":
             raise InvalidName(f"Unknown index path: {path}")
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
         header, address = request.headers.get("authorization"), client_address(hub, request)
-        access = await hub.hot.access_on_loop(hub.reads, header, address, namespace, name)
-        if access is not None:
+        read = await hub.hot.pull_on_loop(hub.reads, header, address, namespace, name)
+        if read is not None:
+            access, images = read
             if access.account is not None:
                 access.account.require(Scope.READ)
-            grant = await hub.index.start_pull_on_loop(hub.reads, access, namespace, name, hub.pulls)
+            grant = hub.index.start_pull_read(access, images, namespace, name, hub.pulls)
             if grant is not None:
                 return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
         return await run_in_threadpool(pull_in_thread, request, namespace, name, wanted)
