@@ -11,7 +11,8 @@ conversions applied to the rows) on connections of its own:
 - SQLite: one ``sqlite3`` connection in autocommit mode with no busy wait; every result is read
   to its end, so no read transaction stays open. In WAL mode a read does not wait for writers:
   it takes microseconds and does not block the loop (a rare ``SQLITE_BUSY`` is a failure, below).
-- PostgreSQL: up to ``size`` psycopg ``AsyncConnection`` s in autocommit mode, statements
+- PostgreSQL: up to ``size`` (:data:`LOOP_CONNECTIONS`) psycopg ``AsyncConnection`` s in
+  autocommit mode, beside the pool's (which is that much smaller: ``Settings.pool_size``), statements
   prepared on the server; the loop serves other requests while a read is on the wire.
 
 Only reads: whatever needs a write, or a password hashed, stays on the thread pool's path. A read
@@ -31,6 +32,8 @@ from typing import Any
 import psycopg
 import structlog
 from sqlalchemy import Engine, Select
+
+from ..settings import LOOP_CONNECTIONS
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +74,7 @@ class Prepared:
 
 
 class LoopReader:
-    def __init__(self, engine: Engine, size: int = 4) -> None:
+    def __init__(self, engine: Engine, size: int = LOOP_CONNECTIONS) -> None:
         self.engine = engine
         self.backend = engine.dialect.name
         self.size = size
