@@ -24,6 +24,7 @@ from .services.builds import ENQUEUE, INTERRUPT, BuildService
 from .services.hotpath import HotPath
 from .services.index import PUSHED, IndexService
 from .services.jobs import Worker
+from .services.loopreads import LoopReader
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.passwords import Passwords
@@ -31,7 +32,7 @@ from .services.pullcount import PullCounter
 from .services.registry import RegistryReader
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import DELETED, RepositoryService
-from .services.searchcache import SearchCache
+from .services.searchcache import GenerationProbe, SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -133,6 +134,7 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     build_service = BuildService()
     index_service.push_listeners.append(build_service.on_base_pushed)
     worker.register(REAP, builder.on_reap)
+    loop_reads = LoopReader(db.engine)
     return Hub(
         settings=settings,
         db=db,
@@ -153,6 +155,8 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         hot=HotPath(accounts.passwords, accounts.throttle),
         pulls=PullCounter(db, settings.pull_count_interval),
         searches=SearchCache(),
+        reads=loop_reads,
+        generations=GenerationProbe(loop_reads),
     )
 
 
@@ -171,6 +175,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         finally:
             hub.pulls.stop()  # the counts added up since the last write, before the pool goes
             hub.worker.stop()
+            await hub.reads.close()
             hub.db.dispose()
 
     app = FastAPI(

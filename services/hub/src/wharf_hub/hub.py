@@ -16,12 +16,13 @@ from .services.builds import BuildService
 from .services.hotpath import HotPath
 from .services.index import IndexService
 from .services.jobs import Worker, queued
+from .services.loopreads import LoopReader
 from .services.mail import Mailer
 from .services.orgs import OrganizationService
 from .services.pullcount import PullCounter
 from .services.registry_tokens import RegistryTokenService
 from .services.repositories import RepositoryService
-from .services.searchcache import SearchCache
+from .services.searchcache import GenerationProbe, SearchCache
 from .services.social import SocialService
 from .services.webhooks import WebhookService
 from .settings import Settings
@@ -48,6 +49,8 @@ class Hub:
     hot: HotPath
     pulls: PullCounter
     searches: SearchCache
+    reads: LoopReader
+    generations: GenerationProbe
 
     @contextmanager
     def unit(self) -> Iterator[Session]:

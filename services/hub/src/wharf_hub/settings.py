@@ -14,6 +14,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOOP_CONNECTIONS = 4
+"""PostgreSQL connections each process keeps for reads on its event loop (``services/loopreads.py``),
+taken from its pool's share (measured: 2 gave the token path ~25% fewer requests/s than 4 at 16
+connections on 2 cores)."""
+
 
 class MailSettings(BaseModel):
     """Without ``smtp_host`` mails go to ``<data root>/outbox`` (one ``.eml`` file each) and the log."""
@@ -164,7 +169,9 @@ class Settings(BaseSettings):
             return self.database_pool
         if self.database.startswith("sqlite"):
             return 40
-        return max(4, min(40, 80 // self.workers))
+        # 80 connections for the hub's processes, under PostgreSQL's default 100: the pool's share
+        # less the connections each process keeps for reads on its event loop (services/loopreads.py)
+        return max(4, min(40, 80 // self.workers) - LOOP_CONNECTIONS)
 
     @property
     def database(self) -> str:

@@ -29,10 +29,12 @@ from ..db.models import (
     Organization,
     OrganizationMember,
     Repository,
+    RepositoryImage,
     User,
 )
 from .access import Role, role_of
 from .errors import AccountNotActive, WrongCredentials
+from .loopreads import LoopReader, LoopReadFailed, Prepared
 from .passwords import Passwords
 from .throttle import LoginThrottle as Throttle
 from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse_scopes
@@ -40,9 +42,10 @@ from .tokens import TOKEN_PREFIX, TOUCH_EVERY, Scope, ScopeDenied, digest, parse
 _users, _throttle, _tokens = User.__table__, LoginThrottle.__table__, AccessToken.__table__
 _repos, _orgs = Repository.__table__, Organization.__table__
 _members, _collaborators = OrganizationMember.__table__, Collaborator.__table__
+_images = RepositoryImage.__table__
 _anchor = select(literal(1).label("one")).subquery("anchor")  # one row, whatever matches
 
-STATEMENT = select(
+_COLUMNS = (
     _users.c.id.label("user_id"),
     _users.c.username,
     _users.c.password_hash,
@@ -58,7 +61,8 @@ STATEMENT = select(
     _repos.c.is_private,
     _members.c.is_owner,
     _collaborators.c.id.label("collaborator_id"),
-).select_from(
+)
+_JOINED = (
     _anchor.outerjoin(_users, _users.c.username == bindparam("username"))
     .outerjoin(_throttle, _throttle.c.key == bindparam("throttle_key"))
     .outerjoin(
@@ -71,6 +75,12 @@ STATEMENT = select(
         _collaborators,
         and_(_collaborators.c.repository_id == _repos.c.id, _collaborators.c.user_id == _users.c.id),
     )
+)
+STATEMENT = select(*_COLUMNS).select_from(_JOINED)
+PULL_STATEMENT = (  # STATEMENT and the repository's image list: one row per image (at least one)
+    select(*_COLUMNS, _images.c.image_id, _images.c.checksum)
+    .select_from(_JOINED.outerjoin(_images, _images.c.repository_id == _repos.c.id))
+    .order_by(_images.c.id)
 )
 _NO_SYNC = {"synchronize_session": False}  # no ORM objects of these rows are loaded
 _TOUCH = (
@@ -136,46 +146,102 @@ def basic_credentials(header: str) -> tuple[str, str]:
     return username, password
 
 
+def _asked(
+    header: str | None, address: str | None, namespace: str, name: str
+) -> tuple[str | None, str | None, dict[str, str]] | None:
+    """(username, password, the statement's parameters); None: anonymous and no repository."""
+    username = password = None
+    if header and header[:6].lower() == "basic ":
+        username, password = basic_credentials(header)
+    elif not namespace:
+        return None
+    params = {
+        "username": (username or "").lower(),
+        "throttle_key": Throttle.key(username, address) if username is not None else "",
+        "token_hash": digest(password) if password and password.startswith(TOKEN_PREFIX) else "",
+        "namespace": namespace,
+        "name": name,
+        "org": namespace,
+    }
+    return username, password, params
+
+
+def _caller(row: Any, account: Account | None, namespace: str, name: str) -> CallerAccess:
+    if row.repo_id is None:
+        return CallerAccess(account, None)
+    role = role_of(
+        namespace,
+        bool(row.is_private),
+        username=account.username if account else None,
+        is_admin=account.is_admin if account else False,
+        member_is_owner=None if row.is_owner is None else bool(row.is_owner),
+        collaborator=row.collaborator_id is not None,
+    )
+    return CallerAccess(account, RepositoryAccess(row.repo_id, namespace, name, bool(row.is_private), role))
+
+
 class HotPath:
     def __init__(self, passwords: Passwords, throttle: Throttle) -> None:
         self.passwords = passwords
         self.throttle = throttle
+        self._prepared: tuple[LoopReader, Prepared] | None = None  # PULL_STATEMENT on the loop
 
     def access(
         self, s: Connection, header: str | None, address: str | None, namespace: str = "", name: str = ""
     ) -> CallerAccess:
         """The caller of ``header`` (``Authorization``; None or not Basic: anonymous) and its role on
         ``namespace/name``. Wrong credentials raise as :meth:`AccountService.login` does."""
-        username = password = None
-        if header and header[:6].lower() == "basic ":
-            username, password = basic_credentials(header)
-        elif not namespace:
+        asked = _asked(header, address, namespace, name)
+        if asked is None:
             return CallerAccess(None, None)  # anonymous, and no repository asked about
-        params = {
-            "username": (username or "").lower(),
-            "throttle_key": Throttle.key(username, address) if username is not None else "",
-            "token_hash": digest(password) if password and password.startswith(TOKEN_PREFIX) else "",
-            "namespace": namespace,
-            "name": name,
-            "org": namespace,
-        }
+        username, password, params = asked
         row = s.execute(STATEMENT, params).one()
         account = None
         if username is not None and password is not None:
             account = self._check(s, row, username, password, address)
-        if row.repo_id is None:
-            return CallerAccess(account, None)
-        role = role_of(
-            namespace,
-            bool(row.is_private),
-            username=account.username if account else None,
-            is_admin=account.is_admin if account else False,
-            member_is_owner=None if row.is_owner is None else bool(row.is_owner),
-            collaborator=row.collaborator_id is not None,
-        )
-        return CallerAccess(
-            account, RepositoryAccess(row.repo_id, namespace, name, bool(row.is_private), role)
-        )
+        return _caller(row, account, namespace, name)
+
+    async def pull_on_loop(
+        self, reads: LoopReader, header: str | None, address: str | None, namespace: str, name: str
+    ) -> tuple[CallerAccess, list[dict[str, str]]] | None:
+        """:meth:`access` and the repository's image list, in one read on the event loop
+        (:mod:`.loopreads`), when it can be decided without a write or an argon2 check:
+        anonymous, an access token whose ``last_used_at`` is fresh, or a password remembered
+        under the stored hash just read with no throttle row to clear. None otherwise, or when
+        the read cannot be made here: call :meth:`access` from the thread pool. Refusals (a
+        blocked address, a disabled account, malformed credentials) raise as there."""
+        if self._prepared is None or self._prepared[0] is not reads:
+            self._prepared = (reads, reads.prepare(PULL_STATEMENT))
+        username, password, params = _asked(header, address, namespace, name) or (None, None, {})
+        try:
+            rows = await reads.fetch(self._prepared[1], params)
+        except LoopReadFailed:
+            return None
+        row, account = rows[0], None
+        if username is not None and password is not None:
+            account = self._decide(row, password)
+            if account is None:
+                return None
+        images = [{"id": r.image_id, "checksum": r.checksum} for r in rows if r.image_id is not None]
+        return _caller(row, account, namespace, name), images
+
+    def _decide(self, row: Any, password: str) -> Account | None:
+        """:meth:`_check` for what needs neither a write nor argon2; None: :meth:`_check` must."""
+        now = utcnow()
+        if row.token_id is not None and (row.expires_at is None or row.expires_at > now):
+            if not row.is_active:
+                raise AccountNotActive()
+            if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+                return None  # the touch is a write
+            return Account(row.user_id, row.username, bool(row.is_admin), parse_scopes(row.scopes))
+        self.throttle.refuse_while_blocked(row.blocked_until)
+        if row.user_id is None or not self.passwords.remembered(row.password_hash, password):
+            return None  # argon2, and a failure is counted: a write
+        if not row.is_active:
+            raise AccountNotActive()
+        if row.throttle_key is not None:
+            return None  # failures to forget: a write
+        return Account(row.user_id, row.username, bool(row.is_admin))
 
     def _check(self, s: Connection, row: Any, username: str, password: str, address: str | None) -> Account:
         now = utcnow()

@@ -18,7 +18,7 @@ from ..db.models import Repository, RepositoryImage, Tag, User
 from ..db.models.repositories import LIBRARY
 from .access import Role, can_admin, can_pull, can_push
 from .errors import AccessDenied, InvalidName, LoginRequired, NoSuchRepository
-from .hotpath import CallerAccess
+from .hotpath import CallerAccess, RepositoryAccess
 from .jobs import enqueue
 from .pullcount import PullCounter
 from .registry import RegistryReader
@@ -167,13 +167,40 @@ class IndexService:
         self, s: Connection, access: CallerAccess, namespace: str, name: str, pulls: PullCounter
     ) -> Grant:
         """``GET /v1/repositories/<name>/images``: a read token and the image list; counts a pull.
-        ``access`` is what :class:`~.hotpath.HotPath` read in one statement.
+        ``access`` is what :class:`~.hotpath.HotPath` read in one statement."""
+        repo = self.pullable(access, namespace, name)
+        images = [
+            {"id": r.image_id, "checksum": r.checksum} for r in s.execute(_IMAGES, {"repo_id": repo.id})
+        ]
+        pulls.add(s, repo.id)
+        return self.pull_grant(access, repo, images)
 
-        A private repository is "not found" to everyone who may not pull it, signed in or not,
-        so that the answer does not tell whether it exists."""
+    def start_pull_read(
+        self,
+        access: CallerAccess,
+        images: list[dict[str, str]],
+        namespace: str,
+        name: str,
+        pulls: PullCounter,
+    ) -> Grant | None:
+        """:meth:`start_pull` with the image list already read (by :meth:`HotPath.pull_on_loop`);
+        None when each pull is written in its request (``pull_count_interval=0``): call
+        :meth:`start_pull` from the thread pool."""
+        repo = self.pullable(access, namespace, name)
+        if pulls.interval <= 0:
+            return None
+        pulls.add(None, repo.id)
+        return self.pull_grant(access, repo, images)
+
+    def pullable(self, access: CallerAccess, namespace: str, name: str) -> RepositoryAccess:
+        """The repository ``access`` may pull from. A private repository is "not found" to everyone
+        who may not pull it, signed in or not, so that the answer does not tell whether it exists."""
         repo = access.repository
         if repo is None or repo.role < Role.READER:
             raise NoSuchRepository(f"{namespace}/{name}" if namespace != LIBRARY else name)
+        return repo
+
+    def pull_grant(self, access: CallerAccess, repo: RepositoryAccess, images: list[dict[str, str]]) -> Grant:
         caller = access.account
         revocable = caller is not None and repo.is_private  # see _token
         token = self.signer.issue(
@@ -183,10 +210,6 @@ class IndexService:
             self.ttl,
             index=self.url if revocable else None,
         )
-        images = [
-            {"id": r.image_id, "checksum": r.checksum} for r in s.execute(_IMAGES, {"repo_id": repo.id})
-        ]
-        pulls.add(s, repo.id)
         return Grant(token, self.endpoints, images)
 
     def start_delete(self, s: Session, user: User | None, namespace: str, name: str) -> Grant:

@@ -37,6 +37,14 @@ class Passwords:
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
+    def remembered(self, stored_hash: str, password: str) -> bool:
+        """True if ``password`` was found good against ``stored_hash`` in the last few minutes;
+        False says nothing (never checked, or forgotten): :meth:`verify` then decides. No argon2."""
+        key = (stored_hash, hashlib.sha256(password.encode()).hexdigest())
+        with self._lock:
+            seen = self._good.get(key)
+        return seen is not None and time.monotonic() - seen < self._remember
+
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """``stored_hash=None`` (unknown user) costs the same as a wrong password."""
         if stored_hash is None:

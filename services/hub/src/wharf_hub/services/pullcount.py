@@ -44,9 +44,12 @@ class PullCounter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, s: Connection | Session, repository_id: int) -> None:
-        """Count one pull; with ``interval=0``, written in ``s`` (the request's transaction)."""
+    def add(self, s: Connection | Session | None, repository_id: int) -> None:
+        """Count one pull; with ``interval=0``, written in ``s`` (the request's transaction,
+        required then)."""
         if self.interval <= 0:
+            if s is None:
+                raise ValueError("pull_count_interval=0 writes each pull in its request's transaction")
             s.execute(_ADD, {"repo_id": repository_id, "pulls": 1})
             return
         with self._lock:

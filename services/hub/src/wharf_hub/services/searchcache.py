@@ -7,6 +7,11 @@ made by any process, or by hand in SQL, makes every process compute pages afresh
 
 The generation is read before the page's rows: a write committed between the two reads gives
 a page newer than its key, never older, so what is kept is never stale.
+
+An anonymous search whose page is kept is answered on the event loop (:class:`GenerationProbe`
+reads the generation with :mod:`.loopreads`: no SQLAlchemy execution, thread pool or connection
+pool; a few microseconds on SQLite, one round trip awaited on PostgreSQL); only a miss, or a
+probe that failed, takes the thread pool's path.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable, Hashable
 from sqlalchemy import Connection, select
 
 from ..db.models.generations import REPOSITORIES, Generation
+from .loopreads import LoopReader, LoopReadFailed
 
 _table = Generation.__table__
 _GENERATION = select(_table.c.value).where(_table.c.name == REPOSITORIES)
@@ -34,6 +40,15 @@ class SearchCache:
         self._generation = -1
         self._pages: dict[Hashable, bytes] = {}
         self._lock = threading.Lock()
+
+    def kept(self, now: int, key: Hashable) -> bytes | None:
+        """The page kept for ``key`` if the generation is still ``now`` (read by the caller
+        since its request arrived), else None."""
+        with self._lock:
+            if now > self._generation:
+                self._pages.clear()
+                self._generation = now
+            return self._pages.get(key) if now == self._generation else None
 
     def page(self, s: Connection, key: Hashable, compute: Callable[[], bytes]) -> bytes:
         """The page for ``key`` at the current generation: kept, or ``compute()`` (which reads
@@ -57,4 +72,21 @@ class SearchCache:
         return body
 
 
-__all__ = ["SearchCache", "generation"]
+class GenerationProbe:
+    """The repositories' generation read on the event loop (:class:`~.loopreads.LoopReader`);
+    each request reads after it arrived (no answer is shared between requests). None when it
+    cannot tell here: the caller then takes its ordinary path."""
+
+    def __init__(self, reader: LoopReader) -> None:
+        self._reader = reader
+        self._prepared = reader.prepare(_GENERATION)
+
+    async def read(self) -> int | None:
+        try:
+            rows = await self._reader.fetch(self._prepared)
+        except LoopReadFailed:
+            return None
+        return int(rows[0].value) if rows else None
+
+
+__all__ = ["GenerationProbe", "SearchCache", "generation"]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from wharf_common import jsonsafe
 from wharf_common.registry_v1 import REGISTRY_VERSION
 
@@ -139,11 +140,25 @@ def router(hub: Hub) -> APIRouter:
         return JSONResponse("", headers=_token_headers(grant, wanted))
 
     @r.get("/v1/repositories/{path:path}", include_in_schema=False)
-    def get_images(path: str, request: Request) -> Response:
+    async def get_images(path: str, request: Request) -> Response:
+        """A pull's token: decided on the event loop when no write and no argon2 check is
+        needed (:meth:`HotPath.pull_on_loop`: one read), else in the thread pool."""
         namespace, name, action = _split(path)
         if action != "images":
             raise InvalidName(f"Unknown index path: {path}")
         wanted = request.headers.get("x-docker-token", "").lower() == "true"
+        header, address = request.headers.get("authorization"), client_address(hub, request)
+        read = await hub.hot.pull_on_loop(hub.reads, header, address, namespace, name)
+        if read is not None:
+            access, images = read
+            if access.account is not None:
+                access.account.require(Scope.READ)
+            grant = hub.index.start_pull_read(access, images, namespace, name, hub.pulls)
+            if grant is not None:
+                return JSONResponse(grant.images, headers=_token_headers(grant, wanted))
+        return await run_in_threadpool(pull_in_thread, request, namespace, name, wanted)
+
+    def pull_in_thread(request: Request, namespace: str, name: str, wanted: bool) -> Response:
         with hub.db.connection() as s:
             access = hub.hot.access(
                 s, request.headers.get("authorization"), client_address(hub, request), namespace, name
@@ -168,7 +183,17 @@ def router(hub: Hub) -> APIRouter:
     # ---- search ---------------------------------------------------------------------------
 
     @r.get("/v1/search", include_in_schema=False)
-    def search(request: Request, q: str = "", n: int = DEFAULT_PAGE_SIZE, page: int = 1) -> Response:
+    async def search(request: Request, q: str = "", n: int = DEFAULT_PAGE_SIZE, page: int = 1) -> Response:
+        """Anonymous, and the page kept at the generation read now: answered here, on the event
+        loop; anything else (a viewer, a miss) in the thread pool."""
+        if "authorization" not in request.headers:
+            now = await hub.generations.read()
+            kept = hub.searches.kept(now, (None, q, page, n)) if now is not None else None
+            if kept is not None:
+                return Response(kept, media_type="application/json")
+        return await run_in_threadpool(search_in_thread, request, q, n, page)
+
+    def search_in_thread(request: Request, q: str, n: int, page: int) -> Response:
         def compute() -> bytes:
             with hub.unit() as s:
                 return _search_page(hub.social.search(s, viewer, q, page, n))
