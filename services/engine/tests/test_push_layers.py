@@ -54,9 +54,11 @@ def test_a_sender_that_stops_early_stops_the_compressor() -> None:
         async for _ in live.chunks():
             break
 
-    def compressing() -> list[str]:  # this layer's threads (other tests' threads do not count)
-        return [t.name for t in threading.enumerate() if t.name.startswith(("push-compress", "pgzip"))]
+    def compressing() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith(("push-compress", "pgzip"))]
 
+    for earlier in compressing():  # an earlier test's layer (one that failed, say) may still be ending
+        earlier.join(10)
     assert compressing() == []
     asyncio.run(first_chunk())
     deadline = time.monotonic() + 10
