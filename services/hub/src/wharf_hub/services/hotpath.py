@@ -198,7 +198,7 @@ class HotPath:
         row = s.execute(STATEMENT, params).one()
         account = None
         if username is not None and password is not None:
-            account = self._check(s, row, username, password, address)
+            account = self._check(s, row, username, password, address)  # never None with ``s``
         return _caller(row, account, namespace, name)
 
     async def pull_on_loop(
@@ -226,39 +226,37 @@ class HotPath:
         return _caller(row, account, namespace, name), images
 
     def _decide(self, row: Any, password: str) -> Account | None:
-        """:meth:`_check` for what needs neither a write nor argon2; None: :meth:`_check` must."""
-        now = utcnow()
-        if row.token_id is not None and (row.expires_at is None or row.expires_at > now):
-            if not row.is_active:
-                raise AccountNotActive()
-            if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
-                return None  # the touch is a write
-            return Account(row.user_id, row.username, bool(row.is_admin), parse_scopes(row.scopes))
-        self.throttle.refuse_while_blocked(row.blocked_until)
-        if row.user_id is None or not self.passwords.remembered(row.password_hash, password):
-            return None  # argon2, and a failure is counted: a write
-        if not row.is_active:
-            raise AccountNotActive()
-        if row.throttle_key is not None:
-            return None  # failures to forget: a write
-        return Account(row.user_id, row.username, bool(row.is_admin))
+        """:meth:`_check` on the event loop: None wherever a write or an argon2 check is needed."""
+        return self._check(None, row, "", password, None)
 
-    def _check(self, s: Connection, row: Any, username: str, password: str, address: str | None) -> Account:
+    def _check(
+        self, s: Connection | None, row: Any, username: str, password: str, address: str | None
+    ) -> Account | None:
+        """The caller's account from ``row``: an access token first, then the password. With ``s``
+        None (on the event loop) nothing is written and argon2 is not run: None wherever either
+        would be needed, so that the caller asks again from the thread pool with a connection."""
         now = utcnow()
         if row.token_id is not None and (row.expires_at is None or row.expires_at > now):
             if not row.is_active:
                 raise AccountNotActive()
             if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+                if s is None:
+                    return None  # the touch is a write
                 s.execute(_TOUCH, {"token_id": row.token_id, "now": now})
             return Account(row.user_id, row.username, bool(row.is_admin), parse_scopes(row.scopes))
         self.throttle.refuse_while_blocked(row.blocked_until)
         known = row.user_id is not None
-        if not self.passwords.verify(row.password_hash if known else None, password) or not known:
+        if s is None:
+            if not known or not self.passwords.remembered(row.password_hash, password):
+                return None  # argon2, and a failure is counted: a write
+        elif not self.passwords.verify(row.password_hash if known else None, password) or not known:
             self.throttle.fail(username, address)
             raise WrongCredentials()
         if not row.is_active:
             raise AccountNotActive()
         if row.throttle_key is not None:  # failures before this good password: forgotten
+            if s is None:
+                return None  # a write
             s.execute(_CLEAR, {"throttle_key": row.throttle_key})
         return Account(row.user_id, row.username, bool(row.is_admin))
 
