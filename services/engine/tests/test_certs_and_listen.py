@@ -3,16 +3,12 @@ TCP beyond loopback; unix sockets belong to the socket group, mode 0660."""
 
 from __future__ import annotations
 
-import datetime
 import grp
 import os
 import shutil
-import socket
 import ssl
 import subprocess
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,37 +17,7 @@ from wharf_engine import certs
 from wharf_engine.main import listen, socket_group
 from wharf_engine.settings import Settings
 
-
-def make_all(base: Path) -> tuple[Path, Path]:
-    certs.main(["--dir", str(base / "ca"), "init"])
-    certs.main(["--dir", str(base / "ca"), "server", "--san", "DNS:engine.lan", "--san", "IP:192.0.2.7"])
-    certs.main(["--dir", str(base / "ca"), "client", "alice", "--out", str(base / "alice")])
-    return base / "ca", base / "alice"
-
-
-def handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str:
-    """Handshake over a socketpair and exchange a line; return it, or the server's error."""
-    a, b = socket.socketpair()
-    result: list[str] = []
-
-    def serve() -> None:
-        try:
-            with server.wrap_socket(a, server_side=True) as s:
-                result.append(s.recv(100).decode())
-                s.sendall(b"ok")
-        except (ssl.SSLError, OSError) as exc:
-            result.append(f"refused: {exc}")
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        with client.wrap_socket(b, server_hostname="127.0.0.1") as c:
-            c.sendall(b"hello")
-            c.recv(10)
-    except (ssl.SSLError, OSError):
-        pass
-    thread.join(10)
-    return result[0]
+from .tlscerts import authority, handshake, make_all, pem
 
 
 def test_certificates_work_together_and_keys_are_private(tmp_path: Path) -> None:
@@ -130,36 +96,6 @@ def test_unix_socket_belongs_to_the_group_mode_0660(tmp_path: Path) -> None:
     assert socket_group(None) == expected
 
 
-def _authority(name: str, issuer: tuple[x509.Certificate, Any] | None = None) -> tuple[x509.Certificate, Any]:
-    """A CA certificate and key; signed by ``issuer`` (an intermediate) or by itself (a root)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    signer_cert, signer_key = issuer if issuer else (None, key)
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(signer_cert.subject if signer_cert else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(signer_key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def _pem(*certificates: x509.Certificate) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
-
-
 def test_server_chain_is_the_leaf_and_its_issuers_from_the_ca_file(tmp_path: Path) -> None:
     ca, _ = make_all(tmp_path)
     chain = certs.server_chain(ca / "server-cert.pem", ca / "ca.pem")
@@ -175,12 +111,12 @@ def test_server_chain_climbs_intermediates_and_clients_of_the_root_verify_it(tmp
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    root = _authority("root")
-    middle = _authority("intermediate", root)
-    unrelated = _authority("unrelated")
+    root = authority("root")
+    middle = authority("intermediate", root)
+    unrelated = authority("unrelated")
     ca_dir = tmp_path / "ca"
     ca_dir.mkdir()
-    (ca_dir / "ca.pem").write_bytes(_pem(middle[0]))
+    (ca_dir / "ca.pem").write_bytes(pem(middle[0]))
     (ca_dir / "ca-key.pem").write_bytes(
         middle[1].private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -189,11 +125,11 @@ def test_server_chain_climbs_intermediates_and_clients_of_the_root_verify_it(tmp
     assert isinstance(middle[1], ec.EllipticCurvePrivateKey)
     certs.make_leaf(ca_dir, "engine", server=True, sans=[])
     cafile = tmp_path / "trust.pem"  # the engine's --tlscacert: unrelated, root and intermediate
-    cafile.write_bytes(_pem(unrelated[0], root[0], middle[0]))
+    cafile.write_bytes(pem(unrelated[0], root[0], middle[0]))
     chain = certs.server_chain(ca_dir / "server-cert.pem", cafile)
-    assert chain == (ca_dir / "server-cert.pem").read_bytes() + _pem(middle[0], root[0])
+    assert chain == (ca_dir / "server-cert.pem").read_bytes() + pem(middle[0], root[0])
     server = certs.server_context(cafile, ca_dir / "server-cert.pem", ca_dir / "server-key.pem", verify=False)
-    client = ssl.create_default_context(cadata=_pem(root[0]).decode())
+    client = ssl.create_default_context(cadata=pem(root[0]).decode())
     assert handshake(server, client).startswith("refused")  # the leaf alone: the root cannot reach it
     (tmp_path / "alice").mkdir()
     certs.make_leaf(ca_dir, "alice", server=False, sans=[], out=tmp_path / "alice")

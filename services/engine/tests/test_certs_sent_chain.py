@@ -3,72 +3,13 @@ client that checks the engine has it; the docker CLI would verify the leaf again
 
 from __future__ import annotations
 
-import datetime
-import socket
 import ssl
-import threading
 from pathlib import Path
-from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from wharf_engine import certs
 
-
-def make_all(base: Path) -> tuple[Path, Path]:
-    certs.main(["--dir", str(base / "ca"), "init"])
-    certs.main(["--dir", str(base / "ca"), "server"])
-    certs.main(["--dir", str(base / "ca"), "client", "alice", "--out", str(base / "alice")])
-    return base / "ca", base / "alice"
-
-
-def authority(name: str, issuer: tuple[x509.Certificate, Any] | None = None) -> tuple[x509.Certificate, Any]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    signer_cert, signer_key = issuer if issuer else (None, key)
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(signer_cert.subject if signer_cert else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(signer_key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def pem(*certificates: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
-
-
-def handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str:
-    """Handshake over a socketpair and send a line; return it, or the server's error."""
-    a, b = socket.socketpair()
-    result: list[str] = []
-
-    def serve() -> None:
-        try:
-            with server.wrap_socket(a, server_side=True) as s:
-                result.append(s.recv(100).decode())
-        except (ssl.SSLError, OSError) as exc:
-            result.append(f"refused: {exc}")
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    try:
-        with client.wrap_socket(b, server_hostname="127.0.0.1") as c:
-            c.sendall(b"hello")
-            c.recv(10)
-    except (ssl.SSLError, OSError):
-        pass
-    thread.join(10)
-    return result[0]
+from .tlscerts import authority, handshake, make_all, pem
 
 
 def certificates_sent(server: ssl.SSLContext, client: ssl.SSLContext) -> tuple[str, list[int]]:
