@@ -58,8 +58,24 @@ def setup_floor(tmp: Path, image: Path) -> Case:
     return Case(lambda i: [runc, "--root", str(state), "run", "--bundle", str(bundle), cid(i)], after=delete)
 
 
+def host_bridges() -> set[str]:
+    out = subprocess.run(
+        ["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True, check=False
+    )
+    return {line.split(":")[1].strip() for line in out.stdout.splitlines() if ":" in line}
+
+
+def remove_new_bridge(stack: contextlib.ExitStack, name: str) -> None:
+    """On the way out, delete bridge ``name`` if it is not there now: a runner made it (the engine's
+    default ``wharf0``, podman's ``cni-podman0``) and leaves it behind when it stops."""
+    if name not in host_bridges():
+        stack.callback(subprocess.run, ["ip", "link", "del", name], capture_output=True, check=False)
+
+
 def setup_engine(stack: contextlib.ExitStack, tmp: Path, image: Path, extra: Sequence[str] = ()) -> Path:
     engine = tool(VENV_BIN / "wharf-engine")
+    if "--bridge" not in extra:
+        remove_new_bridge(stack, "wharf0")  # the engine's default bridge stays after it stops
     sock = tmp / "engine.sock"
     argv = [engine, "--data-root", str(tmp / "root"), "-H", f"unix://{sock}"]
     argv += ["--pidfile", str(tmp / "engine.pid"), *extra]
@@ -83,6 +99,7 @@ def podman_flags(tmp: Path, driver: str) -> list[str]:
 def setup_podman(stack: contextlib.ExitStack, tmp: Path, image: Path) -> tuple[list[str], dict[str, str]]:
     """Import busybox into a private podman store (overlay, else vfs); return the podman argv and env."""
     podman = tool("podman")
+    remove_new_bridge(stack, "cni-podman0")  # podman's default network, made at its first container
     conf = tmp / "containers.conf"  # the API service takes no --ulimit; give it the host-compatible defaults
     conf.write_text(f"[containers]\ndefault_ulimits = {json.dumps(list(ULIMITS))}\n")
     env = {**os.environ, "CONTAINERS_CONF": str(conf)}
