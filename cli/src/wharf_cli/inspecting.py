@@ -34,13 +34,21 @@ def inspect_each(names: list[str], fetch: Callable[[str], dict[str, Any]], forma
             found.append(fetch(name))
         except ClientError as error:
             errors.append(describe(error))
+    show(found, template)
+    if errors:
+        fail("\n".join(errors))
+
+
+def show(found: list[dict[str, Any]], template: Template | None, *, blank_when_none: bool = False) -> None:
+    """The inspected objects: one JSON array (4-space indent), or ``template`` rendered once per
+    object (``blank_when_none``: an empty line when there is none, as docker's TemplateInspector)."""
     if template is None:
         out(json.dumps(found, indent=4, ensure_ascii=False))
+    elif not found and blank_when_none:
+        out()
     else:
         for item in found:
             try:
                 out(template.render(item))
             except TemplateError as exc:
                 fail(f"template: {exc}")
-    if errors:
-        fail("\n".join(errors))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 from wharf_client import ClientError, EngineClient, NotFoundError
 
-from ...inspecting import json_or_template
-from ...output import describe, err, fail, out
+from ...inspecting import json_or_template, show
+from ...output import describe, err, fail
 from ...session import client
-from ...templates import TemplateError
 
 TYPES = ("container", "image")
 
@@ -58,16 +56,7 @@ def inspect(
         except ClientError as error:
             err(describe(error))
             failed = True
-    if template is None:
-        out(json.dumps(found, indent=4, ensure_ascii=False))
-    elif not found:
-        out()  # docker's TemplateInspector.Flush writes a newline when nothing was found
-    else:
-        for item in found:
-            try:
-                out(template.render(item))
-            except TemplateError as exc:
-                fail(f"template: {exc}")
+    show(found, template, blank_when_none=True)  # docker's TemplateInspector.Flush writes a newline
     if failed:
         raise typer.Exit(1)
 
