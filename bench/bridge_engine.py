@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import random
 import secrets
 import subprocess
 from collections.abc import Mapping
@@ -16,8 +15,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # run as a script, sys.path[0] is bench/; mypy sees bench/ as a namespace package
     from bench import harness as base
+    from bench.network_cycle import free_network
 else:
     import harness as base
+    from network_cycle import free_network
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +31,10 @@ class Engine:
 
 def free_subnet() -> ipaddress.IPv4Network:
     """A /24 in 10.200-250.x.0 that no address on this host overlaps."""
-    out = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=False).stdout
-    used = [ipaddress.ip_interface(line.split()[3]).network for line in out.splitlines()]
-    for _ in range(100):
-        net = ipaddress.IPv4Network(f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise base.Skip("no free /24 in 10.200-250.x.0")
+    subnet = free_network((200, 250), 24)
+    if subnet is None:
+        raise base.Skip("no free /24 in 10.200-250.x.0")
+    return subnet
 
 
 def kill_leftovers(runc_root: Path) -> None:

@@ -18,15 +18,23 @@ TARGET = "whnb-target"  # the running container every connect plugs into
 POOL_SIZE = 26
 
 
-def free_pool() -> ipaddress.IPv4Network | None:
-    """A /22 in 10.100-199.x.x (the test engines' range) that no address on this host overlaps."""
+def free_network(second: tuple[int, int], prefixlen: int) -> ipaddress.IPv4Network | None:
+    """A ``10.<second>.x.0/<prefixlen>`` (second octet in the range ``second``, inclusive) that no
+    address on this host overlaps; None after 100 tries."""
     out = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=False).stdout
     used = [ipaddress.ip_interface(line.split()[3]).network for line in out.splitlines()]
+    step = 1 << (24 - prefixlen)
     for _ in range(100):
-        net = ipaddress.IPv4Network(f"10.{random.randint(100, 199)}.{random.randint(0, 63) * 4}.0/22")
+        third = random.randint(0, 256 // step - 1) * step
+        net = ipaddress.IPv4Network(f"10.{random.randint(*second)}.{third}.0/{prefixlen}")
         if not any(net.overlaps(u) for u in used):
             return net
     return None
+
+
+def free_pool() -> ipaddress.IPv4Network | None:
+    """A /22 in 10.100-199.x.x (the test engines' range) that no address on this host overlaps."""
+    return free_network((100, 199), 22)
 
 
 def pool_flags() -> list[str]:
