@@ -106,3 +106,33 @@ def test_a_killed_worker_is_replaced_and_sigterm_stops_all(hub: HubProcess) -> N
     assert hub.proc.wait(timeout=20) == 0
     assert not (hub.root / "hub.pid").exists()
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_a_token_revoked_through_one_process_is_refused_by_every_process(hub: HubProcess) -> None:
+    """Each process keeps a pull's access rows (PostgreSQL ``NOTIFY`` drops them): a revoked
+    access token, kept by both processes a moment ago, is refused by both within a second."""
+    password = httpx.BasicAuth("alice", "Wharf-Hub-9-Quay")
+    hub.create_user("alice", "Wharf-Hub-9-Quay")
+    api = httpx.Client(base_url=hub.url, headers={"Connection": "close"}, timeout=10)
+    assert (
+        api.post(
+            "/api/v1/repositories", json={"namespace": "alice", "name": "web"}, auth=password
+        ).status_code
+        == 201
+    )
+    made = api.post("/api/v1/user/tokens", json={"name": "ci", "scopes": ["read"]}, auth=password)
+    assert made.status_code == 201, made.text
+    token = httpx.BasicAuth("alice", made.json()["token"])
+
+    def pull() -> int:
+        r = api.get("/v1/repositories/alice/web/images", auth=token, headers={"X-Docker-Token": "true"})
+        return r.status_code
+
+    assert [pull() for _ in range(30)] == [200] * 30  # fresh connections: both processes serve
+    assert api.delete(f"/api/v1/user/tokens/{made.json()['id']}", auth=password).status_code == 204
+    revoked, seen = time.monotonic(), []
+    while 200 in (last := [pull() for _ in range(10)]):
+        seen += last
+        assert time.monotonic() - revoked < 1.0, seen
+    refused = last + [pull() for _ in range(30)]
+    assert set(refused) <= {401, 429} and 401 in seen + refused, refused  # 429: failures throttled

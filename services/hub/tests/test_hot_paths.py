@@ -71,7 +71,8 @@ def loop_reads(hub: Hub) -> Iterator[list[str]]:
 
 def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, client: TestClient) -> None:
     """A remembered password: one read on the event loop (the caller, repository, role and image
-    list), none through the pool, no write; the count is written on flush."""
+    list; on PostgreSQL none, the rows of the first pull being kept), none through the pool, no
+    write; the count is written on flush."""
     alice = factory.user("alice")
     factory.repo(alice, "web")
     headers = {**basic("alice", factory.password), "X-Docker-Token": "true"}
@@ -79,7 +80,7 @@ def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, cl
     with statements(hub) as seen, loop_reads(hub) as on_loop:
         r = client.get("/v1/repositories/alice/web/images", headers=headers)
     assert r.status_code == 200 and r.headers["X-Docker-Token"]
-    assert seen == [] and len(on_loop) == 1, (seen, on_loop)
+    assert seen == [] and len(on_loop) == (0 if hub.access is not None else 1), (seen, on_loop)
     assert hub.pulls.pending() == 2
     with statements(hub) as seen:
         hub.pulls.flush()
@@ -113,6 +114,8 @@ def test_a_failing_loop_read_falls_back_to_the_pool(hub: Hub, factory: Factory, 
         raise LoopReadFailed("the database is away")
 
     hub.reads.fetch = fail  # type: ignore[method-assign]
+    if hub.access is not None:
+        hub.access.invalidate()  # kept rows would be used without a read
     try:
         with statements(hub) as seen:
             r = client.get("/v1/repositories/alice/web/images", headers=headers)

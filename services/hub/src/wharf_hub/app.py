@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ from .api import errors
 from .api.routers import accounts, builds, collaborators, index, orgs, repos, search, stars, v2token, webhooks
 from .db import Database
 from .hub import Hub
+from .services.accesscache import AccessCache
 from .services.accounts import INITIAL_ADMIN, PURGE, AccountService
 from .services.buildqueue import REAP, BuilderService, CeleryQueue, NoQueue
 from .services.builds import ENQUEUE, INTERRUPT, BuildService
@@ -135,6 +138,9 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
     index_service.push_listeners.append(build_service.on_base_pushed)
     worker.register(REAP, builder.on_reap)
     loop_reads = LoopReader(db.engine)
+    access = AccessCache() if db.engine.dialect.name == "postgresql" else None
+    if access is not None:
+        access.watch(db.engine)
     return Hub(
         settings=settings,
         db=db,
@@ -152,11 +158,12 @@ def build_hub(settings: Settings, db: Database | None = None) -> Hub:
         mailer=mailer,
         signer=signer,
         secret_key=secret_key,
-        hot=HotPath(accounts.passwords, accounts.throttle),
+        hot=HotPath(accounts.passwords, accounts.throttle, access),
         pulls=PullCounter(db, settings.pull_count_interval),
         searches=SearchCache(),
         reads=loop_reads,
         generations=GenerationProbe(loop_reads),
+        access=access,
     )
 
 
@@ -170,9 +177,17 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
                 hub.builder.ensure_reaper(s)
             hub.worker.start()
         hub.pulls.start()
+        listening = None
+        if hub.access is not None:
+            conninfo = hub.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            listening = asyncio.create_task(hub.access.listen(conninfo), name="hub-access-listen")
         try:
             yield
         finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
             hub.pulls.stop()  # the counts added up since the last write, before the pool goes
             hub.worker.stop()
             await hub.reads.close()

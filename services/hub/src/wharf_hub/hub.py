@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from wharf_common.tokens import TokenSigner
 
 from .db import Database
+from .services.accesscache import AccessCache
 from .services.accounts import AccountService
 from .services.buildqueue import BuilderService
 from .services.builds import BuildService
@@ -51,6 +52,7 @@ class Hub:
     searches: SearchCache
     reads: LoopReader
     generations: GenerationProbe
+    access: AccessCache | None  # PostgreSQL only: kept while its NOTIFY is heard
 
     @contextmanager
     def unit(self) -> Iterator[Session]:

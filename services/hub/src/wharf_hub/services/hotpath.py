@@ -33,6 +33,7 @@ from ..db.models import (
     User,
 )
 from .access import Role, role_of
+from .accesscache import AccessCache
 from .errors import AccountNotActive, WrongCredentials
 from .loopreads import LoopReader, LoopReadFailed, Prepared
 from .passwords import Passwords
@@ -181,9 +182,10 @@ def _caller(row: Any, account: Account | None, namespace: str, name: str) -> Cal
 
 
 class HotPath:
-    def __init__(self, passwords: Passwords, throttle: Throttle) -> None:
+    def __init__(self, passwords: Passwords, throttle: Throttle, cache: AccessCache | None = None) -> None:
         self.passwords = passwords
         self.throttle = throttle
+        self.cache = cache  # the rows of PULL_STATEMENT, kept while nothing they come from changes
         self._prepared: tuple[LoopReader, Prepared] | None = None  # PULL_STATEMENT on the loop
 
     def access(
@@ -209,14 +211,21 @@ class HotPath:
         anonymous, an access token whose ``last_used_at`` is fresh, or a password remembered
         under the stored hash just read with no throttle row to clear. None otherwise, or when
         the read cannot be made here: call :meth:`access` from the thread pool. Refusals (a
-        blocked address, a disabled account, malformed credentials) raise as there."""
+        blocked address, a disabled account, malformed credentials) raise as there. The rows
+        come from :attr:`cache` while nothing they were read from has changed."""
         if self._prepared is None or self._prepared[0] is not reads:
             self._prepared = (reads, reads.prepare(PULL_STATEMENT))
         username, password, params = _asked(header, address, namespace, name) or (None, None, {})
-        try:
-            rows = await reads.fetch(self._prepared[1], params)
-        except LoopReadFailed:
-            return None
+        key = tuple(params.values())
+        generation = self.cache.snapshot() if self.cache is not None else None
+        rows = self.cache.get(generation, key) if self.cache is not None and generation is not None else None
+        if rows is None:
+            try:
+                rows = await reads.fetch(self._prepared[1], params)
+            except LoopReadFailed:
+                return None
+            if self.cache is not None and generation is not None:
+                self.cache.put(generation, key, rows)
         row, account = rows[0], None
         if username is not None and password is not None:
             account = self._decide(row, password)

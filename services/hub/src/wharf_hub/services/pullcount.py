@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..db.models import Repository
+from .accesscache import NEUTRAL
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +32,7 @@ _ADD = (
     update(Repository)
     .where(Repository.id == bindparam("repo_id"))
     .values(pull_count=Repository.pull_count + bindparam("pulls"))
-    .execution_options(synchronize_session=False)
+    .execution_options(synchronize_session=False, **{NEUTRAL: True})  # the access rows keep
 )
 
 
