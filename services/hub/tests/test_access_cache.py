@@ -110,6 +110,25 @@ def test_pulls_after_the_first_read_nothing(
     assert pull(client, "alice/web", headers) == 200
 
 
+def test_a_token_is_touched_once_then_its_pulls_read_nothing(
+    factory: Factory, client: TestClient, hub: Hub, cache: AccessCache
+) -> None:
+    """The touch of ``last_used_at`` (a write through the pool's autocommit connection) drops
+    the rows read before it, so the next pull reads them again, fresh, and keeps them."""
+    factory.repo(factory.user("alice"), "web")
+    password = basic("alice", factory.password)
+    made = client.post("/api/v1/user/tokens", json={"name": "ci", "scopes": ["read"]}, headers=password)
+    token = basic("alice", made.json()["token"])
+    with loop_reads(hub) as seen:
+        assert pull(client, "alice/web", token) == 200  # read, then touched on the thread pool
+        assert pull(client, "alice/web", token) == 200  # read again: the touch dropped the rows
+    assert len(seen) == 2, seen
+    with loop_reads(hub) as seen:
+        for _ in range(5):
+            assert pull(client, "alice/web", token) == 200
+    assert seen == []
+
+
 def test_a_password_changed_here_ends_the_kept_rows_at_once(
     factory: Factory, client: TestClient, hub: Hub, cache: AccessCache
 ) -> None:
@@ -120,6 +139,26 @@ def test_a_password_changed_here_ends_the_kept_rows_at_once(
     r = client.put("/api/v1/user/password", json={"old": factory.password, "new": NEW_PASSWORD}, headers=old)
     assert r.status_code == 204, r.text
     assert pull(client, "alice/web", old) == 401  # no wait: this process made the change
+    assert pull(client, "alice/web", basic("alice", NEW_PASSWORD)) == 200
+
+
+def test_this_processs_writes_need_no_notification(
+    factory: Factory, client: TestClient, hub: Hub, cache: AccessCache
+) -> None:
+    """With the triggers off (no ``NOTIFY`` at all), a write through this process still drops
+    the rows before its response: the pool's check-in does it."""
+    factory.repo(factory.user("alice"), "web")
+    old = basic("alice", factory.password)
+    with hub.db.connection() as c:
+        for table in sorted(WATCHED):
+            c.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    for _ in range(3):
+        assert pull(client, "alice/web", old) == 200
+    generation = cache.snapshot()
+    r = client.put("/api/v1/user/password", json={"old": factory.password, "new": NEW_PASSWORD}, headers=old)
+    assert r.status_code == 204, r.text
+    assert cache.snapshot() != generation
+    assert pull(client, "alice/web", old) == 401
     assert pull(client, "alice/web", basic("alice", NEW_PASSWORD)) == 200
 
 
