@@ -10,7 +10,10 @@ process counts; the table gives medians and the speed-up over one process. Targe
 across processes"): 2 processes >= 1.7x one on the token path.
 
 Everything runs on the same cores, so a second table says where the CPU went in each case (from
-``/proc/<pid>/stat`` around each run, in cores: CPU seconds per second of load): the hub's
+``/proc/<pid>/stat`` read twice inside each timed run, over its middle half, in cores: CPU
+seconds per second of wall time; until 8 December it was read around the whole call, warm-up
+and the generator's start included, and divided by the timed seconds, which overstated every
+part by about a tenth and understated the ceiling): the hub's
 serving processes together and the busiest one's share of them, PostgreSQL (the postmaster and
 its backends), the load generator (its ``client_cpu_s``), and the connections each serving
 process held half-way through each run (``/proc/net/tcp`` against its descriptors: a process
@@ -63,11 +66,11 @@ PG_URL = "postgresql+psycopg://bench@127.0.0.1/bench"  # only to read the pool s
 
 @dataclass(slots=True)
 class Run:
-    """One timed load: hub_load's JSON and the CPU seconds each side spent in it."""
+    """One timed load: hub_load's JSON and the cores each side kept busy in it."""
 
     result: dict[str, Any]
-    workers: list[float]  # each serving process of the hub, by slot order of their pids
-    postgres: float  # the postmaster and its backends
+    workers: list[float]  # each serving process of the hub, by slot order of their pids (cores)
+    postgres: float  # the postmaster and its backends (cores)
     connections: list[int]  # established connections each serving process held mid-run
     backends: int  # PostgreSQL's processes mid-run (the pools' connections and its own)
 
@@ -104,26 +107,47 @@ def established(pids: list[int], port: int) -> list[int]:
     return counts
 
 
+WARMUP = 0.2  # seconds of untimed load before each timed run
+SPAWN = 0.15  # seconds, about: hub_load.py's start before its load begins
+
+
 def one_run(process: HubProcess, pg: int, case: hub.Case, args: argparse.Namespace) -> Run:
+    """One timed load. The hub's and PostgreSQL's CPU is read twice inside the timed part (its
+    middle half, clear of the warm-up and the generator's start), so that CPU over that wall time
+    is the cores they kept busy under load."""
     pids = serving_pids(process)
-    before = ([proc_cpu.cpu_seconds(p) for p in pids], sum(proc_cpu.tree_cpu(pg).values()))
+    samples: list[tuple[float, list[float], float]] = []
     sample: list[int] = []
     backends: list[int] = []
+
+    def cpu() -> None:
+        pg_cpu = sum(proc_cpu.tree_cpu(pg).values())
+        samples.append((time.monotonic(), [proc_cpu.cpu_seconds(p) for p in pids], pg_cpu))
 
     def look() -> None:
         sample.extend(established(pids, process.port))
         backends.append(len(proc_cpu.child_pids(pg)))
 
-    timer = threading.Timer(0.2 + args.seconds / 2, look)
-    timer.start()
+    start = WARMUP + SPAWN
+    timers = [
+        threading.Timer(start + args.seconds / 4, cpu),
+        threading.Timer(start + args.seconds / 2, look),
+        threading.Timer(start + args.seconds * 3 / 4, cpu),
+    ]
+    for timer in timers:
+        timer.start()
     try:
-        result = hub.load(process, case, args, args.seconds, 0.2)
+        result = hub.load(process, case, args, args.seconds, WARMUP)
     finally:
-        timer.cancel()
-    workers = [proc_cpu.cpu_seconds(p) - b for p, b in zip(pids, before[0], strict=True)]
-    return Run(
-        result, workers, sum(proc_cpu.tree_cpu(pg).values()) - before[1], sample, max(backends, default=0)
-    )
+        for timer in timers:
+            timer.cancel()
+            timer.join()
+    if len(samples) != 2:
+        raise base.Skip("hub processes: the CPU samples inside the run were not taken")
+    (t0, w0, p0), (t1, w1, p1) = samples
+    window = t1 - t0
+    workers = [(b - a) / window for a, b in zip(w0, w1, strict=True)]
+    return Run(result, workers, (p1 - p0) / window, sample, max(backends, default=0))
 
 
 def measure(hubs: dict[int, HubProcess], pg: int, args: argparse.Namespace) -> dict[Key, list[Run]]:
@@ -141,8 +165,8 @@ def measure(hubs: dict[int, HubProcess], pg: int, args: argparse.Namespace) -> d
 
 
 def cores(runs: list[Run], of: Callable[[Run], float]) -> float:
-    """The median over runs of CPU seconds per second of load: how many cores that part kept busy."""
-    return statistics.median(of(r) / r.seconds for r in runs)
+    """The median over runs of how many cores that part kept busy."""
+    return statistics.median(of(r) for r in runs)
 
 
 def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
@@ -176,7 +200,7 @@ def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
         parts = {
             "hub": cores(v, lambda r: sum(r.workers)),
             "postgresql": cores(v, lambda r: r.postgres),
-            "generator": cores(v, lambda r: float(r.result["client_cpu_s"])),
+            "generator": cores(v, lambda r: float(r.result["client_cpu_s"]) / r.seconds),
         }
         busiest = statistics.median(max(r.workers) / (sum(r.workers) or 1.0) for r in v)
         conns = " ".join("/".join(str(c) for c in r.connections) or "-" for r in v)
