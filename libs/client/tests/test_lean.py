@@ -161,12 +161,12 @@ def test_named_tuple_is_made_as_collections_makes_it() -> None:
         for field in ours._fields:
             assert getattr(ours, field).__doc__ == getattr(theirs, field).__doc__
             assert type(getattr(ours, field)) is type(getattr(theirs, field))
-        assert ours.__slots__ == theirs.__slots__ == ()
+        assert ours.__dict__["__slots__"] == theirs.__dict__["__slots__"] == ()
     assert OneField.__doc__ == "OneField(only,)" and repr(OneField(1)) == "OneField(only=1)"
     with pytest.raises(ValueError, match="Field names cannot start with an underscore: '_hidden'"):
 
         class Hidden(lean.NamedTuple):
-            _hidden: int
+            _hidden: int  # type: ignore[misc]
 
 
 def test_named_tuple_refuses_what_typing_refuses() -> None:
