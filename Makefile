@@ -28,7 +28,10 @@ system-packages:
 		esac; \
 	fi
 
+# bin/wharf without the site module's start-up (cli/src/wharf_cli/launcher.py): after uv sync, which may
+# write the installer's console script again; rewrites nothing when it is up to date
 venv: $(VENV)/.synced
+	@$(PY) -m wharf_cli.launcher
 
 $(VENV)/.synced: pyproject.toml uv.lock */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv

@@ -13,13 +13,17 @@ no slower than ``docker run --rm`` against the same engine.
     print(format_rows(rows))                                           # the table and the verdicts
     json_rows = [row.as_json() for row in rows]
 
+``--also NAME=EXECUTABLE`` (repeatable) adds ``ps`` and ``run --rm busybox true`` through another
+``wharf`` executable to the same rounds (keys ``NAME-ps``, ``NAME-run``; ratios to the floor and to
+``docker run``): an A/B of two trees or launchers measured interleaved, under the same load.
+
 ``--imports N`` adds what each of ``ps``, ``run``, ``logs`` and ``exec`` imports (``python -X importtime``,
 each module at its fastest of N runs, summed by top-level package); :func:`import_rows` does it for
 ``bench.py``. Run alone it starts an engine of its own (its own bridge and /24, busybox imported) and
 removes everything it made on the way out, SIGTERM included.
 
 Usage: ``.venv/bin/python bench/cli_bench.py [--rounds 20] [--imports 0] [--max-seconds 180] [--json PATH]
-[--image TAR]``
+[--image TAR] [--also NAME=EXECUTABLE ...]``
 """
 
 from __future__ import annotations
@@ -161,15 +165,29 @@ def compile_sources() -> None:
     )
 
 
-def case_argvs(docker: str | None) -> dict[str, list[str] | str]:
+def also_cases(
+    also: Sequence[tuple[str, str]],
+) -> list[tuple[str, str, tuple[str, ...], str, str | None, str]]:
+    """``ps`` and ``run --rm busybox true`` through each other ``wharf`` (``NAME``, ``EXECUTABLE``)."""
+    cases: list[tuple[str, str, tuple[str, ...], str, str | None, str]] = []
+    for name, _ in also:
+        cases.append((f"{name}-ps", f"{name}: wharf ps", ("ps",), name, "python", ""))
+        cases.append(
+            (f"{name}-run", f"{name}: wharf run --rm busybox true", CASES[3][2], name, "docker-run", "")
+        )
+    return cases
+
+
+def case_argvs(docker: str | None, also: Sequence[tuple[str, str]] = ()) -> dict[str, list[str] | str]:
     """Each case's argv, or why it cannot run here."""
     tools: dict[str, str | None] = {
         "python": str(VENV_BIN / "python"),
         "wharf": str(VENV_BIN / "wharf") if (VENV_BIN / "wharf").exists() else None,
         "docker": docker,
+        **{name: path if Path(path).exists() else None for name, path in also},
     }
     argvs: dict[str, list[str] | str] = {}
-    for key, _, args, tool, _, _ in CASES:
+    for key, _, args, tool, _, _ in (*CASES, *also_cases(also)):
         path = tools[tool]
         argvs[key] = [path, *args] if path else f"{tool} not found"
     return argvs
@@ -181,15 +199,18 @@ def cli_rows(
     rounds: int = 15,
     deadline: float | None = None,
     docker: str | None = None,
+    also: Sequence[tuple[str, str]] = (),
 ) -> list[CliRow]:
-    """Time the cases against the engine at ``sock`` (busybox imported); rows in :data:`CASES` order.
+    """Time the cases against the engine at ``sock`` (busybox imported); rows in :data:`CASES` order,
+    then two per ``also`` executable (``NAME``, ``EXECUTABLE``: another ``wharf`` measured beside).
 
     ``deadline`` (a ``time.monotonic()`` value) stops the rounds early; ``docker`` is the docker CLI
     (default: ``/usr/local/bin/docker`` or the one on ``PATH``; its cases are skipped if there is none).
     """
     docker = docker or (DOCKER if Path(DOCKER).exists() else shutil.which("docker"))
     compile_sources()
-    rows = {key: CliRow(key, label, baseline, goal) for key, label, _, _, baseline, goal in CASES}
+    cases = (*CASES, *also_cases(also))
+    rows = {key: CliRow(key, label, baseline, goal) for key, label, _, _, baseline, goal in cases}
     with tempfile.TemporaryDirectory(prefix="wharf-cli-bench-") as config:
         env = {
             **os.environ,
@@ -200,7 +221,7 @@ def cli_rows(
         }
         env.pop("_WHARF_COMPLETE", None)
         argvs: dict[str, list[str]] = {}
-        for key, argv in case_argvs(docker).items():
+        for key, argv in case_argvs(docker, also).items():
             if isinstance(argv, str):
                 rows[key].skipped = argv
                 continue
@@ -368,9 +389,20 @@ def _standalone(args: argparse.Namespace) -> tuple[list[CliRow], list[ImportRow]
             ]
             return skipped, []
         log(f"measuring {len(CASES)} cases, {args.rounds} rounds")
-        rows = cli_rows(sock, rounds=args.rounds, deadline=deadline)
+        rows = cli_rows(sock, rounds=args.rounds, deadline=deadline, also=args.also)
         imports = import_rows(sock, args.imports) if args.imports > 0 else []
         return rows, imports
+
+
+def also_option(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path or name in {tool for *_, tool, _, _ in CASES}:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=EXECUTABLE (NAME not python, wharf or docker): {text!r}"
+        )
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"no executable at {path}")
+    return name, str(Path(path).absolute())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -380,6 +412,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--imports", type=int, default=0, help="importtime runs per command (default: none)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--image", type=Path, help="busybox rootfs tar (default: bench.py's)")
+    parser.add_argument(
+        "--also",
+        type=also_option,
+        action="append",
+        default=[],
+        metavar="NAME=EXECUTABLE",
+        help="also time ps and run through this wharf executable, interleaved (repeatable)",
+    )
     args = parser.parse_args(argv)
     rows, imports = _standalone(args)
     print(format_rows(rows))

@@ -140,6 +140,35 @@ def test_named_tuple_behaves_as_typing_named_tuple() -> None:
             record._make(["a"])
 
 
+class OneField(lean.NamedTuple):
+    only: int
+
+
+class TypedOneField(typing.NamedTuple):
+    only: int
+
+
+def test_named_tuple_is_made_as_collections_makes_it() -> None:
+    """Without importing collections: the same generated methods, docstrings and field accessors."""
+    for ours, theirs in ((Plain, Typed), (OneField, TypedOneField)):
+        name, other = ours.__name__, theirs.__name__
+        for attr in ("__new__", "_make", "_replace", "__repr__", "_asdict", "__getnewargs__"):
+            mine, typed = getattr(ours, attr), getattr(theirs, attr)
+            assert mine.__qualname__ == typed.__qualname__.replace(other, name)
+            assert (mine.__doc__ or "") == (typed.__doc__ or "").replace(other, name)
+        assert ours.__new__.__defaults__ == theirs.__new__.__defaults__
+        assert ours.__new__.__code__.co_varnames == theirs.__new__.__code__.co_varnames
+        for field in ours._fields:
+            assert getattr(ours, field).__doc__ == getattr(theirs, field).__doc__
+            assert type(getattr(ours, field)) is type(getattr(theirs, field))
+        assert ours.__dict__["__slots__"] == theirs.__dict__["__slots__"] == ()
+    assert OneField.__doc__ == "OneField(only,)" and repr(OneField(1)) == "OneField(only=1)"
+    with pytest.raises(ValueError, match="Field names cannot start with an underscore: '_hidden'"):
+
+        class Hidden(lean.NamedTuple):
+            _hidden: int  # type: ignore[misc]
+
+
 def test_named_tuple_refuses_what_typing_refuses() -> None:
     with pytest.raises(TypeError, match="Non-default namedtuple field b cannot follow default field a"):
 
@@ -182,7 +211,7 @@ def test_unix_socket_reader_keeps_the_descriptor_until_closed(tmp_path: Path) ->
 def test_importing_the_client_loads_none_of_the_costly_modules() -> None:
     code = (
         "import sys, wharf_client, wharf_client.lean\n"
-        "costly = {'typing', 're', 'enum', 'functools', 'json', 'socket', 'base64'}\n"
+        "costly = {'typing', 're', 'enum', 'functools', 'collections', 'json', 'socket', 'base64'}\n"
         "print(sorted(costly & {name.split('.')[0] for name in sys.modules}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

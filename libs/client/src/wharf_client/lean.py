@@ -4,7 +4,8 @@
   (mypy and ruff treat both alike): ``typing`` imports ``re``, ``collections``, ``functools`` and
   ``contextlib``, several milliseconds before a command's first request.
 - :class:`NamedTuple` is ``typing.NamedTuple``'s class syntax (fields from the annotations, defaults,
-  methods and properties kept), made by ``collections.namedtuple`` without ``typing``; mypy sees
+  methods and properties kept), made as ``collections.namedtuple`` makes it but without importing
+  ``collections`` (~1.3 ms: ``operator``, ``keyword``, ``reprlib`` and a dozen classes); mypy sees
   ``typing.NamedTuple``.
 - :func:`loads` and :func:`dumps` are ``json.loads`` and ``json.dumps``, see below.
 
@@ -19,6 +20,7 @@ results and errors are the package's, byte for byte.
 from __future__ import annotations
 
 import _json
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -121,9 +123,7 @@ _SPECIAL = frozenset({"__module__", "__name__", "__annotations__", "__qualname__
 
 def _build_record(typename: str, namespace: dict[str, Any]) -> type:
     """What ``typing.NamedTuple`` makes of a class body, made the way typing makes it: a
-    ``collections.namedtuple`` class with the body's methods, properties and docstring set on it."""
-    from collections import namedtuple  # ~1 ms; typing would bring re, enum and functools as well
-
+    :func:`_namedtuple` class with the body's methods, properties and docstring set on it."""
     annotations = dict(namespace.get("__annotations__", {}))
     fields = tuple(annotations)
     defaults = [namespace[name] for name in fields if name in namespace]
@@ -134,8 +134,7 @@ def _build_record(typename: str, namespace: dict[str, Any]) -> type:
                 f"Non-default namedtuple field {name} cannot follow default field"
                 f"{'s' if len(given) > 1 else ''} {', '.join(given)}"
             )
-    make: Any = namedtuple  # mypy checks namedtuple() calls with literal names only
-    record: type = make(typename, fields, defaults=defaults, module=namespace.get("__module__", __name__))
+    record = _namedtuple(typename, fields, defaults, namespace.get("__module__", __name__))
     record.__annotations__ = annotations
     record.__qualname__ = namespace.get("__qualname__", typename)
     for key, value in namespace.items():
@@ -144,6 +143,79 @@ def _build_record(typename: str, namespace: dict[str, Any]) -> type:
         if key not in _SPECIAL and key not in fields:
             setattr(record, key, value)
     return record
+
+
+def _namedtuple(typename: str, fields: tuple[str, ...], defaults: list[Any], module: str) -> type:
+    """``collections.namedtuple(typename, fields, defaults=defaults, module=module)`` for the fields of a
+    class body (identifiers, never keywords, no duplicates): the same ``__new__`` (compiled, so its
+    signature and its errors are namedtuple's), methods, docstrings and C field accessors."""
+    # the C field accessor collections uses (the module is built in: nothing else is imported)
+    from _collections import _tuplegetter  # type: ignore[import-not-found]  # no stub
+
+    typename = sys.intern(typename)
+    for name in fields:
+        if name.startswith("_"):
+            raise ValueError(f"Field names cannot start with an underscore: {name!r}")
+    field_names = tuple(map(sys.intern, fields))
+    field_defaults = dict(zip(field_names[len(field_names) - len(defaults) :], defaults, strict=True))
+    num_fields = len(field_names)
+    arg_list = ", ".join(field_names) + ("," if num_fields == 1 else "")
+    repr_fmt = "(" + ", ".join(f"{name}=%r" for name in field_names) + ")"
+    tuple_new = tuple.__new__
+    scope = {"_tuple_new": tuple_new, "__builtins__": {}, "__name__": f"namedtuple_{typename}"}
+    new: Any = eval(f"lambda _cls, {arg_list}: _tuple_new(_cls, ({arg_list}))", scope)
+    new.__name__ = "__new__"
+    new.__doc__ = f"Create new instance of {typename}({arg_list})"
+    new.__defaults__ = tuple(defaults)  # typing always passes defaults, () when there are none
+
+    def _make(cls: type, iterable: Any) -> Any:
+        result: tuple[Any, ...] = tuple_new(cls, iterable)
+        if len(result) != num_fields:
+            raise TypeError(f"Expected {num_fields} arguments, got {len(result)}")
+        return result
+
+    _make.__doc__ = f"Make a new {typename} object from a sequence or iterable"
+
+    def _replace(self: Any, /, **kwds: Any) -> Any:
+        result = self._make(map(kwds.pop, field_names, self))
+        if kwds:
+            raise ValueError(f"Got unexpected field names: {list(kwds)!r}")
+        return result
+
+    _replace.__doc__ = f"Return a new {typename} object replacing specified fields with new values"
+
+    def __repr__(self: Any) -> str:
+        "Return a nicely formatted representation string"
+        return str(self.__class__.__name__ + repr_fmt % self)
+
+    def _asdict(self: Any) -> dict[str, Any]:
+        "Return a new dict which maps field names to their values."
+        return dict(zip(self._fields, self, strict=True))
+
+    def __getnewargs__(self: Any) -> tuple[Any, ...]:
+        "Return self as a plain tuple.  Used by copy and pickle."
+        return tuple(self)
+
+    for method in (new, _make, _replace, __repr__, _asdict, __getnewargs__):
+        method.__qualname__ = f"{typename}.{method.__name__}"
+    class_namespace: dict[str, Any] = {
+        "__doc__": f"{typename}({arg_list})",
+        "__slots__": (),
+        "_fields": field_names,
+        "_field_defaults": field_defaults,
+        "__new__": new,
+        "_make": classmethod(_make),
+        "_replace": _replace,
+        "__repr__": __repr__,
+        "_asdict": _asdict,
+        "__getnewargs__": __getnewargs__,
+        "__match_args__": field_names,
+    }
+    for index, name in enumerate(field_names):
+        class_namespace[name] = _tuplegetter(index, sys.intern(f"Alias for field number {index}"))
+    result = type(typename, (tuple,), class_namespace)
+    result.__module__ = module
+    return result
 
 
 class _RecordMeta(type):
