@@ -8,7 +8,7 @@ bench's own wharf engine and at ``podman system service``; the TLS row is ``tls_
 Everything lives in a private temp dir; a case whose tool is missing or whose set-up fails is printed as
 skipped. Every process started is stopped by pid and the temp dir removed on the way out (SIGTERM too).
 
-Usage: ``.venv/bin/python bench/bench.py [--rounds 15] [--max-seconds 300] [--json PATH] [--image TAR]``
+Usage: ``.venv/bin/python bench/bench.py [--rounds 30] [--max-seconds 300] [--json PATH] [--image TAR]``
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def as_json(outcomes: dict[str, Outcome], rounds: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="overall time budget (default: 300)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="busybox tar (built if default)")

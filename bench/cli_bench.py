@@ -22,7 +22,7 @@ each module at its fastest of N runs, summed by top-level package); :func:`impor
 ``bench.py``. Run alone it starts an engine of its own (its own bridge and /24, busybox imported) and
 removes everything it made on the way out, SIGTERM included.
 
-Usage: ``.venv/bin/python bench/cli_bench.py [--rounds 20] [--imports 0] [--max-seconds 180] [--json PATH]
+Usage: ``.venv/bin/python bench/cli_bench.py [--rounds 100] [--imports 0] [--max-seconds 180] [--json PATH]
 [--image TAR] [--also NAME=EXECUTABLE ...]``
 """
 
@@ -407,7 +407,7 @@ def also_option(text: str) -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=100, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="time budget (default: %(default)s)")
     parser.add_argument("--imports", type=int, default=0, help="importtime runs per command (default: none)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")

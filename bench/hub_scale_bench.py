@@ -23,7 +23,7 @@ itself moves from run to run, so read it over several runs).
 
 Only 127.0.0.1 is used; every process is stopped by pid on the way out.
 
-Usage: ``.venv/bin/python bench/hub_scale_bench.py [--rounds 3] [--seconds 2] [--json PATH]``
+Usage: ``.venv/bin/python bench/hub_scale_bench.py [--rounds 5] [--seconds 2] [--json PATH]``
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def report(runs: dict[Key, list[Run]]) -> tuple[str, dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--max-requests", type=int, default=50_000)
     parser.add_argument("--json", type=Path)
