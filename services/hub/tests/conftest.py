@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,13 +58,26 @@ def hub_settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def hub(hub_settings: Settings) -> Iterator[Hub]:
-    built = build_hub(hub_settings)
+@contextmanager
+def _built(settings: Settings) -> Iterator[Hub]:
+    built = build_hub(settings)
     try:
         yield built
     finally:
         built.db.dispose()
+
+
+@pytest.fixture
+def hub(hub_settings: Settings) -> Iterator[Hub]:
+    with _built(hub_settings) as built:
+        yield built
+
+
+@pytest.fixture
+def other(hub_settings: Settings) -> Iterator[Hub]:
+    """A second hub on the same database, standing in for another process: its own pool and caches."""
+    with _built(hub_settings) as built:
+        yield built
 
 
 @pytest.fixture

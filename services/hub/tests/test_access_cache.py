@@ -8,26 +8,22 @@ while the process cannot hear those notifications.
 
 from __future__ import annotations
 
-import base64
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, Table, text
 from sqlalchemy.sql import visitors
-from wharf_hub.app import build_hub
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.pgtesting import PostgresCluster
 from wharf_hub.services.accesscache import CHANNEL, WATCHED, AccessCache
 from wharf_hub.services.hotpath import PULL_STATEMENT
-from wharf_hub.services.loopreads import Prepared
 from wharf_hub.services.repositories import Settings as RepoSettings
-from wharf_hub.settings import Settings
+
+from .cache_helpers import basic, collaborator, loop_reads, pull, shared_secret
 
 NEW_PASSWORD = "a-new-Passw0rd-9"
 NOTIFY_BOUND = 5.0  # seconds; a notification takes milliseconds
@@ -36,15 +32,6 @@ NOTIFY_BOUND = 5.0  # seconds; a notification takes milliseconds
 @pytest.fixture
 def database_url(postgres: PostgresCluster) -> str:
     return postgres.database()
-
-
-@pytest.fixture
-def other(hub_settings: Settings) -> Iterator[Hub]:
-    built = build_hub(hub_settings)
-    try:
-        yield built
-    finally:
-        built.db.dispose()
 
 
 @pytest.fixture
@@ -61,31 +48,6 @@ def wait_for(condition: Callable[[], bool], what: str, bound: float = NOTIFY_BOU
         assert time.monotonic() - start < bound, f"waited {bound} s for {what}"
         time.sleep(0.005)
     return time.monotonic() - start
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def pull(client: TestClient, path: str, headers: dict[str, str] | None = None) -> int:
-    r = client.get(f"/v1/repositories/{path}/images", headers={**(headers or {}), "X-Docker-Token": "true"})
-    return int(r.status_code)
-
-
-@contextmanager
-def loop_reads(hub: Hub) -> Iterator[list[str]]:
-    seen: list[str] = []
-    original = hub.reads.fetch
-
-    async def fetch(prepared: Prepared, values: Mapping[str, Any] | None = None) -> list[Any]:
-        seen.append(prepared.sql)
-        return await original(prepared, values)
-
-    hub.reads.fetch = fetch  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        hub.reads.fetch = original  # type: ignore[method-assign]
 
 
 def test_pulls_after_the_first_read_nothing(
@@ -179,21 +141,11 @@ def test_a_token_revoked_here_fails_at_once(
 def test_a_change_by_another_process_arrives_by_notify(
     factory: Factory, client: TestClient, other: Hub, cache: AccessCache
 ) -> None:
-    alice = factory.user("alice")
-    factory.user("bobby")
-    factory.repo(alice, "secret", private=True)
-    bob = basic("bobby", factory.password)
-    with other.db.session() as s:
-        repo = other.repos.find(s, "alice", "secret")
-        assert repo is not None
-        other.repos.add_collaborator(s, other.accounts.get(s, "alice"), repo, "bobby")
+    bob = shared_secret(factory, other)
     wait_for(lambda: pull(client, "alice/secret", bob) == 200, "the collaborator to be seen")
     assert pull(client, "alice/secret", bob) == 200  # kept now
     before = cache.snapshot()
-    with other.db.session() as s:
-        repo = other.repos.find(s, "alice", "secret")
-        assert repo is not None
-        other.repos.remove_collaborator(s, other.accounts.get(s, "alice"), repo, "bobby")
+    collaborator(other, "alice", "secret", "bobby", add=False)
     waited = wait_for(lambda: pull(client, "alice/secret", bob) == 404, "the removal to be seen")
     assert cache.snapshot() != before  # it was the notification, not a miss
     assert waited < 1.0, waited

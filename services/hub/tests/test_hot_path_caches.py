@@ -9,43 +9,22 @@ so a pull after a change by ``other`` is asked again until :data:`NOTIFY_BOUND` 
 
 from __future__ import annotations
 
-import base64
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from wharf_hub.app import build_hub
 from wharf_hub.db.base import utcnow
 from wharf_hub.db.models import AccessToken, Collaborator, Repository
 from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.services.repositories import Settings as RepoSettings
 from wharf_hub.services.searchcache import generation
-from wharf_hub.settings import Settings
+
+from .cache_helpers import basic, collaborator, pull, shared_secret
 
 NEW_PASSWORD = "a-new-Passw0rd-9"
 NOTIFY_BOUND = 5.0
-
-
-@pytest.fixture
-def other(hub_settings: Settings) -> Iterator[Hub]:
-    built = build_hub(hub_settings)
-    try:
-        yield built
-    finally:
-        built.db.dispose()
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def pull(client: TestClient, path: str, headers: dict[str, str] | None = None) -> int:
-    r = client.get(f"/v1/repositories/{path}/images", headers={**(headers or {}), "X-Docker-Token": "true"})
-    return int(r.status_code)
 
 
 def pulls_soon(client: TestClient, path: str, status: int, headers: dict[str, str] | None = None) -> bool:
@@ -136,20 +115,10 @@ def test_making_a_repository_private_hides_it_at_once(
 def test_removing_a_collaborator_ends_their_access_at_once(
     factory: Factory, client: TestClient, other: Hub
 ) -> None:
-    alice = factory.user("alice")
-    factory.user("bobby")
-    factory.repo(alice, "secret", private=True)
-    bob = basic("bobby", factory.password)
-    with other.db.session() as s:
-        repo = other.repos.find(s, "alice", "secret")
-        assert repo is not None
-        other.repos.add_collaborator(s, other.accounts.get(s, "alice"), repo, "bobby")
+    bob = shared_secret(factory, other)
     assert pull(client, "alice/secret", bob) == 200
     assert found(client, "secret", bob) == ["alice/secret"]
-    with other.db.session() as s:
-        repo = other.repos.find(s, "alice", "secret")
-        assert repo is not None
-        other.repos.remove_collaborator(s, other.accounts.get(s, "alice"), repo, "bobby")
+    collaborator(other, "alice", "secret", "bobby", add=False)
     assert pulls_soon(client, "alice/secret", 404, bob)
     assert found(client, "secret", bob) == []
 

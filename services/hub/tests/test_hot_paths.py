@@ -4,7 +4,6 @@ job worker."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,8 @@ from wharf_hub.factories import Factory
 from wharf_hub.hub import Hub
 from wharf_hub.services.jobs import enqueue
 from wharf_hub.services.loopreads import LoopReadFailed, Prepared
+
+from .cache_helpers import basic, loop_reads
 
 
 @contextmanager
@@ -44,29 +45,8 @@ def wakes(hub: Hub) -> Iterator[list[int]]:
         hub.worker.wake = original  # type: ignore[method-assign]
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
 def writes(seen: list[str]) -> list[str]:
     return [sql for sql in seen if sql.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
-
-
-@contextmanager
-def loop_reads(hub: Hub) -> Iterator[list[str]]:
-    """The SQL of every read made on the event loop (``hub.reads``)."""
-    seen: list[str] = []
-    original = hub.reads.fetch
-
-    async def fetch(prepared: Prepared, values: Mapping[str, Any] | None = None) -> list[Any]:
-        seen.append(prepared.sql)
-        return await original(prepared, values)
-
-    hub.reads.fetch = fetch  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        hub.reads.fetch = original  # type: ignore[method-assign]
 
 
 def test_pull_token_writes_nothing_and_reads_once(hub: Hub, factory: Factory, client: TestClient) -> None:
