@@ -109,6 +109,15 @@ def test_an_empty_path_is_refused(daemon: Daemon) -> None:
         run(daemon.container_path_stat("web", ""))
 
 
+def test_a_path_with_a_nul_byte_is_refused(daemon: Daemon) -> None:
+    """Found by the engine's fuzzing: ``?path=%00`` was a ValueError, a 500."""
+    for path in ("\x00", "/etc/\x00motd", "/etc\x00/"):
+        with pytest.raises(InvalidArgument, match="NUL byte"):
+            run(daemon.container_path_stat("web", path))
+        with pytest.raises(InvalidArgument, match="NUL byte"):
+            get(daemon, path)
+
+
 def test_cp_with_an_unknown_container_is_not_found(daemon: Daemon) -> None:
     with pytest.raises(NotFound, match="No such container: ghost"):
         run(daemon.container_path_stat("ghost", "/etc"))

@@ -135,6 +135,8 @@ def _located(
     """
     if not path:
         raise InvalidArgument("path is required")
+    if "\x00" in path:  # the kernel takes none: os.stat would raise ValueError (a 500)
+        raise InvalidArgument("path must not contain a NUL byte")
     absolute = path if path.startswith("/") else "/" + path
     parent, _, name = absolute.rstrip("/").rpartition("/")
     whole = not name or name in (".", "..") or path.endswith("/")
