@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from wharf_common.errors import NotFound, NotSupported
 from wharf_engine.daemon.daemon import Daemon
+from wharf_engine.logs import jsonfile
 from wharf_engine.logs.jsonfile import LogOptions
 
 from .fakes_daemon import create_container, fake_runtime, import_image, new_daemon, run, settle, start
@@ -110,6 +112,40 @@ def test_follow_reads_until_the_container_stops(daemon: Daemon) -> None:
         return got
 
     assert run(go()) == [b"before\n", b"after\n"]
+
+
+def test_the_last_lines_reach_a_follower_before_the_exit_is_reported(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker-compose's ``logs -f`` stops reading a container at its ``die`` event: the lines the
+    shim wrote just before it went must be out before that (the followers' bell; without it they
+    looked every 50 ms, and the event could come first). The followers' own looks are made rare
+    here, so that only the bell can bring the line in time, and end the follow at once."""
+    monkeypatch.setattr(jsonfile, "POLL", 30.0)
+
+    async def go() -> list[object]:
+        cid = await start(daemon, "live")
+        write_log(daemon, "live", line("started\n"))  # the log exists: a follower needs a file
+        order: list[object] = []
+
+        async def follow() -> None:
+            async for record in daemon.container_logs("live", LogOptions(follow=True, tail=0)):
+                order.append(record.data)
+
+        async def watch() -> None:
+            async for event in daemon.system_events(since=time.time(), until=0, filters={}):
+                if event["Action"] == "die":
+                    order.append("die")
+                    return
+
+        reader, watcher = asyncio.ensure_future(follow()), asyncio.ensure_future(watch())
+        await asyncio.sleep(0.2)  # both waiting: the follower between two looks at the file
+        write_log(daemon, "live", line("bye\n"))
+        fake_runtime(daemon).exit(cid, 0)
+        await asyncio.wait_for(asyncio.gather(reader, watcher), 5)
+        return order
+
+    assert run(go()) == [b"bye\n", "die"]
 
 
 def test_the_none_driver_cannot_be_read(daemon: Daemon) -> None:

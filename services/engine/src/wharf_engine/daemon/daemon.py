@@ -27,7 +27,7 @@ from wharf_engine.images.references import ReferenceStore
 from wharf_engine.images.store import ImageStore
 from wharf_engine.layers.idmapped import IdmappedOverlay
 from wharf_engine.layers.store import LayerStore
-from wharf_engine.logs.jsonfile import LogOptions, LogRecord
+from wharf_engine.logs.jsonfile import LogBell, LogOptions, LogRecord
 from wharf_engine.network.pool import AddressPool
 from wharf_engine.runtime.base import OCIRuntime
 from wharf_engine.settings import Settings
@@ -120,6 +120,7 @@ class Daemon:
         )
         self.dns = discovery.dns_server(self)  # answers on user networks' gateways
         self.events = EventBus()
+        self.log_bells: dict[str, LogBell] = {}  # container id -> its log followers' bell (logs.py)
         self.runtime = runtime
         self.id = self._engine_id()
         self.image_lock = asyncio.Lock()

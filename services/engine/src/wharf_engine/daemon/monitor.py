@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import structlog
@@ -25,6 +26,10 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
     The container reads as running until the clean-up is over: whoever waits for it to stop
     (``rm -f``, ``stop``, ``wait``) then finds its ports, address and mounts released.
     """
+    bell = daemon.log_bells.pop(container.id, None)
+    if bell is not None:  # its followers read the shim's last lines before the exit is reported
+        bell.ring()
+        await asyncio.sleep(0)
     status = read_exit_file(container.dir / "exit.json")
     try:
         await daemon.runtime.delete(container.id, force=True)
@@ -41,6 +46,8 @@ async def handle_exit(daemon: Daemon, container: Container) -> None:
     log.info("container.exited", container_id=container.id, exit_code=container.state.exit_code)
     daemon.container_event(container, "die", exitCode=str(container.state.exit_code))
     container.notify()
+    if bell is not None:  # and they end now, not at their next look
+        bell.ring()
     if container.host_config.get("AutoRemove") and container.id in daemon.containers.by_id:
         await auto_remove(daemon, container)
     elif container.id in daemon.containers.by_id and restart_policy.wants_restart(container):

@@ -14,6 +14,35 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+POLL = 0.05  # seconds between looks at a followed log when nothing rings its bell
+
+
+class LogBell:
+    """Wakes a container's log followers at once; they otherwise look every :data:`POLL` seconds.
+
+    Rung when the container's shim has gone (its last lines are in the file by then), before the
+    engine reports the exit: a client that stops following on the ``die`` event (docker-compose's
+    ``logs -f``) has been sent the last lines already, as with Docker's file watcher."""
+
+    def __init__(self) -> None:
+        self._events: set[asyncio.Event] = set()
+
+    async def wait(self, timeout: float) -> None:
+        """Return after ``timeout`` seconds or when rung, whichever is first."""
+        event = asyncio.Event()
+        self._events.add(event)
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._events.discard(event)
+
+    def ring(self) -> None:
+        for event in self._events:
+            event.set()
+
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
@@ -119,9 +148,17 @@ def _complete_lines(f: BinaryIO) -> Iterator[bytes]:
         yield line
 
 
-async def read_logs(path: Path, opts: LogOptions, running: Callable[[], bool]) -> AsyncIterator[LogRecord]:
+async def read_logs(
+    path: Path,
+    opts: LogOptions,
+    running: Callable[[], bool],
+    bell: LogBell | None = None,
+    poll: float | None = None,
+) -> AsyncIterator[LogRecord]:
     """Yield the records ``opts`` asks for, across rotated files; with ``follow``, keep going
-    (through the rotations the shim makes) until ``running()`` is false."""
+    (through the rotations the shim makes) until ``running()`` is false, looking again every
+    ``poll`` seconds (:data:`POLL`) or when ``bell`` rings."""
+    poll = POLL if poll is None else poll
     files = _open_files(path)
     if not files:
         return
@@ -176,7 +213,10 @@ async def read_logs(path: Path, opts: LogOptions, running: Callable[[], bool]) -
                     current.seek(-1, 1)
                     continue
                 return
-            await asyncio.sleep(0.05)
+            if bell is None:
+                await asyncio.sleep(poll)
+            else:
+                await bell.wait(poll)
     finally:
         for f in (*files, current):
             f.close()
