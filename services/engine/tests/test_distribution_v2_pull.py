@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,7 +13,6 @@ import httpx
 import pytest
 from wharf_common.errors import NotFound
 from wharf_engine.daemon import pull
-from wharf_engine.daemon.events import EventBus
 from wharf_engine.distribution import AuthConfig, LayerVerificationFailed, RegistryError, RegistryService
 from wharf_engine.distribution.manifests import (
     DOCKER_CONFIG,
@@ -24,41 +21,12 @@ from wharf_engine.distribution.manifests import (
     OCI_MANIFEST,
     UnsupportedManifest,
 )
-from wharf_engine.distribution.v2meta import BlobMetadataStore
-from wharf_engine.images.digests import RepoDigestStore
-from wharf_engine.images.references import ReferenceStore
-from wharf_engine.images.store import ImageStore
-from wharf_engine.layers.store import LayerStore
 
-NAME = "127.0.0.1:5000/team/app"
+from .v2fakes import NAME, FakeDaemon, tar
 
 
 def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-class FakeDaemon:
-    def __init__(self, root: Path, registry: V2Registry) -> None:
-        self.registries = RegistryService(
-            "http://127.0.0.1:9", ["127.0.0.0/8"], transport=httpx.MockTransport(registry)
-        )
-        self.layers = LayerStore(root)
-        self.images = ImageStore(root)
-        self.references = ReferenceStore(root)
-        self.repo_digests = RepoDigestStore(root)
-        self.blob_metadata = BlobMetadataStore(root)
-        self.events = EventBus()
-        self.image_lock = asyncio.Lock()
 
 
 class V2Registry:
