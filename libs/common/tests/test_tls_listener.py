@@ -8,8 +8,9 @@ import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,23 +126,30 @@ class HeadThenBody(asyncio.Protocol):
         asyncio.get_running_loop().call_later(0.1, report)
 
 
-def test_what_is_written_in_one_turn_of_the_loop_goes_out_in_one_segment(tmp_path: Path) -> None:
-    cert, key = make_pair(tmp_path)
+@contextmanager
+def tls_server(directory: Path, protocol: Callable[..., asyncio.Protocol]) -> Iterator[tuple[int, Path]]:
+    """``protocol`` behind a TLS listener on a loop in a thread: (its port, the certificate to trust)."""
+    cert, key = make_pair(directory)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     loop = asyncio.new_event_loop()
     tcp = tcp_listener("127.0.0.1", 0)
-    server = loop.run_until_complete(loop.create_server(tls_dispatcher(HeadThenBody, context), sock=tcp))
+    server = loop.run_until_complete(loop.create_server(tls_dispatcher(protocol, context), sock=tcp))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        answer = exchange(tcp.getsockname()[1], ssl.create_default_context(cafile=cert), b"go")
-        assert answer == b"head;body;segments=1"  # two records, one send
+        yield tcp.getsockname()[1], cert
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         server.close()
         loop.close()
+
+
+def test_what_is_written_in_one_turn_of_the_loop_goes_out_in_one_segment(tmp_path: Path) -> None:
+    with tls_server(tmp_path, HeadThenBody) as (port, cert):
+        answer = exchange(port, ssl.create_default_context(cafile=cert), b"go")
+        assert answer == b"head;body;segments=1"  # two records, one send
 
 
 class WritesALot(asyncio.Protocol):
@@ -167,24 +175,11 @@ class WritesALot(asyncio.Protocol):
 
 
 def test_a_writer_that_does_not_yield_is_still_paused(tmp_path: Path) -> None:
-    cert, key = make_pair(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    loop = asyncio.new_event_loop()
-    tcp = tcp_listener("127.0.0.1", 0)
-    server = loop.run_until_complete(loop.create_server(tls_dispatcher(WritesALot, context), sock=tcp))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        raw = socket.create_connection(tcp.getsockname(), timeout=10)
+    with tls_server(tmp_path, WritesALot) as (port, cert):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
         with ssl.create_default_context(cafile=cert).wrap_socket(raw, server_hostname="localhost") as sock:
             sock.sendall(b"go")
             answer = b""
             while chunk := sock.recv(65536):
                 answer += chunk
         assert len(answer) == 16 * 65536 + len(b"paused=1") and answer.endswith(b"paused=1")
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        server.close()
-        loop.close()
