@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from wharf_common._tls import tls_dispatcher
 
+from .loopthread import serving
 from .selfsigned import make_pair
 
 
@@ -49,17 +50,9 @@ def server(tmp_path: Path) -> Iterator[tuple[int, Path, ssl.SSLContext]]:
     unix.listen()
     factory = tls_dispatcher(CountThenAnswer, context)
     servers = [loop.run_until_complete(loop.create_server(factory, sock=s)) for s in (tcp, unix)]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     client = ssl.create_default_context(cafile=cert)
-    try:
+    with serving(loop, servers):
         yield tcp.getsockname()[1], tmp_path / "s.sock", client
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        for s in servers:
-            s.close()
-        loop.close()
 
 
 def tls_exchange(

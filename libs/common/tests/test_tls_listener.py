@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ import pytest
 from wharf_common._tls import tls_dispatcher
 from wharf_common.serving import tcp_listener
 
+from .loopthread import serving
 from .selfsigned import make_pair
 
 
@@ -52,18 +52,10 @@ def listeners(tmp_path: Path) -> Iterator[tuple[int, int, ssl.SSLContext, ssl.SS
         loop.run_until_complete(loop.create_server(SayNodelay, sock=plain)),
         loop.run_until_complete(loop.create_server(tls_dispatcher(SayNodelay, server), sock=tls)),
     ]
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     with_cert = ssl.create_default_context(cafile=cert)
     with_cert.load_cert_chain(cert, key)
-    try:
+    with serving(loop, servers):
         yield plain.getsockname()[1], tls.getsockname()[1], with_cert, ssl.create_default_context(cafile=cert)
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        for s in servers:
-            s.close()
-        loop.close()
 
 
 def exchange(port: int, context: ssl.SSLContext | None, message: bytes) -> bytes:
@@ -135,15 +127,8 @@ def tls_server(directory: Path, protocol: Callable[..., asyncio.Protocol]) -> It
     loop = asyncio.new_event_loop()
     tcp = tcp_listener("127.0.0.1", 0)
     server = loop.run_until_complete(loop.create_server(tls_dispatcher(protocol, context), sock=tcp))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(loop, [server]):
         yield tcp.getsockname()[1], cert
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        server.close()
-        loop.close()
 
 
 def test_what_is_written_in_one_turn_of_the_loop_goes_out_in_one_segment(tmp_path: Path) -> None:
