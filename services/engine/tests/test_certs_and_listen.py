@@ -17,7 +17,7 @@ from wharf_engine import certs
 from wharf_engine.main import listen, socket_group
 from wharf_engine.settings import Settings
 
-from .tlscerts import authority, handshake, make_all, pem
+from .tlscerts import authority, handshake, intermediate_ca, make_all, pem
 
 
 def test_certificates_work_together_and_keys_are_private(tmp_path: Path) -> None:
@@ -108,20 +108,11 @@ def test_server_chain_is_the_leaf_and_its_issuers_from_the_ca_file(tmp_path: Pat
 
 
 def test_server_chain_climbs_intermediates_and_clients_of_the_root_verify_it(tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    root = authority("root")
-    middle = authority("intermediate", root)
-    unrelated = authority("unrelated")
     ca_dir = tmp_path / "ca"
-    ca_dir.mkdir()
-    (ca_dir / "ca.pem").write_bytes(pem(middle[0]))
-    (ca_dir / "ca-key.pem").write_bytes(
-        middle[1].private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    root, middle = intermediate_ca(ca_dir)
+    unrelated = authority("unrelated")
     assert isinstance(middle[1], ec.EllipticCurvePrivateKey)
     certs.make_leaf(ca_dir, "engine", server=True, sans=[])
     cafile = tmp_path / "trust.pem"  # the engine's --tlscacert: unrelated, root and intermediate

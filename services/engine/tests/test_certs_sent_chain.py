@@ -6,10 +6,9 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from wharf_engine import certs
 
-from .tlscerts import authority, handshake, make_all, pem
+from .tlscerts import handshake, intermediate_ca, make_all, pem
 
 
 def certificates_sent(server: ssl.SSLContext, client: ssl.SSLContext) -> tuple[str, list[int]]:
@@ -43,16 +42,8 @@ def test_the_leaf_alone_goes_out(tmp_path: Path) -> None:
 
 
 def test_intermediates_go_out_without_the_root(tmp_path: Path) -> None:
-    root = authority("root")
-    middle = authority("intermediate", root)
     ca_dir = tmp_path / "ca"
-    ca_dir.mkdir()
-    (ca_dir / "ca.pem").write_bytes(pem(middle[0]))
-    (ca_dir / "ca-key.pem").write_bytes(
-        middle[1].private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    root, middle = intermediate_ca(ca_dir)
     certs.make_leaf(ca_dir, "engine", server=True, sans=[])
     certs.make_leaf(ca_dir, "alice", server=False, sans=[], out=tmp_path / "alice")
     cafile = tmp_path / "trust.pem"

@@ -71,3 +71,18 @@ def authority(name: str, issuer: tuple[x509.Certificate, Any] | None = None) -> 
 
 def pem(*certificates: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+
+
+def intermediate_ca(directory: Path) -> tuple[tuple[x509.Certificate, Any], tuple[x509.Certificate, Any]]:
+    """A root and an intermediate it signed; the intermediate and its key written as the cert
+    tool's CA (``ca.pem``, ``ca-key.pem``) in ``directory``, which is made. (root, intermediate)."""
+    root = authority("root")
+    middle = authority("intermediate", root)
+    directory.mkdir()
+    (directory / "ca.pem").write_bytes(pem(middle[0]))
+    (directory / "ca-key.pem").write_bytes(
+        middle[1].private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return root, middle
